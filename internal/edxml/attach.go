@@ -1,0 +1,456 @@
+package edxml
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strconv"
+	"unicode/utf8"
+)
+
+// attachmentState follows one Attachment while its content streams past.
+type attachmentState struct {
+	index   int
+	path    string
+	started bool
+	done    bool
+
+	sink  io.Writer
+	sum   hash.Hash
+	size  int64
+	chars int64 // base64 characters seen, padding included
+	pad   int   // '=' seen
+	quad  []byte
+	out   []byte
+	head  []byte
+	fmt   string
+	spool *os.File
+
+	problem *Problem // the first problem with the content
+	entries []ZipEntry
+}
+
+func (a *attachmentState) fail(code, format string, args ...any) {
+	if a.problem == nil {
+		a.problem = &Problem{Code: code, Path: a.path, Message: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (a *attachmentState) failed() bool { return a.problem != nil }
+
+// abort releases what a half-read attachment holds.
+func (a *attachmentState) abort() {
+	if a.spool != nil {
+		a.spool.Close()           //nolint:errcheck // temp file
+		os.Remove(a.spool.Name()) //nolint:errcheck // temp file
+		a.spool = nil
+	}
+	if c, ok := a.sink.(io.Closer); ok && !a.done {
+		c.Close() //nolint:errcheck // the packet failed; the sink's owner discards it
+		a.sink = nil
+	}
+}
+
+// b64 classifies bytes of attachment content.
+const (
+	clsOther = iota
+	clsAlpha
+	clsSpace
+	clsPad
+)
+
+var b64class = func() (t [256]byte) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = clsAlpha
+	}
+	for _, c := range []byte(" \t\r\n") {
+		t[c] = clsSpace
+	}
+	t['='] = clsPad
+	return t
+}()
+
+const quadSize = 64 << 10 // base64 characters decoded at a time; a multiple of 4
+
+// streamContent reads the content of ContentTransferEncoded from the buffer
+// up to its end tag, decoding base64 as it goes. It stops in front of "</",
+// leaving the end tag to the XML decoder. Comments, processing instructions
+// and CDATA sections inside are handled here; a child element is an error,
+// and the decoder takes over from there.
+func (ps *parser) streamContent(a *attachmentState) error {
+	if ps.opts.Attachment != nil {
+		w, err := ps.opts.Attachment(a.index)
+		if err != nil {
+			return fmt.Errorf("attachment %d: %w", a.index, err)
+		}
+		a.sink = w
+	}
+	a.sum = sha256.New()
+	a.quad = make([]byte, 0, quadSize)
+	in := ps.in
+	for {
+		if _, err := in.br.Peek(1); err != nil {
+			return ps.contentEOF(err)
+		}
+		buf, _ := in.br.Peek(in.br.Buffered())
+		i, err := ps.scan(a, buf, false)
+		if err != nil {
+			return err
+		}
+		in.discard(i)
+		if i == len(buf) {
+			continue
+		}
+		switch buf[i] {
+		case '<':
+			more, err := ps.contentMarkup(a)
+			if err != nil || !more {
+				return err
+			}
+		case '&':
+			if err := ps.contentEntity(a); err != nil {
+				return err
+			}
+		default:
+			if err := ps.contentOther(a); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (ps *parser) contentEOF(err error) error {
+	if err == io.EOF {
+		return fatal(CodeMalformed, ps.path(), "unexpected end of packet inside attachment content")
+	}
+	ps.in.err = err
+	return fmt.Errorf("read packet: %w", err)
+}
+
+// scan takes base64 characters and white space from buf and returns the
+// index of the first byte it cannot take. In CDATA, '<' and '&' are text.
+func (ps *parser) scan(a *attachmentState, buf []byte, cdata bool) (int, error) {
+	for i, c := range buf {
+		switch b64class[c] {
+		case clsAlpha:
+			if a.failed() {
+				continue
+			}
+			if a.pad > 0 {
+				a.fail(CodeAttachmentEncoding, "base64 data after padding")
+				continue
+			}
+			a.chars++
+			a.quad = append(a.quad, c)
+			if len(a.quad) == quadSize {
+				if err := ps.flush(a, false); err != nil {
+					return i, err
+				}
+			}
+		case clsSpace:
+		case clsPad:
+			if a.failed() {
+				continue
+			}
+			a.chars++
+			a.pad++
+			a.quad = append(a.quad, c)
+			if a.pad > 2 {
+				a.fail(CodeAttachmentEncoding, "too much base64 padding")
+			}
+		default:
+			if c == '<' && cdata || c == '&' && cdata {
+				a.fail(CodeAttachmentEncoding, "character %q in base64", c)
+				continue
+			}
+			return i, nil
+		}
+	}
+	return len(buf), nil
+}
+
+// flush decodes the whole quads gathered so far.
+func (ps *parser) flush(a *attachmentState, final bool) error {
+	n := len(a.quad) &^ 3
+	if final {
+		if len(a.quad)%4 != 0 {
+			a.fail(CodeAttachmentEncoding, "base64 length is not a multiple of 4 (missing padding or truncated)")
+			return nil
+		}
+		n = len(a.quad)
+	}
+	if n == 0 {
+		return nil
+	}
+	if cap(a.out) < n/4*3 {
+		a.out = make([]byte, quadSize/4*3)
+	}
+	m, err := base64.StdEncoding.Decode(a.out[:cap(a.out)], a.quad[:n])
+	if err != nil {
+		var ce base64.CorruptInputError
+		if errors.As(err, &ce) {
+			a.fail(CodeAttachmentEncoding, "bad base64 near character %d", a.chars-int64(len(a.quad))+int64(ce))
+		} else {
+			a.fail(CodeAttachmentEncoding, "bad base64: %v", err)
+		}
+		return nil
+	}
+	rest := copy(a.quad, a.quad[n:])
+	a.quad = a.quad[:rest]
+	return ps.emit(a, a.out[:m])
+}
+
+// emit passes decoded bytes to the hash, the format check, the zip spool and
+// the sink, within the size limits.
+func (ps *parser) emit(a *attachmentState, p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if a.size+int64(len(p)) > ps.lim.MaxAttachmentBytes {
+		a.fail(CodeAttachmentTooLarge, "attachment larger than %d bytes", ps.lim.MaxAttachmentBytes)
+		return nil
+	}
+	if ps.total+int64(len(p)) > ps.lim.MaxTotalBytes {
+		a.fail(CodeAttachmentTooLarge, "attachments larger than %d bytes in all", ps.lim.MaxTotalBytes)
+		return nil
+	}
+	a.size += int64(len(p))
+	ps.total += int64(len(p))
+	a.sum.Write(p)
+	rest := p
+	if a.fmt == "" && len(a.head) < 5 {
+		k := min(5-len(a.head), len(rest))
+		a.head = append(a.head, rest[:k]...)
+		rest = rest[k:]
+		if len(a.head) == 5 {
+			if err := ps.detect(a); err != nil {
+				return err
+			}
+		}
+	}
+	if a.spool != nil && len(rest) > 0 {
+		if _, err := a.spool.Write(rest); err != nil {
+			return fmt.Errorf("spool zip attachment: %w", err)
+		}
+	}
+	if a.sink != nil {
+		if _, err := a.sink.Write(p); err != nil {
+			return fmt.Errorf("attachment %d: %w", a.index, err)
+		}
+	}
+	return nil
+}
+
+var (
+	magicPDF      = []byte("%PDF-")
+	magicZip      = []byte("PK\x03\x04")
+	magicZipEmpty = []byte("PK\x05\x06")
+)
+
+// detect judges the format by the first decoded bytes, never by ContentType.
+func (ps *parser) detect(a *attachmentState) error {
+	switch {
+	case bytes.HasPrefix(a.head, magicPDF):
+		a.fmt = "pdf"
+	case bytes.HasPrefix(a.head, magicZip), bytes.HasPrefix(a.head, magicZipEmpty):
+		a.fmt = "zip"
+		if ps.opts.NoZipCheck {
+			return nil
+		}
+		f, err := os.CreateTemp(ps.opts.TempDir, "edxml-zip-*")
+		if err != nil {
+			return fmt.Errorf("spool zip attachment: %w", err)
+		}
+		a.spool = f
+		if _, err := f.Write(a.head); err != nil {
+			return fmt.Errorf("spool zip attachment: %w", err)
+		}
+	default:
+		a.fmt = "-"
+	}
+	return nil
+}
+
+// contentMarkup handles '<' inside attachment content. It reports whether
+// the content goes on.
+func (ps *parser) contentMarkup(a *attachmentState) (bool, error) {
+	in := ps.in
+	peek, _ := in.br.Peek(9)
+	switch {
+	case bytes.HasPrefix(peek, []byte("</")):
+		return false, nil
+	case bytes.HasPrefix(peek, []byte("<!--")):
+		in.discard(4)
+		return true, ps.skipUntil("-->", nil)
+	case bytes.HasPrefix(peek, []byte("<![CDATA[")):
+		in.discard(9)
+		return true, ps.skipUntil("]]>", a)
+	case bytes.HasPrefix(peek, []byte("<?")):
+		in.discard(2)
+		return true, ps.skipUntil("?>", nil)
+	case len(peek) < 2:
+		return false, ps.contentEOF(io.EOF)
+	}
+	a.fail(CodeAttachmentEncoding, "element inside ContentTransferEncoded")
+	return false, nil
+}
+
+// skipUntil consumes input up to and including end; with a set, the text
+// in between is base64 content (a CDATA section).
+func (ps *parser) skipUntil(end string, a *attachmentState) error {
+	in := ps.in
+	for {
+		buf, err := in.br.Peek(len(end))
+		if err != nil {
+			return ps.contentEOF(err)
+		}
+		if string(buf) == end {
+			in.discard(len(end))
+			return nil
+		}
+		buf, _ = in.br.Peek(in.br.Buffered())
+		i := bytes.IndexByte(buf, end[0])
+		if i < 0 {
+			i = len(buf)
+		}
+		if i == 0 {
+			i = 1
+		}
+		if a != nil {
+			j, err := ps.scan(a, buf[:i], true)
+			if err != nil {
+				return err
+			}
+			if j < i {
+				if err := ps.checkRune(a, buf[j:]); err != nil {
+					return err
+				}
+			}
+		}
+		in.discard(i)
+	}
+}
+
+// checkRune rejects a byte that is not XML text; any other stray character
+// spoils the base64.
+func (ps *parser) checkRune(a *attachmentState, buf []byte) error {
+	c := buf[0]
+	if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+		return fatal(CodeMalformed, ps.path(), "illegal character 0x%02x", c)
+	}
+	if c >= utf8.RuneSelf {
+		if r, _ := utf8.DecodeRune(buf); r == utf8.RuneError && utf8.FullRune(buf) {
+			return fatal(CodeMalformed, ps.path(), "invalid UTF-8")
+		}
+	}
+	a.fail(CodeAttachmentEncoding, "character %q in base64", c)
+	return nil
+}
+
+// contentOther takes one character that is neither base64 nor markup.
+func (ps *parser) contentOther(a *attachmentState) error {
+	peek, _ := ps.in.br.Peek(utf8.UTFMax)
+	if err := ps.checkRune(a, peek); err != nil {
+		return err
+	}
+	n := 1
+	if peek[0] >= utf8.RuneSelf {
+		if _, size := utf8.DecodeRune(peek); size > 1 {
+			n = size
+		}
+	}
+	ps.in.discard(n)
+	return nil
+}
+
+// contentEntity takes a character reference; producers write CR as &#13;.
+// Named entities are never base64; an undeclared one is malformed XML.
+func (ps *parser) contentEntity(a *attachmentState) error {
+	peek, _ := ps.in.br.Peek(16)
+	end := bytes.IndexByte(peek, ';')
+	if end < 2 {
+		return fatal(CodeMalformed, ps.path(), "bad character reference")
+	}
+	ref := string(peek[1:end])
+	ps.in.discard(end + 1)
+	var r rune = -1
+	switch ref {
+	case "lt", "gt", "amp", "apos", "quot":
+		a.fail(CodeAttachmentEncoding, "entity &%s; in base64", ref)
+		return nil
+	}
+	if len(ref) > 1 && ref[0] == '#' {
+		var v uint64
+		var err error
+		if ref[1] == 'x' {
+			v, err = strconv.ParseUint(ref[2:], 16, 32)
+		} else {
+			v, err = strconv.ParseUint(ref[1:], 10, 32)
+		}
+		if err == nil {
+			r = rune(v)
+		}
+	}
+	switch {
+	case r < 0:
+		return fatal(CodeMalformed, ps.path(), "undeclared entity &%s;", ref)
+	case r < utf8.RuneSelf:
+		_, err := ps.scan(a, []byte{byte(r)}, true)
+		if b64class[r] == clsOther {
+			a.fail(CodeAttachmentEncoding, "character %q in base64", r)
+		}
+		return err
+	}
+	a.fail(CodeAttachmentEncoding, "character %q in base64", r)
+	return nil
+}
+
+// finishContent completes an attachment at its end tag.
+func (ps *parser) finishContent(a *attachmentState) error {
+	a.done = true
+	if !a.failed() {
+		if err := ps.flush(a, true); err != nil {
+			return err
+		}
+	}
+	if a.fmt == "" && len(a.head) > 0 {
+		if err := ps.detect(a); err != nil {
+			return err
+		}
+	}
+	if a.spool != nil && !a.failed() {
+		if err := ps.checkZip(a); err != nil {
+			return err
+		}
+	}
+	if a.spool != nil {
+		a.spool.Close()           //nolint:errcheck // temp file
+		os.Remove(a.spool.Name()) //nolint:errcheck // temp file
+		a.spool = nil
+	}
+	if c, ok := a.sink.(io.Closer); ok {
+		a.sink = nil
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("attachment %d: %w", a.index, err)
+		}
+	}
+	a.quad, a.out = nil, nil
+	return nil
+}
+
+func (a *attachmentState) result() (size int64, sum, format string) {
+	if a.sum == nil {
+		return 0, "", ""
+	}
+	f := a.fmt
+	if f == "-" {
+		f = ""
+	}
+	return a.size, hex.EncodeToString(a.sum.Sum(nil)), f
+}

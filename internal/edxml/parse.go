@@ -1,0 +1,371 @@
+package edxml
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+var errMarkupTooLarge = errors.New("markup limit reached")
+
+// input feeds encoding/xml one byte at a time. Because it is an
+// io.ByteReader the decoder does no read-ahead of its own, so after a start
+// tag the stream is positioned right behind '>' and attachment content can
+// be taken straight from the buffer without the decoder ever holding it.
+type input struct {
+	br         *bufio.Reader
+	n          int64 // bytes consumed
+	markup     int64 // bytes consumed by the decoder
+	maxMarkup  int64
+	prev, last byte  // the last two bytes the decoder consumed
+	err        error // a read error other than EOF
+}
+
+func (in *input) ReadByte() (byte, error) {
+	if in.markup >= in.maxMarkup {
+		return 0, errMarkupTooLarge
+	}
+	b, err := in.br.ReadByte()
+	if err != nil {
+		if err != io.EOF {
+			in.err = err
+		}
+		return 0, err
+	}
+	in.n++
+	in.markup++
+	in.prev, in.last = in.last, b
+	return b, nil
+}
+
+// Read is there to satisfy io.Reader; the decoder uses ReadByte.
+func (in *input) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	b, err := in.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	p[0] = b
+	return 1, nil
+}
+
+// discard consumes n bytes of attachment content.
+func (in *input) discard(n int) {
+	in.br.Discard(n) //nolint:errcheck // n bytes are buffered
+	in.n += int64(n)
+}
+
+type frame struct {
+	el    *etree.Element
+	raw   xml.Name // as written: Space is the prefix
+	uri   string
+	ns    map[string]string // declarations on this element
+	text  []byte
+	index int // 1-based position among same-named siblings
+	seen  map[string]int
+}
+
+type parser struct {
+	opts    Options
+	lim     Limits
+	in      *input
+	dec     *xml.Decoder
+	doc     *etree.Document
+	stack   []*frame
+	rootEnd bool
+	count   int
+	counts  map[string]int
+	p       *Packet
+	atts    []*attachmentState // by Attachment element, in order
+	cur     *attachmentState   // the Attachment being read
+	total   int64              // decoded bytes of all attachments
+	uris    map[*etree.Element]string
+}
+
+// Parse reads one packet from r. The returned error is either an *Error
+// (a fatal problem with the packet: xml.*, edxml.namespace) or an I/O error
+// from r or from the attachment sink. Any other problem is listed in the
+// Packet's Errors and Warnings.
+func Parse(r io.Reader, opts Options) (*Packet, error) {
+	ps := &parser{
+		opts:   opts,
+		lim:    opts.Limits.withDefaults(),
+		doc:    etree.NewDocument(),
+		counts: map[string]int{},
+		uris:   map[*etree.Element]string{},
+		p:      &Packet{traceAt: -1},
+	}
+	ps.in = &input{br: bufio.NewReaderSize(r, 64<<10), maxMarkup: ps.lim.MaxMarkupBytes}
+	ps.dec = xml.NewDecoder(ps.in)
+	ps.dec.Strict = true
+	defer ps.cleanup()
+	if err := ps.run(); err != nil {
+		return nil, err
+	}
+	ps.p.Doc = ps.doc
+	ps.p.size = ps.in.n
+	ps.extract()
+	return ps.p, nil
+}
+
+func (ps *parser) cleanup() {
+	for _, a := range ps.atts {
+		a.abort()
+	}
+}
+
+func (ps *parser) path() string {
+	var b strings.Builder
+	for _, f := range ps.stack {
+		b.WriteByte('/')
+		b.WriteString(f.raw.Local)
+		if f.index > 1 {
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+func (ps *parser) readError(err error) error {
+	switch {
+	case errors.Is(err, errMarkupTooLarge):
+		return fatal(CodeTooLarge, ps.path(), "markup exceeds %d bytes", ps.lim.MaxMarkupBytes)
+	case ps.in.err != nil:
+		return fmt.Errorf("read packet: %w", ps.in.err)
+	}
+	msg := err.Error()
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		msg = se.Msg
+	}
+	return &Error{Problem: Problem{Code: CodeMalformed, Path: ps.path(), Message: msg}, Err: err}
+}
+
+func (ps *parser) run() error {
+	sawRoot := false
+	for {
+		tok, err := ps.dec.RawToken()
+		if err == io.EOF {
+			if ps.in.err != nil {
+				return fmt.Errorf("read packet: %w", ps.in.err)
+			}
+			break
+		}
+		if err != nil {
+			return ps.readError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if ps.rootEnd {
+				return fatal(CodeMalformed, "/", "element <%s> after the root element", t.Name.Local)
+			}
+			sawRoot = true
+			if err := ps.start(t); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			if err := ps.end(t); err != nil {
+				return err
+			}
+		case xml.CharData:
+			if err := ps.chars(t); err != nil {
+				return err
+			}
+		case xml.Directive:
+			return fatal(CodeDTDForbidden, ps.path(), "DOCTYPE and entity declarations are not allowed")
+		case xml.Comment, xml.ProcInst:
+			// Ignored; the decoder has already checked the XML declaration.
+		}
+	}
+	if len(ps.stack) > 0 {
+		return fatal(CodeMalformed, ps.path(), "unexpected end of packet inside <%s>", ps.stack[len(ps.stack)-1].raw.Local)
+	}
+	if !sawRoot {
+		return fatal(CodeMalformed, "/", "no root element")
+	}
+	return nil
+}
+
+func (ps *parser) lookupNS(prefix string) (string, bool) {
+	if prefix == "xml" {
+		return "http://www.w3.org/XML/1998/namespace", true
+	}
+	for i := len(ps.stack) - 1; i >= 0; i-- {
+		if uri, ok := ps.stack[i].ns[prefix]; ok {
+			return uri, true
+		}
+	}
+	return "", prefix == ""
+}
+
+func qualified(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+func (ps *parser) start(t xml.StartElement) error {
+	if len(ps.stack) >= ps.lim.MaxDepth {
+		return fatal(CodeTooDeep, ps.path(), "elements nest deeper than %d", ps.lim.MaxDepth)
+	}
+	if ps.count++; ps.count > ps.lim.MaxElements {
+		return fatal(CodeTooLarge, ps.path(), "more than %d elements", ps.lim.MaxElements)
+	}
+	if len(t.Attr) > ps.lim.MaxAttrs {
+		return fatal(CodeTooLarge, ps.path(), "<%s> has more than %d attributes", t.Name.Local, ps.lim.MaxAttrs)
+	}
+	f := &frame{raw: t.Name}
+	for _, a := range t.Attr {
+		switch {
+		case a.Name.Space == "xmlns":
+			if f.ns == nil {
+				f.ns = map[string]string{}
+			}
+			f.ns[a.Name.Local] = a.Value
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			if f.ns == nil {
+				f.ns = map[string]string{}
+			}
+			f.ns[""] = a.Value
+		}
+	}
+	var parent *frame
+	if n := len(ps.stack); n > 0 {
+		parent = ps.stack[n-1]
+	}
+	ps.stack = append(ps.stack, f)
+	uri, ok := ps.lookupNS(t.Name.Space)
+	if !ok {
+		return fatal(CodeMalformed, ps.path(), "prefix %q is not declared", t.Name.Space)
+	}
+	f.uri = uri
+	for _, a := range t.Attr {
+		if a.Name.Space != "" && a.Name.Space != "xmlns" {
+			if _, ok := ps.lookupNS(a.Name.Space); !ok {
+				return fatal(CodeMalformed, ps.path(), "attribute prefix %q is not declared", a.Name.Space)
+			}
+		}
+	}
+	if parent == nil {
+		if uri != Namespace || t.Name.Local != "edXML" {
+			msg := fmt.Sprintf("root element is {%s}%s, want {%s}edXML", uri, t.Name.Local, Namespace)
+			if uri == LegacyNamespace {
+				msg += " (the legacy SOAP generation is not accepted)"
+			}
+			return fatal(CodeNamespace, "/"+t.Name.Local, "%s", msg)
+		}
+		f.el = ps.doc.CreateElement(qualified(t.Name))
+	} else {
+		if parent.seen == nil {
+			parent.seen = map[string]int{}
+		}
+		parent.seen[t.Name.Local]++
+		f.index = parent.seen[t.Name.Local]
+		f.el = parent.el.CreateElement(qualified(t.Name))
+	}
+	for _, a := range t.Attr {
+		f.el.CreateAttr(qualified(a.Name), a.Value)
+	}
+	ps.uris[f.el] = uri
+	if uri != Namespace {
+		return nil
+	}
+	switch t.Name.Local {
+	case "To", "Reference", "Attachment":
+		ps.counts[t.Name.Local]++
+		max := ps.lim.MaxAttachments
+		if t.Name.Local == "To" {
+			max = ps.lim.MaxRecipients
+		}
+		if ps.counts[t.Name.Local] > max {
+			return fatal(CodeTooLarge, ps.path(), "more than %d <%s> elements", max, t.Name.Local)
+		}
+	case "TraceHeaderList":
+		if ps.p.traceAt < 0 {
+			ps.p.traceAt = ps.in.n
+			ps.p.tracePrefix = t.Name.Space
+		}
+	}
+	if t.Name.Local == "Attachment" && parent != nil && parent.uri == Namespace && parent.raw.Local == "AttachmentEncoded" {
+		ps.cur = &attachmentState{index: len(ps.atts), path: ps.path()}
+		ps.atts = append(ps.atts, ps.cur)
+	}
+	if t.Name.Local == "ContentTransferEncoded" && ps.cur != nil && parent.raw.Local == "Attachment" && parent.uri == Namespace {
+		selfClosing := ps.in.prev == '/' && ps.in.last == '>'
+		if ps.cur.started {
+			ps.cur.fail(CodeDuplicateElement, "a second ContentTransferEncoded in one Attachment")
+			return nil
+		}
+		ps.cur.started = true
+		ps.cur.path = ps.path()
+		if !selfClosing {
+			return ps.streamContent(ps.cur)
+		}
+	}
+	return nil
+}
+
+func (ps *parser) end(t xml.EndElement) error {
+	n := len(ps.stack)
+	if n == 0 {
+		return fatal(CodeMalformed, "/", "unexpected end tag </%s>", qualified(t.Name))
+	}
+	f := ps.stack[n-1]
+	if f.raw != t.Name {
+		return fatal(CodeMalformed, ps.path(), "end tag </%s> does not match <%s>", qualified(t.Name), qualified(f.raw))
+	}
+	if len(bytes.TrimSpace(f.text)) > 0 || len(f.el.ChildElements()) == 0 && len(f.text) > 0 {
+		f.el.SetText(string(f.text))
+	}
+	if f.uri == Namespace {
+		switch f.raw.Local {
+		case "TraceHeader":
+			if n >= 2 && ps.stack[n-2].raw.Local == "TraceHeaderList" {
+				ps.p.traceAt = ps.in.n
+			}
+		case "ContentTransferEncoded":
+			if ps.cur != nil && ps.cur.started && !ps.cur.done {
+				if err := ps.finishContent(ps.cur); err != nil {
+					return err
+				}
+			}
+		case "Attachment":
+			ps.cur = nil
+		}
+	}
+	ps.stack = ps.stack[:n-1]
+	if len(ps.stack) == 0 {
+		ps.rootEnd = true
+	}
+	return nil
+}
+
+func (ps *parser) chars(t xml.CharData) error {
+	n := len(ps.stack)
+	if n == 0 {
+		s := bytes.TrimPrefix(t, []byte("\uFEFF"))
+		if len(bytes.TrimSpace(s)) > 0 {
+			return fatal(CodeMalformed, "/", "text outside the root element")
+		}
+		return nil
+	}
+	f := ps.stack[n-1]
+	if len(f.text)+len(t) > ps.lim.MaxFieldBytes {
+		return fatal(CodeTooLarge, ps.path(), "text longer than %d bytes", ps.lim.MaxFieldBytes)
+	}
+	f.text = append(f.text, t...)
+	return nil
+}
