@@ -1,6 +1,7 @@
 package edxml
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -26,8 +28,6 @@ type attachmentState struct {
 	size  int64
 	chars int64 // base64 characters seen, padding included
 	pad   int   // '=' seen
-	quad  []byte
-	out   []byte
 	head  []byte
 	fmt   string
 	spool *os.File
@@ -78,6 +78,22 @@ var b64class = func() (t [256]byte) {
 
 const quadSize = 64 << 10 // base64 characters decoded at a time; a multiple of 4
 
+// buffers are reused across parses: allocating and zeroing them for every
+// small packet cost more than parsing it.
+type buffers struct {
+	br   *bufio.Reader
+	quad []byte // base64 characters not yet decoded; never grows past quadSize+2
+	out  []byte
+}
+
+var bufferPool = sync.Pool{New: func() any {
+	return &buffers{
+		br:   bufio.NewReaderSize(nil, 64<<10),
+		quad: make([]byte, 0, quadSize+4),
+		out:  make([]byte, (quadSize+4)/4*3),
+	}
+}}
+
 // streamContent reads the content of ContentTransferEncoded from the buffer
 // up to its end tag, decoding base64 as it goes. It stops in front of "</",
 // leaving the end tag to the XML decoder. Comments, processing instructions
@@ -92,7 +108,7 @@ func (ps *parser) streamContent(a *attachmentState) error {
 		a.sink = w
 	}
 	a.sum = sha256.New()
-	a.quad = make([]byte, 0, quadSize)
+	ps.quad = ps.quad[:0]
 	in := ps.in
 	for {
 		if _, err := in.br.Peek(1); err != nil {
@@ -126,7 +142,7 @@ func (ps *parser) streamContent(a *attachmentState) error {
 }
 
 func (ps *parser) contentEOF(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return fatal(CodeMalformed, ps.path(), "unexpected end of packet inside attachment content")
 	}
 	ps.in.err = err
@@ -136,74 +152,91 @@ func (ps *parser) contentEOF(err error) error {
 // scan takes base64 characters and white space from buf and returns the
 // index of the first byte it cannot take. In CDATA, '<' and '&' are text.
 func (ps *parser) scan(a *attachmentState, buf []byte, cdata bool) (int, error) {
-	for i, c := range buf {
-		switch b64class[c] {
-		case clsAlpha:
-			if a.failed() {
-				continue
+	i := 0
+	for i < len(buf) {
+		if !a.failed() && a.pad == 0 {
+			// The hot loop: copy a run of base64 and skip white space.
+			q := ps.quad[len(ps.quad):cap(ps.quad)]
+			n, j := 0, i
+			for j < len(buf) && n < len(q) {
+				c := buf[j]
+				switch b64class[c] {
+				case clsAlpha:
+					q[n] = c
+					n++
+					j++
+					continue
+				case clsSpace:
+					j++
+					continue
+				}
+				break
 			}
-			if a.pad > 0 {
-				a.fail(CodeAttachmentEncoding, "base64 data after padding")
-				continue
-			}
-			a.chars++
-			a.quad = append(a.quad, c)
-			if len(a.quad) == quadSize {
+			ps.quad = ps.quad[:len(ps.quad)+n]
+			a.chars += int64(n)
+			i = j
+			if len(ps.quad) == cap(ps.quad) {
 				if err := ps.flush(a, false); err != nil {
 					return i, err
 				}
 			}
+			if i == len(buf) || n == len(q) {
+				continue
+			}
+		}
+		c := buf[i]
+		switch b64class[c] {
+		case clsAlpha:
+			if !a.failed() {
+				a.fail(CodeAttachmentEncoding, "base64 data after padding")
+			}
 		case clsSpace:
 		case clsPad:
-			if a.failed() {
-				continue
-			}
-			a.chars++
-			a.pad++
-			a.quad = append(a.quad, c)
-			if a.pad > 2 {
-				a.fail(CodeAttachmentEncoding, "too much base64 padding")
+			if !a.failed() {
+				a.chars++
+				a.pad++
+				ps.quad = append(ps.quad, c)
+				if a.pad > 2 {
+					a.fail(CodeAttachmentEncoding, "too much base64 padding")
+				}
 			}
 		default:
-			if c == '<' && cdata || c == '&' && cdata {
-				a.fail(CodeAttachmentEncoding, "character %q in base64", c)
-				continue
+			if !cdata || c != '<' && c != '&' {
+				return i, nil
 			}
-			return i, nil
+			a.fail(CodeAttachmentEncoding, "character %q in base64", c)
 		}
+		i++
 	}
 	return len(buf), nil
 }
 
 // flush decodes the whole quads gathered so far.
 func (ps *parser) flush(a *attachmentState, final bool) error {
-	n := len(a.quad) &^ 3
+	n := len(ps.quad) &^ 3
 	if final {
-		if len(a.quad)%4 != 0 {
+		if len(ps.quad)%4 != 0 {
 			a.fail(CodeAttachmentEncoding, "base64 length is not a multiple of 4 (missing padding or truncated)")
 			return nil
 		}
-		n = len(a.quad)
+		n = len(ps.quad)
 	}
 	if n == 0 {
 		return nil
 	}
-	if cap(a.out) < n/4*3 {
-		a.out = make([]byte, quadSize/4*3)
-	}
-	m, err := base64.StdEncoding.Decode(a.out[:cap(a.out)], a.quad[:n])
+	m, err := base64.StdEncoding.Decode(ps.out, ps.quad[:n])
 	if err != nil {
 		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
-			a.fail(CodeAttachmentEncoding, "bad base64 near character %d", a.chars-int64(len(a.quad))+int64(ce))
+			a.fail(CodeAttachmentEncoding, "bad base64 near character %d", a.chars-int64(len(ps.quad))+int64(ce))
 		} else {
 			a.fail(CodeAttachmentEncoding, "bad base64: %v", err)
 		}
 		return nil
 	}
-	rest := copy(a.quad, a.quad[n:])
-	a.quad = a.quad[:rest]
-	return ps.emit(a, a.out[:m])
+	rest := copy(ps.quad, ps.quad[n:])
+	ps.quad = ps.quad[:rest]
+	return ps.emit(a, ps.out[:m])
 }
 
 // emit passes decoded bytes to the hash, the format check, the zip spool and
@@ -440,7 +473,6 @@ func (ps *parser) finishContent(a *attachmentState) error {
 			return fmt.Errorf("attachment %d: %w", a.index, err)
 		}
 	}
-	a.quad, a.out = nil, nil
 	return nil
 }
 

@@ -89,6 +89,9 @@ type parser struct {
 	cur     *attachmentState   // the Attachment being read
 	total   int64              // decoded bytes of all attachments
 	uris    map[*etree.Element]string
+	bufs    *buffers
+	quad    []byte // base64 characters not yet decoded
+	out     []byte // decoded bytes
 }
 
 // Parse reads one packet from r. The returned error is either an *Error
@@ -104,7 +107,10 @@ func Parse(r io.Reader, opts Options) (*Packet, error) {
 		uris:   map[*etree.Element]string{},
 		p:      &Packet{traceAt: -1},
 	}
-	ps.in = &input{br: bufio.NewReaderSize(r, 64<<10), maxMarkup: ps.lim.MaxMarkupBytes}
+	ps.bufs = bufferPool.Get().(*buffers)
+	ps.bufs.br.Reset(r)
+	ps.quad, ps.out = ps.bufs.quad[:0], ps.bufs.out
+	ps.in = &input{br: ps.bufs.br, maxMarkup: ps.lim.MaxMarkupBytes}
 	ps.dec = xml.NewDecoder(ps.in)
 	ps.dec.Strict = true
 	defer ps.cleanup()
@@ -121,6 +127,8 @@ func (ps *parser) cleanup() {
 	for _, a := range ps.atts {
 		a.abort()
 	}
+	ps.bufs.br.Reset(nil)
+	bufferPool.Put(ps.bufs)
 }
 
 func (ps *parser) path() string {
@@ -157,7 +165,7 @@ func (ps *parser) run() error {
 	sawRoot := false
 	for {
 		tok, err := ps.dec.RawToken()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if ps.in.err != nil {
 				return fmt.Errorf("read packet: %w", ps.in.err)
 			}
@@ -286,12 +294,12 @@ func (ps *parser) start(t xml.StartElement) error {
 	switch t.Name.Local {
 	case "To", "Reference", "Attachment":
 		ps.counts[t.Name.Local]++
-		max := ps.lim.MaxAttachments
+		limit := ps.lim.MaxAttachments
 		if t.Name.Local == "To" {
-			max = ps.lim.MaxRecipients
+			limit = ps.lim.MaxRecipients
 		}
-		if ps.counts[t.Name.Local] > max {
-			return fatal(CodeTooLarge, ps.path(), "more than %d <%s> elements", max, t.Name.Local)
+		if ps.counts[t.Name.Local] > limit {
+			return fatal(CodeTooLarge, ps.path(), "more than %d <%s> elements", limit, t.Name.Local)
 		}
 	case "TraceHeaderList":
 		if ps.p.traceAt < 0 {
@@ -299,15 +307,16 @@ func (ps *parser) start(t xml.StartElement) error {
 			ps.p.tracePrefix = t.Name.Space
 		}
 	}
-	if t.Name.Local == "Attachment" && parent != nil && parent.uri == Namespace && parent.raw.Local == "AttachmentEncoded" {
+	// Only /edXML/AttachmentEncoded/Attachment is an attachment; a lookalike
+	// elsewhere must not take its place in the count.
+	if t.Name.Local == "Attachment" && len(ps.stack) == 3 && parent.uri == Namespace && parent.raw.Local == "AttachmentEncoded" {
 		ps.cur = &attachmentState{index: len(ps.atts), path: ps.path()}
 		ps.atts = append(ps.atts, ps.cur)
 	}
 	if t.Name.Local == "ContentTransferEncoded" && ps.cur != nil && parent.raw.Local == "Attachment" && parent.uri == Namespace {
 		selfClosing := ps.in.prev == '/' && ps.in.last == '>'
 		if ps.cur.started {
-			ps.cur.fail(CodeDuplicateElement, "a second ContentTransferEncoded in one Attachment")
-			return nil
+			return nil // a second one: reported as edxml.duplicate_element, read as markup
 		}
 		ps.cur.started = true
 		ps.cur.path = ps.path()

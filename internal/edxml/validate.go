@@ -93,9 +93,9 @@ func (ps *parser) timestamp(v, path string) {
 
 // length warns when a field is longer than the probable maximum of FORMAT.md
 // §3; the official tables are not known, so it is never an error.
-func (ps *parser) length(v, path string, max int) {
-	if n := utf8.RuneCountInString(v); n > max {
-		ps.warn(CodeFieldLength, path, "%d characters, more than the probable maximum of %d", n, max)
+func (ps *parser) length(v, path string, limit int) {
+	if n := utf8.RuneCountInString(v); n > limit {
+		ps.warn(CodeFieldLength, path, "%d characters, more than the probable maximum of %d", n, limit)
 	}
 }
 

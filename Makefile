@@ -1,0 +1,77 @@
+# Run `make` or `make help` for the list of targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO       ?= go
+TOOLS    := $(shell $(GO) env GOPATH)/bin
+BIN      := bin/lienthong
+DATA     ?= ./data
+FUZZTIME ?= 30s
+
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  = -X lienthong/internal/cli.Version=$(VERSION)
+
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := $(TOOLS)/golangci-lint
+
+.PHONY: help build run test test-short fuzz bench lint fmt tidy clean
+
+##@ General
+
+help: ## Show this help
+	@awk 'BEGIN { FS = ":.*##"; printf "Usage: make <target> [FUZZTIME=30s]\n" } \
+		/^[a-zA-Z0-9_-]+:.*##/ { printf "  %-12s %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Build and run
+
+build: ## Build bin/lienthong, stamped with git describe
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lienthong
+
+# Once the `dev` subcommand exists (issue 4) this target runs:
+#   $(BIN) dev --data $(DATA)
+run: build ## Run the hub on the embedded default (data in ./data)
+	$(BIN) version
+	@echo "The hub's 'dev' subcommand comes with issue 4; then 'make run' runs: $(BIN) dev --data $(DATA)"
+
+##@ Test
+
+test: ## Vet and run every test, fuzz seed corpora included (what CI runs)
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-short: ## Run the tests that are quick (go test -short)
+	$(GO) test -short ./...
+
+fuzz: ## Run every FuzzXxx in the repo for FUZZTIME each (default 30s)
+	@{ grep -rHoE --include='*_test.go' --exclude-dir=.git --exclude-dir=testdata \
+		'^func Fuzz[A-Za-z0-9_]*\(' . || true; } | sort | \
+	while IFS=: read -r file decl; do \
+		name=$${decl#func }; name=$${name%(}; \
+		dir=$$(dirname "$$file"); \
+		echo "$(GO) test -run=NONE -fuzz=^$$name\$$ -fuzztime=$(FUZZTIME) $$dir/"; \
+		$(GO) test -run=NONE -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$dir/"; \
+	done
+
+bench: ## Run the benchmarks
+	$(GO) test -run=NONE -bench=. -benchmem ./...
+
+##@ Code quality
+
+lint: ## Run golangci-lint (version pinned here; installed if missing)
+	@if [ "$$($(GOLANGCI_LINT) version --short 2>/dev/null)" != "$(GOLANGCI_LINT_VERSION:v%=%)" ]; then \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(TOOLS)"; \
+		GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+	$(GOLANGCI_LINT) run ./...
+
+fmt: ## gofmt -s -w the Go files git knows (tracked, or new and not ignored)
+	git ls-files -z --cached --others --exclude-standard -- '*.go' | xargs -0 -r gofmt -s -w
+
+tidy: ## go mod tidy
+	$(GO) mod tidy
+
+clean: ## Remove build output (bin/)
+	rm -rf bin/

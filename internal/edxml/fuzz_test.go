@@ -1,0 +1,75 @@
+package edxml_test
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"lienthong/internal/edxml"
+)
+
+// fuzzLimits keep each input's work small, so the fuzzer looks for crashes
+// and unbounded allocation rather than slow paths.
+var fuzzLimits = edxml.Limits{MaxMarkupBytes: 1 << 20, MaxZipBytes: 16 << 20, MaxAttachmentBytes: 16 << 20}
+
+// FuzzParse: Parse never panics, and a valid packet written back out reads
+// back to the same model with the same attachment bytes.
+func FuzzParse(f *testing.F) {
+	for _, dir := range []string{fixtures, filepath.Join(fixtures, "invalid")} {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+		for _, n := range names {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				f.Fatal(err)
+			}
+			// Large seeds make the fuzzer's minimisation crawl; the
+			// fixture tests cover them, and small ones below stand in.
+			if len(b) <= 32<<10 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"><AttachmentEncoded><Attachment><ContentTransferEncoded>QQ==</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>`))
+	f.Add([]byte("\uFEFF<?xml version=\"1.0\"?><edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"/>"))
+	f.Add([]byte(`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">` + strings.Repeat("<a>", 80) + strings.Repeat("</a>", 80) + `</edXML>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var files [][]byte
+		opts := edxml.Options{Limits: fuzzLimits, Attachment: func(i int) (io.Writer, error) {
+			files = append(files, nil)
+			return writerFunc(func(b []byte) (int, error) {
+				files[i] = append(files[i], b...)
+				return len(b), nil
+			}), nil
+		}}
+		p, err := edxml.Parse(bytes.NewReader(data), opts)
+		if err != nil {
+			if edxml.CodeOf(err) == "" {
+				t.Fatalf("error without a code from an in-memory reader: %v", err)
+			}
+			return
+		}
+		if !p.Valid() {
+			return
+		}
+		var out bytes.Buffer
+		if err := edxml.Write(&out, p, func(i int) (io.Reader, error) { return bytes.NewReader(files[i]), nil }); err != nil {
+			t.Fatalf("Write of a valid packet: %v", err)
+		}
+		files0 := files
+		files = nil
+		q, err := edxml.Parse(bytes.NewReader(out.Bytes()), opts)
+		if err != nil {
+			t.Fatalf("re-parse: %v\n%s", err, out.Bytes())
+		}
+		if a, b := modelOf(p), modelOf(q); !reflect.DeepEqual(a, b) {
+			t.Fatalf("model changed:\n%+v\n%+v\n%s", a, b, out.Bytes())
+		}
+		if !reflect.DeepEqual(files0, files) {
+			t.Fatal("attachment bytes changed")
+		}
+	})
+}
