@@ -34,7 +34,7 @@ type attachmentInfo struct {
 }
 
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("validate", "FILE", stderr)
+	fs := newFlags("validate", "FILE (- for standard input)", stderr)
 	lower := fs.Bool("allow-lowercase-ids", false, "accept lowercase OrganIds, as test systems use")
 	kind := fs.String("kind", "", "the kind the sender declared (edoc or status); the other kind is edxml.kind_mismatch")
 	pos, err := parseFlags(fs, args)
@@ -49,10 +49,12 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "lienthong validate: --kind must be edoc or status\n")
 		return ExitUsage
 	}
-	f, err := os.Open(pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "lienthong validate: %v\n", err)
-		return ExitUsage
+	f := os.Stdin
+	if pos[0] != "-" {
+		if f, err = os.Open(pos[0]); err != nil {
+			fmt.Fprintf(stderr, "lienthong validate: %v\n", err)
+			return ExitUsage
+		}
 	}
 	defer func() { _ = f.Close() }() // opened read-only: a failed Close loses nothing
 	res, err := validateFile(f, edxml.Options{AllowLowercaseIDs: *lower, Kind: edxml.Kind(*kind)})

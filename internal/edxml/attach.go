@@ -159,18 +159,16 @@ func (ps *parser) scan(a *attachmentState, buf []byte, cdata bool) (int, error) 
 			q := ps.quad[len(ps.quad):cap(ps.quad)]
 			n, j := 0, i
 			for j < len(buf) && n < len(q) {
-				c := buf[j]
-				switch b64class[c] {
-				case clsAlpha:
-					q[n] = c
-					n++
-					j++
-					continue
-				case clsSpace:
-					j++
-					continue
+				k, end := j, min(len(buf), j+len(q)-n)
+				for k < end && b64class[buf[k]] == clsAlpha {
+					k++
 				}
-				break
+				n += copy(q[n:], buf[j:k])
+				j = k
+				if j == end || b64class[buf[j]] != clsSpace {
+					break
+				}
+				j++
 			}
 			ps.quad = ps.quad[:len(ps.quad)+n]
 			a.chars += int64(n)
