@@ -21,7 +21,6 @@ type attachmentState struct {
 	index   int
 	path    string
 	started bool
-	done    bool
 
 	sink  io.Writer
 	sum   hash.Hash
@@ -51,7 +50,7 @@ func (a *attachmentState) abort() {
 		os.Remove(a.spool.Name()) //nolint:errcheck // temp file
 		a.spool = nil
 	}
-	if c, ok := a.sink.(io.Closer); ok && !a.done {
+	if c, ok := a.sink.(io.Closer); ok {
 		c.Close() //nolint:errcheck // the packet failed; the sink's owner discards it
 		a.sink = nil
 	}
@@ -75,6 +74,10 @@ var b64class = func() (t [256]byte) {
 	t['='] = clsPad
 	return t
 }()
+
+// strictBase64 refuses non-zero padding bits too: FORMAT.md §5 asks for
+// strict decoding, and no real encoder writes them.
+var strictBase64 = base64.StdEncoding.Strict()
 
 const quadSize = 64 << 10 // base64 characters decoded at a time; a multiple of 4
 
@@ -222,7 +225,7 @@ func (ps *parser) flush(a *attachmentState, final bool) error {
 	if n == 0 {
 		return nil
 	}
-	m, err := base64.StdEncoding.Decode(ps.out, ps.quad[:n])
+	m, err := strictBase64.Decode(ps.out, ps.quad[:n])
 	if err != nil {
 		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
@@ -345,6 +348,9 @@ func (ps *parser) skipUntil(end string, a *attachmentState) error {
 			in.discard(len(end))
 			return nil
 		}
+		if end == "-->" && buf[0] == '-' && buf[1] == '-' {
+			return fatal(CodeMalformed, ps.path(), "'--' inside a comment")
+		}
 		buf, _ = in.br.Peek(in.br.Buffered())
 		i := bytes.IndexByte(buf, end[0])
 		if i < 0 {
@@ -353,50 +359,71 @@ func (ps *parser) skipUntil(end string, a *attachmentState) error {
 		if i == 0 {
 			i = 1
 		}
+		k := i
 		if a != nil {
-			j, err := ps.scan(a, buf[:i], true)
-			if err != nil {
-				return err
-			}
-			if j < i {
-				if err := ps.checkRune(a, buf[j:]); err != nil {
+			// CDATA: every character is base64 text or a stray one.
+			for k = 0; k < i; {
+				j, err := ps.scan(a, buf[k:i], true)
+				if err != nil {
 					return err
 				}
+				if k += j; k == i {
+					break
+				}
+				size, err := ps.stray(a, buf[k:i])
+				if err != nil {
+					return err
+				}
+				if size == 0 {
+					break // a character cut by the buffer's end: read on
+				}
+				k += size
 			}
 		}
-		in.discard(i)
+		if k == 0 {
+			k = 1
+		}
+		in.discard(k)
 	}
 }
 
-// checkRune rejects a byte that is not XML text; any other stray character
-// spoils the base64.
-func (ps *parser) checkRune(a *attachmentState, buf []byte) error {
+// stray takes one character that is not base64 from buf: one XML cannot
+// carry is malformed, any other spoils the base64. It returns the
+// character's size, or 0 when buf ends inside it.
+func (ps *parser) stray(a *attachmentState, buf []byte) (int, error) {
 	c := buf[0]
-	if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-		return fatal(CodeMalformed, ps.path(), "illegal character 0x%02x", c)
-	}
-	if c >= utf8.RuneSelf {
-		if r, _ := utf8.DecodeRune(buf); r == utf8.RuneError && utf8.FullRune(buf) {
-			return fatal(CodeMalformed, ps.path(), "invalid UTF-8")
+	if c < utf8.RuneSelf {
+		if !isXMLChar(rune(c)) {
+			return 0, fatal(CodeMalformed, ps.path(), "illegal character 0x%02x", c)
 		}
+		a.fail(CodeAttachmentEncoding, "character %q in base64", c)
+		return 1, nil
 	}
-	a.fail(CodeAttachmentEncoding, "character %q in base64", c)
-	return nil
+	r, size := utf8.DecodeRune(buf)
+	switch {
+	case r == utf8.RuneError && size == 1 && !utf8.FullRune(buf):
+		return 0, nil
+	case r == utf8.RuneError && size == 1, !isXMLChar(r):
+		return 0, fatal(CodeMalformed, ps.path(), "invalid UTF-8 or a character XML cannot carry")
+	}
+	a.fail(CodeAttachmentEncoding, "character %q in base64", r)
+	return size, nil
 }
 
 // contentOther takes one character that is neither base64 nor markup.
 func (ps *parser) contentOther(a *attachmentState) error {
 	peek, _ := ps.in.br.Peek(utf8.UTFMax)
-	if err := ps.checkRune(a, peek); err != nil {
+	if bytes.HasPrefix(peek, []byte("]]>")) {
+		return fatal(CodeMalformed, ps.path(), "']]>' outside a CDATA section")
+	}
+	size, err := ps.stray(a, peek)
+	if err != nil {
 		return err
 	}
-	n := 1
-	if peek[0] >= utf8.RuneSelf {
-		if _, size := utf8.DecodeRune(peek); size > 1 {
-			n = size
-		}
+	if size == 0 {
+		return fatal(CodeMalformed, ps.path(), "invalid UTF-8 at the end of the packet")
 	}
-	ps.in.discard(n)
+	ps.in.discard(size)
 	return nil
 }
 
@@ -431,6 +458,8 @@ func (ps *parser) contentEntity(a *attachmentState) error {
 	switch {
 	case r < 0:
 		return fatal(CodeMalformed, ps.path(), "undeclared entity &%s;", ref)
+	case !isXMLChar(r):
+		return fatal(CodeMalformed, ps.path(), "&%s; is not a character XML can carry", ref)
 	case r < utf8.RuneSelf:
 		_, err := ps.scan(a, []byte{byte(r)}, true)
 		if b64class[r] == clsOther {
@@ -444,7 +473,6 @@ func (ps *parser) contentEntity(a *attachmentState) error {
 
 // finishContent completes an attachment at its end tag.
 func (ps *parser) finishContent(a *attachmentState) error {
-	a.done = true
 	if !a.failed() {
 		if err := ps.flush(a, true); err != nil {
 			return err

@@ -79,7 +79,18 @@ func cleanText(e *etree.Element) string {
 	if e == nil {
 		return ""
 	}
-	return norm.NFC.String(strings.TrimSpace(e.Text()))
+	return norm.NFC.String(strings.TrimSpace(elementText(e)))
+}
+
+// elementText joins the element's own text nodes; a comment may split them.
+func elementText(e *etree.Element) string {
+	var b strings.Builder
+	for _, t := range e.Child {
+		if cd, ok := t.(*etree.CharData); ok {
+			b.WriteString(cd.Data)
+		}
+	}
+	return b.String()
 }
 
 // sub groups the single child named name.

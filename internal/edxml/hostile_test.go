@@ -4,12 +4,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/base64"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"lienthong/internal/edxml"
 )
@@ -174,6 +176,13 @@ func TestHostile(t *testing.T) {
 		{name: "status without timestamp", give: cut(t, statusBase(t), "<edXML:Timestamp>", "</edXML:Timestamp>"), want: []string{edxml.CodeMissingField}},
 		{name: "status 02 without reason warns", give: replace(t, cut(t, statusBase(t), "<edXML:Description>", "</edXML:Description>"), "<edXML:StatusCode>01", "<edXML:StatusCode>02"), warn: edxml.CodeEmptyReason},
 		{name: "every problem reported", give: replace(t, replace(t, base(t), "<edXML:PromulgationDate>2025/11/20", "<edXML:PromulgationDate>2025/13/01"), "<edXML:BussinessDocType>0", "<edXML:BussinessDocType>9"), want: []string{edxml.CodeBadDate, edxml.CodeBadBusinessType}},
+		{name: "character reference to NUL", give: withContent(t, pdf[:8]+"&#0;"+pdf[8:]), want: []string{edxml.CodeMalformed}},
+		{name: "character reference to a surrogate", give: withContent(t, pdf[:8]+"&#xD800;"+pdf[8:]), want: []string{edxml.CodeMalformed}},
+		{name: "CDATA end outside CDATA", give: withContent(t, pdf[:8]+"]]>"+pdf[8:]), want: []string{edxml.CodeMalformed}},
+		{name: "double hyphen in a comment", give: withContent(t, pdf[:8]+"<!-- a -- b -->"+pdf[8:]), want: []string{edxml.CodeMalformed}},
+		{name: "NUL in CDATA after a stray character", give: withContent(t, pdf[:8]+"<![CDATA[$\x00]]>"+pdf[8:]), want: []string{edxml.CodeMalformed}},
+		{name: "non-zero padding bits", give: withContent(t, "QR=="), want: []string{edxml.CodeAttachmentEncoding}},
+		{name: "too many attributes in all", give: replace(t, base(t), "<edXML:Subject>", strings.Repeat("<x:a xmlns:x=\"urn:x\""+attrs(60)+"/>", 400)+"<edXML:Subject>"), want: []string{edxml.CodeTooLarge}},
 		{name: "zip with nested zip stays packed", give: withContent(t, b64(deflated))},
 		{name: "zip with too many entries", give: withContent(t, b64(makeZip(t, manyEntries, zip.Store))), want: []string{edxml.CodeAttachmentTooLarge}},
 		{name: "zip too large in total", give: withContent(t, b64(deflated)), opts: edxml.Options{Limits: edxml.Limits{MaxZipBytes: 1000}}, want: []string{edxml.CodeAttachmentTooLarge}},
@@ -247,4 +256,54 @@ func sum(t *testing.T, packet string) string {
 		t.Fatalf("%v %v", err, p.Errors)
 	}
 	return p.Attachments[0].SHA256
+}
+
+// A lookalike Attachment nested in the real one cannot lend it its content:
+// only /edXML/AttachmentEncoded/Attachment/ContentTransferEncoded streams.
+func TestNestedAttachmentIsNotTheAttachment(t *testing.T) {
+	evil := base64.StdEncoding.EncodeToString([]byte("EVIL CONTENT"))
+	give := replace(t, base(t), "<Attachment>", "<Attachment><X><Attachment><ContentTransferEncoded>"+evil+"</ContentTransferEncoded></Attachment></X>")
+	p, err := edxml.Parse(strings.NewReader(give), edxml.Options{})
+	if err != nil || !p.Valid() {
+		t.Fatalf("%v %v", err, p.Errors)
+	}
+	if want := sum(t, base(t)); len(p.Attachments) != 1 || p.Attachments[0].SHA256 != want || p.Attachments[0].Format != "pdf" {
+		t.Errorf("attachment = %+v, want the PDF (sha256 %s)", p.Attachments, want)
+	}
+}
+
+// The hub's TraceHeader goes into the packet's own TraceHeaderList, never
+// into a lookalike the sender placed elsewhere.
+func TestTraceGoesToTheRealList(t *testing.T) {
+	fake := "<edXML:Ext><edXML:TraceHeaderList><edXML:TraceHeader/></edXML:TraceHeaderList></edXML:Ext>"
+	give := replace(t, base(t), "</edXML:TraceHeaderList>", "</edXML:TraceHeaderList>"+fake)
+	p, err := edxml.Parse(strings.NewReader(give), edxml.Options{})
+	if err != nil || !p.Valid() {
+		t.Fatalf("%v %v", err, p.Errors)
+	}
+	var out bytes.Buffer
+	if err := edxml.WithTrace(&out, strings.NewReader(give), p, "000.00.00.G01", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	q, err := edxml.Parse(&out, edxml.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hs := q.Trace.Headers; len(hs) != 2 || hs[1].OrganID != "000.00.00.G01" {
+		t.Errorf("trace = %+v", hs)
+	}
+}
+
+type failingSink struct{ closed bool }
+
+func (s *failingSink) Write([]byte) (int, error) { return 0, io.ErrShortWrite }
+func (s *failingSink) Close() error              { s.closed = true; return nil }
+
+// A sink whose write fails is still closed, so its owner's resources go.
+func TestFailingSinkIsClosed(t *testing.T) {
+	sink := &failingSink{}
+	_, err := edxml.Parse(strings.NewReader(base(t)), edxml.Options{Attachment: func(int) (io.Writer, error) { return sink, nil }})
+	if err == nil || !sink.closed {
+		t.Errorf("err %v closed %v", err, sink.closed)
+	}
 }

@@ -11,6 +11,7 @@ type Limits struct {
 	MaxFieldBytes      int   // text of one element outside attachment content
 	MaxElements        int   // elements in the whole packet
 	MaxAttrs           int   // attributes of one element
+	MaxTotalAttrs      int   // attributes in the whole packet
 	MaxRecipients      int   // To elements
 	MaxAttachments     int   // Attachment elements, and Reference elements
 	MaxAttachmentBytes int64 // decoded bytes of one attachment
@@ -21,14 +22,16 @@ type Limits struct {
 }
 
 // DefaultLimits are generous for real traffic (tens of MB per packet,
-// thousands of recipients) and small enough to keep one packet's markup
-// in a few MiB of memory.
+// thousands of recipients: a real header is a few KB) and bound the markup's
+// DOM, which costs about ten times the markup's size in memory, to some tens
+// of MiB per packet at worst.
 var DefaultLimits = Limits{
 	MaxDepth:           64,
-	MaxMarkupBytes:     8 << 20,
+	MaxMarkupBytes:     4 << 20,
 	MaxFieldBytes:      64 << 10,
-	MaxElements:        200_000,
+	MaxElements:        100_000,
 	MaxAttrs:           64,
+	MaxTotalAttrs:      20_000,
 	MaxRecipients:      10_000,
 	MaxAttachments:     1_000,
 	MaxAttachmentBytes: 2 << 30,
@@ -55,6 +58,7 @@ func (l Limits) withDefaults() Limits {
 	set(&l.MaxFieldBytes, d.MaxFieldBytes)
 	set(&l.MaxElements, d.MaxElements)
 	set(&l.MaxAttrs, d.MaxAttrs)
+	set(&l.MaxTotalAttrs, d.MaxTotalAttrs)
 	set(&l.MaxRecipients, d.MaxRecipients)
 	set(&l.MaxAttachments, d.MaxAttachments)
 	set64(&l.MaxAttachmentBytes, d.MaxAttachmentBytes)

@@ -72,6 +72,10 @@ type frame struct {
 	text  []byte
 	index int // 1-based position among same-named siblings
 	seen  map[string]int
+
+	att       *attachmentState // set on the Attachment element that owns it
+	cte       bool             // this is att's streamed ContentTransferEncoded
+	traceList bool             // this is the packet's TraceHeaderList
 }
 
 type parser struct {
@@ -86,7 +90,7 @@ type parser struct {
 	counts  map[string]int
 	p       *Packet
 	atts    []*attachmentState // by Attachment element, in order
-	cur     *attachmentState   // the Attachment being read
+	attrs   int                // attributes in all
 	total   int64              // decoded bytes of all attachments
 	uris    map[*etree.Element]string
 	bufs    *buffers
@@ -193,8 +197,15 @@ func (ps *parser) run() error {
 			}
 		case xml.Directive:
 			return fatal(CodeDTDForbidden, ps.path(), "DOCTYPE and entity declarations are not allowed")
-		case xml.Comment, xml.ProcInst:
-			// Ignored; the decoder has already checked the XML declaration.
+		case xml.Comment:
+			// Kept in the DOM, which must be the tree a signature covers.
+			if n := len(ps.stack); n > 0 {
+				ps.stack[n-1].el.CreateComment(string(t))
+			}
+		case xml.ProcInst:
+			if n := len(ps.stack); n > 0 {
+				ps.stack[n-1].el.CreateProcInst(t.Target, string(t.Inst))
+			}
 		}
 	}
 	if len(ps.stack) > 0 {
@@ -234,6 +245,9 @@ func (ps *parser) start(t xml.StartElement) error {
 	}
 	if len(t.Attr) > ps.lim.MaxAttrs {
 		return fatal(CodeTooLarge, ps.path(), "<%s> has more than %d attributes", t.Name.Local, ps.lim.MaxAttrs)
+	}
+	if ps.attrs += len(t.Attr); ps.attrs > ps.lim.MaxTotalAttrs {
+		return fatal(CodeTooLarge, ps.path(), "more than %d attributes in all", ps.lim.MaxTotalAttrs)
 	}
 	f := &frame{raw: t.Name}
 	for _, a := range t.Attr {
@@ -301,30 +315,47 @@ func (ps *parser) start(t xml.StartElement) error {
 		if ps.counts[t.Name.Local] > limit {
 			return fatal(CodeTooLarge, ps.path(), "more than %d <%s> elements", limit, t.Name.Local)
 		}
-	case "TraceHeaderList":
-		if ps.p.traceAt < 0 {
-			ps.p.traceAt = ps.in.n
-			ps.p.tracePrefix = t.Name.Space
-		}
 	}
-	// Only /edXML/AttachmentEncoded/Attachment is an attachment; a lookalike
-	// elsewhere must not take its place in the count.
-	if t.Name.Local == "Attachment" && len(ps.stack) == 3 && parent.uri == Namespace && parent.raw.Local == "AttachmentEncoded" {
-		ps.cur = &attachmentState{index: len(ps.atts), path: ps.path()}
-		ps.atts = append(ps.atts, ps.cur)
-	}
-	if t.Name.Local == "ContentTransferEncoded" && ps.cur != nil && parent.raw.Local == "Attachment" && parent.uri == Namespace {
-		selfClosing := ps.in.prev == '/' && ps.in.last == '>'
-		if ps.cur.started {
+	selfClosing := ps.in.prev == '/' && ps.in.last == '>'
+	// Only /edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList takes the hub's
+	// TraceHeader, and only /edXML/AttachmentEncoded/Attachment is an
+	// attachment: a lookalike elsewhere must take neither's place.
+	switch {
+	case t.Name.Local == "TraceHeaderList" && ps.at("edXMLEnvelope", "edXMLHeader") && ps.p.traceAt < 0 && !selfClosing:
+		f.traceList = true
+		ps.p.traceAt = ps.in.n
+		ps.p.tracePrefix = t.Name.Space
+	case t.Name.Local == "Attachment" && ps.at("AttachmentEncoded"):
+		f.att = &attachmentState{index: len(ps.atts), path: ps.path()}
+		ps.atts = append(ps.atts, f.att)
+	case t.Name.Local == "ContentTransferEncoded" && len(ps.stack) == 4 && parent.att != nil:
+		a := parent.att
+		if a.started {
 			return nil // a second one: reported as edxml.duplicate_element, read as markup
 		}
-		ps.cur.started = true
-		ps.cur.path = ps.path()
+		a.started = true
+		a.path = ps.path()
 		if !selfClosing {
-			return ps.streamContent(ps.cur)
+			f.cte = true
+			return ps.streamContent(a)
 		}
 	}
 	return nil
+}
+
+// at reports whether the element just opened sits at /edXML/names.../it,
+// every ancestor in the edXML namespace.
+func (ps *parser) at(names ...string) bool {
+	if len(ps.stack) != len(names)+2 {
+		return false
+	}
+	for i, n := range names {
+		f := ps.stack[i+1]
+		if f.uri != Namespace || f.raw.Local != n {
+			return false
+		}
+	}
+	return true
 }
 
 func (ps *parser) end(t xml.EndElement) error {
@@ -336,23 +367,12 @@ func (ps *parser) end(t xml.EndElement) error {
 	if f.raw != t.Name {
 		return fatal(CodeMalformed, ps.path(), "end tag </%s> does not match <%s>", qualified(t.Name), qualified(f.raw))
 	}
-	if len(bytes.TrimSpace(f.text)) > 0 || len(f.el.ChildElements()) == 0 && len(f.text) > 0 {
-		f.el.SetText(string(f.text))
-	}
-	if f.uri == Namespace {
-		switch f.raw.Local {
-		case "TraceHeader":
-			if n >= 2 && ps.stack[n-2].raw.Local == "TraceHeaderList" {
-				ps.p.traceAt = ps.in.n
-			}
-		case "ContentTransferEncoded":
-			if ps.cur != nil && ps.cur.started && !ps.cur.done {
-				if err := ps.finishContent(ps.cur); err != nil {
-					return err
-				}
-			}
-		case "Attachment":
-			ps.cur = nil
+	switch {
+	case f.uri == Namespace && f.raw.Local == "TraceHeader" && ps.stack[n-2].traceList:
+		ps.p.traceAt = ps.in.n
+	case f.cte:
+		if err := ps.finishContent(ps.stack[n-2].att); err != nil {
+			return err
 		}
 	}
 	ps.stack = ps.stack[:n-1]
@@ -376,5 +396,6 @@ func (ps *parser) chars(t xml.CharData) error {
 		return fatal(CodeTooLarge, ps.path(), "text longer than %d bytes", ps.lim.MaxFieldBytes)
 	}
 	f.text = append(f.text, t...)
+	f.el.CreateText(string(t))
 	return nil
 }
