@@ -16,7 +16,7 @@ LDFLAGS  = -X lienthong/internal/cli.Version=$(VERSION)
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS)/golangci-lint
 
-.PHONY: help build run test test-short fuzz bench lint fmt tidy clean
+.PHONY: help build run test tools test-short fuzz bench lint fmt tidy clean
 
 ##@ General
 
@@ -38,9 +38,12 @@ run: build ## Run the hub on the embedded default (data in ./data)
 
 ##@ Test
 
-test: ## Vet and run every test, fuzz seed corpora included (what CI runs)
+test: tools ## Vet and run every test, fuzz seed corpora included (what CI runs)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+tools: ## Install the programs tests check against (openssl, xmlsec1, xmllint) if missing
+	scripts/install-test-tools.sh
 
 test-short: ## Run the tests that are quick (go test -short)
 	$(GO) test -short ./...

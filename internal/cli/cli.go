@@ -23,6 +23,9 @@ type command struct {
 
 var commands = map[string]command{
 	"validate": {"check an edXML packet and print the result as JSON", runValidate},
+	"verify":   {"verify a packet's signatures (detached CMS, enveloped XML-DSig)", runVerify},
+	"sign":     {"make a detached CMS signature over a file", runSign},
+	"pki":      {"a development PKI: init, issue, crl", runPKI},
 	"version":  {"print the version", runVersion},
 }
 

@@ -1,0 +1,137 @@
+package trust
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// Stable codes (DESIGN.md §5.2).
+const (
+	CodeMissing        = "sig.missing"
+	CodeMalformed      = "sig.malformed"
+	CodeInvalid        = "sig.invalid"
+	CodeDigestMismatch = "sig.digest_mismatch"
+	CodeUntrusted      = "sig.untrusted"
+	CodeExpired        = "sig.expired"
+	CodeNotYetValid    = "sig.not_yet_valid"
+	CodeRevoked        = "sig.revoked"
+	CodeSignerMismatch = "sig.signer_mismatch"
+
+	// Warnings.
+	CodeUnsigned           = "sig.unsigned"
+	CodeRevocationUnknown  = "sig.revocation_unknown"
+	CodeWeakAlgorithm      = "sig.weak_algorithm"
+	CodeSigningTimeOutside = "sig.signing_time"
+)
+
+// Signature types.
+const (
+	TypeCMS     = "cms"
+	TypeXMLDSig = "xmldsig"
+)
+
+// Problem is one failed check or warning.
+type Problem struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Cert describes a certificate in a report.
+type Cert struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer,omitempty"`
+	Serial    string    `json:"serial,omitempty"`
+	OrganID   string    `json:"organId,omitempty"`
+	SHA256    string    `json:"sha256"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+}
+
+// Signature reports one signature: what was checked and what failed. It is
+// stored with each packet and returned to the sender.
+type Signature struct {
+	Type     string     `json:"type"`
+	Valid    bool       `json:"valid"`
+	Signer   *Cert      `json:"signer,omitempty"`
+	SignedAt *time.Time `json:"signedAt"` // the signer's claim, never trusted
+	// CheckedAt is the time validity and revocation were judged at: when the
+	// hub received the packet, or the --at of an audit.
+	CheckedAt time.Time `json:"checkedAt"`
+	Algorithm string    `json:"algorithm,omitempty"`
+	Chain     []Cert    `json:"chain,omitempty"`
+	Checks    []string  `json:"checks"`
+	Errors    []Problem `json:"errors"`
+	Warnings  []Problem `json:"warnings"`
+}
+
+// Report is the result of verifying a packet's signatures.
+type Report struct {
+	Valid      bool        `json:"valid"`
+	Signatures []Signature `json:"signatures"`
+	Errors     []Problem   `json:"errors"`
+	Warnings   []Problem   `json:"warnings"`
+}
+
+func newSignature(typ string, at time.Time) *Signature {
+	return &Signature{Type: typ, CheckedAt: at, Checks: []string{}, Errors: []Problem{}, Warnings: []Problem{}}
+}
+
+func (s *Signature) fail(code, format string, args ...any) {
+	s.Errors = append(s.Errors, Problem{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (s *Signature) warn(code, format string, args ...any) {
+	s.Warnings = append(s.Warnings, Problem{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (s *Signature) passed(check string) { s.Checks = append(s.Checks, check) }
+
+func (s *Signature) done() *Signature {
+	s.Valid = len(s.Errors) == 0
+	return s
+}
+
+// OIDUID is the subject attribute UID (userid, RFC 4519) that names the
+// agency a certificate speaks for: its OrganId.
+var OIDUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
+
+// OrganID returns the certificate subject's UID, and whether there is
+// exactly one: two UIDs would let two readers see two different agencies.
+func OrganID(c *x509.Certificate) (string, bool) {
+	var id string
+	n := 0
+	for _, a := range c.Subject.Names {
+		if a.Type.Equal(OIDUID) {
+			s, ok := a.Value.(string)
+			if !ok {
+				return "", false
+			}
+			id = s
+			n++
+		}
+	}
+	return id, n == 1
+}
+
+// Fingerprint is the lowercase hex SHA-256 of the certificate's DER.
+func Fingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func describe(c *x509.Certificate) Cert {
+	organID, _ := OrganID(c)
+	return Cert{
+		Subject:   c.Subject.String(),
+		Issuer:    c.Issuer.String(),
+		Serial:    c.SerialNumber.String(),
+		OrganID:   organID,
+		SHA256:    Fingerprint(c),
+		NotBefore: c.NotBefore.UTC(),
+		NotAfter:  c.NotAfter.UTC(),
+	}
+}
