@@ -1,0 +1,498 @@
+// Package track keeps the hub's materialised view: each agency's pending
+// inbox, each packet's per-recipient timeline, and what the hub knows of
+// each document. The view is derived from the Kafka topics and can be
+// rebuilt from them; every update is idempotent, because at-least-once
+// delivery replays events.
+package track
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"lienthong/internal/organ"
+	"lienthong/internal/route"
+)
+
+// ErrNotFound means no such packet or inbox item.
+var ErrNotFound = errors.New("track: not found")
+
+// Packet is an accepted packet as the view keeps it.
+type Packet struct {
+	ID                  string    `json:"id"`
+	Kind                string    `json:"kind"`
+	From                string    `json:"from"`
+	To                  []string  `json:"to,omitempty"`
+	DocumentID          string    `json:"documentId"`
+	Subject             string    `json:"subject,omitempty"`
+	Priority            int       `json:"priority"`
+	BusinessType        string    `json:"businessType,omitempty"`
+	StatusCode          string    `json:"statusCode,omitempty"`
+	ResponseForOrgan    string    `json:"responseForOrgan,omitempty"`
+	ResponseForDocument string    `json:"responseForDocument,omitempty"`
+	SHA256              string    `json:"sha256"`
+	Size                int64     `json:"size"`
+	AcceptedAt          time.Time `json:"acceptedAt"`
+	Flags               []string  `json:"flags,omitempty"`
+}
+
+// Item is one pending inbox entry: a packet for one endpoint.
+type Item struct {
+	ID         string    `json:"id"`
+	Endpoint   string    `json:"endpoint"`
+	Organs     []string  `json:"organs"`
+	Kind       string    `json:"kind"`
+	From       string    `json:"from"`
+	DocumentID string    `json:"documentId"`
+	Subject    string    `json:"subject"`
+	Priority   int       `json:"priority"`
+	AcceptedAt time.Time `json:"acceptedAt"`
+	SHA256     string    `json:"sha256"`
+	Size       int64     `json:"size"`
+}
+
+// Event types of a timeline (DESIGN.md §5.3).
+const (
+	EventAccepted  = "accepted"
+	EventRouted    = "routed"
+	EventDelivered = "delivered"
+	EventFetched   = "fetched"
+	EventAcked     = "acked"
+	EventStatus    = "status"
+)
+
+// FlagOutOfOrder marks a status that goes back on the main line.
+const FlagOutOfOrder = "status.out_of_order"
+
+// Event is one step of a recipient's timeline.
+type Event struct {
+	Type   string    `json:"type"`
+	Code   string    `json:"code,omitempty"`
+	Result string    `json:"result,omitempty"`
+	Packet string    `json:"packet,omitempty"` // the status packet, for status events
+	At     time.Time `json:"at"`
+	Flags  []string  `json:"flags"`
+}
+
+// Recipient is one recipient's part of a timeline.
+type Recipient struct {
+	OrganID string  `json:"organId"`
+	State   string  `json:"state"`
+	Events  []Event `json:"events"`
+}
+
+// Timeline is a packet's per-recipient history.
+type Timeline struct {
+	ID         string      `json:"id"`
+	DocumentID string      `json:"documentId"`
+	From       string      `json:"from"`
+	Recipients []Recipient `json:"recipients"`
+}
+
+var (
+	bPackets   = []byte("packets")   // id → Packet
+	bTimelines = []byte("timelines") // id → Timeline
+	bDocs      = []byte("docs")      // sha256(from, documentId) → []edoc id
+	bInbox     = []byte("inbox")     // endpoint 0 accepted-nanos id → Item
+	bPending   = []byte("pending")   // endpoint 0 id → inbox key
+	bMeta      = []byte("meta")
+)
+
+// Store is the view, in a bbolt file.
+type Store struct{ db *bolt.DB }
+
+// Open opens or creates the view at path.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open view %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close() //nolint:errcheck // already failing
+		return nil, fmt.Errorf("open view %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the view.
+func (s *Store) Close() error { return s.db.Close() }
+
+func docKey(from, documentID string) []byte {
+	sum := sha256.Sum256([]byte(from + "\n" + documentID))
+	return sum[:]
+}
+
+func get[T any](b *bolt.Bucket, key []byte) (T, bool, error) {
+	var v T
+	raw := b.Get(key)
+	if raw == nil {
+		return v, false, nil
+	}
+	return v, true, json.Unmarshal(raw, &v)
+}
+
+func put(b *bolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+// Accepted records an accepted packet once. An edoc opens a timeline with
+// an accepted event per recipient; a status adds a status event to the
+// timelines of the document it is about, flagged when it goes back on the
+// main line.
+func (s *Store) Accepted(p Packet) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		packets := tx.Bucket(bPackets)
+		if packets.Get([]byte(p.ID)) != nil {
+			return nil
+		}
+		if err := put(packets, []byte(p.ID), p); err != nil {
+			return err
+		}
+		timelines := tx.Bucket(bTimelines)
+		if p.Kind == "edoc" {
+			tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From}
+			for _, to := range p.To {
+				tl.Recipients = append(tl.Recipients, Recipient{OrganID: to, State: EventAccepted,
+					Events: []Event{{Type: EventAccepted, At: p.AcceptedAt, Flags: []string{}}}})
+			}
+			if err := put(timelines, []byte(p.ID), tl); err != nil {
+				return err
+			}
+			docs := tx.Bucket(bDocs)
+			key := docKey(p.From, p.DocumentID)
+			ids, _, err := get[[]string](docs, key)
+			if err != nil {
+				return err
+			}
+			return put(docs, key, append(ids, p.ID))
+		}
+		return s.statusEvent(tx, p)
+	})
+}
+
+// statusEvent puts a status on the timelines of the packets that carried
+// the document: for the recipient it is from (or a unit under it), or, for
+// a 13 from the sender, for the recipient it names (all when it names none).
+func (s *Store) statusEvent(tx *bolt.Tx, p Packet) error {
+	sender := p.ResponseForOrgan
+	if p.StatusCode == "13" {
+		sender = p.From
+	}
+	ids, _, err := get[[]string](tx.Bucket(bDocs), docKey(sender, p.ResponseForDocument))
+	if err != nil {
+		return err
+	}
+	timelines := tx.Bucket(bTimelines)
+	for _, id := range ids {
+		tl, ok, err := get[Timeline](timelines, []byte(id))
+		if err != nil || !ok {
+			return err
+		}
+		match := func(r Recipient) bool {
+			return r.OrganID == p.From || organ.ID(p.From).IsUnder(organ.ID(r.OrganID))
+		}
+		if p.StatusCode == "13" {
+			named := slices.ContainsFunc(tl.Recipients, func(r Recipient) bool { return r.OrganID == p.ResponseForOrgan })
+			match = func(r Recipient) bool { return !named || r.OrganID == p.ResponseForOrgan }
+		}
+		for i := range tl.Recipients {
+			r := &tl.Recipients[i]
+			if !match(*r) {
+				continue
+			}
+			flags := append([]string{}, p.Flags...)
+			if outOfOrder(r.Events, p.StatusCode) {
+				flags = append(flags, FlagOutOfOrder)
+			}
+			r.Events = append(r.Events, Event{Type: EventStatus, Code: p.StatusCode, Packet: p.ID, At: p.AcceptedAt, Flags: flags})
+			r.State = p.StatusCode
+		}
+		if err := put(timelines, []byte(id), tl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var mainLine = map[string]int{"01": 1, "03": 2, "04": 3, "05": 4, "06": 5}
+
+// outOfOrder: a main-line code lower than one seen, or after a 02 or a
+// withdrawing 15 (FORMAT.md §6). Such statuses are kept and flagged.
+func outOfOrder(events []Event, code string) bool {
+	rank, main := mainLine[code]
+	for _, e := range events {
+		if e.Type != EventStatus {
+			continue
+		}
+		switch {
+		case main && mainLine[e.Code] > rank:
+			return true
+		case main && (e.Code == "02" || e.Code == "15"):
+			return true
+		case code == "02" && mainLine[e.Code] >= mainLine["03"]:
+			return true
+		}
+	}
+	return false
+}
+
+// Document returns what the view knows of a document sent by from, for
+// routing and authorising statuses about it; nil when it knows nothing.
+func (s *Store) Document(from, documentID string) (*route.Document, error) {
+	var doc *route.Document
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ids, ok, err := get[[]string](tx.Bucket(bDocs), docKey(from, documentID))
+		if err != nil || !ok {
+			return err
+		}
+		doc = &route.Document{From: from}
+		for _, id := range ids {
+			p, ok, err := get[Packet](tx.Bucket(bPackets), []byte(id))
+			if err != nil {
+				return err
+			}
+			for _, to := range p.To {
+				if ok && !slices.Contains(doc.Recipients, to) {
+					doc.Recipients = append(doc.Recipients, to)
+				}
+			}
+		}
+		return nil
+	})
+	return doc, err
+}
+
+// Packet returns an accepted packet.
+func (s *Store) Packet(id string) (Packet, error) {
+	var p Packet
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v, ok, err := get[Packet](tx.Bucket(bPackets), []byte(id))
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		p = v
+		return err
+	})
+	return p, err
+}
+
+// event appends an event to the timeline entries of the given organs.
+func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
+	timelines := tx.Bucket(bTimelines)
+	tl, ok, err := get[Timeline](timelines, []byte(id))
+	if err != nil || !ok {
+		return err // a status packet has no timeline of its own
+	}
+	for i := range tl.Recipients {
+		r := &tl.Recipients[i]
+		if !slices.Contains(organs, r.OrganID) {
+			continue
+		}
+		if slices.ContainsFunc(r.Events, func(x Event) bool { return x.Type == e.Type && x.Result == e.Result }) {
+			continue // replayed
+		}
+		r.Events = append(r.Events, e)
+		if _, business := mainLine[r.State]; !business && r.State != "02" && r.State != "13" && r.State != "15" && r.State != "16" {
+			r.State = e.Type
+			if e.Result != "" {
+				r.State = e.Type + ":" + e.Result
+			}
+		}
+	}
+	return put(timelines, []byte(id), tl)
+}
+
+// Routed records that a packet was routed to an endpoint for organs.
+func (s *Store) Routed(id string, d route.Delivery, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return s.event(tx, id, d.Organs, Event{Type: EventRouted, At: at, Flags: []string{}})
+	})
+}
+
+func inboxKey(endpoint string, at time.Time, id string) []byte {
+	k := make([]byte, 0, len(endpoint)+1+8+len(id))
+	k = append(k, endpoint...)
+	k = append(k, 0)
+	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
+	return append(k, id...)
+}
+
+func pendingKey(endpoint, id string) []byte { return []byte(endpoint + "\x00" + id) }
+
+// Delivered puts an item in its endpoint's pending inbox, once.
+func (s *Store) Delivered(it Item, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		pending := tx.Bucket(bPending)
+		pk := pendingKey(it.Endpoint, it.ID)
+		if pending.Get(pk) != nil {
+			return nil
+		}
+		if acked := tx.Bucket(bMeta).Get(append([]byte("acked\x00"), pk...)); acked != nil {
+			return nil // replayed after an ack: stays acknowledged
+		}
+		key := inboxKey(it.Endpoint, it.AcceptedAt, it.ID)
+		if err := put(tx.Bucket(bInbox), key, it); err != nil {
+			return err
+		}
+		if err := pending.Put(pk, key); err != nil {
+			return err
+		}
+		return s.event(tx, it.ID, it.Organs, Event{Type: EventDelivered, At: at, Flags: []string{}})
+	})
+}
+
+// Item returns a pending item of an endpoint.
+func (s *Store) Item(endpoint, id string) (Item, error) {
+	var it Item
+	err := s.db.View(func(tx *bolt.Tx) error {
+		key := tx.Bucket(bPending).Get(pendingKey(endpoint, id))
+		if key == nil {
+			return ErrNotFound
+		}
+		v, ok, err := get[Item](tx.Bucket(bInbox), key)
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		it = v
+		return err
+	})
+	return it, err
+}
+
+// Fetched records that an endpoint fetched a packet.
+func (s *Store) Fetched(endpoint, id string, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		key := tx.Bucket(bPending).Get(pendingKey(endpoint, id))
+		if key == nil {
+			return nil
+		}
+		it, ok, err := get[Item](tx.Bucket(bInbox), key)
+		if err != nil || !ok {
+			return err
+		}
+		return s.event(tx, id, it.Organs, Event{Type: EventFetched, At: at, Flags: []string{}})
+	})
+}
+
+// Acked removes an item from its endpoint's pending inbox and records the
+// result (done or fail). Acknowledging twice is not an error.
+func (s *Store) Acked(endpoint, id, result string, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		pending := tx.Bucket(bPending)
+		pk := pendingKey(endpoint, id)
+		key := pending.Get(pk)
+		if key == nil {
+			return nil
+		}
+		it, ok, err := get[Item](tx.Bucket(bInbox), key)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bInbox).Delete(key); err != nil {
+			return err
+		}
+		if err := pending.Delete(pk); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bMeta).Put(append([]byte("acked\x00"), pk...), []byte(result)); err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		return s.event(tx, id, it.Organs, Event{Type: EventAcked, Result: result, At: at, Flags: []string{}})
+	})
+}
+
+// Inbox lists an endpoint's pending items, oldest first, of one kind when
+// kind is set. cursor continues a previous listing; the returned cursor is
+// "" at the end.
+func (s *Store) Inbox(endpoint, kind string, limit int, cursor string) ([]Item, string, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	prefix := append([]byte(endpoint), 0)
+	start := prefix
+	if cursor != "" {
+		c, err := hex.DecodeString(cursor)
+		if err != nil || !bytes.HasPrefix(c, prefix) {
+			return nil, "", errors.New("track: bad cursor")
+		}
+		start = append(c, 0) // just after the cursor's key
+	}
+	items := []Item{}
+	next := ""
+	var lastKey []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bInbox).Cursor()
+		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var it Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return err
+			}
+			if kind != "" && it.Kind != kind {
+				continue
+			}
+			if len(items) == limit {
+				next = hex.EncodeToString(lastKey)
+				return nil
+			}
+			items = append(items, it)
+			lastKey = append(lastKey[:0], k...)
+		}
+		return nil
+	})
+	return items, next, err
+}
+
+// Pending counts an endpoint's pending items and the oldest one's time.
+func (s *Store) Pending(endpoint string) (int, time.Time, error) {
+	n := 0
+	var oldest time.Time
+	prefix := append([]byte(endpoint), 0)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bInbox).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if n == 0 {
+				oldest = time.Unix(0, int64(binary.BigEndian.Uint64(k[len(prefix):])))
+			}
+			n++
+		}
+		return nil
+	})
+	return n, oldest, err
+}
+
+// Timeline returns a packet's timeline.
+func (s *Store) Timeline(id string) (Timeline, error) {
+	var tl Timeline
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v, ok, err := get[Timeline](tx.Bucket(bTimelines), []byte(id))
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		tl = v
+		return err
+	})
+	return tl, err
+}

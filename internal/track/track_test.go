@@ -1,0 +1,183 @@
+package track_test
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"lienthong/internal/route"
+	"lienthong/internal/track"
+)
+
+var t0 = time.Date(2025, 11, 20, 9, 15, 0, 0, time.UTC)
+
+func open(t *testing.T) *track.Store {
+	t.Helper()
+	s, err := track.Open(filepath.Join(t.TempDir(), "view.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+const doc = "000.00.00.G22,2025/11/20,1234/VPCP-KSTT"
+
+func edoc(id string, at time.Time) track.Packet {
+	return track.Packet{ID: id, Kind: "edoc", From: "000.00.00.G22", To: []string{"000.00.00.H29", "000.00.00.G12"},
+		DocumentID: doc, Subject: "V/v", AcceptedAt: at}
+}
+
+func status(id, from, code string, at time.Time) track.Packet {
+	rf := "000.00.00.G22"
+	if code == "13" {
+		rf = "000.00.00.H29"
+	}
+	return track.Packet{ID: id, Kind: "status", From: from, StatusCode: code, ResponseForOrgan: rf, ResponseForDocument: doc, AcceptedAt: at}
+}
+
+func item(id, endpoint, kind string, at time.Time) track.Item {
+	return track.Item{ID: id, Endpoint: endpoint, Organs: []string{endpoint}, Kind: kind, From: "000.00.00.G22", AcceptedAt: at}
+}
+
+func TestInboxLifecycle(t *testing.T) {
+	s := open(t)
+	must(t, s.Accepted(edoc("p1", t0)))
+	must(t, s.Accepted(edoc("p1", t0))) // replayed
+	must(t, s.Routed("p1", route.Delivery{Endpoint: "000.00.00.H29", Organs: []string{"000.00.00.H29"}}, t0.Add(time.Second)))
+	for range 2 { // replayed delivery stays one item
+		must(t, s.Delivered(item("p1", "000.00.00.H29", "edoc", t0), t0.Add(2*time.Second)))
+	}
+	must(t, s.Delivered(item("p2", "000.00.00.H29", "status", t0.Add(time.Minute)), t0.Add(time.Minute)))
+	must(t, s.Delivered(item("p3", "000.00.00.H29", "edoc", t0.Add(2*time.Minute)), t0.Add(2*time.Minute)))
+
+	items, next, err := s.Inbox("000.00.00.H29", "", 2, "")
+	must(t, err)
+	if len(items) != 2 || items[0].ID != "p1" || items[1].ID != "p2" || next == "" {
+		t.Fatalf("page 1: %+v next %q", items, next)
+	}
+	items, next, err = s.Inbox("000.00.00.H29", "", 2, next)
+	must(t, err)
+	if len(items) != 1 || items[0].ID != "p3" || next != "" {
+		t.Fatalf("page 2: %+v next %q", items, next)
+	}
+	items, _, err = s.Inbox("000.00.00.H29", "edoc", 10, "")
+	must(t, err)
+	if ids := []string{items[0].ID, items[1].ID}; len(items) != 2 || !slices.Equal(ids, []string{"p1", "p3"}) {
+		t.Fatalf("edoc only: %+v", items)
+	}
+	if items, _, _ := s.Inbox("000.00.00.G12", "", 10, ""); len(items) != 0 {
+		t.Errorf("another endpoint sees %+v", items)
+	}
+
+	must(t, s.Fetched("000.00.00.H29", "p1", t0.Add(3*time.Second)))
+	must(t, s.Acked("000.00.00.H29", "p1", "done", t0.Add(4*time.Second)))
+	must(t, s.Acked("000.00.00.H29", "p1", "done", t0.Add(5*time.Second))) // twice is fine
+	must(t, s.Delivered(item("p1", "000.00.00.H29", "edoc", t0), t0.Add(6*time.Second)))
+	if _, err := s.Item("000.00.00.H29", "p1"); !errors.Is(err, track.ErrNotFound) {
+		t.Errorf("acked item still pending after a replayed delivery: %v", err)
+	}
+	n, oldest, err := s.Pending("000.00.00.H29")
+	must(t, err)
+	if n != 2 || !oldest.Equal(t0.Add(time.Minute)) {
+		t.Errorf("pending %d oldest %v", n, oldest)
+	}
+
+	tl, err := s.Timeline("p1")
+	must(t, err)
+	var types []string
+	for _, e := range tl.Recipients[0].Events {
+		types = append(types, e.Type)
+	}
+	if want := []string{"accepted", "routed", "delivered", "fetched", "acked"}; !slices.Equal(types, want) || tl.Recipients[0].State != "acked:done" {
+		t.Errorf("H29 timeline %v state %q, want %v", types, tl.Recipients[0].State, want)
+	}
+	if tl.Recipients[1].State != "accepted" {
+		t.Errorf("G12 state %q", tl.Recipients[1].State)
+	}
+}
+
+func TestStatusesOnTimeline(t *testing.T) {
+	s := open(t)
+	must(t, s.Accepted(edoc("p1", t0)))
+	steps := []struct {
+		give  track.Packet
+		organ string
+		code  string
+		flags []string
+	}{
+		{status("s1", "000.00.00.H29", "01", t0.Add(time.Minute)), "000.00.00.H29", "01", []string{}},
+		{status("s2", "000.00.00.H29", "05", t0.Add(2*time.Minute)), "000.00.00.H29", "05", []string{}},
+		{status("s3", "000.00.00.H29", "03", t0.Add(3*time.Minute)), "000.00.00.H29", "03", []string{track.FlagOutOfOrder}},
+		{status("s4", "000.00.12.H29", "06", t0.Add(4*time.Minute)), "000.00.00.H29", "06", []string{}},
+		{status("s5", "000.00.00.G12", "02", t0.Add(5*time.Minute)), "000.00.00.G12", "02", []string{}},
+		{status("s6", "000.00.00.G12", "03", t0.Add(6*time.Minute)), "000.00.00.G12", "03", []string{track.FlagOutOfOrder}},
+		{status("s7", "000.00.00.G22", "13", t0.Add(7*time.Minute)), "000.00.00.H29", "13", []string{}},
+	}
+	for _, st := range steps {
+		must(t, s.Accepted(st.give))
+		tl, err := s.Timeline("p1")
+		must(t, err)
+		i := slices.IndexFunc(tl.Recipients, func(r track.Recipient) bool { return r.OrganID == st.organ })
+		r := tl.Recipients[i]
+		last := r.Events[len(r.Events)-1]
+		if last.Type != "status" || last.Code != st.code || last.Packet != st.give.ID || !reflect.DeepEqual(last.Flags, st.flags) || r.State != st.code {
+			t.Errorf("%s: last event %+v state %q", st.give.ID, last, r.State)
+		}
+	}
+	tl, _ := s.Timeline("p1")
+	if got := len(tl.Recipients[1].Events); got != 3 { // accepted, 02, 03: the 13 named H29 only
+		t.Errorf("G12 has %d events", got)
+	}
+}
+
+func TestDocument(t *testing.T) {
+	s := open(t)
+	if d, err := s.Document("000.00.00.G22", doc); err != nil || d != nil {
+		t.Fatalf("unknown document: %+v %v", d, err)
+	}
+	must(t, s.Accepted(edoc("p1", t0)))
+	upd := edoc("p2", t0.Add(time.Hour))
+	upd.To = append(upd.To, "000.00.12.H29")
+	must(t, s.Accepted(upd))
+	d, err := s.Document("000.00.00.G22", doc)
+	must(t, err)
+	want := &route.Document{From: "000.00.00.G22", Recipients: []string{"000.00.00.H29", "000.00.00.G12", "000.00.12.H29"}}
+	if !reflect.DeepEqual(d, want) {
+		t.Errorf("document %+v", d)
+	}
+	if d, _ := s.Document("000.00.00.H29", doc); d != nil {
+		t.Errorf("another sender's document of the same id: %+v", d)
+	}
+}
+
+func TestPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "view.db")
+	s, err := track.Open(path)
+	must(t, err)
+	must(t, s.Accepted(edoc("p1", t0)))
+	must(t, s.Delivered(item("p1", "000.00.00.H29", "edoc", t0), t0))
+	must(t, s.Close())
+	s, err = track.Open(path)
+	must(t, err)
+	defer s.Close()
+	if _, err := s.Item("000.00.00.H29", "p1"); err != nil {
+		t.Error(err)
+	}
+	if _, err := s.Packet("p1"); err != nil {
+		t.Error(err)
+	}
+	if _, _, err := s.Inbox("000.00.00.H29", "", 1, "zz"); err == nil {
+		t.Error("a bad cursor was accepted")
+	}
+}
