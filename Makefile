@@ -38,9 +38,9 @@ run: build ## Run the hub on the embedded default (data in ./data)
 
 ##@ Test
 
-test: tools ## Vet and run every test, fuzz seed corpora included (what CI runs)
+test: tools ## Vet and run every test against real servers, fuzz seed corpora included (what CI runs)
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	scripts/with-services.sh $(GO) test -count=1 ./...
 
 tools: ## Install the programs tests check against (openssl, xmlsec1, xmllint) if missing
 	scripts/install-test-tools.sh

@@ -1,0 +1,176 @@
+package blob_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/blob/blobtest"
+)
+
+func newFS(t *testing.T) *blob.FS {
+	t.Helper()
+	s, err := blob.NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestFS(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store { return newFS(t) })
+}
+
+func TestFSLayout(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := blobtest.Bytes(1, 1000)
+	key := blob.PacketKey(blobtest.Digest([]byte("id")))
+	if _, err := s.Create(t.Context(), key, bytes.NewReader(data), -1, blob.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "objects", filepath.FromSlash(key)+"@blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(raw, data) || !bytes.HasSuffix(raw, []byte("LTBLOB1\n")) {
+		t.Errorf("object file does not start with the bytes and end with the footer magic")
+	}
+	tmp, err := os.ReadDir(filepath.Join(dir, ".tmp"))
+	if err != nil || len(tmp) != 0 {
+		t.Errorf(".tmp holds %d entries (%v) after Create, want none", len(tmp), err)
+	}
+}
+
+func TestFSCleansTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := blob.NewFS(dir); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, ".tmp")
+	left := filepath.Join(tmp, "create-crashed")
+	if err := os.WriteFile(left, []byte("half an object"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A live writer holds an flock on its temporary file.
+	live := filepath.Join(tmp, "create-live")
+	f, err := os.Create(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := blob.NewFS(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("leftover temporary file: Stat = %v, want not exist", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live writer's temporary file was removed: %v", err)
+	}
+}
+
+func TestFSReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := blobtest.Bytes(2, 5000)
+	want, err := s.Create(t.Context(), "re/open", bytes.NewReader(data), int64(len(data)), blob.Meta{ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s2.Stat(t.Context(), "re/open")
+	if err != nil || !got.Created.Equal(want.Created) || got.SHA256 != want.SHA256 || got.ContentType != want.ContentType {
+		t.Errorf("Stat after reopen = %+v, %v; want %+v", got, err, want)
+	}
+}
+
+func TestFSCorruptObject(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := s.Create(ctx, "c/obj", bytes.NewReader([]byte("hello")), 5, blob.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "objects", "c", "obj@blob")
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, fi.Size()-3); err != nil {
+		t.Fatal(err)
+	}
+	sentinels := []error{blob.ErrNotFound, blob.ErrExists, blob.ErrInvalidKey, blob.ErrInvalidRange}
+	check := func(op string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s of a corrupt object succeeded", op)
+		}
+		for _, s := range sentinels {
+			if errors.Is(err, s) {
+				t.Errorf("%s of a corrupt object = %v; a failing store must not answer %v", op, err, s)
+			}
+		}
+	}
+	_, err = s.Stat(ctx, "c/obj")
+	check("Stat", err)
+	_, _, err = s.Get(ctx, "c/obj", 0, -1)
+	check("Get", err)
+	check("List", s.List(ctx, "", func(blob.Info) error { return nil }))
+}
+
+func TestFSObjectAndPrefix(t *testing.T) {
+	// S3 allows a key to be a prefix of another; so does FS, unlike a plain
+	// file tree.
+	s := newFS(t)
+	ctx := t.Context()
+	for _, k := range []string{"a/b/c", "a/b"} {
+		if _, err := s.Create(ctx, k, bytes.NewReader([]byte(k)), -1, blob.Meta{}); err != nil {
+			t.Fatalf("Create(%s): %v", k, err)
+		}
+	}
+	var got []string
+	if err := s.List(ctx, "a/", func(i blob.Info) error { got = append(got, i.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a/b", "a/b/c"}; !slices.Equal(got, want) {
+		t.Errorf("List = %q, want %q", got, want)
+	}
+}
+
+func TestFSIgnoresForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "objects", "README"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	if err := s.List(context.Background(), "", func(blob.Info) error { calls++; return nil }); err != nil || calls != 0 {
+		t.Errorf("List = %v with %d calls, want nothing", err, calls)
+	}
+}
