@@ -1,0 +1,287 @@
+// Package api serves the hub over HTTP: the REST API v1 of DESIGN.md §5.3,
+// with RFC 9457 problem+json errors carrying the stable codes.
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"lienthong/internal/edxml"
+	"lienthong/internal/hub"
+)
+
+// Tokens maps bearer tokens to the agency they authenticate. Tokens are
+// kept as SHA-256 digests and compared in constant time.
+type Tokens struct{ digests map[[32]byte]string }
+
+// NewTokens indexes plain tokens by digest.
+func NewTokens(byOrgan map[string][]string) *Tokens {
+	t := &Tokens{digests: map[[32]byte]string{}}
+	for organ, toks := range byOrgan {
+		for _, tok := range toks {
+			t.digests[sha256.Sum256([]byte(tok))] = organ
+		}
+	}
+	return t
+}
+
+// Organ returns the agency a token belongs to.
+func (t *Tokens) Organ(token string) (string, bool) {
+	sum := sha256.Sum256([]byte(token))
+	for d, organ := range t.digests {
+		if subtle.ConstantTimeCompare(d[:], sum[:]) == 1 {
+			return organ, true
+		}
+	}
+	return "", false
+}
+
+// Server is the HTTP face of a hub.
+type Server struct {
+	Hub          *hub.Hub
+	Tokens       *Tokens
+	MaxBodyBytes int64
+	Log          *slog.Logger
+	Ready        func(r *http.Request) error
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/packets", s.auth(s.submit))
+	mux.HandleFunc("GET /v1/packets/{id}", s.auth(s.fetch))
+	mux.HandleFunc("GET /v1/packets/{id}/timeline", s.auth(s.timeline))
+	mux.HandleFunc("GET /v1/inbox", s.auth(s.inbox))
+	mux.HandleFunc("POST /v1/inbox/{id}/ack", s.auth(s.ack))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.Ready != nil {
+			if err := s.Ready(r); err != nil {
+				problem(w, http.StatusServiceUnavailable, "hub.unavailable", err.Error(), nil)
+				return
+			}
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	return mux
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, caller string)
+
+func (s *Server) auth(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		organ, known := s.Tokens.Organ(strings.TrimSpace(tok))
+		if !ok || !known {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lienthong"`)
+			problem(w, http.StatusUnauthorized, "auth.required", "a valid bearer token is required", nil)
+			return
+		}
+		h(w, r, organ)
+	}
+}
+
+// problem writes an RFC 9457 problem+json.
+func problem(w http.ResponseWriter, status int, code, detail string, extra map[string]any) {
+	body := map[string]any{"type": "https://lienthong.example/problems/" + code, "title": http.StatusText(status),
+		"status": status, "code": code, "detail": detail}
+	for k, v := range extra {
+		body[k] = v
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var he *hub.Error
+	if errors.As(err, &he) {
+		extra := map[string]any{}
+		if len(he.Problems) > 0 {
+			extra["errors"] = he.Problems
+		}
+		if he.Report != nil {
+			extra["verification"] = he.Report
+		}
+		if he.Status >= 500 && s.Log != nil {
+			s.Log.Error("request failed", "path", r.URL.Path, "err", he.Err)
+		}
+		problem(w, he.Status, he.Code, he.Message, extra)
+		return
+	}
+	if s.Log != nil {
+		s.Log.Error("request failed", "path", r.URL.Path, "err", err)
+	}
+	problem(w, http.StatusServiceUnavailable, "hub.unavailable", "the hub could not complete the request", nil)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, caller string) {
+	if s.MaxBodyBytes > 0 {
+		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+	}
+	sub := hub.Submission{Caller: caller, Channel: "v1"}
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "multipart/form-data":
+		rc, err := s.multipart(r, params["boundary"], &sub)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		defer rc()
+	case "application/xml", "text/xml", "":
+		sub.Packet = r.Body
+	default:
+		problem(w, http.StatusUnsupportedMediaType, "request.media_type", "send application/xml or multipart/form-data", nil)
+		return
+	}
+	rc, created, err := s.Hub.Submit(r.Context(), sub)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", "/v1/packets/"+rc.ID)
+	writeJSON(w, status, rc)
+}
+
+// multipart takes the parts packet and signature, in either order, each a
+// file or a plain field. The packet is streamed when it comes last; a
+// packet before the signature is spooled by the hub anyway.
+func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission) (func(), error) {
+	if boundary == "" {
+		return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "multipart without a boundary"}
+	}
+	mr := multipart.NewReader(r.Body, boundary)
+	var packet []byte
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, tooLargeOr(err, "request.multipart")
+		}
+		switch part.FormName() {
+		case "packet":
+			if packet, err = io.ReadAll(part); err != nil {
+				return nil, tooLargeOr(err, "request.multipart")
+			}
+		case "signature":
+			if sub.Signature, err = io.ReadAll(io.LimitReader(part, 1<<20+1)); err != nil {
+				return nil, tooLargeOr(err, "request.multipart")
+			}
+		}
+	}
+	if packet == nil {
+		return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "no part named packet"}
+	}
+	sub.Packet = strings.NewReader(string(packet))
+	return func() {}, nil
+}
+
+func tooLargeOr(err error, code string) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return &hub.Error{Status: http.StatusRequestEntityTooLarge, Code: edxml.CodeTooLarge, Message: "the request is larger than " + strconv.FormatInt(mb.Limit, 10) + " bytes"}
+	}
+	return &hub.Error{Status: http.StatusBadRequest, Code: code, Message: err.Error()}
+}
+
+func (s *Server) fetch(w http.ResponseWriter, r *http.Request, caller string) {
+	body, info, err := s.Hub.Fetch(r.Context(), caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer body.Close() //nolint:errcheck // read-only
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	w.Header().Set("Digest", "sha-256="+info.SHA256)
+	_, _ = io.Copy(w, body)
+}
+
+func (s *Server) timeline(w http.ResponseWriter, r *http.Request, caller string) {
+	tl, err := s.Hub.Timeline(caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tl)
+}
+
+type inboxItem struct {
+	ID         string   `json:"id"`
+	Kind       string   `json:"kind"`
+	From       string   `json:"from"`
+	Organs     []string `json:"organs"`
+	DocumentID string   `json:"documentId"`
+	Subject    string   `json:"subject"`
+	Priority   int      `json:"priority"`
+	AcceptedAt string   `json:"acceptedAt"`
+	SHA256     string   `json:"sha256"`
+	Size       int64    `json:"size"`
+}
+
+func (s *Server) inbox(w http.ResponseWriter, r *http.Request, caller string) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	kind := q.Get("kind")
+	if kind != "" && kind != "edoc" && kind != "status" {
+		problem(w, http.StatusBadRequest, "request.bad_kind", "kind must be edoc or status", nil)
+		return
+	}
+	items, next, err := s.Hub.Inbox(caller, kind, limit, q.Get("cursor"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Items []inboxItem `json:"items"`
+		Next  *string     `json:"next"`
+	}{Items: []inboxItem{}}
+	for _, it := range items {
+		out.Items = append(out.Items, inboxItem{ID: it.ID, Kind: it.Kind, From: it.From, Organs: it.Organs, DocumentID: it.DocumentID,
+			Subject: it.Subject, Priority: it.Priority, AcceptedAt: it.AcceptedAt.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), SHA256: it.SHA256, Size: it.Size})
+	}
+	if next != "" {
+		out.Next = &next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) ack(w http.ResponseWriter, r *http.Request, caller string) {
+	var body struct {
+		Result string `json:"result"`
+		Reason string `json:"reason"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&body); err != nil {
+		problem(w, http.StatusBadRequest, "request.json", "the body must be {\"result\":\"done\"|\"fail\",\"reason\":\"...\"}", nil)
+		return
+	}
+	if err := s.Hub.Ack(r.Context(), caller, r.PathValue("id"), body.Result, body.Reason); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "result": body.Result})
+}

@@ -1,0 +1,97 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"lienthong/internal/bus"
+	"lienthong/internal/route"
+	"lienthong/internal/track"
+)
+
+// Run routes accepted packets to inbox topics (one consumer group shared
+// by every hub process) and keeps this process's view (a group of its own,
+// reading every topic), until ctx ends.
+func (h *Hub) Run(ctx context.Context) error {
+	mws := []bus.Middleware{bus.Recover(), bus.Correlation(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}), bus.DeadLetter(h.producer, h.o.Topics.deadLetter())}
+	router, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.routerGroup(), Topics: []string{h.o.Topics.accepted()}}, h.route, mws...)
+	if err != nil {
+		return err
+	}
+	topics := []string{h.o.Topics.accepted(), h.o.Topics.events()}
+	for _, a := range h.o.Directory.Agencies() {
+		topics = append(topics, h.o.Topics.inbox(string(a.ID)))
+	}
+	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.viewGroup(h.o.InstanceID), Topics: topics}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return router.Run(ctx) })
+	g.Go(func() error { return view.Run(ctx) })
+	return g.Wait()
+}
+
+// route fans an accepted packet out: one delivery event per endpoint, keyed
+// by packet id, so a replay produces the same events and the view keeps one.
+func (h *Hub) route(ctx context.Context, m bus.Message) error {
+	var a accepted
+	if err := json.Unmarshal(m.Value, &a); err != nil {
+		return bus.Permanent(fmt.Errorf("accepted event: %w", err))
+	}
+	msgs := make([]bus.Message, 0, len(a.Deliveries))
+	for _, d := range a.Deliveries {
+		it := track.Item{ID: a.ID, Endpoint: d.Endpoint, Organs: d.Organs, Kind: a.Kind, From: a.From,
+			DocumentID: a.DocumentID, Subject: a.Subject, Priority: a.Priority, AcceptedAt: a.AcceptedAt, SHA256: a.SHA256, Size: a.Size}
+		raw, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, bus.Message{Topic: h.o.Topics.inbox(d.Endpoint), Key: []byte(a.ID), Value: raw})
+	}
+	return h.producer.Produce(ctx, msgs...)
+}
+
+// apply updates this process's view from any of the hub's topics.
+func (h *Hub) apply(_ context.Context, m bus.Message) error {
+	v := h.o.View
+	switch m.Topic {
+	case h.o.Topics.accepted():
+		var a accepted
+		if err := json.Unmarshal(m.Value, &a); err != nil {
+			return bus.Permanent(err)
+		}
+		if err := v.Accepted(a.packet()); err != nil {
+			return err
+		}
+		for _, d := range a.Deliveries {
+			if err := v.Routed(a.ID, route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}, m.Time); err != nil {
+				return err
+			}
+		}
+		return nil
+	case h.o.Topics.events():
+		var e event
+		if err := json.Unmarshal(m.Value, &e); err != nil {
+			return bus.Permanent(err)
+		}
+		switch e.Type {
+		case "fetched":
+			return v.Fetched(e.Endpoint, e.ID, e.At)
+		case "acked":
+			return v.Acked(e.Endpoint, e.ID, e.Result, e.At)
+		}
+		return bus.Permanent(errors.New("unknown event type " + e.Type))
+	default:
+		var it track.Item
+		if err := json.Unmarshal(m.Value, &it); err != nil {
+			return bus.Permanent(err)
+		}
+		return v.Delivered(it, m.Time)
+	}
+}

@@ -1,0 +1,211 @@
+// Package hub is the data path of DESIGN.md §1: submit (parse, verify,
+// store, produce the accepted event: the commit point), fan-out to inbox
+// topics, and the view each instance builds from the topics for inboxes,
+// fetches, acknowledgements and timelines.
+package hub
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/bus"
+	"lienthong/internal/edxml"
+	"lienthong/internal/organ"
+	"lienthong/internal/track"
+	"lienthong/internal/trust"
+)
+
+// Signature policies per channel (DESIGN.md §4).
+const (
+	PolicyRequire    = "require"     // a valid CMS or XML-DSig
+	PolicyCMS        = "cms"         // a valid CMS
+	PolicyUnsignedOK = "unsigned-ok" // unsigned passes with sig.unsigned
+)
+
+// Options wire a Hub.
+type Options struct {
+	OrganID    string // the hub's own identifier, for its receipts
+	InstanceID string // distinguishes this process's view consumer group
+	Directory  *organ.Directory
+	Store      blob.Store
+	Bus        bus.Config
+	Topics     Topics
+	View       *track.Store
+	Verifier   *trust.Verifier
+	Policy     string
+	Limits     edxml.Limits
+	SpoolDir   string
+	// The hub's signing key for receipts.
+	ReceiptCert  *x509.Certificate
+	ReceiptKey   crypto.Signer
+	ReceiptChain []*x509.Certificate
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Topics names the hub's topics.
+type Topics struct {
+	Prefix            string // default "lienthong."
+	Partitions        int    // default 6
+	ReplicationFactor int    // default: the broker's
+}
+
+func (t Topics) accepted() string          { return t.Prefix + "accepted" }
+func (t Topics) events() string            { return t.Prefix + "events" }
+func (t Topics) deadLetter() string        { return t.Prefix + "dead-letter" }
+func (t Topics) inbox(ep string) string    { return t.Prefix + "inbox." + ep }
+func (t Topics) routerGroup() string       { return t.Prefix + "router" }
+func (t Topics) viewGroup(i string) string { return t.Prefix + "view." + i }
+
+// Hub is one hub process. Many may share a Kafka cluster and a store.
+type Hub struct {
+	o        Options
+	producer *bus.Producer
+}
+
+// Error is a refusal with an HTTP status and a stable code.
+type Error struct {
+	Status   int
+	Code     string
+	Message  string
+	Problems []edxml.Problem `json:"errors,omitempty"`
+	Report   *trust.Report   `json:"verification,omitempty"`
+	Err      error           `json:"-"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+func refuse(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func unavailable(what string, err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "hub.unavailable", Message: what + " is unavailable", Err: err}
+}
+
+// New makes a Hub and ensures its topics exist.
+func New(ctx context.Context, o Options) (*Hub, error) {
+	if o.Topics.Prefix == "" {
+		o.Topics.Prefix = "lienthong."
+	}
+	if o.Topics.Partitions <= 0 {
+		o.Topics.Partitions = 6
+	}
+	if o.Policy == "" {
+		o.Policy = PolicyRequire
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Directory == nil || o.Store == nil || o.View == nil || o.Verifier == nil {
+		return nil, errors.New("hub: Directory, Store, View and Verifier are required")
+	}
+	admin, err := bus.NewAdmin(o.Bus)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close() //nolint:errcheck // admin client
+	specs := []bus.TopicSpec{
+		{Name: o.Topics.accepted(), Partitions: o.Topics.Partitions, ReplicationFactor: o.Topics.ReplicationFactor},
+		{Name: o.Topics.events(), Partitions: o.Topics.Partitions, ReplicationFactor: o.Topics.ReplicationFactor},
+		{Name: o.Topics.deadLetter(), Partitions: 1, ReplicationFactor: o.Topics.ReplicationFactor},
+	}
+	for _, a := range o.Directory.Agencies() {
+		specs = append(specs, bus.TopicSpec{Name: o.Topics.inbox(string(a.ID)), Partitions: 1, ReplicationFactor: o.Topics.ReplicationFactor})
+	}
+	if err := admin.EnsureTopics(ctx, specs...); err != nil {
+		return nil, fmt.Errorf("hub: topics: %w", err)
+	}
+	p, err := bus.NewProducer(o.Bus)
+	if err != nil {
+		return nil, err
+	}
+	return &Hub{o: o, producer: p}, nil
+}
+
+// Close releases the producer.
+func (h *Hub) Close() error { return h.producer.Close() }
+
+// Ready reports whether the store and the broker answer.
+func (h *Hub) Ready(ctx context.Context) error {
+	if err := h.o.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	admin, err := bus.NewAdmin(h.o.Bus)
+	if err != nil {
+		return err
+	}
+	defer admin.Close() //nolint:errcheck // admin client
+	if _, err := admin.Lag(ctx, h.o.Topics.routerGroup(), h.o.Topics.accepted()); err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
+	return nil
+}
+
+// accepted is the claim-check event of an accepted packet: references and
+// small metadata, never the payload (schemas/events/accepted.json).
+type accepted struct {
+	V          int        `json:"v"`
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	From       string     `json:"from"`
+	To         []string   `json:"to,omitempty"`
+	DocumentID string     `json:"documentId"`
+	Subject    string     `json:"subject,omitempty"`
+	Priority   int        `json:"priority"`
+	Business   string     `json:"businessType,omitempty"`
+	StatusCode string     `json:"statusCode,omitempty"`
+	RFOrgan    string     `json:"responseForOrgan,omitempty"`
+	RFDocument string     `json:"responseForDocument,omitempty"`
+	BlobKey    string     `json:"blobKey"`
+	SHA256     string     `json:"sha256"`
+	Size       int64      `json:"size"`
+	AcceptedAt time.Time  `json:"acceptedAt"`
+	Deliveries []delivery `json:"deliveries"`
+	Flags      []string   `json:"flags,omitempty"`
+	Channel    string     `json:"channel"`
+}
+
+type delivery struct {
+	Endpoint string   `json:"endpoint"`
+	Organs   []string `json:"organs"`
+}
+
+// event is a transport event on the events topic.
+type event struct {
+	V        int       `json:"v"`
+	Type     string    `json:"type"` // "fetched" or "acked"
+	ID       string    `json:"id"`
+	Endpoint string    `json:"endpoint"`
+	Result   string    `json:"result,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+func (a accepted) packet() track.Packet {
+	var to []string
+	to = append(to, a.To...)
+	return track.Packet{ID: a.ID, Kind: a.Kind, From: a.From, To: to, DocumentID: a.DocumentID, Subject: a.Subject,
+		Priority: a.Priority, BusinessType: a.Business, StatusCode: a.StatusCode, ResponseForOrgan: a.RFOrgan,
+		ResponseForDocument: a.RFDocument, SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Flags: a.Flags}
+}
+
+func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return h.producer.Produce(ctx, bus.Message{Topic: topic, Key: []byte(key), Value: raw})
+}

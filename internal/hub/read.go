@@ -1,0 +1,113 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/track"
+)
+
+// party tells whether caller may read packet p: its sender, or an
+// endpoint it was routed to.
+func (h *Hub) party(caller string, p track.Packet) bool {
+	if h.sameOrgan(caller, p.From) {
+		return true
+	}
+	tl, err := h.o.View.Timeline(p.ID)
+	if err == nil {
+		for _, r := range tl.Recipients {
+			if a, _, ok := h.o.Directory.Route(organID(r.OrganID)); ok && string(a.ID) == caller {
+				return true
+			}
+		}
+	}
+	_, err = h.o.View.Item(caller, p.ID)
+	return err == nil
+}
+
+func (h *Hub) known(caller, id string) (track.Packet, error) {
+	p, err := h.o.View.Packet(id)
+	switch {
+	case errors.Is(err, track.ErrNotFound):
+		return p, refuse(http.StatusNotFound, "packet.not_found", "no packet %s", id)
+	case err != nil:
+		return p, unavailable("the view", err)
+	case !h.party(caller, p):
+		return p, refuse(http.StatusForbidden, "auth.forbidden", "%s is not a party to packet %s", caller, id)
+	}
+	return p, nil
+}
+
+// Fetch returns a packet's exact bytes to its sender or a recipient.
+func (h *Hub) Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob.Info, error) {
+	if _, err := h.known(caller, id); err != nil {
+		return nil, blob.Info{}, err
+	}
+	r, info, err := h.o.Store.Get(ctx, blob.PacketKey(id), 0, -1)
+	if err != nil {
+		return nil, info, unavailable("storage", err)
+	}
+	if _, err := h.o.View.Item(caller, id); err == nil {
+		e := event{V: 1, Type: "fetched", ID: id, Endpoint: caller, At: h.o.Now().UTC()}
+		if err := h.produce(ctx, h.o.Topics.events(), id, e); err == nil {
+			_ = h.o.View.Fetched(caller, id, e.At)
+		}
+	}
+	return r, info, nil
+}
+
+// Inbox lists the caller's pending items.
+func (h *Hub) Inbox(caller, kind string, limit int, cursor string) ([]track.Item, string, error) {
+	items, next, err := h.o.View.Inbox(caller, kind, limit, cursor)
+	if err != nil {
+		return nil, "", refuse(http.StatusBadRequest, "request.bad_cursor", "%v", err)
+	}
+	return items, next, nil
+}
+
+// Ack removes an item from the caller's pending inbox: done (stored) or
+// fail (could not be processed). It is a transport acknowledgement, not a
+// business status.
+func (h *Hub) Ack(ctx context.Context, caller, id, result, reason string) error {
+	if result != "done" && result != "fail" {
+		return refuse(http.StatusBadRequest, "request.bad_result", "result must be done or fail, not %q", result)
+	}
+	if _, err := h.o.View.Item(caller, id); err != nil {
+		if _, kerr := h.known(caller, id); kerr != nil {
+			return kerr
+		}
+		return refuse(http.StatusNotFound, "packet.not_found", "packet %s is not pending for %s", id, caller)
+	}
+	e := event{V: 1, Type: "acked", ID: id, Endpoint: caller, Result: result, Reason: reason, At: h.o.Now().UTC()}
+	if err := h.produce(ctx, h.o.Topics.events(), id, e); err != nil {
+		return unavailable("the broker", err)
+	}
+	// Read your own write: the view consumer will apply it again.
+	if err := h.o.View.Acked(caller, id, result, e.At); err != nil {
+		return unavailable("the view", err)
+	}
+	return nil
+}
+
+// Timeline returns a packet's per-recipient timeline to a party.
+func (h *Hub) Timeline(caller, id string) (track.Timeline, error) {
+	if _, err := h.known(caller, id); err != nil {
+		return track.Timeline{}, err
+	}
+	tl, err := h.o.View.Timeline(id)
+	if err != nil {
+		return tl, refuse(http.StatusNotFound, "packet.not_found", "no timeline for packet %s", id)
+	}
+	if !h.sameOrgan(caller, tl.From) {
+		// A recipient sees its own part only.
+		tl.Recipients = slices.DeleteFunc(tl.Recipients, func(r track.Recipient) bool {
+			a, _, ok := h.o.Directory.Route(organID(r.OrganID))
+			return !ok || string(a.ID) != caller
+		})
+	}
+	return tl, nil
+}

@@ -1,0 +1,315 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/digitorus/pkcs7"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/edxml"
+	"lienthong/internal/organ"
+	"lienthong/internal/route"
+	"lienthong/internal/trust"
+)
+
+// Receipt answers an accepted packet (DESIGN.md §5.3).
+type Receipt struct {
+	ID           string        `json:"id"`
+	Kind         string        `json:"kind"`
+	DocumentID   string        `json:"documentId"`
+	From         string        `json:"from"`
+	To           []string      `json:"to"`
+	SHA256       string        `json:"sha256"`
+	Size         int64         `json:"size"`
+	AcceptedAt   time.Time     `json:"acceptedAt"`
+	Verification *trust.Report `json:"verification"`
+	// Receipt is a CMS SignedData by the hub, carrying as content this
+	// receipt's JSON without the receipt field.
+	Receipt string `json:"receipt"`
+}
+
+// Submission is one packet to submit.
+type Submission struct {
+	Caller    string    // the authenticated agency
+	Packet    io.Reader // the exact bytes
+	Signature []byte    // a detached CMS over them, if any
+	Channel   string    // "v1" or "vdxp"
+	Kind      edxml.Kind
+}
+
+// Submit runs a packet through the data path. It answers only once the
+// bytes and the accepted event are durable; created is false for an
+// identical resubmission, which gets the original receipt.
+func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bool, err error) {
+	f, digests, err := h.spool(s.Packet)
+	if err != nil {
+		return nil, false, err
+	}
+	defer os.Remove(f.Name()) //nolint:errcheck // spool file
+	defer f.Close()           //nolint:errcheck // spool file
+	p, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind})
+	if err != nil {
+		if code := edxml.CodeOf(err); code != "" {
+			var e *edxml.Error
+			errors.As(err, &e)
+			return nil, false, &Error{Status: http.StatusBadRequest, Code: code, Message: e.Message, Problems: []edxml.Problem{e.Problem}}
+		}
+		return nil, false, fmt.Errorf("read spooled packet: %w", err)
+	}
+	if !p.Valid() {
+		return nil, false, &Error{Status: http.StatusUnprocessableEntity, Code: p.Errors[0].Code, Message: p.Errors[0].Message, Problems: p.Errors}
+	}
+	if !h.sameOrgan(s.Caller, p.From()) {
+		return nil, false, refuse(http.StatusForbidden, "auth.forbidden", "%s may not send as %s", s.Caller, p.From())
+	}
+	a, rerr := h.plan(p)
+	if rerr != nil {
+		return nil, false, rerr
+	}
+	now := h.o.Now()
+	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now)
+	if rerr != nil {
+		return nil, false, rerr
+	}
+	a.ID, a.SHA256, a.Size, a.Channel = p.ID(), digests.sha256(), p.Size(), s.Channel
+	a.BlobKey = blob.PacketKey(a.ID)
+	a.AcceptedAt = now.UTC()
+
+	// Store the exact bytes, conditionally: the key is the packet id.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, false, err
+	}
+	_, err = h.o.Store.Create(ctx, a.BlobKey, f, a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256})
+	switch {
+	case errors.Is(err, blob.ErrExists):
+		info, serr := h.o.Store.Stat(ctx, a.BlobKey)
+		if serr != nil {
+			return nil, false, unavailable("storage", serr)
+		}
+		if info.SHA256 != a.SHA256 {
+			return nil, false, refuse(http.StatusConflict, "packet.conflict", "packet %s was accepted with other bytes (sha256 %s)", a.ID, info.SHA256)
+		}
+		if old, ok, err := h.storedReceipt(ctx, a.ID); err != nil {
+			return nil, false, unavailable("storage", err)
+		} else if ok {
+			return old, false, nil
+		}
+		// The bytes were stored but the accept did not complete: finish it.
+	case err != nil:
+		return nil, false, unavailable("storage", err)
+	}
+	// A report left by an earlier, unfinished attempt stands.
+	if err := h.putJSON(ctx, blob.ReportKey(a.ID), report); err != nil && !errors.Is(err, blob.ErrExists) {
+		return nil, false, unavailable("storage", err)
+	}
+	// The commit point: once the accepted event is acknowledged by all
+	// in-sync replicas, the packet will be delivered.
+	if err := h.produce(ctx, h.o.Topics.accepted(), a.ID, a); err != nil {
+		return nil, false, unavailable("the broker", err)
+	}
+	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
+		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
+	if rc.To == nil {
+		rc.To = []string{}
+	}
+	if err := h.sign(rc); err != nil {
+		return nil, false, err
+	}
+	if err := h.putJSON(ctx, receiptKey(a.ID), rc); err != nil {
+		if errors.Is(err, blob.ErrExists) { // a concurrent twin finished first
+			if old, ok, _ := h.storedReceipt(ctx, a.ID); ok {
+				return old, false, nil
+			}
+		}
+		return nil, false, unavailable("storage", err)
+	}
+	return rc, true, nil
+}
+
+func receiptKey(id string) string {
+	k := blob.ReportKey(id)
+	return k[:len(k)-len("verification.json")] + "receipt.json"
+}
+
+func (h *Hub) storedReceipt(ctx context.Context, id string) (*Receipt, bool, error) {
+	r, _, err := h.o.Store.Get(ctx, receiptKey(id), 0, -1)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer r.Close() //nolint:errcheck // read-only
+	var rc Receipt
+	if err := json.NewDecoder(r).Decode(&rc); err != nil {
+		return nil, false, err
+	}
+	return &rc, true, nil
+}
+
+func (h *Hub) putJSON(ctx context.Context, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = h.o.Store.Create(ctx, key, bytes.NewReader(raw), int64(len(raw)), blob.Meta{ContentType: "application/json"})
+	return err
+}
+
+type spoolDigests struct{ trust.Digests }
+
+func (d spoolDigests) sha256() string {
+	sum, _ := d.Digest(crypto.SHA256)
+	return fmt.Sprintf("%x", sum)
+}
+
+// spool copies the body to a temporary file while hashing it: parsing,
+// verification and storage then read the file, and memory stays flat.
+func (h *Hub) spool(r io.Reader) (*os.File, spoolDigests, error) {
+	f, err := os.CreateTemp(h.o.SpoolDir, "submit-*")
+	if err != nil {
+		return nil, spoolDigests{}, unavailable("the spool", err)
+	}
+	dr := trust.NewDigestReader(r, crypto.SHA256)
+	if _, err := io.Copy(f, dr); err != nil {
+		f.Close()           //nolint:errcheck // failing
+		os.Remove(f.Name()) //nolint:errcheck // failing
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, spoolDigests{}, refuse(http.StatusRequestEntityTooLarge, edxml.CodeTooLarge, "the packet is larger than %d bytes", mb.Limit)
+		}
+		return nil, spoolDigests{}, refuse(http.StatusBadRequest, edxml.CodeMalformed, "reading the packet failed: %v", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, spoolDigests{}, err
+	}
+	return f, spoolDigests{dr.Digests()}, nil
+}
+
+func (h *Hub) sameOrgan(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ca, ok1 := h.o.Directory.Canonical(organ.ID(a))
+	cb, ok2 := h.o.Directory.Canonical(organ.ID(b))
+	return ok1 && ok2 && ca == cb
+}
+
+// plan decides where the packet goes and whether its sender may send it.
+func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
+	a := accepted{V: 1, Kind: string(p.Kind), From: p.From(), To: p.To(), DocumentID: p.DocumentID()}
+	rp := route.Packet{Kind: a.Kind, From: a.From, To: a.To}
+	var doc *route.Document
+	if p.Header != nil {
+		a.Subject = p.Header.Subject
+		a.Priority, _ = strconv.Atoi(p.Header.OtherInfo.Priority)
+		a.Business = p.BusinessType()
+	}
+	if p.Status != nil {
+		a.StatusCode, a.RFOrgan, a.RFDocument = p.Status.Code(), p.Status.ResponseFor.OrganID, p.Status.ResponseFor.DocumentID
+		rp.StatusCode, rp.ResponseForOrgan = a.StatusCode, a.RFOrgan
+		sender := a.RFOrgan
+		if a.StatusCode == "13" {
+			sender = a.From
+		}
+		var err error
+		if doc, err = h.o.View.Document(sender, a.RFDocument); err != nil {
+			return a, unavailable("the view", err)
+		}
+		if !route.Permitted(rp, doc) {
+			return a, refuse(http.StatusForbidden, "auth.forbidden", "%s is not a party to document %q", a.From, a.RFDocument)
+		}
+	}
+	d := route.Decide(rp, h.o.Directory, doc)
+	if len(d.Unroutable) > 0 {
+		return a, refuse(http.StatusUnprocessableEntity, "packet.unknown_recipient", "no registered agency receives for %v", d.Unroutable)
+	}
+	for _, dl := range d.Deliveries {
+		a.Deliveries = append(a.Deliveries, delivery{Endpoint: dl.Endpoint, Organs: dl.Organs})
+	}
+	a.Flags = d.Flags
+	return a, nil
+}
+
+// verify checks the signatures under the channel's policy.
+func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDigests, sig []byte, at time.Time) (*trust.Report, *Error) {
+	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
+	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
+	if sig != nil {
+		content := fallbackContent{d.Digests, trust.ReaderContent(open)}
+		report.Signatures = append(report.Signatures, *h.o.Verifier.VerifyCMS(ctx, sig, content, p.From(), at))
+	}
+	if p.Signature != nil && h.o.Policy != PolicyCMS {
+		report.Signatures = append(report.Signatures, *h.o.Verifier.VerifyXMLDSig(ctx, trust.XMLDoc{Open: open}, p.From(), at))
+	}
+	valid := 0
+	for _, s := range report.Signatures {
+		if !s.Valid {
+			report.Valid = false
+			return report, &Error{Status: http.StatusUnprocessableEntity, Code: s.Errors[0].Code, Message: s.Errors[0].Message, Report: report}
+		}
+		if s.Type == trust.TypeCMS || h.o.Policy != PolicyCMS {
+			valid++
+		}
+	}
+	if valid == 0 {
+		if h.o.Policy != PolicyUnsignedOK {
+			report.Errors = append(report.Errors, trust.Problem{Code: trust.CodeMissing, Message: "the packet carries no signature the " + h.o.Policy + " policy accepts"})
+			return report, &Error{Status: http.StatusUnprocessableEntity, Code: trust.CodeMissing, Message: report.Errors[0].Message, Report: report}
+		}
+		report.Warnings = append(report.Warnings, trust.Problem{Code: trust.CodeUnsigned, Message: "accepted unsigned by policy"})
+	}
+	report.Valid = true
+	return report, nil
+}
+
+// fallbackContent answers SHA-256 from the spool pass and re-reads the
+// packet for any other algorithm.
+type fallbackContent struct {
+	known trust.Digests
+	read  trust.ReaderContent
+}
+
+func (c fallbackContent) Digest(h crypto.Hash) ([]byte, error) {
+	if sum, err := c.known.Digest(h); err == nil {
+		return sum, nil
+	}
+	return c.read.Digest(h)
+}
+
+// sign puts the hub's CMS over the receipt's JSON into rc.Receipt.
+func (h *Hub) sign(rc *Receipt) error {
+	if h.o.ReceiptKey == nil {
+		return nil
+	}
+	rc.Receipt = ""
+	content, err := json.Marshal(rc)
+	if err != nil {
+		return err
+	}
+	sd, err := pkcs7.NewSignedData(content)
+	if err != nil {
+		return err
+	}
+	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
+	if err := sd.AddSignerChain(h.o.ReceiptCert, h.o.ReceiptKey, h.o.ReceiptChain, pkcs7.SignerInfoConfig{}); err != nil {
+		return fmt.Errorf("sign receipt: %w", err)
+	}
+	der, err := sd.Finish()
+	if err != nil {
+		return fmt.Errorf("sign receipt: %w", err)
+	}
+	rc.Receipt = base64.StdEncoding.EncodeToString(der)
+	return nil
+}
