@@ -30,11 +30,8 @@ help: ## Show this help
 build: ## Build bin/lienthong, stamped with git describe
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lienthong
 
-# Once the `dev` subcommand exists (issue 4) this target runs:
-#   $(BIN) dev --data $(DATA)
-run: build ## Run the hub on the embedded default (data in ./data)
-	$(BIN) version
-	@echo "The hub's 'dev' subcommand comes with issue 4; then 'make run' runs: $(BIN) dev --data $(DATA)"
+run: build ## Run the hub on the embedded default (broker, store, hub, demo agencies; data in ./data)
+	$(BIN) dev --data $(DATA)
 
 ##@ Test
 

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lienthong/internal/pki"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startDev runs `lienthong dev` until the test ends or stop is called.
+func startDev(t *testing.T, data, addr string) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"dev", "--data", data, "--addr", addr}, io.Discard, io.Discard) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("dev not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("dev exited %d", code)
+			}
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestDev(t *testing.T) {
+	data := t.TempDir()
+	addr := freeAddr(t)
+	stop := startDev(t, data, addr)
+
+	raw, err := os.ReadFile(filepath.Join(data, "dev", "agencies.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agencies []map[string]string
+	if err := json.Unmarshal(raw, &agencies); err != nil || len(agencies) != 3 {
+		t.Fatalf("agencies.json: %v %s", err, raw)
+	}
+	for _, a := range agencies {
+		for _, k := range []string{"organId", "name", "token", "cert", "key", "chain", "vdxpSystemId", "vdxpSecret"} {
+			if a[k] == "" {
+				t.Errorf("agency %v lacks %s", a["organId"], k)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "dev", "ca.pem")); err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]map[string]string{}
+	for _, a := range agencies {
+		by[a["organId"]] = a
+	}
+	g22, h29 := by["000.00.00.G22"], by["000.00.00.H29"]
+	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := func(p string) string { return filepath.Join(data, "dev", p) }
+	certs, err := pki.LoadCertificates(rel(g22["cert"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.LoadPrivateKey(rel(g22["key"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := pki.LoadCertificates(rel(g22["chain"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pki.SignDetached(bytes.NewReader(packet), certs[0], key, chain, pki.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, _ := mw.CreateFormFile("packet", "p.xml")
+	_, _ = w.Write(packet)
+	w, _ = mw.CreateFormFile("signature", "p.p7s")
+	_, _ = w.Write(sig)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/packets", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+g22["token"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("submit: %d %s", resp.StatusCode, out)
+	}
+	waitInbox(t, addr, h29["token"])
+
+	// Everything persists across a restart.
+	stop()
+	startDev(t, data, addr)
+	waitInbox(t, addr, h29["token"])
+}
+
+func waitInbox(t *testing.T, addr, token string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/inbox", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(out), `"documentId":"000.00.00.G22,2025/11/20,1234/VPCP-KSTT"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("inbox: %d %s", resp.StatusCode, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
