@@ -104,6 +104,7 @@ var (
 	bInbox     = []byte("inbox")     // endpoint 0 accepted-nanos id → Item
 	bPending   = []byte("pending")   // endpoint 0 id → inbox key
 	bMeta      = []byte("meta")
+	bEarly     = []byte("early") // id → events that arrived before the packet
 )
 
 // Store is the view, in a bbolt file.
@@ -116,7 +117,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open view %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta} {
+		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta, bEarly} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -176,6 +177,20 @@ func (s *Store) Accepted(p Packet) error {
 					Events: []Event{{Type: EventAccepted, At: p.AcceptedAt, Flags: []string{}}}})
 			}
 			if err := put(timelines, []byte(p.ID), tl); err != nil {
+				return err
+			}
+			// Topics are consumed concurrently: a delivery may have been
+			// seen before its accepted event.
+			early, _, err := get[[]earlyEvent](tx.Bucket(bEarly), []byte(p.ID))
+			if err != nil {
+				return err
+			}
+			for _, e := range early {
+				if err := s.event(tx, p.ID, e.Organs, e.Event); err != nil {
+					return err
+				}
+			}
+			if err := tx.Bucket(bEarly).Delete([]byte(p.ID)); err != nil {
 				return err
 			}
 			docs := tx.Bucket(bDocs)
@@ -296,12 +311,28 @@ func (s *Store) Packet(id string) (Packet, error) {
 	return p, err
 }
 
-// event appends an event to the timeline entries of the given organs.
+type earlyEvent struct {
+	Organs []string `json:"organs"`
+	Event  Event    `json:"event"`
+}
+
+// event appends an event to the timeline entries of the given organs, in
+// time order. For a packet not seen yet it is kept until the packet is.
 func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 	timelines := tx.Bucket(bTimelines)
 	tl, ok, err := get[Timeline](timelines, []byte(id))
-	if err != nil || !ok {
-		return err // a status packet has no timeline of its own
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if tx.Bucket(bPackets).Get([]byte(id)) != nil {
+			return nil // a status packet has no timeline of its own
+		}
+		early, _, err := get[[]earlyEvent](tx.Bucket(bEarly), []byte(id))
+		if err != nil {
+			return err
+		}
+		return put(tx.Bucket(bEarly), []byte(id), append(early, earlyEvent{Organs: organs, Event: e}))
 	}
 	for i := range tl.Recipients {
 		r := &tl.Recipients[i]
@@ -312,10 +343,12 @@ func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 			continue // replayed
 		}
 		r.Events = append(r.Events, e)
+		slices.SortStableFunc(r.Events, func(a, b Event) int { return a.At.Compare(b.At) })
 		if _, business := mainLine[r.State]; !business && r.State != "02" && r.State != "13" && r.State != "15" && r.State != "16" {
-			r.State = e.Type
-			if e.Result != "" {
-				r.State = e.Type + ":" + e.Result
+			last := r.Events[len(r.Events)-1]
+			r.State = last.Type
+			if last.Result != "" {
+				r.State = last.Type + ":" + last.Result
 			}
 		}
 	}

@@ -181,3 +181,21 @@ func TestPersists(t *testing.T) {
 		t.Error("a bad cursor was accepted")
 	}
 }
+
+// Topics are consumed concurrently: a delivery seen before its accepted
+// event still lands on the timeline, in time order.
+func TestDeliveredBeforeAccepted(t *testing.T) {
+	s := open(t)
+	must(t, s.Delivered(item("p1", "000.00.00.H29", "edoc", t0), t0.Add(2*time.Second)))
+	must(t, s.Accepted(edoc("p1", t0)))
+	must(t, s.Routed("p1", route.Delivery{Endpoint: "000.00.00.H29", Organs: []string{"000.00.00.H29"}}, t0.Add(time.Second)))
+	tl, err := s.Timeline("p1")
+	must(t, err)
+	var types []string
+	for _, e := range tl.Recipients[0].Events {
+		types = append(types, e.Type)
+	}
+	if want := []string{"accepted", "routed", "delivered"}; !slices.Equal(types, want) || tl.Recipients[0].State != "delivered" {
+		t.Errorf("timeline %v state %q, want %v", types, tl.Recipients[0].State, want)
+	}
+}
