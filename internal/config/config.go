@@ -1,0 +1,312 @@
+package config
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"lienthong/internal/edxml"
+	"lienthong/internal/organ"
+	"lienthong/internal/trust"
+)
+
+// Config is the hub's whole configuration.
+type Config struct {
+	Hub       Hub       `mapstructure:"hub" json:"hub"`
+	TLS       TLS       `mapstructure:"tls" json:"tls"`
+	Blob      Blob      `mapstructure:"blob" json:"blob"`
+	Bus       Bus       `mapstructure:"bus" json:"bus"`
+	Trust     Trust     `mapstructure:"trust" json:"trust"`
+	Policy    Policy    `mapstructure:"policy" json:"policy"`
+	Limits    Limits    `mapstructure:"limits" json:"limits"`
+	Directory Directory `mapstructure:"directory" json:"directory"`
+	// Agencies are the agencies the hub serves with their credentials, in
+	// addition to those of Directory.File.
+	Agencies []Agency `mapstructure:"agencies" json:"agencies"`
+	Log      Log      `mapstructure:"log" json:"log"`
+	Metrics  Metrics  `mapstructure:"metrics" json:"metrics"`
+}
+
+// Hub is the HTTP server and the hub's own identity.
+type Hub struct {
+	// OrganID is the hub's own agency identifier, such as 000.00.00.G01.
+	OrganID string `mapstructure:"organId" json:"organId"`
+	Name    string `mapstructure:"name" json:"name"`
+	// Addr is the listen address (default 127.0.0.1:8080).
+	Addr string `mapstructure:"addr" json:"addr"`
+	// PublicURL is the address agencies use, when a proxy stands in front.
+	PublicURL string `mapstructure:"publicUrl" json:"publicUrl"`
+	// DataDir holds the embedded stores (default ./data).
+	DataDir           string        `mapstructure:"dataDir" json:"dataDir"`
+	ReadHeaderTimeout time.Duration `mapstructure:"readHeaderTimeout" json:"readHeaderTimeout"`
+	// ReadTimeout and WriteTimeout bound a whole request and response; they
+	// are long because packets with attachments reach hundreds of MiB.
+	ReadTimeout     time.Duration `mapstructure:"readTimeout" json:"readTimeout"`
+	WriteTimeout    time.Duration `mapstructure:"writeTimeout" json:"writeTimeout"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdownTimeout" json:"shutdownTimeout"`
+	// MaxBodyBytes caps a request body (default 1 GiB + 64 MiB).
+	MaxBodyBytes ByteSize `mapstructure:"maxBodyBytes" json:"maxBodyBytes"`
+}
+
+// ClientAuth says whether the hub asks callers for TLS client certificates.
+type ClientAuth string
+
+// ClientAuth values.
+const (
+	ClientAuthNone     ClientAuth = "none"
+	ClientAuthOptional ClientAuth = "optional" // verified when given; bearer tokens still work
+	ClientAuthRequire  ClientAuth = "require"
+)
+
+// TLSType is the crypto/tls equivalent of a; an unknown value is
+// tls.NoClientCert (Validate refuses it).
+func (a ClientAuth) TLSType() tls.ClientAuthType {
+	switch a {
+	case ClientAuthOptional:
+		return tls.VerifyClientCertIfGiven
+	case ClientAuthRequire:
+		return tls.RequireAndVerifyClientCert
+	}
+	return tls.NoClientCert
+}
+
+// TLS is the server's TLS. Without CertFile the hub speaks plain HTTP,
+// which suits a TLS-terminating proxy in front of it.
+type TLS struct {
+	CertFile string `mapstructure:"certFile" json:"certFile"`
+	KeyFile  string `mapstructure:"keyFile" json:"keyFile"`
+	// ClientCAFile holds the CAs that issue agency client certificates.
+	ClientCAFile string     `mapstructure:"clientCaFile" json:"clientCaFile"`
+	ClientAuth   ClientAuth `mapstructure:"clientAuth" json:"clientAuth"`
+}
+
+// Enabled reports whether the hub serves HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// BlobKind names a blob store implementation.
+type BlobKind string
+
+// Blob store kinds.
+const (
+	BlobFS BlobKind = "fs"
+	BlobS3 BlobKind = "s3"
+)
+
+// Blob is the object store that keeps the exact packet bytes.
+type Blob struct {
+	Kind BlobKind `mapstructure:"kind" json:"kind"`
+	FS   FS       `mapstructure:"fs" json:"fs"`
+	S3   S3       `mapstructure:"s3" json:"s3"`
+}
+
+// FS is the filesystem blob store.
+type FS struct {
+	// Dir defaults to hub.dataDir/blobs.
+	Dir string `mapstructure:"dir" json:"dir"`
+}
+
+// S3 is an S3-compatible blob store (MinIO, versitygw, AWS).
+type S3 struct {
+	// Endpoint is host[:port] without a scheme; UseTLS picks https.
+	Endpoint  string `mapstructure:"endpoint" json:"endpoint"`
+	Region    string `mapstructure:"region" json:"region"`
+	Bucket    string `mapstructure:"bucket" json:"bucket"`
+	AccessKey string `mapstructure:"accessKey" json:"accessKey"`
+	SecretKey Secret `mapstructure:"secretKey" json:"secretKey"`
+	UseTLS    bool   `mapstructure:"useTls" json:"useTls"`
+	// PartSize is the multipart upload part (default 16 MiB); without it
+	// minio-go buffers about 537 MiB per upload of unknown size.
+	PartSize ByteSize `mapstructure:"partSize" json:"partSize"`
+	// CreateBucket creates Bucket at start when it is missing.
+	CreateBucket bool `mapstructure:"createBucket" json:"createBucket"`
+}
+
+// Bus is the Kafka log.
+type Bus struct {
+	// Embedded runs an in-process Kafka-protocol broker (kfake) persisted
+	// under DataDir, for development and single-node installs.
+	Embedded bool `mapstructure:"embedded" json:"embedded"`
+	// DataDir defaults to hub.dataDir/kafka.
+	DataDir string `mapstructure:"dataDir" json:"dataDir"`
+	// Addr is the embedded broker's listen address (default 127.0.0.1:0).
+	Addr string `mapstructure:"addr" json:"addr"`
+	// Brokers are the bootstrap brokers of an external cluster.
+	Brokers     []string `mapstructure:"brokers" json:"brokers"`
+	ClientID    string   `mapstructure:"clientId" json:"clientId"`
+	TopicPrefix string   `mapstructure:"topicPrefix" json:"topicPrefix"`
+	// Partitions and ReplicationFactor apply to the topics the hub creates.
+	Partitions        int `mapstructure:"partitions" json:"partitions"`
+	ReplicationFactor int `mapstructure:"replicationFactor" json:"replicationFactor"`
+	// BatchTimeout bounds how long a write waits to fill a batch; kafka-go's
+	// default of 1 s would make every synchronous write take a second.
+	BatchTimeout time.Duration `mapstructure:"batchTimeout" json:"batchTimeout"`
+}
+
+// Trust is the trust store for signature verification and the hub's own
+// signing identity.
+type Trust struct {
+	// Roots are PEM files of trust anchors.
+	Roots []string `mapstructure:"roots" json:"roots"`
+	// CRLs are CRL files (DER or PEM).
+	CRLs       []string               `mapstructure:"crls" json:"crls"`
+	FetchCRLs  bool                   `mapstructure:"fetchCrls" json:"fetchCrls"`
+	OCSP       bool                   `mapstructure:"ocsp" json:"ocsp"`
+	Revocation trust.RevocationPolicy `mapstructure:"revocation" json:"revocation"`
+	AllowSHA1  bool                   `mapstructure:"allowSha1" json:"allowSha1"`
+	// HubCert, HubKey and HubChain (intermediates) sign the hub's receipts.
+	HubCert  string `mapstructure:"hubCert" json:"hubCert"`
+	HubKey   string `mapstructure:"hubKey" json:"hubKey"`
+	HubChain string `mapstructure:"hubChain" json:"hubChain"`
+}
+
+// SignaturePolicy says which signatures a channel requires.
+type SignaturePolicy string
+
+// Signature policies.
+const (
+	// SigRequire requires a valid CMS or XML-DSig signature.
+	SigRequire SignaturePolicy = "require"
+	// SigCMS requires a valid detached CMS signature.
+	SigCMS SignaturePolicy = "cms"
+	// SigUnsignedOK accepts unsigned packets with the warning sig.unsigned;
+	// a signature that is present must still be valid.
+	SigUnsignedOK SignaturePolicy = "unsigned-ok"
+)
+
+// Policy is the acceptance policy per channel.
+type Policy struct {
+	// V1 applies to /v1 (default require).
+	V1 SignaturePolicy `mapstructure:"v1" json:"v1"`
+	// VDXP applies to /vdxp/ (default unsigned-ok: HMAC authenticates the
+	// system, and national-axis software often sends no signature).
+	VDXP SignaturePolicy `mapstructure:"vdxp" json:"vdxp"`
+	// AllowLowercaseIDs admits lowercase OrganIds, which test systems use.
+	AllowLowercaseIDs bool `mapstructure:"allowLowercaseIds" json:"allowLowercaseIds"`
+}
+
+// Organ is the organ.Policy this policy implies.
+func (p Policy) Organ() organ.Policy { return organ.Policy{AllowLowercase: p.AllowLowercaseIDs} }
+
+// Limits mirrors edxml.Limits; a zero field takes the edxml default.
+type Limits struct {
+	MaxDepth           int      `mapstructure:"maxDepth" json:"maxDepth"`
+	MaxMarkupBytes     ByteSize `mapstructure:"maxMarkupBytes" json:"maxMarkupBytes"`
+	MaxFieldBytes      ByteSize `mapstructure:"maxFieldBytes" json:"maxFieldBytes"`
+	MaxElements        int      `mapstructure:"maxElements" json:"maxElements"`
+	MaxAttrs           int      `mapstructure:"maxAttrs" json:"maxAttrs"`
+	MaxTotalAttrs      int      `mapstructure:"maxTotalAttrs" json:"maxTotalAttrs"`
+	MaxRecipients      int      `mapstructure:"maxRecipients" json:"maxRecipients"`
+	MaxAttachments     int      `mapstructure:"maxAttachments" json:"maxAttachments"`
+	MaxAttachmentBytes ByteSize `mapstructure:"maxAttachmentBytes" json:"maxAttachmentBytes"`
+	MaxTotalBytes      ByteSize `mapstructure:"maxTotalBytes" json:"maxTotalBytes"`
+	MaxZipEntries      int      `mapstructure:"maxZipEntries" json:"maxZipEntries"`
+	MaxZipBytes        ByteSize `mapstructure:"maxZipBytes" json:"maxZipBytes"`
+	MaxZipRatio        int64    `mapstructure:"maxZipRatio" json:"maxZipRatio"`
+}
+
+// Edxml is l as edxml.Limits; zero fields stay zero, which edxml reads as
+// its defaults.
+func (l Limits) Edxml() edxml.Limits {
+	return edxml.Limits{
+		MaxDepth:           l.MaxDepth,
+		MaxMarkupBytes:     int64(l.MaxMarkupBytes),
+		MaxFieldBytes:      int(l.MaxFieldBytes),
+		MaxElements:        l.MaxElements,
+		MaxAttrs:           l.MaxAttrs,
+		MaxTotalAttrs:      l.MaxTotalAttrs,
+		MaxRecipients:      l.MaxRecipients,
+		MaxAttachments:     l.MaxAttachments,
+		MaxAttachmentBytes: int64(l.MaxAttachmentBytes),
+		MaxTotalBytes:      int64(l.MaxTotalBytes),
+		MaxZipEntries:      l.MaxZipEntries,
+		MaxZipBytes:        int64(l.MaxZipBytes),
+		MaxZipRatio:        l.MaxZipRatio,
+	}
+}
+
+// Directory points to an agency directory file in the internal/organ format
+// (JSON, or YAML with .yaml/.yml).
+type Directory struct {
+	File string `mapstructure:"file" json:"file"`
+}
+
+// Log configures the hub's slog logger.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `mapstructure:"level" json:"level"`
+	// Format is text or json.
+	Format string `mapstructure:"format" json:"format"`
+}
+
+// SlogLevel is Level as a slog.Level; an unknown level is info (Validate
+// refuses it).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	Enabled bool   `mapstructure:"enabled" json:"enabled"`
+	Path    string `mapstructure:"path" json:"path"`
+}
+
+// Default is the configuration of a single process with everything
+// embedded under ./data, listening on loopback. It passes Validate.
+func Default() *Config {
+	c := defaults()
+	c.derive()
+	return c
+}
+
+// defaults are the fixed defaults; the paths that follow hub.dataDir are
+// left empty for derive, so that setting hub.dataDir moves them too.
+func defaults() *Config {
+	return &Config{
+		Hub: Hub{
+			Addr:              "127.0.0.1:8080",
+			DataDir:           "./data",
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       10 * time.Minute,
+			WriteTimeout:      10 * time.Minute,
+			ShutdownTimeout:   30 * time.Second,
+			MaxBodyBytes:      1*GiB + 64*MiB,
+		},
+		TLS: TLS{ClientAuth: ClientAuthNone},
+		Blob: Blob{
+			Kind: BlobFS,
+			S3:   S3{UseTLS: true, PartSize: 16 * MiB},
+		},
+		Bus: Bus{
+			Embedded:          true,
+			Addr:              "127.0.0.1:0",
+			ClientID:          "lienthong",
+			TopicPrefix:       "lienthong.",
+			Partitions:        6,
+			ReplicationFactor: 1,
+			BatchTimeout:      5 * time.Millisecond,
+		},
+		Trust:   Trust{Revocation: trust.SoftFail},
+		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},
+		Log:     Log{Level: "info", Format: "text"},
+		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+	}
+}
+
+// derive fills the defaults that depend on other settings.
+func (c *Config) derive() {
+	if c.Blob.FS.Dir == "" && c.Hub.DataDir != "" {
+		c.Blob.FS.Dir = filepath.Join(c.Hub.DataDir, "blobs")
+	}
+	if c.Bus.DataDir == "" && c.Hub.DataDir != "" {
+		c.Bus.DataDir = filepath.Join(c.Hub.DataDir, "kafka")
+	}
+}
