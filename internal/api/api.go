@@ -12,6 +12,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,7 @@ type Server struct {
 	Hub          *hub.Hub
 	Tokens       *Tokens
 	MaxBodyBytes int64
+	SpoolDir     string // where multipart packet parts wait; "" is the system's
 	Log          *slog.Logger
 	Ready        func(r *http.Request) error
 }
@@ -166,38 +168,58 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, caller string) {
 }
 
 // multipart takes the parts packet and signature, in either order, each a
-// file or a plain field. The packet is streamed when it comes last; a
-// packet before the signature is spooled by the hub anyway.
+// file or a plain field. The packet part is spooled to a file, so a large
+// one never sits in memory; the hub reads it from there.
 func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission) (func(), error) {
 	if boundary == "" {
 		return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "multipart without a boundary"}
 	}
+	var spool *os.File
+	cleanup := func() {
+		if spool != nil {
+			spool.Close()           //nolint:errcheck // temp file
+			os.Remove(spool.Name()) //nolint:errcheck // temp file
+		}
+	}
 	mr := multipart.NewReader(r.Body, boundary)
-	var packet []byte
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			cleanup()
 			return nil, tooLargeOr(err, "request.multipart")
 		}
 		switch part.FormName() {
 		case "packet":
-			if packet, err = io.ReadAll(part); err != nil {
+			if spool != nil {
+				cleanup()
+				return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "two parts named packet"}
+			}
+			if spool, err = os.CreateTemp(s.SpoolDir, "part-*"); err != nil {
+				return nil, err
+			}
+			if _, err := io.Copy(spool, part); err != nil {
+				cleanup()
 				return nil, tooLargeOr(err, "request.multipart")
 			}
 		case "signature":
 			if sub.Signature, err = io.ReadAll(io.LimitReader(part, 1<<20+1)); err != nil {
+				cleanup()
 				return nil, tooLargeOr(err, "request.multipart")
 			}
 		}
 	}
-	if packet == nil {
+	if spool == nil {
 		return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "no part named packet"}
 	}
-	sub.Packet = strings.NewReader(string(packet))
-	return func() {}, nil
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, err
+	}
+	sub.Packet = spool
+	return cleanup, nil
 }
 
 func tooLargeOr(err error, code string) error {

@@ -311,3 +311,40 @@ func TestRefusedPacketsLeaveNothing(t *testing.T) {
 		t.Errorf("%d objects stored by refused packets", n)
 	}
 }
+
+func TestMultipartShape(t *testing.T) {
+	th := startHub(t)
+	g22 := th.agencies["000.00.00.G22"]
+	packet := read(t, "edoc-new.xml")
+	tests := []struct {
+		name  string
+		parts []string // form names, in order
+		want  int
+	}{
+		{"no packet part", []string{"signature"}, 400},
+		{"two packet parts", []string{"packet", "packet"}, 400},
+		{"signature after the packet", []string{"packet", "signature"}, 201},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sig, err := pki.SignDetached(bytes.NewReader(packet), g22.iss.Cert, g22.iss.Key, g22.iss.Chain, pki.SignOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			for _, name := range tt.parts {
+				w, _ := mw.CreateFormField(name)
+				if name == "packet" {
+					_, _ = w.Write(packet)
+				} else {
+					_, _ = w.Write(sig)
+				}
+			}
+			_ = mw.Close()
+			if code, out := th.do(t, http.MethodPost, "/v1/packets", g22.token, mw.FormDataContentType(), &body); code != tt.want {
+				t.Errorf("%d %v, want %d", code, out, tt.want)
+			}
+		})
+	}
+}

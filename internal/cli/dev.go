@@ -126,7 +126,7 @@ func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Log
 	go func() { runErr <- h.Run(ctx) }()
 
 	agenciesPath := filepath.Join(devDir, "agencies.json")
-	srv := &api.Server{Hub: h, Tokens: api.NewTokens(tokens), MaxBodyBytes: 1<<30 + 64<<20, Log: log,
+	srv := &api.Server{Hub: h, Tokens: api.NewTokens(tokens), MaxBodyBytes: 1<<30 + 64<<20, SpoolDir: filepath.Join(data, "spool"), Log: log,
 		Ready: func(r *http.Request) error {
 			if _, err := os.Stat(agenciesPath); err != nil {
 				return err
