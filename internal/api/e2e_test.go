@@ -3,12 +3,10 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,14 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/api"
 	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
+	"lienthong/internal/hubtest"
 	"lienthong/internal/pki"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
 )
 
 const fixtures = "../edxml/testdata/fixtures"
@@ -40,66 +33,15 @@ type testHub struct {
 	agencies map[string]*agency
 }
 
-// startHub runs a whole hub: kfake over TCP, a store, the view, the API.
-// With LIENTHONG_TEST_S3_ENDPOINT set the store is that S3 server.
+// startHub runs a whole hub (internal/hubtest): kfake over TCP, versitygw
+// when the S3 endpoint is set, else the filesystem.
 func startHub(t *testing.T) *testHub {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	dir := t.TempDir()
-	broker, err := bus.StartBroker(ctx, bus.BrokerConfig{DataDir: filepath.Join(dir, "kafka")})
-	if err != nil {
-		t.Fatal(err)
+	h := hubtest.Start(t, hubtest.Options{})
+	th := &testHub{url: h.URL, store: h.Store, agencies: map[string]*agency{}}
+	for id, a := range h.Agencies {
+		th.agencies[id] = &agency{id: id, token: a.Token, iss: a.Cert}
 	}
-	t.Cleanup(func() { broker.Close() })
-	store, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := track.Open(filepath.Join(dir, "view.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { view.Close() })
-	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	th := &testHub{store: store, agencies: map[string]*agency{}}
-	var list []organ.Agency
-	tokens := map[string][]string{}
-	for _, id := range []string{"000.00.00.G22", "000.00.00.H29", "000.00.00.G12"} {
-		iss, err := ca.Issue(id, "Cơ quan "+id, pki.IssueOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		th.agencies[id] = &agency{id: id, token: "token-" + id, iss: iss}
-		tokens[id] = []string{"token-" + id}
-		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
-	}
-	hubCert, err := ca.Issue("000.00.00.G01", "lienthong hub", pki.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := organ.NewDirectory(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := trust.NewVerifier(trust.Config{Roots: []*x509.Certificate{ca.Root()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.New(ctx, hub.Options{OrganID: "000.00.00.G01", InstanceID: "test", Directory: d, Store: store,
-		Bus: bus.Config{Brokers: broker.Addrs()}, View: view, Verifier: v, SpoolDir: dir,
-		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	go func() { _ = h.Run(ctx) }()
-	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(tokens), MaxBodyBytes: 64 << 20}).Handler())
-	t.Cleanup(srv.Close)
-	th.url = srv.URL
 	return th
 }
 

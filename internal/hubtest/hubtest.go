@@ -1,0 +1,137 @@
+// Package hubtest starts a whole hub for tests: kfake over TCP, a blob store
+// (versitygw's S3 when LIENTHONG_TEST_S3_ENDPOINT is set, else the
+// filesystem), the view, a dev PKI with three agencies, and the REST API on
+// an httptest server.
+package hubtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"lienthong/internal/api"
+	"lienthong/internal/blob"
+	"lienthong/internal/bus"
+	"lienthong/internal/hub"
+	"lienthong/internal/organ"
+	"lienthong/internal/pki"
+	"lienthong/internal/track"
+	"lienthong/internal/trust"
+)
+
+// Agencies are the three demo agencies every test hub has.
+var Agencies = []string{"000.00.00.G22", "000.00.00.H29", "000.00.00.G12"}
+
+// Agency is a registered agency with its credentials.
+type Agency struct {
+	ID    string
+	Token string
+	Cert  *pki.Issued
+}
+
+// Hub is a running test hub.
+type Hub struct {
+	URL      string
+	Store    blob.Store
+	Broker   *bus.Broker
+	CA       *pki.CA
+	Hub      *hub.Hub
+	Agencies map[string]*Agency
+	Dir      string
+}
+
+// Options change a test hub.
+type Options struct {
+	Policy string // default hub.PolicyRequire
+	// Store, when set, replaces the default store.
+	Store blob.Store
+}
+
+// Start runs a hub until the test ends.
+func Start(t testing.TB, o Options) *Hub {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	dir := t.TempDir()
+	broker, err := bus.StartBroker(ctx, bus.BrokerConfig{DataDir: filepath.Join(dir, "kafka")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = broker.Close() })
+	store := o.Store
+	if store == nil {
+		store = NewStore(t, dir)
+	}
+	view, err := track.Open(filepath.Join(dir, "view.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = view.Close() })
+	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := &Hub{Store: store, Broker: broker, CA: ca, Agencies: map[string]*Agency{}, Dir: dir}
+	var list []organ.Agency
+	tokens := map[string][]string{}
+	for _, id := range Agencies {
+		iss, err := ca.Issue(id, "Cơ quan "+id, pki.IssueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		th.Agencies[id] = &Agency{ID: id, Token: "token-" + id, Cert: iss}
+		tokens[id] = []string{"token-" + id}
+		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
+	}
+	hubCert, err := ca.Issue("000.00.00.G01", "lienthong hub", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := organ.NewDirectory(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := trust.NewVerifier(trust.Config{Roots: []*x509.Certificate{ca.Root()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.New(ctx, hub.Options{OrganID: "000.00.00.G01", InstanceID: "test", Directory: d, Store: store,
+		Bus: bus.Config{Brokers: broker.Addrs()}, View: view, Verifier: v, SpoolDir: dir, Policy: o.Policy,
+		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	go func() { _ = h.Run(ctx) }()
+	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(tokens), MaxBodyBytes: 64 << 20, SpoolDir: dir}).Handler())
+	t.Cleanup(srv.Close)
+	th.URL, th.Hub = srv.URL, h
+	return th
+}
+
+// NewStore returns versitygw's S3 when LIENTHONG_TEST_S3_ENDPOINT is set
+// (a fresh prefix per test), else a filesystem store under dir.
+func NewStore(t testing.TB, dir string) blob.Store {
+	t.Helper()
+	ep := os.Getenv("LIENTHONG_TEST_S3_ENDPOINT")
+	if ep == "" {
+		s, err := blob.NewFS(filepath.Join(dir, "blobs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s, err := blob.NewS3(context.Background(), blob.S3Config{
+		Endpoint: ep, Bucket: os.Getenv("LIENTHONG_TEST_S3_BUCKET"), AccessKey: os.Getenv("LIENTHONG_TEST_S3_ACCESS_KEY"),
+		SecretKey: blob.SecretString(os.Getenv("LIENTHONG_TEST_S3_SECRET_KEY")), CreateBucket: true,
+		Prefix: "hubtest/" + rand.Text() + "/", SpoolDir: dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
