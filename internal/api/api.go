@@ -4,6 +4,7 @@ package api
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -46,10 +47,19 @@ func (t *Tokens) Organ(token string) (string, bool) {
 	return "", false
 }
 
+// Authenticator maps a bearer token to the agency it belongs to.
+type Authenticator interface {
+	Organ(token string) (string, bool)
+}
+
 // Server is the HTTP face of a hub.
 type Server struct {
-	Hub          *hub.Hub
-	Tokens       *Tokens
+	Hub    *hub.Hub
+	Tokens Authenticator
+	// ClientCert, when set, authenticates a request that has no bearer
+	// token by its TLS client certificate (already verified against the
+	// configured client CAs by the TLS layer).
+	ClientCert   func(c *x509.Certificate) (string, bool)
 	MaxBodyBytes int64
 	SpoolDir     string // where multipart packet parts wait; "" is the system's
 	Log          *slog.Logger
@@ -81,9 +91,14 @@ type handler func(w http.ResponseWriter, r *http.Request, caller string)
 
 func (s *Server) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		organ, known := s.Tokens.Organ(strings.TrimSpace(tok))
-		if !ok || !known {
+		var organ string
+		known := false
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			organ, known = s.Tokens.Organ(strings.TrimSpace(tok))
+		} else if s.ClientCert != nil && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+			organ, known = s.ClientCert(r.TLS.VerifiedChains[0][0])
+		}
+		if !known {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lienthong"`)
 			problem(w, http.StatusUnauthorized, "auth.required", "a valid bearer token is required", nil)
 			return

@@ -23,6 +23,7 @@ type command struct {
 
 var commands = map[string]command{
 	"dev":      {"run the hub on the embedded default: broker, store, hub, demo agencies", runDev},
+	"serve":    {"run the hub from a configuration file (production)", runServe},
 	"broker":   {"run the embedded Kafka-protocol broker (kfake) alone", runBroker},
 	"validate": {"check an edXML packet and print the result as JSON", runValidate},
 	"verify":   {"verify a packet's signatures (detached CMS, enveloped XML-DSig)", runVerify},

@@ -6,24 +6,16 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
-	"lienthong/internal/api"
-	"lienthong/internal/blob"
 	"lienthong/internal/bus"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
+	"lienthong/internal/config"
 	"lienthong/internal/pki"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
 )
 
 // devAgency is one entry of DIR/dev/agencies.json (DESIGN.md §5.1).
@@ -62,100 +54,47 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // dev runs broker, store, view, hub and API in one process, persistent
-// under data, with three demo agencies and a development PKI.
+// under data, with three demo agencies and a development PKI: the same
+// wiring as serve, from a configuration made here.
 func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Logger) error {
 	data, err := filepath.Abs(data)
 	if err != nil {
 		return err
 	}
 	devDir := filepath.Join(data, "dev")
-	for _, d := range []string{devDir, filepath.Join(data, "spool")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(devDir, 0o700); err != nil {
+		return err
 	}
-	ca, agencies, hubCert, err := devIdentities(devDir)
+	ca, agencies, _, err := devIdentities(devDir)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	broker, err := bus.StartBroker(ctx, bus.BrokerConfig{DataDir: filepath.Join(data, "kafka"), Logger: log})
-	if err != nil {
-		return err
+	cfg := config.Default()
+	cfg.Hub.OrganID, cfg.Hub.Name, cfg.Hub.Addr, cfg.Hub.DataDir = devHubOrgan, "lienthong dev hub", addr, data
+	cfg.Blob.FS.Dir = filepath.Join(data, "blobs")
+	cfg.Bus.DataDir, cfg.Bus.ClientID = filepath.Join(data, "kafka"), "lienthong-dev"
+	cfg.Trust.Roots = []string{ca.RootPath()}
+	if _, err := os.Stat(ca.CRLPath(false)); err == nil {
+		cfg.Trust.CRLs = []string{ca.CRLPath(false)}
 	}
-	defer broker.Close() //nolint:errcheck // shutting down
-	store, err := blob.NewFS(filepath.Join(data, "blobs"))
-	if err != nil {
-		return err
-	}
-	view, err := track.Open(filepath.Join(data, "view.db"))
-	if err != nil {
-		return err
-	}
-	defer view.Close() //nolint:errcheck // shutting down
-	cfg := trust.Config{Roots: []*x509.Certificate{ca.Root()}}
-	if b, err := os.ReadFile(ca.CRLPath(false)); err == nil {
-		if crl, err := trust.ParseCRL(b); err == nil {
-			cfg.CRLs = append(cfg.CRLs, crl)
-		}
-	}
-	verifier, err := trust.NewVerifier(cfg)
-	if err != nil {
-		return err
-	}
-	var list []organ.Agency
-	tokens := map[string][]string{}
+	hubDir := filepath.Join(ca.Dir(), pki.AgenciesDir, devHubOrgan)
+	cfg.Trust.HubCert, cfg.Trust.HubKey, cfg.Trust.HubChain = filepath.Join(hubDir, pki.AgencyCertFile), filepath.Join(hubDir, pki.AgencyKeyFile), filepath.Join(hubDir, pki.AgencyChainFile)
 	for _, a := range agencies {
-		list = append(list, organ.Agency{ID: organ.ID(a.OrganID), Name: a.Name})
-		tokens[a.OrganID] = []string{a.Token}
+		cfg.Agencies = append(cfg.Agencies, config.Agency{OrganID: a.OrganID, Name: a.Name, Endpoint: "pull",
+			Tokens: []config.Secret{config.Secret(a.Token)}, VDXPSystemID: a.VDXPSystemID, VDXPSecret: config.Secret(a.VDXPSecret)})
 	}
-	dir, err := organ.NewDirectory(list)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	h, err := hub.New(ctx, hub.Options{OrganID: devHubOrgan, InstanceID: "dev", Directory: dir, Store: store,
-		Bus: bus.Config{Brokers: broker.Addrs(), ClientID: "lienthong-dev"}, View: view, Verifier: verifier,
-		SpoolDir: filepath.Join(data, "spool"), Log: log,
-		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain})
-	if err != nil {
-		return err
-	}
-	defer h.Close() //nolint:errcheck // shutting down
-	runErr := make(chan error, 1)
-	go func() { runErr <- h.Run(ctx) }()
-
 	agenciesPath := filepath.Join(devDir, "agencies.json")
-	srv := &api.Server{Hub: h, Tokens: api.NewTokens(tokens), MaxBodyBytes: 1<<30 + 64<<20, SpoolDir: filepath.Join(data, "spool"), Log: log,
-		Ready: func(r *http.Request) error {
-			if _, err := os.Stat(agenciesPath); err != nil {
-				return err
-			}
-			return h.Ready(r.Context())
-		}}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { runErr <- httpSrv.Serve(ln) }()
-	fmt.Fprintf(stdout, `lienthong dev: hub on http://%s (data in %s)
+	return serve(ctx, cfg, log, func(a net.Addr) {
+		fmt.Fprintf(stdout, `lienthong dev: hub on http://%s (data in %s)
   agencies, tokens and keys: %s
   trust root:                %s
   try: lienthong sign FILE --cert ... --key ... -o FILE.p7s, then
        curl -H "Authorization: Bearer TOKEN" -F packet=@FILE -F signature=@FILE.p7s http://%s/v1/packets
-`, ln.Addr(), data, agenciesPath, filepath.Join(devDir, "ca.pem"), ln.Addr())
-	select {
-	case <-ctx.Done():
-	case err = <-runErr:
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-	}
-	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	_ = httpSrv.Shutdown(shut)
-	return err
+`, a, data, agenciesPath, filepath.Join(devDir, "ca.pem"), a)
+	})
 }
 
 // devIdentities makes, on the first run, the dev PKI, the agencies'

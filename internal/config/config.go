@@ -292,7 +292,7 @@ func defaults() *Config {
 			TopicPrefix:       "lienthong.",
 			Partitions:        6,
 			ReplicationFactor: 1,
-			BatchTimeout:      5 * time.Millisecond,
+			BatchTimeout:      500 * time.Microsecond, // measured in internal/bus: 5 ms caps 64 callers at ~10k msg/s
 		},
 		Trust:   Trust{Revocation: trust.SoftFail},
 		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},

@@ -39,7 +39,7 @@ func TestDefault(t *testing.T) {
 		{"bus.topicPrefix", c.Bus.TopicPrefix, "lienthong."},
 		{"bus.partitions", c.Bus.Partitions, 6},
 		{"bus.replicationFactor", c.Bus.ReplicationFactor, 1},
-		{"bus.batchTimeout", c.Bus.BatchTimeout, 5 * time.Millisecond},
+		{"bus.batchTimeout", c.Bus.BatchTimeout, 500 * time.Microsecond},
 		{"trust.revocation", c.Trust.Revocation, trust.SoftFail},
 		{"policy.v1", c.Policy.V1, config.SigRequire},
 		{"policy.vdxp", c.Policy.VDXP, config.SigUnsignedOK},

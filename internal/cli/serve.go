@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"lienthong/internal/api"
+	"lienthong/internal/blob"
+	"lienthong/internal/bus"
+	"lienthong/internal/config"
+	"lienthong/internal/hub"
+	"lienthong/internal/organ"
+	"lienthong/internal/pki"
+	"lienthong/internal/track"
+	"lienthong/internal/trust"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (YAML, JSON or TOML)")
+	check := fs.String("check-config", "", "load and validate FILE, open every file it names, and exit")
+	fs.String("addr", "", "listen address (hub.addr)")
+	fs.String("data", "", "data directory (hub.dataDir)")
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	if *check != "" {
+		if err := config.Check(*check); err != nil {
+			fmt.Fprintf(stderr, "lienthong serve: %v\n", err)
+			return ExitInvalid
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", *check)
+		return ExitOK
+	}
+	for flag, key := range map[string]string{"addr": "hub.addr", "data": "hub.dataDir"} {
+		if err := config.BindFlag(fs, flag, key); err != nil {
+			fmt.Fprintf(stderr, "lienthong serve: %v\n", err)
+			return ExitUsage
+		}
+	}
+	cfg, err := config.Load(*path, fs)
+	if err != nil {
+		fmt.Fprintf(stderr, "lienthong serve: %v\n", err)
+		return ExitUsage
+	}
+	log := newLogger(stderr, cfg.Log)
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		log.Error("serve", "err", err)
+		return ExitUsage
+	}
+	return ExitOK
+}
+
+func newLogger(w io.Writer, l config.Log) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs a hub from its configuration until ctx ends. ready, when set,
+// is told the listening address once the API serves.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr net.Addr)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	data := cfg.Hub.DataDir
+	spool := filepath.Join(data, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return err
+	}
+	dir, err := cfg.LoadDirectory()
+	if err != nil {
+		return err
+	}
+	brokers := cfg.Bus.Brokers
+	if cfg.Bus.Embedded {
+		b, err := bus.StartBroker(ctx, bus.BrokerConfig{Addr: cfg.Bus.Addr, DataDir: cfg.Bus.DataDir, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer b.Close() //nolint:errcheck // shutting down
+		brokers = b.Addrs()
+	}
+	store, err := openStore(ctx, cfg, spool)
+	if err != nil {
+		return err
+	}
+	view, err := track.Open(filepath.Join(data, "view.db"))
+	if err != nil {
+		return err
+	}
+	defer view.Close() //nolint:errcheck // shutting down
+	verifier, err := newVerifier(cfg, dir)
+	if err != nil {
+		return err
+	}
+	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
+		Bus:    bus.Config{Brokers: brokers, ClientID: cfg.Bus.ClientID, BatchTimeout: cfg.Bus.BatchTimeout},
+		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
+		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log}
+	if cfg.Trust.HubCert != "" {
+		if o.ReceiptCert, o.ReceiptChain, o.ReceiptKey, err = loadSigner(cfg.Trust.HubCert, cfg.Trust.HubChain, cfg.Trust.HubKey); err != nil {
+			return err
+		}
+	}
+	h, err := hub.New(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer h.Close() //nolint:errcheck // shutting down
+	runErr := make(chan error, 2)
+	go func() { runErr <- h.Run(ctx) }()
+
+	srv := &api.Server{Hub: h, Tokens: configTokens(cfg.Agencies), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
+		ClientCert: clientCert(dir), Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,
+		ReadTimeout: cfg.Hub.ReadTimeout, WriteTimeout: cfg.Hub.WriteTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", cfg.Hub.Addr)
+	if err != nil {
+		return err
+	}
+	if cfg.TLS.Enabled() {
+		tc, err := tlsConfig(cfg.TLS)
+		if err != nil {
+			return err
+		}
+		ln = tls.NewListener(ln, tc)
+	}
+	go func() { runErr <- httpSrv.Serve(ln) }()
+	log.Info("hub serving", "addr", ln.Addr().String(), "organ", cfg.Hub.OrganID, "agencies", len(dir.Agencies()), "tls", cfg.TLS.Enabled())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-runErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	shut, stop := context.WithTimeout(context.Background(), cfg.Hub.ShutdownTimeout)
+	defer stop()
+	_ = httpSrv.Shutdown(shut)
+	return err
+}
+
+func openStore(ctx context.Context, cfg *config.Config, spool string) (blob.Store, error) {
+	if cfg.Blob.Kind == config.BlobS3 {
+		s := cfg.Blob.S3
+		return blob.NewS3(ctx, blob.S3Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket, AccessKey: s.AccessKey,
+			SecretKey: blob.SecretString(s.SecretKey.Reveal()), UseTLS: s.UseTLS, PartSize: uint64(s.PartSize), CreateBucket: s.CreateBucket, SpoolDir: spool})
+	}
+	return blob.NewFS(cfg.Blob.FS.Dir)
+}
+
+func newVerifier(cfg *config.Config, dir *organ.Directory) (*trust.Verifier, error) {
+	tc := trust.Config{FetchCRLs: cfg.Trust.FetchCRLs, OCSP: cfg.Trust.OCSP, Revocation: cfg.Trust.Revocation, AllowSHA1: cfg.Trust.AllowSHA1, Directory: dir}
+	for _, path := range cfg.Trust.Roots {
+		certs, err := pki.LoadCertificates(path)
+		if err != nil {
+			return nil, err
+		}
+		tc.Roots = append(tc.Roots, certs...)
+	}
+	for _, path := range cfg.Trust.CRLs {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		crl, err := trust.ParseCRL(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		tc.CRLs = append(tc.CRLs, crl)
+	}
+	return trust.NewVerifier(tc)
+}
+
+func loadSigner(certPath, chainPath, keyPath string) (*x509.Certificate, []*x509.Certificate, crypto.Signer, error) {
+	certs, err := pki.LoadCertificates(certPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	chain := certs[1:]
+	if chainPath != "" {
+		more, err := pki.LoadCertificates(chainPath)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		chain = append(chain, more...)
+	}
+	key, err := pki.LoadPrivateKey(keyPath)
+	return certs[0], chain, key, err
+}
+
+// instanceID names this process's view consumer group: stable across
+// restarts of one installation, distinct between installations.
+func instanceID(cfg *config.Config) string {
+	host, _ := os.Hostname()
+	abs, _ := filepath.Abs(cfg.Hub.DataDir)
+	sum := sha256.Sum256([]byte(host + "\n" + abs))
+	return strings.ToLower(host) + "-" + hex.EncodeToString(sum[:4])
+}
+
+// configTokens authenticates bearer tokens against the configured agencies.
+type configTokens []config.Agency
+
+func (c configTokens) Organ(tok string) (string, bool) {
+	if tok == "" {
+		return "", false
+	}
+	for _, a := range c {
+		if a.MatchToken(tok) {
+			return a.OrganID, true
+		}
+	}
+	return "", false
+}
+
+// clientCert authenticates a verified client certificate by its UID, which
+// must name a registered agency; where the directory pins certificates for
+// it, the certificate must be one of them.
+func clientCert(dir *organ.Directory) func(*x509.Certificate) (string, bool) {
+	return func(c *x509.Certificate) (string, bool) {
+		id, ok := trust.OrganID(c)
+		if !ok {
+			return "", false
+		}
+		a, found := dir.Lookup(organ.ID(id))
+		if !found || string(a.ID) != id {
+			return "", false
+		}
+		if len(a.CertSHA256) == 0 {
+			return id, true
+		}
+		fp := trust.Fingerprint(c)
+		for _, pin := range a.CertSHA256 {
+			if strings.EqualFold(pin, fp) {
+				return id, true
+			}
+		}
+		return "", false
+	}
+}
+
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: t.ClientAuth.TLSType()}
+	if t.ClientCAFile != "" {
+		pool := x509.NewCertPool()
+		b, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%s: no PEM certificates", t.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+	}
+	return tc, nil
+}
