@@ -37,12 +37,7 @@ type testHub struct {
 // when the S3 endpoint is set, else the filesystem.
 func startHub(t *testing.T) *testHub {
 	t.Helper()
-	h := hubtest.Start(t, hubtest.Options{})
-	th := &testHub{url: h.URL, store: h.Store, agencies: map[string]*agency{}}
-	for id, a := range h.Agencies {
-		th.agencies[id] = &agency{id: id, token: a.Token, iss: a.Cert}
-	}
-	return th
+	return wrap(hubtest.Start(t, hubtest.Options{}))
 }
 
 func read(t *testing.T, name string) []byte {

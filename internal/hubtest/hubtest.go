@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"lienthong/internal/api"
 	"lienthong/internal/blob"
@@ -100,7 +101,7 @@ func Start(t testing.TB, o Options) *Hub {
 		t.Fatal(err)
 	}
 	h, err := hub.New(ctx, hub.Options{OrganID: "000.00.00.G01", InstanceID: "test", Directory: d, Store: store,
-		Bus: bus.Config{Brokers: broker.Addrs()}, View: view, Verifier: v, SpoolDir: dir, Policy: o.Policy,
+		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, View: view, Verifier: v, SpoolDir: dir, Policy: o.Policy,
 		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,92 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/bus"
+	"lienthong/internal/hubtest"
+)
+
+// While the broker is down, submissions get 503 hub.unavailable and never
+// a 2xx; once it is back, the hub recovers without a restart, and the
+// packet refused before is accepted and delivered.
+func TestBrokerDown(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	th := wrap(h)
+	g22, h29 := th.agencies["000.00.00.G22"], th.agencies["000.00.00.H29"]
+	addr := h.Broker.Addrs()[0]
+	if err := h.Broker.Close(); err != nil {
+		t.Fatal(err)
+	}
+	packet := read(t, "edoc-new.xml")
+	code, out := th.send(t, g22.token, packet, g22)
+	if code != 503 || out["code"] != "hub.unavailable" {
+		t.Fatalf("broker down: %d %v", code, out)
+	}
+	th.inbox(t, h29, "edoc", 0)
+
+	b, err := bus.StartBroker(context.Background(), bus.BrokerConfig{Addr: addr, DataDir: filepath.Join(h.Dir, "kafka")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, out = th.send(t, g22.token, packet, g22)
+		if code == 201 {
+			break
+		}
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("after the broker returned: %d %v", code, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	th.inbox(t, h29, "edoc", 1)
+}
+
+// faultyStore is a real store whose writes fail while down is set: storage
+// outages are injected at the Store seam.
+type faultyStore struct {
+	blob.Store
+	down atomic.Bool
+}
+
+var errStoreDown = errors.New("store unreachable")
+
+func (s *faultyStore) Create(ctx context.Context, key string, r io.Reader, size int64, meta blob.Meta) (blob.Info, error) {
+	if s.down.Load() {
+		return blob.Info{}, errStoreDown
+	}
+	return s.Store.Create(ctx, key, r, size, meta)
+}
+
+func TestStorageDown(t *testing.T) {
+	store := &faultyStore{Store: hubtest.NewStore(t, t.TempDir())}
+	h := hubtest.Start(t, hubtest.Options{Store: store})
+	th := wrap(h)
+	g22, h29 := th.agencies["000.00.00.G22"], th.agencies["000.00.00.H29"]
+	store.down.Store(true)
+	if code, out := th.send(t, g22.token, read(t, "edoc-new.xml"), g22); code != 503 || out["code"] != "hub.unavailable" {
+		t.Fatalf("storage down: %d %v", code, out)
+	}
+	store.down.Store(false)
+	if code, out := th.send(t, g22.token, read(t, "edoc-new.xml"), g22); code != 201 {
+		t.Fatalf("storage back: %d %v", code, out)
+	}
+	th.inbox(t, h29, "edoc", 1)
+}
+
+func wrap(h *hubtest.Hub) *testHub {
+	th := &testHub{url: h.URL, store: h.Store, agencies: map[string]*agency{}}
+	for id, a := range h.Agencies {
+		th.agencies[id] = &agency{id: id, token: a.Token, iss: a.Cert}
+	}
+	return th
+}
