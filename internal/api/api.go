@@ -4,8 +4,8 @@ package api
 
 import (
 	"crypto/sha256"
-	"crypto/x509"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
