@@ -1,0 +1,289 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"lienthong/internal/config"
+	"lienthong/internal/pki"
+)
+
+// The crash test runs the hub as a child process: this test binary, re-run
+// with LIENTHONG_CRASH_CONFIG set, serves that configuration.
+func TestMain(m *testing.M) {
+	if path := os.Getenv("LIENTHONG_CRASH_CONFIG"); path != "" {
+		os.Exit(Run(context.Background(), []string{"serve", "--config", path}, io.Discard, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+type crashPacket struct {
+	id    string // filled from the receipt
+	data  []byte
+	sig   []byte
+	acked bool // got a 2xx
+}
+
+// Packets are submitted concurrently while the hub is killed with SIGKILL
+// at random moments and restarted. Afterwards every packet that got a 2xx
+// is in the recipient's inbox exactly once, every inbox entry serves its
+// exact bytes, and a packet that got no answer is either absent or whole:
+// resubmitting it completes it.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts a hub several times")
+	}
+	dir := t.TempDir()
+	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g22, err := ca.Issue("000.00.00.G22", "VPCP", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, brokerAddr := freeAddr(t), freeAddr(t)
+	cfgYAML := fmt.Sprintf(`hub:
+  organId: "000.00.00.G01"
+  addr: %s
+  dataDir: %s
+bus:
+  addr: %s
+trust:
+  roots: [%s]
+agencies:
+  - organId: "000.00.00.G22"
+    name: VPCP
+    tokens: ["%s"]
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    tokens: ["h29-token-0123456789"]
+`, addr, filepath.Join(dir, "data"), brokerAddr, ca.RootPath(), config.HashToken("g22-token-0123456789"))
+	cfgPath := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	base, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1500
+	packets := make([]*crashPacket, n)
+	for i := range packets {
+		docID := fmt.Sprintf("000.00.00.G22,2025/11/20,%d/VPCP-KSTT", 10000+i)
+		data := bytes.ReplaceAll(base, []byte("000.00.00.G22,2025/11/20,1234/VPCP-KSTT"), []byte(docID))
+		sig, err := pki.SignDetached(bytes.NewReader(data), g22.Cert, g22.Key, g22.Chain, pki.SignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		packets[i] = &crashPacket{data: data, sig: sig}
+	}
+
+	child := startChild(t, cfgPath, addr)
+	work := make(chan *crashPacket)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for p := range work {
+				code, id := submitPacket(addr, "g22-token-0123456789", p)
+				if code == 200 || code == 201 {
+					p.acked, p.id = true, id
+				}
+			}
+		})
+	}
+	go func() {
+		for _, p := range packets {
+			work <- p
+		}
+		close(work)
+	}()
+	// Kill at random moments while the work goes on.
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	for kill := range 3 {
+		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = child.Wait()
+		t.Logf("kill %d", kill+1)
+		child = startChild(t, cfgPath, addr)
+	}
+	wg.Wait()
+	acked := 0
+	for _, p := range packets {
+		if p.acked {
+			acked++
+		}
+	}
+	t.Logf("%d of %d packets got a 2xx across 3 kills", acked, n)
+	if acked == 0 || acked == n {
+		t.Logf("the kills fell outside the load; the test proves less this run")
+	}
+
+	// Every 2xx is delivered, once, whole.
+	inbox := waitInboxCount(t, addr, "h29-token-0123456789", acked)
+	for _, p := range packets {
+		if p.acked && inbox[p.id] != 1 {
+			t.Errorf("packet %s got a 2xx but is in the inbox %d times", p.id, inbox[p.id])
+		}
+	}
+	for id, c := range inbox {
+		if c != 1 {
+			t.Errorf("packet %s is in the inbox %d times", id, c)
+		}
+		if !fetchMatches(t, addr, id, packets) {
+			t.Errorf("packet %s in the inbox does not serve its exact bytes", id)
+		}
+	}
+	// The rest complete when resubmitted, and then everything is there once.
+	for _, p := range packets {
+		if !p.acked {
+			if code, id := submitPacket(addr, "g22-token-0123456789", p); code == 200 || code == 201 {
+				p.acked, p.id = true, id
+			} else {
+				t.Fatalf("resubmission after the crashes: %d", code)
+			}
+		}
+	}
+	inbox = waitInboxCount(t, addr, "h29-token-0123456789", n)
+	for id, c := range inbox {
+		if c != 1 {
+			t.Errorf("after resubmission, packet %s is in the inbox %d times", id, c)
+		}
+	}
+	_ = child.Process.Signal(syscall.SIGTERM)
+	_ = child.Wait()
+}
+
+func startChild(t *testing.T, cfgPath, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LIENTHONG_CRASH_CONFIG="+cfgPath)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub not ready after a restart: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func submitPacket(addr, token string, p *crashPacket) (int, string) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, _ := mw.CreateFormFile("packet", "p.xml")
+	_, _ = w.Write(p.data)
+	w, _ = mw.CreateFormFile("signature", "p.p7s")
+	_, _ = w.Write(p.sig)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/packets", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	var rc struct {
+		ID string `json:"id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&rc)
+	return resp.StatusCode, rc.ID
+}
+
+// waitInboxCount lists the whole inbox until it holds at least want items
+// (and a little longer, to catch late duplicates), counting each id.
+func waitInboxCount(t *testing.T, addr, token string, want int) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var counts map[string]int
+	for {
+		counts = map[string]int{}
+		total := 0
+		cursor := ""
+		for {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/inbox?limit=1000&cursor="+cursor, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var page struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+				Next *string `json:"next"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&page)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				counts[it.ID]++
+				total++
+			}
+			if page.Next == nil {
+				break
+			}
+			cursor = *page.Next
+		}
+		if total >= want {
+			return counts
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("inbox has %d items, want at least %d", total, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func fetchMatches(t *testing.T, addr, id string, packets []*crashPacket) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/packets/"+id, nil)
+	req.Header.Set("Authorization", "Bearer h29-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return false
+	}
+	for _, p := range packets {
+		if bytes.Equal(p.data, got) {
+			return true
+		}
+	}
+	return false
+}
