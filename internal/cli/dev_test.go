@@ -134,6 +134,14 @@ func TestDev(t *testing.T) {
 
 	// Everything persists across a restart.
 	stop()
+	stop = startDev(t, data, addr)
+	waitInbox(t, addr, h29["token"])
+
+	// A lost view is rebuilt from the topics.
+	stop()
+	if err := os.Remove(filepath.Join(data, "view.db")); err != nil {
+		t.Fatal(err)
+	}
 	startDev(t, data, addr)
 	waitInbox(t, addr, h29["token"])
 }

@@ -16,7 +16,8 @@ import (
 
 // Run routes accepted packets to inbox topics (one consumer group shared
 // by every hub process) and keeps this process's view (a group of its own,
-// reading every topic), until ctx ends.
+// reading every topic), until ctx ends. The view's group is named after the
+// view file's epoch: a new or lost view file is rebuilt from the topics.
 func (h *Hub) Run(ctx context.Context) error {
 	mws := []bus.Middleware{bus.Recover(), bus.Correlation(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}), bus.DeadLetter(h.producer, h.o.Topics.deadLetter())}
 	router, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.routerGroup(), Topics: []string{h.o.Topics.accepted()}}, h.route, mws...)
@@ -27,7 +28,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	for _, a := range h.o.Directory.Agencies() {
 		topics = append(topics, h.o.Topics.inbox(string(a.ID)))
 	}
-	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.viewGroup(h.o.InstanceID), Topics: topics}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
+	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.viewGroup(h.o.InstanceID + "." + h.o.View.Epoch()), Topics: topics}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
 	if err != nil {
 		return err
 	}

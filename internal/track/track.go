@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -108,7 +109,10 @@ var (
 )
 
 // Store is the view, in a bbolt file.
-type Store struct{ db *bolt.DB }
+type Store struct {
+	db    *bolt.DB
+	epoch string
+}
 
 // Open opens or creates the view at path.
 func Open(path string) (*Store, error) {
@@ -128,8 +132,33 @@ func Open(path string) (*Store, error) {
 		db.Close() //nolint:errcheck // already failing
 		return nil, fmt.Errorf("open view %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	if s.epoch, err = s.loadEpoch(); err != nil {
+		db.Close() //nolint:errcheck // already failing
+		return nil, fmt.Errorf("open view %s: %w", path, err)
+	}
+	return s, nil
 }
+
+// loadEpoch returns the view's epoch, made when the file is created. The
+// hub names its view consumer group after it, so a new (or lost and
+// recreated) view reads every topic from the start and rebuilds itself.
+func (s *Store) loadEpoch() (string, error) {
+	var epoch string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if v := meta.Get([]byte("epoch")); v != nil {
+			epoch = string(v)
+			return nil
+		}
+		epoch = strconv.FormatInt(time.Now().UnixNano(), 36)
+		return meta.Put([]byte("epoch"), []byte(epoch))
+	})
+	return epoch, err
+}
+
+// Epoch identifies this view file (see loadEpoch).
+func (s *Store) Epoch() string { return s.epoch }
 
 // Close closes the view.
 func (s *Store) Close() error { return s.db.Close() }
