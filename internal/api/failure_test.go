@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,4 +90,41 @@ func wrap(h *hubtest.Hub) *testHub {
 		th.agencies[id] = &agency{id: id, token: a.Token, iss: a.Cert}
 	}
 	return th
+}
+
+// Two hub processes on one broker and one store: a packet sent through one
+// is routed once (the router group is shared) and shows in the inbox, the
+// fetch and the timeline of the other.
+func TestTwoInstances(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	first := wrap(h)
+	url2, _ := h.Instance(t)
+	second := wrap(h)
+	second.url = url2
+	g22, h29 := first.agencies["000.00.00.G22"], first.agencies["000.00.00.H29"]
+	code, rc := first.send(t, g22.token, read(t, "edoc-new.xml"), g22)
+	if code != 201 {
+		t.Fatalf("submit: %d %v", code, rc)
+	}
+	id := rc["id"].(string)
+	for _, th := range []*testHub{first, second} {
+		items := th.inbox(t, h29, "edoc", 1)
+		if items[0]["id"] != id {
+			t.Errorf("inbox %v", items)
+		}
+	}
+	if code, out := second.do(t, "GET", "/v1/packets/"+id, h29.token, "", nil); code != 200 || out["raw"] != string(read(t, "edoc-new.xml")) {
+		t.Errorf("fetch through the second instance: %d", code)
+	}
+	// Acknowledged through the second, gone from the first.
+	if code, out := second.do(t, "POST", "/v1/inbox/"+id+"/ack", h29.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 200 {
+		t.Fatalf("ack: %d %v", code, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(first.inbox(t, h29, "edoc", -1)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the ack through one instance never reached the other's view")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

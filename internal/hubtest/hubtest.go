@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -43,6 +44,11 @@ type Hub struct {
 	Hub      *hub.Hub
 	Agencies map[string]*Agency
 	Dir      string
+
+	ctx       context.Context
+	opts      hub.Options
+	tokens    map[string][]string
+	instances int
 }
 
 // Options change a test hub.
@@ -67,11 +73,6 @@ func Start(t testing.TB, o Options) *Hub {
 	if store == nil {
 		store = NewStore(t, dir)
 	}
-	view, err := track.Open(filepath.Join(dir, "view.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = view.Close() })
 	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -100,18 +101,40 @@ func Start(t testing.TB, o Options) *Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(ctx, hub.Options{OrganID: "000.00.00.G01", InstanceID: "test", Directory: d, Store: store,
-		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, View: view, Verifier: v, SpoolDir: dir, Policy: o.Policy,
-		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain})
+	th.ctx, th.tokens = ctx, tokens
+	th.opts = hub.Options{OrganID: "000.00.00.G01", Directory: d, Store: store,
+		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, Verifier: v, Policy: o.Policy,
+		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain}
+	th.URL, th.Hub = th.Instance(t)
+	return th
+}
+
+// Instance starts one more hub process's worth (its own view and API)
+// on the same broker and store, and returns its URL: every instance must
+// answer every call.
+func (th *Hub) Instance(t testing.TB) (string, *hub.Hub) {
+	t.Helper()
+	th.instances++
+	dir := filepath.Join(th.Dir, fmt.Sprintf("instance-%d", th.instances))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	view, err := track.Open(filepath.Join(dir, "view.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = view.Close() })
+	o := th.opts
+	o.InstanceID, o.View, o.SpoolDir = fmt.Sprintf("test-%d", th.instances), view, dir
+	h, err := hub.New(th.ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Close() })
-	go func() { _ = h.Run(ctx) }()
-	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(tokens), MaxBodyBytes: 64 << 20, SpoolDir: dir}).Handler())
+	go func() { _ = h.Run(th.ctx) }()
+	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20, SpoolDir: dir}).Handler())
 	t.Cleanup(srv.Close)
-	th.URL, th.Hub = srv.URL, h
-	return th
+	return srv.URL, h
 }
 
 // NewStore returns versitygw's S3 when LIENTHONG_TEST_S3_ENDPOINT is set
