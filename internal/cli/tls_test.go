@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"lienthong/internal/pki"
+)
+
+// serverCert writes a self-signed TLS server certificate for 127.0.0.1.
+func serverCert(t *testing.T, dir string) (certPath, keyPath string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hub"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(c)
+	return certPath, keyPath, pool
+}
+
+// An agency may authenticate with a TLS client certificate instead of a
+// token: its UID must name a registered agency.
+func TestServeClientCertificates(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientAuth := pki.IssueOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageEmailProtection}}
+	h29, err := ca.Issue("000.00.00.H29", "UBND TP HCM", clientAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := ca.Issue("000.00.00.K01", "not registered", clientAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath, serverPool := serverCert(t, dir)
+	addr := freeAddr(t)
+	yaml := `hub:
+  organId: "000.00.00.G01"
+  addr: ` + addr + `
+  dataDir: ` + filepath.Join(dir, "data") + `
+tls:
+  certFile: ` + certPath + `
+  keyFile: ` + keyPath + `
+  clientCaFile: ` + ca.RootPath() + `
+  clientAuth: optional
+trust:
+  roots: [` + ca.RootPath() + `]
+agencies:
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    tokens: ["h29-token-0123456789"]
+`
+	path := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
+	defer func() { cancel(); <-done }()
+
+	client := func(iss *pki.Issued) *http.Client {
+		tc := &tls.Config{RootCAs: serverPool, MinVersion: tls.VersionTLS12}
+		if iss != nil {
+			c := tls.Certificate{PrivateKey: iss.Key, Leaf: iss.Cert, Certificate: [][]byte{iss.Cert.Raw}}
+			for _, ch := range iss.Chain {
+				c.Certificate = append(c.Certificate, ch.Raw)
+			}
+			tc.Certificates = []tls.Certificate{c}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second}
+	}
+	get := func(c *http.Client, path string) int {
+		resp, err := c.Get("https://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for get(client(nil), "/readyz") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tests := []struct {
+		name string
+		give *pki.Issued
+		want int
+	}{
+		{"registered agency's certificate", h29, 200},
+		{"no certificate, no token", nil, 401},
+		{"certificate of an unregistered organ", stranger, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := get(client(tt.give), "/v1/inbox"); got != tt.want {
+				t.Errorf("status %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
