@@ -160,6 +160,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("ack: %d %v", code, out)
 	}
 	th.inbox(t, h29, "edoc", 1)
+	// A recipient may read a packet again after acknowledging it.
+	if code, got := th.do(t, http.MethodGet, "/v1/packets/"+id1234, h29.token, "", nil); code != 200 || got["raw"] != string(doc1234) {
+		t.Errorf("fetch after ack: %d", code)
+	}
 
 	// Authorization: a stranger to a packet, a token sending as another.
 	if code, out := th.do(t, http.MethodGet, "/v1/packets/"+id1234, g12.token, "", nil); code != 403 || out["code"] != "auth.forbidden" {
@@ -184,7 +188,19 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %d %v", st.file, code, out)
 		}
 	}
-	th.inbox(t, g22, "status", 3)
+	statuses := th.inbox(t, g22, "status", 3)
+	// The sender reads a status after acknowledging it, as it may any packet
+	// routed to it.
+	sid := statuses[0]["id"].(string)
+	if code, out := th.do(t, http.MethodPost, "/v1/inbox/"+sid+"/ack", g22.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 200 {
+		t.Fatalf("ack status: %d %v", code, out)
+	}
+	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+sid, g22.token, "", nil); code != 200 {
+		t.Errorf("fetch an acknowledged status: %d", code)
+	}
+	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+sid, g12.token, "", nil); code != 403 {
+		t.Errorf("a stranger fetching the status: %d", code)
+	}
 
 	// A stranger's status about a known document is forged feedback.
 	forged := bytes.ReplaceAll(read(t, "status-03.xml"), []byte("000.00.00.H29"), []byte("000.00.00.G12"))

@@ -195,9 +195,12 @@ type event struct {
 }
 
 func (a accepted) packet() track.Packet {
-	var to []string
+	var to, endpoints []string
 	to = append(to, a.To...)
-	return track.Packet{ID: a.ID, Kind: a.Kind, From: a.From, To: to, DocumentID: a.DocumentID, Subject: a.Subject,
+	for _, d := range a.Deliveries {
+		endpoints = append(endpoints, d.Endpoint)
+	}
+	return track.Packet{Endpoints: endpoints, ID: a.ID, Kind: a.Kind, From: a.From, To: to, DocumentID: a.DocumentID, Subject: a.Subject,
 		Priority: a.Priority, BusinessType: a.Business, StatusCode: a.StatusCode, ResponseForOrgan: a.RFOrgan,
 		ResponseForDocument: a.RFDocument, SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Flags: a.Flags}
 }

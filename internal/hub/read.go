@@ -12,21 +12,9 @@ import (
 )
 
 // party tells whether caller may read packet p: its sender, or an
-// endpoint it was routed to.
+// endpoint it was routed to (which keeps the right after acknowledging).
 func (h *Hub) party(caller string, p track.Packet) bool {
-	if h.sameOrgan(caller, p.From) {
-		return true
-	}
-	tl, err := h.o.View.Timeline(p.ID)
-	if err == nil {
-		for _, r := range tl.Recipients {
-			if a, _, ok := h.o.Directory.Route(organID(r.OrganID)); ok && string(a.ID) == caller {
-				return true
-			}
-		}
-	}
-	_, err = h.o.View.Item(caller, p.ID)
-	return err == nil
+	return h.sameOrgan(caller, p.From) || slices.Contains(p.Endpoints, caller)
 }
 
 func (h *Hub) known(caller, id string) (track.Packet, error) {

@@ -43,6 +43,9 @@ type Packet struct {
 	Size                int64     `json:"size"`
 	AcceptedAt          time.Time `json:"acceptedAt"`
 	Flags               []string  `json:"flags,omitempty"`
+	// Endpoints are the inboxes the packet was routed to: with the sender,
+	// the parties that may read it.
+	Endpoints []string `json:"endpoints,omitempty"`
 }
 
 // Item is one pending inbox entry: a packet for one endpoint.
