@@ -155,7 +155,7 @@ func (h *Hub) Ready(ctx context.Context) error {
 }
 
 // accepted is the claim-check event of an accepted packet: references and
-// small metadata, never the payload (schemas/events/accepted.json).
+// small metadata, never the payload (schemas/events/accepted.schema.json).
 type accepted struct {
 	V          int        `json:"v"`
 	ID         string     `json:"id"`

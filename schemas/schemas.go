@@ -1,0 +1,11 @@
+// Package schemas embeds the hub's published contracts: the OpenAPI document
+// of the REST API and the JSON Schemas of the Kafka events (README.md).
+// internal/schemas loads and tests them.
+package schemas
+
+import "embed"
+
+// FS holds openapi.yaml and events/*.schema.json.
+//
+//go:embed openapi.yaml events/*.schema.json
+var FS embed.FS
