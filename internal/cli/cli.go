@@ -30,6 +30,12 @@ var commands = map[string]command{
 	"sign":     {"make a detached CMS signature over a file", runSign},
 	"pki":      {"a development PKI: init, issue, crl", runPKI},
 	"version":  {"print the version", runVersion},
+	"send":     {"sign and send a packet to a hub; print the receipt", runSend},
+	"inbox":    {"list the pending items of an agency's inbox as JSON lines", runInbox},
+	"fetch":    {"fetch a packet's exact bytes, digest checked", runFetch},
+	"ack":      {"acknowledge an inbox item (done or fail)", runAck},
+	"status":   {"answer a received document with a signed status packet", runStatus},
+	"timeline": {"print a packet's per-recipient timeline", runTimeline},
 }
 
 // Run runs the subcommand named by args[0] and returns the exit code.

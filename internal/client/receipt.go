@@ -1,0 +1,162 @@
+package client
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/digitorus/pkcs7"
+
+	"lienthong/internal/trust"
+)
+
+// Receipt is the hub's answer to an accepted packet (DESIGN.md §5.3).
+type Receipt struct {
+	ID           string        `json:"id"`
+	Kind         string        `json:"kind"`
+	DocumentID   string        `json:"documentId"`
+	From         string        `json:"from"`
+	To           []string      `json:"to"`
+	SHA256       string        `json:"sha256"`
+	Size         int64         `json:"size"`
+	AcceptedAt   time.Time     `json:"acceptedAt"`
+	Verification *Verification `json:"verification"`
+	// Receipt is the base64 DER of a CMS SignedData by the hub whose
+	// attached content is this receipt's JSON with an empty receipt field.
+	// VerifyReceipt checks it.
+	Receipt string `json:"receipt"`
+}
+
+// Verification is the hub's report on a packet's signatures.
+type Verification struct {
+	Valid      bool        `json:"valid"`
+	Signatures []Signature `json:"signatures"`
+	Errors     []Problem   `json:"errors"`
+	Warnings   []Problem   `json:"warnings"`
+}
+
+// Signature is one verified signature of a packet.
+type Signature struct {
+	Type      string     `json:"type"` // "cms" or "xmldsig"
+	Valid     bool       `json:"valid"`
+	Signer    *Cert      `json:"signer,omitempty"`
+	SignedAt  *time.Time `json:"signedAt"` // the signer's claim
+	CheckedAt time.Time  `json:"checkedAt"`
+	Algorithm string     `json:"algorithm,omitempty"`
+	Chain     []Cert     `json:"chain,omitempty"`
+	Checks    []string   `json:"checks"`
+	Errors    []Problem  `json:"errors"`
+	Warnings  []Problem  `json:"warnings"`
+}
+
+// Cert describes a certificate in a verification report.
+type Cert struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer,omitempty"`
+	Serial    string    `json:"serial,omitempty"`
+	OrganID   string    `json:"organId,omitempty"`
+	SHA256    string    `json:"sha256"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+}
+
+// ErrReceipt reports a receipt whose signature or content does not hold.
+var ErrReceipt = errors.New("receipt does not verify")
+
+// VerifyReceipt checks the hub's signature on a receipt: the CMS in
+// r.Receipt must be signed by a certificate that chains to one of roots
+// (validity judged at the signing time the hub claims, which is when it
+// accepted the packet), and its content must be a receipt naming the same
+// packet as r: id, kind, documentId, from, to, sha256, size and acceptedAt.
+// Any failure wraps ErrReceipt.
+//
+// The agencies' certificates may chain to the same roots as the hub's:
+// use VerifyReceiptBy to also require the hub's own OrganId.
+func VerifyReceipt(r *Receipt, roots []*x509.Certificate) error {
+	_, err := verifyReceipt(r, roots)
+	return err
+}
+
+// VerifyReceiptBy is VerifyReceipt that also requires the signer
+// certificate's subject UID to be hubOrgan (the hub's OrganId).
+func VerifyReceiptBy(r *Receipt, roots []*x509.Certificate, hubOrgan string) error {
+	signer, err := verifyReceipt(r, roots)
+	if err != nil {
+		return err
+	}
+	if got, ok := trust.OrganID(signer); !ok || got != hubOrgan {
+		return fmt.Errorf("%w: signed by %q, not the hub %s", ErrReceipt, got, hubOrgan)
+	}
+	return nil
+}
+
+func verifyReceipt(r *Receipt, roots []*x509.Certificate) (*x509.Certificate, error) {
+	if r == nil || r.Receipt == "" {
+		return nil, fmt.Errorf("%w: the receipt is not signed", ErrReceipt)
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("%w: no trusted roots", ErrReceipt)
+	}
+	der, err := base64.StdEncoding.DecodeString(r.Receipt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not base64: %w", ErrReceipt, err)
+	}
+	p7, err := pkcs7.Parse(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrReceipt, err)
+	}
+	signer := p7.GetOnlySigner()
+	if signer == nil {
+		return nil, fmt.Errorf("%w: want exactly one signer with its certificate", ErrReceipt)
+	}
+	if len(p7.Content) == 0 {
+		return nil, fmt.Errorf("%w: no attached content", ErrReceipt)
+	}
+	pool := x509.NewCertPool() // never nil: a nil pool would skip the chain check
+	for _, c := range roots {
+		pool.AddCert(c)
+	}
+	if err := p7.VerifyWithChain(pool); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrReceipt, err)
+	}
+	var signed Receipt
+	if err := json.Unmarshal(p7.Content, &signed); err != nil {
+		return nil, fmt.Errorf("%w: content is not a receipt: %w", ErrReceipt, err)
+	}
+	if err := sameReceipt(&signed, r); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrReceipt, err)
+	}
+	return signer, nil
+}
+
+func sameReceipt(signed, r *Receipt) error {
+	diff := func(field string, s, g any) error {
+		return fmt.Errorf("signed %s %v differs from the receipt's %v", field, s, g)
+	}
+	switch {
+	case signed.ID != r.ID:
+		return diff("id", signed.ID, r.ID)
+	case signed.SHA256 != r.SHA256:
+		return diff("sha256", signed.SHA256, r.SHA256)
+	case signed.Size != r.Size:
+		return diff("size", signed.Size, r.Size)
+	case signed.Kind != r.Kind:
+		return diff("kind", signed.Kind, r.Kind)
+	case signed.DocumentID != r.DocumentID:
+		return diff("documentId", signed.DocumentID, r.DocumentID)
+	case signed.From != r.From:
+		return diff("from", signed.From, r.From)
+	case !slices.Equal(signed.To, r.To):
+		return diff("to", signed.To, r.To)
+	case !signed.AcceptedAt.Equal(r.AcceptedAt):
+		return diff("acceptedAt", signed.AcceptedAt, r.AcceptedAt)
+	case (signed.Verification == nil) != (r.Verification == nil),
+		signed.Verification != nil && signed.Verification.Valid != r.Verification.Valid:
+		return errors.New("signed verification differs from the receipt's")
+	}
+	return nil
+}
