@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"verify":   {"verify a packet's signatures (detached CMS, enveloped XML-DSig)", runVerify},
 	"sign":     {"make a detached CMS signature over a file", runSign},
 	"pki":      {"a development PKI: init, issue, crl", runPKI},
+	"bench":    {"load-test a hub with signed packets; measure it against the raw store+broker floor", runBench},
 	"version":  {"print the version", runVersion},
 	"send":     {"sign and send a packet to a hub; print the receipt", runSend},
 	"inbox":    {"list the pending items of an agency's inbox as JSON lines", runInbox},

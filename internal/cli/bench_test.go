@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A small embedded run: every packet accepted and delivered, a floor
+// measured in the same run, and one JSON object with the figures.
+func TestBenchEmbedded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := Run(ctx, []string{"bench", "--packets", "60", "--size", "8KB", "--concurrency", "4", "--json"}, &stdout, &stderr)
+	t.Logf("bench took %s", time.Since(start).Round(time.Millisecond))
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+	}
+	if n := strings.Count(strings.TrimSpace(stdout.String()), "\n"); n != 0 {
+		t.Fatalf("want one JSON line, got %d lines:\n%s", n+1, stdout.String())
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	for _, k := range []string{"packets", "size_bytes", "concurrency", "hub_per_s", "accepted_per_s", "floor_per_s", "ratio",
+		"p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "store", "duration_s"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("key %q missing", k)
+		}
+	}
+	var r benchResult
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", stdout.String())
+	switch {
+	case r.Packets != 60 || r.Accepted != 60 || r.Errors != 0:
+		t.Errorf("packets %d accepted %d errors %d", r.Packets, r.Accepted, r.Errors)
+	case r.Deliveries != 120 || r.Delivered != 120:
+		t.Errorf("delivered %d of %d inbox entries, want 120 (two recipients each)", r.Delivered, r.Deliveries)
+	case r.HubPerS <= 0 || r.AcceptedPerS < r.HubPerS || r.FloorPerS <= 0 || r.Ratio <= 0:
+		t.Errorf("hub %.1f/s accepted %.1f/s floor %.1f/s ratio %.3f", r.HubPerS, r.AcceptedPerS, r.FloorPerS, r.Ratio)
+	case r.P50Ms <= 0 || r.P50Ms > r.P90Ms || r.P90Ms > r.P99Ms || r.P99Ms > r.MaxMs:
+		t.Errorf("latency p50 %.1f p90 %.1f p99 %.1f max %.1f", r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs)
+	case r.SizeBytes < 7000 || r.SizeBytes > 9000:
+		t.Errorf("mean packet size %d, want about 8000", r.SizeBytes)
+	case r.Store != "fs" || r.Concurrency != 4 || !r.Complete || r.Note != "":
+		t.Errorf("store %q concurrency %d complete %v note %q", r.Store, r.Concurrency, r.Complete, r.Note)
+	case r.FloorEventBytes < 400 || r.FloorEventBytes > 1000:
+		t.Errorf("floor event of %d bytes, want about the accepted event's 600", r.FloorEventBytes)
+	}
+}
+
+// A run cut by --duration reports what it has, says so, and exits 1.
+func TestBenchDurationCut(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), []string{"bench", "--packets", "3000", "--size", "2KB", "--duration", "3s", "--json"}, &stdout, &stderr)
+	if code != ExitInvalid {
+		t.Fatalf("exit %d for a cut run, want %d: %s\n%s", code, ExitInvalid, stdout.String(), stderr.String())
+	}
+	var r benchResult
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if r.Complete || !strings.Contains(r.Note, "--duration") {
+		t.Errorf("complete %v note %q", r.Complete, r.Note)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--size", "lots"},
+		{"bench", "--store", "tape"},
+		{"bench", "--hub", "http://127.0.0.1:1"},
+		{"bench", "--brokers", "127.0.0.1:9092"},
+		{"bench", "--packets", "0"},
+		{"bench", "extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := Run(context.Background(), args, &stdout, &stderr); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+}
+
+func TestBenchPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		pct  int
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {90, 90 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}} {
+		if got := benchPct(d, c.pct); got != c.want {
+			t.Errorf("p%d = %s, want %s", c.pct, got, c.want)
+		}
+	}
+	if got := benchPct(d[:1], 99); got != time.Millisecond {
+		t.Errorf("p99 of one = %s", got)
+	}
+}
