@@ -20,7 +20,10 @@ import (
 // view file's epoch: a new or lost view file is rebuilt from the topics.
 func (h *Hub) Run(ctx context.Context) error {
 	mws := []bus.Middleware{bus.Recover(), bus.Correlation(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}), bus.DeadLetter(h.producer, h.o.Topics.deadLetter())}
-	router, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.routerGroup(), Topics: []string{h.o.Topics.accepted()}}, h.route, mws...)
+	// A killed process holds its partitions until its session times out:
+	// 10 s (the default 30 s delayed deliveries that long after a crash).
+	const session = 10 * time.Second
+	router, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.routerGroup(), Topics: []string{h.o.Topics.accepted()}, SessionTimeout: session, RebalanceTimeout: session}, h.route, mws...)
 	if err != nil {
 		return err
 	}
@@ -28,7 +31,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	for _, a := range h.o.Directory.Agencies() {
 		topics = append(topics, h.o.Topics.inbox(string(a.ID)))
 	}
-	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.viewGroup(h.o.InstanceID + "." + h.o.View.Epoch()), Topics: topics}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
+	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.viewGroup(h.o.InstanceID + "." + h.o.View.Epoch()), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
 	if err != nil {
 		return err
 	}
