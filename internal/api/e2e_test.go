@@ -169,6 +169,18 @@ func TestEndToEnd(t *testing.T) {
 	if code, out := th.do(t, http.MethodGet, "/v1/packets/"+id1234, g12.token, "", nil); code != 403 || out["code"] != "auth.forbidden" {
 		t.Errorf("G12 fetching H29's packet: %d %v", code, out)
 	}
+	if code, out := th.do(t, http.MethodPost, "/v1/inbox/"+id1234+"/ack", g12.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 403 || out["code"] != "auth.forbidden" {
+		t.Errorf("G12 acknowledging H29's packet: %d %v", code, out)
+	}
+	// Both recipients of 1250 fetch the same exact bytes and acknowledge.
+	for _, a := range []*agency{h29, g12} {
+		if code, got := th.do(t, http.MethodGet, "/v1/packets/"+id1250, a.token, "", nil); code != 200 || got["raw"] != string(doc1250) {
+			t.Fatalf("%s fetching 1250: %d", a.id, code)
+		}
+		if code, out := th.do(t, http.MethodPost, "/v1/inbox/"+id1250+"/ack", a.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 200 {
+			t.Fatalf("%s acking 1250: %d %v", a.id, code, out)
+		}
+	}
 	if code, out := th.send(t, g22.token, read(t, "status-02.xml"), g12); code != 403 || out["code"] != "auth.forbidden" {
 		t.Errorf("G22 sending as G12: %d %v", code, out)
 	}
@@ -206,6 +218,24 @@ func TestEndToEnd(t *testing.T) {
 	forged := bytes.ReplaceAll(read(t, "status-03.xml"), []byte("000.00.00.H29"), []byte("000.00.00.G12"))
 	if code, out := th.send(t, g12.token, forged, g12); code != 403 || out["code"] != "auth.forbidden" {
 		t.Errorf("forged status: %d %v", code, out)
+	}
+
+	// 1250's timeline: both recipients fetched and acknowledged; G12 refused it (02).
+	deadline1250 := time.Now().Add(10 * time.Second)
+	for {
+		_, tl := th.do(t, http.MethodGet, "/v1/packets/"+id1250+"/timeline", g22.token, "", nil)
+		states := map[string]any{}
+		for _, r := range tl["recipients"].([]any) {
+			rm := r.(map[string]any)
+			states[rm["organId"].(string)] = rm["state"]
+		}
+		if states["000.00.00.G12"] == "02" && states["000.00.00.H29"] == "acked:done" {
+			break
+		}
+		if time.Now().After(deadline1250) {
+			t.Fatalf("1250's timeline states %v", states)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// The sender's timeline shows it all.
