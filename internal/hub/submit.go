@@ -46,6 +46,9 @@ type Submission struct {
 	Signature []byte    // a detached CMS over them, if any
 	Channel   string    // "v1" or "vdxp"
 	Kind      edxml.Kind
+	// Policy overrides the hub's signature policy for this channel (the
+	// VDXP channel accepts what national-axis software sends).
+	Policy string
 }
 
 // Submit runs a packet through the data path. It answers only once the
@@ -78,7 +81,11 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		return nil, false, rerr
 	}
 	now := h.o.Now()
-	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now)
+	policy := s.Policy
+	if policy == "" {
+		policy = h.o.Policy
+	}
+	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now, policy)
 	if rerr != nil {
 		return nil, false, rerr
 	}
@@ -243,14 +250,14 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 }
 
 // verify checks the signatures under the channel's policy.
-func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDigests, sig []byte, at time.Time) (*trust.Report, *Error) {
+func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDigests, sig []byte, at time.Time, policy string) (*trust.Report, *Error) {
 	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
 	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
 	if sig != nil {
 		content := fallbackContent{d.Digests, trust.ReaderContent(open)}
 		report.Signatures = append(report.Signatures, *h.o.Verifier.VerifyCMS(ctx, sig, content, p.From(), at))
 	}
-	if p.Signature != nil && h.o.Policy != PolicyCMS {
+	if p.Signature != nil && policy != PolicyCMS {
 		report.Signatures = append(report.Signatures, *h.o.Verifier.VerifyXMLDSig(ctx, trust.XMLDoc{Open: open}, p.From(), at))
 	}
 	valid := 0
@@ -259,13 +266,13 @@ func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDi
 			report.Valid = false
 			return report, &Error{Status: http.StatusUnprocessableEntity, Code: s.Errors[0].Code, Message: s.Errors[0].Message, Report: report}
 		}
-		if s.Type == trust.TypeCMS || h.o.Policy != PolicyCMS {
+		if s.Type == trust.TypeCMS || policy != PolicyCMS {
 			valid++
 		}
 	}
 	if valid == 0 {
-		if h.o.Policy != PolicyUnsignedOK {
-			report.Errors = append(report.Errors, trust.Problem{Code: trust.CodeMissing, Message: "the packet carries no signature the " + h.o.Policy + " policy accepts"})
+		if policy != PolicyUnsignedOK {
+			report.Errors = append(report.Errors, trust.Problem{Code: trust.CodeMissing, Message: "the packet carries no signature the " + policy + " policy accepts"})
 			return report, &Error{Status: http.StatusUnprocessableEntity, Code: trust.CodeMissing, Message: report.Errors[0].Message, Report: report}
 		}
 		report.Warnings = append(report.Warnings, trust.Problem{Code: trust.CodeUnsigned, Message: "accepted unsigned by policy"})

@@ -109,6 +109,7 @@ var (
 	bPending   = []byte("pending")   // endpoint 0 id → inbox key
 	bMeta      = []byte("meta")
 	bEarly     = []byte("early") // id → events that arrived before the packet
+	bSent      = []byte("sent")  // from 0 accepted-nanos id → nil: an agency's outbox
 )
 
 // Store is the view, in a bbolt file.
@@ -124,7 +125,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open view %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta, bEarly} {
+		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta, bEarly, bSent} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -199,6 +200,9 @@ func (s *Store) Accepted(p Packet) error {
 			return nil
 		}
 		if err := put(packets, []byte(p.ID), p); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bSent).Put(inboxKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
 			return err
 		}
 		timelines := tx.Bucket(bTimelines)
@@ -560,4 +564,36 @@ func (s *Store) Timeline(id string) (Timeline, error) {
 		return err
 	})
 	return tl, err
+}
+
+// Sent lists the packets an agency sent, accepted in [since, until) (zero
+// times leave that end open), oldest first, at most limit of them.
+func (s *Store) Sent(from string, since, until time.Time, limit int) ([]Packet, error) {
+	if limit <= 0 || limit > 10_000 {
+		limit = 1000
+	}
+	prefix := append([]byte(from), 0)
+	start := prefix
+	if !since.IsZero() {
+		start = inboxKey(from, since, "")
+	}
+	out := []Packet{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bSent).Cursor()
+		for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			at := int64(binary.BigEndian.Uint64(k[len(prefix) : len(prefix)+8]))
+			if !until.IsZero() && at >= until.UnixNano() {
+				break
+			}
+			p, ok, err := get[Packet](tx.Bucket(bPackets), k[len(prefix)+8:])
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -199,3 +199,35 @@ func TestDeliveredBeforeAccepted(t *testing.T) {
 		t.Errorf("timeline %v state %q, want %v", types, tl.Recipients[0].State, want)
 	}
 }
+
+func TestSent(t *testing.T) {
+	s := open(t)
+	for i, id := range []string{"a", "b", "c"} {
+		must(t, s.Accepted(edoc(id, t0.Add(time.Duration(i)*time.Hour))))
+	}
+	other := edoc("d", t0)
+	other.From = "000.00.00.G12"
+	must(t, s.Accepted(other))
+	tests := []struct {
+		name         string
+		since, until time.Time
+		want         []string
+	}{
+		{"all", time.Time{}, time.Time{}, []string{"a", "b", "c"}},
+		{"since", t0.Add(time.Hour), time.Time{}, []string{"b", "c"}},
+		{"until", time.Time{}, t0.Add(time.Hour), []string{"a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Sent("000.00.00.G22", tt.since, tt.until, 0)
+			must(t, err)
+			var ids []string
+			for _, p := range got {
+				ids = append(ids, p.ID)
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("sent %v, want %v", ids, tt.want)
+			}
+		})
+	}
+}
