@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"ack":      {"acknowledge an inbox item (done or fail)", runAck},
 	"status":   {"answer a received document with a signed status packet", runStatus},
 	"timeline": {"print a packet's per-recipient timeline", runTimeline},
+	"track":    {"a packet's per-recipient timeline (as timeline)", runTimeline},
 }
 
 // Run runs the subcommand named by args[0] and returns the exit code.

@@ -176,6 +176,8 @@ type accepted struct {
 	Deliveries []delivery `json:"deliveries"`
 	Flags      []string   `json:"flags,omitempty"`
 	Channel    string     `json:"channel"`
+	DueDate    string     `json:"dueDate,omitempty"`
+	Replaces   []string   `json:"replaces,omitempty"`
 }
 
 type delivery struct {
@@ -202,7 +204,8 @@ func (a accepted) packet() track.Packet {
 	}
 	return track.Packet{Endpoints: endpoints, ID: a.ID, Kind: a.Kind, From: a.From, To: to, DocumentID: a.DocumentID, Subject: a.Subject,
 		Priority: a.Priority, BusinessType: a.Business, StatusCode: a.StatusCode, ResponseForOrgan: a.RFOrgan,
-		ResponseForDocument: a.RFDocument, SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Flags: a.Flags}
+		ResponseForDocument: a.RFDocument, SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Flags: a.Flags,
+		DueDate: a.DueDate, Replaces: a.Replaces}
 }
 
 func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"lienthong/internal/blob"
+	"lienthong/internal/edxml"
 	"lienthong/internal/track"
 )
 
@@ -90,6 +92,7 @@ func (h *Hub) Timeline(caller, id string) (track.Timeline, error) {
 	if err != nil {
 		return tl, refuse(http.StatusNotFound, "packet.not_found", "no timeline for packet %s", id)
 	}
+	tl.MarkOverdue(h.o.Now(), func(s string) (time.Time, error) { t, _, err := edxml.ParseDate(s); return t, err })
 	if !h.sameOrgan(caller, tl.From) {
 		// A recipient sees its own part only.
 		tl.Recipients = slices.DeleteFunc(tl.Recipients, func(r track.Recipient) bool {

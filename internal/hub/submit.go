@@ -222,6 +222,12 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 		a.Subject = p.Header.Subject
 		a.Priority, _ = strconv.Atoi(p.Header.OtherInfo.Priority)
 		a.Business = p.BusinessType()
+		a.DueDate = p.Header.DueDate
+		if p.Trace != nil && p.Trace.Business != nil {
+			for _, r := range p.Trace.Business.Replacements {
+				a.Replaces = append(a.Replaces, r.DocumentID)
+			}
+		}
 	}
 	if p.Status != nil {
 		a.StatusCode, a.RFOrgan, a.RFDocument = p.Status.Code(), p.Status.ResponseFor.OrganID, p.Status.ResponseFor.DocumentID

@@ -217,6 +217,8 @@ func TestRealPayloadsValidate(t *testing.T) {
 
 	// Refusals, each a problem+json.
 	altered := bytes.Replace(doc1234, []byte("năm 2025</edXML:Subject>"), []byte("năm 2025 (bản sửa)</edXML:Subject>"), 1)
+	// A replacement of 1234 (it names the replaced document).
+	c.expect(c.send(g22.Token, fixture(t, "edoc-replace.xml"), g22), 201, "")
 	c.expect(c.send(g22.Token, altered, g22), 409, "packet.conflict")
 	c.expect(c.send(g22.Token, fixture(t, "edoc-update.xml"), nil), 422, "sig.missing")
 	c.expect(c.send(g22.Token, fixture(t, "edoc-update.xml"), h29), 422, "sig.signer_mismatch")

@@ -46,6 +46,10 @@ type Packet struct {
 	// Endpoints are the inboxes the packet was routed to: with the sender,
 	// the parties that may read it.
 	Endpoints []string `json:"endpoints,omitempty"`
+	DueDate   string   `json:"dueDate,omitempty"`
+	// Replaces are the DocumentIds a replacement (business type 3)
+	// supersedes, all from the same sender.
+	Replaces []string `json:"replaces,omitempty"`
 }
 
 // Item is one pending inbox entry: a packet for one endpoint.
@@ -71,6 +75,11 @@ const (
 	EventFetched   = "fetched"
 	EventAcked     = "acked"
 	EventStatus    = "status"
+	// A later packet changed this document: revoked it (business type 1),
+	// updated it (2) or replaced it (3). Packet names the later packet.
+	EventRevoked  = "revoked"
+	EventUpdated  = "updated"
+	EventReplaced = "replaced"
 )
 
 // FlagOutOfOrder marks a status that goes back on the main line.
@@ -91,6 +100,9 @@ type Recipient struct {
 	OrganID string  `json:"organId"`
 	State   string  `json:"state"`
 	Events  []Event `json:"events"`
+	// Overdue: the document's DueDate has passed and this recipient has
+	// not completed it (06) nor closed it otherwise. Set when read.
+	Overdue bool `json:"overdue,omitempty"`
 }
 
 // Timeline is a packet's per-recipient history.
@@ -98,6 +110,7 @@ type Timeline struct {
 	ID         string      `json:"id"`
 	DocumentID string      `json:"documentId"`
 	From       string      `json:"from"`
+	DueDate    string      `json:"dueDate,omitempty"`
 	Recipients []Recipient `json:"recipients"`
 }
 
@@ -207,7 +220,7 @@ func (s *Store) Accepted(p Packet) error {
 		}
 		timelines := tx.Bucket(bTimelines)
 		if p.Kind == "edoc" {
-			tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From}
+			tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate}
 			for _, to := range p.To {
 				tl.Recipients = append(tl.Recipients, Recipient{OrganID: to, State: EventAccepted,
 					Events: []Event{{Type: EventAccepted, At: p.AcceptedAt, Flags: []string{}}}})
@@ -235,10 +248,56 @@ func (s *Store) Accepted(p Packet) error {
 			if err != nil {
 				return err
 			}
+			if err := s.changes(tx, p, ids); err != nil {
+				return err
+			}
 			return put(docs, key, append(ids, p.ID))
 		}
 		return s.statusEvent(tx, p)
 	})
+}
+
+// changes links a revoke, update or replace to the timelines of the
+// documents it changes, for the recipients it goes to: earlier packets of
+// the same document (ids), or for a replacement the documents it names.
+func (s *Store) changes(tx *bolt.Tx, p Packet, ids []string) error {
+	typ := map[string]string{"1": EventRevoked, "2": EventUpdated, "3": EventReplaced}[p.BusinessType]
+	if typ == "" {
+		return nil
+	}
+	if typ == EventReplaced {
+		ids = nil
+		for _, doc := range p.Replaces {
+			more, _, err := get[[]string](tx.Bucket(bDocs), docKey(p.From, doc))
+			if err != nil {
+				return err
+			}
+			ids = append(ids, more...)
+		}
+	}
+	e := Event{Type: typ, Packet: p.ID, At: p.AcceptedAt, Flags: []string{}}
+	timelines := tx.Bucket(bTimelines)
+	for _, id := range ids {
+		tl, ok, err := get[Timeline](timelines, []byte(id))
+		if err != nil || !ok {
+			return err
+		}
+		for i := range tl.Recipients {
+			r := &tl.Recipients[i]
+			if !slices.Contains(p.To, r.OrganID) {
+				continue
+			}
+			r.Events = append(r.Events, e)
+			slices.SortStableFunc(r.Events, func(a, b Event) int { return a.At.Compare(b.At) })
+			if typ != EventUpdated {
+				r.State = typ
+			}
+		}
+		if err := put(timelines, []byte(id), tl); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // statusEvent puts a status on the timelines of the packets that carried
@@ -286,6 +345,26 @@ func (s *Store) statusEvent(tx *bolt.Tx, p Packet) error {
 }
 
 var mainLine = map[string]int{"01": 1, "03": 2, "04": 3, "05": 4, "06": 5}
+
+// closingStates are business states a transport event does not replace.
+var closingStates = []string{"02", "13", "15", "16", EventRevoked, EventReplaced}
+
+// MarkOverdue sets Overdue on the recipients of a timeline whose document's
+// DueDate (yyyy/MM/dd, in Asia/Ho_Chi_Minh) ended before now and who have
+// not completed (06) or otherwise closed it.
+func (tl *Timeline) MarkOverdue(now time.Time, parseDate func(string) (time.Time, error)) {
+	if tl.DueDate == "" {
+		return
+	}
+	due, err := parseDate(tl.DueDate)
+	if err != nil || now.Before(due.AddDate(0, 0, 1)) {
+		return
+	}
+	for i := range tl.Recipients {
+		r := &tl.Recipients[i]
+		r.Overdue = r.State != "06" && !slices.Contains(closingStates, r.State)
+	}
+}
 
 // outOfOrder: a main-line code lower than one seen, or after a 02 or a
 // withdrawing 15 (FORMAT.md §6). Such statuses are kept and flagged.
@@ -380,7 +459,7 @@ func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 		}
 		r.Events = append(r.Events, e)
 		slices.SortStableFunc(r.Events, func(a, b Event) int { return a.At.Compare(b.At) })
-		if _, business := mainLine[r.State]; !business && r.State != "02" && r.State != "13" && r.State != "15" && r.State != "16" {
+		if _, business := mainLine[r.State]; !business && !slices.Contains(closingStates, r.State) {
 			last := r.Events[len(r.Events)-1]
 			r.State = last.Type
 			if last.Result != "" {
@@ -406,6 +485,16 @@ func inboxKey(endpoint string, at time.Time, id string) []byte {
 	return append(k, id...)
 }
 
+// pendingOrder sorts an inbox: the most urgent first (Priority 4 hỏa tốc
+// hẹn giờ down to 0 thường), then the oldest, so urgent packets are never
+// stuck behind bulk traffic.
+func pendingOrder(it Item) []byte {
+	urgency := byte(4 - min(max(it.Priority, 0), 4))
+	k := append([]byte(it.Endpoint), 0, urgency)
+	k = binary.BigEndian.AppendUint64(k, uint64(it.AcceptedAt.UnixNano()))
+	return append(k, it.ID...)
+}
+
 func pendingKey(endpoint, id string) []byte { return []byte(endpoint + "\x00" + id) }
 
 // Delivered puts an item in its endpoint's pending inbox, once.
@@ -419,7 +508,7 @@ func (s *Store) Delivered(it Item, at time.Time) error {
 		if acked := tx.Bucket(bMeta).Get(append([]byte("acked\x00"), pk...)); acked != nil {
 			return nil // replayed after an ack: stays acknowledged
 		}
-		key := inboxKey(it.Endpoint, it.AcceptedAt, it.ID)
+		key := pendingOrder(it)
 		if err := put(tx.Bucket(bInbox), key, it); err != nil {
 			return err
 		}
@@ -493,7 +582,8 @@ func (s *Store) Acked(endpoint, id, result string, at time.Time) error {
 	})
 }
 
-// Inbox lists an endpoint's pending items, oldest first, of one kind when
+// Inbox lists an endpoint's pending items, most urgent first, then oldest
+// first, of one kind when
 // kind is set. cursor continues a previous listing; the returned cursor is
 // "" at the end.
 func (s *Store) Inbox(endpoint, kind string, limit int, cursor string) ([]Item, string, error) {
@@ -542,8 +632,9 @@ func (s *Store) Pending(endpoint string) (int, time.Time, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bInbox).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if n == 0 {
-				oldest = time.Unix(0, int64(binary.BigEndian.Uint64(k[len(prefix):])))
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(k[len(prefix)+1:])))
+			if n == 0 || at.Before(oldest) {
+				oldest = at
 			}
 			n++
 		}

@@ -2,6 +2,7 @@ package track_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -229,5 +230,78 @@ func TestSent(t *testing.T) {
 				t.Errorf("sent %v, want %v", ids, tt.want)
 			}
 		})
+	}
+}
+
+// Urgent packets come first in an inbox, whatever bulk traffic is ahead.
+func TestInboxPriority(t *testing.T) {
+	s := open(t)
+	for i, pr := range []int{0, 0, 3, 1, 0, 3} {
+		it := item(fmt.Sprintf("p%d", i), "000.00.00.H29", "edoc", t0.Add(time.Duration(i)*time.Minute))
+		it.Priority = pr
+		must(t, s.Delivered(it, it.AcceptedAt))
+	}
+	items, _, err := s.Inbox("000.00.00.H29", "", 10, "")
+	must(t, err)
+	var ids []string
+	for _, it := range items {
+		ids = append(ids, it.ID)
+	}
+	if want := []string{"p2", "p5", "p3", "p0", "p1", "p4"}; !slices.Equal(ids, want) {
+		t.Errorf("order %v, want %v", ids, want)
+	}
+	n, oldest, err := s.Pending("000.00.00.H29")
+	must(t, err)
+	if n != 6 || !oldest.Equal(t0) {
+		t.Errorf("pending %d oldest %v", n, oldest)
+	}
+}
+
+// A revoke, an update and a replacement show on the timelines of the
+// documents they change, for the recipients they go to.
+func TestChanges(t *testing.T) {
+	s := open(t)
+	must(t, s.Accepted(edoc("orig", t0)))
+	upd := edoc("upd", t0.Add(time.Hour))
+	upd.BusinessType, upd.To = "2", []string{"000.00.00.H29"}
+	must(t, s.Accepted(upd))
+	rev := edoc("rev", t0.Add(2*time.Hour))
+	rev.BusinessType, rev.To = "1", []string{"000.00.00.G12"}
+	must(t, s.Accepted(rev))
+	other := edoc("new", t0.Add(3*time.Hour))
+	other.DocumentID, other.BusinessType, other.Replaces = "another", "3", []string{doc}
+	must(t, s.Accepted(other))
+
+	tl, err := s.Timeline("orig")
+	must(t, err)
+	got := map[string][]string{}
+	states := map[string]string{}
+	for _, r := range tl.Recipients {
+		for _, e := range r.Events {
+			got[r.OrganID] = append(got[r.OrganID], e.Type+":"+e.Packet)
+		}
+		states[r.OrganID] = r.State
+	}
+	want := map[string][]string{
+		"000.00.00.H29": {"accepted:", "updated:upd", "replaced:new"},
+		"000.00.00.G12": {"accepted:", "revoked:rev", "replaced:new"},
+	}
+	if !reflect.DeepEqual(got, want) || states["000.00.00.H29"] != "replaced" || states["000.00.00.G12"] != "replaced" {
+		t.Errorf("events %v states %v", got, states)
+	}
+}
+
+func TestOverdue(t *testing.T) {
+	parse := func(s string) (time.Time, error) { return time.Parse("2006/01/02", s) }
+	tl := track.Timeline{DueDate: "2025/12/05", Recipients: []track.Recipient{{OrganID: "a", State: "03"}, {OrganID: "b", State: "06"}, {OrganID: "c", State: "revoked"}}}
+	before := tl
+	before.Recipients = slices.Clone(tl.Recipients)
+	before.MarkOverdue(time.Date(2025, 12, 5, 23, 0, 0, 0, time.UTC), parse)
+	if before.Recipients[0].Overdue {
+		t.Error("overdue on its due date")
+	}
+	tl.MarkOverdue(time.Date(2025, 12, 6, 1, 0, 0, 0, time.UTC), parse)
+	if !tl.Recipients[0].Overdue || tl.Recipients[1].Overdue || tl.Recipients[2].Overdue {
+		t.Errorf("overdue %v %v %v", tl.Recipients[0].Overdue, tl.Recipients[1].Overdue, tl.Recipients[2].Overdue)
 	}
 }
