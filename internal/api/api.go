@@ -72,6 +72,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/packets", s.auth(s.submit))
 	mux.HandleFunc("GET /v1/packets/{id}", s.auth(s.fetch))
 	mux.HandleFunc("GET /v1/packets/{id}/timeline", s.auth(s.timeline))
+	mux.HandleFunc("GET /v1/packets/{id}/signature", s.auth(s.signature))
 	mux.HandleFunc("GET /v1/inbox", s.auth(s.inbox))
 	mux.HandleFunc("POST /v1/inbox/{id}/ack", s.auth(s.ack))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
@@ -255,6 +256,18 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request, caller string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	w.Header().Set("Digest", "sha-256="+info.SHA256)
+	_, _ = io.Copy(w, body)
+}
+
+func (s *Server) signature(w http.ResponseWriter, r *http.Request, caller string) {
+	body, info, err := s.Hub.Signature(r.Context(), caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer body.Close() //nolint:errcheck // read-only
+	w.Header().Set("Content-Type", "application/pkcs7-signature")
+	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	_, _ = io.Copy(w, body)
 }
 

@@ -160,6 +160,13 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("ack: %d %v", code, out)
 	}
 	th.inbox(t, h29, "edoc", 1)
+	// The detached signature is kept and served to the parties.
+	if code, got := th.do(t, http.MethodGet, "/v1/packets/"+id1234+"/signature", h29.token, "", nil); code != 200 || len(got["raw"].(string)) < 100 {
+		t.Errorf("signature: %d", code)
+	}
+	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+id1234+"/signature", g12.token, "", nil); code != 403 {
+		t.Errorf("a stranger fetching the signature: %d", code)
+	}
 	// A recipient may read a packet again after acknowledging it.
 	if code, got := th.do(t, http.MethodGet, "/v1/packets/"+id1234, h29.token, "", nil); code != 200 || got["raw"] != string(doc1234) {
 		t.Errorf("fetch after ack: %d", code)

@@ -24,6 +24,15 @@ func PacketKey(id string) string { return packetObjectKey(id, "packet.xml") }
 // id (see PacketKey).
 func ReportKey(id string) string { return packetObjectKey(id, "verification.json") }
 
+// SignatureKey is the key of the detached CMS signature a packet was
+// submitted with: packets/<id[0:2]>/<id>/signature.p7s, or "" when id is not
+// a packet id. Kept so the signature stays verifiable after the fact.
+func SignatureKey(id string) string { return packetObjectKey(id, "signature.p7s") }
+
+// ReceiptKey is the key of the hub's receipt for a packet:
+// packets/<id[0:2]>/<id>/receipt.json, or "" when id is not a packet id.
+func ReceiptKey(id string) string { return packetObjectKey(id, "receipt.json") }
+
 // packetObjectKey is the one place keys are built. The two-hex-digit fan-out
 // keeps directories small on the fs Store and spreads S3 prefixes.
 func packetObjectKey(id, name string) string {

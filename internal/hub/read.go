@@ -50,6 +50,22 @@ func (h *Hub) Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob
 	return r, info, nil
 }
 
+// Signature returns the detached CMS signature a packet was submitted
+// with, to its parties; blob.ErrNotFound (as 404) when it came without one.
+func (h *Hub) Signature(ctx context.Context, caller, id string) (io.ReadCloser, blob.Info, error) {
+	if _, err := h.known(caller, id); err != nil {
+		return nil, blob.Info{}, err
+	}
+	r, info, err := h.o.Store.Get(ctx, blob.SignatureKey(id), 0, -1)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		return nil, info, refuse(http.StatusNotFound, "packet.not_found", "packet %s came without a detached signature", id)
+	case err != nil:
+		return nil, info, unavailable("storage", err)
+	}
+	return r, info, nil
+}
+
 // Inbox lists the caller's pending items.
 func (h *Hub) Inbox(caller, kind string, limit int, cursor string) ([]track.Item, string, error) {
 	items, next, err := h.o.View.Inbox(caller, kind, limit, cursor)

@@ -120,6 +120,14 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if err := h.putJSON(ctx, blob.ReportKey(a.ID), report); err != nil && !errors.Is(err, blob.ErrExists) {
 		return nil, false, unavailable("storage", err)
 	}
+	// The detached signature is kept beside the bytes, so it stays
+	// verifiable (and can be forwarded) after the fact.
+	if s.Signature != nil {
+		_, err := h.o.Store.Create(ctx, blob.SignatureKey(a.ID), bytes.NewReader(s.Signature), int64(len(s.Signature)), blob.Meta{ContentType: "application/pkcs7-signature"})
+		if err != nil && !errors.Is(err, blob.ErrExists) {
+			return nil, false, unavailable("storage", err)
+		}
+	}
 	// The commit point: once the accepted event is acknowledged by all
 	// in-sync replicas, the packet will be delivered.
 	if err := h.produce(ctx, h.o.Topics.accepted(), a.ID, a); err != nil {
@@ -133,7 +141,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if err := h.sign(rc); err != nil {
 		return nil, false, err
 	}
-	if err := h.putJSON(ctx, receiptKey(a.ID), rc); err != nil {
+	if err := h.putJSON(ctx, blob.ReceiptKey(a.ID), rc); err != nil {
 		if errors.Is(err, blob.ErrExists) { // a concurrent twin finished first
 			if old, ok, _ := h.storedReceipt(ctx, a.ID); ok {
 				return old, false, nil
@@ -144,13 +152,8 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	return rc, true, nil
 }
 
-func receiptKey(id string) string {
-	k := blob.ReportKey(id)
-	return k[:len(k)-len("verification.json")] + "receipt.json"
-}
-
 func (h *Hub) storedReceipt(ctx context.Context, id string) (*Receipt, bool, error) {
-	r, _, err := h.o.Store.Get(ctx, receiptKey(id), 0, -1)
+	r, _, err := h.o.Store.Get(ctx, blob.ReceiptKey(id), 0, -1)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, false, nil
 	}
