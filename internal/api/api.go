@@ -19,6 +19,7 @@ import (
 
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
+	"lienthong/internal/organ"
 )
 
 // Tokens maps bearer tokens to the agency they authenticate. Tokens are
@@ -155,6 +156,16 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, caller string) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
 	}
 	sub := hub.Submission{Caller: caller, Channel: "v1"}
+	// A peer hub authenticates as "hub:<name>" and relays packets of its
+	// subtrees; the hubs they passed come in a header, beside the bytes.
+	if peer, ok := strings.CutPrefix(caller, organ.HubPrefix); ok {
+		sub.Relay = &hub.Relay{Peer: peer}
+		for _, h := range strings.Split(r.Header.Get(hub.HeaderHops), ",") {
+			if h = strings.TrimSpace(h); h != "" && len(sub.Relay.Hops) < 16 {
+				sub.Relay.Hops = append(sub.Relay.Hops, h)
+			}
+		}
+	}
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "multipart/form-data":

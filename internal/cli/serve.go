@@ -115,6 +115,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		Bus:    bus.Config{Brokers: brokers, ClientID: cfg.Bus.ClientID, BatchTimeout: cfg.Bus.BatchTimeout},
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log}
+	o.Peers = map[string]hub.Peer{}
+	for _, p := range cfg.Peers {
+		o.Peers[p.Name] = hub.Peer{Name: p.Name, URL: p.URL, Token: p.Token.Reveal(), Organs: p.Organs}
+	}
 	if cfg.Trust.HubCert != "" {
 		if o.ReceiptCert, o.ReceiptChain, o.ReceiptKey, err = loadSigner(cfg.Trust.HubCert, cfg.Trust.HubChain, cfg.Trust.HubKey); err != nil {
 			return err
@@ -128,7 +132,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	runErr := make(chan error, 2)
 	go func() { runErr <- h.Run(ctx) }()
 
-	srv := &api.Server{Hub: h, Tokens: configTokens(cfg.Agencies), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
+	srv := &api.Server{Hub: h, Tokens: configTokens{cfg.Agencies, cfg.Peers}, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
 		ClientCert: clientCert(dir), Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,
 		ReadTimeout: cfg.Hub.ReadTimeout, WriteTimeout: cfg.Hub.WriteTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -219,16 +223,25 @@ func instanceID(cfg *config.Config) string {
 	return strings.ToLower(host) + "-" + hex.EncodeToString(sum[:4])
 }
 
-// configTokens authenticates bearer tokens against the configured agencies.
-type configTokens []config.Agency
+// configTokens authenticates bearer tokens against the configured
+// agencies, and peer hubs as "hub:<name>".
+type configTokens struct {
+	agencies []config.Agency
+	peers    []config.Peer
+}
 
 func (c configTokens) Organ(tok string) (string, bool) {
 	if tok == "" {
 		return "", false
 	}
-	for _, a := range c {
+	for _, a := range c.agencies {
 		if a.MatchToken(tok) {
 			return a.OrganID, true
+		}
+	}
+	for _, p := range c.peers {
+		if p.MatchToken(tok) {
+			return organ.HubPrefix + p.Name, true
 		}
 	}
 	return "", false

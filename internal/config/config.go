@@ -24,8 +24,11 @@ type Config struct {
 	// Agencies are the agencies the hub serves with their credentials, in
 	// addition to those of Directory.File.
 	Agencies []Agency `mapstructure:"agencies" json:"agencies"`
-	Log      Log      `mapstructure:"log" json:"log"`
-	Metrics  Metrics  `mapstructure:"metrics" json:"metrics"`
+	// Peers are federated hubs: agencies with endpoint "hub:<name>" are
+	// delivered to the peer of that name, which may relay packets back.
+	Peers   []Peer  `mapstructure:"peers" json:"peers"`
+	Log     Log     `mapstructure:"log" json:"log"`
+	Metrics Metrics `mapstructure:"metrics" json:"metrics"`
 }
 
 // Hub is the HTTP server and the hub's own identity.
@@ -258,6 +261,22 @@ type Metrics struct {
 	Enabled bool   `mapstructure:"enabled" json:"enabled"`
 	Path    string `mapstructure:"path" json:"path"`
 }
+
+// Peer is a federated hub.
+type Peer struct {
+	Name string `mapstructure:"name" json:"name"`
+	// URL is the peer's API, e.g. https://lienthong.hochiminhcity.example.
+	URL string `mapstructure:"url" json:"url"`
+	// Token is this hub's bearer token at the peer.
+	Token Secret `mapstructure:"token" json:"token"`
+	// Tokens authenticate the peer here (plain or sha256:<hex>).
+	Tokens []Secret `mapstructure:"tokens" json:"tokens"`
+	// Organs are the subtrees the peer may relay packets from.
+	Organs []string `mapstructure:"organs" json:"organs"`
+}
+
+// MatchToken reports whether tok authenticates the peer.
+func (p Peer) MatchToken(tok string) bool { return Agency{Tokens: p.Tokens}.MatchToken(tok) }
 
 // Default is the configuration of a single process with everything
 // embedded under ./data, listening on loopback. It passes Validate.

@@ -121,6 +121,7 @@ func (c *Config) validate(checkFiles bool) error {
 		p.file("directory.file", f, checkFiles)
 	}
 	validateAgencies(&p, c.Agencies, op)
+	validatePeers(&p, c.Peers, c.Agencies, op)
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf("log.format", c.Log.Format, "text", "json")
 	if !strings.HasPrefix(c.Metrics.Path, "/") || strings.ContainsFunc(c.Metrics.Path, unicode.IsSpace) {
@@ -464,4 +465,33 @@ func isLoopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+func validatePeers(p *problems, peers []Peer, agencies []Agency, op organ.Policy) {
+	names := map[string]bool{}
+	for i, peer := range peers {
+		path := fmt.Sprintf("peers[%d]", i)
+		switch {
+		case peer.Name == "" || strings.ContainsFunc(peer.Name, unicode.IsSpace):
+			p.addf(path+".name", "%w: a name without spaces", ErrRequired)
+		case names[peer.Name]:
+			p.addf(path+".name", "%w %q", ErrDuplicate, peer.Name)
+		}
+		names[peer.Name] = true
+		if u, err := url.Parse(peer.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			p.addf(path+".url", "%w %q: want an http(s) URL without credentials", ErrBadURL, peer.URL)
+		}
+		if len(peer.Tokens) == 0 && len(peer.Organs) > 0 {
+			p.addf(path+".tokens", "%w: the peer cannot relay without a token", ErrRequired)
+		}
+		for j, o := range peer.Organs {
+			_, err := op.Parse(o)
+			p.wrap(fmt.Sprintf("%s.organs[%d]", path, j), err)
+		}
+	}
+	for i, a := range agencies {
+		if name, ok := strings.CutPrefix(a.Endpoint, organ.HubPrefix); ok && name != "" && !names[name] {
+			p.addf(fmt.Sprintf("agencies[%d].endpoint", i), "%w: no peer named %q", ErrUnknownValue, name)
+		}
+	}
 }

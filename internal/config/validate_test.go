@@ -190,6 +190,11 @@ func TestValidateErrors(t *testing.T) {
 		}, "agencies[1].endpoint", config.ErrBadEndpoint},
 		{"agency endpoint hub", func(c *config.Config) { c.Agencies[1].Endpoint = "hub:" }, "agencies[1].endpoint", config.ErrBadEndpoint},
 		{"agency endpoint word", func(c *config.Config) { c.Agencies[1].Endpoint = "push" }, "agencies[1].endpoint", config.ErrBadEndpoint},
+		{"agency endpoint unknown peer", func(c *config.Config) { c.Agencies[1].Endpoint = "hub:south" }, "agencies[1].endpoint", config.ErrUnknownValue},
+		{"peer url", func(c *config.Config) { c.Peers = []config.Peer{{Name: "p", URL: "ftp://x"}} }, "peers[0].url", config.ErrBadURL},
+		{"peer relays without token", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "p", URL: "https://p.example.vn", Organs: []string{"000.00.00.H29"}}}
+		}, "peers[0].tokens", config.ErrRequired},
 		{"token hash", func(c *config.Config) { c.Agencies[0].Tokens[0] = "sha256:abc" }, "agencies[0].tokens[0]", config.ErrBadToken},
 		{"token empty", func(c *config.Config) {
 			c.Agencies[0].Tokens = append(c.Agencies[0].Tokens, "")
@@ -267,7 +272,10 @@ func TestValidateAccepts(t *testing.T) {
 		{"endpoint empty", func(c *config.Config) { c.Agencies[1].Endpoint = "" }},
 		{"endpoint loopback http", func(c *config.Config) { c.Agencies[1].Endpoint = "http://127.0.0.1:9000/hook" }},
 		{"endpoint localhost http", func(c *config.Config) { c.Agencies[1].Endpoint = "http://localhost:9000/hook" }},
-		{"endpoint federated hub", func(c *config.Config) { c.Agencies[1].Endpoint = "hub:north" }},
+		{"endpoint federated hub", func(c *config.Config) {
+			c.Agencies[1].Endpoint = "hub:north"
+			c.Peers = []config.Peer{{Name: "north", URL: "https://north.example.vn", Token: "north-token-0123456789"}}
+		}},
 		{"fingerprint with colons", func(c *config.Config) {
 			c.Agencies[0].CertSHA256[0] = strings.ToUpper(strings.Repeat("ab:", 31) + "ab")
 		}},

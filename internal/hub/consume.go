@@ -38,6 +38,14 @@ func (h *Hub) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return router.Run(ctx) })
 	g.Go(func() error { return view.Run(ctx) })
+	if topics := h.forwardTopics(); len(topics) > 0 {
+		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.Prefix + "forward", Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
+			bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.Millisecond, MaxInterval: 30 * time.Second}), bus.DeadLetter(h.producer, h.o.Topics.deadLetter()))
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return fw.Run(ctx) })
+	}
 	return g.Wait()
 }
 
@@ -89,6 +97,8 @@ func (h *Hub) apply(_ context.Context, m bus.Message) error {
 			return v.Fetched(e.Endpoint, e.ID, e.At)
 		case "acked":
 			return v.Acked(e.Endpoint, e.ID, e.Result, e.At)
+		case "forwarded":
+			return v.Forwarded(e.Endpoint, e.ID, e.Result, e.At)
 		}
 		return bus.Permanent(errors.New("unknown event type " + e.Type))
 	default:

@@ -49,6 +49,10 @@ type Options struct {
 	ReceiptChain []*x509.Certificate
 	Log          *slog.Logger
 	Now          func() time.Time
+	// Peers are the federated hubs, by name (agency endpoints "hub:<name>").
+	Peers map[string]Peer
+	// HTTP is the client for forwarding to peers (default: 2 min timeout).
+	HTTP *http.Client
 }
 
 // Topics names the hub's topics.
@@ -178,6 +182,8 @@ type accepted struct {
 	Channel    string     `json:"channel"`
 	DueDate    string     `json:"dueDate,omitempty"`
 	Replaces   []string   `json:"replaces,omitempty"`
+	// Hops are the hubs that relayed the packet here, first first.
+	Hops []string `json:"hops,omitempty"`
 }
 
 type delivery struct {
@@ -188,7 +194,7 @@ type delivery struct {
 // event is a transport event on the events topic.
 type event struct {
 	V        int       `json:"v"`
-	Type     string    `json:"type"` // "fetched" or "acked"
+	Type     string    `json:"type"` // "fetched", "acked" or "forwarded"
 	ID       string    `json:"id"`
 	Endpoint string    `json:"endpoint"`
 	Result   string    `json:"result,omitempty"`
@@ -205,7 +211,7 @@ func (a accepted) packet() track.Packet {
 	return track.Packet{Endpoints: endpoints, ID: a.ID, Kind: a.Kind, From: a.From, To: to, DocumentID: a.DocumentID, Subject: a.Subject,
 		Priority: a.Priority, BusinessType: a.Business, StatusCode: a.StatusCode, ResponseForOrgan: a.RFOrgan,
 		ResponseForDocument: a.RFDocument, SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Flags: a.Flags,
-		DueDate: a.DueDate, Replaces: a.Replaces}
+		DueDate: a.DueDate, Replaces: a.Replaces, Hops: a.Hops}
 }
 
 func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {

@@ -49,6 +49,9 @@ type Submission struct {
 	// Policy overrides the hub's signature policy for this channel (the
 	// VDXP channel accepts what national-axis software sends).
 	Policy string
+	// Relay is set when a peer hub relays the packet; Caller is then
+	// "hub:<peer>" and the packet may come from the peer's subtrees.
+	Relay *Relay
 }
 
 // Submit runs a packet through the data path. It answers only once the
@@ -73,12 +76,15 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if !p.Valid() {
 		return nil, false, &Error{Status: http.StatusUnprocessableEntity, Code: p.Errors[0].Code, Message: p.Errors[0].Message, Problems: p.Errors}
 	}
-	if !h.sameOrgan(s.Caller, p.From()) {
+	if !h.mayRelay(s, p.From()) && !h.sameOrgan(s.Caller, p.From()) {
 		return nil, false, refuse(http.StatusForbidden, "auth.forbidden", "%s may not send as %s", s.Caller, p.From())
 	}
 	a, rerr := h.plan(p)
 	if rerr != nil {
 		return nil, false, rerr
+	}
+	if s.Relay != nil {
+		a.Hops = s.Relay.Hops
 	}
 	now := h.o.Now()
 	policy := s.Policy
@@ -205,6 +211,15 @@ func (h *Hub) spool(r io.Reader) (*os.File, spoolDigests, error) {
 		return nil, spoolDigests{}, err
 	}
 	return f, spoolDigests{dr.Digests()}, nil
+}
+
+// mayRelay: a peer hub may submit packets from its own subtrees.
+func (h *Hub) mayRelay(s Submission, from string) bool {
+	if s.Relay == nil {
+		return false
+	}
+	peer, ok := h.o.Peers[s.Relay.Peer]
+	return ok && peer.permitsRelay(from)
 }
 
 func (h *Hub) sameOrgan(a, b string) bool {

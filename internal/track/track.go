@@ -47,6 +47,8 @@ type Packet struct {
 	// the parties that may read it.
 	Endpoints []string `json:"endpoints,omitempty"`
 	DueDate   string   `json:"dueDate,omitempty"`
+	// Hops are the hubs that relayed the packet here, first first.
+	Hops []string `json:"hops,omitempty"`
 	// Replaces are the DocumentIds a replacement (business type 3)
 	// supersedes, all from the same sender.
 	Replaces []string `json:"replaces,omitempty"`
@@ -75,6 +77,9 @@ const (
 	EventFetched   = "fetched"
 	EventAcked     = "acked"
 	EventStatus    = "status"
+	// EventForwarded: the packet went on to the peer hub (Result) that
+	// receives for this recipient.
+	EventForwarded = "forwarded"
 	// A later packet changed this document: revoked it (business type 1),
 	// updated it (2) or replaced it (3). Packet names the later packet.
 	EventRevoked  = "revoked"
@@ -111,6 +116,7 @@ type Timeline struct {
 	DocumentID string      `json:"documentId"`
 	From       string      `json:"from"`
 	DueDate    string      `json:"dueDate,omitempty"`
+	Hops       []string    `json:"hops,omitempty"` // hubs that relayed the packet here
 	Recipients []Recipient `json:"recipients"`
 }
 
@@ -220,7 +226,7 @@ func (s *Store) Accepted(p Packet) error {
 		}
 		timelines := tx.Bucket(bTimelines)
 		if p.Kind == "edoc" {
-			tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate}
+			tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate, Hops: p.Hops}
 			for _, to := range p.To {
 				tl.Recipients = append(tl.Recipients, Recipient{OrganID: to, State: EventAccepted,
 					Events: []Event{{Type: EventAccepted, At: p.AcceptedAt, Flags: []string{}}}})
@@ -552,9 +558,19 @@ func (s *Store) Fetched(endpoint, id string, at time.Time) error {
 	})
 }
 
+// Forwarded removes an item from its endpoint's pending inbox once it went
+// on to the peer hub that receives for the endpoint, and records the hop.
+func (s *Store) Forwarded(endpoint, id, peer string, at time.Time) error {
+	return s.done(endpoint, id, Event{Type: EventForwarded, Result: peer, At: at, Flags: []string{}})
+}
+
 // Acked removes an item from its endpoint's pending inbox and records the
 // result (done or fail). Acknowledging twice is not an error.
 func (s *Store) Acked(endpoint, id, result string, at time.Time) error {
+	return s.done(endpoint, id, Event{Type: EventAcked, Result: result, At: at, Flags: []string{}})
+}
+
+func (s *Store) done(endpoint, id string, e Event) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		pending := tx.Bucket(bPending)
 		pk := pendingKey(endpoint, id)
@@ -572,13 +588,13 @@ func (s *Store) Acked(endpoint, id, result string, at time.Time) error {
 		if err := pending.Delete(pk); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bMeta).Put(append([]byte("acked\x00"), pk...), []byte(result)); err != nil {
+		if err := tx.Bucket(bMeta).Put(append([]byte("acked\x00"), pk...), []byte(e.Result)); err != nil {
 			return err
 		}
 		if !ok {
 			return nil
 		}
-		return s.event(tx, id, it.Organs, Event{Type: EventAcked, Result: result, At: at, Flags: []string{}})
+		return s.event(tx, id, it.Organs, e)
 	})
 }
 

@@ -305,3 +305,19 @@ func TestOverdue(t *testing.T) {
 		t.Errorf("overdue %v %v %v", tl.Recipients[0].Overdue, tl.Recipients[1].Overdue, tl.Recipients[2].Overdue)
 	}
 }
+
+func TestForwarded(t *testing.T) {
+	s := open(t)
+	must(t, s.Accepted(edoc("p1", t0)))
+	must(t, s.Delivered(item("p1", "000.00.00.H29", "edoc", t0), t0.Add(time.Second)))
+	must(t, s.Forwarded("000.00.00.H29", "p1", "hcm", t0.Add(2*time.Second)))
+	if _, err := s.Item("000.00.00.H29", "p1"); !errors.Is(err, track.ErrNotFound) {
+		t.Errorf("a forwarded item is still pending: %v", err)
+	}
+	tl, err := s.Timeline("p1")
+	must(t, err)
+	last := tl.Recipients[0].Events[len(tl.Recipients[0].Events)-1]
+	if last.Type != track.EventForwarded || last.Result != "hcm" || tl.Recipients[0].State != "forwarded:hcm" {
+		t.Errorf("last event %+v state %q", last, tl.Recipients[0].State)
+	}
+}

@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"lienthong/internal/pki"
+)
+
+// fedHub runs one hub of the federation test from a configuration.
+func fedHub(t *testing.T, dir, yaml, addr string) {
+	t.Helper()
+	path := filepath.Join(dir, "hub.yaml")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var logs bytes.Buffer
+	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, &logs) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub on %s not ready: %v\n%s", addr, err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func fedPost(t *testing.T, addr, token string, packet, sig []byte) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, _ := mw.CreateFormFile("packet", "p.xml")
+	_, _ = w.Write(packet)
+	w, _ = mw.CreateFormFile("signature", "p.p7s")
+	_, _ = w.Write(sig)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/packets", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	return fedDo(t, req)
+}
+
+func fedGet(t *testing.T, addr, token, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return fedDo(t, req)
+}
+
+func fedDo(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := map[string]any{"raw": string(raw)}
+	if len(raw) > 0 && raw[0] == '{' {
+		_ = json.Unmarshal(raw, &out)
+	}
+	return resp.StatusCode, out
+}
+
+// fedWait polls until cond holds for the JSON at path.
+func fedWait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Two hubs federated on loopback: the national hub receives for
+// 000.00.00.H29 through the provincial hub, which relays the exact bytes
+// and signature on; the recipient's status comes back the same way, and
+// each hub's timeline records the hop.
+func TestFederation(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g22, err := ca.Issue("000.00.00.G22", "VPCP", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h29, err := ca.Issue("000.00.00.H29", "UBND TP HCM", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	national, provincial := freeAddr(t), freeAddr(t)
+	const (
+		g22Token = "g22-token-0123456789"
+		h29Token = "h29-token-0123456789"
+		nAtP     = "national-at-hcm-0123456789"
+		pAtN     = "hcm-at-national-0123456789"
+	)
+	fedHub(t, filepath.Join(dir, "national"), `hub:
+  organId: "000.00.00.G01"
+  addr: `+national+`
+  dataDir: `+filepath.Join(dir, "national", "data")+`
+trust:
+  roots: [`+ca.RootPath()+`]
+agencies:
+  - organId: "000.00.00.G22"
+    name: VPCP
+    tokens: ["`+g22Token+`"]
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    endpoint: "hub:hcm"
+peers:
+  - name: hcm
+    url: http://`+provincial+`
+    token: `+nAtP+`
+    tokens: ["`+pAtN+`"]
+    organs: ["000.00.00.H29"]
+`, national)
+	fedHub(t, filepath.Join(dir, "hcm"), `hub:
+  organId: "000.00.99.H29"
+  addr: `+provincial+`
+  dataDir: `+filepath.Join(dir, "hcm", "data")+`
+trust:
+  roots: [`+ca.RootPath()+`]
+agencies:
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    tokens: ["`+h29Token+`"]
+  - organId: "000.00.00.G22"
+    name: VPCP
+    endpoint: "hub:national"
+peers:
+  - name: national
+    url: http://`+national+`
+    token: `+pAtN+`
+    tokens: ["`+nAtP+`"]
+    organs: ["000.00.00.G22"]
+`, provincial)
+
+	fixtures := filepath.Join("..", "edxml", "testdata", "fixtures")
+	edoc, err := os.ReadFile(filepath.Join(fixtures, "edoc-new.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pki.SignDetached(bytes.NewReader(edoc), g22.Cert, g22.Key, g22.Chain, pki.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, rc := fedPost(t, national, g22Token, edoc, sig)
+	if code != 201 {
+		t.Fatalf("submit at the national hub: %d %v", code, rc)
+	}
+	id := rc["id"].(string)
+
+	// It reaches H29's inbox at the provincial hub, bytes unchanged.
+	fedWait(t, "H29's inbox at the provincial hub", func() bool {
+		_, inbox := fedGet(t, provincial, h29Token, "/v1/inbox")
+		return strings.Contains(inbox["raw"].(string), id)
+	})
+	if code, got := fedGet(t, provincial, h29Token, "/v1/packets/"+id); code != 200 || got["raw"] != string(edoc) {
+		t.Fatalf("fetch at the provincial hub: %d (identical: %v)", code, got["raw"] == string(edoc))
+	}
+	_, tl := fedGet(t, provincial, h29Token, "/v1/packets/"+id+"/timeline")
+	if hops, _ := tl["hops"].([]any); len(hops) != 1 || hops[0] != "000.00.00.G01" {
+		t.Errorf("the provincial timeline's hops: %v", tl["hops"])
+	}
+
+	// H29 answers 03 at its own hub; it comes back to G22 at the national one.
+	status, err := os.ReadFile(filepath.Join(fixtures, "status-03.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssig, err := pki.SignDetached(bytes.NewReader(status), h29.Cert, h29.Key, h29.Chain, pki.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := fedPost(t, provincial, h29Token, status, ssig); code != 201 {
+		t.Fatalf("status at the provincial hub: %d %v", code, out)
+	}
+	fedWait(t, "the status in G22's inbox at the national hub", func() bool {
+		_, inbox := fedGet(t, national, g22Token, "/v1/inbox?kind=status")
+		return strings.Contains(inbox["raw"].(string), `"from":"000.00.00.H29"`)
+	})
+	fedWait(t, "the national timeline to show the hop and the 03", func() bool {
+		_, tl := fedGet(t, national, g22Token, "/v1/packets/"+id+"/timeline")
+		rs, _ := tl["recipients"].([]any)
+		if len(rs) != 1 {
+			return false
+		}
+		r := rs[0].(map[string]any)
+		var seen []string
+		for _, e := range r["events"].([]any) {
+			ev := e.(map[string]any)
+			seen = append(seen, ev["type"].(string))
+		}
+		return slices.Contains(seen, "forwarded") && slices.Contains(seen, "status") && r["state"] == "03"
+	})
+	// A relay may not speak for agencies outside its subtrees.
+	other, err := os.ReadFile(filepath.Join(fixtures, "edoc-new-zip-attachment.xml")) // from G12
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := fedPost(t, national, pAtN, other, sig); code != 403 {
+		t.Errorf("relay outside its subtree: %d %v", code, out["code"])
+	}
+}

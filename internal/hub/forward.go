@@ -1,0 +1,158 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/bus"
+	"lienthong/internal/organ"
+	"lienthong/internal/track"
+)
+
+// Peer is another hub that receives for a subtree of agencies (registered
+// with the endpoint "hub:<name>"), and that may relay packets to this one.
+type Peer struct {
+	Name  string
+	URL   string // its API, e.g. https://lienthong.hochiminhcity.example
+	Token string // this hub's token at the peer
+	// Organs are the subtrees the peer may submit packets for: a relay's
+	// packet must come from one of them or a unit under one.
+	Organs []string
+}
+
+// Relay describes a submission a peer hub relays.
+type Relay struct {
+	Peer string
+	// Hops are the hubs the packet passed before this one, nearest last:
+	// metadata carried beside the bytes, never written into them.
+	Hops []string
+}
+
+// HeaderHops carries the hops between hubs.
+const HeaderHops = "X-Lienthong-Hops"
+
+// permitsRelay tells whether the peer may submit a packet from from.
+func (p Peer) permitsRelay(from string) bool {
+	f := organ.ID(from)
+	for _, o := range p.Organs {
+		if from == o || f.IsUnder(organ.ID(o)) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerFor returns the peer an endpoint forwards to.
+func (h *Hub) peerFor(endpoint string) (Peer, bool) {
+	a, ok := h.o.Directory.Lookup(organ.ID(endpoint))
+	if !ok {
+		return Peer{}, false
+	}
+	name, isHub := strings.CutPrefix(a.Endpoint, organ.HubPrefix)
+	if !isHub {
+		return Peer{}, false
+	}
+	p, ok := h.o.Peers[name]
+	return p, ok
+}
+
+// forwardTopics are the inboxes of endpoints that are other hubs.
+func (h *Hub) forwardTopics() []string {
+	var topics []string
+	for _, a := range h.o.Directory.Agencies() {
+		if strings.HasPrefix(a.Endpoint, organ.HubPrefix) {
+			topics = append(topics, h.o.Topics.inbox(string(a.ID)))
+		}
+	}
+	return topics
+}
+
+// forward relays an inbox item to the peer hub that receives for its
+// endpoint: the exact bytes and the signature they came with, through the
+// peer's idempotent API, so a redelivery is answered with the original
+// receipt. The hop is recorded as a transport event.
+func (h *Hub) forward(ctx context.Context, m bus.Message) error {
+	var it track.Item
+	if err := json.Unmarshal(m.Value, &it); err != nil {
+		return bus.Permanent(err)
+	}
+	peer, ok := h.peerFor(it.Endpoint)
+	if !ok {
+		return bus.Permanent(fmt.Errorf("no peer hub configured for endpoint %s", it.Endpoint))
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if sig, err := h.read(ctx, blob.SignatureKey(it.ID)); err == nil {
+		w, _ := mw.CreateFormFile("signature", "packet.p7s")
+		_, _ = w.Write(sig)
+	} else if !errors.Is(err, blob.ErrNotFound) {
+		return err
+	}
+	packet, err := h.read(ctx, blob.PacketKey(it.ID))
+	if err != nil {
+		return err
+	}
+	w, _ := mw.CreateFormFile("packet", "packet.xml")
+	_, _ = w.Write(packet)
+	if err := mw.Close(); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(peer.URL, "/")+"/v1/packets", &body)
+	if err != nil {
+		return bus.Permanent(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+peer.Token)
+	hops, _ := h.hops(ctx, it.ID)
+	req.Header.Set(HeaderHops, strings.Join(append(hops, h.o.OrganID), ","))
+	resp, err := h.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("forward %s to %s: %w", it.ID, peer.Name, err)
+	}
+	defer resp.Body.Close() //nolint:errcheck // read-only
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return fmt.Errorf("forward %s to %s: %s", it.ID, peer.Name, resp.Status)
+	default:
+		// The peer refused the packet: retrying will not help.
+		return bus.Permanent(fmt.Errorf("forward %s to %s: %s: %s", it.ID, peer.Name, resp.Status, answer))
+	}
+	e := event{V: 1, Type: "forwarded", ID: it.ID, Endpoint: it.Endpoint, Result: peer.Name, At: h.o.Now().UTC()}
+	return h.produce(ctx, h.o.Topics.events(), it.ID, e)
+}
+
+func (h *Hub) read(ctx context.Context, key string) ([]byte, error) {
+	r, _, err := h.o.Store.Get(ctx, key, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close() //nolint:errcheck // read-only
+	return io.ReadAll(r)
+}
+
+func (h *Hub) http() *http.Client {
+	if h.o.HTTP != nil {
+		return h.o.HTTP
+	}
+	return &http.Client{Timeout: 2 * time.Minute}
+}
+
+// hops returns the hubs a packet passed before this one.
+func (h *Hub) hops(_ context.Context, id string) ([]string, error) {
+	p, err := h.o.View.Packet(id)
+	if err != nil {
+		return nil, err
+	}
+	return p.Hops, nil
+}
