@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"lienthong/internal/pki"
+	"lienthong/internal/vdxp"
 )
 
 func freeAddr(t *testing.T) string {
@@ -131,6 +132,16 @@ func TestDev(t *testing.T) {
 		t.Fatalf("submit: %d %s", resp.StatusCode, out)
 	}
 	waitInbox(t, addr, h29["token"])
+
+	// The same packet waits for H29's national-axis software under /vdxp/.
+	vc := &vdxp.Client{BaseURL: "http://" + addr + "/vdxp", SystemID: h29["vdxpSystemId"], Secret: vdxp.Secret(h29["vdxpSecret"])}
+	if n, err := vc.CountReceiveEdoc(context.Background()); err != nil || n != 1 {
+		t.Errorf("countReceiveEdoc: %d %v", n, err)
+	}
+	vc.Secret = vdxp.Secret("wrong secret")
+	if _, err := vc.CountReceiveEdoc(context.Background()); err == nil {
+		t.Error("a wrong HMAC secret was accepted")
+	}
 
 	// Everything persists across a restart.
 	stop()

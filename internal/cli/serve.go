@@ -28,6 +28,7 @@ import (
 	"lienthong/internal/pki"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
+	"lienthong/internal/vdxp"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -134,7 +135,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 
 	srv := &api.Server{Hub: h, Tokens: configTokens{cfg.Agencies, cfg.Peers}, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
 		ClientCert: clientCert(dir), Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,
+	systems, err := vdxp.SystemsFromConfig(cfg.Agencies)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/vdxp/", vdxp.NewHandler(h, systems, dir, vdxp.Options{Policy: string(cfg.Policy.VDXP), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log}))
+	mux.Handle("/", srv.Handler())
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,
 		ReadTimeout: cfg.Hub.ReadTimeout, WriteTimeout: cfg.Hub.WriteTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	ln, err := net.Listen("tcp", cfg.Hub.Addr)
 	if err != nil {

@@ -118,3 +118,17 @@ func (h *Hub) Timeline(caller, id string) (track.Timeline, error) {
 	}
 	return tl, nil
 }
+
+// Sent lists the packets caller sent (its outbox), from the view, accepted
+// in [since, until), oldest first.
+func (h *Hub) Sent(caller string, since, until time.Time, limit int) ([]track.Packet, error) {
+	c := caller
+	if id, ok := h.o.Directory.Canonical(organID(caller)); ok {
+		c = string(id)
+	}
+	ps, err := h.o.View.Sent(c, since, until, limit)
+	if err != nil {
+		return nil, unavailable("the view", err)
+	}
+	return ps, nil
+}

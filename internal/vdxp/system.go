@@ -1,0 +1,122 @@
+package vdxp
+
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+
+	"lienthong/internal/config"
+)
+
+// Secret is a per-system HMAC key. It formats with every fmt verb, logs
+// with slog and marshals to JSON and text as "[redacted]", so no log line
+// or dump carries it; the bytes themselves are only read to compute an
+// HMAC.
+type Secret []byte
+
+const redacted = "[redacted]"
+
+// String returns "[redacted]".
+func (Secret) String() string { return redacted }
+
+// GoString returns "[redacted]", for %#v.
+func (Secret) GoString() string { return redacted }
+
+// Format writes "[redacted]" for every verb and flag (%x and %q included).
+func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// LogValue makes slog log "[redacted]".
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON returns "[redacted]" as a JSON string.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText returns "[redacted]"; YAML, TOML and XML encoders use it.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+var (
+	_ fmt.Formatter          = Secret(nil)
+	_ fmt.GoStringer         = Secret(nil)
+	_ slog.LogValuer         = Secret(nil)
+	_ json.Marshaler         = Secret(nil)
+	_ encoding.TextMarshaler = Secret(nil)
+)
+
+// System is a connected system of the national axis (a "mã trung tâm"):
+// the software of one or more agencies, authenticated by HMAC with its
+// secret.
+type System struct {
+	ID     string
+	Secret Secret
+	// Organs are the agencies the system serves (OrganIds; an alias names
+	// its agency). It may send as any of them and reads all their inboxes.
+	Organs []string
+}
+
+// Systems looks a system up by its id (the XroadVnpt-systemid header).
+type Systems interface {
+	System(id string) (System, bool)
+}
+
+// SystemOfOrgan is implemented by a Systems that can also say which system
+// serves an agency; getAgenciesList then fills centerCode.
+type SystemOfOrgan interface {
+	SystemOf(organID string) (systemID string, ok bool)
+}
+
+// StaticSystems is a fixed set of systems keyed by id.
+type StaticSystems map[string]System
+
+// System returns the system registered under id.
+func (s StaticSystems) System(id string) (System, bool) {
+	sys, ok := s[id]
+	if !ok || id == "" {
+		return System{}, false
+	}
+	return sys, true
+}
+
+// SystemOf returns the id of the system serving organID (the smallest id
+// when several do, so the answer is stable).
+func (s StaticSystems) SystemOf(organID string) (string, bool) {
+	var ids []string
+	for id, sys := range s {
+		if slices.Contains(sys.Organs, organID) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return "", false
+	}
+	sort.Strings(ids)
+	return ids[0], true
+}
+
+// SystemsFromConfig builds the systems of the configured agencies: each
+// agency with a vdxpSystemId is served by that system. Agencies sharing a
+// system id must share its secret.
+func SystemsFromConfig(agencies []config.Agency) (StaticSystems, error) {
+	out := StaticSystems{}
+	for _, a := range agencies {
+		if a.VDXPSystemID == "" {
+			continue
+		}
+		secret := a.VDXPSecret.Reveal()
+		if secret == "" {
+			return nil, fmt.Errorf("vdxp: system %q of agency %s has no secret", a.VDXPSystemID, a.OrganID)
+		}
+		sys, ok := out[a.VDXPSystemID]
+		if !ok {
+			sys = System{ID: a.VDXPSystemID, Secret: Secret(secret)}
+		} else if string(sys.Secret) != secret {
+			return nil, fmt.Errorf("vdxp: system %q has different secrets for its agencies", a.VDXPSystemID)
+		}
+		sys.Organs = append(sys.Organs, a.OrganID)
+		out[a.VDXPSystemID] = sys
+	}
+	return out, nil
+}
