@@ -26,6 +26,7 @@ import (
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
+	"lienthong/internal/push"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
 	"lienthong/internal/vdxp"
@@ -130,8 +131,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		return err
 	}
 	defer h.Close() //nolint:errcheck // shutting down
-	runErr := make(chan error, 2)
+	runErr := make(chan error, 3)
 	go func() { runErr <- h.Run(ctx) }()
+	var hooks []push.Endpoint
+	for _, a := range cfg.Agencies {
+		if push.IsWebhook(a.Endpoint) {
+			hooks = append(hooks, push.Endpoint{OrganID: a.OrganID, URL: a.Endpoint, Secret: []byte(a.WebhookSecret.Reveal())})
+		}
+	}
+	pusher, err := push.New(push.Config{Bus: o.Bus, Topics: push.Topics{Prefix: o.Topics.Prefix, ReplicationFactor: cfg.Bus.ReplicationFactor}, Endpoints: hooks, Log: log})
+	if err != nil {
+		return err
+	}
+	go func() { runErr <- pusher.Run(ctx) }()
 
 	srv := &api.Server{Hub: h, Tokens: configTokens{cfg.Agencies, cfg.Peers}, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
 		ClientCert: clientCert(dir), Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}

@@ -28,6 +28,9 @@ type Agency struct {
 	// software on /vdxp/ (HMAC-SHA256); the secret is needed in the clear.
 	VDXPSystemID string `mapstructure:"vdxpSystemId" json:"vdxpSystemId,omitempty"`
 	VDXPSecret   Secret `mapstructure:"vdxpSecret" json:"vdxpSecret,omitempty"`
+	// WebhookSecret signs the hub's webhook deliveries (HMAC-SHA256) when
+	// Endpoint is a URL; the receiver checks them with it.
+	WebhookSecret Secret `mapstructure:"webhookSecret" json:"webhookSecret,omitempty"`
 }
 
 // toOrgan is a as a directory entry; organ.Directory validates it.

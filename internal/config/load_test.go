@@ -223,6 +223,7 @@ agencies:
     certSha256: ["`+fp1+`"]
     vdxpSystemId: abc-dms
     vdxpSecret: vdxp-secret-0123456789
+    webhookSecret: webhook-secret-0123456789
 `), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +233,7 @@ agencies:
 		Endpoint:   "https://dms.example.vn/hook",
 		Tokens:     []config.Secret{config.Secret("sha256:" + strings.Repeat("ab", 32)), "plain-token-0123456789"},
 		CertSHA256: []string{fp1}, VDXPSystemID: "abc-dms", VDXPSecret: "vdxp-secret-0123456789",
+		WebhookSecret: "webhook-secret-0123456789",
 	}}
 	if !reflect.DeepEqual(c.Agencies, want) {
 		t.Errorf("agencies = %#v, want %#v", c.Agencies, want)
@@ -343,7 +345,7 @@ func TestCheckDirectory(t *testing.T) {
 func TestLoadDirectory(t *testing.T) {
 	c := config.Default()
 	c.Directory.File = writeFile(t, "agencies.json", `{"agencies": [{"organId": "000.00.00.G22", "name": "VPCP"}]}`)
-	c.Agencies = []config.Agency{{OrganID: "000.00.12.H29", Name: "Sở", Endpoint: "https://dms.example.vn/hook"}}
+	c.Agencies = []config.Agency{{OrganID: "000.00.12.H29", Name: "Sở", Endpoint: "https://dms.example.vn/hook", WebhookSecret: "webhook-secret-0123456789"}}
 	d, err := c.LoadDirectory()
 	if err != nil {
 		t.Fatal(err)

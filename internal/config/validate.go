@@ -372,6 +372,9 @@ func validateAgencies(p *problems, list []Agency, op organ.Policy) {
 			}
 		}
 		p.wrap(at+".endpoint", checkEndpoint(a.Endpoint))
+		if isURL := strings.HasPrefix(a.Endpoint, "http://") || strings.HasPrefix(a.Endpoint, "https://"); isURL && len(a.WebhookSecret.Reveal()) < MinSecretLen {
+			p.addf(at+".webhookSecret", "%w: a webhook endpoint needs a secret of at least %d characters", ErrWeakSecret, MinSecretLen)
+		}
 		for j, tok := range a.Tokens {
 			path := fmt.Sprintf("%s.tokens[%d]", at, j)
 			d, err := tokenDigest(tok)

@@ -67,6 +67,7 @@ func validConfig(t *testing.T) *config.Config {
 			Tokens:       []config.Secret{"plain-dev-token-0123456789"},
 			CertSHA256:   []string{fp2},
 			VDXPSystemID: "hanoi-dms", VDXPSecret: "vdxp-secret-0123456789",
+			WebhookSecret: "webhook-secret-0123456789",
 		},
 	}
 	return c
@@ -190,6 +191,7 @@ func TestValidateErrors(t *testing.T) {
 		}, "agencies[1].endpoint", config.ErrBadEndpoint},
 		{"agency endpoint hub", func(c *config.Config) { c.Agencies[1].Endpoint = "hub:" }, "agencies[1].endpoint", config.ErrBadEndpoint},
 		{"agency endpoint word", func(c *config.Config) { c.Agencies[1].Endpoint = "push" }, "agencies[1].endpoint", config.ErrBadEndpoint},
+		{"webhook without secret", func(c *config.Config) { c.Agencies[1].WebhookSecret = "" }, "agencies[1].webhookSecret", config.ErrWeakSecret},
 		{"agency endpoint unknown peer", func(c *config.Config) { c.Agencies[1].Endpoint = "hub:south" }, "agencies[1].endpoint", config.ErrUnknownValue},
 		{"peer url", func(c *config.Config) { c.Peers = []config.Peer{{Name: "p", URL: "ftp://x"}} }, "peers[0].url", config.ErrBadURL},
 		{"peer relays without token", func(c *config.Config) {

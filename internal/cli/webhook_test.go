@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lienthong/internal/pki"
+	"lienthong/internal/push/pushtest"
+)
+
+// serve pushes deliveries to an agency that registered a webhook: a signed
+// POST the receiver verifies, naming the packet it may then fetch.
+func TestServeWebhook(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g22, err := ca.Issue("000.00.00.G22", "VPCP", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "webhook-secret-of-h29-0123"
+	rcv := pushtest.NewReceiver(t, []byte(secret))
+	addr := freeAddr(t)
+	fedHub(t, filepath.Join(dir, "hub"), `hub:
+  organId: "000.00.00.G01"
+  addr: `+addr+`
+  dataDir: `+filepath.Join(dir, "hub", "data")+`
+trust:
+  roots: [`+ca.RootPath()+`]
+agencies:
+  - organId: "000.00.00.G22"
+    name: VPCP
+    tokens: ["g22-token-0123456789"]
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    endpoint: `+rcv.URL+`
+    webhookSecret: `+secret+`
+    tokens: ["h29-token-0123456789"]
+`, addr)
+	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pki.SignDetached(bytes.NewReader(packet), g22.Cert, g22.Key, g22.Chain, pki.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, rc := fedPost(t, addr, "g22-token-0123456789", packet, sig)
+	if code != 201 {
+		t.Fatalf("submit: %d %v", code, rc)
+	}
+	got := rcv.WaitDelivered(t, 1, 30*time.Second)
+	if got[0].ID != rc["id"] || got[0].Verified != nil || !strings.Contains(string(got[0].Body), `"documentId":"000.00.00.G22,2025/11/20,1234/VPCP-KSTT"`) {
+		t.Errorf("delivery %+v (verified: %v)", got[0], got[0].Verified)
+	}
+	// The receiver fetches the bytes with its token.
+	if code, out := fedGet(t, addr, "h29-token-0123456789", "/v1/packets/"+got[0].ID); code != 200 || out["raw"] != string(packet) {
+		t.Errorf("fetch after the webhook: %d", code)
+	}
+}
