@@ -137,6 +137,9 @@ func load(path string, flags *pflag.FlagSet) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", source(path), decodeErrors(err))
 	}
 	c.derive()
+	if err := c.unseal(); err != nil {
+		return nil, fmt.Errorf("%s: %w", source(path), err)
+	}
 	return c, nil
 }
 
