@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -17,9 +18,24 @@ import (
 	"lienthong/internal/pki"
 )
 
-// fedHub runs one hub of the federation test from a configuration.
+// fedHub runs one hub of the federation test from a configuration. With
+// LIENTHONG_TEST_S3_ENDPOINT set (make test), the hub stores on that S3
+// server under a prefix of its own.
 func fedHub(t *testing.T, dir, yaml, addr string) {
 	t.Helper()
+	if ep := os.Getenv("LIENTHONG_TEST_S3_ENDPOINT"); ep != "" {
+		yaml += `blob:
+  kind: s3
+  s3:
+    endpoint: ` + ep + `
+    bucket: ` + os.Getenv("LIENTHONG_TEST_S3_BUCKET") + `
+    prefix: fed/` + rand.Text() + `/
+    accessKey: ` + os.Getenv("LIENTHONG_TEST_S3_ACCESS_KEY") + `
+    secretKey: ` + os.Getenv("LIENTHONG_TEST_S3_SECRET_KEY") + `
+    useTls: false
+    createBucket: true
+`
+	}
 	path := filepath.Join(dir, "hub.yaml")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)

@@ -188,7 +188,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 func openStore(ctx context.Context, cfg *config.Config, spool string) (blob.Store, error) {
 	if cfg.Blob.Kind == config.BlobS3 {
 		s := cfg.Blob.S3
-		return blob.NewS3(ctx, blob.S3Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket, AccessKey: s.AccessKey,
+		return blob.NewS3(ctx, blob.S3Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket, Prefix: s.Prefix, AccessKey: s.AccessKey,
 			SecretKey: blob.SecretString(s.SecretKey.Reveal()), UseTLS: s.UseTLS, PartSize: uint64(s.PartSize), CreateBucket: s.CreateBucket, SpoolDir: spool})
 	}
 	return blob.NewFS(cfg.Blob.FS.Dir)

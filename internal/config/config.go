@@ -112,9 +112,12 @@ type FS struct {
 // S3 is an S3-compatible blob store (MinIO, versitygw, AWS).
 type S3 struct {
 	// Endpoint is host[:port] without a scheme; UseTLS picks https.
-	Endpoint  string `mapstructure:"endpoint" json:"endpoint"`
-	Region    string `mapstructure:"region" json:"region"`
-	Bucket    string `mapstructure:"bucket" json:"bucket"`
+	Endpoint string `mapstructure:"endpoint" json:"endpoint"`
+	Region   string `mapstructure:"region" json:"region"`
+	Bucket   string `mapstructure:"bucket" json:"bucket"`
+	// Prefix, when set, keeps this hub's objects under it ("" or ending
+	// in "/"), so hubs or environments can share a bucket.
+	Prefix    string `mapstructure:"prefix" json:"prefix,omitempty"`
 	AccessKey string `mapstructure:"accessKey" json:"accessKey"`
 	SecretKey Secret `mapstructure:"secretKey" json:"secretKey"`
 	UseTLS    bool   `mapstructure:"useTls" json:"useTls"`

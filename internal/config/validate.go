@@ -202,6 +202,9 @@ func (b Blob) validate(p *problems) {
 		if s.Bucket != "" && !validBucket(s.Bucket) {
 			p.addf("blob.s3.bucket", "%w %q: want 3 to 63 of [a-z0-9.-], starting and ending with a letter or digit", ErrBadName, s.Bucket)
 		}
+		if s.Prefix != "" && (!strings.HasSuffix(s.Prefix, "/") || strings.HasPrefix(s.Prefix, "/") || strings.Contains(s.Prefix, "..")) {
+			p.addf("blob.s3.prefix", "%w %q: want \"\" or a relative path ending in /", ErrBadName, s.Prefix)
+		}
 		if s.PartSize < minPartSize || s.PartSize > maxPartSize {
 			p.addf("blob.s3.partSize", "%w: %s (want %s to %s)", ErrOutOfRange, s.PartSize, minPartSize, maxPartSize)
 		}
