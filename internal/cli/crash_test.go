@@ -180,20 +180,10 @@ func startChild(t *testing.T, cfgPath, addr string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return cmd
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hub not ready after a restart: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+		t.Fatalf("hub not ready after a restart: %v\n%s", err, logs.String())
 	}
+	return cmd
 }
 
 func submitPacket(addr, token string, p *crashPacket) (int, string) {

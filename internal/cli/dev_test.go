@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net"
@@ -17,6 +18,25 @@ import (
 	"lienthong/internal/pki"
 	"lienthong/internal/vdxp"
 )
+
+// waitReady polls base's /readyz until it answers 200, for a minute.
+func waitReady(base string, c *http.Client) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := c.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+			err = errors.New(resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -34,20 +54,9 @@ func startDev(t *testing.T, data, addr string) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"dev", "--data", data, "--addr", addr}, io.Discard, io.Discard) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("dev not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+		cancel()
+		t.Fatalf("dev not ready: %v", err)
 	}
 	stopped := false
 	stop = func() {

@@ -48,19 +48,8 @@ func fedHub(t *testing.T, dir, yaml, addr string) {
 	var logs bytes.Buffer
 	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, &logs) }()
 	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hub on %s not ready: %v\n%s", addr, err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+		t.Fatalf("hub on %s not ready: %v\n%s", addr, err, logs.String())
 	}
 }
 

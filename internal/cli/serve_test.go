@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"lienthong/internal/config"
 	"lienthong/internal/pki"
@@ -60,19 +58,8 @@ agencies:
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
 	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+		t.Fatalf("not ready: %v", err)
 	}
 	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
 	if err != nil {
@@ -83,22 +70,8 @@ agencies:
 		t.Fatal(err)
 	}
 	post := func(token string) int {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		w, _ := mw.CreateFormFile("packet", "p.xml")
-		_, _ = w.Write(packet)
-		w, _ = mw.CreateFormFile("signature", "p.p7s")
-		_, _ = w.Write(sig)
-		_ = mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/packets", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := fedPost(t, addr, token, packet, sig)
+		return code
 	}
 	if code := post("wrong-token-0123456789"); code != 401 {
 		t.Errorf("wrong token: %d", code)

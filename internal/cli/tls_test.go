@@ -116,12 +116,8 @@ agencies:
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for get(client(nil), "/readyz") != 200 {
-		if time.Now().After(deadline) {
-			t.Fatal("not ready")
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitReady("https://"+addr, client(nil)); err != nil {
+		t.Fatalf("not ready: %v", err)
 	}
 	tests := []struct {
 		name string
