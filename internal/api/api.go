@@ -65,6 +65,8 @@ type Server struct {
 	SpoolDir     string // where multipart packet parts wait; "" is the system's
 	Log          *slog.Logger
 	Ready        func(r *http.Request) error
+	// Metrics, when set, serves Prometheus metrics at GET /metrics.
+	Metrics http.Handler
 }
 
 // Handler returns the routes.
@@ -86,6 +88,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
 	return mux
 }
 

@@ -17,6 +17,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
 	"lienthong/internal/api"
@@ -24,6 +27,7 @@ import (
 	"lienthong/internal/bus"
 	"lienthong/internal/config"
 	"lienthong/internal/hub"
+	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
 	"lienthong/internal/push"
@@ -104,6 +108,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	if err != nil {
 		return err
 	}
+	// Metrics live on a registry of this hub's own, never the global one.
+	var reg *prometheus.Registry
+	var hubMetrics *metrics.Hub
+	if cfg.Metrics.Enabled {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		store = blob.WithMetrics(store, reg)
+		var ids []string
+		for _, a := range dir.Agencies() {
+			ids = append(ids, string(a.ID))
+		}
+		if hubMetrics, err = metrics.NewHub(reg, ids); err != nil {
+			return err
+		}
+	}
 	view, err := track.Open(filepath.Join(data, "view.db"))
 	if err != nil {
 		return err
@@ -116,7 +135,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
 		Bus:    bus.Config{Brokers: brokers, ClientID: cfg.Bus.ClientID, BatchTimeout: cfg.Bus.BatchTimeout},
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
-		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log}
+		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
+		Metrics: hubMetrics}
 	o.Peers = map[string]hub.Peer{}
 	for _, p := range cfg.Peers {
 		o.Peers[p.Name] = hub.Peer{Name: p.Name, URL: p.URL, Token: p.Token.Reveal(), Organs: p.Organs}
@@ -152,6 +172,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		return err
 	}
 	mux := http.NewServeMux()
+	if reg != nil {
+		mh := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError})
+		if cfg.Metrics.Path == "" || cfg.Metrics.Path == "/metrics" {
+			srv.Metrics = mh
+		} else {
+			mux.Handle("GET "+cfg.Metrics.Path, mh)
+		}
+	}
 	mux.Handle("/vdxp/", vdxp.NewHandler(h, systems, dir, vdxp.Options{Policy: string(cfg.Policy.VDXP), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log}))
 	mux.Handle("/", srv.Handler())
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,

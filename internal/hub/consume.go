@@ -106,6 +106,18 @@ func (h *Hub) apply(_ context.Context, m bus.Message) error {
 		if err := json.Unmarshal(m.Value, &it); err != nil {
 			return bus.Permanent(err)
 		}
-		return v.Delivered(it, m.Time)
+		if h.o.Metrics == nil {
+			return v.Delivered(it, m.Time)
+		}
+		// Count an item once: only when it becomes pending here (not a
+		// replay of one pending or acknowledged already).
+		_, before := v.Item(it.Endpoint, it.ID)
+		if err := v.Delivered(it, m.Time); err != nil {
+			return err
+		}
+		if _, after := v.Item(it.Endpoint, it.ID); errors.Is(before, track.ErrNotFound) && after == nil {
+			h.o.Metrics.Delivered(it.Kind, m.Time.Sub(it.AcceptedAt))
+		}
+		return nil
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/bus"
 	"lienthong/internal/edxml"
+	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
@@ -53,6 +54,9 @@ type Options struct {
 	Peers map[string]Peer
 	// HTTP is the client for forwarding to peers (default: 2 min timeout).
 	HTTP *http.Client
+	// Metrics, when set, counts submissions and deliveries and reads the
+	// inbox gauges from View (internal/metrics).
+	Metrics *metrics.Hub
 }
 
 // Topics names the hub's topics.
@@ -136,6 +140,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Metrics.ObservePending(o.View.Pending)
 	return &Hub{o: o, producer: p}, nil
 }
 

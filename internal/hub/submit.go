@@ -18,6 +18,7 @@ import (
 
 	"lienthong/internal/blob"
 	"lienthong/internal/edxml"
+	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
 	"lienthong/internal/route"
 	"lienthong/internal/trust"
@@ -58,6 +59,8 @@ type Submission struct {
 // bytes and the accepted event are durable; created is false for an
 // identical resubmission, which gets the original receipt.
 func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bool, err error) {
+	start := time.Now()
+	defer func() { h.observeSubmit(start, rc, created, err) }()
 	f, digests, err := h.spool(s.Packet)
 	if err != nil {
 		return nil, false, err
@@ -156,6 +159,21 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		return nil, false, unavailable("storage", err)
 	}
 	return rc, true, nil
+}
+
+// observeSubmit counts a submission: accepted by kind and bytes, or
+// refused by its stable code.
+func (h *Hub) observeSubmit(start time.Time, rc *Receipt, created bool, err error) {
+	took := time.Since(start)
+	if err != nil {
+		code := metrics.CodeInternal
+		if e, ok := errors.AsType[*Error](err); ok {
+			code = e.Code
+		}
+		h.o.Metrics.Rejected(code, took)
+		return
+	}
+	h.o.Metrics.Accepted(rc.Kind, rc.Size, created, took)
 }
 
 func (h *Hub) storedReceipt(ctx context.Context, id string) (*Receipt, bool, error) {

@@ -19,6 +19,7 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/bus"
 	"lienthong/internal/hub"
+	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
 	"lienthong/internal/track"
@@ -56,6 +57,8 @@ type Options struct {
 	Policy string // default hub.PolicyRequire
 	// Store, when set, replaces the default store.
 	Store blob.Store
+	// Metrics, when set, is given to every instance's hub.
+	Metrics *metrics.Hub
 }
 
 // Start runs a hub until the test ends.
@@ -104,7 +107,7 @@ func Start(t testing.TB, o Options) *Hub {
 	th.ctx, th.tokens = ctx, tokens
 	th.opts = hub.Options{OrganID: "000.00.00.G01", Directory: d, Store: store,
 		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, Verifier: v, Policy: o.Policy,
-		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain}
+		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain, Metrics: o.Metrics}
 	th.URL, th.Hub = th.Instance(t)
 	return th
 }
