@@ -55,6 +55,20 @@ type Hub struct {
 	inbox        *InboxCollector
 }
 
+// RejectionCodes are the stable refusal codes (DESIGN.md §5.2) whose series
+// exist from start-up; others appear when first used.
+var RejectionCodes = []string{
+	"xml.malformed", "xml.dtd_forbidden", "xml.too_deep", "xml.too_large", "edxml.namespace",
+	"edxml.missing_field", "edxml.bad_organ_id", "edxml.bad_date", "edxml.bad_status_code",
+	"edxml.bad_business_type", "edxml.duplicate_recipient", "edxml.attachment_missing",
+	"edxml.attachment_encoding", "edxml.attachment_too_large", "edxml.duplicate_element",
+	"edxml.duplicate_content_id", "edxml.kind_mismatch",
+	"sig.missing", "sig.malformed", "sig.invalid", "sig.digest_mismatch", "sig.untrusted",
+	"sig.expired", "sig.not_yet_valid", "sig.revoked", "sig.signer_mismatch",
+	"auth.forbidden", "packet.conflict", "packet.unknown_recipient", "packet.hash_mismatch",
+	"hub.unavailable",
+}
+
 // NewHub registers the hub's collectors on reg, with the series of every
 // agency and kind at 0. The inbox gauges read nothing (0 for every agency)
 // until ObservePending is given the view.
@@ -99,6 +113,14 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.delivered, m.bytes, m.submit, m.latency, m.verification, m.webhook, m.inbox} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register hub metrics: %w", err)
+		}
+	}
+	// Refusal codes start at 0 too, so an alert on a rate works before the
+	// first refusal of its kind.
+	for _, code := range RejectionCodes {
+		m.rejected.WithLabelValues(code)
+		if strings.HasPrefix(code, "sig.") {
+			m.verification.WithLabelValues(code)
 		}
 	}
 	for _, k := range Kinds {
