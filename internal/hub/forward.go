@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,25 +88,44 @@ func (h *Hub) forward(ctx context.Context, m bus.Message) error {
 	if !ok {
 		return bus.Permanent(fmt.Errorf("no peer hub configured for endpoint %s", it.Endpoint))
 	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	if sig, err := h.read(ctx, blob.SignatureKey(it.ID)); err == nil {
-		w, _ := mw.CreateFormFile("signature", "packet.p7s")
-		_, _ = w.Write(sig)
-	} else if !errors.Is(err, blob.ErrNotFound) {
+	sig, err := h.read(ctx, blob.SignatureKey(it.ID))
+	if err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return err
 	}
-	packet, err := h.read(ctx, blob.PacketKey(it.ID))
+	packet, _, err := h.o.Store.Get(ctx, blob.PacketKey(it.ID), 0, -1)
 	if err != nil {
 		return err
 	}
-	w, _ := mw.CreateFormFile("packet", "packet.xml")
-	_, _ = w.Write(packet)
-	if err := mw.Close(); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(peer.URL, "/")+"/v1/packets", &body)
+	defer packet.Close() //nolint:errcheck // read-only
+	// The packet streams from the store to the peer: a large one is never
+	// held in memory.
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := func() error {
+			if sig != nil {
+				w, err := mw.CreateFormFile("signature", "packet.p7s")
+				if err != nil {
+					return err
+				}
+				if _, err := w.Write(sig); err != nil {
+					return err
+				}
+			}
+			w, err := mw.CreateFormFile("packet", "packet.xml")
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(w, packet); err != nil {
+				return err
+			}
+			return mw.Close()
+		}()
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(peer.URL, "/")+"/v1/packets", pr)
 	if err != nil {
+		pr.Close() //nolint:errcheck // nothing was sent
 		return bus.Permanent(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
