@@ -128,3 +128,16 @@ func TestTwoInstances(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The signature policy may differ per agency: G12 may send unsigned while
+// everyone else must sign.
+func TestAgencyPolicy(t *testing.T) {
+	th := wrap(hubtest.Start(t, hubtest.Options{AgencyPolicy: map[string]string{"000.00.00.G12": "unsigned-ok"}}))
+	g22, g12 := th.agencies["000.00.00.G22"], th.agencies["000.00.00.G12"]
+	if code, out := th.send(t, g12.token, read(t, "edoc-new-zip-attachment.xml"), nil); code != 201 {
+		t.Errorf("G12 unsigned: %d %v", code, out)
+	}
+	if code, out := th.send(t, g22.token, read(t, "edoc-new.xml"), nil); code != 422 || out["code"] != "sig.missing" {
+		t.Errorf("G22 unsigned: %d %v", code, out)
+	}
+}

@@ -137,6 +137,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
 		Metrics: hubMetrics}
+	o.AgencyPolicy = map[string]string{}
+	for _, a := range cfg.Agencies {
+		if a.Policy != "" {
+			o.AgencyPolicy[a.OrganID] = string(a.Policy)
+		}
+	}
 	o.Peers = map[string]hub.Peer{}
 	for _, p := range cfg.Peers {
 		o.Peers[p.Name] = hub.Peer{Name: p.Name, URL: p.URL, Token: p.Token.Reveal(), Organs: p.Organs}

@@ -28,6 +28,10 @@ type Agency struct {
 	// software on /vdxp/ (HMAC-SHA256); the secret is needed in the clear.
 	VDXPSystemID string `mapstructure:"vdxpSystemId" json:"vdxpSystemId,omitempty"`
 	VDXPSecret   Secret `mapstructure:"vdxpSecret" json:"vdxpSecret,omitempty"`
+	// Policy, when set, overrides policy.v1 for this agency's packets
+	// (require, cms, unsigned-ok): e.g. unsigned-ok for one agency's
+	// interop tests without opening the door for everyone.
+	Policy SignaturePolicy `mapstructure:"policy" json:"policy,omitempty"`
 	// WebhookSecret signs the hub's webhook deliveries (HMAC-SHA256) when
 	// Endpoint is a URL; the receiver checks them with it.
 	WebhookSecret Secret `mapstructure:"webhookSecret" json:"webhookSecret,omitempty"`

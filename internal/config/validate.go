@@ -375,6 +375,9 @@ func validateAgencies(p *problems, list []Agency, op organ.Policy) {
 			}
 		}
 		p.wrap(at+".endpoint", checkEndpoint(a.Endpoint))
+		if a.Policy != "" {
+			p.oneOf(at+".policy", string(a.Policy), string(SigRequire), string(SigCMS), string(SigUnsignedOK))
+		}
 		if isURL := strings.HasPrefix(a.Endpoint, "http://") || strings.HasPrefix(a.Endpoint, "https://"); isURL && len(a.WebhookSecret.Reveal()) < MinSecretLen {
 			p.addf(at+".webhookSecret", "%w: a webhook endpoint needs a secret of at least %d characters", ErrWeakSecret, MinSecretLen)
 		}

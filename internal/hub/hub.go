@@ -50,6 +50,9 @@ type Options struct {
 	ReceiptChain []*x509.Certificate
 	Log          *slog.Logger
 	Now          func() time.Time
+	// AgencyPolicy overrides Policy for the packets of some agencies, by
+	// OrganId (DESIGN.md §4: policy per channel and agency).
+	AgencyPolicy map[string]string
 	// Peers are the federated hubs, by name (agency endpoints "hub:<name>").
 	Peers map[string]Peer
 	// HTTP is the client for forwarding to peers (default: 2 min timeout).

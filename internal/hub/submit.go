@@ -92,6 +92,9 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	now := h.o.Now()
 	policy := s.Policy
 	if policy == "" {
+		policy = h.o.AgencyPolicy[p.From()]
+	}
+	if policy == "" {
 		policy = h.o.Policy
 	}
 	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now, policy)

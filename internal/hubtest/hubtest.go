@@ -55,6 +55,8 @@ type Hub struct {
 // Options change a test hub.
 type Options struct {
 	Policy string // default hub.PolicyRequire
+	// AgencyPolicy overrides Policy per sender.
+	AgencyPolicy map[string]string
 	// Store, when set, replaces the default store.
 	Store blob.Store
 	// Metrics, when set, is given to every instance's hub.
@@ -106,7 +108,7 @@ func Start(t testing.TB, o Options) *Hub {
 	}
 	th.ctx, th.tokens = ctx, tokens
 	th.opts = hub.Options{OrganID: "000.00.00.G01", Directory: d, Store: store,
-		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, Verifier: v, Policy: o.Policy,
+		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
 		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain, Metrics: o.Metrics}
 	th.URL, th.Hub = th.Instance(t)
 	return th
