@@ -1,0 +1,617 @@
+// Package console is the hub's web console for clerks (văn thư) of an
+// agency: sign-in, the inbox, a document with its timeline and one-click
+// business statuses, and the outbox. Pages are server-rendered
+// (html/template), Vietnamese by default and English with ?lang=en.
+//
+// Statuses a clerk sends are built like the client library builds them,
+// signed with the agency's key when the hub holds it (hosted signing; the
+// pages say so) and submitted through hub.Submit on the "console" channel,
+// the same path as the REST API.
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"lienthong/internal/client"
+	"lienthong/internal/edxml"
+	"lienthong/internal/hub"
+	"lienthong/internal/pki"
+	"lienthong/internal/track"
+)
+
+//go:embed templates
+var files embed.FS
+
+// Roles of an account.
+const (
+	RoleClerk    = "clerk"
+	RoleOperator = "operator"
+	RoleAdmin    = "admin"
+)
+
+// Account is a console user.
+type Account struct {
+	Username     string
+	PasswordHash string // argon2id, PHC string format (HashPassword)
+	Role         string // RoleClerk, RoleOperator or RoleAdmin
+	OrganID      string // the agency of a clerk
+}
+
+// Signer is an agency's signing key held by the hub (hosted signing).
+type Signer struct {
+	Cert  *x509.Certificate
+	Chain []*x509.Certificate
+	Key   crypto.Signer
+}
+
+// Options configure the console.
+type Options struct {
+	Hub      *hub.Hub
+	Accounts []Account
+	// Signers are the hosted signing keys by OrganId; an agency without
+	// one sends its statuses unsigned (the hub's policy may refuse them).
+	Signers map[string]Signer
+	// SessionKey signs session cookies (at least 32 bytes).
+	SessionKey []byte
+	// Secure marks cookies Secure (the console is served over HTTPS).
+	Secure bool
+	// SessionTTL is how long a session lasts; zero means 8 hours.
+	SessionTTL time.Duration
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// Names of the cookies.
+const (
+	sessionCookie = "lt_session"
+	loginCookie   = "lt_login" // the sign-in form's CSRF token, signed
+)
+
+// Body limit of a form.
+const maxForm = 64 << 10
+
+type server struct {
+	o        Options
+	accounts map[string]Account
+	sess     *sessions
+	tmpl     *template.Template
+	css      []byte
+}
+
+// New returns the console's handler, to be served at "/".
+func New(o Options) (http.Handler, error) {
+	if o.Hub == nil {
+		return nil, errors.New("console: no hub")
+	}
+	if len(o.SessionKey) < 32 {
+		return nil, errors.New("console: the session key must have at least 32 bytes")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 8 * time.Hour
+	}
+	s := &server{o: o, accounts: map[string]Account{}, sess: newSessions(o.SessionKey, o.SessionTTL)}
+	for _, a := range o.Accounts {
+		if a.Username == "" {
+			return nil, errors.New("console: an account without a username")
+		}
+		if _, dup := s.accounts[a.Username]; dup {
+			return nil, fmt.Errorf("console: account %q twice", a.Username)
+		}
+		if _, err := parsePHC(a.PasswordHash); err != nil {
+			return nil, fmt.Errorf("console: account %q: %w", a.Username, err)
+		}
+		switch a.Role {
+		case RoleClerk:
+			if a.OrganID == "" {
+				return nil, fmt.Errorf("console: clerk %q without an OrganId", a.Username)
+			}
+		case RoleOperator, RoleAdmin:
+		default:
+			return nil, fmt.Errorf("console: account %q: unknown role %q", a.Username, a.Role)
+		}
+		s.accounts[a.Username] = a
+	}
+	for id, sg := range o.Signers {
+		if sg.Cert == nil || sg.Key == nil {
+			return nil, fmt.Errorf("console: signer of %s without a certificate or key", id)
+		}
+	}
+	var err error
+	if s.tmpl, err = template.ParseFS(files, "templates/*.html"); err != nil {
+		return nil, err
+	}
+	if s.css, err = files.ReadFile("templates/console.css"); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /inbox", s.clerk(s.inbox))
+	mux.HandleFunc("GET /outbox", s.clerk(s.outbox))
+	mux.HandleFunc("GET /doc/{id}", s.clerk(s.doc))
+	mux.HandleFunc("POST /doc/{id}/status", s.clerk(s.status))
+	mux.HandleFunc("GET /static/console.css", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		_, _ = w.Write(s.css)
+	})
+	return headers(mux), nil
+}
+
+func headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	M      msgs
+	Lang   string
+	User   *Account
+	CSRF   string
+	Title  string
+	Flash  string
+	Error  string
+	Status int
+
+	Inbox  []inboxRow
+	Outbox []outboxRow
+	Doc    *docView
+}
+
+func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {
+	l := lang(w, r, s.o.Secure)
+	p := &page{M: messages[l], Lang: l, User: u}
+	if ss != nil {
+		p.CSRF = ss.csrf
+	}
+	return p
+}
+
+func (s *server) render(w http.ResponseWriter, status int, name string, p *page) {
+	var b bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&b, name, p); err != nil {
+		s.o.Log.Error("console: template", "name", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, u *Account, ss *session, status int, key, detail string) {
+	p := s.page(w, r, u, ss)
+	p.Status, p.Title = status, p.M.T("error")
+	p.Error = p.M.T(key)
+	if detail != "" {
+		p.Error += " (" + detail + ")"
+	}
+	s.render(w, status, "error", p)
+}
+
+// failHub answers a hub error with its status.
+func (s *server) failHub(w http.ResponseWriter, r *http.Request, u *Account, ss *session, err error) {
+	var he *hub.Error
+	if !errors.As(err, &he) {
+		s.o.Log.Error("console: hub", "err", err)
+		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
+		return
+	}
+	key := "bad_request"
+	switch he.Status {
+	case http.StatusForbidden:
+		key = "forbidden"
+	case http.StatusNotFound:
+		key = "not_found"
+	case http.StatusServiceUnavailable:
+		key = "unavailable"
+	}
+	s.fail(w, r, u, ss, he.Status, key, he.Code)
+}
+
+// current returns the signed-in account, if any.
+func (s *server) current(r *http.Request) (*Account, *session) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, nil
+	}
+	ss, ok := s.sess.get(c.Value, s.o.Now())
+	if !ok {
+		return nil, nil
+	}
+	a, ok := s.accounts[ss.user]
+	if !ok {
+		return nil, nil
+	}
+	return &a, ss
+}
+
+// checkCSRF reads the form (bounded) and compares its token.
+func (s *server) checkCSRF(w http.ResponseWriter, r *http.Request, want string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		return false
+	}
+	return sameToken(r.PostForm.Get("csrf"), want)
+}
+
+// clerk wraps a handler for a signed-in clerk: anyone else is sent to the
+// sign-in page (GET) or refused (POST), a non-clerk is refused, and every
+// POST must carry the session's CSRF token.
+func (s *server) clerk(next func(http.ResponseWriter, *http.Request, *Account, *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, ss := s.current(r)
+		if u == nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
+			return
+		}
+		if r.Method == http.MethodPost && !s.checkCSRF(w, r, ss.csrf) {
+			s.fail(w, r, u, ss, http.StatusForbidden, "csrf", "")
+			return
+		}
+		if u.Role != RoleClerk || u.OrganID == "" {
+			s.fail(w, r, u, ss, http.StatusForbidden, "clerks_only", "")
+			return
+		}
+		next(w, r, u, ss)
+	}
+}
+
+func (s *server) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.o.Secure, SameSite: http.SameSiteLaxMode}
+}
+
+// home is the sign-in page, or the inbox for a signed-in user.
+func (s *server) home(w http.ResponseWriter, r *http.Request) {
+	if u, _ := s.current(r); u != nil {
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+		return
+	}
+	s.loginPage(w, r, http.StatusOK, "")
+}
+
+func (s *server) loginPage(w http.ResponseWriter, r *http.Request, status int, errKey string) {
+	tok := randomToken()
+	http.SetCookie(w, s.cookie(loginCookie, s.sess.sign(tok), 3600))
+	p := s.page(w, r, nil, nil)
+	p.CSRF, p.Title = tok, p.M.T("signin")
+	if errKey != "" {
+		p.Error = p.M.T(errKey)
+	}
+	s.render(w, status, "login", p)
+}
+
+// dummyHash is checked for unknown usernames, so they take as long as
+// known ones.
+var dummyHash, _ = HashPassword("dummy password")
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(loginCookie)
+	var want string
+	if err == nil {
+		want, _ = s.sess.verify(c.Value)
+	}
+	if want == "" || !s.checkCSRF(w, r, want) {
+		s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
+		return
+	}
+	now := s.o.Now()
+	name, pw := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
+	a, known := s.accounts[name]
+	if known && s.sess.locked(name, now) {
+		s.o.Log.Warn("console: sign-in to a locked account", "user", name)
+		s.loginPage(w, r, http.StatusTooManyRequests, "locked")
+		return
+	}
+	hash := dummyHash
+	if known {
+		hash = a.PasswordHash
+	}
+	ok := checkPassword(hash, pw) && known
+	if !ok {
+		if known && s.sess.failed(name, now) {
+			s.o.Log.Warn("console: account locked", "user", name)
+			s.loginPage(w, r, http.StatusTooManyRequests, "locked")
+			return
+		}
+		s.loginPage(w, r, http.StatusUnauthorized, "bad_login")
+		return
+	}
+	s.sess.succeeded(name)
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		s.sess.remove(old.Value)
+	}
+	v, _ := s.sess.create(name, now)
+	http.SetCookie(w, s.cookie(sessionCookie, v, 0))
+	http.SetCookie(w, s.cookie(loginCookie, "", -1))
+	s.o.Log.Info("console: signed in", "user", name, "organ", a.OrganID)
+	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+}
+
+func (s *server) logout(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	ss, ok := s.sess.get(c.Value, s.o.Now())
+	if !ok {
+		http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if !s.checkCSRF(w, r, ss.csrf) {
+		s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
+		return
+	}
+	s.sess.remove(c.Value)
+	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+type inboxRow struct {
+	track.Item
+	Unread  bool
+	Due     string
+	Overdue bool
+}
+
+// maxList bounds the rows of a list page.
+const maxList = 500
+
+func (s *server) inbox(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	var items []track.Item
+	cursor := ""
+	for len(items) < 5*maxList {
+		batch, next, err := s.o.Hub.Inbox(u.OrganID, "", 1000, cursor)
+		if err != nil {
+			s.failHub(w, r, u, ss, err)
+			return
+		}
+		items = append(items, batch...)
+		if next == "" || len(batch) == 0 {
+			break
+		}
+		cursor = next
+	}
+	slices.Reverse(items) // newest first
+	if len(items) > maxList {
+		items = items[:maxList]
+	}
+	p := s.page(w, r, u, ss)
+	p.Title = p.M.T("inbox")
+	p.Inbox = make([]inboxRow, 0, len(items))
+	for _, it := range items {
+		row := inboxRow{Item: it, Unread: true}
+		if tl, err := s.o.Hub.Timeline(u.OrganID, it.ID); err == nil {
+			row.Due = tl.DueDate
+			row.Unread = !seen(tl)
+			for _, rc := range tl.Recipients {
+				row.Overdue = row.Overdue || rc.Overdue
+			}
+		}
+		p.Inbox = append(p.Inbox, row)
+	}
+	s.render(w, http.StatusOK, "inbox", p)
+}
+
+// seen tells whether the caller's part of a timeline (a recipient sees
+// only its own) shows the packet fetched or answered.
+func seen(tl track.Timeline) bool {
+	for _, rc := range tl.Recipients {
+		for _, e := range rc.Events {
+			if e.Type == track.EventFetched || e.Type == track.EventStatus || e.Type == track.EventAcked {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type outboxRow struct {
+	track.Packet
+	Recipients []track.Recipient
+}
+
+func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	now := s.o.Now()
+	ps, err := s.o.Hub.Sent(u.OrganID, now.AddDate(-1, 0, 0), now.Add(time.Minute), 0)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	slices.Reverse(ps)
+	p := s.page(w, r, u, ss)
+	p.Title = p.M.T("outbox")
+	for _, pk := range ps {
+		if pk.Kind != string(edxml.KindEdoc) {
+			continue
+		}
+		if len(p.Outbox) == maxList {
+			break
+		}
+		row := outboxRow{Packet: pk}
+		if tl, err := s.o.Hub.Timeline(u.OrganID, pk.ID); err == nil {
+			row.Recipients = tl.Recipients
+		}
+		p.Outbox = append(p.Outbox, row)
+	}
+	s.render(w, http.StatusOK, "outbox", p)
+}
+
+type docView struct {
+	ID          string
+	Header      *edxml.Header
+	Status      *edxml.Status
+	Attachments []edxml.Attachment
+	Priority    string
+	Timeline    track.Timeline
+	CanAnswer   bool
+	Hosted      bool
+	Codes       []string
+}
+
+// answerCodes are the business statuses a clerk sends from a document.
+var answerCodes = []string{"03", "02", "04", "05", "06"}
+
+// load fetches and parses a packet as the caller; the hub authorises.
+func (s *server) load(ctx context.Context, organ, id string) (*edxml.Packet, error) {
+	rc, _, err := s.o.Hub.Fetch(ctx, organ, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close() //nolint:errcheck // read only
+	p, err := edxml.Parse(rc, edxml.Options{NoZipCheck: true})
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, rc)
+	return p, nil
+}
+
+func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	id := r.PathValue("id")
+	tl, err := s.o.Hub.Timeline(u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	recipient := tl.From != u.OrganID && len(tl.Recipients) > 0
+	first := recipient && !seen(tl)
+	pk, err := s.load(r.Context(), u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	p := s.page(w, r, u, ss)
+	_, hosted := s.o.Signers[u.OrganID]
+	if first && hosted && pk.Kind == edxml.KindEdoc {
+		if err := s.send(r.Context(), u, pk, "01", ""); err != nil {
+			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
+			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
+		}
+	}
+	if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
+		tl = tl2
+	}
+	d := &docView{ID: id, Header: pk.Header, Status: pk.Status, Attachments: pk.Attachments, Timeline: tl,
+		CanAnswer: recipient && pk.Kind == edxml.KindEdoc, Hosted: hosted, Codes: answerCodes}
+	if pk.Header != nil {
+		p.Title = pk.Header.Subject
+		if pr := pk.Header.OtherInfo.Priority; pr != "" {
+			d.Priority = p.M.T("prio" + pr)
+		}
+	}
+	p.Doc = d
+	switch q := r.URL.Query(); {
+	case q.Get("ok") != "" && slices.Contains(client.StatusCodes, q.Get("ok")):
+		p.Flash = p.M.T("status_sent") + ": " + p.M.State(q.Get("ok"))
+	case q.Get("err") == "reason_required" || q.Get("err") == "bad_code":
+		p.Error = p.M.T(q.Get("err"))
+	case q.Get("err") == "status_failed":
+		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
+	}
+	s.render(w, http.StatusOK, "doc", p)
+}
+
+func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	id := r.PathValue("id")
+	back := "/doc/" + id
+	code, reason := r.PostForm.Get("code"), strings.TrimSpace(r.PostForm.Get("reason"))
+	if !slices.Contains(answerCodes, code) {
+		http.Redirect(w, r, back+"?err=bad_code", http.StatusSeeOther)
+		return
+	}
+	if code == "02" && reason == "" {
+		http.Redirect(w, r, back+"?err=reason_required", http.StatusSeeOther)
+		return
+	}
+	if len(reason) > 2000 {
+		reason = reason[:2000]
+	}
+	tl, err := s.o.Hub.Timeline(u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if tl.From == u.OrganID || len(tl.Recipients) == 0 {
+		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
+		return
+	}
+	pk, err := s.load(r.Context(), u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if err := s.send(r.Context(), u, pk, code, reason); err != nil {
+		s.o.Log.Warn("console: status", "packet", id, "organ", u.OrganID, "code", code, "err", err)
+		http.Redirect(w, r, back+"?err=status_failed&detail="+url.QueryEscape(errCode(err)), http.StatusSeeOther)
+		return
+	}
+	s.o.Log.Info("console: status sent", "packet", id, "organ", u.OrganID, "code", code, "user", u.Username)
+	http.Redirect(w, r, back+"?ok="+code, http.StatusSeeOther)
+}
+
+// send builds a status answering doc from the clerk's agency, signs it
+// with the hosted key when there is one, and submits it.
+func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code, reason string) error {
+	b, err := client.BuildStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: u.OrganID}, Code: code,
+		Description: reason, Time: s.o.Now()})
+	if err != nil {
+		return err
+	}
+	sub := hub.Submission{Caller: u.OrganID, Packet: bytes.NewReader(b), Channel: "console", Kind: edxml.KindStatus}
+	if sg, ok := s.o.Signers[u.OrganID]; ok {
+		sub.Signature, err = pki.SignDetached(bytes.NewReader(b), sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
+		if err != nil {
+			return err
+		}
+	}
+	_, _, err = s.o.Hub.Submit(ctx, sub)
+	return err
+}
+
+// errCode is a short form of err for the page: a hub error's code.
+func errCode(err error) string {
+	var he *hub.Error
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	if errors.Is(err, client.ErrStatus) {
+		return err.Error()
+	}
+	return "internal"
+}
