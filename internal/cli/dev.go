@@ -12,9 +12,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"lienthong/internal/bus"
 	"lienthong/internal/config"
+	"lienthong/internal/console"
 	"lienthong/internal/pki"
 )
 
@@ -28,6 +30,9 @@ type devAgency struct {
 	Chain        string `json:"chain"`
 	VDXPSystemID string `json:"vdxpSystemId"`
 	VDXPSecret   string `json:"vdxpSecret"`
+	// The agency's clerk account on the web console at "/".
+	ConsoleUser     string `json:"consoleUser"`
+	ConsolePassword string `json:"consolePassword"`
 }
 
 var devAgencies = []struct{ id, name string }{
@@ -82,7 +87,21 @@ func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Log
 	for _, a := range agencies {
 		cfg.Agencies = append(cfg.Agencies, config.Agency{OrganID: a.OrganID, Name: a.Name, Endpoint: "pull",
 			Tokens: []config.Secret{config.Secret(a.Token)}, VDXPSystemID: a.VDXPSystemID, VDXPSecret: config.Secret(a.VDXPSecret)})
+		// A clerk per agency on the console, whose statuses the hub signs
+		// with the agency's dev key (hosted signing).
+		hash, err := console.HashPassword(a.ConsolePassword)
+		if err != nil {
+			return err
+		}
+		cfg.Console.Accounts = append(cfg.Console.Accounts, config.ConsoleAccount{Username: a.ConsoleUser, PasswordHash: config.Secret(hash), Role: "clerk", OrganID: a.OrganID})
+		rel := func(p string) string { return filepath.Join(devDir, p) }
+		cfg.Console.HostedKeys = append(cfg.Console.HostedKeys, config.HostedKey{OrganID: a.OrganID, Cert: rel(a.Cert), Key: rel(a.Key), Chain: rel(a.Chain)})
 	}
+	key, err := devSessionKey(devDir)
+	if err != nil {
+		return err
+	}
+	cfg.Console.SessionKey = config.Secret(key)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -129,7 +148,8 @@ func devIdentities(devDir string) (*pki.CA, []devAgency, *pki.Issued, error) {
 		}
 		rel := func(p string) string { r, _ := filepath.Rel(devDir, p); return r }
 		agencies = append(agencies, devAgency{OrganID: a.id, Name: a.name, Token: secret(), Cert: rel(iss.CertPath),
-			Key: rel(iss.KeyPath), Chain: rel(iss.ChainPath), VDXPSystemID: "vdxp-" + a.id, VDXPSecret: secret()})
+			Key: rel(iss.KeyPath), Chain: rel(iss.ChainPath), VDXPSystemID: "vdxp-" + a.id, VDXPSecret: secret(),
+			ConsoleUser: "vanthu." + strings.ToLower(a.id[strings.LastIndexByte(a.id, '.')+1:]), ConsolePassword: secret()[:16]})
 	}
 	root, err := os.ReadFile(ca.RootPath())
 	if err != nil {
@@ -143,6 +163,16 @@ func devIdentities(devDir string) (*pki.CA, []devAgency, *pki.Issued, error) {
 		return nil, nil, nil, err
 	}
 	return ca, agencies, hubCert, writeFileAtomic(agenciesPath, out)
+}
+
+// devSessionKey keeps the console's session key across restarts.
+func devSessionKey(devDir string) (string, error) {
+	path := filepath.Join(devDir, "console-session.key")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return string(b), nil
+	}
+	key := secret()
+	return key, writeFileAtomic(path, []byte(key))
 }
 
 func loadIssued(ca *pki.CA, organID string) (*pki.Issued, error) {

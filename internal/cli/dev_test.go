@@ -9,8 +9,11 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +155,9 @@ func TestDev(t *testing.T) {
 		t.Error("a wrong HMAC secret was accepted")
 	}
 
+	// H29's clerk signs in to the console and sees the letter.
+	devConsole(t, "http://"+addr, h29["consoleUser"], h29["consolePassword"])
+
 	// Everything persists across a restart.
 	stop()
 	stop = startDev(t, data, addr)
@@ -185,5 +191,35 @@ func waitInbox(t *testing.T, addr, token string) {
 			t.Fatalf("inbox: %d %s", resp.StatusCode, out)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// devConsole signs in to the console at base and checks the inbox lists
+// the letter G22 sent.
+func devConsole(t *testing.T, base, user, password string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "Đăng nhập") {
+		t.Fatalf("the sign-in page: %d %.200s", resp.StatusCode, page)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"csrf": {string(m[1])}, "username": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "V/v rà soát, đơn giản hóa thủ tục hành chính nội bộ năm 2025") {
+		t.Errorf("the inbox after sign-in: %d %.300s", resp.StatusCode, page)
 	}
 }

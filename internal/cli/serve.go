@@ -26,6 +26,7 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/bus"
 	"lienthong/internal/config"
+	"lienthong/internal/console"
 	"lienthong/internal/hub"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
@@ -187,7 +188,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		}
 	}
 	mux.Handle("/vdxp/", vdxp.NewHandler(h, systems, dir, vdxp.Options{Policy: string(cfg.Policy.VDXP), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log}))
-	mux.Handle("/", srv.Handler())
+	apiH := srv.Handler()
+	if cfg.Console.SessionKey == "" {
+		mux.Handle("/", apiH)
+	} else {
+		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
+			mux.Handle(p, apiH)
+		}
+		con, err := newConsole(cfg, h, log)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/", con)
+	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,
 		ReadTimeout: cfg.Hub.ReadTimeout, WriteTimeout: cfg.Hub.WriteTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	ln, err := net.Listen("tcp", cfg.Hub.Addr)
@@ -217,6 +230,24 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	defer stop()
 	_ = httpSrv.Shutdown(shut)
 	return err
+}
+
+// newConsole makes the web console from the configuration: its accounts,
+// and the agencies' keys the hub holds for hosted signing.
+func newConsole(cfg *config.Config, h *hub.Hub, log *slog.Logger) (http.Handler, error) {
+	o := console.Options{Hub: h, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
+		Signers: map[string]console.Signer{}}
+	for _, a := range cfg.Console.Accounts {
+		o.Accounts = append(o.Accounts, console.Account{Username: a.Username, PasswordHash: a.PasswordHash.Reveal(), Role: a.Role, OrganID: a.OrganID})
+	}
+	for _, k := range cfg.Console.HostedKeys {
+		cert, chain, key, err := loadSigner(k.Cert, k.Chain, k.Key)
+		if err != nil {
+			return nil, fmt.Errorf("console.hostedKeys %s: %w", k.OrganID, err)
+		}
+		o.Signers[k.OrganID] = console.Signer{Cert: cert, Chain: chain, Key: key}
+	}
+	return console.New(o)
 }
 
 func openStore(ctx context.Context, cfg *config.Config, spool string) (blob.Store, error) {

@@ -26,7 +26,9 @@ type Config struct {
 	Agencies []Agency `mapstructure:"agencies" json:"agencies"`
 	// Peers are federated hubs: agencies with endpoint "hub:<name>" are
 	// delivered to the peer of that name, which may relay packets back.
-	Peers   []Peer  `mapstructure:"peers" json:"peers"`
+	Peers []Peer `mapstructure:"peers" json:"peers"`
+	// Console is the web console for clerks and operators at "/".
+	Console Console `mapstructure:"console" json:"console"`
 	Log     Log     `mapstructure:"log" json:"log"`
 	Metrics Metrics `mapstructure:"metrics" json:"metrics"`
 }
@@ -263,6 +265,33 @@ func (l Log) SlogLevel() slog.Level {
 type Metrics struct {
 	Enabled bool   `mapstructure:"enabled" json:"enabled"`
 	Path    string `mapstructure:"path" json:"path"`
+}
+
+// Console configures the web console.
+type Console struct {
+	// SessionKey signs session cookies (at least 32 characters); without
+	// it the console is off and the API serves "/".
+	SessionKey Secret           `mapstructure:"sessionKey" json:"sessionKey,omitempty"`
+	Accounts   []ConsoleAccount `mapstructure:"accounts" json:"accounts"`
+	// HostedKeys are agencies' signing keys the hub holds to sign their
+	// statuses from the console ("hosted signing": the hub holds the key).
+	HostedKeys []HostedKey `mapstructure:"hostedKeys" json:"hostedKeys"`
+}
+
+// ConsoleAccount is a console user.
+type ConsoleAccount struct {
+	Username     string `mapstructure:"username" json:"username"`
+	PasswordHash Secret `mapstructure:"passwordHash" json:"passwordHash"` // argon2id PHC string
+	Role         string `mapstructure:"role" json:"role"`                 // clerk, operator or admin
+	OrganID      string `mapstructure:"organId" json:"organId,omitempty"`
+}
+
+// HostedKey is an agency's signing certificate and key held by the hub.
+type HostedKey struct {
+	OrganID string `mapstructure:"organId" json:"organId"`
+	Cert    string `mapstructure:"cert" json:"cert"`
+	Key     string `mapstructure:"key" json:"key"`
+	Chain   string `mapstructure:"chain" json:"chain,omitempty"`
 }
 
 // Peer is a federated hub.

@@ -114,5 +114,6 @@ func (c *Config) unseal() error {
 	for i := range c.Peers {
 		open(fmt.Sprintf("peers[%d].token", i), &c.Peers[i].Token)
 	}
+	open("console.sessionKey", &c.Console.SessionKey)
 	return errors.Join(errs...)
 }

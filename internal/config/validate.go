@@ -122,6 +122,7 @@ func (c *Config) validate(checkFiles bool) error {
 	}
 	validateAgencies(&p, c.Agencies, op)
 	validatePeers(&p, c.Peers, c.Agencies, op)
+	c.Console.validate(&p, op, checkFiles)
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf("log.format", c.Log.Format, "text", "json")
 	if !strings.HasPrefix(c.Metrics.Path, "/") || strings.ContainsFunc(c.Metrics.Path, unicode.IsSpace) {
@@ -502,5 +503,43 @@ func validatePeers(p *problems, peers []Peer, agencies []Agency, op organ.Policy
 		if name, ok := strings.CutPrefix(a.Endpoint, organ.HubPrefix); ok && name != "" && !names[name] {
 			p.addf(fmt.Sprintf("agencies[%d].endpoint", i), "%w: no peer named %q", ErrUnknownValue, name)
 		}
+	}
+}
+
+func (c Console) validate(p *problems, op organ.Policy, checkFiles bool) {
+	if k := c.SessionKey.Reveal(); k != "" && len(k) < 32 {
+		p.addf("console.sessionKey", "%w: at least 32 characters", ErrWeakSecret)
+	}
+	if c.SessionKey == "" && len(c.Accounts) > 0 {
+		p.addf("console.sessionKey", "%w when console.accounts are set", ErrRequired)
+	}
+	users := map[string]bool{}
+	for i, a := range c.Accounts {
+		at := fmt.Sprintf("console.accounts[%d]", i)
+		switch {
+		case a.Username == "":
+			p.addf(at+".username", "%w", ErrRequired)
+		case users[a.Username]:
+			p.addf(at+".username", "%w %q", ErrDuplicate, a.Username)
+		}
+		users[a.Username] = true
+		if !strings.HasPrefix(a.PasswordHash.Reveal(), "$argon2id$") {
+			p.addf(at+".passwordHash", "%w: want an argon2id hash (lienthong console hash)", ErrBadToken)
+		}
+		p.oneOf(at+".role", a.Role, "clerk", "operator", "admin")
+		if a.OrganID != "" {
+			_, err := op.Parse(a.OrganID)
+			p.wrap(at+".organId", err)
+		} else if a.Role == "clerk" {
+			p.addf(at+".organId", "%w for a clerk", ErrRequired)
+		}
+	}
+	for i, k := range c.HostedKeys {
+		at := fmt.Sprintf("console.hostedKeys[%d]", i)
+		_, err := op.Parse(k.OrganID)
+		p.wrap(at+".organId", err)
+		p.file(at+".cert", k.Cert, checkFiles)
+		p.file(at+".key", k.Key, checkFiles)
+		p.file(at+".chain", k.Chain, checkFiles)
 	}
 }
