@@ -29,6 +29,7 @@ import (
 	"lienthong/internal/client"
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
+	"lienthong/internal/organ"
 	"lienthong/internal/pki"
 	"lienthong/internal/track"
 )
@@ -65,6 +66,13 @@ type Options struct {
 	// Signers are the hosted signing keys by OrganId; an agency without
 	// one sends its statuses unsigned (the hub's policy may refuse them).
 	Signers map[string]Signer
+	// Directory, when set, lists the agencies a clerk may write to and
+	// names them in composed documents; without it the compose form takes
+	// OrganIds typed in.
+	Directory *organ.Directory
+	// MaxUpload bounds the total size of the files of one composed
+	// document; zero means 50 MiB.
+	MaxUpload int64
 	// SessionKey signs session cookies (at least 32 bytes).
 	SessionKey []byte
 	// Secure marks cookies Secure (the console is served over HTTPS).
@@ -151,6 +159,9 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /outbox", s.clerk(s.outbox))
 	mux.HandleFunc("GET /doc/{id}", s.clerk(s.doc))
 	mux.HandleFunc("POST /doc/{id}/status", s.clerk(s.status))
+	mux.HandleFunc("GET /doc/{id}/file/{n}", s.clerk(s.file))
+	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
+	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
 	mux.HandleFunc("GET /static/console.css", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=3600")
@@ -181,9 +192,10 @@ type page struct {
 	Error  string
 	Status int
 
-	Inbox  []inboxRow
-	Outbox []outboxRow
-	Doc    *docView
+	Inbox   []inboxRow
+	Outbox  []outboxRow
+	Doc     *docView
+	Compose *composeView
 }
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {
@@ -444,6 +456,7 @@ func seen(tl track.Timeline) bool {
 type outboxRow struct {
 	track.Packet
 	Recipients []track.Recipient
+	New        bool // just sent from the compose page
 }
 
 func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
@@ -456,6 +469,10 @@ func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	slices.Reverse(ps)
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("outbox")
+	fresh := r.URL.Query().Get("new")
+	if fresh != "" {
+		p.Flash = p.M.T("sent_ok")
+	}
 	for _, pk := range ps {
 		if pk.Kind != string(edxml.KindEdoc) {
 			continue
@@ -463,7 +480,7 @@ func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		if len(p.Outbox) == maxList {
 			break
 		}
-		row := outboxRow{Packet: pk}
+		row := outboxRow{Packet: pk, New: fresh != "" && pk.ID == fresh}
 		if tl, err := s.o.Hub.Timeline(u.OrganID, pk.ID); err == nil {
 			row.Recipients = tl.Recipients
 		}

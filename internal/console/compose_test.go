@@ -1,0 +1,170 @@
+package console_test
+
+import (
+	"bytes"
+	"html"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"lienthong/internal/console"
+	"lienthong/internal/hubtest"
+	"lienthong/internal/organ"
+)
+
+// multipart posts a form: fields first (csrf among them), then files.
+func (b *browser) multipart(path string, fields [][2]string, files map[string][]byte) (int, string, http.Header) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, f := range fields {
+		_ = mw.WriteField(f[0], f[1])
+	}
+	for name, content := range files {
+		w, _ := mw.CreateFormFile("files", name)
+		_, _ = w.Write(content)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, html.UnescapeString(string(raw)), resp.Header
+}
+
+// raw gets path and returns the exact body.
+func (b *browser) raw(path string) (int, []byte, http.Header) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.base + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, resp.Header
+}
+
+func TestComposeAndDownload(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []organ.Agency
+	for _, id := range hubtest.Agencies {
+		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
+	}
+	dir, err := organ.NewDirectory(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signers := map[string]console.Signer{}
+	for _, id := range []string{g22, h29} {
+		c := h.Agencies[id].Cert
+		signers[id] = console.Signer{Cert: c.Cert, Chain: c.Chain, Key: c.Key}
+	}
+	handler, err := console.New(console.Options{
+		Hub: h.Hub,
+		Accounts: []console.Account{
+			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
+			{Username: "vanthu.g12", PasswordHash: hash, Role: console.RoleClerk, OrganID: g12},
+			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
+		},
+		Signers:    signers,
+		Directory:  dir,
+		SessionKey: bytes.Repeat([]byte{7}, 32),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+
+	sender := newBrowser(t, srv.URL)
+	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("G22 sign in: %d", code)
+	}
+	form := sender.page("/compose")
+	for _, want := range []string{"Soạn văn bản", "do trục liên thông lưu giữ", `value="` + h29 + `"`, "Hỏa tốc", `enctype="multipart/form-data"`} {
+		if !strings.Contains(form, want) {
+			t.Fatalf("compose page lacks %q: %s", want, form)
+		}
+	}
+	if strings.Contains(form, `value="`+g22+`"`) {
+		t.Fatalf("the sender is offered as a recipient: %s", form)
+	}
+	token := csrf(t, form)
+	const subj = "V/v thử nghiệm soạn văn bản trên giao diện web"
+	fields := [][2]string{{"csrf", token}, {"to", h29}, {"number", "42"}, {"notation", "VPCP-TTĐT"},
+		{"subject", subj}, {"type", "1"}, {"type_name", "Công văn"}, {"priority", "1"}, {"due", "2030-01-15"},
+		{"signer_name", "Nguyễn Văn A"}, {"signer_position", "Phó Chủ nhiệm"}}
+	pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+	const pdfName = "Công văn số 42.pdf"
+
+	// A non-PDF is refused, with a message in Vietnamese.
+	code, body, _ := sender.multipart("/compose", fields, map[string][]byte{"ghi-chu.txt": []byte("không phải PDF")})
+	if code != http.StatusBadRequest || !strings.Contains(body, "không phải là tệp PDF") {
+		t.Fatalf("non-PDF upload: %d %s", code, body)
+	}
+	// Without the token: 403.
+	if code, _, _ := sender.multipart("/compose", fields[1:], map[string][]byte{pdfName: pdf}); code != http.StatusForbidden {
+		t.Fatalf("compose without CSRF: %d", code)
+	}
+
+	code, body, hdr := sender.multipart("/compose", fields, map[string][]byte{pdfName: pdf})
+	loc := hdr.Get("Location")
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/outbox?new=") {
+		t.Fatalf("compose: %d %q %s", code, loc, body)
+	}
+	id := strings.TrimPrefix(loc, "/outbox?new=")
+	if body := sender.page(loc); !strings.Contains(body, subj) || !strings.Contains(body, "Đã gửi văn bản") || !strings.Contains(body, `class="new"`) {
+		t.Fatalf("outbox after compose: %s", body)
+	}
+
+	clerk := newBrowser(t, srv.URL)
+	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("H29 sign in: %d", code)
+	}
+	eventually(t, "the composed letter in H29's inbox", func() bool {
+		body := clerk.page("/inbox")
+		return strings.Contains(body, subj) && strings.Contains(body, "/doc/"+id)
+	})
+	body = clerk.page("/doc/" + id)
+	for _, want := range []string{subj, "42/VPCP-TTĐT", "Cơ quan " + g22, "Nguyễn Văn A", "2030/01/15", "/doc/" + id + "/file/0", pdfName} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("document page lacks %q: %s", want, body)
+		}
+	}
+	code, got, hdr := clerk.raw("/doc/" + id + "/file/0")
+	if code != http.StatusOK || !bytes.Equal(got, pdf) {
+		t.Fatalf("download: %d %q", code, got)
+	}
+	if hdr.Get("Content-Type") != "application/pdf" || hdr.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("download headers: %v", hdr)
+	}
+	cd := hdr.Get("Content-Disposition")
+	_, params, err := mime.ParseMediaType(cd)
+	if err != nil || !strings.Contains(cd, "filename*=UTF-8''") || params["filename"] != pdfName {
+		t.Fatalf("Content-Disposition %q: %v %v", cd, params, err)
+	}
+	if code, _, _ := clerk.raw("/doc/" + id + "/file/1"); code != http.StatusNotFound {
+		t.Fatalf("a missing attachment: %d", code)
+	}
+
+	// Another agency's clerk may not download it.
+	stranger := newBrowser(t, srv.URL)
+	if code, _ := stranger.login("vanthu.g12", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("G12 sign in: %d", code)
+	}
+	if code, raw, _ := stranger.raw("/doc/" + id + "/file/0"); code != http.StatusForbidden || bytes.Contains(raw, pdf) {
+		t.Fatalf("G12 downloads H29's attachment: %d", code)
+	}
+}
