@@ -2,7 +2,9 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/edxml"
 	"lienthong/internal/track"
+	"lienthong/internal/trust"
 )
 
 // party tells whether caller may read packet p: its sender, or an
@@ -131,4 +134,24 @@ func (h *Hub) Sent(caller string, since, until time.Time, limit int) ([]track.Pa
 		return nil, unavailable("the view", err)
 	}
 	return ps, nil
+}
+
+// Report returns the verification report stored with a packet, to its
+// parties.
+func (h *Hub) Report(ctx context.Context, caller, id string) (*trust.Report, error) {
+	if _, err := h.known(caller, id); err != nil {
+		return nil, err
+	}
+	raw, err := h.read(ctx, blob.ReportKey(id))
+	if err != nil {
+		if errors.Is(err, blob.ErrNotFound) {
+			return nil, refuse(http.StatusNotFound, "packet.not_found", "no verification report for packet %s", id)
+		}
+		return nil, unavailable("storage", err)
+	}
+	var r trust.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("report of %s: %w", id, err)
+	}
+	return &r, nil
 }
