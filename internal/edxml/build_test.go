@@ -22,7 +22,9 @@ func parseKeep(t testing.TB, data []byte) (*edxml.Packet, [][]byte) {
 	t.Helper()
 	var files [][]byte
 	p, err := edxml.Parse(bytes.NewReader(data), edxml.Options{Attachment: func(i int) (io.Writer, error) {
-		files = append(files, nil)
+		for len(files) <= i { // an attachment without content gets no sink call
+			files = append(files, nil)
+		}
 		return writerFunc(func(b []byte) (int, error) {
 			files[i] = append(files[i], b...)
 			return len(b), nil
