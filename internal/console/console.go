@@ -159,6 +159,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /outbox", s.clerk(s.outbox))
 	mux.HandleFunc("GET /doc/{id}", s.clerk(s.doc))
 	mux.HandleFunc("POST /doc/{id}/status", s.clerk(s.status))
+	mux.HandleFunc("POST /doc/{id}/takeback", s.clerk(s.takeBack))
 	mux.HandleFunc("GET /doc/{id}/file/{n}", s.clerk(s.file))
 	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
 	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
@@ -456,7 +457,8 @@ func seen(tl track.Timeline) bool {
 type outboxRow struct {
 	track.Packet
 	Recipients []track.Recipient
-	New        bool // just sent from the compose page
+	TakeBack   []string // recipients it may still be taken back from
+	New        bool     // just sent from the compose page
 }
 
 func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
@@ -473,6 +475,7 @@ func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	if fresh != "" {
 		p.Flash = p.M.T("sent_ok")
 	}
+	p.flashStatus(r.URL.Query())
 	for _, pk := range ps {
 		if pk.Kind != string(edxml.KindEdoc) {
 			continue
@@ -483,6 +486,7 @@ func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		row := outboxRow{Packet: pk, New: fresh != "" && pk.ID == fresh}
 		if tl, err := s.o.Hub.Timeline(u.OrganID, pk.ID); err == nil {
 			row.Recipients = tl.Recipients
+			row.TakeBack = takeBackable(tl)
 		}
 		p.Outbox = append(p.Outbox, row)
 	}
@@ -499,6 +503,13 @@ type docView struct {
 	CanAnswer   bool
 	Hosted      bool
 	Codes       []string
+	// AnswerID is the document a pending take-back request (13) is
+	// answered on, with 15 or 16; empty when none is pending.
+	AnswerID string
+	// TakeBack lists the recipients the sender may take the document back
+	// from (13).
+	TakeBack []string
+	Report   *reportView
 }
 
 // answerCodes are the business statuses a clerk sends from a document.
@@ -521,22 +532,22 @@ func (s *server) load(ctx context.Context, organ, id string) (*edxml.Packet, err
 
 func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	id := r.PathValue("id")
-	tl, err := s.o.Hub.Timeline(u.OrganID, id)
-	if err != nil {
+	tl, tlErr := s.o.Hub.Timeline(u.OrganID, id)
+	pk, err := s.load(r.Context(), u.OrganID, id)
+	switch {
+	case err != nil:
 		s.failHub(w, r, u, ss, err)
+		return
+	case tlErr != nil && pk.Kind != edxml.KindStatus: // a status has no timeline
+		s.failHub(w, r, u, ss, tlErr)
 		return
 	}
 	recipient := tl.From != u.OrganID && len(tl.Recipients) > 0
 	first := recipient && !seen(tl)
-	pk, err := s.load(r.Context(), u.OrganID, id)
-	if err != nil {
-		s.failHub(w, r, u, ss, err)
-		return
-	}
 	p := s.page(w, r, u, ss)
 	_, hosted := s.o.Signers[u.OrganID]
 	if first && hosted && pk.Kind == edxml.KindEdoc {
-		if err := s.send(r.Context(), u, pk, "01", ""); err != nil {
+		if err := s.send(r.Context(), u, pk, "01", "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
 			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
 		}
@@ -546,6 +557,23 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	}
 	d := &docView{ID: id, Header: pk.Header, Status: pk.Status, Attachments: pk.Attachments, Timeline: tl,
 		CanAnswer: recipient && pk.Kind == edxml.KindEdoc, Hosted: hosted, Codes: answerCodes}
+	switch {
+	case d.CanAnswer && pendingFor(tl, u.OrganID):
+		d.AnswerID = id
+	case pk.Kind == edxml.KindStatus:
+		if doc := s.requested(u, pk.Status); doc != "" {
+			if dtl, err := s.o.Hub.Timeline(u.OrganID, doc); err == nil && pendingFor(dtl, u.OrganID) {
+				d.AnswerID = doc
+			}
+		}
+	case tl.From == u.OrganID && pk.Kind == edxml.KindEdoc:
+		d.TakeBack = takeBackable(tl)
+	}
+	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
+		d.Report = newReportView(p.M, rep)
+	} else {
+		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err)
+	}
 	if pk.Header != nil {
 		p.Title = pk.Header.Subject
 		if pr := pk.Header.OtherInfo.Priority; pr != "" {
@@ -553,22 +581,31 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 		}
 	}
 	p.Doc = d
-	switch q := r.URL.Query(); {
-	case q.Get("ok") != "" && slices.Contains(client.StatusCodes, q.Get("ok")):
-		p.Flash = p.M.T("status_sent") + ": " + p.M.State(q.Get("ok"))
-	case q.Get("err") == "reason_required" || q.Get("err") == "bad_code":
-		p.Error = p.M.T(q.Get("err"))
-	case q.Get("err") == "status_failed":
-		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
-	}
+	p.flashStatus(r.URL.Query())
 	s.render(w, http.StatusOK, "doc", p)
+}
+
+// flashStatus shows the outcome of a status sent, from the redirect's
+// query.
+func (p *page) flashStatus(q url.Values) {
+	switch q.Get("err") {
+	case "reason_required", "bad_code", "takeback_reason", "refuse_reason", "bad_takeback", "no_takeback":
+		p.Error = p.M.T(q.Get("err"))
+		return
+	case "status_failed":
+		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
+		return
+	}
+	if ok := q.Get("ok"); ok != "" && slices.Contains(client.StatusCodes, ok) {
+		p.Flash = p.M.T("status_sent") + ": " + p.M.State(ok)
+	}
 }
 
 func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	id := r.PathValue("id")
 	back := "/doc/" + id
 	code, reason := r.PostForm.Get("code"), strings.TrimSpace(r.PostForm.Get("reason"))
-	if !slices.Contains(answerCodes, code) {
+	if !slices.Contains(answerCodes, code) && !slices.Contains(takeBackCodes, code) {
 		http.Redirect(w, r, back+"?err=bad_code", http.StatusSeeOther)
 		return
 	}
@@ -576,8 +613,12 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		http.Redirect(w, r, back+"?err=reason_required", http.StatusSeeOther)
 		return
 	}
-	if len(reason) > 2000 {
-		reason = reason[:2000]
+	if code == codeRefuse && reason == "" {
+		http.Redirect(w, r, back+"?err=refuse_reason", http.StatusSeeOther)
+		return
+	}
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
 	}
 	tl, err := s.o.Hub.Timeline(u.OrganID, id)
 	if err != nil {
@@ -588,12 +629,16 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
 		return
 	}
+	if slices.Contains(takeBackCodes, code) && !pendingFor(tl, u.OrganID) {
+		http.Redirect(w, r, back+"?err=no_takeback", http.StatusSeeOther)
+		return
+	}
 	pk, err := s.load(r.Context(), u.OrganID, id)
 	if err != nil {
 		s.failHub(w, r, u, ss, err)
 		return
 	}
-	if err := s.send(r.Context(), u, pk, code, reason); err != nil {
+	if err := s.send(r.Context(), u, pk, code, reason, ""); err != nil {
 		s.o.Log.Warn("console: status", "packet", id, "organ", u.OrganID, "code", code, "err", err)
 		http.Redirect(w, r, back+"?err=status_failed&detail="+url.QueryEscape(errCode(err)), http.StatusSeeOther)
 		return
@@ -602,11 +647,12 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	http.Redirect(w, r, back+"?ok="+code, http.StatusSeeOther)
 }
 
-// send builds a status answering doc from the clerk's agency, signs it
-// with the hosted key when there is one, and submits it.
-func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code, reason string) error {
+// send builds a status answering doc from the clerk's agency (to names
+// the recipient of a 13), signs it with the hosted key when there is one,
+// and submits it.
+func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code, reason, to string) error {
 	b, err := client.BuildStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: u.OrganID}, Code: code,
-		Description: reason, Time: s.o.Now()})
+		Description: reason, To: to, Time: s.o.Now()})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,202 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"lienthong/internal/edxml"
+	"lienthong/internal/track"
+	"lienthong/internal/trust"
+)
+
+// Take-back (thu hồi) statuses: the sender's request and the recipient's
+// answers (edxml/FORMAT.md §6).
+const (
+	codeTakeBack = edxml.StatusTakeBack // 13, from the sender
+	codeAgree    = "15"                 // the recipient agrees
+	codeRefuse   = "16"                 // the recipient refuses, with a reason
+)
+
+// takeBackCodes are the answers to a pending take-back request.
+var takeBackCodes = []string{codeAgree, codeRefuse}
+
+// maxReason bounds a status's description.
+const maxReason = 2000
+
+// canTakeBack tells whether the sender may still ask a recipient in state
+// to give the document back: not after a rejection, a pending or agreed
+// take-back, a revocation or a replacement.
+func canTakeBack(state string) bool {
+	return !slices.Contains([]string{"02", codeTakeBack, codeAgree, track.EventRevoked, track.EventReplaced}, state)
+}
+
+// takeBackPending tells whether the recipient's part of a timeline shows a
+// 13 not yet answered by a 15 or 16.
+func takeBackPending(rc track.Recipient) bool {
+	pending := false
+	for _, e := range rc.Events {
+		if e.Type != track.EventStatus {
+			continue
+		}
+		switch e.Code {
+		case codeTakeBack:
+			pending = true
+		case codeAgree, codeRefuse:
+			pending = false
+		}
+	}
+	return pending
+}
+
+// pendingFor tells whether the timeline shows a take-back request for
+// organ awaiting its answer.
+func pendingFor(tl track.Timeline, organ string) bool {
+	for _, rc := range tl.Recipients {
+		if rc.OrganID == organ && takeBackPending(rc) {
+			return true
+		}
+	}
+	return false
+}
+
+// takeBackable lists the recipients of the sender's timeline it may still
+// take the document back from.
+func takeBackable(tl track.Timeline) []string {
+	var ids []string
+	for _, rc := range tl.Recipients {
+		if canTakeBack(rc.State) {
+			ids = append(ids, rc.OrganID)
+		}
+	}
+	return ids
+}
+
+// requested finds, in the clerk's inbox, the document a 13 status asks
+// back: the newest edoc from the status's sender with its DocumentId.
+func (s *server) requested(u *Account, st *edxml.Status) string {
+	if st == nil || st.StatusCode != codeTakeBack || st.ResponseFor.OrganID != u.OrganID {
+		return ""
+	}
+	found, cursor := "", ""
+	for range 5 {
+		batch, next, err := s.o.Hub.Inbox(u.OrganID, string(edxml.KindEdoc), 1000, cursor)
+		if err != nil {
+			return found
+		}
+		for _, it := range batch {
+			if it.DocumentID == st.ResponseFor.DocumentID && it.From == st.From.OrganID {
+				found = it.ID
+			}
+		}
+		if next == "" || len(batch) == 0 {
+			return found
+		}
+		cursor = next
+	}
+	return found
+}
+
+// takeBack sends a 13 from the document's sender for one recipient, with
+// a required reason.
+func (s *server) takeBack(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	id := r.PathValue("id")
+	back := "/doc/" + id
+	if r.PostForm.Get("from") == "outbox" {
+		back = "/outbox"
+	}
+	to, reason := strings.TrimSpace(r.PostForm.Get("to")), strings.TrimSpace(r.PostForm.Get("reason"))
+	tl, err := s.o.Hub.Timeline(u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if tl.From != u.OrganID {
+		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
+		return
+	}
+	if reason == "" {
+		http.Redirect(w, r, back+"?err=takeback_reason", http.StatusSeeOther)
+		return
+	}
+	if !slices.Contains(takeBackable(tl), to) {
+		http.Redirect(w, r, back+"?err=bad_takeback", http.StatusSeeOther)
+		return
+	}
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
+	}
+	pk, err := s.load(r.Context(), u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if err := s.send(r.Context(), u, pk, codeTakeBack, reason, to); err != nil {
+		s.o.Log.Warn("console: take-back", "packet", id, "organ", u.OrganID, "to", to, "err", err)
+		http.Redirect(w, r, back+"?err=status_failed&detail="+url.QueryEscape(errCode(err)), http.StatusSeeOther)
+		return
+	}
+	s.o.Log.Info("console: take-back sent", "packet", id, "organ", u.OrganID, "to", to, "user", u.Username)
+	http.Redirect(w, r, back+"?ok="+codeTakeBack, http.StatusSeeOther)
+}
+
+// problemView is an error or warning of a verification report.
+type problemView struct {
+	Code, Label, Message string
+}
+
+// signatureView is one signature of a verification report.
+type signatureView struct {
+	Type     string
+	Valid    bool
+	Subject  string
+	OrganID  string
+	SHA256   string
+	SignedAt string
+	Checks   []string
+	Errors   []problemView
+	Warnings []problemView
+}
+
+// reportView is the verification report shown on a document page.
+type reportView struct {
+	Valid      bool
+	Unsigned   bool
+	Signatures []signatureView
+	Errors     []problemView
+	Warnings   []problemView
+}
+
+func problems(m msgs, ps []trust.Problem) []problemView {
+	out := make([]problemView, 0, len(ps))
+	for _, p := range ps {
+		v := problemView{Code: p.Code, Message: p.Message}
+		if l, ok := m["code_"+p.Code]; ok {
+			v.Label = l
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func newReportView(m msgs, r *trust.Report) *reportView {
+	v := &reportView{Valid: r.Valid, Errors: problems(m, r.Errors), Warnings: problems(m, r.Warnings)}
+	unsigned := func(ps []trust.Problem) bool {
+		return slices.ContainsFunc(ps, func(p trust.Problem) bool { return p.Code == trust.CodeUnsigned })
+	}
+	v.Unsigned = unsigned(r.Warnings)
+	for _, sg := range r.Signatures {
+		sv := signatureView{Type: sg.Type, Valid: sg.Valid, Checks: sg.Checks,
+			Errors: problems(m, sg.Errors), Warnings: problems(m, sg.Warnings)}
+		if sg.Signer != nil {
+			sv.Subject, sv.OrganID, sv.SHA256 = sg.Signer.Subject, sg.Signer.OrganID, sg.Signer.SHA256
+		}
+		if sg.SignedAt != nil {
+			sv.SignedAt = sg.SignedAt.In(edxml.Zone).Format("02/01/2006 15:04:05")
+		}
+		v.Unsigned = v.Unsigned || unsigned(sg.Warnings)
+		v.Signatures = append(v.Signatures, sv)
+	}
+	return v
+}

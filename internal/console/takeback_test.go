@@ -1,0 +1,144 @@
+package console_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"lienthong/internal/console"
+	"lienthong/internal/hubtest"
+)
+
+func TestReportAndTakeBack(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signers := map[string]console.Signer{}
+	for _, id := range []string{g22, h29} {
+		c := h.Agencies[id].Cert
+		signers[id] = console.Signer{Cert: c.Cert, Chain: c.Chain, Key: c.Key}
+	}
+	handler, err := console.New(console.Options{
+		Hub: h.Hub,
+		Accounts: []console.Account{
+			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
+			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
+		},
+		Signers:    signers,
+		SessionKey: bytes.Repeat([]byte{7}, 32),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+
+	clerk := newBrowser(t, srv.URL)
+	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("H29 sign in: %d", code)
+	}
+	sender := newBrowser(t, srv.URL)
+	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("G22 sign in: %d", code)
+	}
+
+	id := sendREST(t, h)
+	eventually(t, "the letter in H29's inbox", func() bool {
+		return strings.Contains(clerk.page("/inbox"), "/doc/"+id)
+	})
+
+	// H29 sees the verification report, and no take-back action.
+	body := clerk.page("/doc/" + id)
+	for _, want := range []string{"Kết quả kiểm tra chữ ký số", "Chữ ký số hợp lệ", "Mã định danh cơ quan ký", "<dd>" + g22 + "</dd>", "cms"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("document page lacks %q: %s", want, body)
+		}
+	}
+	if strings.Contains(body, "/takeback") || strings.Contains(body, `value="15"`) {
+		t.Fatalf("H29 is offered a take-back action: %s", body)
+	}
+	if en := clerk.page("/doc/" + id + "?lang=en"); !strings.Contains(en, "The signatures are valid") {
+		t.Fatalf("English report: %s", en)
+	}
+	clerk.page("/inbox?lang=vi")
+	htoken := csrf(t, body)
+
+	// H29 cannot take the letter back: a forged POST is refused, and a 13
+	// or an unrequested 15 on the status form is not sent.
+	if code, _, _ := clerk.do(http.MethodPost, "/doc/"+id+"/takeback", url.Values{"csrf": {htoken}, "to": {h29}, "reason": {"giả mạo"}}); code != http.StatusForbidden {
+		t.Fatalf("H29 takes back: %d", code)
+	}
+	if _, _, hdr := clerk.do(http.MethodPost, "/doc/"+id+"/status", url.Values{"csrf": {htoken}, "code": {"13"}, "reason": {"giả mạo"}}); !strings.Contains(hdr.Get("Location"), "err=bad_code") {
+		t.Fatalf("a 13 on the status form: %s", hdr.Get("Location"))
+	}
+	if _, _, hdr := clerk.do(http.MethodPost, "/doc/"+id+"/status", url.Values{"csrf": {htoken}, "code": {"15"}}); !strings.Contains(hdr.Get("Location"), "err=no_takeback") {
+		t.Fatalf("a 15 without a request: %s", hdr.Get("Location"))
+	}
+
+	// G22 sees a take-back action per recipient, on the page and in the outbox.
+	body = sender.page("/doc/" + id)
+	if !strings.Contains(body, `action="/doc/`+id+`/takeback"`) || !strings.Contains(body, `name="to" value="`+h29+`"`) || !strings.Contains(body, "Lấy lại") {
+		t.Fatalf("no take-back action for G22: %s", body)
+	}
+	if out := sender.page("/outbox"); !strings.Contains(out, `action="/doc/`+id+`/takeback"`) {
+		t.Fatalf("no take-back action in the outbox: %s", out)
+	}
+	gtoken := csrf(t, body)
+	// Without a reason: refused.
+	if code, _, hdr := sender.do(http.MethodPost, "/doc/"+id+"/takeback", url.Values{"csrf": {gtoken}, "to": {h29}}); code != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "err=takeback_reason") {
+		t.Fatalf("13 without a reason: %d %s", code, hdr.Get("Location"))
+	}
+	// Not from a non-recipient.
+	if _, _, hdr := sender.do(http.MethodPost, "/doc/"+id+"/takeback", url.Values{"csrf": {gtoken}, "to": {g12}, "reason": {"x"}}); !strings.Contains(hdr.Get("Location"), "err=bad_takeback") {
+		t.Fatalf("13 for a non-recipient: %s", hdr.Get("Location"))
+	}
+	code, _, hdr := sender.do(http.MethodPost, "/doc/"+id+"/takeback", url.Values{"csrf": {gtoken}, "to": {h29}, "reason": {"Văn bản ban hành nhầm"}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/doc/"+id+"?ok=13" {
+		t.Fatalf("take back: %d %s", code, hdr.Get("Location"))
+	}
+	if body := sender.page("/doc/" + id + "?ok=13"); !strings.Contains(body, "Đã gửi trạng thái: 13 Lấy lại") {
+		t.Fatalf("no confirmation: %s", body)
+	}
+
+	// H29 sees the request and the 15/16 buttons, on the document and on
+	// the 13 itself.
+	eventually(t, "the take-back request at H29", func() bool {
+		body := clerk.page("/doc/" + id)
+		return strings.Contains(body, "Yêu cầu lấy lại văn bản") && strings.Contains(body, "Đồng ý thu hồi") && strings.Contains(body, "Không đồng ý")
+	})
+	var statusID string
+	eventually(t, "the 13 in H29's inbox", func() bool {
+		items, _, err := h.Hub.Inbox(h29, "status", 100, "")
+		if err != nil || len(items) != 1 {
+			return false
+		}
+		statusID = items[0].ID
+		return true
+	})
+	if body := clerk.page("/doc/" + statusID); !strings.Contains(body, "13 Lấy lại") || !strings.Contains(body, `action="/doc/`+id+`/status"`) || !strings.Contains(body, `value="15"`) {
+		t.Fatalf("the 13's page offers no answer: %s", body)
+	}
+	// A refusal needs a reason.
+	if _, _, hdr := clerk.do(http.MethodPost, "/doc/"+id+"/status", url.Values{"csrf": {htoken}, "code": {"16"}}); !strings.Contains(hdr.Get("Location"), "err=refuse_reason") {
+		t.Fatalf("16 without a reason: %s", hdr.Get("Location"))
+	}
+	code, _, hdr = clerk.do(http.MethodPost, "/doc/"+id+"/status", url.Values{"csrf": {htoken}, "code": {"15"}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/doc/"+id+"?ok=15" {
+		t.Fatalf("agree: %d %s", code, hdr.Get("Location"))
+	}
+	eventually(t, "the 15 on G22's timeline", func() bool {
+		tl, err := h.Hub.Timeline(g22, id)
+		return err == nil && len(tl.Recipients) == 1 && tl.Recipients[0].OrganID == h29 && tl.Recipients[0].State == "15"
+	})
+	if body := clerk.page("/doc/" + id); strings.Contains(body, "Đồng ý thu hồi") {
+		t.Fatalf("the answered request is still offered: %s", body)
+	}
+	if body := sender.page("/doc/" + id); strings.Contains(body, `/takeback"`) {
+		t.Fatalf("a taken-back document is offered again: %s", body)
+	}
+}
