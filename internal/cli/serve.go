@@ -195,7 +195,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(cfg, h, dir, log)
+		con, err := newConsole(cfg, h, dir, reg, log)
 		if err != nil {
 			return err
 		}
@@ -234,9 +234,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(cfg *config.Config, h *hub.Hub, dir *organ.Directory, log *slog.Logger) (http.Handler, error) {
+func newConsole(cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
 	o := console.Options{Hub: h, Directory: dir, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}}
+	if reg != nil {
+		o.Gatherer = reg
+	}
 	for _, a := range cfg.Console.Accounts {
 		o.Accounts = append(o.Accounts, console.Account{Username: a.Username, PasswordHash: a.PasswordHash.Reveal(), Role: a.Role, OrganID: a.OrganID})
 	}

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"lienthong/internal/client"
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
@@ -66,9 +68,12 @@ type Options struct {
 	// Signers are the hosted signing keys by OrganId; an agency without
 	// one sends its statuses unsigned (the hub's policy may refuse them).
 	Signers map[string]Signer
+	// Gatherer, when set, is the registry the hub's metrics are on
+	// (metrics.NewHub); the operators' dashboard at /ops reads it.
+	Gatherer prometheus.Gatherer
 	// Directory, when set, lists the agencies a clerk may write to and
 	// names them in composed documents; without it the compose form takes
-	// OrganIds typed in.
+	// OrganIds typed in. The operators' dashboard names agencies from it.
 	Directory *organ.Directory
 	// MaxUpload bounds the total size of the files of one composed
 	// document; zero means 50 MiB.
@@ -163,6 +168,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /doc/{id}/file/{n}", s.clerk(s.file))
 	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
 	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
+	mux.HandleFunc("GET /ops", s.operator(s.ops))
 	mux.HandleFunc("GET /static/console.css", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=3600")
@@ -197,6 +203,7 @@ type page struct {
 	Outbox  []outboxRow
 	Doc     *docView
 	Compose *composeView
+	Ops     *opsView
 }
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {
@@ -310,7 +317,7 @@ func (s *server) cookie(name, value string, maxAge int) *http.Cookie {
 // home is the sign-in page, or the inbox for a signed-in user.
 func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	if u, _ := s.current(r); u != nil {
-		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+		http.Redirect(w, r, landing(u), http.StatusSeeOther)
 		return
 	}
 	s.loginPage(w, r, http.StatusOK, "")
@@ -371,7 +378,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookie(sessionCookie, v, 0))
 	http.SetCookie(w, s.cookie(loginCookie, "", -1))
 	s.o.Log.Info("console: signed in", "user", name, "organ", a.OrganID)
-	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+	http.Redirect(w, r, landing(&a), http.StatusSeeOther)
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,258 @@
+package console
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"lienthong/internal/organ"
+)
+
+// Metric names the operator dashboard reads (internal/metrics).
+const (
+	mAccepted     = "lienthong_packets_accepted_total"
+	mDelivered    = "lienthong_packets_delivered_total"
+	mRejected     = "lienthong_packets_rejected_total"
+	mVerification = "lienthong_verification_failures_total"
+	mSubmit       = "lienthong_submit_duration_seconds"
+	mLatency      = "lienthong_delivery_latency_seconds"
+	mPending      = "lienthong_inbox_pending"
+	mOldest       = "lienthong_inbox_oldest_seconds"
+)
+
+// opsRefresh is the dashboard's refresh period in seconds.
+const opsRefresh = 10
+
+type countRow struct {
+	Label string
+	Value float64
+}
+
+type backlogRow struct {
+	Agency  string
+	Name    string
+	Pending float64
+	Oldest  string
+}
+
+type opsView struct {
+	Configured   bool
+	Refresh      int
+	Accepted     []countRow
+	Delivered    []countRow
+	Rejected     []countRow
+	Verification []countRow
+	SubmitP50    string
+	SubmitP99    string
+	DeliveryP50  string
+	DeliveryP99  string
+	Backlog      []backlogRow
+}
+
+// operator wraps a GET handler for a signed-in operator or admin: anyone
+// signed out is sent to the sign-in page, a clerk is refused.
+func (s *server) operator(next func(http.ResponseWriter, *http.Request, *Account, *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, ss := s.current(r)
+		if u == nil {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		if !isOperator(u) {
+			s.fail(w, r, u, ss, http.StatusForbidden, "operators_only", "")
+			return
+		}
+		next(w, r, u, ss)
+	}
+}
+
+func isOperator(u *Account) bool {
+	return u != nil && (u.Role == RoleOperator || u.Role == RoleAdmin)
+}
+
+// landing is where a signed-in account starts.
+func landing(u *Account) string {
+	if isOperator(u) {
+		return "/ops"
+	}
+	return "/inbox"
+}
+
+func (s *server) ops(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	p := s.page(w, r, u, ss)
+	p.Title = p.M.T("ops")
+	v := &opsView{Refresh: opsRefresh, SubmitP50: "—", SubmitP99: "—", DeliveryP50: "—", DeliveryP99: "—"}
+	p.Ops = v
+	if s.o.Gatherer == nil {
+		s.render(w, http.StatusOK, "ops", p)
+		return
+	}
+	mfs, err := s.o.Gatherer.Gather()
+	if err != nil {
+		// Gather returns what it could read along with the error.
+		s.o.Log.Warn("console: gather metrics", "err", err)
+	}
+	v.Configured = true
+	byName := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		byName[mf.GetName()] = mf
+	}
+	v.Accepted = counts(byName[mAccepted], "kind", false)
+	v.Delivered = counts(byName[mDelivered], "kind", false)
+	v.Rejected = counts(byName[mRejected], "code", true)
+	v.Verification = counts(byName[mVerification], "code", true)
+	for i := range v.Accepted {
+		v.Accepted[i].Label = p.M.T("kind_" + v.Accepted[i].Label)
+	}
+	for i := range v.Delivered {
+		v.Delivered[i].Label = p.M.T("kind_" + v.Delivered[i].Label)
+	}
+	if h := histogram(byName[mSubmit]); h != nil {
+		v.SubmitP50, v.SubmitP99 = fmtSeconds(bucketQuantile(0.5, h)), fmtSeconds(bucketQuantile(0.99, h))
+	}
+	if h := histogram(byName[mLatency]); h != nil {
+		v.DeliveryP50, v.DeliveryP99 = fmtSeconds(bucketQuantile(0.5, h)), fmtSeconds(bucketQuantile(0.99, h))
+	}
+	v.Backlog = backlog(byName[mPending], byName[mOldest], s.o.Directory)
+	s.render(w, http.StatusOK, "ops", p)
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetUntyped() != nil:
+		return m.GetUntyped().GetValue()
+	}
+	return 0
+}
+
+// counts lists a family's series by one label, sorted by label; nonZero
+// drops the series at 0 and sorts by value, largest first.
+func counts(mf *dto.MetricFamily, by string, nonZero bool) []countRow {
+	var rows []countRow
+	for _, m := range mf.GetMetric() {
+		v := value(m)
+		if nonZero && v == 0 {
+			continue
+		}
+		rows = append(rows, countRow{Label: label(m, by), Value: v})
+	}
+	slices.SortFunc(rows, func(a, b countRow) int {
+		if nonZero {
+			if c := cmp.Compare(b.Value, a.Value); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(a.Label, b.Label)
+	})
+	return rows
+}
+
+// histogram returns the first series of a histogram family.
+func histogram(mf *dto.MetricFamily) *dto.Histogram {
+	for _, m := range mf.GetMetric() {
+		if h := m.GetHistogram(); h != nil {
+			return h
+		}
+	}
+	return nil
+}
+
+// bucketQuantile estimates the q-quantile of a histogram from its
+// cumulative buckets, interpolating linearly inside the bucket the rank
+// falls in, as Prometheus's histogram_quantile does. The first bucket
+// starts at 0; a rank past the last finite bucket gives its upper bound.
+// It is NaN for an empty histogram or q outside [0, 1].
+func bucketQuantile(q float64, h *dto.Histogram) float64 {
+	total := float64(h.GetSampleCount())
+	if total == 0 || q < 0 || q > 1 || math.IsNaN(q) {
+		return math.NaN()
+	}
+	rank := q * total
+	lower, below := 0.0, 0.0
+	var last float64
+	for _, b := range h.GetBucket() {
+		upper, cum := b.GetUpperBound(), float64(b.GetCumulativeCount())
+		if math.IsInf(upper, +1) {
+			break
+		}
+		last = upper
+		if cum >= rank && cum > below {
+			return lower + (upper-lower)*(rank-below)/(cum-below)
+		}
+		lower, below = upper, cum
+	}
+	return last
+}
+
+// fmtSeconds shows a duration in seconds, in milliseconds below one.
+func fmtSeconds(s float64) string {
+	switch {
+	case math.IsNaN(s):
+		return "—"
+	case s < 1:
+		return fmt.Sprintf("%.0f ms", s*1000)
+	default:
+		return fmt.Sprintf("%.2f s", s)
+	}
+}
+
+// fmtAge shows an age in seconds roughly.
+func fmtAge(s float64) string {
+	switch {
+	case s <= 0:
+		return "—"
+	case s < 120:
+		return fmt.Sprintf("%.0f s", s)
+	case s < 7200:
+		return fmt.Sprintf("%.0f min", s/60)
+	case s < 172800:
+		return fmt.Sprintf("%.1f h", s/3600)
+	default:
+		return fmt.Sprintf("%.1f d", s/86400)
+	}
+}
+
+// backlog joins the pending and oldest gauges per agency, sorted by
+// pending, most first, then by agency.
+func backlog(pending, oldest *dto.MetricFamily, d *organ.Directory) []backlogRow {
+	age := map[string]float64{}
+	for _, m := range oldest.GetMetric() {
+		age[label(m, "agency")] = value(m)
+	}
+	var rows []backlogRow
+	for _, m := range pending.GetMetric() {
+		a := label(m, "agency")
+		row := backlogRow{Agency: a, Pending: value(m), Oldest: fmtAge(age[a])}
+		if d != nil {
+			if ag, ok := d.Lookup(organ.ID(a)); ok {
+				row.Name = ag.Name
+			}
+		}
+		rows = append(rows, row)
+	}
+	slices.SortFunc(rows, func(a, b backlogRow) int {
+		if c := cmp.Compare(b.Pending, a.Pending); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Agency, b.Agency)
+	})
+	return rows
+}

@@ -1,0 +1,106 @@
+package console_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"lienthong/internal/console"
+	"lienthong/internal/hubtest"
+	"lienthong/internal/metrics"
+	"lienthong/internal/organ"
+)
+
+func TestOperatorDashboard(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.NewHub(reg, hubtest.Agencies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hubtest.Start(t, hubtest.Options{Metrics: m})
+	var list []organ.Agency
+	for _, id := range hubtest.Agencies {
+		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
+	}
+	dir, err := organ.NewDirectory(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := console.New(console.Options{
+		Hub: h.Hub,
+		Accounts: []console.Account{
+			{Username: "vanhanh", PasswordHash: hash, Role: console.RoleOperator},
+			{Username: "quantri", PasswordHash: hash, Role: console.RoleAdmin},
+			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
+		},
+		Gatherer:   reg,
+		Directory:  dir,
+		SessionKey: bytes.Repeat([]byte{7}, 32),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+
+	if code, _, hdr := newBrowser(t, srv.URL).do(http.MethodGet, "/ops", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/" {
+		t.Fatalf("/ops signed out: %d %q", code, hdr.Get("Location"))
+	}
+
+	sendREST(t, h)
+
+	op := newBrowser(t, srv.URL)
+	code, _ := op.login("vanhanh", "mật khẩu đúng")
+	if code != http.StatusSeeOther {
+		t.Fatalf("operator sign in: %d", code)
+	}
+	if _, _, hdr := op.do(http.MethodGet, "/", nil); hdr.Get("Location") != "/ops" {
+		t.Fatalf("operator's home: %q", hdr.Get("Location"))
+	}
+	accepted := "Đã tiếp nhận</th></tr></thead>\n<tbody><tr><td>Văn bản</td><td class=\"num\">1</td>"
+	pending := "<td>" + h29 + "</td><td>Cơ quan " + h29 + "</td><td class=\"num\">1</td>"
+	var body string
+	eventually(t, "accepted 1 and H29 pending 1 on /ops", func() bool {
+		body = op.page("/ops")
+		return strings.Contains(body, accepted) && strings.Contains(body, pending)
+	})
+	for _, want := range []string{`<meta http-equiv="refresh" content="10">`, "Bảng điều khiển vận hành", "Tồn đọng theo cơ quan", "p99"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("/ops lacks %q: %s", want, body)
+		}
+	}
+	// H29's row comes first: the backlog is sorted by pending.
+	if i := strings.Index(body, "<td>"+h29+"</td>"); i < 0 || i > strings.Index(body, "<td>"+g22+"</td>") {
+		t.Fatalf("backlog order: %s", body)
+	}
+	if body := op.page("/ops?lang=en"); !strings.Contains(body, "Operations dashboard") || !strings.Contains(body, "Backlog per agency") {
+		t.Fatalf("English /ops: %s", body)
+	}
+	// Operators are not clerks.
+	if code, _, _ := op.do(http.MethodGet, "/inbox", nil); code != http.StatusForbidden {
+		t.Fatalf("operator's /inbox: %d", code)
+	}
+
+	admin := newBrowser(t, srv.URL)
+	if code, _ := admin.login("quantri", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("admin sign in: %d", code)
+	}
+	admin.page("/ops")
+
+	clerk := newBrowser(t, srv.URL)
+	code, _ = clerk.login("vanthu.h29", "mật khẩu đúng")
+	if code != http.StatusSeeOther {
+		t.Fatalf("clerk sign in: %d", code)
+	}
+	if code, body, _ := clerk.do(http.MethodGet, "/ops", nil); code != http.StatusForbidden || !strings.Contains(body, "người vận hành") {
+		t.Fatalf("clerk's /ops: %d %s", code, body)
+	}
+}
