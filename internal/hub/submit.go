@@ -145,6 +145,12 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if err := h.produce(ctx, h.o.Topics.accepted(), a.ID, a); err != nil {
 		return nil, false, unavailable("the broker", err)
 	}
+	// Read your own write: this process's view knows the packet at once
+	// (the view consumer applies the same event again, idempotently), so a
+	// timeline or an access check right after the 2xx does not race it.
+	if err := h.o.View.Accepted(a.packet()); err != nil {
+		h.o.Log.Warn("view: record accepted packet", "id", a.ID, "err", err)
+	}
 	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
 		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
 	if rc.To == nil {
