@@ -102,6 +102,15 @@ func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Log
 		return err
 	}
 	cfg.Console.SessionKey = config.Secret(key)
+	op, err := devOperator(devDir)
+	if err != nil {
+		return err
+	}
+	opHash, err := console.HashPassword(op.Password)
+	if err != nil {
+		return err
+	}
+	cfg.Console.Accounts = append(cfg.Console.Accounts, config.ConsoleAccount{Username: op.Username, PasswordHash: config.Secret(opHash), Role: "operator"})
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -163,6 +172,26 @@ func devIdentities(devDir string) (*pki.CA, []devAgency, *pki.Issued, error) {
 		return nil, nil, nil, err
 	}
 	return ca, agencies, hubCert, writeFileAtomic(agenciesPath, out)
+}
+
+// devAccount is the operator's console account, in DIR/dev/operator.json.
+type devAccount struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func devOperator(devDir string) (devAccount, error) {
+	path := filepath.Join(devDir, "operator.json")
+	var a devAccount
+	if b, err := os.ReadFile(path); err == nil {
+		return a, json.Unmarshal(b, &a)
+	}
+	a = devAccount{Username: "vanhanh", Password: secret()[:16]}
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return a, err
+	}
+	return a, writeFileAtomic(path, b)
 }
 
 // devSessionKey keeps the console's session key across restarts.

@@ -155,8 +155,14 @@ func TestDev(t *testing.T) {
 		t.Error("a wrong HMAC secret was accepted")
 	}
 
-	// H29's clerk signs in to the console and sees the letter.
-	devConsole(t, "http://"+addr, h29["consoleUser"], h29["consolePassword"])
+	// H29's clerk signs in to the console and sees the letter; the operator
+	// sees the dashboard.
+	devConsole(t, "http://"+addr, h29["consoleUser"], h29["consolePassword"], "V/v rà soát, đơn giản hóa thủ tục hành chính nội bộ năm 2025")
+	var op map[string]string
+	if b, err := os.ReadFile(filepath.Join(data, "dev", "operator.json")); err != nil || json.Unmarshal(b, &op) != nil {
+		t.Fatalf("operator.json: %v", err)
+	}
+	devConsole(t, "http://"+addr, op["username"], op["password"], "Đã tiếp nhận") // the dashboard, with metrics
 
 	// Everything persists across a restart.
 	stop()
@@ -194,9 +200,9 @@ func waitInbox(t *testing.T, addr, token string) {
 	}
 }
 
-// devConsole signs in to the console at base and checks the inbox lists
-// the letter G22 sent.
-func devConsole(t *testing.T, base, user, password string) {
+// devConsole signs in to the console at base and checks the page it lands
+// on (a clerk's inbox, an operator's dashboard) contains want.
+func devConsole(t *testing.T, base, user, password, want string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -219,7 +225,7 @@ func devConsole(t *testing.T, base, user, password string) {
 	}
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "V/v rà soát, đơn giản hóa thủ tục hành chính nội bộ năm 2025") {
-		t.Errorf("the inbox after sign-in: %d %.300s", resp.StatusCode, page)
+	if resp.StatusCode != 200 || !strings.Contains(string(page), want) {
+		t.Errorf("the page after sign-in lacks %q: %d %.300s", want, resp.StatusCode, page)
 	}
 }
