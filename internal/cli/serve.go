@@ -187,7 +187,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 			mux.Handle("GET "+cfg.Metrics.Path, mh)
 		}
 	}
-	mux.Handle("/vdxp/", vdxp.NewHandler(h, systems, dir, vdxp.Options{Policy: string(cfg.Policy.VDXP), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log}))
+	mux.Handle("/vdxp/", vdxp.NewHandler(h, systems, dir, vdxp.Options{Policy: string(cfg.Policy.VDXP), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
+		// The HMAC covers headers only: a required, signed hash-file binds
+		// the body to them, so captured headers cannot carry another packet.
+		RequireHashFile: true}))
 	apiH := srv.Handler()
 	if cfg.Console.SessionKey == "" {
 		mux.Handle("/", apiH)
