@@ -61,18 +61,29 @@ func (s *server) file(w http.ResponseWriter, r *http.Request, u *Account, ss *se
 	s.o.Log.Info("console: attachment downloaded", "packet", id, "n", n, "organ", u.OrganID, "user", u.Username)
 }
 
-// attachmentType is the attachment's declared media type when it parses,
-// else application/octet-stream.
+// attachmentType is the attachment's declared media type when it parses
+// and cannot run in a browser, else application/octet-stream: the sender
+// chooses it, and a text/html or SVG file must never render on the
+// console's origin, whatever the disposition.
 func attachmentType(ct string) string {
 	ct = strings.TrimSpace(ct)
 	if ct == "" {
 		return "application/octet-stream"
 	}
 	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
+	if err != nil || !strings.Contains(mt, "/") || activeType(mt) {
 		return "application/octet-stream"
 	}
 	return mime.FormatMediaType(mt, params)
+}
+
+func activeType(mt string) bool {
+	switch {
+	case strings.HasPrefix(mt, "text/"), strings.Contains(mt, "html"), strings.Contains(mt, "xml"),
+		strings.Contains(mt, "javascript"), strings.Contains(mt, "ecmascript"), mt == "image/svg+xml":
+		return true
+	}
+	return false
 }
 
 // fileName makes a sender's AttachmentName safe as a download's name: the

@@ -17,3 +17,20 @@ func TestContentDisposition(t *testing.T) {
 		t.Errorf("bad media type: %s", got)
 	}
 }
+
+func TestAttachmentTypeNeverActive(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{"application/pdf", "application/pdf"},
+		{"text/html", "application/octet-stream"},
+		{"image/svg+xml", "application/octet-stream"},
+		{"application/xhtml+xml", "application/octet-stream"},
+		{"application/javascript", "application/octet-stream"},
+		{"nonsense", "application/octet-stream"},
+		{"", "application/octet-stream"},
+	}
+	for _, tt := range tests {
+		if got := attachmentType(tt.give); got != tt.want {
+			t.Errorf("attachmentType(%q) = %q, want %q", tt.give, got, tt.want)
+		}
+	}
+}
