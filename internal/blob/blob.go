@@ -90,6 +90,21 @@ const defaultContentType = "application/octet-stream"
 const maxContentType = 255
 
 // checkMeta validates meta and returns it with the content type defaulted.
+// checkCreate checks what every Store's Create is given, before any I/O.
+func checkCreate(ctx context.Context, key string, size int64, meta Meta) (Meta, error) {
+	if err := ValidateKey(key); err != nil {
+		return meta, err
+	}
+	meta, err := checkMeta(meta)
+	if err != nil {
+		return meta, err
+	}
+	if size < -1 {
+		return meta, fmt.Errorf("%w: size %d", ErrSizeMismatch, size)
+	}
+	return meta, ctx.Err()
+}
+
 func checkMeta(meta Meta) (Meta, error) {
 	if meta.SHA256 != "" && !isLowerHex(meta.SHA256, 64) {
 		return meta, fmt.Errorf("%w: expected SHA-256 %q is not 64 lowercase hex digits", ErrInvalidMeta, meta.SHA256)

@@ -146,17 +146,8 @@ func (s *FS) Create(ctx context.Context, key string, r io.Reader, size int64, me
 }
 
 func (s *FS) create(ctx context.Context, key string, r io.Reader, size int64, meta Meta) (Info, error) {
-	if err := ValidateKey(key); err != nil {
-		return Info{}, err
-	}
-	meta, err := checkMeta(meta)
+	meta, err := checkCreate(ctx, key, size, meta)
 	if err != nil {
-		return Info{}, err
-	}
-	if size < -1 {
-		return Info{}, fmt.Errorf("%w: size %d", ErrSizeMismatch, size)
-	}
-	if err := ctx.Err(); err != nil {
 		return Info{}, err
 	}
 	final := s.path(key)
