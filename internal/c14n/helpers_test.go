@@ -16,22 +16,10 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"lienthong/internal/c14n"
+	"lienthong/internal/tooltest"
 )
 
-// tool finds an external oracle. Without it the test fails under CI (which
-// must install it: apt-get install libxml2-utils xmlsec1) and skips
-// elsewhere.
-func tool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing; CI must install it (apt-get install -y libxml2-utils xmlsec1)", name)
-		}
-		t.Skipf("%s is missing (apt-get install -y libxml2-utils xmlsec1)", name)
-	}
-	return p
-}
+func tool(t testing.TB, name string) string { return tooltest.Require(t, name) }
 
 type testDoc struct {
 	name string

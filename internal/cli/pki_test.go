@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,36 +15,12 @@ import (
 	"time"
 
 	"lienthong/internal/pki"
+	"lienthong/internal/tooltest"
 	"lienthong/internal/trust"
 )
 
-// pkiOpenSSL returns the openssl binary; without one the test fails when CI
-// is set and is skipped otherwise.
-func pkiOpenSSL(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("openssl"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/openssl"); err == nil {
-		return "/usr/bin/openssl"
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("openssl not found; CI must run the interop tests")
-	}
-	t.Skip("openssl not found")
-	return ""
-}
-
-// pkiRunOpenSSL runs openssl and returns its combined output and whether it
-// exited 0.
 func pkiRunOpenSSL(t *testing.T, args ...string) (string, bool) {
-	t.Helper()
-	out, err := exec.CommandContext(t.Context(), pkiOpenSSL(t), args...).CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
-	}
-	return string(out), err == nil
+	return tooltest.Run(t, "openssl", args...)
 }
 
 // pkiIssued is the JSON `lienthong pki issue` prints.

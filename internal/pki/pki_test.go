@@ -9,7 +9,6 @@ import (
 	"errors"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,36 +16,12 @@ import (
 	"time"
 
 	"lienthong/internal/organ"
+	"lienthong/internal/tooltest"
 	"lienthong/internal/trust"
 )
 
-// opensslPath returns the openssl binary. Without one the test fails when
-// CI is set (interop is part of what CI proves) and is skipped otherwise.
-func opensslPath(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("openssl"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/openssl"); err == nil {
-		return "/usr/bin/openssl"
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("openssl not found; CI must run the interop tests")
-	}
-	t.Skip("openssl not found")
-	return ""
-}
-
-// runOpenSSL runs openssl with args and returns its combined output and
-// whether it exited 0.
 func runOpenSSL(t *testing.T, args ...string) (string, bool) {
-	t.Helper()
-	out, err := exec.CommandContext(t.Context(), opensslPath(t), args...).CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
-	}
-	return string(out), err == nil
+	return tooltest.Run(t, "openssl", args...)
 }
 
 // newCA makes a CA in a fresh temporary directory.

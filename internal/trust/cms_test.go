@@ -20,6 +20,7 @@ import (
 
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
+	"lienthong/internal/tooltest"
 	"lienthong/internal/trust"
 )
 
@@ -331,12 +332,7 @@ func TestOCSP(t *testing.T) {
 
 // Signatures made by openssl, an implementation we did not write.
 func TestOpenSSLSignatures(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("openssl is required in CI")
-		}
-		t.Skip("openssl not installed")
-	}
+	tooltest.Require(t, "openssl")
 	data := packet(t, "edoc-new-two-recipients.xml")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "packet.xml")

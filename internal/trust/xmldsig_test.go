@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"lienthong/internal/pki"
+	"lienthong/internal/tooltest"
 	"lienthong/internal/trust"
 )
 
@@ -33,15 +34,7 @@ func template(sigMethod, c14nMethod, digest string) string {
 		`<ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>`
 }
 
-func needXMLSec(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("xmlsec1"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("xmlsec1 is required in CI (Debian package xmlsec1)")
-		}
-		t.Skip("xmlsec1 not installed")
-	}
-}
+func needXMLSec(t *testing.T) { tooltest.Require(t, "xmlsec1") }
 
 // xmlsecSign signs the fixture with xmlsec1, the reference implementation.
 func xmlsecSign(t *testing.T, fixture, tmpl string, iss *pki.Issued) []byte {
