@@ -39,7 +39,7 @@ test: tools ## Vet and run every test against real servers, fuzz seed corpora in
 	$(GO) vet ./...
 	scripts/with-services.sh $(GO) test -count=1 ./...
 
-tools: ## Install the programs tests check against (openssl, xmlsec1, xmllint) if missing
+tools: ## Install the programs tests check against (openssl, xmlsec1, xmllint, chromium) if missing
 	scripts/install-test-tools.sh
 
 test-short: ## Run the tests that are quick (go test -short)

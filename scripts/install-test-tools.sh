@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the external programs the tests check our code against, when
-# missing: openssl (CMS), xmlsec1 (XML-DSig), xmllint (canonical XML).
+# missing: openssl (CMS), xmlsec1 (XML-DSig), xmllint (canonical XML), and
+# Chromium for the console's browser tests (driven over CDP by chromedp).
 # Debian packages; needs root (CI runs as root). Quick when all are there.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
+command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 echo "installing ${need[*]}"

@@ -56,6 +56,7 @@ type composeView struct {
 	Recipients []option // from the directory; empty without one
 	Priorities []option
 	MaxMiB     int64
+	MaxBytes   int64
 }
 
 // upload is one PDF spooled to disk.
@@ -85,7 +86,7 @@ func (s *server) composePage(w http.ResponseWriter, r *http.Request, u *Account,
 		}
 	}
 	_, hosted := s.o.Signers[u.OrganID]
-	v := &composeView{Hosted: hosted, Form: f, MaxMiB: s.maxUpload() >> 20}
+	v := &composeView{Hosted: hosted, Form: f, MaxMiB: s.maxUpload() >> 20, MaxBytes: s.maxUpload()}
 	if s.o.Directory != nil {
 		for _, a := range s.o.Directory.Agencies() {
 			if string(a.ID) == u.OrganID {

@@ -102,7 +102,12 @@ type server struct {
 	accounts map[string]Account
 	sess     *sessions
 	tmpl     *template.Template
-	css      []byte
+	static   map[string]staticFile
+}
+
+type staticFile struct {
+	typ  string
+	body []byte
 }
 
 // New returns the console's handler, to be served at "/".
@@ -153,8 +158,13 @@ func New(o Options) (http.Handler, error) {
 	if s.tmpl, err = template.ParseFS(files, "templates/*.html"); err != nil {
 		return nil, err
 	}
-	if s.css, err = files.ReadFile("templates/console.css"); err != nil {
-		return nil, err
+	s.static = map[string]staticFile{}
+	for name, typ := range map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"} {
+		b, err := files.ReadFile("templates/" + name)
+		if err != nil {
+			return nil, err
+		}
+		s.static[name] = staticFile{typ, b}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
@@ -169,10 +179,15 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
 	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
 	mux.HandleFunc("GET /ops", s.operator(s.ops))
-	mux.HandleFunc("GET /static/console.css", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
+		f, ok := s.static[r.PathValue("name")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", f.typ)
 		w.Header().Set("Cache-Control", "max-age=3600")
-		_, _ = w.Write(s.css)
+		_, _ = w.Write(f.body)
 	})
 	return headers(mux), nil
 }

@@ -29,7 +29,8 @@ const (
 const opsRefresh = 10
 
 type countRow struct {
-	Label string
+	Key   string // the label's value, e.g. the kind "edoc"
+	Label string // what the page shows for it
 	Value float64
 }
 
@@ -152,7 +153,7 @@ func counts(mf *dto.MetricFamily, by string, nonZero bool) []countRow {
 		if nonZero && v == 0 {
 			continue
 		}
-		rows = append(rows, countRow{Label: label(m, by), Value: v})
+		rows = append(rows, countRow{Key: label(m, by), Label: label(m, by), Value: v})
 	}
 	slices.SortFunc(rows, func(a, b countRow) int {
 		if nonZero {

@@ -1,0 +1,82 @@
+// The compose form's helpers. The form works without them: they filter
+// the recipient list as the clerk types, check the files' size before
+// sending, and show the upload's progress.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.compose");
+  if (!form) return;
+
+  // fold lowercases and drops Vietnamese diacritics, so "bo noi vu"
+  // finds "Bộ Nội vụ".
+  function fold(s) {
+    return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[đĐ]/g, "d").toLowerCase();
+  }
+
+  var filter = document.getElementById("to-filter");
+  var select = form.querySelector("select[name=to]");
+  if (filter && select) {
+    filter.hidden = false;
+    filter.addEventListener("input", function () {
+      var q = fold(filter.value.trim());
+      for (var i = 0; i < select.options.length; i++) {
+        var o = select.options[i];
+        o.hidden = q !== "" && !o.selected && fold(o.text).indexOf(q) < 0;
+      }
+    });
+    // Enter in the filter must not send the form.
+    filter.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") e.preventDefault();
+    });
+  }
+
+  var files = form.querySelector("input[name=files]");
+  var bar = document.getElementById("upload-progress");
+  var msg = document.getElementById("upload-msg");
+  var max = Number(form.dataset.maxBytes || 0);
+  if (!window.FormData || !window.XMLHttpRequest || !bar) return;
+
+  function say(text, isError) {
+    msg.textContent = text;
+    msg.className = isError ? "error" : "note";
+    msg.hidden = text === "";
+  }
+
+  form.addEventListener("submit", function (e) {
+    var total = 0;
+    for (var i = 0; files && i < files.files.length; i++) total += files.files[i].size;
+    if (max > 0 && total > max) {
+      e.preventDefault();
+      say(form.dataset.tooLarge, true);
+      return;
+    }
+    e.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    bar.hidden = false;
+    bar.value = 0;
+    say(form.dataset.sending, false);
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.upload.addEventListener("progress", function (ev) {
+      if (ev.lengthComputable) bar.value = ev.loaded / ev.total;
+    });
+    xhr.addEventListener("load", function () {
+      // Sent: follow the redirect to the outbox. Refused: show the page
+      // the server answered, with its message.
+      if (xhr.status === 200 && xhr.responseURL && new URL(xhr.responseURL).pathname !== "/compose") {
+        window.location.assign(xhr.responseURL);
+        return;
+      }
+      document.open();
+      document.write(xhr.responseText);
+      document.close();
+    });
+    xhr.addEventListener("error", function () {
+      button.disabled = false;
+      bar.hidden = true;
+      say(form.dataset.netError, true);
+    });
+    xhr.send(new FormData(form));
+  });
+})();
