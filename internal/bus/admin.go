@@ -94,76 +94,102 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 // committed yet, summed over partitions: end offset minus committed offset,
 // or minus the log start offset where the group has committed nothing.
 func (a *Admin) Lag(ctx context.Context, group, topic string) (int64, error) {
-	if a.closed.Load() {
-		return 0, ErrClosed
-	}
-	start := time.Now()
-	parts, err := a.partitions(ctx, topic)
-	if isUnknownTopic(err) && a.meta.recheck(ctx, start, []string{topic}) {
-		parts, err = a.partitions(ctx, topic)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("lag of %s on %s: %w", group, topic, err)
-	}
-	committed, err := a.committed(ctx, group, topic, parts)
-	if err != nil {
-		return 0, fmt.Errorf("lag of %s on %s: %w", group, topic, err)
-	}
-	starts, err := a.offsets(ctx, topic, parts, kafka.FirstOffset)
-	if err != nil {
-		return 0, fmt.Errorf("lag of %s on %s: %w", group, topic, err)
-	}
-	ends, err := a.offsets(ctx, topic, parts, kafka.LastOffset)
-	if err != nil {
-		return 0, fmt.Errorf("lag of %s on %s: %w", group, topic, err)
-	}
-	var lag int64
-	for _, p := range parts {
-		from := committed[p]
-		if from < starts[p] {
-			// Nothing committed (-1), or the log was truncated past
-			// the commit by retention.
-			from = starts[p]
-		}
-		if ends[p] > from {
-			lag += ends[p] - from
-		}
-	}
-	return lag, nil
+	lags, err := a.Lags(ctx, group, []string{topic})
+	return lags[topic], err
 }
 
-func (a *Admin) partitions(ctx context.Context, topic string) ([]int, error) {
-	md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+// Lags is Lag for several topics of one group, in four requests whatever
+// their number, so a dashboard can read every inbox topic at each scrape.
+func (a *Admin) Lags(ctx context.Context, group string, topics []string) (map[string]int64, error) {
+	if a.closed.Load() {
+		return nil, ErrClosed
+	}
+	start := time.Now()
+	parts, err := a.partitions(ctx, topics)
+	if isUnknownTopic(err) && a.meta.recheck(ctx, start, topics) {
+		parts, err = a.partitions(ctx, topics)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lag of %s: %w", group, err)
+	}
+	committed, err := a.committed(ctx, group, parts)
+	if err != nil {
+		return nil, fmt.Errorf("lag of %s: %w", group, err)
+	}
+	starts, err := a.offsets(ctx, parts, kafka.FirstOffset)
+	if err != nil {
+		return nil, fmt.Errorf("lag of %s: %w", group, err)
+	}
+	ends, err := a.offsets(ctx, parts, kafka.LastOffset)
+	if err != nil {
+		return nil, fmt.Errorf("lag of %s: %w", group, err)
+	}
+	lags := make(map[string]int64, len(parts))
+	for topic, ps := range parts {
+		var lag int64
+		for _, p := range ps {
+			tp := topicPartition{topic, p}
+			from := committed[tp]
+			if from < starts[tp] {
+				// Nothing committed (-1), or the log was truncated
+				// past the commit by retention.
+				from = starts[tp]
+			}
+			if ends[tp] > from {
+				lag += ends[tp] - from
+			}
+		}
+		lags[topic] = lag
+	}
+	return lags, nil
+}
+
+type topicPartition struct {
+	topic     string
+	partition int
+}
+
+// partitions lists the partitions of each topic.
+func (a *Admin) partitions(ctx context.Context, topics []string) (map[string][]int, error) {
+	md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[string][]int, len(topics))
 	for _, t := range md.Topics {
-		if t.Name != topic {
+		if !slices.Contains(topics, t.Name) {
 			continue
 		}
 		if t.Error != nil {
 			if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
-				return nil, fmt.Errorf("%w %s: %w", ErrUnknownTopic, topic, t.Error)
+				return nil, fmt.Errorf("%w %s: %w", ErrUnknownTopic, t.Name, t.Error)
 			}
-			return nil, t.Error
+			return nil, fmt.Errorf("%s: %w", t.Name, t.Error)
 		}
 		parts := make([]int, len(t.Partitions))
 		for i, p := range t.Partitions {
 			parts[i] = p.ID
 		}
-		return parts, nil
+		out[t.Name] = parts
 	}
-	return nil, fmt.Errorf("%w %s", ErrUnknownTopic, topic)
+	for _, t := range topics {
+		if _, ok := out[t]; !ok {
+			return nil, fmt.Errorf("%w %s", ErrUnknownTopic, t)
+		}
+	}
+	return out, nil
 }
 
-func (a *Admin) committed(ctx context.Context, group, topic string, parts []int) (map[int]int64, error) {
-	resp, err := a.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+func (a *Admin) committed(ctx context.Context, group string, parts map[string][]int) (map[topicPartition]int64, error) {
+	resp, err := a.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: parts})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]int64, len(parts))
-	for _, p := range parts {
-		out[p] = -1
+	out := map[topicPartition]int64{}
+	for topic, ps := range parts {
+		for _, p := range ps {
+			out[topicPartition{topic, p}] = -1
+		}
 	}
 	if errors.Is(resp.Error, kafka.GroupIdNotFound) {
 		// kfake's answer for a group that never committed; Kafka
@@ -173,11 +199,13 @@ func (a *Admin) committed(ctx context.Context, group, topic string, parts []int)
 	if resp.Error != nil {
 		return nil, resp.Error
 	}
-	for _, p := range resp.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("partition %d: %w", p.Partition, p.Error)
+	for topic, ps := range resp.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return nil, fmt.Errorf("%s partition %d: %w", topic, p.Partition, p.Error)
+			}
+			out[topicPartition{topic, p.Partition}] = p.CommittedOffset
 		}
-		out[p.Partition] = p.CommittedOffset
 	}
 	return out, nil
 }
@@ -185,24 +213,28 @@ func (a *Admin) committed(ctx context.Context, group, topic string, parts []int)
 // offsets lists the first or last offset of each partition. Kafka allows
 // one timestamp per partition per request, so first and last take one
 // request each.
-func (a *Admin) offsets(ctx context.Context, topic string, parts []int, which int64) (map[int]int64, error) {
-	reqs := make([]kafka.OffsetRequest, len(parts))
-	for i, p := range parts {
-		reqs[i] = kafka.OffsetRequest{Partition: p, Timestamp: which}
+func (a *Admin) offsets(ctx context.Context, parts map[string][]int, which int64) (map[topicPartition]int64, error) {
+	reqs := make(map[string][]kafka.OffsetRequest, len(parts))
+	for topic, ps := range parts {
+		for _, p := range ps {
+			reqs[topic] = append(reqs[topic], kafka.OffsetRequest{Partition: p, Timestamp: which})
+		}
 	}
-	resp, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	resp, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: reqs})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]int64, len(parts))
-	for _, p := range resp.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("partition %d: %w", p.Partition, p.Error)
-		}
-		if which == kafka.FirstOffset {
-			out[p.Partition] = p.FirstOffset
-		} else {
-			out[p.Partition] = p.LastOffset
+	out := map[topicPartition]int64{}
+	for topic, ps := range resp.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return nil, fmt.Errorf("%s partition %d: %w", topic, p.Partition, p.Error)
+			}
+			if which == kafka.FirstOffset {
+				out[topicPartition{topic, p.Partition}] = p.FirstOffset
+			} else {
+				out[topicPartition{topic, p.Partition}] = p.LastOffset
+			}
 		}
 	}
 	return out, nil

@@ -114,6 +114,18 @@ func TestLag(t *testing.T) {
 	if _, err := a.Lag(t.Context(), group, uniqueName(t, "missing")); !errors.Is(err, bus.ErrUnknownTopic) {
 		t.Fatalf("Lag of a missing topic = %v, want ErrUnknownTopic", err)
 	}
+
+	// Lags reads several topics at once, each on its own.
+	other := uniqueName(t, "u")
+	ensureTopics(t, brokers, bus.TopicSpec{Name: other, Partitions: 2})
+	produceN(t, p, other, 0, 5)
+	lags, err := a.Lags(t.Context(), group, []string{topic, other})
+	if err != nil || len(lags) != 2 || lags[topic] != 7 || lags[other] != 5 {
+		t.Fatalf("Lags = %v %v, want %s:7 %s:5", lags, err, topic, other)
+	}
+	if _, err := a.Lags(t.Context(), group, []string{topic, uniqueName(t, "missing")}); !errors.Is(err, bus.ErrUnknownTopic) {
+		t.Fatalf("Lags with a missing topic = %v, want ErrUnknownTopic", err)
+	}
 }
 
 func TestAdminClosed(t *testing.T) {

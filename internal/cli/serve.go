@@ -166,7 +166,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 			hooks = append(hooks, push.Endpoint{OrganID: a.OrganID, URL: a.Endpoint, Secret: []byte(a.WebhookSecret.Reveal())})
 		}
 	}
-	pusher, err := push.New(push.Config{Bus: o.Bus, Topics: push.Topics{Prefix: o.Topics.Prefix, ReplicationFactor: cfg.Bus.ReplicationFactor}, Endpoints: hooks, Log: log})
+	pusher, err := push.New(push.Config{Bus: o.Bus, Topics: push.Topics{Prefix: o.Topics.Prefix, ReplicationFactor: cfg.Bus.ReplicationFactor}, Endpoints: hooks, Log: log,
+		OnAttempt: func(organ string, err error) {
+			outcome := metrics.OutcomeOK
+			if err != nil {
+				outcome = metrics.OutcomeError
+			}
+			hubMetrics.WebhookAttempt(organ, outcome)
+		}})
 	if err != nil {
 		return err
 	}

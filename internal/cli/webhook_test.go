@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +60,24 @@ agencies:
 	got := rcv.WaitDelivered(t, 1, 30*time.Second)
 	if got[0].ID != rc["id"] || got[0].Verified != nil || !strings.Contains(string(got[0].Body), `"documentId":"000.00.00.G22,2025/11/20,1234/VPCP-KSTT"`) {
 		t.Errorf("delivery %+v (verified: %v)", got[0], got[0].Verified)
+	}
+	// The attempt is counted (OnAttempt may run just after the delivery).
+	metric := `lienthong_webhook_attempts_total{agency="000.00.00.H29",outcome="ok"} 1`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if strings.Contains(string(body), metric) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %s", metric)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	// The receiver fetches the bytes with its token.
 	if code, out := fedGet(t, addr, "h29-token-0123456789", "/v1/packets/"+got[0].ID); code != 200 || out["raw"] != string(packet) {

@@ -14,6 +14,20 @@ import (
 	"lienthong/internal/track"
 )
 
+// viewGroup is this process's view's consumer group.
+func (h *Hub) viewGroup() string {
+	return h.o.Topics.viewGroup(h.o.InstanceID + "." + h.o.View.Epoch())
+}
+
+// viewTopics are the topics the view reads: everything.
+func (h *Hub) viewTopics() []string {
+	topics := []string{h.o.Topics.accepted(), h.o.Topics.events()}
+	for _, a := range h.o.Directory.Agencies() {
+		topics = append(topics, h.o.Topics.inbox(string(a.ID)))
+	}
+	return topics
+}
+
 // Run routes accepted packets to inbox topics (one consumer group shared
 // by every hub process) and keeps this process's view (a group of its own,
 // reading every topic), until ctx ends. The view's group is named after the
@@ -27,11 +41,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	topics := []string{h.o.Topics.accepted(), h.o.Topics.events()}
-	for _, a := range h.o.Directory.Agencies() {
-		topics = append(topics, h.o.Topics.inbox(string(a.ID)))
-	}
-	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.viewGroup(h.o.InstanceID + "." + h.o.View.Epoch()), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
+	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.viewGroup(), Topics: h.viewTopics(), SessionTimeout: session, RebalanceTimeout: session}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
 	if err != nil {
 		return err
 	}

@@ -144,7 +144,9 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, err
 	}
 	o.Metrics.ObservePending(o.View.Pending)
-	return &Hub{o: o, producer: p}, nil
+	h := &Hub{o: o, producer: p}
+	o.Metrics.ObserveHealth(h.Health)
+	return h, nil
 }
 
 // Close releases the producer.
@@ -164,6 +166,41 @@ func (h *Hub) Ready(ctx context.Context) error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	return nil
+}
+
+// Health probes the store and the broker and reads the lag of this
+// process's consumers: the router on the accepted topic, the view on every
+// topic it reads, and the forwarder on the federated inboxes. Group labels
+// are the roles, not the groups' full names, which carry the instance.
+func (h *Hub) Health(ctx context.Context) metrics.Health {
+	out := metrics.Health{Up: map[string]bool{
+		metrics.ComponentStore:  h.o.Store.Ping(ctx) == nil,
+		metrics.ComponentBroker: false,
+	}}
+	admin, err := bus.NewAdmin(h.o.Bus)
+	if err != nil {
+		return out
+	}
+	defer admin.Close() //nolint:errcheck // admin client
+	add := func(role, group string, topics []string) bool {
+		lags, err := admin.Lags(ctx, group, topics)
+		if err != nil {
+			return false
+		}
+		for _, t := range topics {
+			out.Lags = append(out.Lags, metrics.Lag{Group: role, Topic: t, Messages: lags[t]})
+		}
+		return true
+	}
+	out.Up[metrics.ComponentBroker] = add("router", h.o.Topics.routerGroup(), []string{h.o.Topics.accepted()})
+	if !out.Up[metrics.ComponentBroker] {
+		return out
+	}
+	add("view", h.viewGroup(), h.viewTopics())
+	if topics := h.forwardTopics(); len(topics) > 0 {
+		add("forward", h.o.Topics.Prefix+"forward", topics)
+	}
+	return out
 }
 
 // accepted is the claim-check event of an accepted packet: references and

@@ -18,9 +18,14 @@ import (
 // registers, so a rename breaks this test rather than a dashboard.
 func TestDashboardQueriesExist(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := metrics.NewHub(reg, []string{"000.00.00.G22"}); err != nil {
+	m, err := metrics.NewHub(reg, []string{"000.00.00.G22"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The health series exist once the hub gives its probe.
+	m.ObserveHealth(func(context.Context) metrics.Health {
+		return metrics.Health{Up: map[string]bool{metrics.ComponentBroker: true}, Lags: []metrics.Lag{{Group: "router", Topic: "lienthong.accepted"}}}
+	})
 	fs, err := blob.NewFS(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@
 //	lienthong_inbox_pending{agency}                 pending items, read from the view at scrape time
 //	lienthong_inbox_oldest_seconds{agency}          age of the oldest pending item (0 when none)
 //	lienthong_webhook_attempts_total{agency,outcome} webhook posts (ok, error)
+//	lienthong_up{component}                         broker and store answered the last probe (1) or not (0)
+//	lienthong_consumer_lag{group,topic}             messages a consumer group has not committed
 //
 // Every method is safe on a nil *Hub, so the hub runs without metrics.
 package metrics
@@ -53,6 +55,7 @@ type Hub struct {
 	verification *prometheus.CounterVec
 	webhook      *prometheus.CounterVec
 	inbox        *InboxCollector
+	health       *HealthCollector
 }
 
 // RejectionCodes are the stable refusal codes (DESIGN.md §5.2) whose series
@@ -110,7 +113,8 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 		}, []string{"agency", "outcome"}),
 	}
 	m.inbox = NewInboxCollector(agencies, nil)
-	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.delivered, m.bytes, m.submit, m.latency, m.verification, m.webhook, m.inbox} {
+	m.health = NewHealthCollector(nil, 5*time.Second, 10*time.Second)
+	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.delivered, m.bytes, m.submit, m.latency, m.verification, m.webhook, m.inbox, m.health} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register hub metrics: %w", err)
 		}
@@ -141,6 +145,15 @@ func (m *Hub) ObservePending(fn PendingFunc) {
 		return
 	}
 	m.inbox.SetFunc(fn)
+}
+
+// ObserveHealth makes lienthong_up and lienthong_consumer_lag probe
+// through fn at scrape time.
+func (m *Hub) ObserveHealth(fn HealthFunc) {
+	if m == nil {
+		return
+	}
+	m.health.SetFunc(fn)
 }
 
 // Accepted records a submission that ended in a receipt. created is false

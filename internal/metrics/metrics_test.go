@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -168,6 +169,35 @@ func send(t *testing.T, url, token string, packet []byte, signer *pki.Issued) in
 	return resp.StatusCode
 }
 
+func TestMetricsHealthCollector(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	calls, up := 0, true
+	c := metrics.NewHealthCollector(nil, time.Second, time.Hour)
+	reg.MustRegister(c)
+	if _, ok := value(t, reg, "lienthong_up", map[string]string{"component": "broker"}); ok {
+		t.Fatal("lienthong_up without a probe")
+	}
+	probe := func(ctx context.Context) metrics.Health {
+		calls++
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("the probe has no deadline")
+		}
+		return metrics.Health{Up: map[string]bool{"broker": up, "store": true}, Lags: []metrics.Lag{{Group: "router", Topic: "t", Messages: 7}}}
+	}
+	c.SetFunc(probe)
+	want(t, reg, "lienthong_up", map[string]string{"component": "broker"}, 1)
+	want(t, reg, "lienthong_consumer_lag", map[string]string{"group": "router", "topic": "t"}, 7)
+	// Within the TTL a scrape reuses the last probe.
+	up = false
+	want(t, reg, "lienthong_up", map[string]string{"component": "broker"}, 1)
+	if calls != 1 {
+		t.Errorf("%d probes for three scrapes within the TTL, want 1", calls)
+	}
+	// A new probe function is used at once.
+	c.SetFunc(probe)
+	want(t, reg, "lienthong_up", map[string]string{"component": "broker"}, 0)
+}
+
 func TestMetricsEndToEnd(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := metrics.NewHub(reg, hubtest.Agencies)
@@ -241,6 +271,13 @@ func TestMetricsEndToEnd(t *testing.T) {
 			t.Errorf("GET /metrics lacks %s", s)
 		}
 	}
+	// The broker and the store are up, and the router and the view have
+	// caught up.
+	want(t, reg, "lienthong_up", map[string]string{"component": metrics.ComponentBroker}, 1)
+	want(t, reg, "lienthong_up", map[string]string{"component": metrics.ComponentStore}, 1)
+	want(t, reg, "lienthong_consumer_lag", map[string]string{"group": "router", "topic": "lienthong.accepted"}, 0)
+	want(t, reg, "lienthong_consumer_lag", map[string]string{"group": "view", "topic": "lienthong.inbox.000.00.00.H29"}, 0)
+
 	// Without Metrics there is no /metrics.
 	plain := httptest.NewServer((&api.Server{Hub: th.Hub}).Handler())
 	t.Cleanup(plain.Close)

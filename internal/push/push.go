@@ -111,6 +111,9 @@ type Config struct {
 	// item after a restart). It must not block for long; the hub can use
 	// it to put a "pushed" step on the timeline.
 	OnDelivered func(ctx context.Context, organID, packetID string, attempts int)
+	// OnAttempt, when set, is called after each POST with its error (nil
+	// for a 2xx); the hub counts them (metrics.Hub.WebhookAttempt).
+	OnAttempt func(organID string, err error)
 	// Now stamps X-Lienthong-Timestamp (default time.Now).
 	Now func() time.Time
 }
@@ -349,6 +352,9 @@ func (p *Pusher) handler(e *endpoint) bus.Handler {
 		for attempt := 1; ; attempt++ {
 			start := time.Now()
 			err := p.post(ctx, e, id, m.Value, attempt)
+			if p.cfg.OnAttempt != nil && ctx.Err() == nil {
+				p.cfg.OnAttempt(e.OrganID, err)
+			}
 			if err == nil {
 				log.DebugContext(ctx, "webhook delivered", "attempt", attempt, "took", time.Since(start))
 				if p.cfg.OnDelivered != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -194,8 +195,23 @@ func TestRetryThenDelivered(t *testing.T) {
 	})
 	produce(t, cfg, organ, 1, 1)
 	const initial = 100 * time.Millisecond
+	var mu sync.Mutex
+	var attempts []string
 	run(t, push.Config{Bus: cfg, Endpoints: []push.Endpoint{{OrganID: organ, URL: rcv.URL, Secret: secret(organ)}},
-		MaxAttempts: 5, InitialBackoff: initial, MaxBackoff: 150 * time.Millisecond, Jitter: noJitter})
+		MaxAttempts: 5, InitialBackoff: initial, MaxBackoff: 150 * time.Millisecond, Jitter: noJitter,
+		OnAttempt: func(organID string, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			var se *push.StatusError
+			switch {
+			case err == nil:
+				attempts = append(attempts, organID+" ok")
+			case errors.As(err, &se):
+				attempts = append(attempts, organID+" "+strconv.Itoa(se.Status))
+			default:
+				attempts = append(attempts, organID+" "+err.Error())
+			}
+		}})
 
 	rcv.WaitDelivered(t, 1, wait)
 	time.Sleep(500 * time.Millisecond) // nothing more comes
@@ -203,6 +219,11 @@ func TestRetryThenDelivered(t *testing.T) {
 	if len(reqs) != 4 {
 		t.Fatalf("%d requests, want 3 failures and 1 delivery", len(reqs))
 	}
+	mu.Lock()
+	if got := strings.Join(attempts, ", "); got != organ+" 503, "+organ+" 503, "+organ+" 503, "+organ+" ok" {
+		t.Errorf("OnAttempt calls: %s", got)
+	}
+	mu.Unlock()
 	// Waits 100, 150 (capped), 150 ms.
 	wantGap := []time.Duration{initial, 150 * time.Millisecond, 150 * time.Millisecond}
 	for i, r := range reqs {
