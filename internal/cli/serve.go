@@ -205,7 +205,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(cfg, h, dir, reg, log)
+		con, err := newConsole(ctx, cfg, h, dir, reg, log)
 		if err != nil {
 			return err
 		}
@@ -244,8 +244,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	o := console.Options{Hub: h, Directory: dir, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
+func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+	o := console.Options{Context: ctx, Hub: h, Directory: dir, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}}
 	if reg != nil {
 		o.Gatherer = reg

@@ -71,6 +71,9 @@ type Options struct {
 	// Gatherer, when set, is the registry the hub's metrics are on
 	// (metrics.NewHub); the operators' dashboard at /ops reads it.
 	Gatherer prometheus.Gatherer
+	// Context bounds the sampler behind the dashboard's per-minute chart
+	// (with a Gatherer); nil means the process's life.
+	Context context.Context
 	// Directory, when set, lists the agencies a clerk may write to and
 	// names them in composed documents; without it the compose form takes
 	// OrganIds typed in. The operators' dashboard names agencies from it.
@@ -103,6 +106,7 @@ type server struct {
 	sess     *sessions
 	tmpl     *template.Template
 	static   map[string]staticFile
+	history  history
 }
 
 type staticFile struct {
@@ -165,6 +169,13 @@ func New(o Options) (http.Handler, error) {
 			return nil, err
 		}
 		s.static[name] = staticFile{typ, b}
+	}
+	if o.Gatherer != nil {
+		ctx := o.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		go s.history.runSampler(ctx, o.Gatherer, o.Now)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)

@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -23,6 +24,9 @@ const (
 	mLatency      = "lienthong_delivery_latency_seconds"
 	mPending      = "lienthong_inbox_pending"
 	mOldest       = "lienthong_inbox_oldest_seconds"
+	mUp           = "lienthong_up"
+	mLag          = "lienthong_consumer_lag"
+	mWebhook      = "lienthong_webhook_attempts_total"
 )
 
 // opsRefresh is the dashboard's refresh period in seconds.
@@ -53,6 +57,20 @@ type opsView struct {
 	DeliveryP50  string
 	DeliveryP99  string
 	Backlog      []backlogRow
+	Chart        *chartView
+	Health       []healthRow
+	Lags         []lagRow
+	Webhooks     []countRow // attempts by outcome
+}
+
+type healthRow struct {
+	Component string
+	Up        bool
+}
+
+type lagRow struct {
+	Group, Topic string
+	Messages     float64
 }
 
 // operator wraps a GET handler for a signed-in operator or admin: anyone
@@ -120,6 +138,24 @@ func (s *server) ops(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 		v.DeliveryP50, v.DeliveryP99 = fmtSeconds(bucketQuantile(0.5, h)), fmtSeconds(bucketQuantile(0.99, h))
 	}
 	v.Backlog = backlog(byName[mPending], byName[mOldest], s.o.Directory)
+	v.Chart = chart(s.history.perMinute(s.o.Now()), [3]string{p.M.T("ops_accepted"), p.M.T("ops_delivered"), p.M.T("ops_rejected_short")})
+	for _, m := range byName[mUp].GetMetric() {
+		v.Health = append(v.Health, healthRow{Component: label(m, "component"), Up: value(m) == 1})
+	}
+	slices.SortFunc(v.Health, func(a, b healthRow) int { return strings.Compare(a.Component, b.Component) })
+	for _, m := range byName[mLag].GetMetric() {
+		v.Lags = append(v.Lags, lagRow{Group: label(m, "group"), Topic: label(m, "topic"), Messages: value(m)})
+	}
+	slices.SortFunc(v.Lags, func(a, b lagRow) int {
+		return cmp.Or(cmp.Compare(b.Messages, a.Messages), strings.Compare(a.Group, b.Group), strings.Compare(a.Topic, b.Topic))
+	})
+	byOutcome := map[string]float64{}
+	for _, m := range byName[mWebhook].GetMetric() {
+		byOutcome[label(m, "outcome")] += value(m)
+	}
+	for _, o := range slices.Sorted(maps.Keys(byOutcome)) {
+		v.Webhooks = append(v.Webhooks, countRow{Key: o, Label: o, Value: byOutcome[o]})
+	}
 	s.render(w, http.StatusOK, "ops", p)
 }
 

@@ -2,7 +2,9 @@ package console
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
@@ -54,5 +56,48 @@ func TestBucketQuantile(t *testing.T) {
 	}
 	if s := fmtSeconds(0.0123); s != "12 ms" {
 		t.Errorf("fmtSeconds(0.0123) = %q", s)
+	}
+}
+
+func TestHistoryPerMinute(t *testing.T) {
+	var h history
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	at := func(min, sec int) time.Time {
+		return t0.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
+	}
+	// Minute 0 ends at 10 accepted; minute 1 at 25 (two samples, the last
+	// counts); minute 2 has no sample; minute 3 at 40; minute 4 after a
+	// restart at 3.
+	h.sample(at(0, 50), [3]float64{10, 8, 1})
+	h.sample(at(1, 10), [3]float64{20, 15, 1})
+	h.sample(at(1, 50), [3]float64{25, 20, 2})
+	h.sample(at(3, 30), [3]float64{40, 30, 2})
+	h.sample(at(4, 5), [3]float64{3, 2, 0})
+	per := h.perMinute(at(4, 30))
+	n := chartMinutes
+	got := per[0][n-5:]
+	if !math.IsNaN(got[0]) || got[1] != 15 || !math.IsNaN(got[2]) || !math.IsNaN(got[3]) || got[4] != 3 {
+		t.Errorf("accepted per minute = %v, want [NaN 15 NaN NaN 3]", got)
+	}
+	if per[1][n-4] != 12 || per[2][n-4] != 1 {
+		t.Errorf("minute 1: delivered %v rejected %v, want 12 and 1", per[1][n-4], per[2][n-4])
+	}
+	c := chart(per, [3]string{"a", "d", "r"})
+	if c.Max != 15 || c.Lines[0].Last != "—" || !strings.Contains(c.Lines[0].Points, "560,") {
+		t.Errorf("chart: max %v, last %q, points %q", c.Max, c.Lines[0].Last, c.Lines[0].Points)
+	}
+	// At most an hour and a minute of totals are kept.
+	for i := range 200 {
+		h.sample(at(10+i, 0), [3]float64{float64(i), 0, 0})
+	}
+	if len(h.minutes) != chartMinutes+1 {
+		t.Errorf("%d minutes kept, want %d", len(h.minutes), chartMinutes+1)
+	}
+	per = h.perMinute(at(209, 30))
+	if per[0][chartMinutes-1] != 1 || per[0][0] != 1 {
+		t.Errorf("a steady 1 a minute reads %v … %v", per[0][0], per[0][chartMinutes-1])
+	}
+	if c := chart(per, [3]string{}); c.Lines[0].Last != "1" {
+		t.Errorf("last complete minute = %q, want 1", c.Lines[0].Last)
 	}
 }

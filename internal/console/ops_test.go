@@ -42,6 +42,7 @@ func TestOperatorDashboard(t *testing.T) {
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 		},
 		Gatherer:   reg,
+		Context:    t.Context(),
 		Directory:  dir,
 		SessionKey: bytes.Repeat([]byte{7}, 32),
 	})
@@ -75,6 +76,20 @@ func TestOperatorDashboard(t *testing.T) {
 	for _, want := range []string{`<meta http-equiv="refresh" content="10">`, "Bảng điều khiển vận hành", "Tồn đọng theo cơ quan", "p99"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("/ops lacks %q: %s", want, body)
+		}
+	}
+	// Health and the consumers' lag come from the hub's probe; the chart
+	// is drawn (its minutes fill as the sampler runs).
+	for _, want := range []string{
+		`<tr data-key="broker"><td>Kafka (trục thông điệp)</td><td><span class="badge ok">Hoạt động</span>`,
+		`<tr data-key="store"><td>Kho lưu trữ (S3)</td><td><span class="badge ok">Hoạt động</span>`,
+		"<td>router</td><td>lienthong.accepted</td>",
+		"<td>view</td><td>lienthong.inbox." + h29 + "</td>",
+		`<svg class="chart"`, `<tr data-key="accepted"><td>`, "Gói tin mỗi phút",
+		`<tr data-key="ok"><td>ok</td><td class="num">0</td>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/ops lacks %q", want)
 		}
 	}
 	// H29's row comes first: the backlog is sorted by pending.
