@@ -296,4 +296,21 @@ func TestBrowser(t *testing.T) {
 		`Number(document.querySelector('#accepted tr[data-key="edoc"] td.num').textContent) >= %v && Number(document.querySelector('#accepted tr[data-key="status"] td.num').textContent) >= %v`,
 		acceptedBefore+1, statusBefore+2))
 	operator.screenshot("ops-after")
+
+	// The operator finds the letter by its recipient and traces it.
+	operator.run("search", chromedp.Navigate(base+"/ops/search"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=to]`), h29["organId"]),
+		chromedp.Click(chromedp.CSS(`form.search button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#results`)),
+	)
+	operator.screenshot("search")
+	operator.run("trace", chromedp.Click(chromedp.CSS(`#results tr:first-child a`)), chromedp.WaitVisible(chromedp.CSS(`table.timeline`)))
+	if trace := operator.text("the trace", "main"); !strings.Contains(trace, h29["organId"]) || !strings.Contains(trace, "03") {
+		t.Errorf("the trace of the newest packet to H29 lacks its recipient or status: %s", trace)
+	}
+	operator.screenshot("trace")
+	for _, page := range []string{"dead-letters", "directory"} {
+		operator.run(page, chromedp.Navigate(base+"/ops/"+page), chromedp.WaitVisible(chromedp.CSS("h1")))
+		operator.screenshot(page)
+	}
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -10,14 +12,25 @@ import (
 	"lienthong/internal/config"
 )
 
-// runSecret seals a secret for a configuration file: the national axis's
-// HMAC secrets and the like must be held in the clear to be used, so they
-// are kept encrypted at rest instead of hashed.
+// runSecret makes secrets for a configuration file. "seal" encrypts one:
+// the national axis's HMAC secrets and the like must be held in the clear
+// to be used, so they are kept encrypted at rest instead of hashed. "token"
+// makes a new bearer token and the hash the configuration keeps of it.
 func runSecret(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("secret", "seal  (reads the secret on standard input; the key is in "+config.SecretsKeyEnv+")", stderr)
+	fs := newFlags("secret", "seal|token  (seal reads the secret on standard input; the key is in "+config.SecretsKeyEnv+")", stderr)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return ExitUsage
+	}
+	if len(pos) == 1 && pos[0] == "token" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			fmt.Fprintf(stderr, "lienthong secret: %v\n", err)
+			return ExitUsage
+		}
+		tok := base64.RawURLEncoding.EncodeToString(b)
+		fmt.Fprintf(stdout, "token: %s\nconfig: %s\n", tok, config.HashToken(tok))
+		return ExitOK
 	}
 	if len(pos) != 1 || pos[0] != "seal" {
 		fs.Usage()

@@ -245,7 +245,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
 func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	o := console.Options{Context: ctx, Hub: h, Directory: dir, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
+	creds := map[string]console.AgencyCredentials{}
+	for _, a := range cfg.Agencies {
+		creds[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
+	}
+	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: creds, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}}
 	if reg != nil {
 		o.Gatherer = reg

@@ -78,6 +78,9 @@ type Options struct {
 	// names them in composed documents; without it the compose form takes
 	// OrganIds typed in. The operators' dashboard names agencies from it.
 	Directory *organ.Directory
+	// Credentials say which credentials each agency has, by OrganId, for
+	// the operators' directory page; never their values.
+	Credentials map[string]AgencyCredentials
 	// MaxUpload bounds the total size of the files of one composed
 	// document; zero means 50 MiB.
 	MaxUpload int64
@@ -190,6 +193,11 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
 	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
 	mux.HandleFunc("GET /ops", s.operator(s.ops))
+	mux.HandleFunc("GET /ops/search", s.operator(s.search))
+	mux.HandleFunc("GET /ops/packet/{id}", s.operator(s.trace))
+	mux.HandleFunc("GET /ops/dead-letters", s.operator(s.deadLetters))
+	mux.HandleFunc("POST /ops/dead-letters/replay", s.operator(s.replay))
+	mux.HandleFunc("GET /ops/directory", s.operator(s.directory))
 	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
 		f, ok := s.static[r.PathValue("name")]
 		if !ok {
@@ -230,6 +238,11 @@ type page struct {
 	Doc     *docView
 	Compose *composeView
 	Ops     *opsView
+
+	Search      *searchView
+	Trace       *traceView
+	DeadLetters *deadLetterView
+	Directory   *directoryView
 }
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {

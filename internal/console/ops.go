@@ -73,13 +73,22 @@ type lagRow struct {
 	Messages     float64
 }
 
-// operator wraps a GET handler for a signed-in operator or admin: anyone
-// signed out is sent to the sign-in page, a clerk is refused.
+// operator wraps a handler for a signed-in operator or admin: anyone
+// signed out is sent to the sign-in page (GET) or refused (POST), a clerk
+// is refused, and every POST must carry the session's CSRF token.
 func (s *server) operator(next func(http.ResponseWriter, *http.Request, *Account, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u, ss := s.current(r)
 		if u == nil {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
+			return
+		}
+		if r.Method == http.MethodPost && !s.checkCSRF(w, r, ss.csrf) {
+			s.fail(w, r, u, ss, http.StatusForbidden, "csrf", "")
 			return
 		}
 		if !isOperator(u) {

@@ -67,7 +67,7 @@ func (s *Store) Search(q Query) (out []Packet, truncated bool, err error) {
 			if q.From != "" && from != q.From {
 				return nil
 			}
-			prefix := k[:i+1 : i+1]
+			prefix := k[: i+1 : i+1]
 			start := prefix
 			if !q.Since.IsZero() {
 				start = inboxKey(from, q.Since, "")

@@ -1,0 +1,245 @@
+package console
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"lienthong/internal/edxml"
+	"lienthong/internal/hub"
+	"lienthong/internal/organ"
+	"lienthong/internal/push"
+	"lienthong/internal/track"
+)
+
+// The operators' pages besides the dashboard: packet search and trace,
+// the dead letters with replay, and the directory.
+
+type searchView struct {
+	Q         searchForm
+	Searched  bool
+	Results   []track.Packet
+	Truncated bool
+}
+
+type searchForm struct {
+	ID, DocumentID, From, To, Since, Until string
+}
+
+// parseDay reads a yyyy-mm-dd date in Vietnam's time zone.
+func parseDay(s string) (time.Time, error) {
+	return time.ParseInLocation("2006-01-02", s, edxml.Zone)
+}
+
+func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	p := s.page(w, r, u, ss)
+	p.Title = p.M.T("ops_search")
+	q := r.URL.Query()
+	v := &searchView{Q: searchForm{ID: strings.TrimSpace(q.Get("id")), DocumentID: strings.TrimSpace(q.Get("doc")),
+		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Since: q.Get("since"), Until: q.Get("until")}}
+	p.Search = v
+	if v.Q == (searchForm{}) {
+		s.render(w, http.StatusOK, "search", p)
+		return
+	}
+	tq := track.Query{ID: v.Q.ID, DocumentID: v.Q.DocumentID, From: v.Q.From, To: v.Q.To}
+	for _, f := range []struct {
+		in  string
+		out *time.Time
+		add time.Duration
+	}{{v.Q.Since, &tq.Since, 0}, {v.Q.Until, &tq.Until, 24 * time.Hour}} {
+		if f.in == "" {
+			continue
+		}
+		d, err := parseDay(f.in)
+		if err != nil {
+			p.Error = p.M.T("bad_date")
+			s.render(w, http.StatusBadRequest, "search", p)
+			return
+		}
+		*f.out = d.Add(f.add) // "until" includes its day
+	}
+	for _, id := range []string{tq.From, tq.To} {
+		if id == "" {
+			continue
+		}
+		if _, err := organ.Parse(id); err != nil {
+			p.Error = p.M.T("bad_organ") + " (" + id + ")"
+			s.render(w, http.StatusBadRequest, "search", p)
+			return
+		}
+	}
+	res, cut, err := s.o.Hub.Search(tq)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	v.Searched, v.Results, v.Truncated = true, res, cut
+	s.render(w, http.StatusOK, "search", p)
+}
+
+type traceView struct {
+	Packet   track.Packet
+	Timeline track.Timeline
+}
+
+func (s *server) trace(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	pk, tl, err := s.o.Hub.Trace(r.PathValue("id"))
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	p := s.page(w, r, u, ss)
+	p.Title = pk.ID
+	p.Trace = &traceView{Packet: pk, Timeline: tl}
+	s.render(w, http.StatusOK, "trace", p)
+}
+
+type deadLetterView struct {
+	Configured bool
+	Entries    []deadLetterRow
+}
+
+type deadLetterRow struct {
+	Ref, Topic, Endpoint, Key, Error string
+	FailedAt                         time.Time
+	Replays                          []push.Replayed
+	Replayable                       bool
+}
+
+// maxDeadLetters bounds the entries the page lists, newest first.
+const maxDeadLetters = 500
+
+func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	p := s.page(w, r, u, ss)
+	p.Title = p.M.T("ops_dead_letters")
+	v := &deadLetterView{Configured: true}
+	p.DeadLetters = v
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	all, err := s.o.Hub.DeadLetters(ctx)
+	if err != nil {
+		s.o.Log.Warn("console: dead letters", "err", err)
+		p.Error = p.M.T("unavailable")
+		s.render(w, http.StatusServiceUnavailable, "deadletters", p)
+		return
+	}
+	slices.Reverse(all)
+	for _, d := range all[:min(len(all), maxDeadLetters)] {
+		_, rerr := push.ReplayMessage(d, s.o.Hub.PushTopics())
+		v.Entries = append(v.Entries, deadLetterRow{Ref: d.Ref(), Topic: d.OriginalTopic, Endpoint: d.Endpoint, Key: string(d.Key),
+			Error: d.Error, FailedAt: d.FailedAt, Replays: d.Replays, Replayable: rerr == nil})
+	}
+	if n := r.URL.Query().Get("replayed"); n != "" {
+		p.Flash = p.M.T("replayed") + ": " + n
+	}
+	s.render(w, http.StatusOK, "deadletters", p)
+}
+
+func (s *server) replay(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	refs := r.PostForm["ref"]
+	if len(refs) == 0 || len(refs) > maxDeadLetters {
+		s.fail(w, r, u, ss, http.StatusBadRequest, "need_dead_letter", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	done, err := s.o.Hub.Replay(ctx, refs, "console:"+u.Username)
+	if err != nil {
+		s.o.Log.Warn("console: replay", "user", u.Username, "refs", refs, "replayed", len(done), "err", err)
+		switch {
+		case errors.Is(err, hub.ErrNoSuchDeadLetter):
+			s.fail(w, r, u, ss, http.StatusNotFound, "no_dead_letter", "")
+		case errors.Is(err, push.ErrNotReplayable):
+			s.fail(w, r, u, ss, http.StatusBadRequest, "not_replayable", "")
+		default:
+			s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
+		}
+		return
+	}
+	s.o.Log.Info("console: dead letters replayed", "user", u.Username, "refs", refs)
+	http.Redirect(w, r, "/ops/dead-letters?replayed="+url.QueryEscape(strconv.Itoa(len(done))), http.StatusSeeOther)
+}
+
+type directoryView struct {
+	Agencies []directoryRow
+}
+
+type directoryRow struct {
+	organ.Agency
+	Parent      string
+	Mode        string // pull, webhook, hub
+	Credentials []string
+	Hosted      *certView
+}
+
+type certView struct {
+	Subject, SHA256 string
+	NotAfter        time.Time
+	ExpiresSoon     bool
+}
+
+// AgencyCredentials says which credentials an agency has, never their
+// values: the console's directory page lists them.
+type AgencyCredentials struct {
+	Tokens  int
+	VDXP    bool // a national-axis system id and secret
+	Webhook bool // a webhook secret
+}
+
+func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	p := s.page(w, r, u, ss)
+	p.Title = p.M.T("ops_directory")
+	v := &directoryView{}
+	p.Directory = v
+	if s.o.Directory == nil {
+		s.render(w, http.StatusOK, "directory", p)
+		return
+	}
+	now := s.o.Now()
+	for _, a := range s.o.Directory.Agencies() {
+		row := directoryRow{Agency: a, Mode: "pull"}
+		if parent, ok := s.o.Directory.ParentOf(a.ID); ok {
+			row.Parent = string(parent)
+		}
+		switch {
+		case strings.HasPrefix(a.Endpoint, organ.HubPrefix):
+			row.Mode = "hub"
+		case a.Endpoint != "" && a.Endpoint != organ.EndpointPull:
+			row.Mode = "webhook"
+		}
+		if c, ok := s.o.Credentials[string(a.ID)]; ok {
+			if c.Tokens > 0 {
+				row.Credentials = append(row.Credentials, p.M.T("cred_tokens")+": "+strconv.Itoa(c.Tokens))
+			}
+			if c.VDXP {
+				row.Credentials = append(row.Credentials, p.M.T("cred_vdxp"))
+			}
+			if c.Webhook {
+				row.Credentials = append(row.Credentials, p.M.T("cred_webhook"))
+			}
+		}
+		if sg, ok := s.o.Signers[string(a.ID)]; ok {
+			row.Hosted = newCertView(sg.Cert, now)
+		}
+		v.Agencies = append(v.Agencies, row)
+	}
+	s.render(w, http.StatusOK, "directory", p)
+}
+
+// soon is how long before a certificate's end the directory warns.
+const soon = 30 * 24 * time.Hour
+
+func newCertView(c *x509.Certificate, now time.Time) *certView {
+	sum := sha256.Sum256(c.Raw)
+	return &certView{Subject: c.Subject.CommonName, SHA256: hex.EncodeToString(sum[:]), NotAfter: c.NotAfter,
+		ExpiresSoon: c.NotAfter.Sub(now) < soon}
+}

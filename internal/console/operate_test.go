@@ -1,0 +1,155 @@
+package console_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"lienthong/internal/bus"
+	"lienthong/internal/console"
+	"lienthong/internal/hubtest"
+	"lienthong/internal/organ"
+)
+
+// The operators' pages: packet search and trace, dead letters with
+// replay, and the directory; clerks reach none of them.
+func TestOperatorPages(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	var list []organ.Agency
+	for _, id := range hubtest.Agencies {
+		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
+	}
+	dir, err := organ.NewDirectory(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := h.Agencies[h29].Cert
+	handler, err := console.New(console.Options{
+		Hub: h.Hub,
+		Accounts: []console.Account{
+			{Username: "vanhanh", PasswordHash: hash, Role: console.RoleOperator},
+			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
+		},
+		Directory:   dir,
+		Credentials: map[string]console.AgencyCredentials{g22: {Tokens: 2, VDXP: true}},
+		Signers:     map[string]console.Signer{h29: {Cert: iss.Cert, Chain: iss.Chain, Key: iss.Key}},
+		SessionKey:  bytes.Repeat([]byte{7}, 32),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	id := sendREST(t, h)
+
+	op := newBrowser(t, srv.URL)
+	if code, _ := op.login("vanhanh", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("operator sign in: %d", code)
+	}
+	row := `<tr data-id="` + id + `">`
+
+	// Search by sender, recipient, part of the DocumentId, id and date.
+	for _, q := range []string{"from=" + g22, "to=" + h29, "doc=vpcp-kstt", "id=" + id, "since=2020-01-01&until=2099-12-31"} {
+		if body := op.page("/ops/search?" + q); !strings.Contains(body, row) || !strings.Contains(body, `<a href="/ops/packet/`+id+`">`) {
+			t.Errorf("search %s does not find the packet: %s", q, body)
+		}
+	}
+	for _, q := range []string{"from=" + h29, "to=" + g22, "doc=nothing-like-it", "id=nope", "until=2020-01-01"} {
+		if body := op.page("/ops/search?" + q); strings.Contains(body, row) || !strings.Contains(body, "Không có gói tin nào khớp.") {
+			t.Errorf("search %s finds the packet", q)
+		}
+	}
+	for q, msg := range map[string]string{"since=27/11/2026": "Ngày không hợp lệ.", "from=G22": "Mã định danh cơ quan không hợp lệ"} {
+		if code, body, _ := op.do(http.MethodGet, "/ops/search?"+q, nil); code != http.StatusBadRequest || !strings.Contains(body, msg) {
+			t.Errorf("search %s: %d, want 400 with %q", q, code, msg)
+		}
+	}
+
+	// The trace shows routing and the timeline, not the letter.
+	eventually(t, "the trace shows H29 fetched or delivered", func() bool {
+		body := op.page("/ops/packet/" + id)
+		return strings.Contains(body, "<td>"+h29+"</td>") && strings.Contains(body, "000.00.00.G22,2025/11/20,1234/VPCP-KSTT")
+	})
+	if code, _, _ := op.do(http.MethodGet, "/ops/packet/no-such-packet", nil); code != http.StatusNotFound {
+		t.Errorf("trace of an unknown packet: %d", code)
+	}
+
+	// A message the router cannot read ends in the dead letters; the
+	// operator replays it, and the replay is recorded with who did it.
+	p, err := bus.NewProducer(bus.Config{Brokers: h.Broker.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Produce(t.Context(), bus.Message{Topic: "lienthong.accepted", Key: []byte("garbage-1"), Value: []byte("{not json")}); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Close()
+	var body string
+	eventually(t, "the dead letter listed", func() bool {
+		body = op.page("/ops/dead-letters")
+		return strings.Contains(body, `<a href="/ops/packet/garbage-1">garbage-1</a>`)
+	})
+	ref := regexpFind(t, body, `name="ref" value="([^"]+)"`)
+	if code, _, _ := op.do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"ref": {ref}}); code != http.StatusForbidden {
+		t.Errorf("replay without the CSRF token: %d", code)
+	}
+	if code, body, _ := op.do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"csrf": {csrf(t, body)}, "ref": {"lienthong.dead-letter/0/999999"}}); code != http.StatusNotFound || !strings.Contains(body, "Không tìm thấy thông điệp lỗi") {
+		t.Errorf("replay of an unknown entry: %d", code)
+	}
+	code, _, hdr := op.do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"csrf": {csrf(t, body)}, "ref": {ref}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/ops/dead-letters?replayed=1" {
+		t.Fatalf("replay: %d %s", code, hdr.Get("Location"))
+	}
+	// It fails again: a second entry, and the first shows its replay.
+	eventually(t, "the replay recorded and failed again", func() bool {
+		body = op.page("/ops/dead-letters?replayed=1")
+		return strings.Count(body, `garbage-1</a>`) == 2 && strings.Contains(body, "console:vanhanh") && strings.Contains(body, "Đã gửi lại: 1")
+	})
+
+	// The directory lists agencies and their credentials, never a value.
+	body = op.page("/ops/directory")
+	for _, want := range []string{`<tr data-organ="` + g22 + `">`, "Token: 2", "Tài khoản trục quốc gia (VDXP)", "Tự lấy (pull)", "khóa ký hộ:", "lienthong secret token"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("directory lacks %q", want)
+		}
+	}
+	if strings.Contains(body, h.Agencies[g22].Token) {
+		t.Error("the directory shows a token")
+	}
+
+	// Clerks reach none of it, and a signed-out visitor cannot replay.
+	clerk := newBrowser(t, srv.URL)
+	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("clerk sign in: %d", code)
+	}
+	for _, path := range []string{"/ops/search?from=" + g22, "/ops/packet/" + id, "/ops/dead-letters", "/ops/directory"} {
+		if code, _, _ := clerk.do(http.MethodGet, path, nil); code != http.StatusForbidden {
+			t.Errorf("clerk's %s: %d", path, code)
+		}
+	}
+	_, cbody, _ := clerk.do(http.MethodGet, "/inbox", nil)
+	if code, _, _ := clerk.do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"csrf": {csrf(t, cbody)}, "ref": {ref}}); code != http.StatusForbidden {
+		t.Errorf("clerk's replay: %d", code)
+	}
+	if code, _, _ := newBrowser(t, srv.URL).do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"ref": {ref}}); code != http.StatusForbidden {
+		t.Errorf("signed-out replay: %d", code)
+	}
+}
+
+// regexpFind returns the first group of re in s, failing without one.
+func regexpFind(t *testing.T, s, re string) string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in %s", re, s)
+	}
+	return m[1]
+}

@@ -1,0 +1,75 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"lienthong/internal/edxml"
+	"lienthong/internal/push"
+	"lienthong/internal/track"
+)
+
+// What operators see. These calls are not scoped to a caller: the console
+// gives them to operators only. They return metadata, never a packet's
+// content.
+
+// Search finds packets in the view (track.Store.Search).
+func (h *Hub) Search(q track.Query) ([]track.Packet, bool, error) {
+	ps, cut, err := h.o.View.Search(q)
+	if err != nil {
+		return nil, false, unavailable("the view", err)
+	}
+	return ps, cut, nil
+}
+
+// Trace returns a packet's metadata and its whole timeline.
+func (h *Hub) Trace(id string) (track.Packet, track.Timeline, error) {
+	p, err := h.o.View.Packet(id)
+	if errors.Is(err, track.ErrNotFound) {
+		return p, track.Timeline{}, refuse(404, "packet.not_found", "no packet %s", id)
+	}
+	if err != nil {
+		return p, track.Timeline{}, unavailable("the view", err)
+	}
+	tl, err := h.o.View.Timeline(id)
+	if err != nil && !errors.Is(err, track.ErrNotFound) {
+		return p, tl, unavailable("the view", err)
+	}
+	tl.MarkOverdue(h.o.Now(), func(s string) (time.Time, error) { t, _, err := edxml.ParseDate(s); return t, err })
+	return p, tl, nil
+}
+
+// PushTopics are the dead-letter and replay topics of this hub.
+func (h *Hub) PushTopics() push.Topics {
+	return push.Topics{Prefix: h.o.Topics.Prefix, ReplicationFactor: h.o.Topics.ReplicationFactor}
+}
+
+// DeadLetters lists the dead-letter topic, oldest first (push.ListDeadLetters).
+func (h *Hub) DeadLetters(ctx context.Context) ([]push.DeadLetter, error) {
+	return push.ListDeadLetters(ctx, h.o.Bus, h.PushTopics())
+}
+
+// ErrNoSuchDeadLetter: a replay named an entry the topic does not hold.
+var ErrNoSuchDeadLetter = errors.New("hub: no such dead-letter entry")
+
+// Replay produces the dead-letter entries named by refs (DeadLetter.Ref)
+// back to their topics, recording by as who asked (push.Replay). Nothing
+// is produced unless every ref names an entry that can be replayed.
+func (h *Hub) Replay(ctx context.Context, refs []string, by string) ([]push.Replayed, error) {
+	all, err := h.DeadLetters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pick []push.DeadLetter
+	for _, ref := range refs {
+		i := slices.IndexFunc(all, func(d push.DeadLetter) bool { return d.Ref() == ref })
+		if i < 0 {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchDeadLetter, ref)
+		}
+		pick = append(pick, all[i])
+	}
+	return push.Replay(ctx, h.o.Bus, h.PushTopics(), pick, by, h.o.Now())
+}
