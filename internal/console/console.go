@@ -189,6 +189,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /doc/{id}", s.clerk(s.doc))
 	mux.HandleFunc("POST /doc/{id}/status", s.clerk(s.status))
 	mux.HandleFunc("POST /doc/{id}/takeback", s.clerk(s.takeBack))
+	mux.HandleFunc("POST /doc/{id}/revoke", s.clerk(s.revoke))
 	mux.HandleFunc("GET /doc/{id}/file/{n}", s.clerk(s.file))
 	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
 	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
@@ -504,6 +505,7 @@ type outboxRow struct {
 	track.Packet
 	Recipients []track.Recipient
 	TakeBack   []string // recipients it may still be taken back from
+	Revocable  bool     // some recipient's copy is not revoked or replaced yet
 	New        bool     // just sent from the compose page
 }
 
@@ -523,7 +525,8 @@ func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	}
 	p.flashStatus(r.URL.Query())
 	for _, pk := range ps {
-		if pk.Kind != string(edxml.KindEdoc) {
+		// A revoke shows as the state of the document it revokes.
+		if pk.Kind != string(edxml.KindEdoc) || pk.BusinessType == edxml.BusinessRevoke {
 			continue
 		}
 		if len(p.Outbox) == maxList {
@@ -533,6 +536,7 @@ func (s *server) outbox(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		if tl, err := s.o.Hub.Timeline(u.OrganID, pk.ID); err == nil {
 			row.Recipients = tl.Recipients
 			row.TakeBack = takeBackable(tl)
+			row.Revocable = len(revocable(tl)) > 0
 		}
 		p.Outbox = append(p.Outbox, row)
 	}
@@ -548,7 +552,10 @@ type docView struct {
 	Timeline    track.Timeline
 	CanAnswer   bool
 	Hosted      bool
-	Codes       []string
+	// Business is what the packet does to a document when it is not a
+	// new one: a revoke, an update or a replacement.
+	Business *edxml.Business
+	Codes    []string
 	// AnswerID is the document a pending take-back request (13) is
 	// answered on, with 15 or 16; empty when none is pending.
 	AnswerID string
@@ -603,6 +610,9 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	}
 	d := &docView{ID: id, Header: pk.Header, Status: pk.Status, Attachments: pk.Attachments, Timeline: tl,
 		CanAnswer: recipient && pk.Kind == edxml.KindEdoc, Hosted: hosted, Codes: answerCodes}
+	if pk.Trace != nil && pk.Trace.Business != nil && pk.Trace.Business.DocType != edxml.BusinessNew {
+		d.Business = pk.Trace.Business
+	}
 	switch {
 	case d.CanAnswer && pendingFor(tl, u.OrganID):
 		d.AnswerID = id
@@ -635,11 +645,15 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 // query.
 func (p *page) flashStatus(q url.Values) {
 	switch q.Get("err") {
-	case "reason_required", "bad_code", "takeback_reason", "refuse_reason", "bad_takeback", "no_takeback":
+	case "reason_required", "bad_code", "takeback_reason", "refuse_reason", "bad_takeback", "no_takeback", "revoke_reason", "bad_revoke":
 		p.Error = p.M.T(q.Get("err"))
 		return
 	case "status_failed":
 		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
+		return
+	}
+	if q.Get("ok") == "revoked" {
+		p.Flash = p.M.T("revoked_ok")
 		return
 	}
 	if ok := q.Get("ok"); ok != "" && slices.Contains(client.StatusCodes, ok) {

@@ -341,7 +341,12 @@ func (s *Store) statusEvent(tx *bolt.Tx, p Packet) error {
 				flags = append(flags, FlagOutOfOrder)
 			}
 			r.Events = append(r.Events, Event{Type: EventStatus, Code: p.StatusCode, Packet: p.ID, At: p.AcceptedAt, Flags: flags})
-			r.State = p.StatusCode
+			// A revoked or replaced copy stays so: a status after it
+			// (the recipient's 01 for the revoke packet, which shares
+			// the DocumentId) is kept on the timeline only.
+			if r.State != EventRevoked && r.State != EventReplaced {
+				r.State = p.StatusCode
+			}
 		}
 		if err := put(timelines, []byte(id), tl); err != nil {
 			return err

@@ -291,6 +291,32 @@ func TestChanges(t *testing.T) {
 	}
 }
 
+// A status after a revocation is recorded but does not reopen the copy.
+func TestStatusAfterRevoke(t *testing.T) {
+	s := open(t)
+	must(t, s.Accepted(edoc("orig", t0)))
+	rev := edoc("rev", t0.Add(time.Hour))
+	rev.BusinessType, rev.To = "1", []string{"000.00.00.H29"}
+	must(t, s.Accepted(rev))
+	must(t, s.Accepted(status("s1", "000.00.00.H29", "01", t0.Add(2*time.Hour))))
+	must(t, s.Accepted(status("s2", "000.00.00.G12", "03", t0.Add(2*time.Hour))))
+	tl, err := s.Timeline("orig")
+	must(t, err)
+	for _, r := range tl.Recipients {
+		last := r.Events[len(r.Events)-1]
+		switch r.OrganID {
+		case "000.00.00.H29":
+			if r.State != track.EventRevoked || last.Code != "01" {
+				t.Errorf("H29: state %q, last event %+v", r.State, last)
+			}
+		case "000.00.00.G12":
+			if r.State != "03" {
+				t.Errorf("G12: state %q, want 03", r.State)
+			}
+		}
+	}
+}
+
 func TestOverdue(t *testing.T) {
 	parse := func(s string) (time.Time, error) { return time.Parse("2006/01/02", s) }
 	tl := track.Timeline{DueDate: "2025/12/05", Recipients: []track.Recipient{{OrganID: "a", State: "03"}, {OrganID: "b", State: "06"}, {OrganID: "c", State: "revoked"}}}

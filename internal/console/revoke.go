@@ -1,0 +1,105 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"lienthong/internal/edxml"
+	"lienthong/internal/hub"
+	"lienthong/internal/pki"
+	"lienthong/internal/track"
+)
+
+// Revoking (thu hồi, business type 1) cancels a document the agency sent:
+// a new edoc repeating the original header, whose Bussiness names the
+// original and gives the reason (edxml/FORMAT.md §5). Unlike a take-back
+// request (13) it needs no answer; the recipients' timelines turn
+// "revoked".
+
+// revocable lists the recipients a document may still be revoked for.
+func revocable(tl track.Timeline) []string {
+	var ids []string
+	for _, rc := range tl.Recipients {
+		if rc.State != track.EventRevoked && rc.State != track.EventReplaced {
+			ids = append(ids, rc.OrganID)
+		}
+	}
+	return ids
+}
+
+// buildRevoke makes the revoke packet of orig for the recipients to.
+func buildRevoke(orig *edxml.Packet, u *Account, to []string, reason string, now time.Time) *edxml.Packet {
+	h := *orig.Header
+	h.To = slices.DeleteFunc(slices.Clone(orig.Header.To), func(o edxml.Organization) bool { return !slices.Contains(to, o.OrganID) })
+	return &edxml.Packet{Kind: edxml.KindEdoc, Header: &h, Trace: &edxml.Trace{
+		Headers: []edxml.TraceHeader{{OrganID: u.OrganID, Timestamp: edxml.FormatTimestamp(now)}},
+		Business: &edxml.Business{DocumentID: h.DocumentID, DocType: edxml.BusinessRevoke, DocReason: reason, Paper: "0",
+			Staff: edxml.StaffInfo{Staff: u.Username}},
+	}}
+}
+
+func (s *server) revoke(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	id := r.PathValue("id")
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	tl, err := s.o.Hub.Timeline(u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if tl.From != u.OrganID {
+		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
+		return
+	}
+	if reason == "" {
+		http.Redirect(w, r, "/outbox?err=revoke_reason", http.StatusSeeOther)
+		return
+	}
+	to := revocable(tl)
+	if len(to) == 0 {
+		http.Redirect(w, r, "/outbox?err=bad_revoke", http.StatusSeeOther)
+		return
+	}
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
+	}
+	orig, err := s.load(r.Context(), u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if orig.Kind != edxml.KindEdoc || orig.Header == nil {
+		s.fail(w, r, u, ss, http.StatusBadRequest, "bad_revoke", "")
+		return
+	}
+	if err := s.submitEdoc(r.Context(), u, buildRevoke(orig, u, to, reason, s.o.Now())); err != nil {
+		s.o.Log.Warn("console: revoke", "packet", id, "organ", u.OrganID, "err", err)
+		http.Redirect(w, r, "/outbox?err=status_failed&detail="+url.QueryEscape(errCode(err)), http.StatusSeeOther)
+		return
+	}
+	s.o.Log.Info("console: document revoked", "packet", id, "organ", u.OrganID, "to", to, "user", u.Username)
+	http.Redirect(w, r, "/outbox?ok=revoked", http.StatusSeeOther)
+}
+
+// submitEdoc writes an edoc without attachments, signs it with the
+// agency's hosted key when the hub holds one, and submits it.
+func (s *server) submitEdoc(ctx context.Context, u *Account, pk *edxml.Packet) error {
+	var b bytes.Buffer
+	if err := edxml.Write(&b, pk, nil); err != nil {
+		return err
+	}
+	sub := hub.Submission{Caller: u.OrganID, Packet: bytes.NewReader(b.Bytes()), Channel: "console", Kind: edxml.KindEdoc}
+	if sg, ok := s.o.Signers[u.OrganID]; ok {
+		sig, err := pki.SignDetached(bytes.NewReader(b.Bytes()), sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
+		if err != nil {
+			return err
+		}
+		sub.Signature = sig
+	}
+	_, _, err := s.o.Hub.Submit(ctx, sub)
+	return err
+}

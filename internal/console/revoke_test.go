@@ -1,0 +1,104 @@
+package console_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"lienthong/internal/console"
+	"lienthong/internal/hubtest"
+)
+
+// The sender revokes a document from its outbox: a reason is required,
+// the recipient's copy turns revoked and receives the revoke packet, and
+// no other agency can revoke it.
+func TestRevoke(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signers := map[string]console.Signer{}
+	for _, id := range []string{g22, h29} {
+		c := h.Agencies[id].Cert
+		signers[id] = console.Signer{Cert: c.Cert, Chain: c.Chain, Key: c.Key}
+	}
+	handler, err := console.New(console.Options{
+		Hub: h.Hub,
+		Accounts: []console.Account{
+			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
+			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
+		},
+		Signers:    signers,
+		SessionKey: bytes.Repeat([]byte{7}, 32),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	sender, other := newBrowser(t, srv.URL), newBrowser(t, srv.URL)
+	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("G22 sign in: %d", code)
+	}
+	if code, _ := other.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("H29 sign in: %d", code)
+	}
+	id := sendREST(t, h)
+	var body string
+	eventually(t, "the revoke action in G22's outbox", func() bool {
+		body = sender.page("/outbox")
+		return strings.Contains(body, `action="/doc/`+id+`/revoke"`)
+	})
+
+	// A reason is required.
+	code, _, hdr := sender.do(http.MethodPost, "/doc/"+id+"/revoke", url.Values{"csrf": {csrf(t, body)}, "reason": {"  "}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/outbox?err=revoke_reason" {
+		t.Fatalf("revoke without a reason: %d %s", code, hdr.Get("Location"))
+	}
+	if page := sender.page("/outbox?err=revoke_reason"); !strings.Contains(page, "Thu hồi văn bản phải nêu lý do.") {
+		t.Error("the outbox does not say a reason is needed")
+	}
+	// The recipient cannot revoke the sender's document.
+	_, obody, _ := other.do(http.MethodGet, "/inbox", nil)
+	if code, _, _ := other.do(http.MethodPost, "/doc/"+id+"/revoke", url.Values{"csrf": {csrf(t, obody)}, "reason": {"giả mạo"}}); code != http.StatusForbidden {
+		t.Errorf("H29 revoking G22's document: %d, want 403", code)
+	}
+
+	code, _, hdr = sender.do(http.MethodPost, "/doc/"+id+"/revoke", url.Values{"csrf": {csrf(t, body)}, "reason": {"Ban hành nhầm"}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/outbox?ok=revoked" {
+		t.Fatalf("revoke: %d %s", code, hdr.Get("Location"))
+	}
+	eventually(t, "H29's copy revoked in G22's outbox", func() bool {
+		body = sender.page("/outbox?ok=revoked")
+		return strings.Contains(body, `<li data-organ="`+h29+`">`+h29+`: <span class="state" data-state="revoked">`)
+	})
+	if !strings.Contains(body, "Đã gửi văn bản thu hồi.") || strings.Contains(body, `/revoke"`) {
+		t.Errorf("after revoking, the outbox: %s", body)
+	}
+	// The revoke packet itself is not a row of its own.
+	if n := strings.Count(body, `<a href="/doc/`); n != 1 {
+		t.Errorf("%d rows in the outbox, want 1", n)
+	}
+	// H29 receives the revoke packet, with the original's subject.
+	var inbox string
+	eventually(t, "the revoke packet in H29's inbox", func() bool {
+		inbox = other.page("/inbox")
+		return strings.Count(inbox, "V/v rà soát") == 2
+	})
+	// Its page says what it does and why.
+	revokeID := regexpFind(t, inbox, `<a href="/doc/([^"]+)">V/v rà soát`)
+	if revokeID == id {
+		revokeID = regexpFind(t, inbox[strings.Index(inbox, "/doc/"+id)+5:], `<a href="/doc/([^"]+)">V/v rà soát`)
+	}
+	if page := other.page("/doc/" + revokeID); !strings.Contains(page, "Văn bản này thu hồi văn bản: 000.00.00.G22,2025/11/20,1234/VPCP-KSTT — Lý do: Ban hành nhầm") {
+		t.Errorf("the revoke packet's page: %s", page)
+	}
+	// Once revoked for every recipient, it cannot be revoked again.
+	if code, _, hdr := sender.do(http.MethodPost, "/doc/"+id+"/revoke", url.Values{"csrf": {csrf(t, body)}, "reason": {"lần nữa"}}); code != http.StatusSeeOther || hdr.Get("Location") != "/outbox?err=bad_revoke" {
+		t.Errorf("second revoke: %d %s", code, hdr.Get("Location"))
+	}
+}
