@@ -82,6 +82,18 @@ func tokenDigest(stored Secret) ([sha256.Size]byte, error) {
 	return sha256.Sum256([]byte(s)), nil
 }
 
+// TokenDigests are the SHA-256 digests a's tokens stand for, leaving out
+// malformed ones (Validate reports those).
+func (a Agency) TokenDigests() [][sha256.Size]byte {
+	var out [][sha256.Size]byte
+	for _, stored := range a.Tokens {
+		if d, err := tokenDigest(stored); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // MatchToken reports whether tok is one of a's tokens. Tokens are compared
 // as SHA-256 digests in constant time, and every stored token is compared,
 // so the time taken tells nothing about which one matched or how close tok

@@ -1,0 +1,73 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Follow reads a single-partition topic from its first offset and calls
+// handle for each message, in order, then waits for more until ctx ends.
+// It joins no group and commits nothing: every process that follows a
+// topic sees all of it, which suits small state that each process keeps
+// whole (such as the credentials issued at run time). caughtUp, when set,
+// is called once, after the messages present when Follow began are
+// handled. An error from handle stops Follow.
+func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) error, caughtUp func()) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	admin, err := NewAdmin(cfg)
+	if err != nil {
+		return err
+	}
+	parts, err := admin.partitions(ctx, []string{topic})
+	var end map[topicPartition]int64
+	if err == nil {
+		if len(parts[topic]) != 1 {
+			err = fmt.Errorf("follow %s: %d partitions, want 1", topic, len(parts[topic]))
+		} else {
+			end, err = admin.offsets(ctx, parts, kafka.LastOffset)
+		}
+	}
+	_ = admin.Close()
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", topic, err)
+	}
+	last := end[topicPartition{topic, parts[topic][0]}]
+	notify := func() {
+		if caughtUp != nil {
+			caughtUp()
+			caughtUp = nil
+		}
+	}
+	if last <= 0 {
+		notify()
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:     cfg.Brokers,
+		Topic:       topic,
+		Partition:   parts[topic][0],
+		Dialer:      &kafka.Dialer{ClientID: cfg.ClientID, Timeout: cfg.DialTimeout},
+		StartOffset: kafka.FirstOffset,
+		MaxWait:     DefaultMaxWait,
+	})
+	defer r.Close() //nolint:errcheck // read-only
+	for {
+		km, err := r.ReadMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil
+			}
+			return fmt.Errorf("follow %s: %w", topic, err)
+		}
+		if err := handle(fromKafka(km)); err != nil {
+			return fmt.Errorf("follow %s@%d: %w", topic, km.Offset, err)
+		}
+		if km.Offset+1 >= last {
+			notify()
+		}
+	}
+}
