@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -309,8 +310,41 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the trace of the newest packet to H29 lacks its recipient or status: %s", trace)
 	}
 	operator.screenshot("trace")
-	for _, page := range []string{"dead-letters", "directory"} {
-		operator.run(page, chromedp.Navigate(base+"/ops/"+page), chromedp.WaitVisible(chromedp.CSS("h1")))
-		operator.screenshot(page)
+	operator.run("dead letters", chromedp.Navigate(base+"/ops/dead-letters"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	operator.screenshot("dead-letters")
+
+	// The operator (an admin in dev) rotates H29's token: a new one works
+	// at once over the REST API, and the old one is refused once revoked.
+	inbox := func(tok string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/inbox", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	operator.run("issue a token", chromedp.Navigate(base+"/ops/directory"),
+		chromedp.Click(chromedp.CSS(`form[action="/ops/directory/000.00.00.H29/tokens"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-token`)),
+	)
+	operator.screenshot("directory-new-token")
+	newTok := operator.text("the new token", "#new-token")
+	if code := inbox(newTok); code != http.StatusOK {
+		t.Fatalf("the new token: GET /v1/inbox %d", code)
+	}
+	operator.run("revoke the old token",
+		chromedp.Click(chromedp.CSS(`td[id="000.00.00.H29"] .token details summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`td[id="000.00.00.H29"] .token details form button`)),
+		chromedp.Click(chromedp.CSS(`td[id="000.00.00.H29"] .token details form button`)),
+		chromedp.WaitVisible(chromedp.CSS(`td[id="000.00.00.H29"] .token.revoked`)),
+	)
+	operator.screenshot("directory")
+	if code := inbox(h29["token"]); code != http.StatusUnauthorized {
+		t.Errorf("the revoked token: GET /v1/inbox %d, want 401", code)
+	}
+	if code := inbox(newTok); code != http.StatusOK {
+		t.Errorf("the new token after revoking the old: %d", code)
 	}
 }

@@ -97,6 +97,8 @@ func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Log
 		rel := func(p string) string { return filepath.Join(devDir, p) }
 		cfg.Console.HostedKeys = append(cfg.Console.HostedKeys, config.HostedKey{OrganID: a.OrganID, Cert: rel(a.Cert), Key: rel(a.Key), Chain: rel(a.Chain)})
 	}
+	// dev keeps its demo keys in the clear; a real hub seals them.
+	cfg.Console.AllowPlainHostedKeys = true
 	key, err := devSessionKey(devDir)
 	if err != nil {
 		return err
@@ -110,7 +112,8 @@ func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
-	cfg.Console.Accounts = append(cfg.Console.Accounts, config.ConsoleAccount{Username: op.Username, PasswordHash: config.Secret(opHash), Role: "operator"})
+	// The dev operator is an admin, so token rotation can be tried too.
+	cfg.Console.Accounts = append(cfg.Console.Accounts, config.ConsoleAccount{Username: op.Username, PasswordHash: config.Secret(opHash), Role: "admin"})
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"lienthong/internal/config"
+	"lienthong/internal/console"
 )
 
 // runSecret makes secrets for a configuration file. "seal" encrypts one:
@@ -17,7 +18,7 @@ import (
 // to be used, so they are kept encrypted at rest instead of hashed. "token"
 // makes a new bearer token and the hash the configuration keeps of it.
 func runSecret(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("secret", "seal|token  (seal reads the secret on standard input; the key is in "+config.SecretsKeyEnv+")", stderr)
+	fs := newFlags("secret", "seal|token|password  (seal and password read standard input; the sealing key is in "+config.SecretsKeyEnv+")", stderr)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -32,7 +33,7 @@ func runSecret(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "token: %s\nconfig: %s\n", tok, config.HashToken(tok))
 		return ExitOK
 	}
-	if len(pos) != 1 || pos[0] != "seal" {
+	if len(pos) != 1 || (pos[0] != "seal" && pos[0] != "password") {
 		fs.Usage()
 		return ExitUsage
 	}
@@ -40,6 +41,22 @@ func runSecret(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "lienthong secret: %v\n", err)
 		return ExitUsage
+	}
+	if pos[0] == "password" {
+		// A console account's password, hashed with argon2id for
+		// console.accounts[].passwordHash.
+		pw := strings.TrimRight(string(raw), "\r\n")
+		if len(pw) < 12 {
+			fmt.Fprintln(stderr, "lienthong secret: a console password needs at least 12 characters")
+			return ExitUsage
+		}
+		h, err := console.HashPassword(pw)
+		if err != nil {
+			fmt.Fprintf(stderr, "lienthong secret: %v\n", err)
+			return ExitUsage
+		}
+		fmt.Fprintln(stdout, h)
+		return ExitOK
 	}
 	sealed, err := config.Seal(strings.TrimRight(string(raw), "\r\n"))
 	if err != nil {

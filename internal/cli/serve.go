@@ -27,6 +27,7 @@ import (
 	"lienthong/internal/bus"
 	"lienthong/internal/config"
 	"lienthong/internal/console"
+	"lienthong/internal/creds"
 	"lienthong/internal/hub"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
@@ -158,7 +159,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		return err
 	}
 	defer h.Close() //nolint:errcheck // shutting down
-	runErr := make(chan error, 3)
+	runErr := make(chan error, 4)
 	go func() { runErr <- h.Run(ctx) }()
 	var hooks []push.Endpoint
 	for _, a := range cfg.Agencies {
@@ -179,8 +180,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	go func() { runErr <- pusher.Run(ctx) }()
 
-	srv := &api.Server{Hub: h, Tokens: configTokens{cfg.Agencies, cfg.Peers}, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
-		ClientCert: clientCert(dir), Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}
+	// Tokens issued and revoked from the console, shared by every replica
+	// through <prefix>credentials, over those of the configuration.
+	tokens, err := creds.New(ctx, creds.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "credentials", ReplicationFactor: cfg.Bus.ReplicationFactor,
+		Base: configTokens{cfg.Agencies, cfg.Peers}, Configured: configuredTokens(cfg.Agencies)})
+	if err != nil {
+		return err
+	}
+	defer tokens.Close() //nolint:errcheck // shutting down
+	go func() { runErr <- tokens.Run(ctx) }()
+	srv := &api.Server{Hub: h, Tokens: tokens, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
+		ClientCert: clientCert(dir), Ready: func(r *http.Request) error {
+			if err := tokens.WaitReady(alreadyDone); err != nil {
+				return err
+			}
+			return h.Ready(r.Context())
+		}}
 	systems, err := vdxp.SystemsFromConfig(cfg.Agencies)
 	if err != nil {
 		return err
@@ -205,7 +220,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(ctx, cfg, h, dir, reg, log)
+		con, err := newConsole(ctx, cfg, h, dir, reg, tokens, log)
 		if err != nil {
 			return err
 		}
@@ -244,12 +259,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	creds := map[string]console.AgencyCredentials{}
+func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, tokens *creds.Store, log *slog.Logger) (http.Handler, error) {
+	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
-		creds[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
+		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
 	}
-	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: creds, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
+	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: credentials, Tokens: tokens, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}}
 	if reg != nil {
 		o.Gatherer = reg
@@ -258,7 +273,7 @@ func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.
 		o.Accounts = append(o.Accounts, console.Account{Username: a.Username, PasswordHash: a.PasswordHash.Reveal(), Role: a.Role, OrganID: a.OrganID})
 	}
 	for _, k := range cfg.Console.HostedKeys {
-		cert, chain, key, err := loadSigner(k.Cert, k.Chain, k.Key)
+		cert, chain, key, err := loadHostedKey(k, cfg.Console.AllowPlainHostedKeys)
 		if err != nil {
 			return nil, fmt.Errorf("console.hostedKeys %s: %w", k.OrganID, err)
 		}
@@ -312,8 +327,38 @@ func loadSigner(certPath, chainPath, keyPath string) (*x509.Certificate, []*x509
 		}
 		chain = append(chain, more...)
 	}
+	if keyPath == "" {
+		return certs[0], chain, nil, nil
+	}
 	key, err := pki.LoadPrivateKey(keyPath)
 	return certs[0], chain, key, err
+}
+
+// loadHostedKey loads an agency's hosted signing key, which must be sealed
+// (lienthong secret seal < key.pem) unless plain keys are allowed: the hub
+// holds agencies' keys encrypted at rest, under LIENTHONG_SECRETS_KEY.
+func loadHostedKey(k config.HostedKey, allowPlain bool) (*x509.Certificate, []*x509.Certificate, crypto.Signer, error) {
+	cert, chain, _, err := loadSigner(k.Cert, k.Chain, "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	raw, err := os.ReadFile(k.Key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	text := strings.TrimSpace(string(raw))
+	if !strings.HasPrefix(text, config.SealedPrefix) {
+		if !allowPlain {
+			return nil, nil, nil, fmt.Errorf("%s is not sealed: seal it (lienthong secret seal < key.pem > key.sealed) or, for development only, set console.allowPlainHostedKeys", k.Key)
+		}
+	} else if text, err = config.Unseal(text); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", k.Key, err)
+	}
+	key, err := pki.ParsePrivateKey([]byte(text))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", k.Key, err)
+	}
+	return cert, chain, key, nil
 }
 
 // instanceID names this process's view consumer group: stable across
@@ -323,6 +368,25 @@ func instanceID(cfg *config.Config) string {
 	abs, _ := filepath.Abs(cfg.Hub.DataDir)
 	sum := sha256.Sum256([]byte(host + "\n" + abs))
 	return strings.ToLower(host) + "-" + hex.EncodeToString(sum[:4])
+}
+
+// alreadyDone is a context that has ended: WaitReady with it only asks.
+var alreadyDone = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// configuredTokens lists an agency's configured token digests.
+func configuredTokens(agencies []config.Agency) func(string) [][sha256.Size]byte {
+	return func(organ string) [][sha256.Size]byte {
+		for _, a := range agencies {
+			if a.OrganID == organ {
+				return a.TokenDigests()
+			}
+		}
+		return nil
+	}
 }
 
 // configTokens authenticates bearer tokens against the configured

@@ -276,6 +276,9 @@ type Console struct {
 	// HostedKeys are agencies' signing keys the hub holds to sign their
 	// statuses from the console ("hosted signing": the hub holds the key).
 	HostedKeys []HostedKey `mapstructure:"hostedKeys" json:"hostedKeys"`
+	// AllowPlainHostedKeys accepts hosted key files that are not sealed
+	// (lienthong secret seal); for development only.
+	AllowPlainHostedKeys bool `mapstructure:"allowPlainHostedKeys" json:"allowPlainHostedKeys,omitempty"`
 }
 
 // ConsoleAccount is a console user.

@@ -63,6 +63,14 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// Unseal returns s in the clear: s itself when it is not sealed, or its
+// sealed value opened under LIENTHONG_SECRETS_KEY (for sealed files, such
+// as hosted signing keys).
+func Unseal(s string) (string, error) {
+	v, err := Secret(s).open()
+	return string(v), err
+}
+
 // open returns s in the clear: s itself, or its sealed value opened.
 func (s Secret) open() (Secret, error) {
 	v := string(s)

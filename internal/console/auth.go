@@ -81,8 +81,8 @@ func parsePHC(s string) (phc, error) {
 	return h, nil
 }
 
-// checkPassword compares pw with an argon2id PHC hash in constant time.
-func checkPassword(hash, pw string) bool {
+// CheckPassword compares pw with an argon2id PHC hash in constant time.
+func CheckPassword(hash, pw string) bool {
 	h, err := parsePHC(hash)
 	if err != nil {
 		return false

@@ -81,6 +81,9 @@ type Options struct {
 	// Credentials say which credentials each agency has, by OrganId, for
 	// the operators' directory page; never their values.
 	Credentials map[string]AgencyCredentials
+	// Tokens, when set, lists agencies' tokens on the directory page and
+	// lets an admin issue and revoke them (creds.Store).
+	Tokens TokenAdmin
 	// MaxUpload bounds the total size of the files of one composed
 	// document; zero means 50 MiB.
 	MaxUpload int64
@@ -199,6 +202,8 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /ops/dead-letters", s.operator(s.deadLetters))
 	mux.HandleFunc("POST /ops/dead-letters/replay", s.operator(s.replay))
 	mux.HandleFunc("GET /ops/directory", s.operator(s.directory))
+	mux.HandleFunc("POST /ops/directory/{organ}/tokens", s.operator(s.issueToken))
+	mux.HandleFunc("POST /ops/directory/{organ}/tokens/{fp}/revoke", s.operator(s.revokeToken))
 	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
 		f, ok := s.static[r.PathValue("name")]
 		if !ok {
@@ -400,7 +405,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	if known {
 		hash = a.PasswordHash
 	}
-	ok := checkPassword(hash, pw) && known
+	ok := CheckPassword(hash, pw) && known
 	if !ok {
 		if known && s.sess.failed(name, now) {
 			s.o.Log.Warn("console: account locked", "user", name)

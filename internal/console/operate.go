@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"lienthong/internal/creds"
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
@@ -171,6 +172,16 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, u *Account, ss *
 
 type directoryView struct {
 	Agencies []directoryRow
+	CanEdit  bool // an admin may issue and revoke tokens
+	// NewToken is a token just issued, shown this once.
+	NewToken, NewTokenOrgan string
+}
+
+// TokenAdmin issues and revokes bearer tokens at run time (creds.Store).
+type TokenAdmin interface {
+	Tokens(organ string) []creds.Token
+	Issue(ctx context.Context, organ, by string) (string, error)
+	Revoke(ctx context.Context, organ, fingerprint, by string) error
 }
 
 type directoryRow struct {
@@ -178,6 +189,7 @@ type directoryRow struct {
 	Parent      string
 	Mode        string // pull, webhook, hub
 	Credentials []string
+	Tokens      []creds.Token
 	Hosted      *certView
 }
 
@@ -196,10 +208,21 @@ type AgencyCredentials struct {
 }
 
 func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	s.directoryPage(w, r, u, ss, http.StatusOK, "", "")
+}
+
+func (s *server) directoryPage(w http.ResponseWriter, r *http.Request, u *Account, ss *session, status int, newToken, newOrgan string) {
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("ops_directory")
-	v := &directoryView{}
+	v := &directoryView{CanEdit: u.Role == RoleAdmin && s.o.Tokens != nil, NewToken: newToken, NewTokenOrgan: newOrgan}
 	p.Directory = v
+	switch r.URL.Query().Get("ok") {
+	case "revoked":
+		p.Flash = p.M.T("token_revoked")
+	}
+	if newToken != "" {
+		p.Flash = p.M.T("token_issued")
+	}
 	if s.o.Directory == nil {
 		s.render(w, http.StatusOK, "directory", p)
 		return
@@ -216,8 +239,11 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, s
 		case a.Endpoint != "" && a.Endpoint != organ.EndpointPull:
 			row.Mode = "webhook"
 		}
+		if s.o.Tokens != nil {
+			row.Tokens = s.o.Tokens.Tokens(string(a.ID))
+		}
 		if c, ok := s.o.Credentials[string(a.ID)]; ok {
-			if c.Tokens > 0 {
+			if c.Tokens > 0 && s.o.Tokens == nil {
 				row.Credentials = append(row.Credentials, p.M.T("cred_tokens")+": "+strconv.Itoa(c.Tokens))
 			}
 			if c.VDXP {
@@ -232,7 +258,58 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, s
 		}
 		v.Agencies = append(v.Agencies, row)
 	}
-	s.render(w, http.StatusOK, "directory", p)
+	s.render(w, status, "directory", p)
+}
+
+// admin wraps an operator handler for admins only.
+func (s *server) admin(w http.ResponseWriter, r *http.Request, u *Account, ss *session) bool {
+	if u.Role != RoleAdmin || s.o.Tokens == nil {
+		s.fail(w, r, u, ss, http.StatusForbidden, "admins_only", "")
+		return false
+	}
+	if s.o.Directory != nil {
+		if _, ok := s.o.Directory.Lookup(organ.ID(r.PathValue("organ"))); !ok {
+			s.fail(w, r, u, ss, http.StatusNotFound, "not_found", "")
+			return false
+		}
+	}
+	return true
+}
+
+// issueToken makes a new token for an agency and shows it once, on the
+// page answering the POST (never in a URL or a log).
+func (s *server) issueToken(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	if !s.admin(w, r, u, ss) {
+		return
+	}
+	o := r.PathValue("organ")
+	tok, err := s.o.Tokens.Issue(r.Context(), o, "console:"+u.Username)
+	if err != nil {
+		s.o.Log.Warn("console: issue token", "organ", o, "user", u.Username, "err", err)
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
+		return
+	}
+	s.o.Log.Info("console: token issued", "organ", o, "user", u.Username)
+	w.Header().Set("Cache-Control", "no-store")
+	s.directoryPage(w, r, u, ss, http.StatusOK, tok, o)
+}
+
+func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	if !s.admin(w, r, u, ss) {
+		return
+	}
+	o, fp := r.PathValue("organ"), r.PathValue("fp")
+	if err := s.o.Tokens.Revoke(r.Context(), o, fp, "console:"+u.Username); err != nil {
+		s.o.Log.Warn("console: revoke token", "organ", o, "fingerprint", fp, "user", u.Username, "err", err)
+		if errors.Is(err, creds.ErrUnknown) {
+			s.fail(w, r, u, ss, http.StatusNotFound, "no_token", "")
+			return
+		}
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
+		return
+	}
+	s.o.Log.Info("console: token revoked", "organ", o, "fingerprint", fp, "user", u.Username)
+	http.Redirect(w, r, "/ops/directory?ok=revoked", http.StatusSeeOther)
 }
 
 // soon is how long before a certificate's end the directory warns.

@@ -2,6 +2,9 @@ package console_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,7 +13,9 @@ import (
 	"testing"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/config"
 	"lienthong/internal/console"
+	"lienthong/internal/creds"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/organ"
 )
@@ -32,12 +37,32 @@ func TestOperatorPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	iss := h.Agencies[h29].Cert
+	agencies := []config.Agency{{OrganID: g22, Tokens: []config.Secret{config.Secret(h.Agencies[g22].Token)}}}
+	tokens, err := creds.New(t.Context(), creds.Config{Bus: bus.Config{Brokers: h.Broker.Addrs()}, Topic: "lienthong.credentials",
+		Base: baseTokens(agencies), Configured: func(o string) [][sha256.Size]byte {
+			if o == g22 {
+				return agencies[0].TokenDigests()
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- tokens.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-runDone; _ = tokens.Close() })
+	if err := tokens.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	handler, err := console.New(console.Options{
 		Hub: h.Hub,
 		Accounts: []console.Account{
 			{Username: "vanhanh", PasswordHash: hash, Role: console.RoleOperator},
+			{Username: "quantri", PasswordHash: hash, Role: console.RoleAdmin},
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 		},
+		Tokens:      tokens,
 		Directory:   dir,
 		Credentials: map[string]console.AgencyCredentials{g22: {Tokens: 2, VDXP: true}},
 		Signers:     map[string]console.Signer{h29: {Cert: iss.Cert, Chain: iss.Chain, Key: iss.Key}},
@@ -116,7 +141,8 @@ func TestOperatorPages(t *testing.T) {
 
 	// The directory lists agencies and their credentials, never a value.
 	body = op.page("/ops/directory")
-	for _, want := range []string{`<tr data-organ="` + g22 + `">`, "Token: 2", "Tài khoản trục quốc gia (VDXP)", "Tự lấy (pull)", "khóa ký hộ:", "lienthong secret token"} {
+	gfp := hex.EncodeToString(agencies[0].TokenDigests()[0][:])[:12]
+	for _, want := range []string{`<tr data-organ="` + g22 + `">`, `<div class="token" data-fp="` + gfp + `">`, "tệp cấu hình", "Tài khoản trục quốc gia (VDXP)", "Tự lấy (pull)", "khóa ký hộ:"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("directory lacks %q", want)
 		}
@@ -124,11 +150,62 @@ func TestOperatorPages(t *testing.T) {
 	if strings.Contains(body, h.Agencies[g22].Token) {
 		t.Error("the directory shows a token")
 	}
+	// An operator sees tokens but may not issue or revoke them.
+	if strings.Contains(body, "Cấp token mới") || strings.Contains(body, "Thu hồi token") {
+		t.Error("an operator is offered token actions")
+	}
+	if code, _, _ := op.do(http.MethodPost, "/ops/directory/"+g22+"/tokens", url.Values{"csrf": {csrf(t, body)}}); code != http.StatusForbidden {
+		t.Errorf("operator issuing a token: %d", code)
+	}
+
+	// An admin issues a token, shown once; it works at once; revoking the
+	// configured one refuses that.
+	admin := newBrowser(t, srv.URL)
+	if code, _ := admin.login("quantri", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("admin sign in: %d", code)
+	}
+	abody := admin.page("/ops/directory")
+	if code, _, _ := admin.do(http.MethodPost, "/ops/directory/"+g22+"/tokens", url.Values{}); code != http.StatusForbidden {
+		t.Errorf("issuing without the CSRF token: %d", code)
+	}
+	if code, _, _ := admin.do(http.MethodPost, "/ops/directory/000.00.00.Z99/tokens", url.Values{"csrf": {csrf(t, abody)}}); code != http.StatusNotFound {
+		t.Errorf("issuing for an unknown agency: %d", code)
+	}
+	code, issued, hdr := admin.do(http.MethodPost, "/ops/directory/"+g22+"/tokens", url.Values{"csrf": {csrf(t, abody)}})
+	if code != http.StatusOK || hdr.Get("Cache-Control") != "no-store" {
+		t.Fatalf("issue: %d %q", code, hdr.Get("Cache-Control"))
+	}
+	tok := regexpFind(t, issued, `<code id="new-token">([^<]+)</code>`)
+	if o, ok := tokens.Organ(tok); !ok || o != g22 {
+		t.Fatalf("the issued token authenticates as %q %v", o, ok)
+	}
+	if page := admin.page("/ops/directory"); strings.Contains(page, tok) || !strings.Contains(page, "cấp tại đây · console:quantri") {
+		t.Errorf("after issuing, the directory shows the token again or not its origin")
+	}
+	if code, _, _ := admin.do(http.MethodPost, "/ops/directory/"+g22+"/tokens/ffffffffffff/revoke", url.Values{"csrf": {csrf(t, abody)}}); code != http.StatusNotFound {
+		t.Errorf("revoking an unknown fingerprint: %d", code)
+	}
+	code, _, hdr = admin.do(http.MethodPost, "/ops/directory/"+g22+"/tokens/"+gfp+"/revoke", url.Values{"csrf": {csrf(t, abody)}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/ops/directory?ok=revoked") {
+		t.Fatalf("revoke: %d %s", code, hdr.Get("Location"))
+	}
+	if _, ok := tokens.Organ(h.Agencies[g22].Token); ok {
+		t.Error("the revoked configured token still authenticates")
+	}
+	if _, ok := tokens.Organ(tok); !ok {
+		t.Error("revoking the old token refused the new one")
+	}
+	if page := admin.page("/ops/directory?ok=revoked"); !strings.Contains(page, `<div class="token revoked" data-fp="`+gfp+`">`) || !strings.Contains(page, "Đã thu hồi token") {
+		t.Errorf("after revoking: %s", page)
+	}
 
 	// Clerks reach none of it, and a signed-out visitor cannot replay.
 	clerk := newBrowser(t, srv.URL)
 	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("clerk sign in: %d", code)
+	}
+	if code, _, _ := clerk.do(http.MethodPost, "/ops/directory/"+h29+"/tokens", url.Values{"csrf": {csrf(t, clerk.page("/inbox"))}}); code != http.StatusForbidden {
+		t.Errorf("clerk issuing a token: %d", code)
 	}
 	for _, path := range []string{"/ops/search?from=" + g22, "/ops/packet/" + id, "/ops/dead-letters", "/ops/directory"} {
 		if code, _, _ := clerk.do(http.MethodGet, path, nil); code != http.StatusForbidden {
@@ -142,6 +219,18 @@ func TestOperatorPages(t *testing.T) {
 	if code, _, _ := newBrowser(t, srv.URL).do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"ref": {ref}}); code != http.StatusForbidden {
 		t.Errorf("signed-out replay: %d", code)
 	}
+}
+
+// baseTokens authenticates the configured tokens.
+type baseTokens []config.Agency
+
+func (b baseTokens) Organ(tok string) (string, bool) {
+	for _, a := range b {
+		if a.MatchToken(tok) {
+			return a.OrganID, true
+		}
+	}
+	return "", false
 }
 
 // regexpFind returns the first group of re in s, failing without one.
