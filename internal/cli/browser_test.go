@@ -66,7 +66,7 @@ type tab struct {
 	name string
 }
 
-func newTab(t *testing.T, browser context.Context, base, name string) *tab {
+func newTab(browser context.Context, t *testing.T, base, name string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
@@ -204,7 +204,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("operator.json: %v", err)
 	}
 
-	operator := newTab(t, browser, base, "operator")
+	operator := newTab(browser, t, base, "operator")
 	operator.signIn(op["username"], op["password"])
 	acceptedBefore := operator.opsCount("accepted", "edoc")
 	statusBefore := operator.opsCount("accepted", "status")
@@ -216,7 +216,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	const subject = "V/v thử nghiệm trục liên thông trên trình duyệt"
-	sender := newTab(t, browser, base, "g22")
+	sender := newTab(browser, t, base, "g22")
 	sender.signIn(g22["consoleUser"], g22["consolePassword"])
 	sender.run("open compose", chromedp.Navigate(base+"/compose"), chromedp.WaitVisible(chromedp.CSS(`#to-filter`)))
 	// The filter finds H29 by its code, diacritics and case aside, and
@@ -260,7 +260,7 @@ func TestBrowser(t *testing.T) {
 	sender.screenshot("outbox-sent")
 
 	// H29's clerk sees it in the inbox, unread, and opens it.
-	recipient := newTab(t, browser, base, "h29")
+	recipient := newTab(browser, t, base, "h29")
 	recipient.signIn(h29["consoleUser"], h29["consolePassword"])
 	recipient.reloadUntil("the letter in the inbox", "/inbox",
 		fmt.Sprintf(`[...document.querySelectorAll("tr.unread a")].some(a => a.textContent === %q)`, subject))

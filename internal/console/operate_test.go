@@ -51,7 +51,13 @@ func TestOperatorPages(t *testing.T) {
 	runCtx, stop := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
 	go func() { runDone <- tokens.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-runDone; _ = tokens.Close() })
+	t.Cleanup(func() {
+		stop()
+		if err := <-runDone; err != nil {
+			t.Errorf("creds: %v", err)
+		}
+		_ = tokens.Close()
+	})
 	if err := tokens.WaitReady(t.Context()); err != nil {
 		t.Fatal(err)
 	}

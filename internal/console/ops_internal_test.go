@@ -62,8 +62,8 @@ func TestBucketQuantile(t *testing.T) {
 func TestHistoryPerMinute(t *testing.T) {
 	var h history
 	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	at := func(min, sec int) time.Time {
-		return t0.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
+	at := func(m, sec int) time.Time {
+		return t0.Add(time.Duration(m)*time.Minute + time.Duration(sec)*time.Second)
 	}
 	// Minute 0 ends at 10 accepted; minute 1 at 25 (two samples, the last
 	// counts); minute 2 has no sample; minute 3 at 40; minute 4 after a

@@ -52,7 +52,8 @@ func (h *Hub) DeadLetters(ctx context.Context) ([]push.DeadLetter, error) {
 	return push.ListDeadLetters(ctx, h.o.Bus, h.PushTopics())
 }
 
-// ErrNoSuchDeadLetter: a replay named an entry the topic does not hold.
+// ErrNoSuchDeadLetter is returned when a replay names an entry the topic
+// does not hold.
 var ErrNoSuchDeadLetter = errors.New("hub: no such dead-letter entry")
 
 // Replay produces the dead-letter entries named by refs (DeadLetter.Ref)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ func (s *Store) Search(q Query) (out []Packet, truncated bool, err error) {
 	out = []Packet{}
 	if q.ID != "" {
 		p, err := s.Packet(q.ID)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return out, false, nil
 		}
 		if err != nil {
