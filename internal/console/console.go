@@ -472,7 +472,9 @@ func (s *server) inbox(w http.ResponseWriter, r *http.Request, u *Account, ss *s
 		}
 		cursor = next
 	}
-	slices.Reverse(items) // newest first
+	// Newest first for a person (the hub's inbox order, urgent then
+	// oldest, is for machines draining it); priority shows as a column.
+	slices.SortStableFunc(items, func(a, b track.Item) int { return b.AcceptedAt.Compare(a.AcceptedAt) })
 	if len(items) > maxList {
 		items = items[:maxList]
 	}
