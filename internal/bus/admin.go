@@ -240,6 +240,30 @@ func (a *Admin) offsets(ctx context.Context, parts map[string][]int, which int64
 	return out, nil
 }
 
+// TopicConfig returns the value of one config of a topic, such as
+// cleanup.policy (the broker's default when the topic does not set it).
+func (a *Admin) TopicConfig(ctx context.Context, topic, name string) (string, error) {
+	if a.closed.Load() {
+		return "", ErrClosed
+	}
+	resp, err := a.client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{name}}}})
+	if err != nil {
+		return "", fmt.Errorf("config %s of %s: %w", name, topic, err)
+	}
+	for _, r := range resp.Resources {
+		if r.Error != nil {
+			return "", fmt.Errorf("config %s of %s: %w", name, topic, r.Error)
+		}
+		for _, e := range r.ConfigEntries {
+			if e.ConfigName == name {
+				return e.ConfigValue, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("config %s of %s: not reported", name, topic)
+}
+
 // Close releases the Admin's connections.
 func (a *Admin) Close() error {
 	if !a.closed.Swap(true) {

@@ -24,11 +24,11 @@ func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) 
 		return err
 	}
 	parts, err := admin.partitions(ctx, []string{topic})
-	var end map[topicPartition]int64
+	var start, end map[topicPartition]int64
 	if err == nil {
 		if len(parts[topic]) != 1 {
 			err = fmt.Errorf("follow %s: %d partitions, want 1", topic, len(parts[topic]))
-		} else {
+		} else if start, err = admin.offsets(ctx, parts, kafka.FirstOffset); err == nil {
 			end, err = admin.offsets(ctx, parts, kafka.LastOffset)
 		}
 	}
@@ -36,14 +36,16 @@ func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) 
 	if err != nil {
 		return fmt.Errorf("follow %s: %w", topic, err)
 	}
-	last := end[topicPartition{topic, parts[topic][0]}]
+	tp := topicPartition{topic, parts[topic][0]}
+	first, last := start[tp], end[tp]
 	notify := func() {
 		if caughtUp != nil {
 			caughtUp()
 			caughtUp = nil
 		}
 	}
-	if last <= 0 {
+	if first >= last {
+		// Nothing to read: empty, or retention removed every record.
 		notify()
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -180,19 +181,34 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	go func() { runErr <- pusher.Run(ctx) }()
 
-	// Tokens issued and revoked from the console, shared by every replica
-	// through <prefix>credentials, over those of the configuration.
-	tokens, err := creds.New(ctx, creds.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "credentials", ReplicationFactor: cfg.Bus.ReplicationFactor,
-		Base: configTokens{cfg.Agencies, cfg.Peers}, Configured: configuredTokens(cfg.Agencies)})
-	if err != nil {
-		return err
+	// With the console on, tokens issued and revoked there, shared by every
+	// replica through <prefix>credentials, over those of the configuration.
+	// The records are authenticated with a key from the session key, which
+	// the replicas share anyway.
+	var auth api.Authenticator = configTokens{cfg.Agencies, cfg.Peers}
+	var tokens *creds.Store
+	if sk := cfg.Console.SessionKey.Reveal(); sk != "" {
+		m := hmac.New(sha256.New, []byte(sk))
+		m.Write([]byte("lienthong credentials v1"))
+		tokens, err = creds.New(ctx, creds.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "credentials", ReplicationFactor: cfg.Bus.ReplicationFactor,
+			Base: auth, Configured: configuredTokens(cfg.Agencies), Key: m.Sum(nil),
+			Canonical: func(id string) string {
+				if c, ok := dir.Canonical(organ.ID(id)); ok {
+					return string(c)
+				}
+				return id
+			}})
+		if err != nil {
+			return err
+		}
+		defer tokens.Close() //nolint:errcheck // shutting down
+		go func() { runErr <- tokens.Run(ctx) }()
+		auth = tokens
 	}
-	defer tokens.Close() //nolint:errcheck // shutting down
-	go func() { runErr <- tokens.Run(ctx) }()
-	srv := &api.Server{Hub: h, Tokens: tokens, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
+	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
 		ClientCert: clientCert(dir), Ready: func(r *http.Request) error {
-			if err := tokens.WaitReady(alreadyDone); err != nil {
-				return err
+			if tokens != nil && !tokens.IsReady() {
+				return creds.ErrNotReady
 			}
 			return h.Ready(r.Context())
 		}}
@@ -264,8 +280,11 @@ func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
 	}
-	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: credentials, Tokens: tokens, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
+	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}}
+	if tokens != nil {
+		o.Tokens = tokens
+	}
 	if reg != nil {
 		o.Gatherer = reg
 	}
@@ -369,13 +388,6 @@ func instanceID(cfg *config.Config) string {
 	sum := sha256.Sum256([]byte(host + "\n" + abs))
 	return strings.ToLower(host) + "-" + hex.EncodeToString(sum[:4])
 }
-
-// alreadyDone is a context that has ended: WaitReady with it only asks.
-var alreadyDone = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
 
 // configuredTokens lists an agency's configured token digests.
 func configuredTokens(agencies []config.Agency) func(string) [][sha256.Size]byte {

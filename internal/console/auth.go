@@ -101,6 +101,27 @@ type session struct {
 	user    string
 	csrf    string
 	expires time.Time
+	// once is shown on the next page only (a token just issued), so it
+	// never travels in a URL and a reload does not issue another.
+	once onceValue
+}
+
+type onceValue struct{ organ, value string }
+
+// stash keeps v for ss's next page.
+func (s *sessions) stash(ss *session, v onceValue) {
+	s.mu.Lock()
+	ss.once = v
+	s.mu.Unlock()
+}
+
+// take returns and forgets what stash kept.
+func (s *sessions) take(ss *session) onceValue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := ss.once
+	ss.once = onceValue{}
+	return v
 }
 
 type failures struct {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,9 +34,14 @@ type searchForm struct {
 	ID, DocumentID, From, To, Since, Until string
 }
 
-// parseDay reads a yyyy-mm-dd date in Vietnam's time zone.
+// parseDay reads a yyyy-mm-dd date in Vietnam's time zone, between 2000
+// and 2100 (the view keeps times as Unix nanoseconds).
 func parseDay(s string) (time.Time, error) {
-	return time.ParseInLocation("2006-01-02", s, edxml.Zone)
+	d, err := time.ParseInLocation("2006-01-02", s, edxml.Zone)
+	if err == nil && (d.Year() < 2000 || d.Year() > 2100) {
+		err = errors.New("year out of range")
+	}
+	return d, err
 }
 
 func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
@@ -126,21 +130,20 @@ func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, u *Account,
 	p.DeadLetters = v
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	all, err := s.o.Hub.DeadLetters(ctx)
+	all, err := s.o.Hub.DeadLetters(ctx, maxDeadLetters)
 	if err != nil {
 		s.o.Log.Warn("console: dead letters", "err", err)
 		p.Error = p.M.T("unavailable")
 		s.render(w, http.StatusServiceUnavailable, "deadletters", p)
 		return
 	}
-	slices.Reverse(all)
-	for _, d := range all[:min(len(all), maxDeadLetters)] {
+	for _, d := range all {
 		_, rerr := push.ReplayMessage(d, s.o.Hub.PushTopics())
 		v.Entries = append(v.Entries, deadLetterRow{Ref: d.Ref(), Topic: d.OriginalTopic, Endpoint: d.Endpoint, Key: string(d.Key),
 			Error: d.Error, FailedAt: d.FailedAt, Replays: d.Replays, Replayable: rerr == nil})
 	}
-	if n := r.URL.Query().Get("replayed"); n != "" {
-		p.Flash = p.M.T("replayed") + ": " + n
+	if n, err := strconv.Atoi(r.URL.Query().Get("replayed")); err == nil && n >= 0 {
+		p.Flash = p.M.T("replayed") + ": " + strconv.Itoa(n)
 	}
 	s.render(w, http.StatusOK, "deadletters", p)
 }
@@ -153,7 +156,7 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	done, err := s.o.Hub.Replay(ctx, refs, "console:"+u.Username)
+	done, err := s.o.Hub.Replay(ctx, refs, maxDeadLetters, "console:"+u.Username)
 	if err != nil {
 		s.o.Log.Warn("console: replay", "user", u.Username, "refs", refs, "replayed", len(done), "err", err)
 		switch {
@@ -208,19 +211,16 @@ type AgencyCredentials struct {
 }
 
 func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
-	s.directoryPage(w, r, u, ss, http.StatusOK, "", "")
-}
-
-func (s *server) directoryPage(w http.ResponseWriter, r *http.Request, u *Account, ss *session, status int, newToken, newOrgan string) {
+	issued := s.sess.take(ss)
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("ops_directory")
-	v := &directoryView{CanEdit: u.Role == RoleAdmin && s.o.Tokens != nil, NewToken: newToken, NewTokenOrgan: newOrgan}
+	v := &directoryView{CanEdit: u.Role == RoleAdmin && s.o.Tokens != nil, NewToken: issued.value, NewTokenOrgan: issued.organ}
 	p.Directory = v
 	switch r.URL.Query().Get("ok") {
 	case "revoked":
 		p.Flash = p.M.T("token_revoked")
 	}
-	if newToken != "" {
+	if issued.value != "" {
 		p.Flash = p.M.T("token_issued")
 	}
 	if s.o.Directory == nil {
@@ -258,7 +258,7 @@ func (s *server) directoryPage(w http.ResponseWriter, r *http.Request, u *Accoun
 		}
 		v.Agencies = append(v.Agencies, row)
 	}
-	s.render(w, status, "directory", p)
+	s.render(w, http.StatusOK, "directory", p)
 }
 
 // admin wraps an operator handler for admins only.
@@ -268,16 +268,19 @@ func (s *server) admin(w http.ResponseWriter, r *http.Request, u *Account, ss *s
 		return false
 	}
 	if s.o.Directory != nil {
-		if _, ok := s.o.Directory.Lookup(organ.ID(r.PathValue("organ"))); !ok {
+		a, ok := s.o.Directory.Lookup(organ.ID(r.PathValue("organ")))
+		if !ok {
 			s.fail(w, r, u, ss, http.StatusNotFound, "not_found", "")
 			return false
 		}
+		// An old code (alias) acts on the agency itself.
+		r.SetPathValue("organ", string(a.ID))
 	}
 	return true
 }
 
 // issueToken makes a new token for an agency and shows it once, on the
-// page answering the POST (never in a URL or a log).
+// page the POST redirects to (never in a URL or a log).
 func (s *server) issueToken(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	if !s.admin(w, r, u, ss) {
 		return
@@ -290,8 +293,8 @@ func (s *server) issueToken(w http.ResponseWriter, r *http.Request, u *Account, 
 		return
 	}
 	s.o.Log.Info("console: token issued", "organ", o, "user", u.Username)
-	w.Header().Set("Cache-Control", "no-store")
-	s.directoryPage(w, r, u, ss, http.StatusOK, tok, o)
+	s.sess.stash(ss, onceValue{organ: o, value: tok})
+	http.Redirect(w, r, "/ops/directory", http.StatusSeeOther)
 }
 
 func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {

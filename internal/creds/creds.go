@@ -6,11 +6,14 @@
 // refused even when the configuration still lists it.
 //
 // Only digests travel and are kept: a new token is shown once, to the
-// operator who issued it.
+// operator who issued it. Each record carries an HMAC under a key the hub
+// processes share (derived from the console's session key), so write
+// access to the topic alone cannot mint or un-revoke a token.
 package creds
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -41,6 +44,16 @@ type Change struct {
 	Action  string    `json:"action"`
 	By      string    `json:"by,omitempty"`
 	At      time.Time `json:"at"`
+	MAC     string    `json:"mac,omitempty"` // hex HMAC-SHA256 of the record without it
+}
+
+// mac is the record's HMAC under key.
+func (c Change) mac(key []byte) string {
+	c.MAC = ""
+	raw, _ := json.Marshal(c)
+	m := hmac.New(sha256.New, key)
+	m.Write(raw)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // Authenticator maps a bearer token to its agency (api.Authenticator).
@@ -62,10 +75,16 @@ type Config struct {
 	ReplicationFactor int
 	// Base authenticates the tokens of the configuration.
 	Base Authenticator
+	// Key authenticates the records (at least 32 bytes); every process
+	// following the topic needs the same one.
+	Key []byte
 	// Configured lists an agency's configured token digests, for Tokens
 	// and for revoking them.
 	Configured func(organ string) [][sha256.Size]byte
-	Now        func() time.Time
+	// Canonical maps an agency's old code (alias) to its id; nil keeps
+	// ids as they are.
+	Canonical func(organ string) string
+	Now       func() time.Time
 }
 
 // Store is the run-time overlay of tokens. Run must be going for changes
@@ -85,8 +104,14 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Topic == "" || cfg.Base == nil {
 		return nil, errors.New("creds: a topic and a base authenticator are needed")
 	}
+	if len(cfg.Key) < 32 {
+		return nil, errors.New("creds: the record key must have at least 32 bytes")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Canonical == nil {
+		cfg.Canonical = func(o string) string { return o }
 	}
 	admin, err := bus.NewAdmin(cfg.Bus)
 	if err != nil {
@@ -94,9 +119,18 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	err = admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
 		Config: map[string]string{"cleanup.policy": "compact"}})
+	var policy string
+	if err == nil {
+		// A topic made by someone else with the default "delete" policy
+		// would drop revocations after its retention.
+		policy, err = admin.TopicConfig(ctx, cfg.Topic, "cleanup.policy")
+	}
 	_ = admin.Close()
 	if err != nil {
 		return nil, fmt.Errorf("creds: %w", err)
+	}
+	if policy != "compact" {
+		return nil, fmt.Errorf("creds: topic %s has cleanup.policy %q: revocations would expire with retention; set it to compact", cfg.Topic, policy)
 	}
 	p, err := bus.NewProducer(cfg.Bus)
 	if err != nil {
@@ -112,8 +146,9 @@ func (s *Store) Close() error { return s.prod.Close() }
 func (s *Store) Run(ctx context.Context) error {
 	return bus.Follow(ctx, s.cfg.Bus, s.cfg.Topic, func(m bus.Message) error {
 		var c Change
-		if err := json.Unmarshal(m.Value, &c); err != nil || c.V != 1 || len(c.Digest) != 64 {
-			return nil // not ours to judge; a bad record changes nothing
+		if err := json.Unmarshal(m.Value, &c); err != nil || c.V != 1 || len(c.Digest) != 64 ||
+			!hmac.Equal([]byte(c.MAC), []byte(c.mac(s.cfg.Key))) || string(m.Key) != c.Digest {
+			return nil // not written by a hub with our key: it changes nothing
 		}
 		s.apply(c)
 		return nil
@@ -129,6 +164,9 @@ func (s *Store) WaitReady(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
 	}
 }
+
+// IsReady tells, without waiting, whether Run has caught up.
+func (s *Store) IsReady() bool { return s.isReady() }
 
 func (s *Store) isReady() bool {
 	select {
@@ -179,7 +217,7 @@ func (s *Store) Issue(ctx context.Context, organ, by string) (string, error) {
 	}
 	tok := base64.RawURLEncoding.EncodeToString(b)
 	sum := sha256.Sum256([]byte(tok))
-	c := Change{V: 1, OrganID: organ, Digest: hex.EncodeToString(sum[:]), Action: ActionIssue, By: by, At: s.cfg.Now().UTC()}
+	c := Change{V: 1, OrganID: s.cfg.Canonical(organ), Digest: hex.EncodeToString(sum[:]), Action: ActionIssue, By: by, At: s.cfg.Now().UTC()}
 	if err := s.publish(ctx, c); err != nil {
 		return "", err
 	}
@@ -205,10 +243,11 @@ func (s *Store) Revoke(ctx context.Context, organ, prefix, by string) error {
 	if digest == "" {
 		return ErrUnknown
 	}
-	return s.publish(ctx, Change{V: 1, OrganID: organ, Digest: digest, Action: ActionRevoke, By: by, At: s.cfg.Now().UTC()})
+	return s.publish(ctx, Change{V: 1, OrganID: s.cfg.Canonical(organ), Digest: digest, Action: ActionRevoke, By: by, At: s.cfg.Now().UTC()})
 }
 
 func (s *Store) publish(ctx context.Context, c Change) error {
+	c.MAC = c.mac(s.cfg.Key)
 	raw, err := json.Marshal(c)
 	if err != nil {
 		return err
@@ -235,6 +274,7 @@ func (t Token) Fingerprint() string { return t.Digest[:12] }
 // Tokens lists organ's tokens: those of the configuration first, then
 // those issued at run time, oldest first.
 func (s *Store) Tokens(organ string) []Token {
+	organ = s.cfg.Canonical(organ)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []Token
@@ -251,7 +291,7 @@ func (s *Store) Tokens(organ string) []Token {
 	}
 	var issued []Token
 	for _, c := range s.changes {
-		if c.OrganID != organ || seen[c.Digest] {
+		if s.cfg.Canonical(c.OrganID) != organ || seen[c.Digest] {
 			continue
 		}
 		issued = append(issued, Token{Digest: c.Digest, Source: "console", Revoked: c.Action == ActionRevoke, By: c.By, At: c.At})

@@ -3,7 +3,10 @@ package creds_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +23,16 @@ const (
 var agencies = []config.Agency{
 	{OrganID: g22, Tokens: []config.Secret{"g22-config-token-0123456789"}},
 	{OrganID: h29, Tokens: []config.Secret{config.Secret(config.HashToken("h29-config-token-0123456789"))}},
+}
+
+var key = []byte("the hub processes' shared key, 32+ bytes")
+
+// canonical maps G22's old code to G22.
+func canonical(id string) string {
+	if id == "000.00.00.G22OLD" {
+		return g22
+	}
+	return id
 }
 
 type base struct{}
@@ -45,7 +58,7 @@ func configured(organ string) [][sha256.Size]byte {
 // replica starts a Store as one hub process would, until the test ends.
 func replica(t *testing.T, cfg bus.Config) *creds.Store {
 	t.Helper()
-	s, err := creds.New(t.Context(), creds.Config{Bus: cfg, Topic: "lienthong.credentials", Base: base{}, Configured: configured})
+	s, err := creds.New(t.Context(), creds.Config{Bus: cfg, Topic: "lienthong.credentials", Base: base{}, Configured: configured, Key: key, Canonical: canonical})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +103,7 @@ func TestRotation(t *testing.T) {
 	cfg := bus.Config{Brokers: b.Addrs()}
 
 	// Not yet read: nothing is accepted, not even a configured token.
-	early, err := creds.New(t.Context(), creds.Config{Bus: cfg, Topic: "lienthong.credentials", Base: base{}, Configured: configured})
+	early, err := creds.New(t.Context(), creds.Config{Bus: cfg, Topic: "lienthong.credentials", Base: base{}, Configured: configured, Key: key, Canonical: canonical})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +156,37 @@ func TestRotation(t *testing.T) {
 		t.Errorf("H29's hashed configured token: %q %v", o, ok)
 	}
 
-	// A process started later knows both changes.
+	// A token issued under an old code belongs to the agency.
+	old, err := a.Issue(t.Context(), "000.00.00.G22OLD", "console:vanhanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := a.Organ(old); !ok || o != g22 || len(a.Tokens(g22)) != 3 {
+		t.Errorf("a token issued under an alias: %q %v, G22 has %d tokens", o, ok, len(a.Tokens(g22)))
+	}
+
+	// Records not written with the key change nothing: whoever can write
+	// to the topic cannot mint a token nor undo a revocation.
+	forged := "forged-token-0123456789abcdef"
+	sum := sha256.Sum256([]byte(forged))
+	p, err := bus.NewProducer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revokedDigest := toks[0].Digest
+	for _, c := range []creds.Change{
+		{V: 1, OrganID: g22, Digest: hex.EncodeToString(sum[:]), Action: creds.ActionIssue},
+		{V: 1, OrganID: g22, Digest: hex.EncodeToString(sum[:]), Action: creds.ActionIssue, MAC: strings.Repeat("0", 64)},
+		{V: 1, OrganID: g22, Digest: revokedDigest, Action: creds.ActionIssue},
+	} {
+		raw, _ := json.Marshal(c)
+		if err := p.Produce(t.Context(), bus.Message{Topic: "lienthong.credentials", Key: []byte(c.Digest), Value: raw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = p.Close()
+
+	// A process started later knows every change, and no forgery.
 	late := replica(t, cfg)
 	if _, ok := late.Organ("g22-config-token-0123456789"); ok {
 		t.Error("a later process accepts the revoked token")
@@ -151,9 +194,34 @@ func TestRotation(t *testing.T) {
 	if o, ok := late.Organ(tok); !ok || o != g22 {
 		t.Error("a later process refuses the issued token")
 	}
+	if _, ok := late.Organ(forged); ok {
+		t.Error("a forged record minted a token")
+	}
 	// Revoking the issued token too leaves G22 none.
 	if err := late.Revoke(t.Context(), g22, toks[1].Fingerprint(), "console:vanhanh"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the issued token refused", func() bool { _, ok := a.Organ(tok); return !ok })
+}
+
+// A credentials topic that would drop records with retention is refused.
+func TestDeletePolicyRefused(t *testing.T) {
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	cfg := bus.Config{Brokers: b.Addrs()}
+	admin, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.EnsureTopics(t.Context(), bus.TopicSpec{Name: "made.elsewhere", Partitions: 1, Config: map[string]string{"cleanup.policy": "delete"}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = admin.Close()
+	_, err = creds.New(t.Context(), creds.Config{Bus: cfg, Topic: "made.elsewhere", Base: base{}, Key: key})
+	if err == nil || !strings.Contains(err.Error(), "cleanup.policy") {
+		t.Fatalf("a delete-policy topic: %v", err)
+	}
 }

@@ -74,16 +74,27 @@ type Replayed struct {
 // its entries. It joins no consumer group and commits nothing. A missing
 // dead-letter topic is an error wrapping bus.ErrUnknownTopic.
 func ListDeadLetters(ctx context.Context, cfg bus.Config, t Topics) ([]DeadLetter, error) {
+	return listDeadLetters(ctx, cfg, t, 0)
+}
+
+// ListNewestDeadLetters is ListDeadLetters keeping only the newest n
+// entries of each partition while it reads, so memory stays bounded
+// however long the topic.
+func ListNewestDeadLetters(ctx context.Context, cfg bus.Config, t Topics, n int) ([]DeadLetter, error) {
+	return listDeadLetters(ctx, cfg, t, max(n, 1))
+}
+
+func listDeadLetters(ctx context.Context, cfg bus.Config, t Topics, keep int) ([]DeadLetter, error) {
 	r, err := newReader(cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
-	msgs, err := r.readAll(ctx, t.DeadLetter())
+	msgs, err := r.readAll(ctx, t.DeadLetter(), keep)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := r.readAll(ctx, t.Replays())
+	recs, err := r.readAll(ctx, t.Replays(), 0)
 	if err != nil && !errors.Is(err, bus.ErrUnknownTopic) {
 		return nil, err
 	}
@@ -217,8 +228,9 @@ func newReader(cfg bus.Config) (*reader, error) {
 func (r *reader) close() { r.transport.CloseIdleConnections() }
 
 // readAll returns the messages of topic, partition by partition, from the
-// first offset to the end as it was when called.
-func (r *reader) readAll(ctx context.Context, topic string) ([]bus.Message, error) {
+// first offset to the end as it was when called; keep > 0 keeps only the
+// last keep of each partition.
+func (r *reader) readAll(ctx context.Context, topic string, keep int) ([]bus.Message, error) {
 	md, err := r.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", topic, err)
@@ -244,7 +256,7 @@ func (r *reader) readAll(ctx context.Context, topic string) ([]bus.Message, erro
 	slices.Sort(parts)
 	var out []bus.Message
 	for _, p := range parts {
-		msgs, err := r.readPartition(ctx, topic, p)
+		msgs, err := r.readPartition(ctx, topic, p, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -253,7 +265,7 @@ func (r *reader) readAll(ctx context.Context, topic string) ([]bus.Message, erro
 	return out, nil
 }
 
-func (r *reader) readPartition(ctx context.Context, topic string, part int) ([]bus.Message, error) {
+func (r *reader) readPartition(ctx context.Context, topic string, part, keep int) ([]bus.Message, error) {
 	lo, err := r.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
 		topic: {kafka.FirstOffsetOf(part)}}})
 	if err != nil {
@@ -319,7 +331,9 @@ func (r *reader) readPartition(ctx context.Context, topic string, part int) ([]b
 				}
 				m.Headers[h.Key] = string(h.Value)
 			}
-			out = append(out, m)
+			if out = append(out, m); keep > 0 && len(out) >= 2*keep {
+				out = append(out[:0], out[len(out)-keep:]...)
+			}
 			off = rec.Offset + 1
 		}
 		if off == start {
@@ -331,6 +345,9 @@ func (r *reader) readPartition(ctx context.Context, topic string, part int) ([]b
 			continue
 		}
 		idle = 0
+	}
+	if keep > 0 && len(out) > keep {
+		out = out[len(out)-keep:]
 	}
 	return out, nil
 }

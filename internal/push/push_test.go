@@ -464,3 +464,43 @@ func TestPanicIsParked(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// ListNewestDeadLetters keeps only the newest entries of each partition,
+// however long the topic.
+func TestListNewestDeadLetters(t *testing.T) {
+	cfg := startBroker(t)
+	a, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.EnsureTopics(t.Context(), bus.TopicSpec{Name: topics.DeadLetter(), Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := bus.NewProducer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 25 {
+		k := strconv.Itoa(i)
+		if err := p.Produce(t.Context(), bus.Message{Topic: topics.DeadLetter(), Key: []byte(k), Value: []byte(k),
+			Headers: map[string]string{bus.HeaderOriginalTopic: topics.Inbox("000.00.00.H29")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := push.ListDeadLetters(t.Context(), cfg, topics)
+	if err != nil || len(all) != 25 {
+		t.Fatalf("all: %d %v", len(all), err)
+	}
+	for _, n := range []int{1, 3, 12, 30} {
+		got, err := push.ListNewestDeadLetters(t.Context(), cfg, topics, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := min(n, 25)
+		if len(got) != want || string(got[0].Key) != strconv.Itoa(25-want) || string(got[len(got)-1].Key) != "24" {
+			t.Errorf("newest %d: %d entries from %q to %q", n, len(got), got[0].Key, got[len(got)-1].Key)
+		}
+	}
+}

@@ -48,12 +48,11 @@ func (s *Store) Search(q Query) (out []Packet, truncated bool, err error) {
 		}
 		return append(out, p), false, nil
 	}
-	doc := strings.ToLower(q.DocumentID)
-	scanned := 0
+	sr := &searcher{q: q, doc: strings.ToLower(q.DocumentID), best: []Packet{}}
 	err = s.db.View(func(tx *bolt.Tx) error {
 		sent, packets := tx.Bucket(bSent).Cursor(), tx.Bucket(bPackets)
-		// Each sender's keys are "from 0 nanos id": walk each sender's
-		// range in turn, jumping from one sender to the next.
+		// Each sender's keys are "from 0 nanos id": walk each sender in
+		// turn, jumping from one to the next.
 		next := []byte(q.From)
 		for {
 			k, _ := sent.Seek(next)
@@ -68,50 +67,75 @@ func (s *Store) Search(q Query) (out []Packet, truncated bool, err error) {
 			if q.From != "" && from != q.From {
 				return nil
 			}
-			prefix := k[: i+1 : i+1]
-			start := prefix
-			if !q.Since.IsZero() {
-				start = inboxKey(from, q.Since, "")
-			}
-			for k, _ := sent.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, _ = sent.Next() {
-				at := int64(binary.BigEndian.Uint64(k[len(prefix) : len(prefix)+8]))
-				if !q.Until.IsZero() && at >= q.Until.UnixNano() {
-					break
-				}
-				if scanned++; scanned > MaxScan {
-					truncated = true
-					return nil
-				}
-				p, ok, err := get[Packet](packets, k[len(prefix)+8:])
-				if err != nil {
-					return err
-				}
-				if !ok || (doc != "" && !strings.Contains(strings.ToLower(p.DocumentID), doc)) ||
-					(q.To != "" && !slices.Contains(p.To, q.To)) {
-					continue
-				}
-				if out = append(out, p); len(out) >= 4*q.Limit {
-					// Keep memory bounded: only the newest Limit can
-					// be in the answer.
-					out, truncated = newest(out, q.Limit), true
-				}
-			}
+			prefix := slices.Clone(k[:i+1])
 			next = append([]byte(from), 1) // just past this sender's keys
+			if sr.walk(sent, packets, prefix) {
+				return nil // MaxScan reached
+			}
 		}
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	if len(out) > q.Limit {
-		truncated = true
-	}
-	return newest(out, q.Limit), truncated, nil
+	return sr.best, sr.truncated, nil
 }
 
-// newest sorts ps newest first and keeps at most n.
-func newest(ps []Packet, n int) []Packet {
-	slices.SortFunc(ps, func(a, b Packet) int {
+// searcher keeps the newest matches of a search, newest first, at most
+// Limit of them.
+type searcher struct {
+	q         Query
+	doc       string
+	scanned   int
+	best      []Packet
+	truncated bool
+}
+
+func (sr *searcher) add(p Packet) {
+	i, _ := slices.BinarySearchFunc(sr.best, p, func(a, b Packet) int {
 		return cmp.Or(b.AcceptedAt.Compare(a.AcceptedAt), strings.Compare(a.ID, b.ID))
 	})
-	return ps[:min(n, len(ps))]
+	sr.best = slices.Insert(sr.best, i, p)
+	if len(sr.best) > sr.q.Limit {
+		sr.best, sr.truncated = sr.best[:sr.q.Limit], true
+	}
+}
+
+// walk reads one sender's packets newest first, and leaves once they are
+// older than the Limit newest found; it reports whether MaxScan was
+// reached.
+func (sr *searcher) walk(sent *bolt.Cursor, packets *bolt.Bucket, prefix []byte) bool {
+	q := sr.q
+	end := append(slices.Clone(prefix), 0xff) // past every key of the sender
+	if !q.Until.IsZero() {
+		end = inboxKey(string(prefix[:len(prefix)-1]), q.Until, "")
+	}
+	k, _ := sent.Seek(end)
+	if k == nil {
+		k, _ = sent.Last()
+	} else {
+		k, _ = sent.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = sent.Prev() {
+		at := time.Unix(0, int64(binary.BigEndian.Uint64(k[len(prefix):len(prefix)+8])))
+		if !q.Since.IsZero() && at.Before(q.Since) {
+			return false
+		}
+		if len(sr.best) == q.Limit && !at.After(sr.best[q.Limit-1].AcceptedAt) {
+			sr.truncated = true // older ones may match too
+			return false
+		}
+		if sr.scanned++; sr.scanned > MaxScan {
+			sr.truncated = true
+			return true
+		}
+		p, ok, err := get[Packet](packets, k[len(prefix)+8:])
+		if err != nil || !ok {
+			continue
+		}
+		if (sr.doc != "" && !strings.Contains(strings.ToLower(p.DocumentID), sr.doc)) || (q.To != "" && !slices.Contains(p.To, q.To)) {
+			continue
+		}
+		sr.add(p)
+	}
+	return false
 }

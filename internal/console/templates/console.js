@@ -68,6 +68,15 @@
         window.location.assign(xhr.responseURL);
         return;
       }
+      // The hub's own pages are HTML; anything else (a proxy's 413 or
+      // 502) is told, not written into the page.
+      var type = xhr.getResponseHeader("Content-Type") || "";
+      if (type.indexOf("text/html") !== 0) {
+        button.disabled = false;
+        bar.hidden = true;
+        say(form.dataset.netError + " (" + xhr.status + ")", true);
+        return;
+      }
       document.open();
       document.write(xhr.responseText);
       document.close();
