@@ -167,6 +167,10 @@ func setFlags(v *viper.Viper, fs *pflag.FlagSet) error {
 	return errors.Join(errs...)
 }
 
+// Keys lists the keys of all settings that have an environment form
+// (EnvName): all but the lists of agencies, peers, accounts and the like.
+func Keys() []string { return keys() }
+
 // keys lists the keys of all settings but the agencies, which have no
 // environment or flag form.
 func keys() []string {
