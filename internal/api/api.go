@@ -3,6 +3,7 @@
 package api
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
@@ -20,6 +21,7 @@ import (
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
+	"lienthong/internal/trust"
 )
 
 // Tokens maps bearer tokens to the agency they authenticate. Tokens are
@@ -206,7 +208,10 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 	if boundary == "" {
 		return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "multipart without a boundary"}
 	}
-	var spool *os.File
+	var (
+		spool  *os.File
+		hashed *trust.DigestReader
+	)
 	cleanup := func() {
 		if spool != nil {
 			spool.Close()           //nolint:errcheck // temp file
@@ -232,7 +237,8 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 			if spool, err = os.CreateTemp(s.SpoolDir, "part-*"); err != nil {
 				return nil, err
 			}
-			if _, err := io.Copy(spool, part); err != nil {
+			hashed = trust.NewDigestReader(part, crypto.SHA256)
+			if _, err := io.Copy(spool, hashed); err != nil {
 				cleanup()
 				return nil, tooLargeOr(err, "request.multipart")
 			}
@@ -250,7 +256,7 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 		cleanup()
 		return nil, err
 	}
-	sub.Packet = spool
+	sub.Spooled = &hub.Spooled{File: spool, Digests: hashed.Digests()}
 	return cleanup, nil
 }
 

@@ -137,10 +137,16 @@ func (h *Hub) Sent(caller string, since, until time.Time, limit int) ([]track.Pa
 }
 
 // Report returns the verification report stored with a packet, to its
-// parties.
+// parties: the one in its receipt, or for packets stored before receipts
+// carried it alone, the report object.
 func (h *Hub) Report(ctx context.Context, caller, id string) (*trust.Report, error) {
 	if _, err := h.known(caller, id); err != nil {
 		return nil, err
+	}
+	if rc, ok, err := h.storedReceipt(ctx, id); err != nil {
+		return nil, unavailable("storage", err)
+	} else if ok && rc.Verification != nil {
+		return rc.Verification, nil
 	}
 	raw, err := h.read(ctx, blob.ReportKey(id))
 	if err != nil {

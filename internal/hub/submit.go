@@ -44,6 +44,10 @@ type Receipt struct {
 type Submission struct {
 	Caller    string    // the authenticated agency
 	Packet    io.Reader // the exact bytes
+	// Spooled, when set, stands for Packet: the bytes already in a file the
+	// caller owns and removes, with their SHA-256, so the hub neither
+	// copies nor hashes them again (the API spools multipart parts).
+	Spooled *Spooled
 	Signature []byte    // a detached CMS over them, if any
 	Channel   string    // "v1" or "vdxp"
 	Kind      edxml.Kind
@@ -61,12 +65,25 @@ type Submission struct {
 func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bool, err error) {
 	start := time.Now()
 	defer func() { h.observeSubmit(start, rc, created, err) }()
-	f, digests, err := h.spool(s.Packet)
-	if err != nil {
-		return nil, false, err
+	var (
+		f       *os.File
+		digests spoolDigests
+	)
+	if s.Spooled != nil {
+		f, digests = s.Spooled.File, spoolDigests{s.Spooled.Digests}
+		if _, err := digests.Digest(crypto.SHA256); err != nil {
+			return nil, false, errors.New("hub: a spooled packet without its SHA-256")
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, false, err
+		}
+	} else {
+		if f, digests, err = h.spool(s.Packet); err != nil {
+			return nil, false, err
+		}
+		defer os.Remove(f.Name()) //nolint:errcheck // spool file
+		defer f.Close()           //nolint:errcheck // spool file
 	}
-	defer os.Remove(f.Name()) //nolint:errcheck // spool file
-	defer f.Close()           //nolint:errcheck // spool file
 	p, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind})
 	if err != nil {
 		if code := edxml.CodeOf(err); code != "" {
@@ -128,10 +145,8 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	case err != nil:
 		return nil, false, unavailable("storage", err)
 	}
-	// A report left by an earlier, unfinished attempt stands.
-	if err := h.putJSON(ctx, blob.ReportKey(a.ID), report); err != nil && !errors.Is(err, blob.ErrExists) {
-		return nil, false, unavailable("storage", err)
-	}
+	// The verification report is kept in the receipt, one object fewer
+	// per packet (docs/PERFORMANCE.md).
 	// The detached signature is kept beside the bytes, so it stays
 	// verifiable (and can be forwarded) after the fact.
 	if s.Signature != nil {
@@ -208,6 +223,13 @@ func (h *Hub) putJSON(ctx context.Context, key string, v any) error {
 	}
 	_, err = h.o.Store.Create(ctx, key, bytes.NewReader(raw), int64(len(raw)), blob.Meta{ContentType: "application/json"})
 	return err
+}
+
+// Spooled is a packet already in a file, with its digests (at least
+// SHA-256, as trust.NewDigestReader gives them).
+type Spooled struct {
+	File    *os.File
+	Digests trust.Digests
 }
 
 type spoolDigests struct{ trust.Digests }
