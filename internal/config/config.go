@@ -50,7 +50,8 @@ type Hub struct {
 	ReadTimeout     time.Duration `mapstructure:"readTimeout" json:"readTimeout"`
 	WriteTimeout    time.Duration `mapstructure:"writeTimeout" json:"writeTimeout"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdownTimeout" json:"shutdownTimeout"`
-	// MaxBodyBytes caps a request body (default 1 GiB + 64 MiB).
+	// MaxBodyBytes caps a request body (default 2 GiB: a packet with a
+	// 1 GiB attachment is about 1.37 GB once base64-encoded).
 	MaxBodyBytes ByteSize `mapstructure:"maxBodyBytes" json:"maxBodyBytes"`
 }
 
@@ -332,7 +333,7 @@ func defaults() *Config {
 			ReadTimeout:       10 * time.Minute,
 			WriteTimeout:      10 * time.Minute,
 			ShutdownTimeout:   30 * time.Second,
-			MaxBodyBytes:      1*GiB + 64*MiB,
+			MaxBodyBytes:      2 * GiB,
 		},
 		TLS: TLS{ClientAuth: ClientAuthNone},
 		Blob: Blob{

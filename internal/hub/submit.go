@@ -42,14 +42,14 @@ type Receipt struct {
 
 // Submission is one packet to submit.
 type Submission struct {
-	Caller    string    // the authenticated agency
-	Packet    io.Reader // the exact bytes
+	Caller string    // the authenticated agency
+	Packet io.Reader // the exact bytes
 	// Spooled, when set, stands for Packet: the bytes already in a file the
 	// caller owns and removes, with their SHA-256, so the hub neither
 	// copies nor hashes them again (the API spools multipart parts).
-	Spooled *Spooled
-	Signature []byte    // a detached CMS over them, if any
-	Channel   string    // "v1" or "vdxp"
+	Spooled   *Spooled
+	Signature []byte // a detached CMS over them, if any
+	Channel   string // "v1" or "vdxp"
 	Kind      edxml.Kind
 	// Policy overrides the hub's signature policy for this channel (the
 	// VDXP channel accepts what national-axis software sends).
