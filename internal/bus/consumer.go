@@ -54,6 +54,12 @@ type ConsumerConfig struct {
 	// Logger receives kafka-go's errors and the consumer's warnings; nil
 	// discards them.
 	Logger *slog.Logger
+	// Batch, when set, is given the messages already waiting for a
+	// partition (up to CommitEvery) at once, so a handler can apply them
+	// in one transaction. If it fails, the same messages go one by one
+	// through the handler and its middleware, so Batch must be safe to
+	// repeat (idempotent). A lone message goes to the handler.
+	Batch func(ctx context.Context, msgs []Message) error
 }
 
 // Validate reports the first problem with c.
@@ -260,19 +266,59 @@ func (c *Consumer) work(ctx context.Context, fail func(error), r *kafka.Reader, 
 		if ctx.Err() != nil {
 			return
 		}
-		msg := fromKafka(km)
-		if err := c.handler(ctx, msg); err != nil {
-			if ctx.Err() == nil {
-				fail(fmt.Errorf("consumer %s: handle %s/%d@%d: %w", c.cc.Group, km.Topic, km.Partition, km.Offset, err))
-			}
-			return
+		batch := []kafka.Message{km}
+		if c.cc.Batch != nil {
+			batch = drain(batch, ch, c.cc.CommitEvery)
 		}
-		last = km
-		pending++
-		if len(ch) == 0 || pending >= c.cc.CommitEvery {
-			commit()
+		if len(batch) > 1 {
+			msgs := make([]Message, len(batch))
+			for i, m := range batch {
+				msgs[i] = fromKafka(m)
+			}
+			if err := c.cc.Batch(ctx, msgs); err == nil {
+				last = batch[len(batch)-1]
+				pending += len(batch)
+				if len(ch) == 0 || pending >= c.cc.CommitEvery {
+					commit()
+				}
+				continue
+			} else if ctx.Err() != nil {
+				return
+			} else {
+				c.cc.Logger.WarnContext(ctx, "batch failed, handling its messages one by one", "group", c.cc.Group,
+					"topic", key.topic, "partition", key.partition, "messages", len(batch), "err", err)
+			}
+		}
+		for _, km := range batch {
+			if err := c.handler(ctx, fromKafka(km)); err != nil {
+				if ctx.Err() == nil {
+					fail(fmt.Errorf("consumer %s: handle %s/%d@%d: %w", c.cc.Group, km.Topic, km.Partition, km.Offset, err))
+				}
+				return
+			}
+			last = km
+			pending++
+			if len(ch) == 0 || pending >= c.cc.CommitEvery {
+				commit()
+			}
 		}
 	}
+}
+
+// drain adds to batch the messages waiting in ch, up to max in all.
+func drain(batch []kafka.Message, ch <-chan kafka.Message, limit int) []kafka.Message {
+	for len(batch) < limit {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // kafkaLogger adapts kafka-go's Printf logging to slog.

@@ -41,7 +41,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.viewGroup(), Topics: h.viewTopics(), SessionTimeout: session, RebalanceTimeout: session}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
+	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.viewGroup(), Topics: h.viewTopics(), SessionTimeout: session, RebalanceTimeout: session,
+		Batch: h.applyBatch}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
 	if err != nil {
 		return err
 	}
@@ -80,6 +81,64 @@ func (h *Hub) route(ctx context.Context, m bus.Message) error {
 }
 
 // apply updates this process's view from any of the hub's topics.
+// applyBatch applies what one poll of a partition brought in one view
+// transaction: accepted events, or one endpoint's inbox items. Events of
+// the events topic are few and go one by one. An error sends the batch
+// through apply, message by message.
+func (h *Hub) applyBatch(ctx context.Context, msgs []bus.Message) error {
+	topic := msgs[0].Topic
+	if topic == h.o.Topics.events() {
+		for _, m := range msgs {
+			if err := h.apply(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	type delivered struct {
+		kind    string
+		latency time.Duration
+	}
+	var counted []delivered
+	err := h.o.View.Batch(func(w *track.Writer) error {
+		for _, m := range msgs {
+			if topic == h.o.Topics.accepted() {
+				var a accepted
+				if err := json.Unmarshal(m.Value, &a); err != nil {
+					return err
+				}
+				ds := make([]route.Delivery, len(a.Deliveries))
+				for i, d := range a.Deliveries {
+					ds[i] = route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}
+				}
+				if err := w.AcceptedRouted(a.packet(), ds, m.Time); err != nil {
+					return err
+				}
+				continue
+			}
+			var it track.Item
+			if err := json.Unmarshal(m.Value, &it); err != nil {
+				return err
+			}
+			created, err := w.Delivered(it, m.Time)
+			if err != nil {
+				return err
+			}
+			if created {
+				counted = append(counted, delivered{it.Kind, m.Time.Sub(it.AcceptedAt)})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range counted {
+		h.o.Metrics.Delivered(d.kind, d.latency)
+	}
+	return nil
+}
+
 func (h *Hub) apply(_ context.Context, m bus.Message) error {
 	v := h.o.View
 	switch m.Topic {
@@ -88,15 +147,11 @@ func (h *Hub) apply(_ context.Context, m bus.Message) error {
 		if err := json.Unmarshal(m.Value, &a); err != nil {
 			return bus.Permanent(err)
 		}
-		if err := v.Accepted(a.packet()); err != nil {
-			return err
+		ds := make([]route.Delivery, len(a.Deliveries))
+		for i, d := range a.Deliveries {
+			ds[i] = route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}
 		}
-		for _, d := range a.Deliveries {
-			if err := v.Routed(a.ID, route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}, m.Time); err != nil {
-				return err
-			}
-		}
-		return nil
+		return v.AcceptedRouted(a.packet(), ds, m.Time)
 	case h.o.Topics.events():
 		var e event
 		if err := json.Unmarshal(m.Value, &e); err != nil {

@@ -213,54 +213,93 @@ func put(b *bolt.Bucket, key []byte, v any) error {
 // timelines of the document it is about, flagged when it goes back on the
 // main line.
 func (s *Store) Accepted(p Packet) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		packets := tx.Bucket(bPackets)
-		if packets.Get([]byte(p.ID)) != nil {
-			return nil
-		}
-		if err := put(packets, []byte(p.ID), p); err != nil {
+	return s.db.Update(func(tx *bolt.Tx) error { return s.accepted(tx, p) })
+}
+
+// AcceptedRouted is Accepted followed by Routed for each delivery, in one
+// transaction: one commit where three were for a packet to two agencies.
+func (s *Store) AcceptedRouted(p Packet, ds []route.Delivery, at time.Time) error {
+	return s.Batch(func(w *Writer) error { return w.AcceptedRouted(p, ds, at) })
+}
+
+// Writer makes several changes in one transaction (Store.Batch).
+type Writer struct {
+	s  *Store
+	tx *bolt.Tx
+}
+
+// Batch runs fn's changes in one transaction, with one commit: the view's
+// consumer applies what a poll brought in one go.
+func (s *Store) Batch(fn func(w *Writer) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Writer{s: s, tx: tx}) })
+}
+
+// AcceptedRouted is Store.AcceptedRouted within the batch.
+func (w *Writer) AcceptedRouted(p Packet, ds []route.Delivery, at time.Time) error {
+	if err := w.s.accepted(w.tx, p); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := w.s.event(w.tx, p.ID, d.Organs, Event{Type: EventRouted, At: at, Flags: []string{}}); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bSent).Put(inboxKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
+	}
+	return nil
+}
+
+// Delivered is Store.Delivered within the batch; created tells whether
+// the item became pending (not a replay of one pending or acknowledged).
+func (w *Writer) Delivered(it Item, at time.Time) (created bool, err error) {
+	return w.s.delivered(w.tx, it, at)
+}
+
+func (s *Store) accepted(tx *bolt.Tx, p Packet) error {
+	packets := tx.Bucket(bPackets)
+	if packets.Get([]byte(p.ID)) != nil {
+		return nil
+	}
+	if err := put(packets, []byte(p.ID), p); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bSent).Put(inboxKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
+		return err
+	}
+	timelines := tx.Bucket(bTimelines)
+	if p.Kind == "edoc" {
+		tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate, Hops: p.Hops}
+		for _, to := range p.To {
+			tl.Recipients = append(tl.Recipients, Recipient{OrganID: to, State: EventAccepted,
+				Events: []Event{{Type: EventAccepted, At: p.AcceptedAt, Flags: []string{}}}})
+		}
+		if err := put(timelines, []byte(p.ID), tl); err != nil {
 			return err
 		}
-		timelines := tx.Bucket(bTimelines)
-		if p.Kind == "edoc" {
-			tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate, Hops: p.Hops}
-			for _, to := range p.To {
-				tl.Recipients = append(tl.Recipients, Recipient{OrganID: to, State: EventAccepted,
-					Events: []Event{{Type: EventAccepted, At: p.AcceptedAt, Flags: []string{}}}})
-			}
-			if err := put(timelines, []byte(p.ID), tl); err != nil {
-				return err
-			}
-			// Topics are consumed concurrently: a delivery may have been
-			// seen before its accepted event.
-			early, _, err := get[[]earlyEvent](tx.Bucket(bEarly), []byte(p.ID))
-			if err != nil {
-				return err
-			}
-			for _, e := range early {
-				if err := s.event(tx, p.ID, e.Organs, e.Event); err != nil {
-					return err
-				}
-			}
-			if err := tx.Bucket(bEarly).Delete([]byte(p.ID)); err != nil {
-				return err
-			}
-			docs := tx.Bucket(bDocs)
-			key := docKey(p.From, p.DocumentID)
-			ids, _, err := get[[]string](docs, key)
-			if err != nil {
-				return err
-			}
-			if err := s.changes(tx, p, ids); err != nil {
-				return err
-			}
-			return put(docs, key, append(ids, p.ID))
+		// Topics are consumed concurrently: a delivery may have been
+		// seen before its accepted event.
+		early, _, err := get[[]earlyEvent](tx.Bucket(bEarly), []byte(p.ID))
+		if err != nil {
+			return err
 		}
-		return s.statusEvent(tx, p)
-	})
+		for _, e := range early {
+			if err := s.event(tx, p.ID, e.Organs, e.Event); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bEarly).Delete([]byte(p.ID)); err != nil {
+			return err
+		}
+		docs := tx.Bucket(bDocs)
+		key := docKey(p.From, p.DocumentID)
+		ids, _, err := get[[]string](docs, key)
+		if err != nil {
+			return err
+		}
+		if err := s.changes(tx, p, ids); err != nil {
+			return err
+		}
+		return put(docs, key, append(ids, p.ID))
+	}
+	return s.statusEvent(tx, p)
 }
 
 // changes links a revoke, update or replace to the timelines of the
@@ -511,23 +550,28 @@ func pendingKey(endpoint, id string) []byte { return []byte(endpoint + "\x00" + 
 // Delivered puts an item in its endpoint's pending inbox, once.
 func (s *Store) Delivered(it Item, at time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		pending := tx.Bucket(bPending)
-		pk := pendingKey(it.Endpoint, it.ID)
-		if pending.Get(pk) != nil {
-			return nil
-		}
-		if acked := tx.Bucket(bMeta).Get(append([]byte("acked\x00"), pk...)); acked != nil {
-			return nil // replayed after an ack: stays acknowledged
-		}
-		key := pendingOrder(it)
-		if err := put(tx.Bucket(bInbox), key, it); err != nil {
-			return err
-		}
-		if err := pending.Put(pk, key); err != nil {
-			return err
-		}
-		return s.event(tx, it.ID, it.Organs, Event{Type: EventDelivered, At: at, Flags: []string{}})
+		_, err := s.delivered(tx, it, at)
+		return err
 	})
+}
+
+func (s *Store) delivered(tx *bolt.Tx, it Item, at time.Time) (bool, error) {
+	pending := tx.Bucket(bPending)
+	pk := pendingKey(it.Endpoint, it.ID)
+	if pending.Get(pk) != nil {
+		return false, nil
+	}
+	if acked := tx.Bucket(bMeta).Get(append([]byte("acked\x00"), pk...)); acked != nil {
+		return false, nil // replayed after an ack: stays acknowledged
+	}
+	key := pendingOrder(it)
+	if err := put(tx.Bucket(bInbox), key, it); err != nil {
+		return false, err
+	}
+	if err := pending.Put(pk, key); err != nil {
+		return false, err
+	}
+	return true, s.event(tx, it.ID, it.Organs, Event{Type: EventDelivered, At: at, Flags: []string{}})
 }
 
 // Item returns a pending item of an endpoint.

@@ -347,3 +347,30 @@ func TestForwarded(t *testing.T) {
 		t.Errorf("last event %+v state %q", last, tl.Recipients[0].State)
 	}
 }
+
+// AcceptedRouted records the packet and its routing in one go, as
+// Accepted then Routed would, and again changes nothing.
+func TestAcceptedRouted(t *testing.T) {
+	s := open(t)
+	p := edoc("a", t0)
+	ds := []route.Delivery{{Endpoint: "000.00.00.H29", Organs: []string{"000.00.00.H29"}}, {Endpoint: "000.00.00.G12", Organs: []string{"000.00.00.G12"}}}
+	for range 2 {
+		must(t, s.AcceptedRouted(p, ds, t0.Add(time.Second)))
+	}
+	tl, err := s.Timeline("a")
+	must(t, err)
+	for _, r := range tl.Recipients {
+		var types []string
+		for _, e := range r.Events {
+			types = append(types, e.Type)
+		}
+		// The second call repeats the routed event, as a replayed
+		// Routed would; the packet itself is recorded once.
+		if len(types) < 2 || types[0] != track.EventAccepted || types[1] != track.EventRouted {
+			t.Errorf("%s: events %v", r.OrganID, types)
+		}
+	}
+	if got, _ := s.Sent("000.00.00.G22", time.Time{}, time.Time{}, 0); len(got) != 1 {
+		t.Errorf("sent %d, want 1", len(got))
+	}
+}
