@@ -275,19 +275,20 @@ func (c *Consumer) work(ctx context.Context, fail func(error), r *kafka.Reader, 
 			for i, m := range batch {
 				msgs[i] = fromKafka(m)
 			}
-			if err := c.cc.Batch(ctx, msgs); err == nil {
+			err := c.cc.Batch(ctx, msgs)
+			if err == nil {
 				last = batch[len(batch)-1]
 				pending += len(batch)
 				if len(ch) == 0 || pending >= c.cc.CommitEvery {
 					commit()
 				}
 				continue
-			} else if ctx.Err() != nil {
-				return
-			} else {
-				c.cc.Logger.WarnContext(ctx, "batch failed, handling its messages one by one", "group", c.cc.Group,
-					"topic", key.topic, "partition", key.partition, "messages", len(batch), "err", err)
 			}
+			if ctx.Err() != nil {
+				return
+			}
+			c.cc.Logger.WarnContext(ctx, "batch failed, handling its messages one by one", "group", c.cc.Group,
+				"topic", key.topic, "partition", key.partition, "messages", len(batch), "err", err)
 		}
 		for _, km := range batch {
 			if err := c.handler(ctx, fromKafka(km)); err != nil {
