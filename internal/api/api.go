@@ -17,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
@@ -69,6 +70,14 @@ type Server struct {
 	Ready        func(r *http.Request) error
 	// Metrics, when set, serves Prometheus metrics at GET /metrics.
 	Metrics http.Handler
+
+	spoolOnce sync.Once
+	spool     *spools
+}
+
+func (s *Server) spools() *spools {
+	s.spoolOnce.Do(func() { s.spool = &spools{dir: s.SpoolDir} })
+	return s.spool
 }
 
 // Handler returns the routes.
@@ -214,8 +223,7 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 	)
 	cleanup := func() {
 		if spool != nil {
-			spool.Close()           //nolint:errcheck // temp file
-			os.Remove(spool.Name()) //nolint:errcheck // temp file
+			s.spools().put(spool)
 		}
 	}
 	mr := multipart.NewReader(r.Body, boundary)
@@ -234,7 +242,7 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 				cleanup()
 				return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "two parts named packet"}
 			}
-			if spool, err = os.CreateTemp(s.SpoolDir, "part-*"); err != nil {
+			if spool, err = s.spools().get(); err != nil {
 				return nil, err
 			}
 			hashed = trust.NewDigestReader(part, crypto.SHA256)

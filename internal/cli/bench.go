@@ -103,7 +103,7 @@ type benchResult struct {
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("bench", benchUsage, stderr)
-	hubURL := fs.String("hub", "", "`URL` of a running hub (default: start an embedded hub in a temporary directory)")
+	hubURL := fs.String("hub", "", "`URL` of a running hub, or several comma-separated hubs sharing a broker and store, which take the submits in turn (default: start an embedded hub in a temporary directory)")
 	agencies := fs.String("agencies", "", "the hub's agencies `FILE` (agencies.json as lienthong dev writes it; with --hub)")
 	packets := fs.Int("packets", 2000, "number of packets")
 	size := fs.String("size", "50KB", "packet size (KB = 1000 bytes, KiB = 1024)")
@@ -191,7 +191,8 @@ type benchPacket struct {
 
 // benchEnv is what the hub phase and the floor run against.
 type benchEnv struct {
-	base     string // http://host:port
+	base     string   // http://host:port: inboxes are read here
+	submit   []string // where submits go, in turn (default base)
 	agencies []benchAgency
 	store    func(ctx context.Context, prefix string) (blob.Store, func(), error) // the floor's store
 	brokers  []string                                                             // the floor's broker
@@ -386,13 +387,18 @@ func benchEmbedded(runCtx, hubCtx context.Context, o benchOptions, dir string, s
 
 // benchExternal reads the agencies of a running hub.
 func benchExternal(ctx context.Context, o benchOptions, dir string) (*benchEnv, error) {
-	base := strings.TrimRight(o.hub, "/")
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
+	var bases []string
+	for u := range strings.SplitSeq(o.hub, ",") {
+		base := strings.TrimRight(strings.TrimSpace(u), "/")
+		if !strings.Contains(base, "://") {
+			base = "http://" + base
+		}
+		if _, err := url.Parse(base); err != nil {
+			return nil, fmt.Errorf("--hub: %w", err)
+		}
+		bases = append(bases, base)
 	}
-	if _, err := url.Parse(base); err != nil {
-		return nil, fmt.Errorf("--hub: %w", err)
-	}
+	base := bases[0]
 	raw, err := os.ReadFile(o.agencies)
 	if err != nil {
 		return nil, err
@@ -410,7 +416,7 @@ func benchExternal(ctx context.Context, o benchOptions, dir string) (*benchEnv, 
 		}
 		return filepath.Join(filepath.Dir(o.agencies), p)
 	}
-	env := &benchEnv{base: base, brokers: o.brokers, batch: bus.DefaultBatchTimeout, parts: config.Default().Bus.Partitions}
+	env := &benchEnv{base: base, submit: bases, brokers: o.brokers, batch: bus.DefaultBatchTimeout, parts: config.Default().Bus.Partitions}
 	for _, a := range list {
 		certs, err := pki.LoadCertificates(rel(a.Cert))
 		if err != nil {
@@ -442,7 +448,12 @@ func benchExternal(ctx context.Context, o benchOptions, dir string) (*benchEnv, 
 	default:
 		env.store = benchFSStore(dir)
 	}
-	return env, benchWaitReady(ctx, base)
+	for _, b := range bases {
+		if err := benchWaitReady(ctx, b); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
 }
 
 // benchS3Config reads the S3 server from the environment, as the blob
@@ -740,7 +751,7 @@ func benchHub(ctx context.Context, o benchOptions, env *benchEnv, bodies *os.Fil
 	pprof.Do(ctx, pprof.Labels("bench", "client"), func(ctx context.Context) {
 		benchParallel(ctx, len(packets), o.concurrency, func(i int) {
 			p := packets[i]
-			status, id, msg, err := benchSubmit(ctx, client, env, bodies, p)
+			status, id, msg, err := benchSubmit(ctx, client, env, env.submitTo(i), bodies, p)
 			if err != nil && ctx.Err() != nil {
 				return // cut by --duration: not the hub's error
 			}
@@ -857,8 +868,16 @@ func benchHub(ctx context.Context, o benchOptions, env *benchEnv, bodies *os.Fil
 	return true, nil
 }
 
-func benchSubmit(ctx context.Context, client *http.Client, env *benchEnv, bodies *os.File, p *benchPacket) (status int, id, msg string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, env.base+"/v1/packets", io.NewSectionReader(bodies, p.bodyOff, p.bodyLen))
+// submitTo is the hub packet i goes to.
+func (e *benchEnv) submitTo(i int) string {
+	if len(e.submit) == 0 {
+		return e.base
+	}
+	return e.submit[i%len(e.submit)]
+}
+
+func benchSubmit(ctx context.Context, client *http.Client, env *benchEnv, base string, bodies *os.File, p *benchPacket) (status int, id, msg string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/packets", io.NewSectionReader(bodies, p.bodyOff, p.bodyLen))
 	if err != nil {
 		return 0, "", "", err
 	}

@@ -225,8 +225,9 @@ func (h *Hub) putJSON(ctx context.Context, key string, v any) error {
 	return err
 }
 
-// Spooled is a packet already in a file, with its digests (at least
-// SHA-256, as trust.NewDigestReader gives them).
+// Spooled is a packet already in a file from its start to its end, with
+// its digests (at least SHA-256, as trust.NewDigestReader gives them). The
+// file may have no name (unlinked): the hub reads it through the handle.
 type Spooled struct {
 	File    *os.File
 	Digests trust.Digests
@@ -325,7 +326,13 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 // verify checks the signatures under the channel's policy.
 func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDigests, sig []byte, at time.Time, policy string) (*trust.Report, *Error) {
 	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
-	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
+	// Read through the open file, not its name: the API's spool files
+	// have none (api.spools).
+	st, err := f.Stat()
+	if err != nil {
+		return report, unavailable("the spool", err)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(f, 0, st.Size())), nil }
 	if sig != nil {
 		content := fallbackContent{d.Digests, trust.ReaderContent(open)}
 		report.Signatures = append(report.Signatures, *h.o.Verifier.VerifyCMS(ctx, sig, content, p.From(), at))

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"io"
+	"os"
+	"sync"
+)
+
+// spools keeps the files multipart packet parts are spooled to, for reuse.
+// Each is unlinked as soon as it is made, so it holds no name and leaves
+// nothing behind when the process ends, and it is truncated, not deleted,
+// between packets: on ext4 a stream of created-then-deleted files makes
+// every new inode slow to allocate (docs/PERFORMANCE.md), and the spool
+// made one such file per packet.
+type spools struct {
+	dir  string
+	mu   sync.Mutex
+	free []*os.File
+}
+
+// maxFreeSpools bounds the files kept between requests.
+const maxFreeSpools = 64
+
+func (p *spools) get() (*os.File, error) {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		f := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return f, nil
+	}
+	p.mu.Unlock()
+	f, err := os.CreateTemp(p.dir, "part-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close() //nolint:errcheck // failing
+		return nil, err
+	}
+	return f, nil
+}
+
+// put empties f and keeps it, or closes it when enough are kept or it
+// cannot be emptied.
+func (p *spools) put(f *os.File) {
+	if f.Truncate(0) == nil {
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			p.mu.Lock()
+			if len(p.free) < maxFreeSpools {
+				p.free = append(p.free, f)
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
+		}
+	}
+	f.Close() //nolint:errcheck // nothing to keep
+}
