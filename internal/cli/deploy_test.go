@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"lienthong/internal/config"
+	"lienthong/internal/config/configtest"
 )
 
 // The production deployment in deploy/: the compose file and the
@@ -181,28 +181,8 @@ func deployConfigInTemp(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	text := string(raw)
-	for _, p := range regexp.MustCompile(`/etc/lienthong/[^\s"'\],]+`).FindAllString(text, -1) {
-		local := filepath.Join(dir, strings.TrimPrefix(p, "/etc/lienthong/"))
-		content := "test file"
-		if strings.HasSuffix(p, "/agencies.yaml") {
-			content = "agencies:\n  - organId: 000.00.12.H29\n    name: Sở Nội vụ Hà Nội\n"
-		}
-		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(local, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text = strings.ReplaceAll(text, "/etc/lienthong/", dir+"/")
-	text = strings.ReplaceAll(text, "/var/lib/lienthong", filepath.Join(dir, "data"))
-	out := filepath.Join(dir, "lienthong.yaml")
-	if err := os.WriteFile(out, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	path, _ := configtest.InTemp(t, string(raw))
+	return path
 }
 
 // The containers' configuration passes `lienthong serve --check-config`

@@ -26,7 +26,7 @@ func TestDefault(t *testing.T) {
 		{"hub.readTimeout", c.Hub.ReadTimeout, 10 * time.Minute},
 		{"hub.writeTimeout", c.Hub.WriteTimeout, 10 * time.Minute},
 		{"hub.shutdownTimeout", c.Hub.ShutdownTimeout, 30 * time.Second},
-		{"hub.maxBodyBytes", c.Hub.MaxBodyBytes, config.ByteSize(1<<30 + 64<<20)},
+		{"hub.maxBodyBytes", c.Hub.MaxBodyBytes, config.ByteSize(2 << 30)},
 		{"tls.clientAuth", c.TLS.ClientAuth, config.ClientAuthNone},
 		{"tls enabled", c.TLS.Enabled(), false},
 		{"blob.kind", c.Blob.Kind, config.BlobFS},

@@ -2,13 +2,13 @@ package config_test
 
 import (
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"lienthong/internal/config"
+	"lienthong/internal/config/configtest"
 	"lienthong/internal/edxml"
 	"lienthong/internal/trust"
 )
@@ -32,31 +32,11 @@ func readExample(t *testing.T) string {
 // files created under a temporary directory, and returns its path.
 func exampleInTemp(t *testing.T, edit func(string) string) string {
 	t.Helper()
-	dir := t.TempDir()
-	text := edit(readExample(t))
-	paths := regexp.MustCompile(`/etc/lienthong/[^\s"']+`).FindAllString(text, -1)
-	if len(paths) < 10 {
-		t.Fatalf("found %d /etc/lienthong paths in the example, want the TLS, trust and directory files", len(paths))
+	path, n := configtest.InTemp(t, edit(readExample(t)))
+	if n < 10 {
+		t.Fatalf("found %d /etc/lienthong paths in the example, want the TLS, trust and directory files", n)
 	}
-	for _, p := range paths {
-		local := filepath.Join(dir, strings.TrimPrefix(p, "/etc/lienthong/"))
-		content := "test file"
-		if strings.HasSuffix(p, "/agencies.yaml") {
-			content = "agencies:\n  - organId: 000.00.12.H29\n    name: Sở Nội vụ Hà Nội\n"
-		}
-		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(local, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text = strings.ReplaceAll(text, "/etc/lienthong/", dir+"/")
-	out := filepath.Join(dir, "lienthong.yaml")
-	if err := os.WriteFile(out, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return path
 }
 
 func TestExampleChecksWithoutFiles(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
-	"lienthong/internal/organ"
 )
 
 // multipart posts a form: fields first (csrf among them), then files.
@@ -58,19 +57,8 @@ func TestComposeAndDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []organ.Agency
-	for _, id := range hubtest.Agencies {
-		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
-	}
-	dir, err := organ.NewDirectory(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signers := map[string]console.Signer{}
-	for _, id := range []string{g22, h29} {
-		c := h.Agencies[id].Cert
-		signers[id] = console.Signer{Cert: c.Cert, Chain: c.Chain, Key: c.Key}
-	}
+	dir := testDirectory(t)
+	signers := hosted(h, g22, h29)
 	handler, err := console.New(console.Options{
 		Hub: h.Hub,
 		Accounts: []console.Account{

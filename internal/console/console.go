@@ -329,10 +329,16 @@ func (s *server) checkCSRF(w http.ResponseWriter, r *http.Request, want string) 
 	return sameToken(r.PostForm.Get("csrf"), want)
 }
 
-// clerk wraps a handler for a signed-in clerk: anyone else is sent to the
-// sign-in page (GET) or refused (POST), a non-clerk is refused, and every
-// POST must carry the session's CSRF token.
+// clerk wraps a handler for a signed-in clerk (signedIn).
 func (s *server) clerk(next func(http.ResponseWriter, *http.Request, *Account, *session)) http.HandlerFunc {
+	return s.signedIn(func(u *Account) bool { return u.Role == RoleClerk && u.OrganID != "" }, "clerks_only", next)
+}
+
+// signedIn wraps a handler for a signed-in account that may: anyone signed
+// out is sent to the sign-in page (GET) or refused (POST), an account that
+// may not is refused with refusal, and every POST must carry the
+// session's CSRF token.
+func (s *server) signedIn(may func(*Account) bool, refusal string, next func(http.ResponseWriter, *http.Request, *Account, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u, ss := s.current(r)
 		if u == nil {
@@ -347,8 +353,8 @@ func (s *server) clerk(next func(http.ResponseWriter, *http.Request, *Account, *
 			s.fail(w, r, u, ss, http.StatusForbidden, "csrf", "")
 			return
 		}
-		if u.Role != RoleClerk || u.OrganID == "" {
-			s.fail(w, r, u, ss, http.StatusForbidden, "clerks_only", "")
+		if !may(u) {
+			s.fail(w, r, u, ss, http.StatusForbidden, refusal, "")
 			return
 		}
 		next(w, r, u, ss)

@@ -18,6 +18,7 @@ import (
 
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/organ"
 	"lienthong/internal/pki"
 )
 
@@ -87,6 +88,62 @@ func (b *browser) page(path string) string {
 		b.t.Fatalf("GET %s: %d %s", path, code, body)
 	}
 	return body
+}
+
+// testDirectory is the test agencies, each named "Cơ quan <id>".
+func testDirectory(t *testing.T) *organ.Directory {
+	t.Helper()
+	var list []organ.Agency
+	for _, id := range hubtest.Agencies {
+		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
+	}
+	dir, err := organ.NewDirectory(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// hosted gives the console the agencies' own keys (hosted signing).
+func hosted(h *hubtest.Hub, ids ...string) map[string]console.Signer {
+	signers := map[string]console.Signer{}
+	for _, id := range ids {
+		c := h.Agencies[id].Cert
+		signers[id] = console.Signer{Cert: c.Cert, Chain: c.Chain, Key: c.Key}
+	}
+	return signers
+}
+
+// senderAndRecipient runs a console whose G22 and H29 clerks hold their
+// agencies' keys, and signs each in.
+func senderAndRecipient(t *testing.T, h *hubtest.Hub) (g22Clerk, h29Clerk *browser) {
+	t.Helper()
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := console.New(console.Options{
+		Hub: h.Hub,
+		Accounts: []console.Account{
+			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
+			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
+		},
+		Signers:    hosted(h, g22, h29),
+		SessionKey: bytes.Repeat([]byte{7}, 32),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	g22Clerk, h29Clerk = newBrowser(t, srv.URL), newBrowser(t, srv.URL)
+	if code, _ := g22Clerk.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("G22 sign in: %d", code)
+	}
+	if code, _ := h29Clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("H29 sign in: %d", code)
+	}
+	return g22Clerk, h29Clerk
 }
 
 func eventually(t *testing.T, what string, f func() bool) {

@@ -17,21 +17,13 @@ import (
 	"lienthong/internal/console"
 	"lienthong/internal/creds"
 	"lienthong/internal/hubtest"
-	"lienthong/internal/organ"
 )
 
 // The operators' pages: packet search and trace, dead letters with
 // replay, and the directory; clerks reach none of them.
 func TestOperatorPages(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
-	var list []organ.Agency
-	for _, id := range hubtest.Agencies {
-		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
-	}
-	dir, err := organ.NewDirectory(list)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testDirectory(t)
 	hash, err := console.HashPassword("mật khẩu đúng")
 	if err != nil {
 		t.Fatal(err)

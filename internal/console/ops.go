@@ -73,30 +73,9 @@ type lagRow struct {
 	Messages     float64
 }
 
-// operator wraps a handler for a signed-in operator or admin: anyone
-// signed out is sent to the sign-in page (GET) or refused (POST), a clerk
-// is refused, and every POST must carry the session's CSRF token.
+// operator wraps a handler for a signed-in operator or admin (signedIn).
 func (s *server) operator(next func(http.ResponseWriter, *http.Request, *Account, *session)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		u, ss := s.current(r)
-		if u == nil {
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				http.Redirect(w, r, "/", http.StatusSeeOther)
-				return
-			}
-			s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
-			return
-		}
-		if r.Method == http.MethodPost && !s.checkCSRF(w, r, ss.csrf) {
-			s.fail(w, r, u, ss, http.StatusForbidden, "csrf", "")
-			return
-		}
-		if !isOperator(u) {
-			s.fail(w, r, u, ss, http.StatusForbidden, "operators_only", "")
-			return
-		}
-		next(w, r, u, ss)
-	}
+	return s.signedIn(isOperator, "operators_only", next)
 }
 
 func isOperator(u *Account) bool {

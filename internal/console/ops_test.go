@@ -12,7 +12,6 @@ import (
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/metrics"
-	"lienthong/internal/organ"
 )
 
 func TestOperatorDashboard(t *testing.T) {
@@ -22,14 +21,7 @@ func TestOperatorDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := hubtest.Start(t, hubtest.Options{Metrics: m})
-	var list []organ.Agency
-	for _, id := range hubtest.Agencies {
-		list = append(list, organ.Agency{ID: organ.ID(id), Name: "Cơ quan " + id})
-	}
-	dir, err := organ.NewDirectory(list)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testDirectory(t)
 	hash, err := console.HashPassword("mật khẩu đúng")
 	if err != nil {
 		t.Fatal(err)

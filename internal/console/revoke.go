@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"lienthong/internal/edxml"
@@ -45,27 +44,14 @@ func buildRevoke(orig *edxml.Packet, u *Account, to []string, reason string, now
 
 func (s *server) revoke(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	id := r.PathValue("id")
-	reason := strings.TrimSpace(r.PostForm.Get("reason"))
-	tl, err := s.o.Hub.Timeline(u.OrganID, id)
-	if err != nil {
-		s.failHub(w, r, u, ss, err)
-		return
-	}
-	if tl.From != u.OrganID {
-		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
-		return
-	}
-	if reason == "" {
-		http.Redirect(w, r, "/outbox?err=revoke_reason", http.StatusSeeOther)
+	tl, reason, ok := s.senderAction(w, r, u, ss, id, "/outbox?err=revoke_reason")
+	if !ok {
 		return
 	}
 	to := revocable(tl)
 	if len(to) == 0 {
 		http.Redirect(w, r, "/outbox?err=bad_revoke", http.StatusSeeOther)
 		return
-	}
-	if len(reason) > maxReason {
-		reason = reason[:maxReason]
 	}
 	orig, err := s.load(r.Context(), u.OrganID, id)
 	if err != nil {

@@ -1,14 +1,11 @@
 package console_test
 
 import (
-	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 )
 
@@ -17,36 +14,7 @@ import (
 // no other agency can revoke it.
 func TestRevoke(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
-	hash, err := console.HashPassword("mật khẩu đúng")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signers := map[string]console.Signer{}
-	for _, id := range []string{g22, h29} {
-		c := h.Agencies[id].Cert
-		signers[id] = console.Signer{Cert: c.Cert, Chain: c.Chain, Key: c.Key}
-	}
-	handler, err := console.New(console.Options{
-		Hub: h.Hub,
-		Accounts: []console.Account{
-			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
-			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
-		},
-		Signers:    signers,
-		SessionKey: bytes.Repeat([]byte{7}, 32),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
-	sender, other := newBrowser(t, srv.URL), newBrowser(t, srv.URL)
-	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
-		t.Fatalf("G22 sign in: %d", code)
-	}
-	if code, _ := other.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
-		t.Fatalf("H29 sign in: %d", code)
-	}
+	sender, other := senderAndRecipient(t, h)
 	id := sendREST(t, h)
 	var body string
 	eventually(t, "the revoke action in G22's outbox", func() bool {

@@ -106,26 +106,14 @@ func (s *server) takeBack(w http.ResponseWriter, r *http.Request, u *Account, ss
 	if r.PostForm.Get("from") == "outbox" {
 		back = "/outbox"
 	}
-	to, reason := strings.TrimSpace(r.PostForm.Get("to")), strings.TrimSpace(r.PostForm.Get("reason"))
-	tl, err := s.o.Hub.Timeline(u.OrganID, id)
-	if err != nil {
-		s.failHub(w, r, u, ss, err)
-		return
-	}
-	if tl.From != u.OrganID {
-		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
-		return
-	}
-	if reason == "" {
-		http.Redirect(w, r, back+"?err=takeback_reason", http.StatusSeeOther)
+	to := strings.TrimSpace(r.PostForm.Get("to"))
+	tl, reason, ok := s.senderAction(w, r, u, ss, id, back+"?err=takeback_reason")
+	if !ok {
 		return
 	}
 	if !slices.Contains(takeBackable(tl), to) {
 		http.Redirect(w, r, back+"?err=bad_takeback", http.StatusSeeOther)
 		return
-	}
-	if len(reason) > maxReason {
-		reason = reason[:maxReason]
 	}
 	pk, err := s.load(r.Context(), u.OrganID, id)
 	if err != nil {
@@ -139,6 +127,31 @@ func (s *server) takeBack(w http.ResponseWriter, r *http.Request, u *Account, ss
 	}
 	s.o.Log.Info("console: take-back sent", "packet", id, "organ", u.OrganID, "to", to, "user", u.Username)
 	http.Redirect(w, r, back+"?ok="+codeTakeBack, http.StatusSeeOther)
+}
+
+// senderAction starts an action of a document's sender (take back,
+// revoke): the caller's agency must have sent it, and the form must give a
+// reason, else the clerk is sent to noReason. It returns the timeline and
+// the reason, cut to maxReason.
+func (s *server) senderAction(w http.ResponseWriter, r *http.Request, u *Account, ss *session, id, noReason string) (track.Timeline, string, bool) {
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	tl, err := s.o.Hub.Timeline(u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return tl, "", false
+	}
+	if tl.From != u.OrganID {
+		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
+		return tl, "", false
+	}
+	if reason == "" {
+		http.Redirect(w, r, noReason, http.StatusSeeOther)
+		return tl, "", false
+	}
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
+	}
+	return tl, reason, true
 }
 
 // problemView is an error or warning of a verification report.

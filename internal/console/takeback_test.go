@@ -1,51 +1,17 @@
 package console_test
 
 import (
-	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 )
 
 func TestReportAndTakeBack(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
-	hash, err := console.HashPassword("mật khẩu đúng")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signers := map[string]console.Signer{}
-	for _, id := range []string{g22, h29} {
-		c := h.Agencies[id].Cert
-		signers[id] = console.Signer{Cert: c.Cert, Chain: c.Chain, Key: c.Key}
-	}
-	handler, err := console.New(console.Options{
-		Hub: h.Hub,
-		Accounts: []console.Account{
-			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
-			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
-		},
-		Signers:    signers,
-		SessionKey: bytes.Repeat([]byte{7}, 32),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
-
-	clerk := newBrowser(t, srv.URL)
-	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
-		t.Fatalf("H29 sign in: %d", code)
-	}
-	sender := newBrowser(t, srv.URL)
-	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
-		t.Fatalf("G22 sign in: %d", code)
-	}
+	sender, clerk := senderAndRecipient(t, h)
 
 	id := sendREST(t, h)
 	eventually(t, "the letter in H29's inbox", func() bool {
