@@ -2,6 +2,7 @@ package blob
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // FS is the embedded Store: one file per object under a directory.
@@ -22,6 +25,7 @@ import (
 // Layout under dir:
 //
 //	objects/<key>@blob   one file per object
+//	small.db             objects of at most 16 KiB (fs_small.go)
 //	.tmp/                files being written
 //
 // An object file holds the exact bytes, followed by a footer: a JSON object
@@ -49,6 +53,7 @@ import (
 type FS struct {
 	objects string
 	tmp     string
+	small   *bolt.DB
 
 	mu      sync.Mutex
 	durable map[string]struct{} // directories created and fsynced into their parent
@@ -98,6 +103,9 @@ func NewFS(dir string) (*FS, error) {
 	}
 	if err := s.cleanTemp(); err != nil {
 		return nil, err
+	}
+	if s.small, err = openSmall(filepath.Join(abs, "small.db")); err != nil {
+		return nil, fmt.Errorf("blob: fs: %w", err)
 	}
 	return s, nil
 }
@@ -155,6 +163,12 @@ func (s *FS) create(ctx context.Context, key string, r io.Reader, size int64, me
 	// in publish decides.
 	if _, err := os.Lstat(final); err == nil {
 		return Info{}, ErrExists
+	}
+	if size >= 0 && size <= smallMax {
+		return s.createSmall(ctx, key, final, r, size, meta)
+	}
+	if ok, err := s.hasSmall(key); err != nil || ok {
+		return Info{}, cmp.Or(err, ErrExists)
 	}
 	return s.publish(ctx, key, final, r, size, meta)
 }
@@ -299,6 +313,22 @@ func (s *FS) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, 
 	if err := checkRange(off, n); err != nil {
 		return nil, Info{}, fmt.Errorf("blob: get %s: %w", key, err)
 	}
+	if err := ValidateKey(key); err != nil {
+		return nil, Info{}, fmt.Errorf("blob: get %s: %w", key, err)
+	}
+	if data, info, ok, err := s.getSmall(key); err != nil || ok {
+		if err == nil && off > info.Size {
+			err = fmt.Errorf("%w: offset %d beyond size %d", ErrInvalidRange, off, info.Size)
+		}
+		if err != nil {
+			return nil, Info{}, fmt.Errorf("blob: get %s: %w", key, err)
+		}
+		end := info.Size
+		if n >= 0 && n < end-off {
+			end = off + n
+		}
+		return io.NopCloser(bytes.NewReader(data[off:end])), info, nil
+	}
 	f, info, err := s.open(ctx, key)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("blob: get %s: %w", key, err)
@@ -322,6 +352,15 @@ func (r *fileReader) Close() error { return r.f.Close() }
 
 // Stat implements Store.
 func (s *FS) Stat(ctx context.Context, key string) (Info, error) {
+	if err := ValidateKey(key); err != nil {
+		return Info{}, fmt.Errorf("blob: stat %s: %w", key, err)
+	}
+	if _, info, ok, err := s.getSmall(key); err != nil || ok {
+		if err != nil {
+			return Info{}, fmt.Errorf("blob: stat %s: %w", key, err)
+		}
+		return info, ctx.Err()
+	}
 	f, info, err := s.open(ctx, key)
 	if err != nil {
 		return Info{}, fmt.Errorf("blob: stat %s: %w", key, err)
@@ -339,6 +378,12 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("blob: delete %s: %w", key, err)
+	}
+	if ok, err := s.deleteSmall(key); err != nil || ok {
+		if err != nil {
+			return fmt.Errorf("blob: delete %s: %w", key, err)
+		}
+		return nil
 	}
 	p := s.path(key)
 	err := os.Remove(p)
@@ -365,7 +410,18 @@ func (s *FS) List(ctx context.Context, prefix string, fn func(Info) error) error
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 		start = prefix[:i]
 	}
-	return s.list(ctx, start, prefix, fn)
+	// Small objects are merged in, in key order, before each file's key.
+	small := &smallLister{s: s, prefix: prefix}
+	err := s.list(ctx, start, prefix, func(info Info) error {
+		if err := small.emitBefore(info.Key, fn); err != nil {
+			return err
+		}
+		return fn(info)
+	})
+	if err != nil {
+		return err
+	}
+	return small.emitBefore("", fn)
 }
 
 func (s *FS) list(ctx context.Context, rel, prefix string, fn func(Info) error) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,7 +54,11 @@ func TestFSLayout(t *testing.T) {
 
 func TestFSCleansTemporaryFiles(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := blob.NewFS(dir); err != nil {
+	first, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
 	tmp := filepath.Join(dir, ".tmp")
@@ -72,9 +77,11 @@ func TestFSCleansTemporaryFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := blob.NewFS(dir); err != nil {
+	s, err := blob.NewFS(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("leftover temporary file: Stat = %v, want not exist", err)
 	}
@@ -89,18 +96,34 @@ func TestFSReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := blobtest.Bytes(2, 5000)
-	want, err := s.Create(t.Context(), "re/open", bytes.NewReader(data), int64(len(data)), blob.Meta{ContentType: "text/plain"})
-	if err != nil {
+	// A small object (in small.db) and a large one (a file).
+	wants := map[string]blob.Info{}
+	for key, n := range map[string]int{"re/open": 5000, "re/large": 100_000} {
+		data := blobtest.Bytes(2, n)
+		want, err := s.Create(t.Context(), key, bytes.NewReader(data), int64(len(data)), blob.Meta{ContentType: "text/plain"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wants[key] = want
+	}
+	// A second process cannot open the store while the first has it.
+	if s3, err := blob.NewFS(dir); err == nil {
+		s3.Close()
+		t.Fatal("the store opened twice")
+	}
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s2, err := blob.NewFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s2.Stat(t.Context(), "re/open")
-	if err != nil || !got.Created.Equal(want.Created) || got.SHA256 != want.SHA256 || got.ContentType != want.ContentType {
-		t.Errorf("Stat after reopen = %+v, %v; want %+v", got, err, want)
+	defer s2.Close()
+	for key, want := range wants {
+		got, err := s2.Stat(t.Context(), key)
+		if err != nil || !got.Created.Equal(want.Created) || got.SHA256 != want.SHA256 || got.ContentType != want.ContentType || got.Size != want.Size {
+			t.Errorf("Stat %s after reopen = %+v, %v; want %+v", key, got, err, want)
+		}
 	}
 }
 
@@ -111,7 +134,9 @@ func TestFSCorruptObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	if _, err := s.Create(ctx, "c/obj", bytes.NewReader([]byte("hello")), 5, blob.Meta{}); err != nil {
+	// Larger than the small objects kept in small.db: a file.
+	big := blobtest.Bytes(3, 20_000)
+	if _, err := s.Create(ctx, "c/obj", bytes.NewReader(big), int64(len(big)), blob.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "objects", "c", "obj@blob")
@@ -172,5 +197,68 @@ func TestFSIgnoresForeignFiles(t *testing.T) {
 	calls := 0
 	if err := s.List(context.Background(), "", func(blob.Info) error { calls++; return nil }); err != nil || calls != 0 {
 		t.Errorf("List = %v with %d calls, want nothing", err, calls)
+	}
+}
+
+// Small objects (in small.db) and files list together in key order, and
+// a List callback may write to the store.
+func TestFSListMergesSmallAndLarge(t *testing.T) {
+	s := newFS(t)
+	ctx := t.Context()
+	sizes := map[string]int{
+		"m/a": 10, "m/b": 40_000, "m/b/c": 10, "m/b-x": 40_000, "m/c": 10, "m/d/e": 40_000, "m/d/f": 10,
+		"m/e": 40_000, "n/z": 10,
+	}
+	for k, n := range sizes {
+		data := blobtest.Bytes(byte(len(k)), n)
+		if _, err := s.Create(ctx, k, bytes.NewReader(data), int64(n), blob.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := s.List(ctx, "m/", func(i blob.Info) error {
+		got = append(got, i.Key)
+		if i.Size != int64(sizes[i.Key]) {
+			t.Errorf("%s: size %d, want %d", i.Key, i.Size, sizes[i.Key])
+		}
+		// Writing while listing must not deadlock.
+		_, err := s.Create(ctx, "w/"+i.Key, bytes.NewReader([]byte("x")), 1, blob.Meta{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"m/a", "m/b", "m/b-x", "m/b/c", "m/c", "m/d/e", "m/d/f", "m/e"}
+	if !slices.Equal(got, want) {
+		t.Errorf("List(m/) = %v, want %v", got, want)
+	}
+	// A small and a large object cannot share a key.
+	if _, err := s.Create(ctx, "m/b", bytes.NewReader([]byte("x")), 1, blob.Meta{}); !errors.Is(err, blob.ErrExists) {
+		t.Errorf("a small object over a large one: %v", err)
+	}
+	big := blobtest.Bytes(9, 40_000)
+	if _, err := s.Create(ctx, "m/a", bytes.NewReader(big), int64(len(big)), blob.Meta{}); !errors.Is(err, blob.ErrExists) {
+		t.Errorf("a large object over a small one: %v", err)
+	}
+}
+
+// Listing more small objects than are read at a time misses none.
+func TestFSListManySmall(t *testing.T) {
+	s := newFS(t)
+	ctx := t.Context()
+	var want []string
+	for i := range 700 {
+		k := fmt.Sprintf("many/%04d", i)
+		want = append(want, k)
+		if _, err := s.Create(ctx, k, bytes.NewReader([]byte("x")), 1, blob.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	if err := s.List(ctx, "many/", func(i blob.Info) error { got = append(got, i.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %d, want %d in order", len(got), len(want))
 	}
 }

@@ -504,7 +504,7 @@ func benchFSStore(parent string) func(ctx context.Context, prefix string) (blob.
 		if err != nil {
 			return nil, nil, err
 		}
-		return s, func() { _ = os.RemoveAll(dir) }, nil
+		return s, func() { _ = s.Close(); _ = os.RemoveAll(dir) }, nil
 	}
 }
 

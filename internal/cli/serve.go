@@ -111,6 +111,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	if err != nil {
 		return err
 	}
+	if c, ok := store.(io.Closer); ok { // the fs store's small-object file
+		defer c.Close() //nolint:errcheck // shutting down
+	}
 	// Metrics live on a registry of this hub's own, never the global one.
 	var reg *prometheus.Registry
 	var hubMetrics *metrics.Hub

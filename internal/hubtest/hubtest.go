@@ -152,6 +152,7 @@ func NewStore(t testing.TB, dir string) blob.Store {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
 	s, err := blob.NewS3(context.Background(), blob.S3Config{
