@@ -117,6 +117,13 @@ func (s *Server) auth(h handler) http.HandlerFunc {
 			organ, known = s.ClientCert(r.TLS.VerifiedChains[0][0])
 		}
 		if !known {
+			// Run-time tokens not read yet (creds.Store): no token can
+			// be judged, so say "try again", not "wrong token".
+			if rd, ok := s.Tokens.(interface{ IsReady() bool }); ok && !rd.IsReady() {
+				w.Header().Set("Retry-After", "1")
+				problem(w, http.StatusServiceUnavailable, "hub.unavailable", "the hub is starting: its credentials are not read yet", nil)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lienthong"`)
 			problem(w, http.StatusUnauthorized, "auth.required", "a valid bearer token is required", nil)
 			return
