@@ -61,8 +61,10 @@ agencies:
 	if got[0].ID != rc["id"] || got[0].Verified != nil || !strings.Contains(string(got[0].Body), `"documentId":"000.00.00.G22,2025/11/20,1234/VPCP-KSTT"`) {
 		t.Errorf("delivery %+v (verified: %v)", got[0], got[0].Verified)
 	}
-	// The attempt is counted (OnAttempt may run just after the delivery).
+	// The attempt is counted (OnAttempt may run just after the delivery),
+	// and the pusher's lag on H29's inbox is reported.
 	metric := `lienthong_webhook_attempts_total{agency="000.00.00.H29",outcome="ok"} 1`
+	lag := `lienthong_consumer_lag{group="push",topic="lienthong.inbox.000.00.00.H29"}`
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/metrics")
@@ -71,7 +73,7 @@ agencies:
 		}
 		body, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		if strings.Contains(string(body), metric) {
+		if strings.Contains(string(body), metric) && strings.Contains(string(body), lag) {
 			break
 		}
 		if time.Now().After(deadline) {

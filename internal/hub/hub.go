@@ -20,6 +20,7 @@ import (
 	"lienthong/internal/edxml"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
+	"lienthong/internal/push"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
 )
@@ -170,7 +171,8 @@ func (h *Hub) Ready(ctx context.Context) error {
 
 // Health probes the store and the broker and reads the lag of this
 // process's consumers: the router on the accepted topic, the view on every
-// topic it reads, and the forwarder on the federated inboxes. Group labels
+// topic it reads, the forwarder on the federated inboxes, and the webhook
+// pusher on the inboxes of agencies that take webhooks. Group labels
 // are the roles, not the groups' full names, which carry the instance.
 func (h *Hub) Health(ctx context.Context) metrics.Health {
 	out := metrics.Health{Up: map[string]bool{
@@ -199,6 +201,15 @@ func (h *Hub) Health(ctx context.Context) metrics.Health {
 	add("view", h.viewGroup(), h.viewTopics())
 	if topics := h.forwardTopics(); len(topics) > 0 {
 		add("forward", h.o.Topics.Prefix+"forward", topics)
+	}
+	var hooks []string
+	for _, a := range h.o.Directory.Agencies() {
+		if push.IsWebhook(a.Endpoint) {
+			hooks = append(hooks, h.o.Topics.inbox(string(a.ID)))
+		}
+	}
+	if len(hooks) > 0 {
+		add("push", h.PushTopics().Group(), hooks)
 	}
 	return out
 }
