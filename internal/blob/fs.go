@@ -54,6 +54,10 @@ type FS struct {
 	objects string
 	tmp     string
 	small   *bolt.DB
+	// keyLocks make a key's If-None-Match hold across small objects (in
+	// small.db) and files: each form checks for the other and publishes
+	// under the key's lock.
+	keyLocks [64]sync.Mutex
 
 	mu      sync.Mutex
 	durable map[string]struct{} // directories created and fsynced into their parent
@@ -106,6 +110,10 @@ func NewFS(dir string) (*FS, error) {
 	}
 	if s.small, err = openSmall(filepath.Join(abs, "small.db")); err != nil {
 		return nil, fmt.Errorf("blob: fs: %w", err)
+	}
+	// bbolt does not make its new file's name durable.
+	if err := syncDir(abs); err != nil {
+		return nil, errors.Join(fmt.Errorf("blob: fs: %w", err), s.small.Close())
 	}
 	return s, nil
 }
@@ -167,6 +175,7 @@ func (s *FS) create(ctx context.Context, key string, r io.Reader, size int64, me
 	if size >= 0 && size <= smallMax {
 		return s.createSmall(ctx, key, final, r, size, meta)
 	}
+	// Advisory too: link decides, under the key's lock.
 	if ok, err := s.hasSmall(key); err != nil || ok {
 		return Info{}, cmp.Or(err, ErrExists)
 	}
@@ -224,10 +233,7 @@ func (s *FS) publish(ctx context.Context, key, final string, r io.Reader, size i
 	if err := s.mkdirs(dir); err != nil {
 		return Info{}, err
 	}
-	if err := os.Link(tmp, final); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return Info{}, ErrExists
-		}
+	if err := s.link(key, tmp, final); err != nil {
 		return Info{}, err
 	}
 	// From here the object is visible and whole; an error only says that
@@ -379,11 +385,8 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("blob: delete %s: %w", key, err)
 	}
-	if ok, err := s.deleteSmall(key); err != nil || ok {
-		if err != nil {
-			return fmt.Errorf("blob: delete %s: %w", key, err)
-		}
-		return nil
+	if _, err := s.deleteSmall(key); err != nil {
+		return fmt.Errorf("blob: delete %s: %w", key, err)
 	}
 	p := s.path(key)
 	err := os.Remove(p)

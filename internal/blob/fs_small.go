@@ -2,14 +2,18 @@ package blob
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -91,21 +95,56 @@ func (s *FS) createSmall(ctx context.Context, key, final string, r io.Reader, si
 	if err != nil {
 		return Info{}, err
 	}
+	mu := s.keyLock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	// A large object of the same key wins too (link holds the lock).
+	if _, err := os.Lstat(final); err == nil {
+		return Info{}, ErrExists
+	}
+	// A conflict is reported after the batch, not as its error, which
+	// would roll back the other Creates sharing the commit.
+	var exists bool
 	err = s.small.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bSmall)
-		if b.Get([]byte(key)) != nil {
-			return ErrExists
-		}
-		// A large object of the same key, made meanwhile, wins too.
-		if _, err := os.Lstat(final); err == nil {
-			return ErrExists
+		exists = b.Get([]byte(key)) != nil
+		if exists {
+			return nil
 		}
 		return b.Put([]byte(key), rec)
 	})
 	if err != nil {
 		return Info{}, err
 	}
+	if exists {
+		return Info{}, ErrExists
+	}
 	return Info{Key: key, Size: ft.Size, SHA256: ft.SHA256, ContentType: ft.ContentType, Created: ft.Created}, nil
+}
+
+// keyLock is the lock of key's stripe.
+func (s *FS) keyLock(key string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return &s.keyLocks[h.Sum32()%uint32(len(s.keyLocks))]
+}
+
+// link publishes a large object's file at its final name, unless the key
+// is taken, as a file or a small object.
+func (s *FS) link(key, tmp, final string) error {
+	mu := s.keyLock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	if ok, err := s.hasSmall(key); err != nil || ok {
+		return cmp.Or(err, ErrExists)
+	}
+	if err := os.Link(tmp, final); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return ErrExists
+		}
+		return err
+	}
+	return nil
 }
 
 // getSmall returns a small object's bytes and info; found is false when

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"lienthong/internal/blob"
 	"lienthong/internal/blob/blobtest"
@@ -260,5 +263,51 @@ func TestFSListManySmall(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("listed %d, want %d in order", len(got), len(want))
+	}
+}
+
+// slowReader hands out its bytes after a pause, so a Create stays open.
+type slowReader struct {
+	r     io.Reader
+	pause time.Duration
+	once  sync.Once
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	s.once.Do(func() { time.Sleep(s.pause) })
+	return s.r.Read(p)
+}
+
+// A small and a large Create of one key racing: exactly one wins, and the
+// key lists once.
+func TestFSSmallLargeRace(t *testing.T) {
+	s := newFS(t)
+	ctx := t.Context()
+	big := blobtest.Bytes(5, 64<<10)
+	var wg sync.WaitGroup
+	var errLarge, errSmall error
+	wg.Go(func() {
+		_, errLarge = s.Create(ctx, "race/k", &slowReader{r: bytes.NewReader(big), pause: 200 * time.Millisecond}, int64(len(big)), blob.Meta{})
+	})
+	time.Sleep(50 * time.Millisecond) // the large Create is past its early checks
+	_, errSmall = s.Create(ctx, "race/k", bytes.NewReader([]byte("small")), 5, blob.Meta{})
+	wg.Wait()
+	if (errLarge == nil) == (errSmall == nil) {
+		t.Fatalf("large: %v, small: %v; want exactly one to win", errLarge, errSmall)
+	}
+	for _, err := range []error{errLarge, errSmall} {
+		if err != nil && !errors.Is(err, blob.ErrExists) {
+			t.Fatalf("the loser failed with %v, want ErrExists", err)
+		}
+	}
+	n := 0
+	if err := s.List(ctx, "race/", func(blob.Info) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("listed %d (%v), want 1", n, err)
+	}
+	if err := s.Delete(ctx, "race/k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, "race/k"); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("after Delete: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -32,9 +31,9 @@ func TestConsumerBatch(t *testing.T) {
 	cc.Batch = func(_ context.Context, msgs []bus.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if !failed { // the first batch fails and is handled one by one
+		if !failed { // the first batch panics and is handled one by one
 			failed = true
-			return errors.New("first batch refused")
+			panic("first batch refused")
 		}
 		sizes = append(sizes, len(msgs))
 		for _, m := range msgs {

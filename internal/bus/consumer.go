@@ -275,7 +275,7 @@ func (c *Consumer) work(ctx context.Context, fail func(error), r *kafka.Reader, 
 			for i, m := range batch {
 				msgs[i] = fromKafka(m)
 			}
-			err := c.cc.Batch(ctx, msgs)
+			err := c.batch(ctx, msgs)
 			if err == nil {
 				last = batch[len(batch)-1]
 				pending += len(batch)
@@ -304,6 +304,18 @@ func (c *Consumer) work(ctx context.Context, fail func(error), r *kafka.Reader, 
 			}
 		}
 	}
+}
+
+// batch runs the Batch function; a panic becomes an error, so its
+// messages go through the handler and its middleware (Recover among them)
+// one by one.
+func (c *Consumer) batch(ctx context.Context, msgs []Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("batch panicked: %v", r)
+		}
+	}()
+	return c.cc.Batch(ctx, msgs)
 }
 
 // drain adds to batch the messages waiting in ch, up to max in all.
