@@ -141,3 +141,30 @@ func TestAgencyPolicy(t *testing.T) {
 		t.Errorf("G22 unsigned: %d %v", code, out)
 	}
 }
+
+// A message the view cannot read, on the accepted topic (the router
+// dead-letters it) or on an inbox topic, does not stop the view: packets
+// after it are still delivered.
+func TestViewSurvivesGarbage(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	th := wrap(h)
+	p, err := bus.NewProducer(bus.Config{Brokers: h.Broker.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, topic := range []string{"lienthong.accepted", "lienthong.inbox.000.00.00.H29"} {
+		if err := p.Produce(t.Context(), bus.Message{Topic: topic, Key: []byte("garbage"), Value: []byte("{not json")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the view meets the garbage first
+	g22, h29 := th.agencies["000.00.00.G22"], th.agencies["000.00.00.H29"]
+	code, rc := th.send(t, g22.token, read(t, "edoc-new.xml"), g22)
+	if code != 201 {
+		t.Fatalf("submit: %d %v", code, rc)
+	}
+	if items := th.inbox(t, h29, "edoc", 1); items[0]["id"] != rc["id"] {
+		t.Errorf("inbox %v", items)
+	}
+}

@@ -42,7 +42,11 @@ func (h *Hub) Run(ctx context.Context) error {
 		return err
 	}
 	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.viewGroup(), Topics: h.viewTopics(), SessionTimeout: session, RebalanceTimeout: session,
-		Batch: h.applyBatch}, h.apply, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
+		Batch: h.applyBatch}, h.apply,
+		// A message the view can never read (not JSON) is logged and
+		// passed: the router dead-letters a bad accepted event, and
+		// stopping here would stop the process at every start.
+		bus.SkipPermanent(h.o.Log), bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
 	if err != nil {
 		return err
 	}
