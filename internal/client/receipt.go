@@ -31,38 +31,15 @@ type Receipt struct {
 	Receipt string `json:"receipt"`
 }
 
-// Verification is the hub's report on a packet's signatures.
-type Verification struct {
-	Valid      bool        `json:"valid"`
-	Signatures []Signature `json:"signatures"`
-	Errors     []Problem   `json:"errors"`
-	Warnings   []Problem   `json:"warnings"`
-}
+// Verification is the hub's report on a packet's signatures, as the hub
+// writes it (trust.Report).
+type Verification = trust.Report
 
 // Signature is one verified signature of a packet.
-type Signature struct {
-	Type      string     `json:"type"` // "cms" or "xmldsig"
-	Valid     bool       `json:"valid"`
-	Signer    *Cert      `json:"signer,omitempty"`
-	SignedAt  *time.Time `json:"signedAt"` // the signer's claim
-	CheckedAt time.Time  `json:"checkedAt"`
-	Algorithm string     `json:"algorithm,omitempty"`
-	Chain     []Cert     `json:"chain,omitempty"`
-	Checks    []string   `json:"checks"`
-	Errors    []Problem  `json:"errors"`
-	Warnings  []Problem  `json:"warnings"`
-}
+type Signature = trust.Signature
 
 // Cert describes a certificate in a verification report.
-type Cert struct {
-	Subject   string    `json:"subject"`
-	Issuer    string    `json:"issuer,omitempty"`
-	Serial    string    `json:"serial,omitempty"`
-	OrganID   string    `json:"organId,omitempty"`
-	SHA256    string    `json:"sha256"`
-	NotBefore time.Time `json:"notBefore"`
-	NotAfter  time.Time `json:"notAfter"`
-}
+type Cert = trust.Cert
 
 // ErrReceipt reports a receipt whose signature or content does not hold.
 var ErrReceipt = errors.New("receipt does not verify")
