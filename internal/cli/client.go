@@ -12,11 +12,11 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"lienthong/internal/atomicfile"
 	"lienthong/internal/client"
 	"lienthong/internal/edxml"
 	"lienthong/internal/pki"
@@ -360,34 +360,10 @@ func runFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // clientFetchFile fetches into a temporary file next to path and renames it
 // once the digest is checked: path is the exact bytes or is untouched.
 func clientFetchFile(ctx context.Context, c *client.Client, id, path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		_, _, err := c.Fetch(ctx, id, w)
 		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		_ = f.Close() // err is the one to report
-		_ = os.Remove(tmp)
-		return err
-	}
-	if _, _, err := c.Fetch(ctx, id, f); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
+	})
 }
 
 func runAck(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"lienthong/internal/atomicfile"
 	"lienthong/internal/bus"
 	"lienthong/internal/config"
 	"lienthong/internal/console"
@@ -167,14 +168,14 @@ func devIdentities(devDir string) (*pki.CA, []devAgency, *pki.Issued, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(devDir, "ca.pem"), root); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(devDir, "ca.pem"), root, 0o600); err != nil {
 		return nil, nil, nil, err
 	}
 	out, err := json.MarshalIndent(agencies, "", "  ")
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return ca, agencies, hubCert, writeFileAtomic(agenciesPath, out)
+	return ca, agencies, hubCert, atomicfile.WriteBytes(agenciesPath, out, 0o600)
 }
 
 // devAccount is the operator's console account, in DIR/dev/operator.json.
@@ -194,7 +195,7 @@ func devOperator(devDir string) (devAccount, error) {
 	if err != nil {
 		return a, err
 	}
-	return a, writeFileAtomic(path, b)
+	return a, atomicfile.WriteBytes(path, b, 0o600)
 }
 
 // devSessionKey keeps the console's session key across restarts.
@@ -204,7 +205,7 @@ func devSessionKey(devDir string) (string, error) {
 		return string(b), nil
 	}
 	key := secret()
-	return key, writeFileAtomic(path, []byte(key))
+	return key, atomicfile.WriteBytes(path, []byte(key), 0o600)
 }
 
 func loadIssued(ca *pki.CA, organID string) (*pki.Issued, error) {
@@ -224,14 +225,6 @@ func secret() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func runBroker(ctx context.Context, args []string, _, stderr io.Writer) int {

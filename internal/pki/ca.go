@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"lienthong/internal/atomicfile"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -400,44 +401,11 @@ func writeNew(path string, data []byte, perm fs.FileMode) error {
 	return nil
 }
 
-// writeAtomic replaces path with data, so a reader sees the old file or the
-// new one, never a part.
-func writeAtomic(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		_ = f.Close() // already failing; the first error is reported
-		_ = os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
 // saveState writes ca.json; the caller holds ca.mu.
 func (ca *CA) saveState(st state) error {
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(ca.dir, StateFile), append(data, '\n'), 0o600)
+	return atomicfile.WriteBytes(filepath.Join(ca.dir, StateFile), append(data, '\n'), 0o600)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"lienthong/internal/atomicfile"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -100,10 +101,10 @@ func (ca *CA) CRL(revoke []*big.Int, opts CRLOptions) ([]byte, error) {
 	}
 	ca.state = st
 	path := filepath.Join(ca.dir, name)
-	if err := writeAtomic(path, der, 0o644); err != nil {
+	if err := atomicfile.WriteBytes(path, der, 0o644); err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
-	if err := writeAtomic(path+".pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(path+".pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}), 0o644); err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
 	return der, nil

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"lienthong/internal/atomicfile"
 	"lienthong/internal/organ"
 	"lienthong/internal/trust"
 )
@@ -158,7 +159,7 @@ func (ca *CA) Issue(organID, name string, opts IssueOptions) (*Issued, error) {
 		{iss.CertPath, certPEM(cert), 0o644},
 		{iss.ChainPath, certPEM(ca.inter), 0o644},
 	} {
-		if err := writeAtomic(f.path, f.data, f.perm); err != nil {
+		if err := atomicfile.WriteBytes(f.path, f.data, f.perm); err != nil {
 			return nil, fmt.Errorf("issue %s: %w", id, err)
 		}
 	}
