@@ -324,15 +324,22 @@ func (h *handler) fetch(r *http.Request, s *signedRequest, id string) (io.ReadCl
 	return body, info, nil
 }
 
-func (h *handler) getEdoc(w http.ResponseWriter, r *http.Request, s *signedRequest) *opError {
+// fetchDocID opens the packet a getEdoc or downloadEdoc request names by
+// docId (filePath, when sent, must be signed like every parameter).
+func (h *handler) fetchDocID(r *http.Request, s *signedRequest) (string, io.ReadCloser, blob.Info, *opError) {
 	id, err := s.need("docId", "docid")
 	if err != nil {
-		return err
+		return "", nil, blob.Info{}, err
 	}
 	if _, _, err := s.param("filePath", "filepath"); err != nil {
-		return err
+		return "", nil, blob.Info{}, err
 	}
 	body, info, err := h.fetch(r, s, id)
+	return id, body, info, err
+}
+
+func (h *handler) getEdoc(w http.ResponseWriter, r *http.Request, s *signedRequest) *opError {
+	id, body, info, err := h.fetchDocID(r, s)
 	if err != nil {
 		return err
 	}
@@ -356,14 +363,7 @@ func (h *handler) getEdoc(w http.ResponseWriter, r *http.Request, s *signedReque
 }
 
 func (h *handler) downloadEdoc(w http.ResponseWriter, r *http.Request, s *signedRequest) *opError {
-	id, err := s.need("docId", "docid")
-	if err != nil {
-		return err
-	}
-	if _, _, err := s.param("filePath", "filepath"); err != nil {
-		return err
-	}
-	body, info, err := h.fetch(r, s, id)
+	id, body, info, err := h.fetchDocID(r, s)
 	if err != nil {
 		return err
 	}
