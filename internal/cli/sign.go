@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"lienthong/internal/atomicfile"
 	"lienthong/internal/pki"
 )
 
@@ -91,7 +91,7 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return ExitOK
 	}
-	if err := signWriteFile(*outPath, sig); err != nil {
+	if err := atomicfile.WriteBytes(*outPath, sig, 0o644); err != nil {
 		fmt.Fprintf(stderr, "lienthong sign: %v\n", err)
 		return ExitUsage
 	}
@@ -115,33 +115,4 @@ func (c signCtxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// signWriteFile writes the signature next to its final name and renames it,
-// so a failed run never leaves a truncated .p7s behind.
-func signWriteFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close() // the write error is the one to report
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		_ = f.Close()
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
 }
