@@ -227,15 +227,23 @@ func (h *handler) pendingItems(s *signedRequest, kind string, since, until time.
 	return out, nil
 }
 
-func (h *handler) receivedList(w http.ResponseWriter, _ *http.Request, s *signedRequest) *opError {
+// listParams reads what getReceivedEdocList and getSentEdocList share: the
+// message type (edoc by default), servicetype (signed when sent, unused)
+// and the date range.
+func (h *handler) listParams(s *signedRequest) (edxml.Kind, time.Time, time.Time, *opError) {
 	kind, _, err := messageType(s, edxml.KindEdoc)
 	if err != nil {
-		return err
+		return "", time.Time{}, time.Time{}, err
 	}
 	if _, _, err := s.param("servicetype", "serviceType"); err != nil {
-		return err
+		return "", time.Time{}, time.Time{}, err
 	}
 	since, until, err := h.dateRange(s)
+	return kind, since, until, err
+}
+
+func (h *handler) receivedList(w http.ResponseWriter, _ *http.Request, s *signedRequest) *opError {
+	kind, since, until, err := h.listParams(s)
 	if err != nil {
 		return err
 	}
@@ -429,14 +437,7 @@ func (h *handler) updateStatus(w http.ResponseWriter, r *http.Request, s *signed
 // ---- getSentEdocList
 
 func (h *handler) sentList(w http.ResponseWriter, _ *http.Request, s *signedRequest) *opError {
-	kind, _, err := messageType(s, edxml.KindEdoc)
-	if err != nil {
-		return err
-	}
-	if _, _, err := s.param("servicetype", "serviceType"); err != nil {
-		return err
-	}
-	since, until, err := h.dateRange(s)
+	kind, since, until, err := h.listParams(s)
 	if err != nil {
 		return err
 	}
