@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lienthong/internal/xmlinput"
 	"regexp"
 	"slices"
 	"strings"
@@ -44,7 +45,7 @@ type canon struct {
 	maxMarkup  int64
 
 	st  *state
-	in  *input
+	in  *xmlinput.Reader
 	dec *xml.Decoder
 	out output
 
@@ -68,7 +69,7 @@ type canon struct {
 
 func (c *canon) init(st *state) {
 	c.st = st
-	c.in = &input{br: st.br, maxMarkup: c.maxMarkup, raw: st.raw[:0]}
+	c.in = &xmlinput.Reader{Br: st.br, MaxMarkup: c.maxMarkup, Raw: st.raw[:0]}
 	c.out = output{st.bw}
 	c.dec = xml.NewDecoder(c.in)
 	c.dec.Strict = true
@@ -85,13 +86,13 @@ func (o output) putRune(r rune) { o.bw.WriteRune(r) }   //nolint:errcheck // the
 func (o output) write(p []byte) { o.bw.Write(p) }       //nolint:errcheck // the sink keeps the error
 
 func (c *canon) release() {
-	if cap(c.in.raw) <= bufSize {
-		c.st.raw = c.in.raw[:0]
+	if cap(c.in.Raw) <= bufSize {
+		c.st.raw = c.in.Raw[:0]
 	}
 }
 
 func (c *canon) fail(kind error, format string, args ...any) error {
-	return &Error{Offset: c.in.n, Msg: fmt.Sprintf(format, args...), Err: kind}
+	return &Error{Offset: c.in.N, Msg: fmt.Sprintf(format, args...), Err: kind}
 }
 
 func (c *canon) malformed(format string, args ...any) error {
@@ -102,8 +103,8 @@ func (c *canon) malformed(format string, args ...any) error {
 // if there was one.
 func (c *canon) ioErr() error {
 	switch {
-	case c.in.err != nil:
-		return fmt.Errorf("read document: %w", c.in.err)
+	case c.in.Err != nil:
+		return fmt.Errorf("read document: %w", c.in.Err)
 	case c.st.sink.err != nil:
 		return fmt.Errorf("write canonical form: %w", c.st.sink.err)
 	}
@@ -111,7 +112,7 @@ func (c *canon) ioErr() error {
 }
 
 func (c *canon) decodeErr(err error) error {
-	if c.in.limit {
+	if c.in.Limited {
 		return c.fail(ErrTooLarge, "markup exceeds %d bytes", c.maxMarkup)
 	}
 	if e := c.ioErr(); e != nil {
@@ -144,12 +145,12 @@ func (c *canon) run() error {
 			}
 		}
 		selfClosed = false
-		start := c.in.n
-		c.in.raw = c.in.raw[:0]
-		c.in.record = c.recordNext()
+		start := c.in.N
+		c.in.Raw = c.in.Raw[:0]
+		c.in.Record = c.recordNext()
 		tok, err := c.dec.RawToken()
-		c.in.record = false
-		if errors.Is(err, io.EOF) && !c.in.limit {
+		c.in.Record = false
+		if errors.Is(err, io.EOF) && !c.in.Limited {
 			if e := c.ioErr(); e != nil {
 				return e
 			}
@@ -161,7 +162,7 @@ func (c *canon) run() error {
 		c.tokens++
 		switch t := tok.(type) {
 		case xml.StartElement:
-			selfClosed = bytes.HasSuffix(c.in.raw, []byte("/>"))
+			selfClosed = bytes.HasSuffix(c.in.Raw, []byte("/>"))
 			err = c.start(t)
 		case xml.EndElement:
 			err = c.end(t)
@@ -208,7 +209,7 @@ func firstWord(b []byte) string {
 // normalise white space in attribute values, and does not check for the
 // white space after a processing instruction's target.
 func (c *canon) recordNext() bool {
-	p, _ := c.in.br.Peek(2)
+	p, _ := c.in.Br.Peek(2)
 	return len(p) == 2 && p[0] == '<' && p[1] != '/' && p[1] != '!'
 }
 
@@ -542,7 +543,7 @@ func (c *canon) writeAttrValue(v string) {
 // the start tag as written (encoding/xml has checked its syntax).
 func (c *canon) readAttrs(t xml.StartElement) error {
 	c.attrs = c.attrs[:0]
-	raw := c.in.raw
+	raw := c.in.Raw
 	i := 1 + len(qname(t.Name))
 	for k := 0; ; k++ {
 		for i < len(raw) && isSpace(raw[i]) {
@@ -714,7 +715,7 @@ var xmlDecl = regexp.MustCompile(`^version[ \t\r\n]*=[ \t\r\n]*("1\.0"|'1\.0')` 
 	`([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("yes"|'yes'|"no"|'no'))?[ \t\r\n]*$`)
 
 func (c *canon) procInst(t xml.ProcInst, start int64) error {
-	raw := c.in.raw
+	raw := c.in.Raw
 	after := 2 + len(t.Target) // "<?" target
 	if after < len(raw)-2 && !isSpace(raw[after]) {
 		return c.malformed("no white space after the target of <?%s", t.Target)

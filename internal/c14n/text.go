@@ -26,14 +26,14 @@ var bom = []byte("\uFEFF")
 
 // bom takes a UTF-8 byte-order mark at the start of the document.
 func (c *canon) bom() error {
-	p, err := c.in.br.Peek(len(bom))
+	p, err := c.in.Br.Peek(len(bom))
 	if bytes.Equal(p, bom) {
-		c.in.discard(len(bom))
+		c.in.Discard(len(bom))
 		c.bomLen = int64(len(bom))
 		return nil
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		c.in.err = err
+		c.in.Err = err
 		return c.ioErr()
 	}
 	return nil
@@ -43,21 +43,21 @@ func (c *canon) bom() error {
 // space only, which is not part of the canonical form.
 func (c *canon) topText() error {
 	for {
-		buf, err := c.in.fill()
+		buf, err := c.in.Fill()
 		if err != nil {
 			return c.ioErr() // nil at the end of the input
 		}
 		for i, b := range buf {
 			if b == '<' {
-				c.in.discard(i)
+				c.in.Discard(i)
 				return nil
 			}
 			if !isSpace(b) {
-				c.in.discard(i)
+				c.in.Discard(i)
 				return c.malformed("text outside the root element")
 			}
 		}
-		c.in.discard(len(buf))
+		c.in.Discard(len(buf))
 	}
 }
 
@@ -70,7 +70,7 @@ func (c *canon) content() error {
 	c.brackets = 0
 	c.crPending = false
 	for {
-		buf, err := c.in.fill()
+		buf, err := c.in.Fill()
 		if err != nil {
 			return c.ioErr()
 		}
@@ -78,7 +78,7 @@ func (c *canon) content() error {
 		if err != nil {
 			return err
 		}
-		c.in.discard(i)
+		c.in.Discard(i)
 		if c.st.sink.err != nil {
 			return c.ioErr()
 		}
@@ -87,11 +87,11 @@ func (c *canon) content() error {
 		}
 		switch buf[i] {
 		case '<':
-			p, _ := c.in.br.Peek(len(cdataOpen))
+			p, _ := c.in.Br.Peek(len(cdataOpen))
 			if !bytes.Equal(p, cdataOpen) {
 				return nil
 			}
-			c.in.discard(len(cdataOpen))
+			c.in.Discard(len(cdataOpen))
 			if err := c.cdata(emit); err != nil {
 				return err
 			}
@@ -114,12 +114,12 @@ var cdataOpen = []byte("<![CDATA[")
 // moreRune makes the rest of a character split by the end of the buffer
 // available.
 func (c *canon) moreRune() error {
-	p, err := c.in.br.Peek(utf8.UTFMax)
+	p, err := c.in.Br.Peek(utf8.UTFMax)
 	if utf8.FullRune(p) {
 		return nil
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		c.in.err = err
+		c.in.Err = err
 		return c.ioErr()
 	}
 	return c.malformed("invalid UTF-8")
@@ -239,7 +239,7 @@ func (c *canon) cdata(emit bool) error {
 	c.crPending = false
 	pending := 0 // ']' not yet written: they may begin "]]>"
 	for {
-		buf, err := c.in.fill()
+		buf, err := c.in.Fill()
 		if err != nil {
 			if e := c.ioErr(); e != nil {
 				return e
@@ -248,7 +248,7 @@ func (c *canon) cdata(emit bool) error {
 		}
 		if pending > 0 && buf[0] != ']' {
 			if buf[0] == '>' && pending >= 2 {
-				c.in.discard(1)
+				c.in.Discard(1)
 				c.writeBrackets(emit, pending-2)
 				return nil
 			}
@@ -259,7 +259,7 @@ func (c *canon) cdata(emit bool) error {
 		if err != nil {
 			return err
 		}
-		c.in.discard(i)
+		c.in.Discard(i)
 		if c.st.sink.err != nil {
 			return c.ioErr()
 		}
@@ -267,7 +267,7 @@ func (c *canon) cdata(emit bool) error {
 			continue
 		}
 		if buf[i] == ']' {
-			c.in.discard(1)
+			c.in.Discard(1)
 			pending++
 			continue
 		}
@@ -291,7 +291,7 @@ func (c *canon) writeBrackets(emit bool, n int) {
 // sender likes, so its digits are read one at a time.
 func (c *canon) ref(emit bool) error {
 	next := func() (byte, error) {
-		b, err := c.in.textByte()
+		b, err := c.in.TextByte()
 		if err != nil {
 			if e := c.ioErr(); e != nil {
 				return 0, e

@@ -114,15 +114,15 @@ func (ps *parser) streamContent(a *attachmentState) error {
 	ps.quad = ps.quad[:0]
 	in := ps.in
 	for {
-		if _, err := in.br.Peek(1); err != nil {
+		if _, err := in.Br.Peek(1); err != nil {
 			return ps.contentEOF(err)
 		}
-		buf, _ := in.br.Peek(in.br.Buffered())
+		buf, _ := in.Br.Peek(in.Br.Buffered())
 		i, err := ps.scan(a, buf, false)
 		if err != nil {
 			return err
 		}
-		in.discard(i)
+		in.Discard(i)
 		if i == len(buf) {
 			continue
 		}
@@ -148,7 +148,7 @@ func (ps *parser) contentEOF(err error) error {
 	if errors.Is(err, io.EOF) {
 		return fatal(CodeMalformed, ps.path(), "unexpected end of packet inside attachment content")
 	}
-	ps.in.err = err
+	ps.in.Err = err
 	return fmt.Errorf("read packet: %w", err)
 }
 
@@ -315,18 +315,18 @@ func (ps *parser) detect(a *attachmentState) error {
 // the content goes on.
 func (ps *parser) contentMarkup(a *attachmentState) (bool, error) {
 	in := ps.in
-	peek, _ := in.br.Peek(9)
+	peek, _ := in.Br.Peek(9)
 	switch {
 	case bytes.HasPrefix(peek, []byte("</")):
 		return false, nil
 	case bytes.HasPrefix(peek, []byte("<!--")):
-		in.discard(4)
+		in.Discard(4)
 		return true, ps.skipUntil("-->", nil)
 	case bytes.HasPrefix(peek, []byte("<![CDATA[")):
-		in.discard(9)
+		in.Discard(9)
 		return true, ps.skipUntil("]]>", a)
 	case bytes.HasPrefix(peek, []byte("<?")):
-		in.discard(2)
+		in.Discard(2)
 		return true, ps.skipUntil("?>", nil)
 	case len(peek) < 2:
 		return false, ps.contentEOF(io.EOF)
@@ -340,18 +340,18 @@ func (ps *parser) contentMarkup(a *attachmentState) (bool, error) {
 func (ps *parser) skipUntil(end string, a *attachmentState) error {
 	in := ps.in
 	for {
-		buf, err := in.br.Peek(len(end))
+		buf, err := in.Br.Peek(len(end))
 		if err != nil {
 			return ps.contentEOF(err)
 		}
 		if string(buf) == end {
-			in.discard(len(end))
+			in.Discard(len(end))
 			return nil
 		}
 		if end == "-->" && buf[0] == '-' && buf[1] == '-' {
 			return fatal(CodeMalformed, ps.path(), "'--' inside a comment")
 		}
-		buf, _ = in.br.Peek(in.br.Buffered())
+		buf, _ = in.Br.Peek(in.Br.Buffered())
 		i := bytes.IndexByte(buf, end[0])
 		if i < 0 {
 			i = len(buf)
@@ -383,7 +383,7 @@ func (ps *parser) skipUntil(end string, a *attachmentState) error {
 		if k == 0 {
 			k = 1
 		}
-		in.discard(k)
+		in.Discard(k)
 	}
 }
 
@@ -412,7 +412,7 @@ func (ps *parser) stray(a *attachmentState, buf []byte) (int, error) {
 
 // contentOther takes one character that is neither base64 nor markup.
 func (ps *parser) contentOther(a *attachmentState) error {
-	peek, _ := ps.in.br.Peek(utf8.UTFMax)
+	peek, _ := ps.in.Br.Peek(utf8.UTFMax)
 	if bytes.HasPrefix(peek, []byte("]]>")) {
 		return fatal(CodeMalformed, ps.path(), "']]>' outside a CDATA section")
 	}
@@ -423,20 +423,20 @@ func (ps *parser) contentOther(a *attachmentState) error {
 	if size == 0 {
 		return fatal(CodeMalformed, ps.path(), "invalid UTF-8 at the end of the packet")
 	}
-	ps.in.discard(size)
+	ps.in.Discard(size)
 	return nil
 }
 
 // contentEntity takes a character reference; producers write CR as &#13;.
 // Named entities are never base64; an undeclared one is malformed XML.
 func (ps *parser) contentEntity(a *attachmentState) error {
-	peek, _ := ps.in.br.Peek(16)
+	peek, _ := ps.in.Br.Peek(16)
 	end := bytes.IndexByte(peek, ';')
 	if end < 2 {
 		return fatal(CodeMalformed, ps.path(), "bad character reference")
 	}
 	ref := string(peek[1:end])
-	ps.in.discard(end + 1)
+	ps.in.Discard(end + 1)
 	var r rune = -1
 	switch ref {
 	case "lt", "gt", "amp", "apos", "quot":

@@ -1,68 +1,17 @@
 package edxml
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"lienthong/internal/xmlinput"
 	"strconv"
 	"strings"
 
 	"github.com/beevik/etree"
 )
-
-var errMarkupTooLarge = errors.New("markup limit reached")
-
-// input feeds encoding/xml one byte at a time. Because it is an
-// io.ByteReader the decoder does no read-ahead of its own, so after a start
-// tag the stream is positioned right behind '>' and attachment content can
-// be taken straight from the buffer without the decoder ever holding it.
-type input struct {
-	br         *bufio.Reader
-	n          int64 // bytes consumed
-	markup     int64 // bytes consumed by the decoder
-	maxMarkup  int64
-	prev, last byte  // the last two bytes the decoder consumed
-	err        error // a read error other than EOF
-}
-
-func (in *input) ReadByte() (byte, error) {
-	if in.markup >= in.maxMarkup {
-		return 0, errMarkupTooLarge
-	}
-	b, err := in.br.ReadByte()
-	if err != nil {
-		if err != io.EOF {
-			in.err = err
-		}
-		return 0, err
-	}
-	in.n++
-	in.markup++
-	in.prev, in.last = in.last, b
-	return b, nil
-}
-
-// Read is there to satisfy io.Reader; the decoder uses ReadByte.
-func (in *input) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	b, err := in.ReadByte()
-	if err != nil {
-		return 0, err
-	}
-	p[0] = b
-	return 1, nil
-}
-
-// discard consumes n bytes of attachment content.
-func (in *input) discard(n int) {
-	in.br.Discard(n) //nolint:errcheck // n bytes are buffered
-	in.n += int64(n)
-}
 
 type frame struct {
 	el    *etree.Element
@@ -81,7 +30,7 @@ type frame struct {
 type parser struct {
 	opts    Options
 	lim     Limits
-	in      *input
+	in      *xmlinput.Reader
 	dec     *xml.Decoder
 	doc     *etree.Document
 	stack   []*frame
@@ -114,7 +63,7 @@ func Parse(r io.Reader, opts Options) (*Packet, error) {
 	ps.bufs = bufferPool.Get().(*buffers)
 	ps.bufs.br.Reset(r)
 	ps.quad, ps.out = ps.bufs.quad[:0], ps.bufs.out
-	ps.in = &input{br: ps.bufs.br, maxMarkup: ps.lim.MaxMarkupBytes}
+	ps.in = &xmlinput.Reader{Br: ps.bufs.br, MaxMarkup: ps.lim.MaxMarkupBytes}
 	ps.dec = xml.NewDecoder(ps.in)
 	ps.dec.Strict = true
 	defer ps.cleanup()
@@ -122,7 +71,7 @@ func Parse(r io.Reader, opts Options) (*Packet, error) {
 		return nil, err
 	}
 	ps.p.Doc = ps.doc
-	ps.p.size = ps.in.n
+	ps.p.size = ps.in.N
 	ps.extract()
 	return ps.p, nil
 }
@@ -152,10 +101,10 @@ func (ps *parser) path() string {
 
 func (ps *parser) readError(err error) error {
 	switch {
-	case errors.Is(err, errMarkupTooLarge):
+	case errors.Is(err, xmlinput.ErrMarkupLimit):
 		return fatal(CodeTooLarge, ps.path(), "markup exceeds %d bytes", ps.lim.MaxMarkupBytes)
-	case ps.in.err != nil:
-		return fmt.Errorf("read packet: %w", ps.in.err)
+	case ps.in.Err != nil:
+		return fmt.Errorf("read packet: %w", ps.in.Err)
 	}
 	msg := err.Error()
 	var se *xml.SyntaxError
@@ -170,8 +119,8 @@ func (ps *parser) run() error {
 	for {
 		tok, err := ps.dec.RawToken()
 		if errors.Is(err, io.EOF) {
-			if ps.in.err != nil {
-				return fmt.Errorf("read packet: %w", ps.in.err)
+			if ps.in.Err != nil {
+				return fmt.Errorf("read packet: %w", ps.in.Err)
 			}
 			break
 		}
@@ -316,14 +265,14 @@ func (ps *parser) start(t xml.StartElement) error {
 			return fatal(CodeTooLarge, ps.path(), "more than %d <%s> elements", limit, t.Name.Local)
 		}
 	}
-	selfClosing := ps.in.prev == '/' && ps.in.last == '>'
+	selfClosing := ps.in.Prev == '/' && ps.in.Last == '>'
 	// Only /edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList takes the hub's
 	// TraceHeader, and only /edXML/AttachmentEncoded/Attachment is an
 	// attachment: a lookalike elsewhere must take neither's place.
 	switch {
 	case t.Name.Local == "TraceHeaderList" && ps.at("edXMLEnvelope", "edXMLHeader") && ps.p.traceAt < 0 && !selfClosing:
 		f.traceList = true
-		ps.p.traceAt = ps.in.n
+		ps.p.traceAt = ps.in.N
 		ps.p.tracePrefix = t.Name.Space
 	case t.Name.Local == "Attachment" && ps.at("AttachmentEncoded"):
 		f.att = &attachmentState{index: len(ps.atts), path: ps.path()}
@@ -369,7 +318,7 @@ func (ps *parser) end(t xml.EndElement) error {
 	}
 	switch {
 	case f.uri == Namespace && f.raw.Local == "TraceHeader" && ps.stack[n-2].traceList:
-		ps.p.traceAt = ps.in.n
+		ps.p.traceAt = ps.in.N
 	case f.cte:
 		if err := ps.finishContent(ps.stack[n-2].att); err != nil {
 			return err
