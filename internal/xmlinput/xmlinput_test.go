@@ -43,7 +43,7 @@ func TestReader(t *testing.T) {
 		t.Errorf("past the limit: %v, Limited %v", err, in.Limited)
 	}
 	in = &xmlinput.Reader{Br: bufio.NewReader(strings.NewReader("")), MaxMarkup: 10}
-	if _, err := in.ReadByte(); err != io.EOF || in.Err != nil {
+	if _, err := in.ReadByte(); !errors.Is(err, io.EOF) || in.Err != nil {
 		t.Errorf("at the end: %v, Err %v", err, in.Err)
 	}
 }
