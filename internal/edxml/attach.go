@@ -114,10 +114,10 @@ func (ps *parser) streamContent(a *attachmentState) error {
 	ps.quad = ps.quad[:0]
 	in := ps.in
 	for {
-		if _, err := in.Br.Peek(1); err != nil {
+		buf, err := in.Fill()
+		if err != nil {
 			return ps.contentEOF(err)
 		}
-		buf, _ := in.Br.Peek(in.Br.Buffered())
 		i, err := ps.scan(a, buf, false)
 		if err != nil {
 			return err
