@@ -9,13 +9,21 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
-command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
-[ ${#need[@]} -eq 0 ] && exit 0
+# Chromium with its recommended packages (fonts, mesa), as it was tried
+# here and in the machine's probe.
+browser=()
+command -v chromium >/dev/null || browser+=(chromium chromium-driver)
+[ ${#need[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ] && exit 0
 
-echo "installing ${need[*]}"
+echo "installing ${need[*]} ${browser[*]}"
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-test-tools: need root to install ${need[*]} (sudo apt-get install ${need[*]})" >&2
+  echo "install-test-tools: need root to install ${need[*]} ${browser[*]} (sudo apt-get install ...)" >&2
   exit 1
 fi
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ ${#need[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ${#browser[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser[@]}" >/dev/null
+fi
