@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"lienthong/internal/boltgroup"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,10 +55,12 @@ type FS struct {
 	objects string
 	tmp     string
 	small   *bolt.DB
+	smallW  *boltgroup.Group
 	// keyLocks make a key's If-None-Match hold across small objects (in
 	// small.db) and files: each form checks for the other and publishes
-	// under the key's lock.
-	keyLocks [64]sync.Mutex
+	// under the key's lock. A small Create holds its stripe through a
+	// commit, so there are many stripes.
+	keyLocks [1024]sync.Mutex
 
 	mu      sync.Mutex
 	durable map[string]struct{} // directories created and fsynced into their parent
@@ -111,6 +114,7 @@ func NewFS(dir string) (*FS, error) {
 	if s.small, err = openSmall(filepath.Join(abs, "small.db")); err != nil {
 		return nil, fmt.Errorf("blob: fs: %w", err)
 	}
+	s.smallW = boltgroup.New(s.small)
 	// bbolt does not make its new file's name durable.
 	if err := syncDir(abs); err != nil {
 		return nil, errors.Join(fmt.Errorf("blob: fs: %w", err), s.small.Close())

@@ -23,7 +23,7 @@ import (
 // bbolt file, small.db, instead of a file each. Creating an inode per
 // object was the fs store's largest cost on ext4 (docs/PERFORMANCE.md);
 // here concurrent Creates share one transaction and one fdatasync
-// (bolt.DB.Batch). A record is the footer's JSON, its length before it as
+// (boltgroup). A record is the footer's JSON, its length before it as
 // 4 bytes big-endian, then the bytes. Objects whose size is not given, or
 // larger than smallMax, stay files.
 const smallMax = 16 << 10
@@ -35,9 +35,6 @@ func openSmall(path string) (*bolt.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Wait this long for other Creates to share a commit: about one
-	// fdatasync here.
-	db.MaxBatchDelay = 2 * time.Millisecond
 	if err := db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bSmall)
 		return err
@@ -105,7 +102,7 @@ func (s *FS) createSmall(ctx context.Context, key, final string, r io.Reader, si
 	// A conflict is reported after the batch, not as its error, which
 	// would roll back the other Creates sharing the commit.
 	var exists bool
-	err = s.small.Batch(func(tx *bolt.Tx) error {
+	err = s.smallW.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bSmall)
 		exists = b.Get([]byte(key)) != nil
 		if exists {

@@ -19,6 +19,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"lienthong/internal/boltgroup"
 	"lienthong/internal/organ"
 	"lienthong/internal/route"
 )
@@ -133,7 +134,11 @@ var (
 
 // Store is the view, in a bbolt file.
 type Store struct {
-	db    *bolt.DB
+	db *bolt.DB
+	// w commits concurrent writes together: the submit path's
+	// read-your-writes Accepted and the view consumer's batches would
+	// otherwise each wait for their own fdatasync, one at a time.
+	w     *boltgroup.Group
 	epoch string
 }
 
@@ -155,7 +160,7 @@ func Open(path string) (*Store, error) {
 		db.Close() //nolint:errcheck // already failing
 		return nil, fmt.Errorf("open view %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, w: boltgroup.New(db)}
 	if s.epoch, err = s.loadEpoch(); err != nil {
 		db.Close() //nolint:errcheck // already failing
 		return nil, fmt.Errorf("open view %s: %w", path, err)
@@ -213,7 +218,7 @@ func put(b *bolt.Bucket, key []byte, v any) error {
 // timelines of the document it is about, flagged when it goes back on the
 // main line.
 func (s *Store) Accepted(p Packet) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return s.accepted(tx, p) })
+	return s.w.Update(func(tx *bolt.Tx) error { return s.accepted(tx, p) })
 }
 
 // AcceptedRouted is Accepted followed by Routed for each delivery, in one
@@ -231,7 +236,7 @@ type Writer struct {
 // Batch runs fn's changes in one transaction, with one commit: the view's
 // consumer applies what a poll brought in one go.
 func (s *Store) Batch(fn func(w *Writer) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Writer{s: s, tx: tx}) })
+	return s.w.Update(func(tx *bolt.Tx) error { return fn(&Writer{s: s, tx: tx}) })
 }
 
 // AcceptedRouted is Store.AcceptedRouted within the batch.
@@ -522,7 +527,7 @@ func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 
 // Routed records that a packet was routed to an endpoint for organs.
 func (s *Store) Routed(id string, d route.Delivery, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.w.Update(func(tx *bolt.Tx) error {
 		return s.event(tx, id, d.Organs, Event{Type: EventRouted, At: at, Flags: []string{}})
 	})
 }
@@ -549,7 +554,7 @@ func pendingKey(endpoint, id string) []byte { return []byte(endpoint + "\x00" + 
 
 // Delivered puts an item in its endpoint's pending inbox, once.
 func (s *Store) Delivered(it Item, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.w.Update(func(tx *bolt.Tx) error {
 		_, err := s.delivered(tx, it, at)
 		return err
 	})
@@ -594,7 +599,7 @@ func (s *Store) Item(endpoint, id string) (Item, error) {
 
 // Fetched records that an endpoint fetched a packet.
 func (s *Store) Fetched(endpoint, id string, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.w.Update(func(tx *bolt.Tx) error {
 		key := tx.Bucket(bPending).Get(pendingKey(endpoint, id))
 		if key == nil {
 			return nil
@@ -620,7 +625,7 @@ func (s *Store) Acked(endpoint, id, result string, at time.Time) error {
 }
 
 func (s *Store) done(endpoint, id string, e Event) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.w.Update(func(tx *bolt.Tx) error {
 		pending := tx.Bucket(bPending)
 		pk := pendingKey(endpoint, id)
 		key := pending.Get(pk)
