@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"mime/multipart"
 	"net"
@@ -95,6 +97,11 @@ type benchResult struct {
 	FloorProduceP50Ms float64 `json:"floor_produce_p50_ms"`
 	FloorProduceP99Ms float64 `json:"floor_produce_p99_ms"`
 	FloorEventBytes   int     `json:"floor_event_bytes"`
+
+	// StageMs is the mean time of each submit stage over the run, from
+	// the hubs' lienthong_submit_stage_seconds (absent when /metrics is
+	// not served at the hub's base URL).
+	StageMs map[string]float64 `json:"stage_ms,omitempty"`
 
 	Complete     bool     `json:"complete"`
 	Note         string   `json:"note,omitempty"`
@@ -745,6 +752,7 @@ func benchHub(ctx context.Context, o benchOptions, env *benchEnv, bodies *os.Fil
 		samples  []string
 		answered atomic.Int64
 	)
+	before := benchStages(ctx, client, env)
 	start := time.Now()
 	// Client goroutines carry the label bench=client, so that a profile
 	// tells the load generator from the hub (pprof -tagignore bench=client).
@@ -775,6 +783,7 @@ func benchHub(ctx context.Context, o benchOptions, env *benchEnv, bodies *os.Fil
 		})
 	})
 	res.Errors, res.ErrorSamples = errs, samples
+	res.StageMs = benchStageMeans(before, benchStages(ctx, client, env))
 	var lat []time.Duration
 	expected := map[int]map[string]bool{} // agency → packet ids due in its inbox
 	for _, p := range packets {
@@ -866,6 +875,77 @@ func benchHub(ctx context.Context, o benchOptions, env *benchEnv, bodies *os.Fil
 	res.DurationS = lastDelivered.Sub(start).Seconds()
 	res.HubPerS = float64(res.Accepted) / res.DurationS
 	return true, nil
+}
+
+// stageSums holds, per submit stage, the sum of seconds and the count of
+// lienthong_submit_stage_seconds, summed over the hubs.
+type stageSums map[string][2]float64
+
+// benchStages reads the stage histograms of every hub; nil when one does
+// not serve them.
+func benchStages(ctx context.Context, client *http.Client, env *benchEnv) stageSums {
+	sums := stageSums{}
+	hubs := env.submit
+	if len(hubs) == 0 {
+		hubs = []string{env.base}
+	}
+	for _, base := range hubs {
+		if err := scrapeStages(ctx, client, base+"/metrics", sums); err != nil {
+			return nil
+		}
+	}
+	return sums
+}
+
+func scrapeStages(ctx context.Context, client *http.Client, url string, sums stageSums) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close() //nolint:errcheck // read-only
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		// lienthong_submit_stage_seconds_sum{stage="parse"} 1.25
+		name, rest, ok := strings.Cut(sc.Text(), `{stage="`)
+		if !ok || (name != "lienthong_submit_stage_seconds_sum" && name != "lienthong_submit_stage_seconds_count") {
+			continue
+		}
+		stage, val, ok := strings.Cut(rest, `"} `)
+		v, err := strconv.ParseFloat(val, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("%s: bad line %q", url, sc.Text())
+		}
+		e := sums[stage]
+		if strings.HasSuffix(name, "_sum") {
+			e[0] += v
+		} else {
+			e[1] += v
+		}
+		sums[stage] = e
+	}
+	return sc.Err()
+}
+
+// benchStageMeans is the mean milliseconds per stage between two scrapes.
+func benchStageMeans(before, after stageSums) map[string]float64 {
+	if before == nil || after == nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for stage, a := range after {
+		b := before[stage]
+		if n := a[1] - b[1]; n > 0 {
+			out[stage] = math.Round((a[0]-b[0])/n*1e5) / 100
+		}
+	}
+	return out
 }
 
 // submitTo is the hub packet i goes to.

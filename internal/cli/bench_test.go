@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"lienthong/internal/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,19 @@ func TestBenchEmbedded(t *testing.T) {
 		t.Errorf("store %q concurrency %d complete %v note %q", r.Store, r.Concurrency, r.Complete, r.Note)
 	case r.FloorEventBytes < 400 || r.FloorEventBytes > 1000:
 		t.Errorf("floor event of %d bytes, want about the accepted event's 600", r.FloorEventBytes)
+	}
+	// Every stage of the submit path was timed, and the stages fit in
+	// the submit latency the client saw.
+	total := 0.0
+	for _, st := range metrics.Stages {
+		ms, ok := r.StageMs[st]
+		if !ok || ms <= 0 {
+			t.Errorf("stage %q: %v ms (present %v)", st, ms, ok)
+		}
+		total += ms
+	}
+	if total > r.MaxMs {
+		t.Errorf("stages add up to %.1f ms, more than the slowest submit (%.1f ms)", total, r.MaxMs)
 	}
 }
 

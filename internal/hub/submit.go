@@ -84,6 +84,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		defer os.Remove(f.Name()) //nolint:errcheck // spool file
 		defer f.Close()           //nolint:errcheck // spool file
 	}
+	st := stages{m: h.o.Metrics, at: time.Now()}
 	p, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind})
 	if err != nil {
 		if code := edxml.CodeOf(err); code != "" {
@@ -114,7 +115,9 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if policy == "" {
 		policy = h.o.Policy
 	}
+	st.done("parse")
 	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now, policy)
+	st.done("verify")
 	if rerr != nil {
 		return nil, false, rerr
 	}
@@ -155,17 +158,20 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 			return nil, false, unavailable("storage", err)
 		}
 	}
+	st.done("store")
 	// The commit point: once the accepted event is acknowledged by all
 	// in-sync replicas, the packet will be delivered.
 	if err := h.produce(ctx, h.o.Topics.accepted(), a.ID, a); err != nil {
 		return nil, false, unavailable("the broker", err)
 	}
+	st.done("broker")
 	// Read your own write: this process's view knows the packet at once
 	// (the view consumer applies the same event again, idempotently), so a
 	// timeline or an access check right after the 2xx does not race it.
 	if err := h.o.View.Accepted(a.packet()); err != nil {
 		h.o.Log.Warn("view: record accepted packet", "id", a.ID, "err", err)
 	}
+	st.done("view")
 	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
 		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
 	if rc.To == nil {
@@ -182,7 +188,21 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		}
 		return nil, false, unavailable("storage", err)
 	}
+	st.done("receipt")
 	return rc, true, nil
+}
+
+// stages times the stages of one submission (metrics.Stages): done
+// records the time since the previous stage ended.
+type stages struct {
+	m  *metrics.Hub
+	at time.Time
+}
+
+func (s *stages) done(stage string) {
+	now := time.Now()
+	s.m.Stage(stage, now.Sub(s.at))
+	s.at = now
 }
 
 // observeSubmit counts a submission: accepted by kind and bytes, or

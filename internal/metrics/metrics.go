@@ -51,6 +51,7 @@ type Hub struct {
 	delivered    *prometheus.CounterVec
 	bytes        *prometheus.CounterVec
 	submit       prometheus.Histogram
+	stage        *prometheus.HistogramVec
 	latency      prometheus.Histogram
 	verification *prometheus.CounterVec
 	webhook      *prometheus.CounterVec
@@ -98,6 +99,11 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 			Help:    "Duration of a submission through the data path, accepted or refused.",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}),
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lienthong_submit_stage_seconds",
+			Help:    "Duration of each stage of an accepted submission (parse, verify, store, broker, view, receipt): where submit latency goes.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10},
+		}, []string{"stage"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "lienthong_delivery_latency_seconds",
 			Help:    "Time from a packet's acceptance to its delivery into an inbox, as recorded in the view.",
@@ -114,7 +120,7 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 	}
 	m.inbox = NewInboxCollector(agencies, nil)
 	m.health = NewHealthCollector(nil, 5*time.Second, 10*time.Second)
-	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.delivered, m.bytes, m.submit, m.latency, m.verification, m.webhook, m.inbox, m.health} {
+	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.delivered, m.bytes, m.submit, m.stage, m.latency, m.verification, m.webhook, m.inbox, m.health} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register hub metrics: %w", err)
 		}
@@ -126,6 +132,9 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 		if strings.HasPrefix(code, "sig.") {
 			m.verification.WithLabelValues(code)
 		}
+	}
+	for _, st := range Stages {
+		m.stage.WithLabelValues(st)
 	}
 	for _, k := range Kinds {
 		m.accepted.WithLabelValues(k)
@@ -168,6 +177,17 @@ func (m *Hub) Accepted(kind string, size int64, created bool, took time.Duration
 	}
 	m.accepted.WithLabelValues(kind).Inc()
 	m.bytes.WithLabelValues(kind).Add(float64(size))
+}
+
+// Stages are the stages of a submission that Stage times, in order.
+var Stages = []string{"parse", "verify", "store", "broker", "view", "receipt"}
+
+// Stage records how long one stage of a submission took (Stages).
+func (m *Hub) Stage(stage string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.stage.WithLabelValues(stage).Observe(took.Seconds())
 }
 
 // Rejected records a refused submission by its stable code; a signature
