@@ -124,6 +124,9 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if o.Directory == nil || o.Store == nil || o.View == nil || o.Verifier == nil {
 		return nil, errors.New("hub: Directory, Store, View and Verifier are required")
 	}
+	if err := checkReceiptChain(o.ReceiptCert, o.ReceiptChain); err != nil {
+		return nil, err
+	}
 	admin, err := bus.NewAdmin(o.Bus)
 	if err != nil {
 		return nil, err
