@@ -109,6 +109,7 @@ type benchResult struct {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	serverGC()
 	fs := newFlags("bench", benchUsage, stderr)
 	hubURL := fs.String("hub", "", "`URL` of a running hub, or several comma-separated hubs sharing a broker and store, which take the submits in turn (default: start an embedded hub in a temporary directory)")
 	agencies := fs.String("agencies", "", "the hub's agencies `FILE` (agencies.json as lienthong dev writes it; with --hub)")

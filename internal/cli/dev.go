@@ -45,6 +45,7 @@ var devAgencies = []struct{ id, name string }{
 const devHubOrgan = "000.00.00.G01"
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	serverGC()
 	fs := newFlags("dev", "[--data DIR] [--addr 127.0.0.1:8080]", stderr)
 	data := fs.String("data", "./data", "where everything persists")
 	addr := fs.String("addr", "127.0.0.1:8080", "the API's address")
@@ -228,6 +229,7 @@ func secret() string {
 }
 
 func runBroker(ctx context.Context, args []string, _, stderr io.Writer) int {
+	serverGC()
 	fs := newFlags("broker", "--data DIR [--addr 127.0.0.1:9092]", stderr)
 	data := fs.String("data", "", "where the broker persists (required)")
 	addr := fs.String("addr", "127.0.0.1:9092", "listen address")
