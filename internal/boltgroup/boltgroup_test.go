@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 func openDB(t *testing.T) *bolt.DB {
@@ -129,7 +130,7 @@ func TestClosedDB(t *testing.T) {
 	db := openDB(t)
 	g := New(db)
 	db.Close()
-	if err := g.Update(func(tx *bolt.Tx) error { return nil }); !errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		t.Fatalf("err %v, want %v", err, bolt.ErrDatabaseNotOpen)
+	if err := g.Update(func(*bolt.Tx) error { return nil }); !errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		t.Fatalf("err %v, want %v", err, berrors.ErrDatabaseNotOpen)
 	}
 }
