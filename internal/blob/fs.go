@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"lienthong/internal/boltgroup"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"lienthong/internal/boltgroup"
 )
 
 // FS is the embedded Store: one file per object under a directory.

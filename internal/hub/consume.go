@@ -105,6 +105,8 @@ func (h *Hub) applyBatch(ctx context.Context, msgs []bus.Message) error {
 	}
 	var counted []delivered
 	err := h.o.View.Batch(func(w *track.Writer) error {
+		// The view may run this again when a shared commit fails.
+		counted = counted[:0]
 		for _, m := range msgs {
 			if topic == h.o.Topics.accepted() {
 				var a accepted

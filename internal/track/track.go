@@ -234,7 +234,9 @@ type Writer struct {
 }
 
 // Batch runs fn's changes in one transaction, with one commit: the view's
-// consumer applies what a poll brought in one go.
+// consumer applies what a poll brought in one go. The commit may be shared
+// with other writers, and fn run again alone when another's write failed
+// it: fn must start afresh each time it runs.
 func (s *Store) Batch(fn func(w *Writer) error) error {
 	return s.w.Update(func(tx *bolt.Tx) error { return fn(&Writer{s: s, tx: tx}) })
 }
