@@ -147,6 +147,8 @@ func TestDeployEnvNamesAreConfigKeys(t *testing.T) {
 	for _, k := range config.Keys() {
 		known[config.EnvName(k)] = true
 	}
+	// Go's runtime reads these; the hub sets GOGC itself (cli.serverGC).
+	known["GOMEMLIMIT"], known["GOGC"] = true, true
 	composeEnv, _ := composeHubEnv(t)
 	k8sEnv, _ := k8sHubEnv(t)
 	for where, env := range map[string]map[string]string{"compose.yaml": composeEnv, "k8s": k8sEnv} {
