@@ -102,6 +102,10 @@ type benchResult struct {
 	// the hubs' lienthong_submit_stage_seconds (absent when /metrics is
 	// not served at the hub's base URL).
 	StageMs map[string]float64 `json:"stage_ms,omitempty"`
+	// SchedMeanMs and SchedP99Ms: how long this process's goroutines
+	// waited for a core during the submits (the embedded hub's too).
+	SchedMeanMs float64 `json:"sched_mean_ms"`
+	SchedP99Ms  float64 `json:"sched_p99_ms"`
 
 	Complete     bool     `json:"complete"`
 	Note         string   `json:"note,omitempty"`
@@ -754,6 +758,7 @@ func benchHub(ctx context.Context, o benchOptions, env *benchEnv, bodies *os.Fil
 		answered atomic.Int64
 	)
 	before := benchStages(ctx, client, env)
+	sched, _ := readSched()
 	start := time.Now()
 	// Client goroutines carry the label bench=client, so that a profile
 	// tells the load generator from the hub (pprof -tagignore bench=client).
@@ -784,6 +789,7 @@ func benchHub(ctx context.Context, o benchOptions, env *benchEnv, bodies *os.Fil
 		})
 	})
 	res.Errors, res.ErrorSamples = errs, samples
+	res.SchedMeanMs, res.SchedP99Ms = schedSince(sched)
 	res.StageMs = benchStageMeans(before, benchStages(ctx, client, env))
 	var lat []time.Duration
 	expected := map[int]map[string]bool{} // agency → packet ids due in its inbox

@@ -66,6 +66,9 @@ func TestBenchEmbedded(t *testing.T) {
 		}
 		total += ms
 	}
+	if r.SchedP99Ms <= 0 || r.SchedMeanMs <= 0 {
+		t.Errorf("scheduling latency mean %v ms, p99 %v ms", r.SchedMeanMs, r.SchedP99Ms)
+	}
 	if total > r.MaxMs {
 		t.Errorf("stages add up to %.1f ms, more than the slowest submit (%.1f ms)", total, r.MaxMs)
 	}
