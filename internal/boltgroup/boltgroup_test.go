@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -132,5 +134,153 @@ func TestClosedDB(t *testing.T) {
 	db.Close()
 	if err := g.Update(func(*bolt.Tx) error { return nil }); !errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		t.Fatalf("err %v, want %v", err, berrors.ErrDatabaseNotOpen)
+	}
+}
+
+// A failed write is retried alone and the others together: the rest still
+// share commits, and each write runs at most twice.
+func TestFailureRetriesTheRestTogether(t *testing.T) {
+	db := openDB(t)
+	g := New(db)
+	bad := errors.New("bad write")
+	const n = 40
+	var (
+		mu   sync.Mutex
+		txs  = map[*bolt.Tx]bool{}
+		runs = make([]int, n)
+		wg   sync.WaitGroup
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			err := g.Update(func(tx *bolt.Tx) error {
+				mu.Lock()
+				runs[i]++
+				txs[tx] = true
+				mu.Unlock()
+				if i == 0 {
+					return bad
+				}
+				return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%02d", i), nil)
+			})
+			if (i == 0) != errors.Is(err, bad) {
+				t.Errorf("write %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, r := range runs {
+		if r < 1 || r > 2 {
+			t.Errorf("write %d ran %d times", i, r)
+		}
+	}
+	if len(txs) >= n/2 {
+		t.Errorf("%d transactions for %d writes: the rest did not commit together", len(txs), n)
+	}
+}
+
+// A leader that stops outside a write (bbolt panicking after the writes
+// ran, here from an OnCommit hook; or runtime.Goexit) hands the lead on,
+// and its batch learns that its fate is unknown.
+func TestLeaderStopsHandsOver(t *testing.T) {
+	db := openDB(t)
+	g := New(db)
+	tests := []struct {
+		name string
+		stop func(tx *bolt.Tx)
+	}{
+		{"panic after the writes", func(tx *bolt.Tx) { tx.OnCommit(func() { panic("hook") }) }},
+		{"Goexit", func(*bolt.Tx) { runtime.Goexit() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stopped := make(chan struct{})
+			inside := make(chan struct{})
+			release := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				defer func() { _ = recover() }()
+				_ = g.Update(func(tx *bolt.Tx) error {
+					close(inside)
+					<-release // let a second writer queue behind this commit
+					tt.stop(tx)
+					return nil
+				})
+			}()
+			<-inside
+			queued := make(chan error, 1)
+			go func() { queued <- g.Update(func(*bolt.Tx) error { return nil }) }()
+			// The queued writer is in the next batch, not this one, so it
+			// must commit normally once the lead is handed over.
+			for g.queued() < 1 {
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			<-stopped
+			select {
+			case err := <-queued:
+				if err != nil {
+					t.Fatalf("queued write: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the queued write hangs: the lead was not handed over")
+			}
+			done := make(chan error, 1)
+			go func() { done <- g.Update(func(*bolt.Tx) error { return nil }) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("a later write hangs")
+			}
+		})
+	}
+}
+
+// Writes that shared the stopped leader's transaction get ErrAborted
+// instead of waiting for ever.
+func TestBatchOfStoppedLeaderIsAborted(t *testing.T) {
+	db := openDB(t)
+	g := New(db)
+	// A first commit holds the group busy while two writes queue; the
+	// second becomes the leader of both and panics after its writes.
+	hold := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- g.Update(func(*bolt.Tx) error { <-hold; return nil })
+	}()
+	for !g.isBusy() {
+		time.Sleep(time.Millisecond)
+	}
+	victim := make(chan error, 1)
+	go func() {
+		defer func() { _ = recover() }()
+		_ = g.Update(func(tx *bolt.Tx) error {
+			tx.OnCommit(func() { panic("hook") })
+			return nil
+		})
+	}()
+	for g.queued() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	go func() { victim <- g.Update(func(*bolt.Tx) error { return nil }) }()
+	for g.queued() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-victim:
+		if !errors.Is(err, ErrAborted) {
+			t.Fatalf("err %v, want %v", err, ErrAborted)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write of the stopped leader's batch hangs")
 	}
 }
