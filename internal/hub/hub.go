@@ -124,7 +124,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if o.Directory == nil || o.Store == nil || o.View == nil || o.Verifier == nil {
 		return nil, errors.New("hub: Directory, Store, View and Verifier are required")
 	}
-	if err := checkReceiptChain(o.ReceiptCert, o.ReceiptChain); err != nil {
+	if err := checkReceiptSigner(o.ReceiptCert, o.ReceiptKey, o.ReceiptChain); err != nil {
 		return nil, err
 	}
 	admin, err := bus.NewAdmin(o.Bus)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"crypto"
 	"crypto/x509"
 	"path/filepath"
 	"testing"
@@ -8,7 +9,7 @@ import (
 	"lienthong/internal/pki"
 )
 
-func TestCheckReceiptChain(t *testing.T) {
+func TestCheckReceiptSigner(t *testing.T) {
 	issue := func(name string) *pki.Issued {
 		t.Helper()
 		ca, err := pki.Init(filepath.Join(t.TempDir(), name), pki.InitOptions{})
@@ -27,17 +28,22 @@ func TestCheckReceiptChain(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		give    []*x509.Certificate
+		cert    *x509.Certificate
+		key     crypto.Signer
+		chain   []*x509.Certificate
 		wantErr bool
 	}{
-		{"own chain", mine.Chain, false},
-		{"no chain", nil, false},
-		{"another CA's chain", other.Chain, true},
-		{"chain out of order", append([]*x509.Certificate{mine.Cert}, mine.Chain...), true},
+		{"own chain", mine.Cert, mine.Key, mine.Chain, false},
+		{"no chain", mine.Cert, mine.Key, nil, false},
+		{"no key: receipts unsigned", nil, nil, nil, false},
+		{"another CA's chain", mine.Cert, mine.Key, other.Chain, true},
+		{"chain out of order", mine.Cert, mine.Key, append([]*x509.Certificate{mine.Cert}, mine.Chain...), true},
+		{"key without certificate", nil, mine.Key, mine.Chain, true},
+		{"another certificate's key", mine.Cert, other.Key, mine.Chain, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkReceiptChain(mine.Cert, tt.give)
+			err := checkReceiptSigner(tt.cert, tt.key, tt.chain)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}

@@ -85,7 +85,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		defer os.Remove(f.Name()) //nolint:errcheck // spool file
 		defer f.Close()           //nolint:errcheck // spool file
 	}
-	st := stages{m: h.o.Metrics, at: time.Now()}
+	st := stages{at: time.Now()}
 	p, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind})
 	if err != nil {
 		if code := edxml.CodeOf(err); code != "" {
@@ -98,6 +98,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if !p.Valid() {
 		return nil, false, &Error{Status: http.StatusUnprocessableEntity, Code: p.Errors[0].Code, Message: p.Errors[0].Message, Problems: p.Errors}
 	}
+	st.done("parse")
 	if !h.mayRelay(s, p.From()) && !h.sameOrgan(s.Caller, p.From()) {
 		return nil, false, refuse(http.StatusForbidden, "auth.forbidden", "%s may not send as %s", s.Caller, p.From())
 	}
@@ -116,7 +117,6 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if policy == "" {
 		policy = h.o.Policy
 	}
-	st.done("parse")
 	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now, policy)
 	st.done("verify")
 	if rerr != nil {
@@ -190,16 +190,24 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		return nil, false, unavailable("storage", err)
 	}
 	st.done("receipt")
+	st.observe(h.o.Metrics)
 	return rc, true, nil
 }
 
-// checkReceiptChain checks once that each certificate of the receipt chain
-// issued the one before it, starting with the receipt certificate.
-func checkReceiptChain(cert *x509.Certificate, chain []*x509.Certificate) error {
+// checkReceiptSigner checks once what sign relies on: with a key there is
+// its certificate, and each certificate of the chain issued the one before
+// it, starting with the receipt certificate.
+func checkReceiptSigner(cert *x509.Certificate, key crypto.Signer, chain []*x509.Certificate) error {
+	if key == nil {
+		return nil
+	}
+	if cert == nil {
+		return errors.New("hub: a receipt key without its certificate")
+	}
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
+		return fmt.Errorf("hub: the receipt key does not match certificate %q", cert.Subject.CommonName)
+	}
 	for _, parent := range chain {
-		if cert == nil {
-			break
-		}
 		if err := cert.CheckSignatureFrom(parent); err != nil {
 			return fmt.Errorf("hub: receipt certificate %q is not issued by %q: %w", cert.Subject.CommonName, parent.Subject.CommonName, err)
 		}
@@ -211,14 +219,25 @@ func checkReceiptChain(cert *x509.Certificate, chain []*x509.Certificate) error 
 // stages times the stages of one submission (metrics.Stages): done
 // records the time since the previous stage ended.
 type stages struct {
-	m  *metrics.Hub
-	at time.Time
+	at    time.Time
+	names [8]string
+	took  [8]time.Duration
+	n     int
 }
 
 func (s *stages) done(stage string) {
 	now := time.Now()
-	s.m.Stage(stage, now.Sub(s.at))
+	s.names[s.n], s.took[s.n] = stage, now.Sub(s.at)
+	s.n++
 	s.at = now
+}
+
+// observe records the stages; only a new accept is observed, so that every
+// stage is averaged over the same submissions.
+func (s *stages) observe(m *metrics.Hub) {
+	for i := range s.n {
+		m.Stage(s.names[i], s.took[i])
+	}
 }
 
 // observeSubmit counts a submission: accepted by kind and bytes, or

@@ -101,7 +101,7 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 		}),
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lienthong_submit_stage_seconds",
-			Help:    "Duration of each stage of an accepted submission (parse, verify, store, broker, view, receipt): where submit latency goes.",
+			Help:    "Duration of each stage of a newly accepted submission (parse, verify with the routing plan, store, broker, view, receipt): where submit latency goes.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10},
 		}, []string{"stage"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
