@@ -919,7 +919,8 @@ func scrapeStages(ctx context.Context, client *http.Client, url string, sums sta
 	}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		// lienthong_submit_stage_seconds_sum{stage="parse"} 1.25
+		// lienthong_submit_stage_seconds_sum{stage="parse"} 1.25: the
+		// hub's own exposition, where stage is the only label.
 		name, rest, ok := strings.Cut(sc.Text(), `{stage="`)
 		if !ok || (name != "lienthong_submit_stage_seconds_sum" && name != "lienthong_submit_stage_seconds_count") {
 			continue

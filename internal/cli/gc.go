@@ -13,9 +13,10 @@ import (
 const serverGCPercent = 400
 
 // serverGC sets serverGCPercent unless the environment sets GOGC, which
-// stays the operator's override (with GOMEMLIMIT).
+// stays the operator's override (with GOMEMLIMIT). An empty GOGC, as
+// compose's ${GOGC:-} gives, counts as unset.
 func serverGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
+	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(serverGCPercent)
 	}
 }

@@ -13,11 +13,14 @@ func TestServerGC(t *testing.T) {
 		want int
 	}{
 		{"default", "", serverGCPercent},
+		{"empty GOGC is unset", "empty", serverGCPercent},
 		{"operator's GOGC wins", "150", 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.env != "" {
+			if tt.env == "empty" {
+				t.Setenv("GOGC", "")
+			} else if tt.env != "" {
 				t.Setenv("GOGC", tt.env)
 			} else {
 				t.Setenv("GOGC", "") // restored after the test
