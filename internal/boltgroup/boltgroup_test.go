@@ -29,6 +29,20 @@ func openDB(t *testing.T) *bolt.DB {
 	return db
 }
 
+// together runs fn(0) … fn(n-1) in goroutines released at once, and waits.
+func together(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
 func TestConcurrentWritesShareCommits(t *testing.T) {
 	db := openDB(t)
 	g := New(db)
@@ -36,25 +50,18 @@ func TestConcurrentWritesShareCommits(t *testing.T) {
 	var (
 		mu  sync.Mutex
 		txs = map[*bolt.Tx]bool{}
-		wg  sync.WaitGroup
 	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			err := g.Update(func(tx *bolt.Tx) error {
-				mu.Lock()
-				txs[tx] = true
-				mu.Unlock()
-				return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%03d", i), []byte("v"))
-			})
-			if err != nil {
-				t.Error(err)
-			}
+	together(n, func(i int) {
+		err := g.Update(func(tx *bolt.Tx) error {
+			mu.Lock()
+			txs[tx] = true
+			mu.Unlock()
+			return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%03d", i), []byte("v"))
 		})
-	}
-	close(start)
-	wg.Wait()
+		if err != nil {
+			t.Error(err)
+		}
+	})
 	got := 0
 	if err := db.View(func(tx *bolt.Tx) error {
 		got = tx.Bucket([]byte("b")).Stats().KeyN
@@ -76,25 +83,18 @@ func TestOneFailureDoesNotFailOthers(t *testing.T) {
 	db := openDB(t)
 	g := New(db)
 	bad := errors.New("bad write")
-	var wg sync.WaitGroup
 	errs := make([]error, 50)
-	start := make(chan struct{})
-	for i := range errs {
-		wg.Go(func() {
-			<-start
-			errs[i] = g.Update(func(tx *bolt.Tx) error {
-				switch i % 10 {
-				case 3:
-					return bad
-				case 7:
-					panic("boom")
-				}
-				return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%02d", i), []byte("v"))
-			})
+	together(len(errs), func(i int) {
+		errs[i] = g.Update(func(tx *bolt.Tx) error {
+			switch i % 10 {
+			case 3:
+				return bad
+			case 7:
+				panic("boom")
+			}
+			return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%02d", i), []byte("v"))
 		})
-	}
-	close(start)
-	wg.Wait()
+	})
 	for i, err := range errs {
 		switch i % 10 {
 		case 3:
@@ -148,29 +148,22 @@ func TestFailureRetriesTheRestTogether(t *testing.T) {
 		mu   sync.Mutex
 		txs  = map[*bolt.Tx]bool{}
 		runs = make([]int, n)
-		wg   sync.WaitGroup
 	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			err := g.Update(func(tx *bolt.Tx) error {
-				mu.Lock()
-				runs[i]++
-				txs[tx] = true
-				mu.Unlock()
-				if i == 0 {
-					return bad
-				}
-				return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%02d", i), nil)
-			})
-			if (i == 0) != errors.Is(err, bad) {
-				t.Errorf("write %d: %v", i, err)
+	together(n, func(i int) {
+		err := g.Update(func(tx *bolt.Tx) error {
+			mu.Lock()
+			runs[i]++
+			txs[tx] = true
+			mu.Unlock()
+			if i == 0 {
+				return bad
 			}
+			return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "k%02d", i), nil)
 		})
-	}
-	close(start)
-	wg.Wait()
+		if (i == 0) != errors.Is(err, bad) {
+			t.Errorf("write %d: %v", i, err)
+		}
+	})
 	for i, r := range runs {
 		if r < 1 || r > 2 {
 			t.Errorf("write %d ran %d times", i, r)
