@@ -95,8 +95,9 @@ type failed struct {
 func (f *failed) Error() string { return f.err.Error() }
 
 func (g *Group) commit(batch []*call) {
+	all := batch // batch shrinks below; the deferred check covers every call
 	defer func() {
-		for _, c := range batch {
+		for _, c := range all {
 			if !c.sent { // the leader is panicking or exiting
 				finish(c, ErrAborted)
 			}

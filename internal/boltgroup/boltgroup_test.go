@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -275,5 +276,51 @@ func TestBatchOfStoppedLeaderIsAborted(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a write of the stopped leader's batch hangs")
+	}
+}
+
+// A write retried alone that then stops its leader still gets an answer.
+func TestRetriedWriteThatStopsIsAborted(t *testing.T) {
+	db := openDB(t)
+	g := New(db)
+	hold := make(chan struct{})
+	first := make(chan error, 1)
+	go func() { first <- g.Update(func(*bolt.Tx) error { <-hold; return nil }) }()
+	for !g.isBusy() {
+		time.Sleep(time.Millisecond)
+	}
+	// Queued behind the first: a leader whose own write is fine, and a
+	// write that fails in the shared commit and, retried alone, exits
+	// the leader's goroutine.
+	leader := make(chan error, 1)
+	go func() { leader <- g.Update(func(*bolt.Tx) error { return nil }) }()
+	for g.queued() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	var runs atomic.Int32
+	stopping := make(chan error, 1)
+	go func() {
+		stopping <- g.Update(func(*bolt.Tx) error {
+			if runs.Add(1) == 1 {
+				return errors.New("fail the shared commit")
+			}
+			runtime.Goexit() // in the leader's goroutine
+			return nil
+		})
+	}()
+	for g.queued() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-stopping:
+		if !errors.Is(err, ErrAborted) {
+			t.Fatalf("err %v, want %v", err, ErrAborted)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the retried write hangs")
 	}
 }
