@@ -235,92 +235,66 @@ func TestLeaderStopsHandsOver(t *testing.T) {
 	}
 }
 
-// Writes that shared the stopped leader's transaction get ErrAborted
-// instead of waiting for ever.
-func TestBatchOfStoppedLeaderIsAborted(t *testing.T) {
-	db := openDB(t)
-	g := New(db)
-	// A first commit holds the group busy while two writes queue; the
-	// second becomes the leader of both and panics after its writes.
+// queueBehind holds the group busy with a first write, queues lead (which
+// will lead the next commit) and then other, releases the first write, and
+// returns other's result.
+func queueBehind(t *testing.T, g *Group, lead, other func(*bolt.Tx) error) error {
+	t.Helper()
+	waitFor := func(cond func() bool) {
+		for !cond() {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	hold := make(chan struct{})
 	first := make(chan error, 1)
-	go func() {
-		first <- g.Update(func(*bolt.Tx) error { <-hold; return nil })
-	}()
-	for !g.isBusy() {
-		time.Sleep(time.Millisecond)
-	}
-	victim := make(chan error, 1)
+	go func() { first <- g.Update(func(*bolt.Tx) error { <-hold; return nil }) }()
+	waitFor(g.isBusy)
 	go func() {
 		defer func() { _ = recover() }()
-		_ = g.Update(func(tx *bolt.Tx) error {
-			tx.OnCommit(func() { panic("hook") })
-			return nil
-		})
+		_ = g.Update(lead)
 	}()
-	for g.queued() < 1 {
-		time.Sleep(time.Millisecond)
-	}
-	go func() { victim <- g.Update(func(*bolt.Tx) error { return nil }) }()
-	for g.queued() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(func() bool { return g.queued() == 1 })
+	res := make(chan error, 1)
+	go func() { res <- g.Update(other) }()
+	waitFor(func() bool { return g.queued() == 2 })
 	close(hold)
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-victim:
-		if !errors.Is(err, ErrAborted) {
-			t.Fatalf("err %v, want %v", err, ErrAborted)
-		}
+	case err := <-res:
+		return err
 	case <-time.After(5 * time.Second):
-		t.Fatal("a write of the stopped leader's batch hangs")
+		t.Fatal("the queued write hangs")
+		return nil
+	}
+}
+
+// Writes that shared the stopped leader's transaction get ErrAborted
+// instead of waiting for ever.
+func TestBatchOfStoppedLeaderIsAborted(t *testing.T) {
+	g := New(openDB(t))
+	err := queueBehind(t, g, func(tx *bolt.Tx) error {
+		tx.OnCommit(func() { panic("hook") }) // after the writes ran
+		return nil
+	}, func(*bolt.Tx) error { return nil })
+	if !errors.Is(err, ErrAborted) {
+		t.Fatalf("err %v, want %v", err, ErrAborted)
 	}
 }
 
 // A write retried alone that then stops its leader still gets an answer.
 func TestRetriedWriteThatStopsIsAborted(t *testing.T) {
-	db := openDB(t)
-	g := New(db)
-	hold := make(chan struct{})
-	first := make(chan error, 1)
-	go func() { first <- g.Update(func(*bolt.Tx) error { <-hold; return nil }) }()
-	for !g.isBusy() {
-		time.Sleep(time.Millisecond)
-	}
-	// Queued behind the first: a leader whose own write is fine, and a
-	// write that fails in the shared commit and, retried alone, exits
-	// the leader's goroutine.
-	leader := make(chan error, 1)
-	go func() { leader <- g.Update(func(*bolt.Tx) error { return nil }) }()
-	for g.queued() < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	g := New(openDB(t))
 	var runs atomic.Int32
-	stopping := make(chan error, 1)
-	go func() {
-		stopping <- g.Update(func(*bolt.Tx) error {
-			if runs.Add(1) == 1 {
-				return errors.New("fail the shared commit")
-			}
-			runtime.Goexit() // in the leader's goroutine
-			return nil
-		})
-	}()
-	for g.queued() < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	close(hold)
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-stopping:
-		if !errors.Is(err, ErrAborted) {
-			t.Fatalf("err %v, want %v", err, ErrAborted)
+	err := queueBehind(t, g, func(*bolt.Tx) error { return nil }, func(*bolt.Tx) error {
+		if runs.Add(1) == 1 {
+			return errors.New("fail the shared commit")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the retried write hangs")
+		runtime.Goexit() // in the leader's goroutine
+		return nil
+	})
+	if !errors.Is(err, ErrAborted) {
+		t.Fatalf("err %v, want %v", err, ErrAborted)
 	}
 }
