@@ -39,14 +39,10 @@ func (in *Reader) ReadByte() (byte, error) {
 		in.Limited = true
 		return 0, ErrMarkupLimit
 	}
-	b, err := in.Br.ReadByte()
+	b, err := in.TextByte()
 	if err != nil {
-		if err != io.EOF {
-			in.Err = err
-		}
 		return 0, err
 	}
-	in.N++
 	in.Markup++
 	in.Prev, in.Last = in.Last, b
 	if in.Record {
