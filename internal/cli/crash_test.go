@@ -47,14 +47,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Skip("kills and restarts a hub several times")
 	}
 	dir := t.TempDir()
-	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g22, err := ca.Issue("000.00.00.G22", "VPCP", pki.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, g22 := testCA(t, dir)
 	addr, brokerAddr := freeAddr(t), freeAddr(t)
 	cfgYAML := fmt.Sprintf(`hub:
   organId: "000.00.00.G01"

@@ -108,14 +108,7 @@ func fedWait(t *testing.T, what string, cond func() bool) {
 // each hub's timeline records the hop.
 func TestFederation(t *testing.T) {
 	dir := t.TempDir()
-	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g22, err := ca.Issue("000.00.00.G22", "VPCP", pki.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, g22 := testCA(t, dir)
 	h29, err := ca.Issue("000.00.00.H29", "UBND TP HCM", pki.IssueOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -91,14 +91,7 @@ func TestSecretPassword(t *testing.T) {
 // sealed under another key, or altered, is refused.
 func TestHostedKeySealed(t *testing.T) {
 	dir := t.TempDir()
-	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g22, err := ca.Issue("000.00.00.G22", "VPCP", pki.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, g22 := testCA(t, dir)
 	d := filepath.Join(ca.Dir(), pki.AgenciesDir, "000.00.00.G22")
 	k := config.HostedKey{OrganID: "000.00.00.G22", Cert: filepath.Join(d, pki.AgencyCertFile), Chain: filepath.Join(d, pki.AgencyChainFile), Key: filepath.Join(d, pki.AgencyKeyFile)}
 	if _, _, _, err := loadHostedKey(k, false); err == nil || !strings.Contains(err.Error(), "not sealed") {

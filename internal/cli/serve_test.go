@@ -14,8 +14,10 @@ import (
 	"lienthong/internal/pki"
 )
 
-func TestServe(t *testing.T) {
-	dir := t.TempDir()
+// testCA makes a development CA under dir/pki and issues G22's
+// certificate, which the tests that run a hub start from.
+func testCA(t *testing.T, dir string) (*pki.CA, *pki.Issued) {
+	t.Helper()
 	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +26,12 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ca, g22
+}
+
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	ca, g22 := testCA(t, dir)
 	addr := freeAddr(t)
 	yaml := `hub:
   organId: "000.00.00.G01"

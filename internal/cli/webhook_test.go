@@ -18,14 +18,7 @@ import (
 // POST the receiver verifies, naming the packet it may then fetch.
 func TestServeWebhook(t *testing.T) {
 	dir := t.TempDir()
-	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g22, err := ca.Issue("000.00.00.G22", "VPCP", pki.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, g22 := testCA(t, dir)
 	const secret = "webhook-secret-of-h29-0123"
 	rcv := pushtest.NewReceiver(t, []byte(secret))
 	addr := freeAddr(t)
