@@ -46,20 +46,29 @@ func reply(t *testing.T, req *http.Request) (int, vdxp.SendReply) {
 	return resp.StatusCode, out
 }
 
+// sendToH29 has G22's system send doc and waits until it is in H29's
+// inbox.
+func sendToH29(t *testing.T, e *env, doc []byte) *vdxp.SendReply {
+	t.Helper()
+	ctx := context.Background()
+	sent, err := e.clients["SYS-G22"].SendEdoc(ctx, g22, edxml.KindEdoc, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "H29's inbox", func() (bool, string) {
+		n, err := e.clients["SYS-H29"].CountReceiveEdoc(ctx)
+		return n == 1, printf(n, err)
+	})
+	return sent
+}
+
 // Refused requests, each with the code it must get in ErrorCode.
 func TestRefusals(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 	doc, status03 := read(t, "edoc-new.xml"), read(t, "status-03.xml")
 	sysG22, sysH29 := e.clients["SYS-G22"], e.clients["SYS-H29"]
-	sent, err := sysG22.SendEdoc(ctx, g22, edxml.KindEdoc, doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "H29's inbox", func() (bool, string) {
-		n, err := sysH29.CountReceiveEdoc(ctx)
-		return n == 1, printf(n, err)
-	})
+	sent := sendToH29(t, e, doc)
 	id := sent.DocID
 
 	// get builds a signed getEdoc request for the packet.
@@ -283,15 +292,8 @@ func TestLenientSDKShapes(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 	doc := read(t, "edoc-new.xml")
-	sysG22, sysH29 := e.clients["SYS-G22"], e.clients["SYS-H29"]
-	sent, err := sysG22.SendEdoc(ctx, g22, edxml.KindEdoc, doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "H29's inbox", func() (bool, string) {
-		n, err := sysH29.CountReceiveEdoc(ctx)
-		return n == 1, printf(n, err)
-	})
+	sysH29 := e.clients["SYS-H29"]
+	sent := sendToH29(t, e, doc)
 	tests := []struct {
 		name string
 		give func() *http.Request
