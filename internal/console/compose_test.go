@@ -7,7 +7,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -59,24 +58,18 @@ func TestComposeAndDownload(t *testing.T) {
 	}
 	dir := testDirectory(t)
 	signers := hosted(h, g22, h29)
-	handler, err := console.New(console.Options{
+	base := serveConsole(t, console.Options{
 		Hub: h.Hub,
 		Accounts: []console.Account{
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 			{Username: "vanthu.g12", PasswordHash: hash, Role: console.RoleClerk, OrganID: g12},
 			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
 		},
-		Signers:    signers,
-		Directory:  dir,
-		SessionKey: bytes.Repeat([]byte{7}, 32),
+		Signers:   signers,
+		Directory: dir,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
 
-	sender := newBrowser(t, srv.URL)
+	sender := newBrowser(t, base)
 	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("G22 sign in: %d", code)
 	}
@@ -117,7 +110,7 @@ func TestComposeAndDownload(t *testing.T) {
 		t.Fatalf("outbox after compose: %s", body)
 	}
 
-	clerk := newBrowser(t, srv.URL)
+	clerk := newBrowser(t, base)
 	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("H29 sign in: %d", code)
 	}
@@ -148,7 +141,7 @@ func TestComposeAndDownload(t *testing.T) {
 	}
 
 	// Another agency's clerk may not download it.
-	stranger := newBrowser(t, srv.URL)
+	stranger := newBrowser(t, base)
 	if code, _ := stranger.login("vanthu.g12", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("G12 sign in: %d", code)
 	}

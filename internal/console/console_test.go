@@ -91,6 +91,20 @@ func (b *browser) page(path string) string {
 }
 
 // testDirectory is the test agencies, each named "Cơ quan <id>".
+// serveConsole serves the console with o on a test server, signing sessions
+// with a fixed key, and returns its base URL.
+func serveConsole(t *testing.T, o console.Options) string {
+	t.Helper()
+	o.SessionKey = bytes.Repeat([]byte{7}, 32)
+	handler, err := console.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 func testDirectory(t *testing.T) *organ.Directory {
 	t.Helper()
 	var list []organ.Agency
@@ -122,21 +136,15 @@ func senderAndRecipient(t *testing.T, h *hubtest.Hub) (g22Clerk, h29Clerk *brows
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, err := console.New(console.Options{
+	base := serveConsole(t, console.Options{
 		Hub: h.Hub,
 		Accounts: []console.Account{
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
 		},
-		Signers:    hosted(h, g22, h29),
-		SessionKey: bytes.Repeat([]byte{7}, 32),
+		Signers: hosted(h, g22, h29),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
-	g22Clerk, h29Clerk = newBrowser(t, srv.URL), newBrowser(t, srv.URL)
+	g22Clerk, h29Clerk = newBrowser(t, base), newBrowser(t, base)
 	if code, _ := g22Clerk.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("G22 sign in: %d", code)
 	}
@@ -164,7 +172,7 @@ func TestClerks(t *testing.T) {
 		t.Fatal(err)
 	}
 	iss := h.Agencies[h29].Cert
-	handler, err := console.New(console.Options{
+	base := serveConsole(t, console.Options{
 		Hub: h.Hub,
 		Accounts: []console.Account{
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
@@ -172,16 +180,10 @@ func TestClerks(t *testing.T) {
 			{Username: "vanthu.g12", PasswordHash: hash, Role: console.RoleClerk, OrganID: g12},
 			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
 		},
-		Signers:    map[string]console.Signer{h29: {Cert: iss.Cert, Chain: iss.Chain, Key: iss.Key}},
-		SessionKey: bytes.Repeat([]byte{7}, 32),
+		Signers: map[string]console.Signer{h29: {Cert: iss.Cert, Chain: iss.Chain, Key: iss.Key}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
 
-	clerk := newBrowser(t, srv.URL)
+	clerk := newBrowser(t, base)
 	if code, _, hdr := clerk.do(http.MethodGet, "/inbox", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/" {
 		t.Fatalf("inbox before signing in: %d %q", code, hdr.Get("Location"))
 	}
@@ -194,7 +196,7 @@ func TestClerks(t *testing.T) {
 	clerk.page("/?lang=vi")
 
 	// Five wrong passwords lock the account, even against the right one.
-	other := newBrowser(t, srv.URL)
+	other := newBrowser(t, base)
 	for i := 1; i <= 5; i++ {
 		code, body := other.login("khac.h29", "sai")
 		want := http.StatusUnauthorized
@@ -209,7 +211,7 @@ func TestClerks(t *testing.T) {
 		t.Fatalf("locked account: %d %s", code, body)
 	}
 	// A sign-in without the form's token is refused.
-	if code, _, _ := newBrowser(t, srv.URL).do(http.MethodPost, "/login", url.Values{"username": {"vanthu.h29"}, "password": {"mật khẩu đúng"}}); code != http.StatusForbidden {
+	if code, _, _ := newBrowser(t, base).do(http.MethodPost, "/login", url.Values{"username": {"vanthu.h29"}, "password": {"mật khẩu đúng"}}); code != http.StatusForbidden {
 		t.Fatalf("sign-in without CSRF: %d", code)
 	}
 
@@ -266,7 +268,7 @@ func TestClerks(t *testing.T) {
 	}
 
 	// The sender's outbox shows the recipient's state.
-	sender := newBrowser(t, srv.URL)
+	sender := newBrowser(t, base)
 	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("G22 sign in: %d", code)
 	}
@@ -279,7 +281,7 @@ func TestClerks(t *testing.T) {
 	}
 
 	// Another agency's clerk cannot open it.
-	stranger := newBrowser(t, srv.URL)
+	stranger := newBrowser(t, base)
 	if code, _ := stranger.login("vanthu.g12", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("G12 sign in: %d", code)
 	}

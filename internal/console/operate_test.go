@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -53,7 +52,7 @@ func TestOperatorPages(t *testing.T) {
 	if err := tokens.WaitReady(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	handler, err := console.New(console.Options{
+	base := serveConsole(t, console.Options{
 		Hub: h.Hub,
 		Accounts: []console.Account{
 			{Username: "vanhanh", PasswordHash: hash, Role: console.RoleOperator},
@@ -64,16 +63,10 @@ func TestOperatorPages(t *testing.T) {
 		Directory:   dir,
 		Credentials: map[string]console.AgencyCredentials{g22: {Tokens: 2, VDXP: true}},
 		Signers:     map[string]console.Signer{h29: {Cert: iss.Cert, Chain: iss.Chain, Key: iss.Key}},
-		SessionKey:  bytes.Repeat([]byte{7}, 32),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
 	id := sendREST(t, h)
 
-	op := newBrowser(t, srv.URL)
+	op := newBrowser(t, base)
 	if code, _ := op.login("vanhanh", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("operator sign in: %d", code)
 	}
@@ -158,7 +151,7 @@ func TestOperatorPages(t *testing.T) {
 
 	// An admin issues a token, shown once; it works at once; revoking the
 	// configured one refuses that.
-	admin := newBrowser(t, srv.URL)
+	admin := newBrowser(t, base)
 	if code, _ := admin.login("quantri", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("admin sign in: %d", code)
 	}
@@ -199,7 +192,7 @@ func TestOperatorPages(t *testing.T) {
 	}
 
 	// Clerks reach none of it, and a signed-out visitor cannot replay.
-	clerk := newBrowser(t, srv.URL)
+	clerk := newBrowser(t, base)
 	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("clerk sign in: %d", code)
 	}
@@ -215,7 +208,7 @@ func TestOperatorPages(t *testing.T) {
 	if code, _, _ := clerk.do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"csrf": {csrf(t, cbody)}, "ref": {ref}}); code != http.StatusForbidden {
 		t.Errorf("clerk's replay: %d", code)
 	}
-	if code, _, _ := newBrowser(t, srv.URL).do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"ref": {ref}}); code != http.StatusForbidden {
+	if code, _, _ := newBrowser(t, base).do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"ref": {ref}}); code != http.StatusForbidden {
 		t.Errorf("signed-out replay: %d", code)
 	}
 }

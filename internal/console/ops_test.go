@@ -1,9 +1,7 @@
 package console_test
 
 import (
-	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -26,31 +24,25 @@ func TestOperatorDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, err := console.New(console.Options{
+	base := serveConsole(t, console.Options{
 		Hub: h.Hub,
 		Accounts: []console.Account{
 			{Username: "vanhanh", PasswordHash: hash, Role: console.RoleOperator},
 			{Username: "quantri", PasswordHash: hash, Role: console.RoleAdmin},
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 		},
-		Gatherer:   reg,
-		Context:    t.Context(),
-		Directory:  dir,
-		SessionKey: bytes.Repeat([]byte{7}, 32),
+		Gatherer:  reg,
+		Context:   t.Context(),
+		Directory: dir,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
 
-	if code, _, hdr := newBrowser(t, srv.URL).do(http.MethodGet, "/ops", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/" {
+	if code, _, hdr := newBrowser(t, base).do(http.MethodGet, "/ops", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/" {
 		t.Fatalf("/ops signed out: %d %q", code, hdr.Get("Location"))
 	}
 
 	sendREST(t, h)
 
-	op := newBrowser(t, srv.URL)
+	op := newBrowser(t, base)
 	code, _ := op.login("vanhanh", "mật khẩu đúng")
 	if code != http.StatusSeeOther {
 		t.Fatalf("operator sign in: %d", code)
@@ -96,13 +88,13 @@ func TestOperatorDashboard(t *testing.T) {
 		t.Fatalf("operator's /inbox: %d", code)
 	}
 
-	admin := newBrowser(t, srv.URL)
+	admin := newBrowser(t, base)
 	if code, _ := admin.login("quantri", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("admin sign in: %d", code)
 	}
 	admin.page("/ops")
 
-	clerk := newBrowser(t, srv.URL)
+	clerk := newBrowser(t, base)
 	code, _ = clerk.login("vanthu.h29", "mật khẩu đúng")
 	if code != http.StatusSeeOther {
 		t.Fatalf("clerk sign in: %d", code)
