@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"lienthong/internal/bus"
-	"lienthong/internal/route"
 	"lienthong/internal/track"
 )
 
@@ -84,7 +83,6 @@ func (h *Hub) route(ctx context.Context, m bus.Message) error {
 	return h.producer.Produce(ctx, msgs...)
 }
 
-// apply updates this process's view from any of the hub's topics.
 // applyBatch applies what one poll of a partition brought in one view
 // transaction: accepted events, or one endpoint's inbox items. Events of
 // the events topic are few and go one by one. An error sends the batch
@@ -111,21 +109,19 @@ func (h *Hub) applyBatch(ctx context.Context, msgs []bus.Message) error {
 			if topic == h.o.Topics.accepted() {
 				var a accepted
 				if err := json.Unmarshal(m.Value, &a); err != nil {
-					return err
+					return bus.Permanent(err)
 				}
-				ds := make([]route.Delivery, len(a.Deliveries))
-				for i, d := range a.Deliveries {
-					ds[i] = route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}
-				}
-				if err := w.AcceptedRouted(a.packet(), ds, m.Time); err != nil {
+				if err := w.AcceptedRouted(a.packet(), a.deliveries(), m.Time); err != nil {
 					return err
 				}
 				continue
 			}
 			var it track.Item
 			if err := json.Unmarshal(m.Value, &it); err != nil {
-				return err
+				return bus.Permanent(err)
 			}
+			// Count an item once: only when it becomes pending here (not a
+			// replay of one pending or acknowledged already).
 			created, err := w.Delivered(it, m.Time)
 			if err != nil {
 				return err
@@ -145,50 +141,23 @@ func (h *Hub) applyBatch(ctx context.Context, msgs []bus.Message) error {
 	return nil
 }
 
-func (h *Hub) apply(_ context.Context, m bus.Message) error {
-	v := h.o.View
-	switch m.Topic {
-	case h.o.Topics.accepted():
-		var a accepted
-		if err := json.Unmarshal(m.Value, &a); err != nil {
-			return bus.Permanent(err)
-		}
-		ds := make([]route.Delivery, len(a.Deliveries))
-		for i, d := range a.Deliveries {
-			ds[i] = route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}
-		}
-		return v.AcceptedRouted(a.packet(), ds, m.Time)
-	case h.o.Topics.events():
-		var e event
-		if err := json.Unmarshal(m.Value, &e); err != nil {
-			return bus.Permanent(err)
-		}
-		switch e.Type {
-		case "fetched":
-			return v.Fetched(e.Endpoint, e.ID, e.At)
-		case "acked":
-			return v.Acked(e.Endpoint, e.ID, e.Result, e.At)
-		case "forwarded":
-			return v.Forwarded(e.Endpoint, e.ID, e.Result, e.At)
-		}
-		return bus.Permanent(errors.New("unknown event type " + e.Type))
-	default:
-		var it track.Item
-		if err := json.Unmarshal(m.Value, &it); err != nil {
-			return bus.Permanent(err)
-		}
-		if h.o.Metrics == nil {
-			return v.Delivered(it, m.Time)
-		}
-		// Count an item once: only when it becomes pending here (not a
-		// replay of one pending or acknowledged already).
-		_, before := v.Item(it.Endpoint, it.ID)
-		if err := v.Delivered(it, m.Time); err != nil {
-			return err
-		}
-		if _, after := v.Item(it.Endpoint, it.ID); errors.Is(before, track.ErrNotFound) && after == nil {
-			h.o.Metrics.Delivered(it.Kind, m.Time.Sub(it.AcceptedAt))
-		}
-		return nil
+// apply updates this process's view from any of the hub's topics.
+func (h *Hub) apply(ctx context.Context, m bus.Message) error {
+	if m.Topic != h.o.Topics.events() {
+		return h.applyBatch(ctx, []bus.Message{m})
 	}
+	v := h.o.View
+	var e event
+	if err := json.Unmarshal(m.Value, &e); err != nil {
+		return bus.Permanent(err)
+	}
+	switch e.Type {
+	case "fetched":
+		return v.Fetched(e.Endpoint, e.ID, e.At)
+	case "acked":
+		return v.Acked(e.Endpoint, e.ID, e.Result, e.At)
+	case "forwarded":
+		return v.Forwarded(e.Endpoint, e.ID, e.Result, e.At)
+	}
+	return bus.Permanent(errors.New("unknown event type " + e.Type))
 }

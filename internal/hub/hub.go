@@ -21,6 +21,7 @@ import (
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
 	"lienthong/internal/push"
+	"lienthong/internal/route"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
 )
@@ -259,6 +260,15 @@ type event struct {
 	Result   string    `json:"result,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	At       time.Time `json:"at"`
+}
+
+// deliveries are the routing decisions the event carries.
+func (a accepted) deliveries() []route.Delivery {
+	ds := make([]route.Delivery, len(a.Deliveries))
+	for i, d := range a.Deliveries {
+		ds[i] = route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}
+	}
+	return ds
 }
 
 func (a accepted) packet() track.Packet {
