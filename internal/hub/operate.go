@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
-	"lienthong/internal/edxml"
 	"lienthong/internal/push"
 	"lienthong/internal/track"
 )
@@ -34,11 +32,10 @@ func (h *Hub) Trace(id string) (track.Packet, track.Timeline, error) {
 	if err != nil {
 		return p, track.Timeline{}, unavailable("the view", err)
 	}
-	tl, err := h.o.View.Timeline(id)
+	tl, err := h.timeline(id)
 	if err != nil && !errors.Is(err, track.ErrNotFound) {
 		return p, tl, unavailable("the view", err)
 	}
-	tl.MarkOverdue(h.o.Now(), func(s string) (time.Time, error) { t, _, err := edxml.ParseDate(s); return t, err })
 	return p, tl, nil
 }
 

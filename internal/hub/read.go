@@ -102,16 +102,26 @@ func (h *Hub) Ack(ctx context.Context, caller, id, result, reason string) error 
 	return nil
 }
 
+// timeline reads a packet's timeline from the view, overdue recipients
+// marked as of now.
+func (h *Hub) timeline(id string) (track.Timeline, error) {
+	tl, err := h.o.View.Timeline(id)
+	if err != nil {
+		return tl, err
+	}
+	tl.MarkOverdue(h.o.Now(), func(s string) (time.Time, error) { t, _, err := edxml.ParseDate(s); return t, err })
+	return tl, nil
+}
+
 // Timeline returns a packet's per-recipient timeline to a party.
 func (h *Hub) Timeline(caller, id string) (track.Timeline, error) {
 	if _, err := h.known(caller, id); err != nil {
 		return track.Timeline{}, err
 	}
-	tl, err := h.o.View.Timeline(id)
+	tl, err := h.timeline(id)
 	if err != nil {
 		return tl, refuse(http.StatusNotFound, "packet.not_found", "no timeline for packet %s", id)
 	}
-	tl.MarkOverdue(h.o.Now(), func(s string) (time.Time, error) { t, _, err := edxml.ParseDate(s); return t, err })
 	if !h.sameOrgan(caller, tl.From) {
 		// A recipient sees its own part only.
 		tl.Recipients = slices.DeleteFunc(tl.Recipients, func(r track.Recipient) bool {
