@@ -616,10 +616,9 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 		if err := s.send(r.Context(), u, pk, "01", "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
 			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
+		} else if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
+			tl = tl2 // with the 01 just sent
 		}
-	}
-	if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
-		tl = tl2
 	}
 	d := &docView{ID: id, Header: pk.Header, Status: pk.Status, Attachments: pk.Attachments, Timeline: tl,
 		CanAnswer: recipient && pk.Kind == edxml.KindEdoc, Hosted: hosted, Codes: answerCodes}
@@ -729,14 +728,21 @@ func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code, 
 	if err != nil {
 		return err
 	}
-	sub := hub.Submission{Caller: u.OrganID, Packet: bytes.NewReader(b), Channel: "console", Kind: edxml.KindStatus}
+	return s.submit(ctx, u, edxml.KindStatus, b)
+}
+
+// submit signs packet b with the agency's hosted key when the hub holds
+// one and submits it on the console's channel.
+func (s *server) submit(ctx context.Context, u *Account, kind edxml.Kind, b []byte) error {
+	sub := hub.Submission{Caller: u.OrganID, Packet: bytes.NewReader(b), Channel: "console", Kind: kind}
 	if sg, ok := s.o.Signers[u.OrganID]; ok {
-		sub.Signature, err = pki.SignDetached(bytes.NewReader(b), sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
+		sig, err := pki.SignDetached(bytes.NewReader(b), sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
 		if err != nil {
 			return err
 		}
+		sub.Signature = sig
 	}
-	_, _, err = s.o.Hub.Submit(ctx, sub)
+	_, _, err := s.o.Hub.Submit(ctx, sub)
 	return err
 }
 

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
-	"lienthong/internal/pki"
 	"lienthong/internal/track"
 )
 
@@ -78,14 +76,5 @@ func (s *server) submitEdoc(ctx context.Context, u *Account, pk *edxml.Packet) e
 	if err := edxml.Write(&b, pk, nil); err != nil {
 		return err
 	}
-	sub := hub.Submission{Caller: u.OrganID, Packet: bytes.NewReader(b.Bytes()), Channel: "console", Kind: edxml.KindEdoc}
-	if sg, ok := s.o.Signers[u.OrganID]; ok {
-		sig, err := pki.SignDetached(bytes.NewReader(b.Bytes()), sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
-		if err != nil {
-			return err
-		}
-		sub.Signature = sig
-	}
-	_, _, err := s.o.Hub.Submit(ctx, sub)
-	return err
+	return s.submit(ctx, u, edxml.KindEdoc, b.Bytes())
 }
