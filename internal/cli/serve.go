@@ -240,7 +240,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(ctx, cfg, h, dir, reg, tokens, log)
+		con, err := newConsole(ctx, cfg, h, dir, reg, hubMetrics.Totals(), tokens, log)
 		if err != nil {
 			return err
 		}
@@ -279,7 +279,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, tokens *creds.Store, log *slog.Logger) (http.Handler, error) {
+func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer, tokens *creds.Store, log *slog.Logger) (http.Handler, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
@@ -290,7 +290,7 @@ func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.
 		o.Tokens = tokens
 	}
 	if reg != nil {
-		o.Gatherer = reg
+		o.Gatherer, o.Totals = reg, totals
 	}
 	for _, a := range cfg.Console.Accounts {
 		o.Accounts = append(o.Accounts, console.Account{Username: a.Username, PasswordHash: a.PasswordHash.Reveal(), Role: a.Role, OrganID: a.OrganID})

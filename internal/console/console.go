@@ -71,6 +71,10 @@ type Options struct {
 	// Gatherer, when set, is the registry the hub's metrics are on
 	// (metrics.NewHub); the operators' dashboard at /ops reads it.
 	Gatherer prometheus.Gatherer
+	// Totals, when set, is what the per-minute chart samples every 10 s
+	// (metrics.Hub.Totals); without it the chart samples Gatherer, whose
+	// gather also runs the health probes and inbox scans.
+	Totals prometheus.Gatherer
 	// Context bounds the sampler behind the dashboard's per-minute chart
 	// (with a Gatherer); nil means the process's life.
 	Context context.Context
@@ -181,7 +185,11 @@ func New(o Options) (http.Handler, error) {
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		go s.history.runSampler(ctx, o.Gatherer, o.Now)
+		sampled := o.Gatherer
+		if o.Totals != nil {
+			sampled = o.Totals
+		}
+		go s.history.runSampler(ctx, sampled, o.Now)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)

@@ -57,6 +57,7 @@ type Hub struct {
 	webhook      *prometheus.CounterVec
 	inbox        *InboxCollector
 	health       *HealthCollector
+	totals       *prometheus.Registry // accepted, delivered and rejected only
 }
 
 // RejectionCodes are the stable refusal codes (DESIGN.md §5.2) whose series
@@ -125,6 +126,12 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 			return nil, fmt.Errorf("metrics: register hub metrics: %w", err)
 		}
 	}
+	m.totals = prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{m.accepted, m.delivered, m.rejected} {
+		if err := m.totals.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register hub metrics: %w", err)
+		}
+	}
 	// Refusal codes start at 0 too, so an alert on a rate works before the
 	// first refusal of its kind.
 	for _, code := range RejectionCodes {
@@ -146,6 +153,16 @@ func NewHub(reg prometheus.Registerer, agencies []string) (*Hub, error) {
 		m.webhook.WithLabelValues(a, OutcomeError)
 	}
 	return m, nil
+}
+
+// Totals gathers only the accepted, delivered and rejected counters: what
+// a sampler needs, without the probes (store, broker, inbox scans) a
+// gather of the whole registry runs.
+func (m *Hub) Totals() prometheus.Gatherer {
+	if m == nil {
+		return nil
+	}
+	return m.totals
 }
 
 // ObservePending makes the inbox gauges read fn at scrape time.

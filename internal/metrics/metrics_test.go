@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,36 @@ func TestMetricsNilSafe(_ *testing.T) {
 	m.Delivered("edoc", time.Second)
 	m.WebhookAttempt("000.00.00.G22", metrics.OutcomeOK)
 	m.ObservePending(nil)
+}
+
+// Totals holds the three counters and runs no probe.
+func TestMetricsTotals(t *testing.T) {
+	m, err := metrics.NewHub(prometheus.NewRegistry(), hubtest.Agencies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probed := 0
+	m.ObserveHealth(func(context.Context) metrics.Health { probed++; return metrics.Health{} })
+	m.ObservePending(func(string) (int, time.Time, error) { probed++; return 0, time.Time{}, nil })
+	m.Accepted("edoc", 10, true, time.Millisecond)
+	mfs, err := m.Totals().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	want := []string{"lienthong_packets_accepted_total", "lienthong_packets_delivered_total", "lienthong_packets_rejected_total"}
+	if !slices.Equal(names, want) {
+		t.Errorf("Totals gathers %v, want %v", names, want)
+	}
+	if probed != 0 {
+		t.Errorf("gathering Totals ran %d probes", probed)
+	}
+	if (*metrics.Hub)(nil).Totals() != nil {
+		t.Error("a nil Hub's Totals is not nil")
+	}
 }
 
 func TestMetricsInboxCollector(t *testing.T) {
