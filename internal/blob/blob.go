@@ -89,7 +89,6 @@ const defaultContentType = "application/octet-stream"
 // maxContentType bounds Meta.ContentType (a header value on S3).
 const maxContentType = 255
 
-// checkMeta validates meta and returns it with the content type defaulted.
 // checkCreate checks what every Store's Create is given, before any I/O.
 func checkCreate(ctx context.Context, key string, size int64, meta Meta) (Meta, error) {
 	if err := ValidateKey(key); err != nil {
@@ -105,6 +104,7 @@ func checkCreate(ctx context.Context, key string, size int64, meta Meta) (Meta, 
 	return meta, ctx.Err()
 }
 
+// checkMeta validates meta and returns it with the content type defaulted.
 func checkMeta(meta Meta) (Meta, error) {
 	if meta.SHA256 != "" && !isLowerHex(meta.SHA256, 64) {
 		return meta, fmt.Errorf("%w: expected SHA-256 %q is not 64 lowercase hex digits", ErrInvalidMeta, meta.SHA256)

@@ -390,7 +390,7 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("blob: delete %s: %w", key, err)
 	}
-	if _, err := s.deleteSmall(key); err != nil {
+	if err := s.deleteSmall(key); err != nil {
 		return fmt.Errorf("blob: delete %s: %w", key, err)
 	}
 	p := s.path(key)

@@ -168,12 +168,12 @@ func (s *FS) hasSmall(key string) (bool, error) {
 	return found, err
 }
 
-// deleteSmall removes a small object; found is false when there was none.
-func (s *FS) deleteSmall(key string) (found bool, err error) {
+// deleteSmall removes a small object, if there is one.
+func (s *FS) deleteSmall(key string) error {
 	if ok, err := s.hasSmall(key); err != nil || !ok {
-		return false, err
+		return err
 	}
-	return true, s.small.Update(func(tx *bolt.Tx) error { return tx.Bucket(bSmall).Delete([]byte(key)) })
+	return s.small.Update(func(tx *bolt.Tx) error { return tx.Bucket(bSmall).Delete([]byte(key)) })
 }
 
 // smallLister hands out the small objects under a prefix in key order, a
