@@ -50,9 +50,8 @@ type Options struct {
 	// getSentEdocList per call; default 1000. A client keeps pulling: the
 	// items it acknowledges leave the list.
 	ListLimit int
-	// Outbox lists a system's sent packets for getSentEdocList. When nil,
-	// the hub's own Sent method is used if it has one; otherwise a record,
-	// in this process's memory, of what was sent through this handler.
+	// Outbox lists a system's sent packets for getSentEdocList; default
+	// the hub's Sent.
 	Outbox Outbox
 	// Location reads and writes the axis's zone-less times; default
 	// Asia/Ho_Chi_Minh (UTC+07:00, no daylight saving).
@@ -68,6 +67,7 @@ type Hub interface {
 	Inbox(caller, kind string, limit int, cursor string) ([]track.Item, string, error)
 	Ack(ctx context.Context, caller, id, result, reason string) error
 	Timeline(caller, id string) (track.Timeline, error)
+	Outbox
 }
 
 var _ Hub = (*hub.Hub)(nil)
@@ -81,7 +81,6 @@ type handler struct {
 	dir     *organ.Directory
 	o       Options
 	outbox  Outbox
-	ledger  *ledger // when the outbox is the in-memory record
 	ops     map[string]operation
 }
 
@@ -140,12 +139,7 @@ func newHandler(h Hub, systems Systems, dir *organ.Directory, o Options) *handle
 	}
 	hd := &handler{hub: h, systems: systems, dir: dir, o: o, outbox: o.Outbox}
 	if hd.outbox == nil {
-		if ob, ok := h.(Outbox); ok {
-			hd.outbox = ob
-		} else {
-			hd.ledger = newLedger(100_000)
-			hd.outbox = hd.ledger
-		}
+		hd.outbox = h
 	}
 	hd.ops = map[string]operation{}
 	for _, op := range []operation{

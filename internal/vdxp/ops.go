@@ -73,10 +73,6 @@ func (h *handler) sendEdoc(w http.ResponseWriter, r *http.Request, s *signedRequ
 	if serr != nil {
 		return fromHub(serr)
 	}
-	if h.ledger != nil {
-		h.ledger.add(track.Packet{ID: rc.ID, Kind: rc.Kind, From: rc.From, To: rc.To, DocumentID: rc.DocumentID,
-			SHA256: rc.SHA256, Size: rc.Size, AcceptedAt: rc.AcceptedAt})
-	}
 	reply := SendReply{Reply: ok(), DocID: rc.ID, Created: created, Receipt: rc}
 	if rc.Verification != nil {
 		for _, p := range rc.Verification.Warnings {

@@ -233,54 +233,17 @@ func TestSystemsFromConfig(t *testing.T) {
 	}
 }
 
-func TestLedger(t *testing.T) {
-	l := newLedger(3)
-	t0 := time.Date(2025, 11, 20, 0, 0, 0, 0, time.UTC)
-	hour := map[string]int{"a": 1, "b": 2, "c": 3}
-	for _, id := range []string{"c", "a", "b", "a"} { // out of order, "a" twice
-		l.add(track.Packet{ID: id, From: "G22", AcceptedAt: t0.Add(time.Duration(hour[id]) * time.Hour)})
-	}
-	ids := func(ps []track.Packet) string {
-		var s []string
-		for _, p := range ps {
-			s = append(s, p.ID)
-		}
-		return strings.Join(s, ",")
-	}
-	tests := []struct {
-		since, until time.Time
-		limit        int
-		want         string
-	}{
-		{time.Time{}, time.Time{}, 0, "a,b,c"},
-		{t0.Add(2 * time.Hour), time.Time{}, 0, "b,c"},
-		{time.Time{}, t0.Add(2 * time.Hour), 0, "a"},
-		{time.Time{}, time.Time{}, 2, "a,b"},
-	}
-	for _, tt := range tests {
-		got, _ := l.Sent("G22", tt.since, tt.until, tt.limit)
-		if ids(got) != tt.want {
-			t.Errorf("Sent(%v, %v, %d) = %s, want %s", tt.since, tt.until, tt.limit, ids(got), tt.want)
-		}
-	}
-	l.add(track.Packet{ID: "d", From: "G22", AcceptedAt: t0.Add(4 * time.Hour)})
-	if got, _ := l.Sent("G22", time.Time{}, time.Time{}, 0); ids(got) != "b,c,d" {
-		t.Errorf("over capacity: %s, want the oldest dropped", ids(got))
-	}
-}
+// The outbox is the hub's Sent unless Options.Outbox gives another.
+type fakeOutbox struct{}
 
-// outboxHub is a Hub that also has Sent: the handler must use it.
-type outboxHub struct{ Hub }
-
-func (outboxHub) Sent(string, time.Time, time.Time, int) ([]track.Packet, error) { return nil, nil }
+func (fakeOutbox) Sent(string, time.Time, time.Time, int) ([]track.Packet, error) { return nil, nil }
 
 func TestOutboxPickedFromHub(t *testing.T) {
-	h := newHandler(outboxHub{}, StaticSystems{}, nil, Options{})
-	if _, ok := h.outbox.(outboxHub); !ok || h.ledger != nil {
-		t.Errorf("outbox %T, ledger %v: want the hub's Sent", h.outbox, h.ledger != nil)
+	hub := struct{ Hub }{}
+	if h := newHandler(hub, StaticSystems{}, nil, Options{}); h.outbox != Outbox(hub) {
+		t.Errorf("outbox %T: want the hub's Sent", h.outbox)
 	}
-	h = newHandler(struct{ Hub }{}, StaticSystems{}, nil, Options{})
-	if h.ledger == nil {
-		t.Error("a hub without Sent gets no ledger")
+	if h := newHandler(hub, StaticSystems{}, nil, Options{Outbox: fakeOutbox{}}); h.outbox != Outbox(fakeOutbox{}) {
+		t.Errorf("outbox %T: want Options.Outbox", h.outbox)
 	}
 }
