@@ -125,7 +125,7 @@ func (h *handler) authenticate(r *http.Request) (*signedRequest, *opError) {
 		return nil, err
 	}
 	sys, known := h.systems.System(systemID)
-	key := []byte(sys.Secret)
+	key := []byte(sys.Secret.Reveal())
 	if !known || len(key) == 0 {
 		key = dummyKey
 	}

@@ -108,7 +108,7 @@ func (c *Client) NewRequest(ctx context.Context, method, op string, params []Par
 	for _, p := range all {
 		req.Header.Add(HeaderPrefix+p.Name, p.Value)
 	}
-	mac := hmac.New(sha256.New, c.Secret)
+	mac := hmac.New(sha256.New, []byte(c.Secret.Reveal()))
 	mac.Write([]byte(sign))
 	req.Header.Set(HeaderSignHeaderKey, strings.Join(names, ";"))
 	req.Header.Set(HeaderSignHeader, sign)

@@ -1,50 +1,16 @@
 package vdxp
 
 import (
-	"encoding"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"sort"
 
 	"lienthong/internal/config"
 )
 
-// Secret is a per-system HMAC key. It formats with every fmt verb, logs
-// with slog and marshals to JSON and text as "[redacted]", so no log line
-// or dump carries it; the bytes themselves are only read to compute an
-// HMAC.
-type Secret []byte
-
-const redacted = "[redacted]"
-
-// String returns "[redacted]".
-func (Secret) String() string { return redacted }
-
-// GoString returns "[redacted]", for %#v.
-func (Secret) GoString() string { return redacted }
-
-// Format writes "[redacted]" for every verb and flag (%x and %q included).
-func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
-
-// LogValue makes slog log "[redacted]".
-func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON returns "[redacted]" as a JSON string.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// MarshalText returns "[redacted]"; YAML, TOML and XML encoders use it.
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-
-var (
-	_ fmt.Formatter          = Secret(nil)
-	_ fmt.GoStringer         = Secret(nil)
-	_ slog.LogValuer         = Secret(nil)
-	_ json.Marshaler         = Secret(nil)
-	_ encoding.TextMarshaler = Secret(nil)
-)
+// Secret is a per-system HMAC key: config.Secret, which formats, logs and
+// marshals as "[redacted]", so no log line or dump carries it.
+type Secret = config.Secret
 
 // System is a connected system of the national axis (a "mã trung tâm"):
 // the software of one or more agencies, authenticated by HMAC with its
@@ -105,14 +71,13 @@ func SystemsFromConfig(agencies []config.Agency) (StaticSystems, error) {
 		if a.VDXPSystemID == "" {
 			continue
 		}
-		secret := a.VDXPSecret.Reveal()
-		if secret == "" {
+		if a.VDXPSecret == "" {
 			return nil, fmt.Errorf("vdxp: system %q of agency %s has no secret", a.VDXPSystemID, a.OrganID)
 		}
 		sys, ok := out[a.VDXPSystemID]
 		if !ok {
-			sys = System{ID: a.VDXPSystemID, Secret: Secret(secret)}
-		} else if string(sys.Secret) != secret {
+			sys = System{ID: a.VDXPSystemID, Secret: a.VDXPSecret}
+		} else if sys.Secret != a.VDXPSecret {
 			return nil, fmt.Errorf("vdxp: system %q has different secrets for its agencies", a.VDXPSystemID)
 		}
 		sys.Organs = append(sys.Organs, a.OrganID)
