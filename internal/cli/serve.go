@@ -168,7 +168,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	go func() { runErr <- h.Run(ctx) }()
 	var hooks []push.Endpoint
 	for _, a := range cfg.Agencies {
-		if push.IsWebhook(a.Endpoint) {
+		if organ.IsWebhook(a.Endpoint) {
 			hooks = append(hooks, push.Endpoint{OrganID: a.OrganID, URL: a.Endpoint, Secret: []byte(a.WebhookSecret.Reveal())})
 		}
 	}

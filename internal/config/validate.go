@@ -379,7 +379,7 @@ func validateAgencies(p *problems, list []Agency, op organ.Policy) {
 		if a.Policy != "" {
 			p.oneOf(at+".policy", string(a.Policy), string(SigRequire), string(SigCMS), string(SigUnsignedOK))
 		}
-		if isURL := strings.HasPrefix(a.Endpoint, "http://") || strings.HasPrefix(a.Endpoint, "https://"); isURL && len(a.WebhookSecret.Reveal()) < MinSecretLen {
+		if organ.IsWebhook(a.Endpoint) && len(a.WebhookSecret.Reveal()) < MinSecretLen {
 			p.addf(at+".webhookSecret", "%w: a webhook endpoint needs a secret of at least %d characters", ErrWeakSecret, MinSecretLen)
 		}
 		for j, tok := range a.Tokens {
@@ -463,18 +463,10 @@ func checkEndpoint(s string) error {
 		return fmt.Errorf("%w %q: credentials in a webhook URL", ErrBadEndpoint, u.Redacted())
 	case u.Scheme == "https" && u.Host != "":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && organ.IsLoopback(u.Hostname()):
 		return nil
 	}
 	return fmt.Errorf("%w %q: want %s, %s<name>, an https URL, or an http URL to a loopback host", ErrBadEndpoint, s, organ.EndpointPull, organ.HubPrefix)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 func validatePeers(p *problems, peers []Peer, agencies []Agency, op organ.Policy) {

@@ -20,7 +20,6 @@ import (
 	"lienthong/internal/edxml"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
-	"lienthong/internal/push"
 	"lienthong/internal/route"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
@@ -208,7 +207,7 @@ func (h *Hub) Health(ctx context.Context) metrics.Health {
 	}
 	var hooks []string
 	for _, a := range h.o.Directory.Agencies() {
-		if push.IsWebhook(a.Endpoint) {
+		if organ.IsWebhook(a.Endpoint) {
 			hooks = append(hooks, h.o.Topics.inbox(string(a.ID)))
 		}
 	}

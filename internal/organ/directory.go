@@ -167,7 +167,7 @@ func checkEndpoint(s string) (string, error) {
 		// The directory is logged and listed; secrets go to the credential store.
 		return "", fmt.Errorf("endpoint %q: credentials in a webhook URL", clip(u.Redacted()))
 	case u.Scheme == "https" && u.Host != "":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && IsLoopback(u.Hostname()):
 		// Plain http only reaches this machine, which local tests need.
 	default:
 		return "", fmt.Errorf("endpoint %q: want %q, %s<name> or an https URL", clip(s), EndpointPull, HubPrefix)
@@ -175,7 +175,15 @@ func checkEndpoint(s string) (string, error) {
 	return s, nil
 }
 
-func isLoopback(host string) bool {
+// IsWebhook reports whether an agency's endpoint (Agency.Endpoint) is a
+// webhook URL rather than "pull" or a federated "hub:" name.
+func IsWebhook(endpoint string) bool {
+	return strings.HasPrefix(endpoint, "https://") || strings.HasPrefix(endpoint, "http://")
+}
+
+// IsLoopback reports whether a URL's host is this machine, the one place a
+// webhook may use plain http.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

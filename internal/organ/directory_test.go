@@ -378,3 +378,14 @@ func TestSentinelsDistinct(t *testing.T) {
 		}
 	}
 }
+
+func TestIsWebhook(t *testing.T) {
+	if !IsWebhook("https://x/y") || !IsWebhook("http://127.0.0.1/h") || IsWebhook("pull") || IsWebhook("hub:north") {
+		t.Error("IsWebhook")
+	}
+	for host, want := range map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true, "10.0.0.1": false, "example.vn": false} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v", host, got)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/organ"
 )
 
 // Defaults applied to zero Config fields.
@@ -130,12 +130,6 @@ type endpoint struct {
 	display string // the URL without query or fragment, for logs and errors
 }
 
-// IsWebhook reports whether an agency's endpoint (organ.Agency.Endpoint)
-// is a webhook URL rather than "pull" or a federated "hub:" name.
-func IsWebhook(endpoint string) bool {
-	return strings.HasPrefix(endpoint, "https://") || strings.HasPrefix(endpoint, "http://")
-}
-
 // New checks cfg and returns a Pusher. It does not contact the brokers.
 func New(cfg Config) (*Pusher, error) {
 	if err := cfg.Bus.Validate(); err != nil {
@@ -215,19 +209,11 @@ func checkURL(s string) (string, error) {
 	case u.User != nil:
 		return "", errors.New("credentials in a webhook URL")
 	case u.Scheme == "https" && u.Host != "":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && organ.IsLoopback(u.Hostname()):
 	default:
 		return "", fmt.Errorf("webhook URL %q: want https (http only to a loopback host)", clip(shown))
 	}
 	return shown, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 func fullJitter(d time.Duration) time.Duration {

@@ -422,9 +422,6 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("New(%s): %v", u, err)
 		}
 	}
-	if !push.IsWebhook("https://x/y") || push.IsWebhook("pull") || push.IsWebhook("hub:north") {
-		t.Error("IsWebhook")
-	}
 }
 
 func TestRunWithoutEndpointsWaits(t *testing.T) {
