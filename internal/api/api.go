@@ -17,7 +17,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
@@ -65,19 +64,10 @@ type Server struct {
 	// configured client CAs by the TLS layer).
 	ClientCert   func(c *x509.Certificate) (string, bool)
 	MaxBodyBytes int64
-	SpoolDir     string // where multipart packet parts wait; "" is the system's
 	Log          *slog.Logger
 	Ready        func(r *http.Request) error
 	// Metrics, when set, serves Prometheus metrics at GET /metrics.
 	Metrics http.Handler
-
-	spoolOnce sync.Once
-	spool     *spools
-}
-
-func (s *Server) spools() *spools {
-	s.spoolOnce.Do(func() { s.spool = &spools{dir: s.SpoolDir} })
-	return s.spool
 }
 
 // Handler returns the routes.
@@ -230,7 +220,7 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 	)
 	cleanup := func() {
 		if spool != nil {
-			s.spools().put(spool)
+			s.Hub.ReleaseSpool(spool)
 		}
 	}
 	mr := multipart.NewReader(r.Body, boundary)
@@ -249,7 +239,7 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 				cleanup()
 				return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "two parts named packet"}
 			}
-			if spool, err = s.spools().get(); err != nil {
+			if spool, err = s.Hub.SpoolFile(); err != nil {
 				return nil, err
 			}
 			hashed = trust.NewDigestReader(part, crypto.SHA256)

@@ -209,7 +209,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		go func() { runErr <- tokens.Run(ctx) }()
 		auth = tokens
 	}
-	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), SpoolDir: spool, Log: log,
+	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		ClientCert: clientCert(dir), Ready: func(r *http.Request) error {
 			if tokens != nil && !tokens.IsReady() {
 				return creds.ErrNotReady

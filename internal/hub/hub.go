@@ -81,6 +81,7 @@ func (t Topics) viewGroup(i string) string { return t.Prefix + "view." + i }
 type Hub struct {
 	o        Options
 	producer *bus.Producer
+	spools   *spools
 }
 
 // Error is a refusal with an HTTP status and a stable code.
@@ -148,7 +149,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, err
 	}
 	o.Metrics.ObservePending(o.View.Pending)
-	h := &Hub{o: o, producer: p}
+	h := &Hub{o: o, producer: p, spools: &spools{dir: o.SpoolDir}}
 	o.Metrics.ObserveHealth(h.Health)
 	return h, nil
 }

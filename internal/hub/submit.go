@@ -82,8 +82,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		if f, digests, err = h.spool(s.Packet); err != nil {
 			return nil, false, err
 		}
-		defer os.Remove(f.Name()) //nolint:errcheck // spool file
-		defer f.Close()           //nolint:errcheck // spool file
+		defer h.spools.put(f)
 	}
 	st := stages{at: time.Now()}
 	p, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind})
@@ -298,14 +297,13 @@ func (d spoolDigests) sha256() string {
 // spool copies the body to a temporary file while hashing it: parsing,
 // verification and storage then read the file, and memory stays flat.
 func (h *Hub) spool(r io.Reader) (*os.File, spoolDigests, error) {
-	f, err := os.CreateTemp(h.o.SpoolDir, "submit-*")
+	f, err := h.spools.get()
 	if err != nil {
 		return nil, spoolDigests{}, unavailable("the spool", err)
 	}
 	dr := trust.NewDigestReader(r, crypto.SHA256)
 	if _, err := io.Copy(f, dr); err != nil {
-		f.Close()           //nolint:errcheck // failing
-		os.Remove(f.Name()) //nolint:errcheck // failing
+		h.spools.put(f)
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return nil, spoolDigests{}, refuse(http.StatusRequestEntityTooLarge, edxml.CodeTooLarge, "the packet is larger than %d bytes", mb.Limit)
@@ -313,6 +311,7 @@ func (h *Hub) spool(r io.Reader) (*os.File, spoolDigests, error) {
 		return nil, spoolDigests{}, refuse(http.StatusBadRequest, edxml.CodeMalformed, "reading the packet failed: %v", err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		h.spools.put(f)
 		return nil, spoolDigests{}, err
 	}
 	return f, spoolDigests{dr.Digests()}, nil

@@ -137,7 +137,7 @@ func (th *Hub) Instance(t testing.TB) (string, *hub.Hub) {
 	}
 	t.Cleanup(func() { _ = h.Close() })
 	go func() { _ = h.Run(th.ctx) }()
-	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20, SpoolDir: dir}).Handler())
+	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20}).Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL, h
 }

@@ -1,4 +1,4 @@
-package api
+package hub
 
 import (
 	"io"
@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// spools keeps the files multipart packet parts are spooled to, for reuse.
+// spools keeps the files submitted packets are spooled to, for reuse.
 // Each is unlinked as soon as it is made, so it holds no name and leaves
 // nothing behind when the process ends, and it is truncated, not deleted,
 // between packets: on ext4 a stream of created-then-deleted files makes
@@ -30,7 +30,7 @@ func (p *spools) get() (*os.File, error) {
 		return f, nil
 	}
 	p.mu.Unlock()
-	f, err := os.CreateTemp(p.dir, "part-*")
+	f, err := os.CreateTemp(p.dir, "spool-*")
 	if err != nil {
 		return nil, err
 	}
@@ -57,3 +57,12 @@ func (p *spools) put(f *os.File) {
 	}
 	f.Close() //nolint:errcheck // nothing to keep
 }
+
+// SpoolFile hands out an empty, unlinked file in the hub's spool directory,
+// for a caller that spools a packet itself (the API's multipart parts) and
+// submits it as Submission.Spooled. Give it back with ReleaseSpool once
+// Submit has returned.
+func (h *Hub) SpoolFile() (*os.File, error) { return h.spools.get() }
+
+// ReleaseSpool takes back a file from SpoolFile.
+func (h *Hub) ReleaseSpool(f *os.File) { h.spools.put(f) }
