@@ -55,8 +55,9 @@ type hashReader struct {
 
 	h        hash.Hash
 	tail     []byte // withheld bytes (at most hold)
-	out      []byte // bytes ready for the caller
+	out      []byte // bytes ready for the caller, within data
 	buf      []byte
+	data     []byte // tail and the last read, reused
 	done     bool
 	err      error
 	mismatch bool
@@ -75,12 +76,12 @@ func (r *hashReader) Read(p []byte) (int, error) {
 		}
 		n, err := r.src.Read(r.buf)
 		if n > 0 {
-			data := append(r.tail, r.buf[:n]...)
-			keep := min(r.hold, len(data))
-			pass := data[:len(data)-keep]
-			r.h.Write(pass)
-			r.out = append(r.out[:0], pass...)
-			r.tail = append([]byte(nil), data[len(data)-keep:]...)
+			// data is refilled only once out, a part of it, is consumed.
+			r.data = append(append(r.data[:0], r.tail...), r.buf[:n]...)
+			keep := min(r.hold, len(r.data))
+			r.out = r.data[:len(r.data)-keep]
+			r.h.Write(r.out)
+			r.tail = append(r.tail[:0], r.data[len(r.data)-keep:]...)
 		}
 		switch {
 		case errors.Is(err, io.EOF):

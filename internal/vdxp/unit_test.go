@@ -94,6 +94,20 @@ func TestHashReader(t *testing.T) {
 			}
 		})
 	}
+	// Large reads from the source, read back by the caller in small or
+	// odd pieces: what is passed on is the body, byte for byte.
+	big := strings.Repeat("<edXML>một gói tin</edXML>", 9000) // ~250 KB, several source reads
+	for name, wrap := range map[string]func(io.Reader) io.Reader{
+		"one byte at a time": iotest.OneByteReader,
+		"half reads":         iotest.HalfReader,
+		"whole":              func(r io.Reader) io.Reader { return r },
+	} {
+		r := newHashReader(strings.NewReader(big+"\r\n"), hexSum(big), true, 2)
+		got, err := io.ReadAll(wrap(r))
+		if err != nil || string(got) != big || !r.stripped {
+			t.Errorf("%s: %d bytes (want %d), err %v, stripped %v", name, len(got), len(big), err, r.stripped)
+		}
+	}
 	// A read error passes through unchanged (the hub maps http.MaxBytesError).
 	boom := errors.New("boom")
 	if _, err := io.ReadAll(newHashReader(iotest.ErrReader(boom), "", true, 2)); !errors.Is(err, boom) {
