@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
+	"lienthong/internal/trust"
 )
 
 // Bounds of the compose form.
@@ -180,7 +182,10 @@ func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account,
 		return
 	}
 	defer in.Close() //nolint:errcheck // read only
-	sig, err := pki.SignDetached(in, sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: now})
+	// The SHA-256 taken while signing is the hub's too: it reads the file
+	// as it is rather than spooling and hashing it again.
+	dr := trust.NewDigestReader(in, crypto.SHA256)
+	sig, err := pki.SignDetached(dr, sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: now})
 	if err == nil {
 		_, err = in.Seek(0, io.SeekStart)
 	}
@@ -189,8 +194,8 @@ func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account,
 		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
 		return
 	}
-	rc, _, err := s.o.Hub.Submit(r.Context(), hub.Submission{Caller: u.OrganID, Packet: in, Signature: sig,
-		Channel: "console", Kind: edxml.KindEdoc})
+	rc, _, err := s.o.Hub.Submit(r.Context(), hub.Submission{Caller: u.OrganID, Spooled: &hub.Spooled{File: in, Digests: dr.Digests()},
+		Signature: sig, Channel: "console", Kind: edxml.KindEdoc})
 	if err != nil {
 		var he *hub.Error
 		if !errors.As(err, &he) {
