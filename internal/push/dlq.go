@@ -5,14 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 
 	"lienthong/internal/bus"
 )
@@ -85,16 +81,11 @@ func ListNewestDeadLetters(ctx context.Context, cfg bus.Config, t Topics, n int)
 }
 
 func listDeadLetters(ctx context.Context, cfg bus.Config, t Topics, keep int) ([]DeadLetter, error) {
-	r, err := newReader(cfg)
+	msgs, err := bus.ReadTopic(ctx, cfg, t.DeadLetter(), keep)
 	if err != nil {
 		return nil, err
 	}
-	defer r.close()
-	msgs, err := r.readAll(ctx, t.DeadLetter(), keep)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := r.readAll(ctx, t.Replays(), 0)
+	recs, err := bus.ReadTopic(ctx, cfg, t.Replays(), 0)
 	if err != nil && !errors.Is(err, bus.ErrUnknownTopic) {
 		return nil, err
 	}
@@ -202,159 +193,4 @@ func Replay(ctx context.Context, cfg bus.Config, t Topics, entries []DeadLetter,
 		done = append(done, rp)
 	}
 	return done, p.Close()
-}
-
-// reader reads whole topics without a consumer group.
-type reader struct {
-	client    *kafka.Client
-	transport *kafka.Transport
-}
-
-func newReader(cfg bus.Config) (*reader, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	dial, timeout := cfg.DialTimeout, cfg.WriteTimeout
-	if dial == 0 {
-		dial = bus.DefaultDialTimeout
-	}
-	if timeout == 0 {
-		timeout = bus.DefaultWriteTimeout
-	}
-	t := &kafka.Transport{Dial: (&net.Dialer{Timeout: dial}).DialContext, DialTimeout: dial, ClientID: cfg.ClientID}
-	return &reader{client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: timeout, Transport: t}, transport: t}, nil
-}
-
-func (r *reader) close() { r.transport.CloseIdleConnections() }
-
-// readAll returns the messages of topic, partition by partition, from the
-// first offset to the end as it was when called; keep > 0 keeps only the
-// last keep of each partition.
-func (r *reader) readAll(ctx context.Context, topic string, keep int) ([]bus.Message, error) {
-	md, err := r.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", topic, err)
-	}
-	var parts []int
-	for _, t := range md.Topics {
-		if t.Name != topic {
-			continue
-		}
-		if t.Error != nil {
-			if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
-				return nil, fmt.Errorf("%w %s", bus.ErrUnknownTopic, topic)
-			}
-			return nil, fmt.Errorf("read %s: %w", topic, t.Error)
-		}
-		for _, p := range t.Partitions {
-			parts = append(parts, p.ID)
-		}
-	}
-	if parts == nil {
-		return nil, fmt.Errorf("%w %s", bus.ErrUnknownTopic, topic)
-	}
-	slices.Sort(parts)
-	var out []bus.Message
-	for _, p := range parts {
-		msgs, err := r.readPartition(ctx, topic, p, keep)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, msgs...)
-	}
-	return out, nil
-}
-
-func (r *reader) readPartition(ctx context.Context, topic string, part, keep int) ([]bus.Message, error) {
-	lo, err := r.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
-		topic: {kafka.FirstOffsetOf(part)}}})
-	if err != nil {
-		return nil, fmt.Errorf("read %s/%d: %w", topic, part, err)
-	}
-	hi, err := r.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
-		topic: {kafka.LastOffsetOf(part)}}})
-	if err != nil {
-		return nil, fmt.Errorf("read %s/%d: %w", topic, part, err)
-	}
-	first, last := int64(-1), int64(-1)
-	for _, o := range lo.Topics[topic] {
-		if o.Error != nil {
-			return nil, fmt.Errorf("read %s/%d: %w", topic, part, o.Error)
-		}
-		first = o.FirstOffset
-	}
-	for _, o := range hi.Topics[topic] {
-		if o.Error != nil {
-			return nil, fmt.Errorf("read %s/%d: %w", topic, part, o.Error)
-		}
-		last = o.LastOffset
-	}
-	if first < 0 || last < 0 {
-		return nil, fmt.Errorf("read %s/%d: no offsets", topic, part)
-	}
-	var out []bus.Message
-	for off, idle := first, 0; off < last; {
-		resp, err := r.client.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: part, Offset: off,
-			MinBytes: 1, MaxBytes: bus.DefaultMaxBytes, MaxWait: 500 * time.Millisecond})
-		if err != nil {
-			return nil, fmt.Errorf("read %s/%d@%d: %w", topic, part, off, err)
-		}
-		if resp.Error != nil {
-			return nil, fmt.Errorf("read %s/%d@%d: %w", topic, part, off, resp.Error)
-		}
-		start := off
-		for {
-			rec, err := resp.Records.ReadRecord()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("read %s/%d@%d: %w", topic, part, off, err)
-			}
-			if rec.Offset < off {
-				continue
-			}
-			if rec.Offset >= last {
-				off = last // written after we started; whatever lies between is not a record
-				break
-			}
-			m := bus.Message{Topic: topic, Partition: part, Offset: rec.Offset, Time: rec.Time}
-			if m.Key, err = readBytes(rec.Key); err == nil {
-				m.Value, err = readBytes(rec.Value)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("read %s/%d@%d: %w", topic, part, rec.Offset, err)
-			}
-			for _, h := range rec.Headers {
-				if m.Headers == nil {
-					m.Headers = map[string]string{}
-				}
-				m.Headers[h.Key] = string(h.Value)
-			}
-			if out = append(out, m); keep > 0 && len(out) >= 2*keep {
-				out = append(out[:0], out[len(out)-keep:]...)
-			}
-			off = rec.Offset + 1
-		}
-		if off == start {
-			// The broker answered with nothing before the end: ask
-			// again, but do not spin.
-			if idle++; idle > 3 {
-				return nil, fmt.Errorf("read %s/%d: no records at offset %d of %d", topic, part, off, last)
-			}
-			continue
-		}
-		idle = 0
-	}
-	if keep > 0 && len(out) > keep {
-		out = out[len(out)-keep:]
-	}
-	return out, nil
-}
-
-func readBytes(b kafka.Bytes) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return io.ReadAll(b)
 }
