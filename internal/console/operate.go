@@ -236,7 +236,7 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, s
 		switch {
 		case strings.HasPrefix(a.Endpoint, organ.HubPrefix):
 			row.Mode = "hub"
-		case a.Endpoint != "" && a.Endpoint != organ.EndpointPull:
+		case organ.IsWebhook(a.Endpoint):
 			row.Mode = "webhook"
 		}
 		if s.o.Tokens != nil {

@@ -53,7 +53,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	g.Go(func() error { return router.Run(ctx) })
 	g.Go(func() error { return view.Run(ctx) })
 	if topics := h.forwardTopics(); len(topics) > 0 {
-		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.Prefix + "forward", Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
+		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.forwardGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
 			bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.Millisecond, MaxInterval: 30 * time.Second}), bus.DeadLetter(h.producer, h.o.Topics.deadLetter()))
 		if err != nil {
 			return err

@@ -75,6 +75,7 @@ func (t Topics) events() string            { return t.Prefix + "events" }
 func (t Topics) deadLetter() string        { return t.Prefix + "dead-letter" }
 func (t Topics) inbox(ep string) string    { return t.Prefix + "inbox." + ep }
 func (t Topics) routerGroup() string       { return t.Prefix + "router" }
+func (t Topics) forwardGroup() string      { return t.Prefix + "forward" }
 func (t Topics) viewGroup(i string) string { return t.Prefix + "view." + i }
 
 // Hub is one hub process. Many may share a Kafka cluster and a store.
@@ -204,7 +205,7 @@ func (h *Hub) Health(ctx context.Context) metrics.Health {
 	}
 	add("view", h.viewGroup(), h.viewTopics())
 	if topics := h.forwardTopics(); len(topics) > 0 {
-		add("forward", h.o.Topics.Prefix+"forward", topics)
+		add("forward", h.o.Topics.forwardGroup(), topics)
 	}
 	var hooks []string
 	for _, a := range h.o.Directory.Agencies() {
