@@ -3,20 +3,22 @@
 # the integration tests of internal/blob.
 #
 #   scripts/versitygw.sh install   go install versitygw v1.8.0 unless present (~3 min cold)
-#   scripts/versitygw.sh start     install, then run it on 127.0.0.1 (7070 or a free port)
+#   scripts/versitygw.sh start     install, then run it on a free port of 127.0.0.1
 #   scripts/versitygw.sh env       print the LIENTHONG_TEST_S3_* exports: eval "$(scripts/versitygw.sh env)"
 #   scripts/versitygw.sh stop      stop it and remove its data
 #   scripts/versitygw.sh status    say whether it runs
 #
 # Every command is idempotent. State (pid, log, credentials, data) lives in
-# ${TMPDIR:-/tmp}/lienthong-versitygw. Credentials come from
+# $LIENTHONG_VGW_STATE, default ${TMPDIR:-/tmp}/lienthong-versitygw
+# (scripts/with-services.sh gives each run a directory of its own, so two
+# test runs on one machine do not share or stop each other's server). Credentials come from
 # LIENTHONG_VGW_ACCESS_KEY / LIENTHONG_VGW_SECRET_KEY, or are generated.
 # VERSITYGW overrides the binary path.
 set -euo pipefail
 
 VERSION=v1.8.0
 MODULE=github.com/versity/versitygw
-STATE=${TMPDIR:-/tmp}/lienthong-versitygw
+STATE=${LIENTHONG_VGW_STATE:-${TMPDIR:-/tmp}/lienthong-versitygw}
 BUCKET=lienthong-test
 
 gobin() { echo "$(go env GOPATH)/bin"; }
@@ -56,14 +58,16 @@ pid() { cat "$STATE/pid" 2>/dev/null || true; }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_port() {
-  local p
-  for p in 7070 $(seq 17070 17169); do
+  local p start
+  # A random start keeps concurrent runs from racing for the same port.
+  start=$((17070 + RANDOM % 900))
+  for p in $(seq "$start" $((start + 99))); do
     if ! port_busy "$p"; then
       echo "$p"
       return 0
     fi
   done
-  log "no free port in 7070, 17070-17169"
+  log "no free port in $start-$((start + 99))"
   return 1
 }
 
