@@ -323,7 +323,7 @@ func (h *Hub) mayRelay(s Submission, from string) bool {
 		return false
 	}
 	peer, ok := h.o.Peers[s.Relay.Peer]
-	return ok && peer.permitsRelay(from)
+	return ok && peer.permitsRelay(h.o.Directory, from)
 }
 
 func (h *Hub) sameOrgan(a, b string) bool {
