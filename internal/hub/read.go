@@ -31,11 +31,11 @@ func NotFound(id string) *Error {
 // inbox, the endpoint that receives for it, the packet was routed to
 // (which keeps the right after acknowledging). A registered unit under a
 // recipient has its own inbox, so it may not.
-func (h *Hub) mayRead(organ, from string, endpoints []string) bool {
-	if h.sameOrgan(organ, from) {
+func (h *Hub) mayRead(id, from string, endpoints []string) bool {
+	if h.sameOrgan(id, from) {
 		return true
 	}
-	a, _, ok := h.o.Directory.Route(organID(organ))
+	a, _, ok := h.o.Directory.Route(organID(id))
 	return ok && slices.Contains(endpoints, string(a.ID))
 }
 
