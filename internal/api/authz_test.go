@@ -63,6 +63,7 @@ func TestNonPartyIsAnsweredAsUnknown(t *testing.T) {
 		t.Fatalf("submit: %d %v", code, rc)
 	}
 	id := rc["id"].(string)
+	th.inbox(t, h29, "edoc", 1) // pending, so the recipient may acknowledge it
 	unknown := strings.Repeat("ab", 32)
 	tests := []struct {
 		name, method, path, body string
