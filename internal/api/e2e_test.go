@@ -164,7 +164,7 @@ func TestEndToEnd(t *testing.T) {
 	if code, got := th.do(t, http.MethodGet, "/v1/packets/"+id1234+"/signature", h29.token, "", nil); code != 200 || len(got["raw"].(string)) < 100 {
 		t.Errorf("signature: %d", code)
 	}
-	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+id1234+"/signature", g12.token, "", nil); code != 403 {
+	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+id1234+"/signature", g12.token, "", nil); code != 404 {
 		t.Errorf("a stranger fetching the signature: %d", code)
 	}
 	// A recipient may read a packet again after acknowledging it.
@@ -172,11 +172,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("fetch after ack: %d", code)
 	}
 
-	// Authorization: a stranger to a packet, a token sending as another.
-	if code, out := th.do(t, http.MethodGet, "/v1/packets/"+id1234, g12.token, "", nil); code != 403 || out["code"] != "auth.forbidden" {
+	// Authorization: a stranger to a packet (answered as for an unknown
+	// id), a token sending as another.
+	if code, out := th.do(t, http.MethodGet, "/v1/packets/"+id1234, g12.token, "", nil); code != 404 || out["code"] != "packet.not_found" {
 		t.Errorf("G12 fetching H29's packet: %d %v", code, out)
 	}
-	if code, out := th.do(t, http.MethodPost, "/v1/inbox/"+id1234+"/ack", g12.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 403 || out["code"] != "auth.forbidden" {
+	if code, out := th.do(t, http.MethodPost, "/v1/inbox/"+id1234+"/ack", g12.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 404 || out["code"] != "packet.not_found" {
 		t.Errorf("G12 acknowledging H29's packet: %d %v", code, out)
 	}
 	// Both recipients of 1250 fetch the same exact bytes and acknowledge.
@@ -217,7 +218,7 @@ func TestEndToEnd(t *testing.T) {
 	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+sid, g22.token, "", nil); code != 200 {
 		t.Errorf("fetch an acknowledged status: %d", code)
 	}
-	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+sid, g12.token, "", nil); code != 403 {
+	if code, _ := th.do(t, http.MethodGet, "/v1/packets/"+sid, g12.token, "", nil); code != 404 {
 		t.Errorf("a stranger fetching the status: %d", code)
 	}
 

@@ -137,7 +137,7 @@ func TestClientCommands(t *testing.T) {
 					t.Errorf("left behind: %v", ents)
 				}
 			}},
-		{name: "fetch by a stranger", give: cat([]string{"fetch", "{id}"}, as(g12)), want: ExitInvalid, wantErr: "auth.forbidden: "},
+		{name: "fetch by a stranger", give: cat([]string{"fetch", "{id}"}, as(g12)), want: ExitInvalid, wantErr: "packet.not_found: "}, // as an unknown id
 		{name: "fetch an unknown packet", give: cat([]string{"fetch", strings.Repeat("0", 64)}, as(h29)), want: ExitInvalid, wantErr: "packet.not_found"},
 
 		{name: "ack", give: cat([]string{"ack", "{id}", "--result", "done"}, as(h29)), want: ExitOK, wantOut: `{"id":"{id}","result":"done"}`},
@@ -146,7 +146,7 @@ func TestClientCommands(t *testing.T) {
 
 		{name: "status 03", give: cat([]string{"status", "{id}", "--code", "03", "--description", "Đã vào sổ", "--staff", "Lê Văn C", "--trust", h.CA.RootPath()}, signer(h29), as(h29)),
 			want: ExitOK, wantOut: `"kind": "status"`, capture: "st"},
-		{name: "status by a stranger", give: cat([]string{"status", "{id}", "--code", "03"}, signer(g12), as(g12)), want: ExitInvalid, wantErr: "auth.forbidden"},
+		{name: "status by a stranger", give: cat([]string{"status", "{id}", "--code", "03"}, signer(g12), as(g12)), want: ExitInvalid, wantErr: "packet.not_found"},
 		{name: "status 13 by a recipient", give: cat([]string{"status", "{id2}", "--code", "13", "--to", g12}, signer(h29), as(h29)), want: ExitInvalid,
 			wantErr: "only the document's sender"},
 		{name: "status 13 by the sender", give: cat([]string{"status", "{id2}", "--code", "13", "--to", h29, "--description", "gửi nhầm"}, signer(g22), as(g22)),
@@ -176,7 +176,7 @@ func TestClientCommands(t *testing.T) {
 					t.Errorf("events %v", seen)
 				}
 			}},
-		{name: "timeline of a stranger", give: cat([]string{"timeline", "{id}"}, as(g12)), want: ExitInvalid, wantErr: "auth.forbidden"},
+		{name: "timeline of a stranger", give: cat([]string{"timeline", "{id}"}, as(g12)), want: ExitInvalid, wantErr: "packet.not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -251,10 +251,10 @@ func TestErrors(t *testing.T) {
 			_, err := client.New(h.URL, "").Timeline(ctx, rc.ID)
 			return err
 		}, 401, "auth.required", false},
-		{"403 stranger fetching", func() error {
+		{"404 stranger fetching, as an unknown id", func() error {
 			_, _, err := h.c[g12].Fetch(ctx, rc.ID, io.Discard)
 			return err
-		}, 403, "auth.forbidden", false},
+		}, 404, "packet.not_found", false},
 		{"403 sending as another agency", func() error {
 			_, _, err := h.send(ctx, t, g22, g12, fixture(t, "status-02.xml"))
 			return err

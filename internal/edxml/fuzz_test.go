@@ -36,6 +36,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"><AttachmentEncoded><Attachment><ContentTransferEncoded>QQ==</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>`))
 	f.Add([]byte("\uFEFF<?xml version=\"1.0\"?><edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"/>"))
 	f.Add([]byte(`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">` + strings.Repeat("<a>", 80) + strings.Repeat("</a>", 80) + `</edXML>`))
+	// A cap inside a multi-byte character of the header (the third of
+	// the markup, below, falls in one of these three).
+	for _, pad := range []string{"", "a", "aa"} {
+		f.Add([]byte(`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"><Subject>` + pad + strings.Repeat("ệ", 40) + `</Subject></edXML>`))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var files [][]byte
 		opts := edxml.Options{Limits: fuzzLimits, Attachment: func(i int) (io.Writer, error) {
@@ -53,6 +58,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error without a code from an in-memory reader: %v", err)
 			}
 			return
+		}
+		// Cut short by the markup cap, a packet that parses is too large,
+		// wherever the cap falls (inside a character too).
+		if _, err := edxml.Parse(bytes.NewReader(data), edxml.Options{Limits: edxml.Limits{MaxMarkupBytes: max(1, int64(len(data))/3)}}); err != nil && edxml.CodeOf(err) != edxml.CodeTooLarge {
+			t.Fatalf("markup cap at %d: %v", max(1, len(data)/3), err)
 		}
 		if !p.Valid() {
 			return

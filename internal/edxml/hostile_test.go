@@ -233,6 +233,38 @@ func cut(t testing.TB, s, open, end string) string {
 	return s[:i] + s[i+j+len(end):]
 }
 
+// A cap that falls inside a multi-byte character is still the cap
+// (xml.too_large), not "invalid UTF-8": the markup cap cuts the decoder's
+// text or attribute value short, the text cap a header field.
+func TestCapInsideCharacter(t *testing.T) {
+	const ch = "ệ" // three bytes
+	subject := base(t)
+	subject = replace(t, subject, "<edXML:Subject>", "<edXML:Subject>"+strings.Repeat(ch, 40))
+	textAt := strings.Index(subject, "<edXML:Subject>") + len("<edXML:Subject>")
+	attr := replace(t, base(t), "<edXML:Subject>", `<edXML:Subject title="`+strings.Repeat(ch, 40)+`">`)
+	attrAt := strings.Index(attr, `title="`) + len(`title="`)
+	field := replace(t, base(t), "<edXML:Subject>", "<edXML:Subject>"+strings.Repeat("a", 64<<10-1)+ch)
+	tests := []struct {
+		name string
+		give string
+		lim  edxml.Limits
+	}{
+		{name: "markup cap on a character boundary", give: subject, lim: edxml.Limits{MaxMarkupBytes: int64(textAt + 3*7)}},
+		{name: "markup cap after a character's first byte", give: subject, lim: edxml.Limits{MaxMarkupBytes: int64(textAt + 3*7 + 1)}},
+		{name: "markup cap after a character's second byte", give: subject, lim: edxml.Limits{MaxMarkupBytes: int64(textAt + 3*7 + 2)}},
+		{name: "markup cap inside an attribute value's character", give: attr, lim: edxml.Limits{MaxMarkupBytes: int64(attrAt + 3*5 + 1)}},
+		{name: "text cap inside a character", give: field},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := edxml.Parse(strings.NewReader(tt.give), edxml.Options{Limits: tt.lim})
+			if got := codes(p, err); !slices.Equal(got, []string{edxml.CodeTooLarge}) {
+				t.Errorf("codes = %v, want [%s] (err %v)", got, edxml.CodeTooLarge, err)
+			}
+		})
+	}
+}
+
 // The content decoded through character references, CDATA and comments is
 // the same file.
 func TestContentVariantsDecodeAlike(t *testing.T) {

@@ -101,7 +101,10 @@ func (ps *parser) path() string {
 
 func (ps *parser) readError(err error) error {
 	switch {
-	case errors.Is(err, xmlinput.ErrMarkupLimit):
+	// Limited first: encoding/xml checks the text it read before the cap
+	// stopped it, so a character cut by the cap comes back as "invalid
+	// UTF-8", not as ErrMarkupLimit.
+	case ps.in.Limited || errors.Is(err, xmlinput.ErrMarkupLimit):
 		return fatal(CodeTooLarge, ps.path(), "markup exceeds %d bytes", ps.lim.MaxMarkupBytes)
 	case ps.in.Err != nil:
 		return fmt.Errorf("read packet: %w", ps.in.Err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,11 +40,23 @@ type Relay struct {
 // HeaderHops carries the hops between hubs.
 const HeaderHops = "X-Lienthong-Hops"
 
-// permitsRelay tells whether the peer may submit a packet from from.
-func (p Peer) permitsRelay(from string) bool {
-	f := organ.ID(from)
+// permitsRelay tells whether the peer may submit a packet from from: from
+// is one of its subtrees or under one. Both are read in dir (an alias is
+// its agency, explicit parents count), so no spelling of an organ's id
+// moves it into a subtree or out of one.
+func (p Peer) permitsRelay(dir *organ.Directory, from string) bool {
+	canonical := func(s string) organ.ID {
+		if c, ok := dir.Canonical(organ.ID(s)); ok {
+			return c
+		}
+		return organ.ID(s)
+	}
+	subtrees := make([]organ.ID, 0, len(p.Organs))
 	for _, o := range p.Organs {
-		if from == o || f.IsUnder(organ.ID(o)) {
+		subtrees = append(subtrees, canonical(o))
+	}
+	for id, ok := canonical(from), true; ok; id, ok = dir.ParentOf(id) {
+		if slices.Contains(subtrees, id) {
 			return true
 		}
 	}

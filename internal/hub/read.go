@@ -16,21 +16,45 @@ import (
 	"lienthong/internal/trust"
 )
 
-// party tells whether caller may read packet p: its sender, or an
-// endpoint it was routed to (which keeps the right after acknowledging).
+// ErrNotParty is wrapped by the refusal of a caller that is not a party to
+// a packet. The REST API answers it exactly as an unknown id (NotFound):
+// a packet id must not tell a non-party that the packet exists.
+var ErrNotParty = errors.New("hub: not a party to the packet")
+
+// NotFound is the refusal of an unknown packet id.
+func NotFound(id string) *Error {
+	return refuse(http.StatusNotFound, "packet.not_found", "no packet %s", id)
+}
+
+// mayRead is the one rule of who may read a packet, and so speak about
+// its document (plan): its sender (or an alias of it), or an organ whose
+// inbox, the endpoint that receives for it, the packet was routed to
+// (which keeps the right after acknowledging). A registered unit under a
+// recipient has its own inbox, so it may not.
+func (h *Hub) mayRead(id, from string, endpoints []string) bool {
+	if h.sameOrgan(id, from) {
+		return true
+	}
+	a, _, ok := h.o.Directory.Route(organID(id))
+	return ok && slices.Contains(endpoints, string(a.ID))
+}
+
+// party tells whether caller may read packet p (mayRead).
 func (h *Hub) party(caller string, p track.Packet) bool {
-	return h.sameOrgan(caller, p.From) || slices.Contains(p.Endpoints, caller)
+	return h.mayRead(caller, p.From, p.Endpoints)
 }
 
 func (h *Hub) known(caller, id string) (track.Packet, error) {
 	p, err := h.o.View.Packet(id)
 	switch {
 	case errors.Is(err, track.ErrNotFound):
-		return p, refuse(http.StatusNotFound, "packet.not_found", "no packet %s", id)
+		return p, NotFound(id)
 	case err != nil:
 		return p, unavailable("the view", err)
 	case !h.party(caller, p):
-		return p, refuse(http.StatusForbidden, "auth.forbidden", "%s is not a party to packet %s", caller, id)
+		e := refuse(http.StatusForbidden, "auth.forbidden", "%s is not a party to packet %s", caller, id)
+		e.Err = ErrNotParty
+		return p, e
 	}
 	return p, nil
 }

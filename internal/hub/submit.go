@@ -323,7 +323,7 @@ func (h *Hub) mayRelay(s Submission, from string) bool {
 		return false
 	}
 	peer, ok := h.o.Peers[s.Relay.Peer]
-	return ok && peer.permitsRelay(from)
+	return ok && peer.permitsRelay(h.o.Directory, from)
 }
 
 func (h *Hub) sameOrgan(a, b string) bool {
@@ -362,7 +362,9 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 		if doc, err = h.o.View.Document(sender, a.RFDocument); err != nil {
 			return a, unavailable("the view", err)
 		}
-		if !route.Permitted(rp, doc) {
+		// The role (a recipient, or the sender for 13), and the right to
+		// read the document, by the rule a fetch of its packets obeys.
+		if !route.Permitted(rp, doc) || doc != nil && !h.mayRead(a.From, doc.From, doc.Endpoints) {
 			return a, refuse(http.StatusForbidden, "auth.forbidden", "%s is not a party to document %q", a.From, a.RFDocument)
 		}
 	}

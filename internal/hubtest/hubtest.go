@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,6 +62,9 @@ type Options struct {
 	Store blob.Store
 	// Metrics, when set, is given to every instance's hub.
 	Metrics *metrics.Hub
+	// More are agencies registered beside Agencies, each with a token
+	// and a certificate like theirs (a sub-unit with its own inbox).
+	More []string
 }
 
 // Start runs a hub until the test ends.
@@ -85,7 +89,7 @@ func Start(t testing.TB, o Options) *Hub {
 	th := &Hub{Store: store, Broker: broker, CA: ca, Agencies: map[string]*Agency{}, Dir: dir}
 	var list []organ.Agency
 	tokens := map[string][]string{}
-	for _, id := range Agencies {
+	for _, id := range append(slices.Clip(Agencies), o.More...) {
 		iss, err := ca.Issue(id, "Cơ quan "+id, pki.IssueOptions{})
 		if err != nil {
 			t.Fatal(err)

@@ -37,6 +37,9 @@ type Packet struct {
 type Document struct {
 	From       string
 	Recipients []string
+	// Endpoints are the inboxes those packets were routed to: with the
+	// sender, who may read the document, and so speak about it.
+	Endpoints []string
 }
 
 // Delivery is one inbox a packet goes to: a registered endpoint and the
@@ -102,7 +105,9 @@ func Decide(p Packet, dir *organ.Directory, doc *Document) Decision {
 // Permitted tells whether the sender of a status may speak about doc: a
 // recipient (or a unit under one) for 01–06, 15 and 16, the sender for 13.
 // Anything else would be forged feedback (auth.forbidden). A status about
-// an unknown document is permitted; it is flagged instead.
+// an unknown document is permitted; it is flagged instead. This is the
+// role alone: the hub also requires that the sender may read the document
+// (a registered unit under a recipient has its own inbox, and may not).
 func Permitted(p Packet, doc *Document) bool {
 	if p.Kind != "status" || doc == nil {
 		return true

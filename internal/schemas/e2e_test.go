@@ -229,7 +229,7 @@ func TestRealPayloadsValidate(t *testing.T) {
 	c.expect(c.do(http.MethodGet, "/v1/inbox", "/v1/inbox", "", "", nil), 401, "auth.required")
 	c.expect(c.do(http.MethodGet, "/v1/inbox", "/v1/inbox?kind=memo", g22.Token, "", nil), 400, "request.bad_kind")
 	c.expect(c.do(http.MethodGet, "/v1/inbox", "/v1/inbox?cursor=zz", g22.Token, "", nil), 400, "request.bad_cursor")
-	c.expect(c.do(http.MethodGet, "/v1/packets/{id}", "/v1/packets/"+id1234, g12.Token, "", nil), 403, "auth.forbidden")
+	c.expect(c.do(http.MethodGet, "/v1/packets/{id}", "/v1/packets/"+id1234, g12.Token, "", nil), 404, "packet.not_found") // a non-party: as an unknown id
 	c.expect(c.do(http.MethodGet, "/v1/packets/{id}/timeline", "/v1/packets/"+strings.Repeat("0", 64)+"/timeline", g22.Token, "", nil), 404, "packet.not_found")
 	c.expect(ack(h29, id1234, `{"result":"done"}`), 404, "packet.not_found")
 	c.expect(ack(h29, id1250, `{"result":"maybe"}`), 400, "request.bad_result")

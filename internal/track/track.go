@@ -463,6 +463,11 @@ func (s *Store) Document(from, documentID string) (*route.Document, error) {
 					doc.Recipients = append(doc.Recipients, to)
 				}
 			}
+			for _, ep := range p.Endpoints {
+				if ok && !slices.Contains(doc.Endpoints, ep) {
+					doc.Endpoints = append(doc.Endpoints, ep)
+				}
+			}
 		}
 		return nil
 	})

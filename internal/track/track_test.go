@@ -147,13 +147,17 @@ func TestDocument(t *testing.T) {
 	if d, err := s.Document("000.00.00.G22", doc); err != nil || d != nil {
 		t.Fatalf("unknown document: %+v %v", d, err)
 	}
-	must(t, s.Accepted(edoc("p1", t0)))
+	first := edoc("p1", t0)
+	first.Endpoints = []string{"000.00.00.H29", "000.00.00.G12"}
+	must(t, s.Accepted(first))
 	upd := edoc("p2", t0.Add(time.Hour))
 	upd.To = append(upd.To, "000.00.12.H29")
+	upd.Endpoints = []string{"000.00.00.G12", "000.00.00.H29"} // the unit reads through its parent's inbox
 	must(t, s.Accepted(upd))
 	d, err := s.Document("000.00.00.G22", doc)
 	must(t, err)
-	want := &route.Document{From: "000.00.00.G22", Recipients: []string{"000.00.00.H29", "000.00.00.G12", "000.00.12.H29"}}
+	want := &route.Document{From: "000.00.00.G22", Recipients: []string{"000.00.00.H29", "000.00.00.G12", "000.00.12.H29"},
+		Endpoints: []string{"000.00.00.H29", "000.00.00.G12"}}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("document %+v", d)
 	}

@@ -225,6 +225,26 @@ func TestBackdatedSignatureIsExpired(t *testing.T) {
 	}
 }
 
+// A verified chain is reused only while every certificate in it is
+// valid: once the intermediate expired, a leaf still inside its own
+// validity is sig.expired, as a verifier without the cached chain says.
+func TestCachedChainEndsWithTheIntermediate(t *testing.T) {
+	e := newEnv(t, pki.InitOptions{})
+	interEnd := e.ca.Intermediate().NotAfter
+	leaf := issue(t, e.ca, "000.00.00.G22", pki.IssueOptions{NotAfter: interEnd.Add(30 * 24 * time.Hour)})
+	v := verifier(t, trust.Config{}, e.ca.Root())
+	if s := trust.CheckChainForTest(v, leaf.Cert, leaf.Chain, "000.00.00.G22", interEnd.Add(-time.Hour)); !s.Valid {
+		t.Fatalf("before the intermediate's NotAfter: %v", s.Errors)
+	}
+	fresh := verifier(t, trust.Config{}, e.ca.Root())
+	for name, v := range map[string]*trust.Verifier{"cached": v, "fresh": fresh} {
+		s := trust.CheckChainForTest(v, leaf.Cert, leaf.Chain, "000.00.00.G22", interEnd.Add(time.Hour))
+		if !slices.Equal(codes(s.Errors), []string{trust.CodeExpired}) {
+			t.Errorf("%s, after the intermediate's NotAfter: errors %v, want [%s]", name, s.Errors, trust.CodeExpired)
+		}
+	}
+}
+
 func loadCRL(t testing.TB, path string) *x509.RevocationList {
 	t.Helper()
 	b, err := os.ReadFile(path)

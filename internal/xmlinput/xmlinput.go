@@ -16,7 +16,9 @@ import (
 )
 
 // ErrMarkupLimit is what ReadByte returns once MaxMarkup bytes of markup
-// were read.
+// were read. The decoder may not pass it on: it checks the text it read
+// before the limit stopped it, so a character cut in two comes back as
+// "invalid UTF-8". Owners check Reader.Limited before the decoder's error.
 var ErrMarkupLimit = errors.New("markup limit reached")
 
 // Reader feeds encoding/xml. Its fields are for the reader that owns it.
