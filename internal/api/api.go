@@ -135,11 +135,6 @@ func problem(w http.ResponseWriter, status int, code, detail string, extra map[s
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	// A non-party gets the answer to an unknown id, byte for byte, so that
-	// a packet id does not tell it the packet exists.
-	if errors.Is(err, hub.ErrNotParty) {
-		err = hub.NotFound(r.PathValue("id"))
-	}
 	var he *hub.Error
 	if errors.As(err, &he) {
 		extra := map[string]any{}

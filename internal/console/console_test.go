@@ -285,11 +285,15 @@ func TestClerks(t *testing.T) {
 	if code, _ := stranger.login("vanthu.g12", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("G12 sign in: %d", code)
 	}
-	if code, _, _ := stranger.do(http.MethodGet, "/doc/"+id, nil); code != http.StatusForbidden {
-		t.Fatalf("G12 opens H29's document: %d", code)
+	// Another agency's clerk is answered as for an id that does not exist.
+	unknown := strings.Repeat("0", len(id))
+	code, page, _ := stranger.do(http.MethodGet, "/doc/"+id, nil)
+	ucode, upage, _ := stranger.do(http.MethodGet, "/doc/"+unknown, nil)
+	if code != http.StatusNotFound || code != ucode || strings.ReplaceAll(page, id, unknown) != upage {
+		t.Fatalf("G12 opens H29's document: %d, an unknown one: %d; pages differ: %v", code, ucode, strings.ReplaceAll(page, id, unknown) != upage)
 	}
 	_, sbody, _ := stranger.do(http.MethodGet, "/inbox", nil)
-	if code, _, _ := stranger.do(http.MethodPost, "/doc/"+id+"/status", url.Values{"csrf": {csrf(t, sbody)}, "code": {"03"}}); code != http.StatusForbidden {
+	if code, _, _ := stranger.do(http.MethodPost, "/doc/"+id+"/status", url.Values{"csrf": {csrf(t, sbody)}, "code": {"03"}}); code != http.StatusNotFound {
 		t.Fatalf("G12 answers H29's document: %d", code)
 	}
 

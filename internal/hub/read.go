@@ -17,8 +17,8 @@ import (
 )
 
 // ErrNotParty is wrapped by the refusal of a caller that is not a party to
-// a packet. The REST API answers it exactly as an unknown id (NotFound):
-// a packet id must not tell a non-party that the packet exists.
+// a packet, which is otherwise exactly the unknown id's (NotFound): a packet
+// id must not tell a non-party that the packet exists.
 var ErrNotParty = errors.New("hub: not a party to the packet")
 
 // NotFound is the refusal of an unknown packet id.
@@ -52,7 +52,9 @@ func (h *Hub) known(caller, id string) (track.Packet, error) {
 	case err != nil:
 		return p, unavailable("the view", err)
 	case !h.party(caller, p):
-		e := refuse(http.StatusForbidden, "auth.forbidden", "%s is not a party to packet %s", caller, id)
+		// Every channel (REST, VDXP, console) answers a non-party as an
+		// unknown id; ErrNotParty still tells logs and tests apart.
+		e := NotFound(id)
 		e.Err = ErrNotParty
 		return p, e
 	}

@@ -215,9 +215,11 @@ func TestRefusals(t *testing.T) {
 		{"getEdoc of an unknown packet", func() *http.Request {
 			return get(sysH29, vdxp.Param{Name: "docId", Value: strings.Repeat("c", 64)})
 		}, "packet.not_found"},
+		// A non-party is answered as for an unknown id: an id must not
+		// tell a stranger the packet exists.
 		{"getEdoc by a system whose agencies are no party", func() *http.Request {
 			return get(e.clients["SYS-G12"])
-		}, "auth.forbidden"},
+		}, "packet.not_found"},
 		{"a system acting for an agency it does not serve", func() *http.Request {
 			return send(sysH29, g22, "edoc", doc, "")
 		}, "auth.forbidden"},
@@ -252,7 +254,7 @@ func TestRefusals(t *testing.T) {
 		{"updateStatus by a stranger", func() *http.Request {
 			req, _ := e.clients["SYS-G12"].NewRequest(ctx, http.MethodPost, "updateStatus", []vdxp.Param{{Name: "docid", Value: id}, {Name: "status", Value: "done"}}, "", nil)
 			return req
-		}, "auth.forbidden"},
+		}, "packet.not_found"},
 		{"bad fromDate", func() *http.Request {
 			req, _ := sysH29.NewRequest(ctx, http.MethodPost, "getReceivedEdocList", []vdxp.Param{{Name: "messagetype", Value: "edoc"}, {Name: "fromDate", Value: "2025/02/30"}}, "", nil)
 			return req
