@@ -194,6 +194,15 @@ func TestValidateErrors(t *testing.T) {
 		{"webhook without secret", func(c *config.Config) { c.Agencies[1].WebhookSecret = "" }, "agencies[1].webhookSecret", config.ErrWeakSecret},
 		{"agency endpoint unknown peer", func(c *config.Config) { c.Agencies[1].Endpoint = "hub:south" }, "agencies[1].endpoint", config.ErrUnknownValue},
 		{"peer url", func(c *config.Config) { c.Peers = []config.Peer{{Name: "p", URL: "ftp://x"}} }, "peers[0].url", config.ErrBadURL},
+		{"peer url http", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "p", URL: "http://p.example.vn"}}
+		}, "peers[0].url", config.ErrBadURL},
+		{"peer url http to a private address", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "p", URL: "http://10.0.0.5:8080"}}
+		}, "peers[0].url", config.ErrBadURL},
+		{"peer url credentials", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "p", URL: "https://u:pw@p.example.vn"}}
+		}, "peers[0].url", config.ErrBadURL},
 		{"peer relays without token", func(c *config.Config) {
 			c.Peers = []config.Peer{{Name: "p", URL: "https://p.example.vn", Organs: []string{"000.00.00.H29"}}}
 		}, "peers[0].tokens", config.ErrRequired},
