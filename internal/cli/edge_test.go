@@ -1,10 +1,20 @@
 package cli
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"lienthong/internal/config"
 )
 
 // --check-config refuses a federation peer over plain http to another
@@ -34,5 +44,117 @@ func TestCheckConfigPeerHTTP(t *testing.T) {
 				t.Errorf("the refusal does not say why: %s", errOut)
 			}
 		})
+	}
+}
+
+// edgeServer serves /healthz with the hub's server and listener under h.
+func edgeServer(t *testing.T, h func(*config.Hub)) string {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Hub.Addr = "127.0.0.1:0"
+	h(&cfg.Hub)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+	srv := newHTTPServer(cfg.Hub, mux, slog.New(slog.DiscardHandler))
+	ln, err := listen(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
+
+// healthz asks for /healthz on the keep-alive connection c.
+func healthz(t *testing.T, c net.Conn, br *bufio.Reader) error {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		return fmt.Errorf("healthz: %d %q %v", resp.StatusCode, body, err)
+	}
+	return nil
+}
+
+// closedByServer waits up to 10 s for the server to close c.
+func closedByServer(c net.Conn, br *bufio.Reader) error {
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := br.ReadByte()
+	var ne net.Error
+	switch {
+	case err == nil:
+		return errors.New("the server sent data")
+	case errors.As(err, &ne) && ne.Timeout():
+		return errors.New("still open after 10 s")
+	}
+	return nil // EOF or reset: closed
+}
+
+func dial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c, bufio.NewReader(c)
+}
+
+// An idle keep-alive connection is closed after hub.idleTimeout (without
+// one, net/http would keep it for readTimeout, 10 minutes by default).
+func TestIdleConnectionClosed(t *testing.T) {
+	addr := edgeServer(t, func(h *config.Hub) { h.IdleTimeout = 200 * time.Millisecond })
+	c, br := dial(t, addr)
+	if err := healthz(t, c, br); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := closedByServer(c, br); err != nil {
+		t.Fatalf("idle connection: %v", err)
+	}
+	t.Logf("closed after %s idle", time.Since(start))
+}
+
+// Beyond hub.maxConnections a new connection is closed at once, while
+// /healthz keeps answering on a connection already open; a slot freed is
+// used again.
+func TestConnectionCap(t *testing.T) {
+	addr := edgeServer(t, func(h *config.Hub) { h.MaxConnections = 2 })
+	a, abr := dial(t, addr)
+	b, bbr := dial(t, addr)
+	for _, x := range []struct {
+		c  net.Conn
+		br *bufio.Reader
+	}{{a, abr}, {b, bbr}} {
+		if err := healthz(t, x.c, x.br); err != nil {
+			t.Fatal(err)
+		}
+	}
+	over, obr := dial(t, addr)
+	if err := healthz(t, over, obr); err == nil {
+		t.Fatal("a third connection was served with a cap of 2")
+	}
+	if err := healthz(t, a, abr); err != nil {
+		t.Fatalf("healthz on an open connection at the cap: %v", err)
+	}
+	_ = b.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, br := dial(t, addr)
+		if healthz(t, c, br) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slot of a closed connection is not freed")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"lienthong/internal/config"
 	"lienthong/internal/console"
 	"lienthong/internal/creds"
+	"lienthong/internal/edge"
 	"lienthong/internal/hub"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
@@ -220,6 +221,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	if err != nil {
 		return err
 	}
+	proxies, err := edge.ParseProxies(cfg.Hub.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	if reg != nil {
 		mh := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError})
@@ -246,18 +251,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		}
 		mux.Handle("/", con)
 	}
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,
-		ReadTimeout: cfg.Hub.ReadTimeout, WriteTimeout: cfg.Hub.WriteTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	ln, err := net.Listen("tcp", cfg.Hub.Addr)
+	httpSrv := newHTTPServer(cfg.Hub, edge.HSTS(proxies, mux), log)
+	ln, err := listen(cfg, log)
 	if err != nil {
 		return err
-	}
-	if cfg.TLS.Enabled() {
-		tc, err := tlsConfig(cfg.TLS)
-		if err != nil {
-			return err
-		}
-		ln = tls.NewListener(ln, tc)
 	}
 	go func() { runErr <- httpSrv.Serve(ln) }()
 	log.Info("hub serving", "addr", ln.Addr().String(), "organ", cfg.Hub.OrganID, "agencies", len(dir.Agencies()), "tls", cfg.TLS.Enabled())

@@ -109,6 +109,7 @@ func (c *Config) validate(checkFiles bool) error {
 	var p problems
 	op := c.Policy.Organ()
 	c.Hub.validate(&p, op)
+	c.Hub.validateEdge(&p)
 	c.TLS.validate(&p, checkFiles)
 	c.Blob.validate(&p)
 	c.Bus.validate(&p)
@@ -121,8 +122,11 @@ func (c *Config) validate(checkFiles bool) error {
 		p.file("directory.file", f, checkFiles)
 	}
 	validateAgencies(&p, c.Agencies, op)
+	validateVDXPPins(&p, c.Agencies, c.TLS)
 	validatePeers(&p, c.Peers, c.Agencies, op)
 	c.Console.validate(&p, op, checkFiles)
+	c.Console.Login.validate(&p)
+	c.VDXP.validate(&p)
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf("log.format", c.Log.Format, "text", "json")
 	if !strings.HasPrefix(c.Metrics.Path, "/") || strings.ContainsFunc(c.Metrics.Path, unicode.IsSpace) {
