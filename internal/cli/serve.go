@@ -31,6 +31,7 @@ import (
 	"lienthong/internal/creds"
 	"lienthong/internal/edge"
 	"lienthong/internal/hub"
+	"lienthong/internal/logouts"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
@@ -192,6 +193,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	// the replicas share anyway.
 	var auth api.Authenticator = configTokens{cfg.Agencies, cfg.Peers}
 	var tokens *creds.Store
+	var signedOut *logouts.Store
 	if sk := cfg.Console.SessionKey.Reveal(); sk != "" {
 		m := hmac.New(sha256.New, []byte(sk))
 		m.Write([]byte("lienthong credentials v1"))
@@ -209,11 +211,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		defer tokens.Close() //nolint:errcheck // shutting down
 		go func() { runErr <- tokens.Run(ctx) }()
 		auth = tokens
+		// Console sessions live in signed cookies any replica can check;
+		// sign-outs are shared through <prefix>sessions.
+		m = hmac.New(sha256.New, []byte(sk))
+		m.Write([]byte("lienthong sessions v1"))
+		if signedOut, err = logouts.New(ctx, logouts.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "sessions", ReplicationFactor: cfg.Bus.ReplicationFactor, Key: m.Sum(nil)}); err != nil {
+			return err
+		}
+		defer signedOut.Close() //nolint:errcheck // shutting down
+		go func() { runErr <- signedOut.Run(ctx) }()
 	}
 	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		ClientCert: clientCert(dir), Ready: func(r *http.Request) error {
 			if tokens != nil && !tokens.IsReady() {
 				return creds.ErrNotReady
+			}
+			if signedOut != nil && !signedOut.IsReady() {
+				return logouts.ErrNotReady
 			}
 			return h.Ready(r.Context())
 		}}
@@ -245,7 +259,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(ctx, cfg, h, dir, reg, hubMetrics.Totals(), tokens, log)
+		con, err := newConsole(ctx, cfg, h, dir, reg, hubMetrics.Totals(), tokens, signedOut, proxies, log)
 		if err != nil {
 			return err
 		}
@@ -276,13 +290,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer, tokens *creds.Store, log *slog.Logger) (http.Handler, error) {
+func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
+	tokens *creds.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (http.Handler, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
 	}
 	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
-		Signers: map[string]console.Signer{}}
+		Signers: map[string]console.Signer{}, Proxies: proxies,
+		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute}
+	if signedOut != nil {
+		o.Revocations = signedOut
+	}
 	if tokens != nil {
 		o.Tokens = tokens
 	}
