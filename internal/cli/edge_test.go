@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +18,9 @@ import (
 	"time"
 
 	"lienthong/internal/config"
+	"lienthong/internal/pki"
+	"lienthong/internal/trust"
+	"lienthong/internal/vdxp"
 )
 
 // --check-config refuses a federation peer over plain http to another
@@ -156,5 +162,108 @@ func TestConnectionCap(t *testing.T) {
 			t.Fatal("the slot of a closed connection is not freed")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A national-axis system with a pinned client certificate must present it
+// on every /vdxp/ request, whatever its HMAC; vdxp.freshness, when set,
+// refuses stale timestamps. Other systems are as before.
+func TestServeVDXPClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientAuth := pki.IssueOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	hcmSystem, err := ca.Issue("000.00.00.H29", "HCM DMS", clientAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ca.Issue("000.00.00.H29", "another program", clientAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath, serverPool := serverCert(t, dir)
+	addr := freeAddr(t)
+	yaml := `hub:
+  organId: "000.00.00.G01"
+  addr: ` + addr + `
+  dataDir: ` + filepath.Join(dir, "data") + `
+tls:
+  certFile: ` + certPath + `
+  keyFile: ` + keyPath + `
+  clientCaFile: ` + ca.RootPath() + `
+  clientAuth: optional
+trust:
+  roots: [` + ca.RootPath() + `]
+vdxp:
+  freshness: 1m
+agencies:
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    vdxpSystemId: hcm-dms
+    vdxpSecret: hcm-dms-secret-0123456789
+    vdxpCertSha256: ["` + strings.ToUpper(trust.Fingerprint(hcmSystem.Cert)) + `"]
+  - organId: "000.00.00.G22"
+    name: VPCP
+    vdxpSystemId: vpcp-dms
+    vdxpSecret: vpcp-dms-secret-0123456789
+`
+	path := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "serve", "--check-config", path); code != ExitOK {
+		t.Fatalf("--check-config: %s", errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
+	defer func() { cancel(); <-done }()
+	httpClient := func(iss *pki.Issued) *http.Client {
+		tc := &tls.Config{RootCAs: serverPool, MinVersion: tls.VersionTLS12}
+		if iss != nil {
+			c := tls.Certificate{PrivateKey: iss.Key, Leaf: iss.Cert, Certificate: [][]byte{iss.Cert.Raw}}
+			for _, ch := range iss.Chain {
+				c.Certificate = append(c.Certificate, ch.Raw)
+			}
+			tc.Certificates = []tls.Certificate{c}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second}
+	}
+	if err := waitReady("https://"+addr, httpClient(nil)); err != nil {
+		t.Fatalf("not ready: %v", err)
+	}
+	tests := []struct {
+		name     string
+		system   string
+		cert     *pki.Issued
+		age      time.Duration // of the signed timestamp
+		wantCode string        // "" for success
+	}{
+		{"pinned system with its certificate", "hcm-dms", hcmSystem, 0, ""},
+		{"pinned system without a certificate", "hcm-dms", nil, 0, "auth.required"},
+		{"pinned system with another valid certificate", "hcm-dms", other, 0, "auth.forbidden"},
+		{"pinned system, stale timestamp", "hcm-dms", hcmSystem, time.Hour, "auth.required"},
+		{"system without pins", "vpcp-dms", nil, 0, ""},
+		{"system without pins, timestamp within the window", "vpcp-dms", nil, 30 * time.Second, ""},
+		{"system without pins, stale timestamp", "vpcp-dms", nil, 2 * time.Minute, "auth.required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secret := map[string]string{"hcm-dms": "hcm-dms-secret-0123456789", "vpcp-dms": "vpcp-dms-secret-0123456789"}[tt.system]
+			c := &vdxp.Client{BaseURL: "https://" + addr + "/vdxp", SystemID: tt.system, Secret: vdxp.Secret(secret), HTTP: httpClient(tt.cert)}
+			if tt.age > 0 {
+				c.Timestamp = time.Now().Add(-tt.age)
+			}
+			_, err := c.CountReceiveEdoc(t.Context())
+			var re *vdxp.ReplyError
+			switch {
+			case tt.wantCode == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.wantCode != "" && (!errors.As(err, &re) || re.Code != tt.wantCode):
+				t.Fatalf("got %v, want %s", err, tt.wantCode)
+			}
+		})
 	}
 }

@@ -251,7 +251,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	mux.Handle("/vdxp/", vdxp.NewHandler(h, systems, dir, vdxp.Options{Policy: string(cfg.Policy.VDXP), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		// The HMAC covers headers only: a required, signed hash-file binds
 		// the body to them, so captured headers cannot carry another packet.
-		RequireHashFile: true}))
+		RequireHashFile: true,
+		// Off unless vdxp.freshness is set: the SDK resends one timestamp
+		// for the life of its service object (config.VDXP).
+		RequireTimestamp: cfg.VDXP.Freshness > 0, MaxClockSkew: cfg.VDXP.Freshness,
+		ClientCert: proxies.ClientCert}))
 	apiH := srv.Handler()
 	if cfg.Console.SessionKey == "" {
 		mux.Handle("/", apiH)

@@ -88,14 +88,17 @@ func (v VDXP) validate(p *problems) {
 
 // validateVDXPPins checks the systems' client certificate pins, which
 // need the hub to ask for client certificates.
-func validateVDXPPins(p *problems, agencies []Agency, t TLS) {
+func validateVDXPPins(p *problems, agencies []Agency, t TLS, h Hub) {
+	// The certificate comes from the handshake, or from a trusted TLS
+	// proxy that verified it (edge.ClientCertHeader).
+	certs := t.ClientAuth == ClientAuthOptional || t.ClientAuth == ClientAuthRequire || len(h.TrustedProxies) > 0
 	for i, a := range agencies {
 		at := fmt.Sprintf("agencies[%d].vdxpCertSha256", i)
 		if len(a.VDXPCertSHA256) > 0 && a.VDXPSystemID == "" {
 			p.addf(fmt.Sprintf("agencies[%d].vdxpSystemId", i), "%w when vdxpCertSha256 is set", ErrRequired)
 		}
-		if len(a.VDXPCertSHA256) > 0 && t.ClientAuth != ClientAuthOptional && t.ClientAuth != ClientAuthRequire {
-			p.addf(at, "%w: pinned client certificates need tls.clientAuth optional or require", ErrConflict)
+		if len(a.VDXPCertSHA256) > 0 && !certs {
+			p.addf(at, "%w: pinned client certificates need tls.clientAuth optional or require, or hub.trustedProxies that forward them", ErrConflict)
 		}
 		for j, s := range a.VDXPCertSHA256 {
 			if !validFingerprint(s) {

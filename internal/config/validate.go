@@ -122,7 +122,7 @@ func (c *Config) validate(checkFiles bool) error {
 		p.file("directory.file", f, checkFiles)
 	}
 	validateAgencies(&p, c.Agencies, op)
-	validateVDXPPins(&p, c.Agencies, c.TLS)
+	validateVDXPPins(&p, c.Agencies, c.TLS, c.Hub)
 	validatePeers(&p, c.Peers, c.Agencies, op)
 	c.Console.validate(&p, op, checkFiles)
 	c.Console.Login.validate(&p)

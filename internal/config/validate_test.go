@@ -319,6 +319,11 @@ func TestValidateAccepts(t *testing.T) {
 		{"no agencies", func(c *config.Config) { c.Agencies = nil }},
 		{"trusted proxies", func(c *config.Config) { c.Hub.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.7", "::1"} }},
 		{"vdxp pin", func(c *config.Config) { c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("AB:", 31) + "AB"} }},
+		{"vdxp pin behind a proxy that forwards certificates", func(c *config.Config) {
+			c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("ab", 32)}
+			c.TLS = config.TLS{ClientAuth: config.ClientAuthNone}
+			c.Hub.TrustedProxies = []string{"10.0.0.0/8"}
+		}},
 		{"peer on loopback over http", func(c *config.Config) {
 			c.Peers = []config.Peer{{Name: "north", URL: "http://127.0.0.1:9000", Token: "north-token-0123456789"}}
 		}},

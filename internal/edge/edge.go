@@ -5,11 +5,14 @@
 package edge
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,4 +165,37 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// ClientCertHeader carries the client's TLS certificate from a TLS proxy
+// that verified it (nginx: $ssl_client_escaped_cert, URL-escaped PEM).
+const ClientCertHeader = "X-Client-Cert"
+
+// ClientCert is the client's verified TLS certificate: from the handshake
+// when the hub serves TLS itself, or from ClientCertHeader when a trusted
+// proxy sent it (from anyone else the header is ignored). Nil when none.
+func (p Proxies) ClientCert(r *http.Request) *x509.Certificate {
+	if r.TLS != nil {
+		if len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+			return nil
+		}
+		return r.TLS.PeerCertificates[0]
+	}
+	v := r.Header.Get(ClientCertHeader)
+	if v == "" || !p.FromProxy(r) {
+		return nil
+	}
+	raw, err := url.QueryUnescape(v)
+	if err != nil {
+		return nil
+	}
+	b, _ := pem.Decode([]byte(raw))
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil
+	}
+	return c
 }

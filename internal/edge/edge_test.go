@@ -2,12 +2,17 @@ package edge_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"testing"
 
 	"lienthong/internal/edge"
+	"lienthong/internal/pki"
 )
 
 func proxies(t *testing.T) edge.Proxies {
@@ -91,6 +96,50 @@ func TestIsTLSAndHSTS(t *testing.T) {
 			h.ServeHTTP(w, r)
 			if got := w.Header().Get("Strict-Transport-Security") == edge.HSTSValue; got != tt.want {
 				t.Errorf("HSTS = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A client certificate forwarded in X-Client-Cert counts only from a
+// trusted proxy, and never on a direct TLS connection.
+func TestClientCert(t *testing.T) {
+	ca, err := pki.Init(filepath.Join(t.TempDir(), "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := ca.Issue("000.00.00.H29", "HCM DMS", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forwarded := url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: iss.Cert.Raw})))
+	tests := []struct {
+		name   string
+		remote string
+		header string
+		tls    *tls.ConnectionState
+		want   bool
+	}{
+		{"from a trusted proxy", "10.1.2.3:5000", forwarded, nil, true},
+		{"from anyone else", "198.51.100.1:5000", forwarded, nil, false},
+		{"garbage from a trusted proxy", "10.1.2.3:5000", "not a certificate", nil, false},
+		{"direct TLS without a certificate, header sent", "10.1.2.3:5000", forwarded, &tls.ConnectionState{}, false},
+		{"direct TLS with a verified certificate", "198.51.100.1:5000", "", &tls.ConnectionState{
+			PeerCertificates: []*x509.Certificate{iss.Cert}, VerifiedChains: [][]*x509.Certificate{{iss.Cert}}}, true},
+		{"direct TLS with an unverified certificate", "198.51.100.1:5000", "", &tls.ConnectionState{
+			PeerCertificates: []*x509.Certificate{iss.Cert}}, false},
+	}
+	p := proxies(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr, r.TLS = tt.remote, tt.tls
+			if tt.header != "" {
+				r.Header.Set(edge.ClientCertHeader, tt.header)
+			}
+			c := p.ClientCert(r)
+			if got := c != nil && c.Equal(iss.Cert); got != tt.want {
+				t.Errorf("got the certificate: %v, want %v", got, tt.want)
 			}
 		})
 	}
