@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -67,7 +68,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.o.Now()
-	addr := s.o.Proxies.ClientAddr(r).String()
+	addr := clientKey(s.o.Proxies.ClientAddr(r))
 	if ok, wait := s.guard.allowAddr(addr, now); !ok {
 		s.o.Log.Warn("console: sign-in rate limited", "addr", addr)
 		s.tryLater(w, r, http.StatusTooManyRequests, "too_many", wait)
@@ -110,6 +111,16 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookie(r, loginCookie, "", -1))
 	s.o.Log.Info("console: signed in", "user", name, "organ", a.OrganID)
 	http.Redirect(w, r, landing(&a), http.StatusSeeOther)
+}
+
+// clientKey is what sign-in limits count by: an IPv4 address, or an
+// IPv6 /64, which one client usually holds whole.
+func clientKey(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // tryLater answers the sign-in page with status and Retry-After.
