@@ -29,7 +29,9 @@ import (
 	"lienthong/internal/config"
 	"lienthong/internal/console"
 	"lienthong/internal/creds"
+	"lienthong/internal/edge"
 	"lienthong/internal/hub"
+	"lienthong/internal/logouts"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
@@ -191,6 +193,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	// the replicas share anyway.
 	var auth api.Authenticator = configTokens{cfg.Agencies, cfg.Peers}
 	var tokens *creds.Store
+	var signedOut *logouts.Store
 	if sk := cfg.Console.SessionKey.Reveal(); sk != "" {
 		m := hmac.New(sha256.New, []byte(sk))
 		m.Write([]byte("lienthong credentials v1"))
@@ -208,15 +211,31 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		defer tokens.Close() //nolint:errcheck // shutting down
 		go func() { runErr <- tokens.Run(ctx) }()
 		auth = tokens
+		// Console sessions live in signed cookies any replica can check;
+		// sign-outs are shared through <prefix>sessions.
+		m = hmac.New(sha256.New, []byte(sk))
+		m.Write([]byte("lienthong sessions v1"))
+		if signedOut, err = logouts.New(ctx, logouts.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "sessions", ReplicationFactor: cfg.Bus.ReplicationFactor, Key: m.Sum(nil)}); err != nil {
+			return err
+		}
+		defer signedOut.Close() //nolint:errcheck // shutting down
+		go func() { runErr <- signedOut.Run(ctx) }()
 	}
 	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		ClientCert: clientCert(dir), Ready: func(r *http.Request) error {
 			if tokens != nil && !tokens.IsReady() {
 				return creds.ErrNotReady
 			}
+			if signedOut != nil && !signedOut.IsReady() {
+				return logouts.ErrNotReady
+			}
 			return h.Ready(r.Context())
 		}}
 	systems, err := vdxp.SystemsFromConfig(cfg.Agencies)
+	if err != nil {
+		return err
+	}
+	proxies, err := edge.ParseProxies(cfg.Hub.TrustedProxies)
 	if err != nil {
 		return err
 	}
@@ -232,7 +251,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	mux.Handle("/vdxp/", vdxp.NewHandler(h, systems, dir, vdxp.Options{Policy: string(cfg.Policy.VDXP), MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		// The HMAC covers headers only: a required, signed hash-file binds
 		// the body to them, so captured headers cannot carry another packet.
-		RequireHashFile: true}))
+		RequireHashFile: true,
+		// Off unless vdxp.freshness is set: the SDK resends one timestamp
+		// for the life of its service object (config.VDXP).
+		RequireTimestamp: cfg.VDXP.Freshness > 0, MaxClockSkew: cfg.VDXP.Freshness,
+		ClientCert: proxies.ClientCert}))
 	apiH := srv.Handler()
 	if cfg.Console.SessionKey == "" {
 		mux.Handle("/", apiH)
@@ -240,24 +263,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(ctx, cfg, h, dir, reg, hubMetrics.Totals(), tokens, log)
+		con, err := newConsole(ctx, cfg, h, dir, reg, hubMetrics.Totals(), tokens, signedOut, proxies, log)
 		if err != nil {
 			return err
 		}
 		mux.Handle("/", con)
 	}
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Hub.ReadHeaderTimeout,
-		ReadTimeout: cfg.Hub.ReadTimeout, WriteTimeout: cfg.Hub.WriteTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	ln, err := net.Listen("tcp", cfg.Hub.Addr)
+	httpSrv := newHTTPServer(cfg.Hub, edge.HSTS(proxies, mux), log)
+	ln, err := listen(cfg, log)
 	if err != nil {
 		return err
-	}
-	if cfg.TLS.Enabled() {
-		tc, err := tlsConfig(cfg.TLS)
-		if err != nil {
-			return err
-		}
-		ln = tls.NewListener(ln, tc)
 	}
 	go func() { runErr <- httpSrv.Serve(ln) }()
 	log.Info("hub serving", "addr", ln.Addr().String(), "organ", cfg.Hub.OrganID, "agencies", len(dir.Agencies()), "tls", cfg.TLS.Enabled())
@@ -279,13 +294,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer, tokens *creds.Store, log *slog.Logger) (http.Handler, error) {
+func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
+	tokens *creds.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (http.Handler, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
 	}
 	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
-		Signers: map[string]console.Signer{}}
+		Signers: map[string]console.Signer{}, Proxies: proxies,
+		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute}
+	if signedOut != nil {
+		o.Revocations = signedOut
+	}
 	if tokens != nil {
 		o.Tokens = tokens
 	}

@@ -28,6 +28,10 @@ type Agency struct {
 	// software on /vdxp/ (HMAC-SHA256); the secret is needed in the clear.
 	VDXPSystemID string `mapstructure:"vdxpSystemId" json:"vdxpSystemId,omitempty"`
 	VDXPSecret   Secret `mapstructure:"vdxpSecret" json:"vdxpSecret,omitempty"`
+	// VDXPCertSHA256 pins the TLS client certificates the system must
+	// present on every /vdxp/ request (SHA-256, hex, colons allowed), so
+	// captured XroadVnpt-* headers are useless without its key.
+	VDXPCertSHA256 []string `mapstructure:"vdxpCertSha256" json:"vdxpCertSha256,omitempty"`
 	// Policy, when set, overrides policy.v1 for this agency's packets
 	// (require, cms, unsigned-ok): e.g. unsigned-ok for one agency's
 	// interop tests without opening the door for everyone.

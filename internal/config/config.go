@@ -29,6 +29,7 @@ type Config struct {
 	Peers []Peer `mapstructure:"peers" json:"peers"`
 	// Console is the web console for clerks and operators at "/".
 	Console Console `mapstructure:"console" json:"console"`
+	VDXP    VDXP    `mapstructure:"vdxp" json:"vdxp"`
 	Log     Log     `mapstructure:"log" json:"log"`
 	Metrics Metrics `mapstructure:"metrics" json:"metrics"`
 }
@@ -53,6 +54,14 @@ type Hub struct {
 	// MaxBodyBytes caps a request body (default 2 GiB: a packet with a
 	// 1 GiB attachment is about 1.37 GB once base64-encoded).
 	MaxBodyBytes ByteSize `mapstructure:"maxBodyBytes" json:"maxBodyBytes"`
+	// IdleTimeout, MaxHeaderBytes and MaxConnections bound what idle or
+	// slow clients hold (config/edge.go).
+	IdleTimeout    time.Duration `mapstructure:"idleTimeout" json:"idleTimeout"`
+	MaxHeaderBytes ByteSize      `mapstructure:"maxHeaderBytes" json:"maxHeaderBytes"`
+	MaxConnections int           `mapstructure:"maxConnections" json:"maxConnections"`
+	// TrustedProxies (addresses or CIDRs) may say the client's address and
+	// scheme in X-Forwarded-For and X-Forwarded-Proto; nobody else may.
+	TrustedProxies []string `mapstructure:"trustedProxies" json:"trustedProxies,omitempty"`
 }
 
 // ClientAuth says whether the hub asks callers for TLS client certificates.
@@ -280,6 +289,8 @@ type Console struct {
 	// AllowPlainHostedKeys accepts hosted key files that are not sealed
 	// (lienthong secret seal); for development only.
 	AllowPlainHostedKeys bool `mapstructure:"allowPlainHostedKeys" json:"allowPlainHostedKeys,omitempty"`
+	// Login bounds sign-in attempts (config/edge.go).
+	Login ConsoleLogin `mapstructure:"login" json:"login"`
 }
 
 // ConsoleAccount is a console user.
@@ -334,6 +345,9 @@ func defaults() *Config {
 			WriteTimeout:      10 * time.Minute,
 			ShutdownTimeout:   30 * time.Second,
 			MaxBodyBytes:      2 * GiB,
+			IdleTimeout:       DefaultIdleTimeout,
+			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+			MaxConnections:    DefaultMaxConnections,
 		},
 		TLS: TLS{ClientAuth: ClientAuthNone},
 		Blob: Blob{
@@ -353,6 +367,7 @@ func defaults() *Config {
 		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},
 		Log:     Log{Level: "info", Format: "text"},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		Console: Console{Login: ConsoleLogin{Wait: DefaultLoginWait, PerMinute: DefaultLoginPerMinute}},
 	}
 }
 

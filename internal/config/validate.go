@@ -109,6 +109,7 @@ func (c *Config) validate(checkFiles bool) error {
 	var p problems
 	op := c.Policy.Organ()
 	c.Hub.validate(&p, op)
+	c.Hub.validateEdge(&p)
 	c.TLS.validate(&p, checkFiles)
 	c.Blob.validate(&p)
 	c.Bus.validate(&p)
@@ -121,8 +122,11 @@ func (c *Config) validate(checkFiles bool) error {
 		p.file("directory.file", f, checkFiles)
 	}
 	validateAgencies(&p, c.Agencies, op)
+	validateVDXPPins(&p, c.Agencies, c.TLS, c.Hub)
 	validatePeers(&p, c.Peers, c.Agencies, op)
 	c.Console.validate(&p, op, checkFiles)
+	c.Console.Login.validate(&p)
+	c.VDXP.validate(&p)
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf("log.format", c.Log.Format, "text", "json")
 	if !strings.HasPrefix(c.Metrics.Path, "/") || strings.ContainsFunc(c.Metrics.Path, unicode.IsSpace) {
@@ -480,9 +484,7 @@ func validatePeers(p *problems, peers []Peer, agencies []Agency, op organ.Policy
 			p.addf(path+".name", "%w %q", ErrDuplicate, peer.Name)
 		}
 		names[peer.Name] = true
-		if u, err := url.Parse(peer.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			p.addf(path+".url", "%w %q: want an http(s) URL without credentials", ErrBadURL, peer.URL)
-		}
+		p.wrap(path+".url", checkPeerURL(peer.URL))
 		if len(peer.Tokens) == 0 && len(peer.Organs) > 0 {
 			p.addf(path+".tokens", "%w: the peer cannot relay without a token", ErrRequired)
 		}
@@ -496,6 +498,26 @@ func validatePeers(p *problems, peers []Peer, agencies []Agency, op organ.Policy
 			p.addf(fmt.Sprintf("agencies[%d].endpoint", i), "%w: no peer named %q", ErrUnknownValue, name)
 		}
 	}
+}
+
+// checkPeerURL accepts an https URL, or plain http to a loopback host
+// only, as for webhooks: the hub sends its bearer token and whole packets
+// to a peer, which plain http would show to anyone on the path.
+func checkPeerURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "":
+		return fmt.Errorf("%w: want an https URL", ErrBadURL)
+	case u.User != nil:
+		return fmt.Errorf("%w %q: credentials in a peer URL", ErrBadURL, u.Redacted())
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && organ.IsLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("%w %q: plain http is refused except to a loopback host (the peer's token and packets would cross the network in the clear); use https", ErrBadURL, s)
+	}
+	return fmt.Errorf("%w %q: want an https URL", ErrBadURL, s)
 }
 
 func (c Console) validate(p *problems, op organ.Policy, checkFiles bool) {

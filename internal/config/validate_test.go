@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"lienthong/internal/config"
 	"lienthong/internal/organ"
@@ -194,6 +195,15 @@ func TestValidateErrors(t *testing.T) {
 		{"webhook without secret", func(c *config.Config) { c.Agencies[1].WebhookSecret = "" }, "agencies[1].webhookSecret", config.ErrWeakSecret},
 		{"agency endpoint unknown peer", func(c *config.Config) { c.Agencies[1].Endpoint = "hub:south" }, "agencies[1].endpoint", config.ErrUnknownValue},
 		{"peer url", func(c *config.Config) { c.Peers = []config.Peer{{Name: "p", URL: "ftp://x"}} }, "peers[0].url", config.ErrBadURL},
+		{"peer url http", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "p", URL: "http://p.example.vn"}}
+		}, "peers[0].url", config.ErrBadURL},
+		{"peer url http to a private address", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "p", URL: "http://10.0.0.5:8080"}}
+		}, "peers[0].url", config.ErrBadURL},
+		{"peer url credentials", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "p", URL: "https://u:pw@p.example.vn"}}
+		}, "peers[0].url", config.ErrBadURL},
 		{"peer relays without token", func(c *config.Config) {
 			c.Peers = []config.Peer{{Name: "p", URL: "https://p.example.vn", Organs: []string{"000.00.00.H29"}}}
 		}, "peers[0].tokens", config.ErrRequired},
@@ -222,6 +232,22 @@ func TestValidateErrors(t *testing.T) {
 			c.Agencies[0].Parent, c.Agencies[1].Parent = "000.00.00.H29", "000.00.00.G22"
 		}, "agencies", organ.ErrCycle},
 
+		{"idle timeout", func(c *config.Config) { c.Hub.IdleTimeout = 0 }, "hub.idleTimeout", config.ErrNotPositive},
+		{"max header bytes", func(c *config.Config) { c.Hub.MaxHeaderBytes = 100 }, "hub.maxHeaderBytes", config.ErrOutOfRange},
+		{"max connections", func(c *config.Config) { c.Hub.MaxConnections = 0 }, "hub.maxConnections", config.ErrNotPositive},
+		{"trusted proxy", func(c *config.Config) { c.Hub.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, "hub.trustedProxies[1]", config.ErrBadAddress},
+		{"login concurrency", func(c *config.Config) { c.Console.Login.Concurrency = -1 }, "console.login.concurrency", config.ErrNegative},
+		{"login wait", func(c *config.Config) { c.Console.Login.Wait = 0 }, "console.login.wait", config.ErrNotPositive},
+		{"login per minute", func(c *config.Config) { c.Console.Login.PerMinute = 0 }, "console.login.perMinute", config.ErrNotPositive},
+		{"vdxp freshness", func(c *config.Config) { c.VDXP.Freshness = -time.Second }, "vdxp.freshness", config.ErrNegative},
+		{"vdxp pin", func(c *config.Config) { c.Agencies[1].VDXPCertSHA256 = []string{"abcd"} }, "agencies[1].vdxpCertSha256[0]", config.ErrBadFingerprint},
+		{"vdxp pin without client certificates", func(c *config.Config) {
+			c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("ab", 32)}
+			c.TLS.ClientAuth, c.TLS.ClientCAFile = config.ClientAuthNone, ""
+		}, "agencies[1].vdxpCertSha256", config.ErrConflict},
+		{"vdxp pin without a system", func(c *config.Config) {
+			c.Agencies[0].VDXPCertSHA256 = []string{strings.Repeat("ab", 32)}
+		}, "agencies[0].vdxpSystemId", config.ErrRequired},
 		{"log level", func(c *config.Config) { c.Log.Level = "trace" }, "log.level", config.ErrUnknownValue},
 		{"log format", func(c *config.Config) { c.Log.Format = "xml" }, "log.format", config.ErrUnknownValue},
 		{"metrics path", func(c *config.Config) { c.Metrics.Path = "metrics" }, "metrics.path", config.ErrBadURL},
@@ -291,6 +317,16 @@ func TestValidateAccepts(t *testing.T) {
 		{"embedded bus", func(c *config.Config) { c.Bus.Embedded, c.Bus.Brokers = true, nil }},
 		{"hard fail", func(c *config.Config) { c.Trust.Revocation = "hard-fail" }},
 		{"no agencies", func(c *config.Config) { c.Agencies = nil }},
+		{"trusted proxies", func(c *config.Config) { c.Hub.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.7", "::1"} }},
+		{"vdxp pin", func(c *config.Config) { c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("AB:", 31) + "AB"} }},
+		{"vdxp pin behind a proxy that forwards certificates", func(c *config.Config) {
+			c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("ab", 32)}
+			c.TLS = config.TLS{ClientAuth: config.ClientAuthNone}
+			c.Hub.TrustedProxies = []string{"10.0.0.0/8"}
+		}},
+		{"peer on loopback over http", func(c *config.Config) {
+			c.Peers = []config.Peer{{Name: "north", URL: "http://127.0.0.1:9000", Token: "north-token-0123456789"}}
+		}},
 		{"limits set", func(c *config.Config) { c.Limits.MaxDepth, c.Limits.MaxZipBytes = 32, 10*config.MiB }},
 	}
 	for _, tt := range tests {

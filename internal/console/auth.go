@@ -1,6 +1,9 @@
 package console
 
 import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +11,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,61 +99,85 @@ func CheckPassword(hash, pw string) bool {
 	return subtle.ConstantTimeCompare(key, h.key) == 1
 }
 
-// Lock-out: this many failures in a row lock an account for lockFor.
-const (
-	maxFailures = 5
-	lockFor     = 15 * time.Minute
-)
+// passwordCheck is CheckPassword; tests count the checks running at once.
+var passwordCheck = CheckPassword
 
+// Revocations are the sessions signed out before they expire. Sessions
+// themselves live in their signed cookies, so any replica with the session
+// key can check one; a sign-out must reach every replica too, which a
+// shared list does (lienthong serve keeps it on a Kafka topic,
+// internal/logouts).
+type Revocations interface {
+	// Revoke ends session id for good; until is when it would have
+	// expired anyway, after which it may be forgotten.
+	Revoke(ctx context.Context, id string, until time.Time) error
+	// Revoked tells whether id was signed out. A list that is not read
+	// up to date yet answers true: a signed-out session must not slip in.
+	Revoked(id string) bool
+}
+
+// memRevocations is the list of a single process.
+type memRevocations struct {
+	mu  sync.Mutex
+	ids map[string]time.Time
+	now func() time.Time
+}
+
+func (m *memRevocations) Revoke(_ context.Context, id string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for k, t := range m.ids {
+		if !now.Before(t) {
+			delete(m.ids, k)
+		}
+	}
+	m.ids[id] = until
+	return nil
+}
+
+func (m *memRevocations) Revoked(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.ids[id]
+	return ok
+}
+
+// session is what a session cookie says, once its HMAC holds.
 type session struct {
+	id      string
 	user    string
 	csrf    string
 	expires time.Time
-	// once is shown on the next page only (a token just issued), so it
-	// never travels in a URL and a reload does not issue another.
-	once onceValue
 }
 
-type onceValue struct{ organ, value string }
-
-// stash keeps v for ss's next page.
-func (s *sessions) stash(ss *session, v onceValue) {
-	s.mu.Lock()
-	ss.once = v
-	s.mu.Unlock()
-}
-
-// take returns and forgets what stash kept.
-func (s *sessions) take(ss *session) onceValue {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := ss.once
-	ss.once = onceValue{}
-	return v
-}
-
-type failures struct {
-	count       int
-	lockedUntil time.Time
-}
-
-// sessions is the server-side session map. The cookie carries the id with
-// an HMAC over it, so a forged or truncated cookie is refused before the
-// map is consulted.
+// sessions signs and checks session cookies. A cookie is
+// "s1.<base64url user>.<id>.<expiry, Unix seconds>.<HMAC>": self-contained,
+// so every replica sharing console.sessionKey accepts it and no replica's
+// loss signs anyone out; the CSRF token is an HMAC of the id, the same on
+// every replica.
 type sessions struct {
-	key []byte
-	ttl time.Duration
-
-	mu    sync.Mutex
-	byID  map[string]*session
-	fails map[string]*failures
+	key     []byte
+	ttl     time.Duration
+	revoked Revocations
+	aead    cipher.AEAD // seals what a page shows once (onceValue)
 }
 
-func newSessions(key []byte, ttl time.Duration) *sessions {
-	return &sessions{key: key, ttl: ttl, byID: map[string]*session{}, fails: map[string]*failures{}}
+func newSessions(key []byte, ttl time.Duration, revoked Revocations) *sessions {
+	s := &sessions{key: key, ttl: ttl, revoked: revoked}
+	block, _ := aes.NewCipher(s.derive("once v1")) // 32 bytes: AES-256
+	s.aead, _ = cipher.NewGCM(block)
+	return s
 }
 
 func randomToken() string { return rand.Text() }
+
+// derive is a key for purpose, separate from the cookies' key.
+func (s *sessions) derive(purpose string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
 
 func (s *sessions) mac(v string) string {
 	m := hmac.New(sha256.New, s.key)
@@ -158,88 +190,291 @@ func (s *sessions) sign(v string) string { return v + "." + s.mac(v) }
 
 // verify returns v from a signed value.
 func (s *sessions) verify(signed string) (string, bool) {
-	v, m, ok := strings.Cut(signed, ".")
-	if !ok || v == "" {
+	i := strings.LastIndexByte(signed, '.')
+	if i <= 0 {
 		return "", false
 	}
+	v, m := signed[:i], signed[i+1:]
 	return v, hmac.Equal([]byte(m), []byte(s.mac(v)))
 }
 
+const sessionVersion = "s1"
+
 // create starts a session for user and returns the cookie value.
 func (s *sessions) create(user string, now time.Time) (string, *session) {
-	id := randomToken()
-	ss := &session{user: user, csrf: randomToken(), expires: now.Add(s.ttl)}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.byID { // sweep expired sessions
-		if !now.Before(v.expires) {
-			delete(s.byID, k)
-		}
+	ss := &session{id: randomToken(), user: user, expires: now.Add(s.ttl).Truncate(time.Second)}
+	ss.csrf = s.mac("csrf." + ss.id)
+	v := strings.Join([]string{sessionVersion, base64.RawURLEncoding.EncodeToString([]byte(user)), ss.id,
+		strconv.FormatInt(ss.expires.Unix(), 10)}, ".")
+	return s.sign(v), ss
+}
+
+// parse checks a cookie's HMAC and expiry, not whether it was revoked.
+func (s *sessions) parse(cookie string, now time.Time) (*session, bool) {
+	v, ok := s.verify(cookie)
+	if !ok {
+		return nil, false
 	}
-	s.byID[id] = ss
-	return s.sign(id), ss
+	parts := strings.Split(v, ".")
+	if len(parts) != 4 || parts[0] != sessionVersion || parts[2] == "" {
+		return nil, false
+	}
+	user, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, false
+	}
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || !now.Before(time.Unix(exp, 0)) {
+		return nil, false
+	}
+	return &session{id: parts[2], user: string(user), csrf: s.mac("csrf." + parts[2]), expires: time.Unix(exp, 0)}, true
 }
 
 func (s *sessions) get(cookie string, now time.Time) (*session, bool) {
-	id, ok := s.verify(cookie)
-	if !ok {
-		return nil, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss, ok := s.byID[id]
-	if !ok {
-		return nil, false
-	}
-	if !now.Before(ss.expires) {
-		delete(s.byID, id)
+	ss, ok := s.parse(cookie, now)
+	if !ok || s.revoked.Revoked(ss.id) {
 		return nil, false
 	}
 	return ss, true
 }
 
-func (s *sessions) remove(cookie string) {
-	if id, ok := s.verify(cookie); ok {
-		s.mu.Lock()
-		delete(s.byID, id)
-		s.mu.Unlock()
+// remove signs a session out on every replica.
+func (s *sessions) remove(ctx context.Context, cookie string, now time.Time) error {
+	ss, ok := s.parse(cookie, now)
+	if !ok {
+		return nil // forged or expired: nothing to end
 	}
+	return s.revoked.Revoke(ctx, ss.id, ss.expires)
 }
 
-// locked tells whether user is locked out at now.
-func (s *sessions) locked(user string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.fails[user]
-	return f != nil && now.Before(f.lockedUntil)
+// onceValue is shown on the next page only (a token just issued), so it
+// never travels in a URL and a reload does not issue another. It travels
+// in a short-lived cookie sealed with AES-GCM and bound to the session,
+// so the page that shows it may be served by any replica.
+type onceValue struct{ organ, value string }
+
+const (
+	onceCookie = "lt_once"
+	oncePath   = "/ops/directory"
+	onceMaxAge = 120
+)
+
+func (s *sessions) sealOnce(ss *session, v onceValue) string {
+	nonce := make([]byte, s.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	plain := ss.id + "\n" + v.organ + "\n" + v.value
+	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, []byte(plain), []byte(onceCookie)))
 }
 
-// failed counts a failure and reports whether the account is now locked.
-func (s *sessions) failed(user string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.fails[user]
-	if f == nil {
-		f = &failures{}
-		s.fails[user] = f
+func (s *sessions) openOnce(ss *session, sealed string) (onceValue, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil || len(raw) < s.aead.NonceSize() {
+		return onceValue{}, false
 	}
-	if !f.lockedUntil.IsZero() && !now.Before(f.lockedUntil) {
-		f.count, f.lockedUntil = 0, time.Time{} // the lock ran out
+	plain, err := s.aead.Open(nil, raw[:s.aead.NonceSize()], raw[s.aead.NonceSize():], []byte(onceCookie))
+	if err != nil {
+		return onceValue{}, false
 	}
-	f.count++
-	if f.count >= maxFailures {
-		f.lockedUntil = now.Add(lockFor)
-		return true
+	parts := strings.SplitN(string(plain), "\n", 3)
+	if len(parts) != 3 || parts[0] != ss.id {
+		return onceValue{}, false
 	}
-	return false
+	return onceValue{organ: parts[1], value: parts[2]}, true
 }
 
-func (s *sessions) succeeded(user string) {
-	s.mu.Lock()
-	delete(s.fails, user)
-	s.mu.Unlock()
+// stash keeps v for ss's next page.
+func (s *server) stash(w http.ResponseWriter, r *http.Request, ss *session, v onceValue) {
+	c := s.cookie(r, onceCookie, s.sess.sealOnce(ss, v), onceMaxAge)
+	c.Path = oncePath
+	http.SetCookie(w, c)
+}
+
+// take returns and forgets what stash kept.
+func (s *server) take(w http.ResponseWriter, r *http.Request, ss *session) onceValue {
+	c, err := r.Cookie(onceCookie)
+	if err != nil {
+		return onceValue{}
+	}
+	gone := s.cookie(r, onceCookie, "", -1)
+	gone.Path = oncePath
+	http.SetCookie(w, gone)
+	v, _ := s.sess.openOnce(ss, c.Value)
+	return v
 }
 
 func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// Sign-in bounds. Each password check runs argon2id with its 19 MiB, so
+// parallel sign-ins could take the process's memory (150 of them took
+// 1.8 GB, issue 12): checks run in a few slots, a sign-in waits a little
+// for one and is then told to come back (503), and one client address may
+// try only so often (429). Failures delay the next try of that user name
+// from that address only, so nobody can lock a clerk out from elsewhere.
+const (
+	freeFailures = 5                // failures of a name from an address before delays
+	firstDelay   = 30 * time.Second // after the fifth, doubling
+	maxDelay     = 15 * time.Minute
+	maxTracked   = 100_000 // addresses and name-address pairs remembered
+)
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+type failState struct {
+	count int
+	until time.Time // no try before this
+	last  time.Time
+}
+
+// loginGuard holds the sign-in bounds of one process.
+type loginGuard struct {
+	slots     chan struct{}
+	wait      time.Duration
+	perMinute int
+
+	mu    sync.Mutex
+	addrs map[string]*bucket
+	fails map[string]*failState
+}
+
+func newLoginGuard(slots int, wait time.Duration, perMinute int) *loginGuard {
+	return &loginGuard{slots: make(chan struct{}, slots), wait: wait, perMinute: perMinute,
+		addrs: map[string]*bucket{}, fails: map[string]*failState{}}
+}
+
+// loginSlots sizes the password-check slots: a quarter of the memory
+// limit (GOMEMLIMIT) at memKiB each, at most two per CPU, at least one.
+func loginSlots(memKiB uint32) int {
+	cpus := runtime.GOMAXPROCS(0)
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 || memKiB == 0 {
+		return cpus
+	}
+	n := int(limit / 4 / (int64(memKiB) * 1024))
+	return max(1, min(n, 2*cpus))
+}
+
+// allowAddr takes one attempt from addr's bucket (perMinute a minute,
+// as many at once); when empty it tells how long until the next.
+func (g *loginGuard) allowAddr(addr string, now time.Time) (bool, time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.addrs[addr]
+	if b == nil {
+		if len(g.addrs) >= maxTracked {
+			g.sweep(now)
+		}
+		b = &bucket{tokens: float64(g.perMinute), at: now}
+		g.addrs[addr] = b
+	}
+	rate := float64(g.perMinute) / float64(time.Minute)
+	b.tokens = min(float64(g.perMinute), b.tokens+rate*float64(now.Sub(b.at)))
+	b.at = now
+	if b.tokens < 1 {
+		return false, time.Duration((1 - b.tokens) / rate)
+	}
+	b.tokens--
+	return true, 0
+}
+
+func failKey(user, addr string) string { return user + "\x00" + addr }
+
+// delayed tells how long user must wait before trying again from addr.
+func (g *loginGuard) delayed(user, addr string, now time.Time) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f := g.fails[failKey(user, addr)]; f != nil && now.Before(f.until) {
+		return f.until.Sub(now)
+	}
+	return 0
+}
+
+// failed counts a failure of user from addr and returns the delay it
+// now imposes (0 for the first few).
+func (g *loginGuard) failed(user, addr string, now time.Time) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k := failKey(user, addr)
+	f := g.fails[k]
+	if f == nil {
+		if len(g.fails) >= maxTracked {
+			g.sweep(now)
+		}
+		f = &failState{}
+		g.fails[k] = f
+	} else if now.Sub(f.last) > maxDelay+firstDelay {
+		*f = failState{} // quiet long enough: start over
+	}
+	f.count++
+	f.last = now
+	if f.count < freeFailures {
+		return 0
+	}
+	d := maxDelay
+	if shift := f.count - freeFailures; shift < 10 {
+		d = min(maxDelay, firstDelay<<shift)
+	}
+	f.until = now.Add(d)
+	return d
+}
+
+func (g *loginGuard) succeeded(user, addr string) {
+	g.mu.Lock()
+	delete(g.fails, failKey(user, addr))
+	g.mu.Unlock()
+}
+
+// sweep forgets full buckets and stale failures; if that is not enough
+// (a flood of addresses or names), whatever the map order gives, so the
+// memory stays bounded. g.mu is held.
+func (g *loginGuard) sweep(now time.Time) {
+	for k, b := range g.addrs {
+		if now.Sub(b.at) > time.Minute {
+			delete(g.addrs, k)
+		}
+	}
+	for k, f := range g.fails {
+		if now.After(f.until) && now.Sub(f.last) > maxDelay+firstDelay {
+			delete(g.fails, k)
+		}
+	}
+	for k := range g.addrs {
+		if len(g.addrs) < maxTracked*3/4 {
+			break
+		}
+		delete(g.addrs, k)
+	}
+	for k := range g.fails {
+		if len(g.fails) < maxTracked*3/4 {
+			break
+		}
+		delete(g.fails, k)
+	}
+}
+
+// errBusy: no password-check slot came free in time.
+var errBusy = errors.New("console: sign-in busy")
+
+// check runs the password check in a slot, waiting at most g.wait.
+func (g *loginGuard) check(ctx context.Context, hash, pw string) (bool, error) {
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+	case <-t.C:
+		return false, errBusy
+	case <-ctx.Done():
+		return false, errBusy
+	}
+	defer func() { <-g.slots }()
+	return passwordCheck(hash, pw), nil
+}
+
+// retryAfter is d as a Retry-After value: whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }

@@ -11,6 +11,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -29,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"lienthong/internal/client"
+	"lienthong/internal/edge"
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
@@ -95,6 +97,20 @@ type Options struct {
 	SessionKey []byte
 	// Secure marks cookies Secure (the console is served over HTTPS).
 	Secure bool
+	// Proxies may tell the client's address and scheme (X-Forwarded-For,
+	// X-Forwarded-Proto): behind a TLS proxy among them, cookies are Secure
+	// and responses carry HSTS; sign-in limits count the client's address.
+	Proxies edge.Proxies
+	// Revocations list the sessions signed out, shared by the replicas
+	// (internal/logouts); nil keeps them in this process.
+	Revocations Revocations
+	// LoginConcurrency bounds the password checks running at once; zero
+	// sizes it from the memory limit. LoginWait is how long a sign-in
+	// waits for one (zero: 2 s), LoginPerMinute the attempts per client
+	// address and minute (zero: 20).
+	LoginConcurrency int
+	LoginWait        time.Duration
+	LoginPerMinute   int
 	// SessionTTL is how long a session lasts; zero means 8 hours.
 	SessionTTL time.Duration
 	Now        func() time.Time
@@ -114,6 +130,7 @@ type server struct {
 	o        Options
 	accounts map[string]Account
 	sess     *sessions
+	guard    *loginGuard
 	tmpl     *template.Template
 	static   map[string]staticFile
 	history  history
@@ -141,7 +158,10 @@ func New(o Options) (http.Handler, error) {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
 	}
-	s := &server{o: o, accounts: map[string]Account{}, sess: newSessions(o.SessionKey, o.SessionTTL)}
+	if o.Revocations == nil {
+		o.Revocations = &memRevocations{ids: map[string]time.Time{}, now: o.Now}
+	}
+	s := &server{o: o, accounts: map[string]Account{}, sess: newSessions(o.SessionKey, o.SessionTTL, o.Revocations)}
 	for _, a := range o.Accounts {
 		if a.Username == "" {
 			return nil, errors.New("console: an account without a username")
@@ -163,6 +183,7 @@ func New(o Options) (http.Handler, error) {
 		}
 		s.accounts[a.Username] = a
 	}
+	s.guard = newLoginGuard(s.loginSlots(), cmp.Or(o.LoginWait, 2*time.Second), cmp.Or(o.LoginPerMinute, 20))
 	for id, sg := range o.Signers {
 		if sg.Cert == nil || sg.Key == nil {
 			return nil, fmt.Errorf("console: signer of %s without a certificate or key", id)
@@ -222,7 +243,7 @@ func New(o Options) (http.Handler, error) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		_, _ = w.Write(f.body)
 	})
-	return headers(mux), nil
+	return edge.HSTS(o.Proxies, headers(mux)), nil
 }
 
 func headers(next http.Handler) http.Handler {
@@ -260,7 +281,7 @@ type page struct {
 }
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {
-	l := lang(w, r, s.o.Secure)
+	l := lang(w, r, s.secure(r))
 	p := &page{M: messages[l], Lang: l, User: u}
 	if ss != nil {
 		p.CSRF = ss.csrf
@@ -367,98 +388,6 @@ func (s *server) signedIn(may func(*Account) bool, refusal string, next func(htt
 		}
 		next(w, r, u, ss)
 	}
-}
-
-func (s *server) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.o.Secure, SameSite: http.SameSiteLaxMode}
-}
-
-// home is the sign-in page, or the inbox for a signed-in user.
-func (s *server) home(w http.ResponseWriter, r *http.Request) {
-	if u, _ := s.current(r); u != nil {
-		http.Redirect(w, r, landing(u), http.StatusSeeOther)
-		return
-	}
-	s.loginPage(w, r, http.StatusOK, "")
-}
-
-func (s *server) loginPage(w http.ResponseWriter, r *http.Request, status int, errKey string) {
-	tok := randomToken()
-	http.SetCookie(w, s.cookie(loginCookie, s.sess.sign(tok), 3600))
-	p := s.page(w, r, nil, nil)
-	p.CSRF, p.Title = tok, p.M.T("signin")
-	if errKey != "" {
-		p.Error = p.M.T(errKey)
-	}
-	s.render(w, status, "login", p)
-}
-
-// dummyHash is checked for unknown usernames, so they take as long as
-// known ones.
-var dummyHash, _ = HashPassword("dummy password")
-
-func (s *server) login(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(loginCookie)
-	var want string
-	if err == nil {
-		want, _ = s.sess.verify(c.Value)
-	}
-	if want == "" || !s.checkCSRF(w, r, want) {
-		s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
-		return
-	}
-	now := s.o.Now()
-	name, pw := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
-	a, known := s.accounts[name]
-	if known && s.sess.locked(name, now) {
-		s.o.Log.Warn("console: sign-in to a locked account", "user", name)
-		s.loginPage(w, r, http.StatusTooManyRequests, "locked")
-		return
-	}
-	hash := dummyHash
-	if known {
-		hash = a.PasswordHash
-	}
-	ok := CheckPassword(hash, pw) && known
-	if !ok {
-		if known && s.sess.failed(name, now) {
-			s.o.Log.Warn("console: account locked", "user", name)
-			s.loginPage(w, r, http.StatusTooManyRequests, "locked")
-			return
-		}
-		s.loginPage(w, r, http.StatusUnauthorized, "bad_login")
-		return
-	}
-	s.sess.succeeded(name)
-	if old, err := r.Cookie(sessionCookie); err == nil {
-		s.sess.remove(old.Value)
-	}
-	v, _ := s.sess.create(name, now)
-	http.SetCookie(w, s.cookie(sessionCookie, v, 0))
-	http.SetCookie(w, s.cookie(loginCookie, "", -1))
-	s.o.Log.Info("console: signed in", "user", name, "organ", a.OrganID)
-	http.Redirect(w, r, landing(&a), http.StatusSeeOther)
-}
-
-func (s *server) logout(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	ss, ok := s.sess.get(c.Value, s.o.Now())
-	if !ok {
-		http.SetCookie(w, s.cookie(sessionCookie, "", -1))
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	if !s.checkCSRF(w, r, ss.csrf) {
-		s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
-		return
-	}
-	s.sess.remove(c.Value)
-	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
-	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 type inboxRow struct {

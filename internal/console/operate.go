@@ -211,7 +211,7 @@ type AgencyCredentials struct {
 }
 
 func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
-	issued := s.sess.take(ss)
+	issued := s.take(w, r, ss)
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("ops_directory")
 	v := &directoryView{CanEdit: u.Role == RoleAdmin && s.o.Tokens != nil, NewToken: issued.value, NewTokenOrgan: issued.organ}
@@ -293,7 +293,7 @@ func (s *server) issueToken(w http.ResponseWriter, r *http.Request, u *Account, 
 		return
 	}
 	s.o.Log.Info("console: token issued", "organ", o, "user", u.Username)
-	s.sess.stash(ss, onceValue{organ: o, value: tok})
+	s.stash(w, r, ss, onceValue{organ: o, value: tok})
 	http.Redirect(w, r, "/ops/directory", http.StatusSeeOther)
 }
 

@@ -138,6 +138,18 @@ func (h *handler) authenticate(r *http.Request) (*signedRequest, *opError) {
 	if !good {
 		return nil, required("%s does not match the HMAC-SHA256 of %s under the secret of system %s", HeaderHashHeader, HeaderSignHeader, systemID)
 	}
+	// The HMAC covers headers that can be captured and replayed; a pinned
+	// client certificate proves the caller holds the system's TLS key, on
+	// every request.
+	if len(sys.ClientCertSHA256) > 0 {
+		c := h.o.ClientCert(r)
+		if c == nil {
+			return nil, required("system %s must present its TLS client certificate", systemID)
+		}
+		if !sys.pinned(c) {
+			return nil, forbidden("the TLS client certificate is not one pinned for system %s", systemID)
+		}
+	}
 
 	// The HMAC holds: the system signed this JSON. Now the JSON must say
 	// what was actually sent.

@@ -2,6 +2,7 @@ package vdxp
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,6 +36,12 @@ type Options struct {
 	RequireTimestamp bool
 	// MaxClockSkew bounds the timestamp when RequireTimestamp; default 15 min.
 	MaxClockSkew time.Duration
+	// ClientCert returns the request's TLS client certificate, verified
+	// (by the TLS handshake, or by a trusted proxy that forwards it), or
+	// nil. A system with pinned certificates (System.ClientCertSHA256)
+	// must present one of them on every request. Default: the verified
+	// certificate of r.TLS.
+	ClientCert func(r *http.Request) *x509.Certificate
 	// RejectUnpaddedHash accepts hash-file and hash-header only as
 	// zero-padded hex. Off by default: the SDK writes hash-file unpadded.
 	RejectUnpaddedHash bool
@@ -131,6 +138,9 @@ func newHandler(h Hub, systems Systems, dir *organ.Directory, o Options) *handle
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ClientCert == nil {
+		o.ClientCert = TLSClientCert
+	}
 	if dir == nil {
 		dir, _ = organ.NewDirectory(nil)
 	}
@@ -180,6 +190,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := op.run(h, w, r, s); err != nil {
 		h.fail(w, r, op.name, s.sys.ID, err)
 	}
+}
+
+// TLSClientCert is the client certificate the TLS handshake verified, if
+// any.
+func TLSClientCert(r *http.Request) *x509.Certificate {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+		return nil
+	}
+	return r.TLS.PeerCertificates[0]
 }
 
 // ok is the envelope of a success.

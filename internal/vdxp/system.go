@@ -1,9 +1,14 @@
 package vdxp
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"lienthong/internal/config"
 )
@@ -21,6 +26,27 @@ type System struct {
 	// Organs are the agencies the system serves (OrganIds; an alias names
 	// its agency). It may send as any of them and reads all their inboxes.
 	Organs []string
+	// ClientCertSHA256, when set, pins the TLS client certificates the
+	// system must present on every request (lowercase hex SHA-256 of the
+	// DER): captured headers are then useless without the system's key.
+	ClientCertSHA256 []string
+}
+
+// pinned reports whether c is one of the system's pinned certificates.
+func (s System) pinned(c *x509.Certificate) bool {
+	if c == nil {
+		return false
+	}
+	sum := sha256.Sum256(c.Raw)
+	fp := hex.EncodeToString(sum[:])
+	return slices.ContainsFunc(s.ClientCertSHA256, func(pin string) bool {
+		return subtle.ConstantTimeCompare([]byte(pin), []byte(fp)) == 1
+	})
+}
+
+// normalizePin is a fingerprint as pinned: lowercase hex without colons.
+func normalizePin(s string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
 }
 
 // Systems looks a system up by its id (the XroadVnpt-systemid header).
@@ -81,6 +107,13 @@ func SystemsFromConfig(agencies []config.Agency) (StaticSystems, error) {
 			return nil, fmt.Errorf("vdxp: system %q has different secrets for its agencies", a.VDXPSystemID)
 		}
 		sys.Organs = append(sys.Organs, a.OrganID)
+		// The pins of agencies sharing a system add up: it is one
+		// program, which may hold any of those certificates.
+		for _, pin := range a.VDXPCertSHA256 {
+			if pin = normalizePin(pin); !slices.Contains(sys.ClientCertSHA256, pin) {
+				sys.ClientCertSHA256 = append(sys.ClientCertSHA256, pin)
+			}
+		}
 		out[a.VDXPSystemID] = sys
 	}
 	return out, nil

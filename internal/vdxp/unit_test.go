@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -221,8 +222,8 @@ func TestSecretRedacted(t *testing.T) {
 
 func TestSystemsFromConfig(t *testing.T) {
 	got, err := SystemsFromConfig([]config.Agency{
-		{OrganID: "000.00.00.G22", VDXPSystemID: "S1", VDXPSecret: "secret-one-xxxxxxx"},
-		{OrganID: "000.00.12.G22", VDXPSystemID: "S1", VDXPSecret: "secret-one-xxxxxxx"},
+		{OrganID: "000.00.00.G22", VDXPSystemID: "S1", VDXPSecret: "secret-one-xxxxxxx", VDXPCertSHA256: []string{strings.Repeat("AB:", 31) + "AB"}},
+		{OrganID: "000.00.12.G22", VDXPSystemID: "S1", VDXPSecret: "secret-one-xxxxxxx", VDXPCertSHA256: []string{strings.Repeat("ab", 32), strings.Repeat("cd", 32)}},
 		{OrganID: "000.00.00.H29", VDXPSystemID: "S2", VDXPSecret: "secret-two-xxxxxxx"},
 		{OrganID: "000.00.00.G12"},
 	})
@@ -232,6 +233,13 @@ func TestSystemsFromConfig(t *testing.T) {
 	s1, ok := got.System("S1")
 	if !ok || string(s1.Secret) != "secret-one-xxxxxxx" || fmt.Sprint(s1.Organs) != "[000.00.00.G22 000.00.12.G22]" {
 		t.Errorf("S1 = %v %v", s1.Organs, ok)
+	}
+	// The pins of a system's agencies add up, written one way.
+	if want := []string{strings.Repeat("ab", 32), strings.Repeat("cd", 32)}; !slices.Equal(s1.ClientCertSHA256, want) {
+		t.Errorf("S1 pins = %v, want %v", s1.ClientCertSHA256, want)
+	}
+	if s2, _ := got.System("S2"); len(s2.ClientCertSHA256) != 0 {
+		t.Errorf("S2 pins = %v, want none", s2.ClientCertSHA256)
 	}
 	if id, ok := got.SystemOf("000.00.00.H29"); !ok || id != "S2" {
 		t.Errorf("SystemOf(H29) = %q %v", id, ok)

@@ -1,0 +1,166 @@
+// Package logouts keeps the console sessions signed out before they
+// expire, shared by every hub replica. Sessions live in signed cookies
+// that any replica with the session key accepts; a sign-out on one replica
+// goes to the topic <prefix>sessions, which every process follows from
+// its start (bus.Follow), so the cookie is refused everywhere within
+// moments and after restarts. A record is kept only as long as the
+// session could have lasted: the topic's retention (a week by default)
+// must exceed the session lifetime (8 hours).
+//
+// Each record carries an HMAC under a key the processes share (derived
+// from the console's session key), so write access to the topic alone can
+// sign people out but not in.
+package logouts
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"lienthong/internal/bus"
+)
+
+// Retention is the default retention of the topic.
+const Retention = 7 * 24 * time.Hour
+
+// ErrNotReady: the topic is not read up to date yet.
+var ErrNotReady = errors.New("logouts: the sessions topic is not read yet")
+
+// Config configures a Store.
+type Config struct {
+	Bus   bus.Config
+	Topic string // e.g. "lienthong.sessions"
+	// ReplicationFactor of the topic; 0 leaves it to the broker.
+	ReplicationFactor int
+	// Key authenticates the records (at least 32 bytes).
+	Key []byte
+	Now func() time.Time
+}
+
+type record struct {
+	V     int       `json:"v"`
+	ID    string    `json:"id"`
+	Until time.Time `json:"until"`
+	MAC   string    `json:"mac,omitempty"`
+}
+
+func (r record) mac(key []byte) string {
+	r.MAC = ""
+	raw, _ := json.Marshal(r)
+	m := hmac.New(sha256.New, key)
+	m.Write(raw)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Store is the shared list; it implements console.Revocations. Run must
+// be going for sign-outs on other replicas to arrive.
+type Store struct {
+	cfg   Config
+	prod  *bus.Producer
+	ready chan struct{}
+	once  sync.Once
+
+	mu    sync.RWMutex
+	until map[string]time.Time
+	adds  int
+}
+
+// New creates the topic when missing.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Topic == "" || len(cfg.Key) < 32 {
+		return nil, errors.New("logouts: a topic and a record key of at least 32 bytes are needed")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	admin, err := bus.NewAdmin(cfg.Bus)
+	if err != nil {
+		return nil, err
+	}
+	err = admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
+		Config: map[string]string{"cleanup.policy": "delete", "retention.ms": strconv.FormatInt(Retention.Milliseconds(), 10)}})
+	_ = admin.Close()
+	if err != nil {
+		return nil, fmt.Errorf("logouts: %w", err)
+	}
+	p, err := bus.NewProducer(cfg.Bus)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{cfg: cfg, prod: p, ready: make(chan struct{}), until: map[string]time.Time{}}, nil
+}
+
+// Close releases the producer.
+func (s *Store) Close() error { return s.prod.Close() }
+
+// Run follows the topic until ctx ends.
+func (s *Store) Run(ctx context.Context) error {
+	return bus.Follow(ctx, s.cfg.Bus, s.cfg.Topic, func(m bus.Message) error {
+		var r record
+		if err := json.Unmarshal(m.Value, &r); err != nil || r.V != 1 || r.ID == "" ||
+			!hmac.Equal([]byte(r.MAC), []byte(r.mac(s.cfg.Key))) {
+			return nil // not written by a hub with our key
+		}
+		s.apply(r.ID, r.Until)
+		return nil
+	}, func() { s.once.Do(func() { close(s.ready) }) })
+}
+
+// IsReady tells whether Run has read the sign-outs made before it started.
+func (s *Store) IsReady() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Store) apply(id string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.until[id] = until
+	s.adds++
+	if s.adds%1024 == 0 { // forget sessions that have expired anyway
+		now := s.cfg.Now()
+		for k, t := range s.until {
+			if now.After(t) {
+				delete(s.until, k)
+			}
+		}
+	}
+}
+
+// Revoked tells whether session id was signed out; until the topic is
+// read, every session counts as signed out.
+func (s *Store) Revoked(id string) bool {
+	if !s.IsReady() {
+		return true
+	}
+	s.mu.RLock()
+	_, ok := s.until[id]
+	s.mu.RUnlock()
+	return ok
+}
+
+// Revoke signs session id out on every replica; until is when it expires.
+func (s *Store) Revoke(ctx context.Context, id string, until time.Time) error {
+	r := record{V: 1, ID: id, Until: until.UTC()}
+	r.MAC = r.mac(s.cfg.Key)
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := s.prod.Produce(ctx, bus.Message{Topic: s.cfg.Topic, Key: []byte(id), Value: raw}); err != nil {
+		return fmt.Errorf("logouts: %w", err)
+	}
+	s.apply(id, until) // at once here; the others read it from the topic
+	return nil
+}

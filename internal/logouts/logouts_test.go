@@ -1,0 +1,77 @@
+package logouts_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"lienthong/internal/bus"
+	"lienthong/internal/logouts"
+)
+
+func replica(t *testing.T, cfg bus.Config, key []byte) *logouts.Store {
+	t.Helper()
+	s, err := logouts.New(t.Context(), logouts.Config{Bus: cfg, Topic: "lienthong.sessions", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Revoked("anything") != true {
+		t.Error("a store not read yet lets sessions through")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = s.Close()
+	})
+	waitFor(t, s.IsReady)
+	return s
+}
+
+func waitFor(t *testing.T, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A sign-out reaches the other replicas and the ones started later; one
+// written under another key changes nothing.
+func TestSharedSignOut(t *testing.T) {
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	cfg := bus.Config{Brokers: b.Addrs()}
+	key := bytes.Repeat([]byte{1}, 32)
+	a, other := replica(t, cfg, key), replica(t, cfg, key)
+	forger := replica(t, cfg, bytes.Repeat([]byte{2}, 32))
+	until := time.Now().Add(time.Hour)
+	if err := forger.Revoke(t.Context(), "clerk-session", until); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Revoke(t.Context(), "old-session", until); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Revoked("old-session") || a.Revoked("new-session") {
+		t.Fatal("the writing replica does not see its own sign-out at once")
+	}
+	waitFor(t, func() bool { return other.Revoked("old-session") })
+	late := replica(t, cfg, key)
+	if !late.Revoked("old-session") {
+		t.Error("a replica started later misses the sign-out")
+	}
+	for _, s := range []*logouts.Store{a, other, late} {
+		if s.Revoked("clerk-session") {
+			t.Error("a record under another key signed a session out")
+		}
+	}
+}
