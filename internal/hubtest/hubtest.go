@@ -61,6 +61,9 @@ type Options struct {
 	Store blob.Store
 	// Metrics, when set, is given to every instance's hub.
 	Metrics *metrics.Hub
+	// Hub, when set, changes every instance's hub.Options (tests inject
+	// faults through their seams).
+	Hub func(*hub.Options)
 }
 
 // Start runs a hub until the test ends.
@@ -110,6 +113,9 @@ func Start(t testing.TB, o Options) *Hub {
 	th.opts = hub.Options{OrganID: "000.00.00.G01", Directory: d, Store: store,
 		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
 		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain, Metrics: o.Metrics}
+	if o.Hub != nil {
+		o.Hub(&th.opts)
+	}
 	th.URL, th.Hub = th.Instance(t)
 	return th
 }
