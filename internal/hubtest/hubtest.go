@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -143,7 +144,8 @@ func (th *Hub) Instance(t testing.TB) (string, *hub.Hub) {
 	}
 	t.Cleanup(func() { _ = h.Close() })
 	go func() { _ = h.Run(th.ctx) }()
-	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20}).Handler())
+	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20,
+		Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}).Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL, h
 }
