@@ -522,6 +522,22 @@ func seen(tl track.Timeline) bool {
 	return false
 }
 
+// answered tells whether the caller's part of a timeline holds a status
+// the caller sent (any but the sender's 13). The automatic 01 is owed
+// until one is there, whatever was fetched: a fetch recorded before a 01
+// that was never accepted (a crash between them, an outage) leaves it
+// owed, and the next opening sends it.
+func answered(tl track.Timeline) bool {
+	for _, rc := range tl.Recipients {
+		for _, e := range rc.Events {
+			if e.Type == track.EventStatus && e.Code != "13" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 type outboxRow struct {
 	track.Packet
 	Recipients []track.Recipient
@@ -617,10 +633,9 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 		return
 	}
 	recipient := tl.From != u.OrganID && len(tl.Recipients) > 0
-	first := recipient && !seen(tl)
 	p := s.page(w, r, u, ss)
 	_, hosted := s.o.Signers[u.OrganID]
-	if first && hosted && pk.Kind == edxml.KindEdoc {
+	if recipient && !answered(tl) && hosted && pk.Kind == edxml.KindEdoc {
 		if err := s.send(r.Context(), u, pk, "01", "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
 			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
