@@ -53,6 +53,9 @@ type Hub struct {
 	// MaxBodyBytes caps a request body (default 2 GiB: a packet with a
 	// 1 GiB attachment is about 1.37 GB once base64-encoded).
 	MaxBodyBytes ByteSize `mapstructure:"maxBodyBytes" json:"maxBodyBytes"`
+	// BrokerWait and MinFreeSpace: see faults.go.
+	BrokerWait   time.Duration `mapstructure:"brokerWait" json:"brokerWait"`
+	MinFreeSpace ByteSize      `mapstructure:"minFreeSpace" json:"minFreeSpace"`
 }
 
 // ClientAuth says whether the hub asks callers for TLS client certificates.
@@ -334,6 +337,8 @@ func defaults() *Config {
 			WriteTimeout:      10 * time.Minute,
 			ShutdownTimeout:   30 * time.Second,
 			MaxBodyBytes:      2 * GiB,
+			BrokerWait:        DefaultBrokerWait,
+			MinFreeSpace:      DefaultMinFreeSpace,
 		},
 		TLS: TLS{ClientAuth: ClientAuthNone},
 		Blob: Blob{
