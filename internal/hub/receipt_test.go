@@ -3,8 +3,8 @@ package hub
 import (
 	"bytes"
 	"crypto"
-	"encoding/json"
 	"crypto/x509"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
