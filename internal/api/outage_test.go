@@ -65,6 +65,11 @@ func TestBrokerDownFailsFast(t *testing.T) {
 	if code, retry, raw := th.call(t, "POST", "/v1/inbox/"+id+"/ack", h29.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 503 || retry == "" {
 		t.Errorf("ack, broker down: %d Retry-After %q %s", code, retry, raw)
 	}
+	start = time.Now()
+	if code, retry, raw := th.call(t, "GET", "/readyz", h29.token, "", nil); code != 503 || retry == "" {
+		t.Errorf("/readyz, broker down: %d Retry-After %q %s", code, retry, raw)
+	}
+	t.Logf("/readyz answered after %v", time.Since(start))
 	if code, _, raw := th.call(t, "GET", "/v1/inbox", h29.token, "", nil); code != 200 || !bytes.Contains(raw, []byte(id)) {
 		t.Errorf("inbox, broker down: %d %s", code, raw)
 	}
