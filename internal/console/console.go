@@ -522,20 +522,26 @@ func seen(tl track.Timeline) bool {
 	return false
 }
 
-// answered tells whether the caller's part of a timeline holds a status
-// the caller sent (any but the sender's 13). The automatic 01 is owed
-// until one is there, whatever was fetched: a fetch recorded before a 01
-// that was never accepted (a crash between them, an outage) leaves it
-// owed, and the next opening sends it.
-func answered(tl track.Timeline) bool {
+// owes01 tells whether the caller owes the automatic 01 on a timeline:
+// it has a part it may answer for (its own, or one it is a unit under, as
+// route.Permitted lets it) and none of its statuses (any but the sender's
+// 13) is on such a part yet. A fetch does not settle it: a fetch recorded
+// before a 01 that was never accepted (a crash between them, an outage)
+// leaves it owed, and the next opening sends it.
+func owes01(tl track.Timeline, caller string) bool {
+	owes := false
 	for _, rc := range tl.Recipients {
+		if rc.OrganID != caller && !organ.ID(caller).IsUnder(organ.ID(rc.OrganID)) {
+			continue
+		}
 		for _, e := range rc.Events {
 			if e.Type == track.EventStatus && e.Code != "13" {
-				return true
+				return false
 			}
 		}
+		owes = true
 	}
-	return false
+	return owes
 }
 
 type outboxRow struct {
@@ -635,7 +641,7 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	recipient := tl.From != u.OrganID && len(tl.Recipients) > 0
 	p := s.page(w, r, u, ss)
 	_, hosted := s.o.Signers[u.OrganID]
-	if recipient && !answered(tl) && hosted && pk.Kind == edxml.KindEdoc {
+	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
 		if err := s.send(r.Context(), u, pk, "01", "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
 			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
