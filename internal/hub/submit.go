@@ -62,8 +62,9 @@ type Submission struct {
 }
 
 // Submit runs a packet through the data path. It answers only once the
-// bytes and the accepted event are durable; created is false for an
-// identical resubmission, which gets the original receipt.
+// bytes and the accepted event are durable. An identical resubmission gets
+// the original receipt; created is false unless this call produced the
+// (recorded) accepted event, completing an acceptance a failure cut short.
 func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bool, err error) {
 	start := time.Now()
 	defer func() { h.observeSubmit(start, rc, created, err) }()
