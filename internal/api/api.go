@@ -83,6 +83,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if s.Ready != nil {
 			if err := s.Ready(r); err != nil {
+				w.Header().Set("Retry-After", retryAfter)
 				problem(w, http.StatusServiceUnavailable, "hub.unavailable", err.Error(), nil)
 				return
 			}
@@ -134,6 +135,11 @@ func problem(w http.ResponseWriter, status int, code, detail string, extra map[s
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// retryAfter is the Retry-After of a 503: the hub's own failures (storage,
+// the broker, a full disk) are temporary, and a client that treats 4xx as
+// final must see them as what they are.
+const retryAfter = "2"
+
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *hub.Error
 	if errors.As(err, &he) {
@@ -147,12 +153,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if he.Status >= 500 && s.Log != nil {
 			s.Log.Error("request failed", "path", r.URL.Path, "err", he.Err)
 		}
+		if he.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		problem(w, he.Status, he.Code, he.Message, extra)
 		return
 	}
 	if s.Log != nil {
 		s.Log.Error("request failed", "path", r.URL.Path, "err", err)
 	}
+	w.Header().Set("Retry-After", retryAfter)
 	problem(w, http.StatusServiceUnavailable, "hub.unavailable", "the hub could not complete the request", nil)
 }
 
@@ -243,8 +253,11 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 				return nil, err
 			}
 			hashed = trust.NewDigestReader(part, crypto.SHA256)
-			if _, err := io.Copy(spool, hashed); err != nil {
+			if _, err := hub.CopyToSpool(spool, hashed); err != nil {
 				cleanup()
+				if he, ok := errors.AsType[*hub.Error](err); ok {
+					return nil, he // the spool's own failure: 503
+				}
 				return nil, tooLargeOr(err, "request.multipart")
 			}
 		case "signature":

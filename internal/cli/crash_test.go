@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"lienthong/internal/bus"
 	"lienthong/internal/config"
 	"lienthong/internal/pki"
 )
@@ -35,6 +36,9 @@ type crashPacket struct {
 	data  []byte
 	sig   []byte
 	acked bool // got a 2xx
+	// acceptedAt of every receipt it got, across retries and kills.
+	acceptedAt []time.Time
+	mu         sync.Mutex
 }
 
 // Packets are submitted concurrently while the hub is killed with SIGKILL
@@ -94,7 +98,9 @@ agencies:
 			for p := range work {
 				code, id := submitPacket(addr, "g22-token-0123456789", p)
 				if code == 200 || code == 201 {
+					p.mu.Lock()
 					p.acked, p.id = true, id
+					p.mu.Unlock()
 				}
 			}
 		})
@@ -167,6 +173,36 @@ agencies:
 			t.Errorf("after resubmission, packet %s is in the inbox %d times", id, c)
 		}
 	}
+	// One acceptance per packet: every receipt it got, before a kill or
+	// after, is dated as its timeline is, and its messages on the accepted
+	// and the inbox topics are byte-identical (a retry after a kill may
+	// repeat one, never change it).
+	for _, p := range packets {
+		at := timelineAcceptedAt(t, addr, p.id)
+		for _, got := range p.acceptedAt {
+			if !got.Equal(at) {
+				t.Errorf("packet %s: a receipt says accepted at %v, the timeline %v", p.id, got, at)
+			}
+		}
+	}
+	for _, topic := range []string{"lienthong.accepted", "lienthong.inbox.000.00.00.H29"} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		msgs, err := bus.ReadTopic(ctx, bus.Config{Brokers: []string{brokerAddr}}, topic, 0)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, repeats := map[string][]byte{}, 0
+		for _, m := range msgs {
+			k := string(m.Key)
+			if v, ok := first[k]; !ok {
+				first[k] = m.Value
+			} else if repeats++; !bytes.Equal(v, m.Value) {
+				t.Errorf("%s: two different messages for packet %s:\n%s\n%s", topic, k, v, m.Value)
+			}
+		}
+		t.Logf("%s: %d messages for %d packets (%d byte-identical repeats)", topic, len(msgs), len(first), repeats)
+	}
 	_ = child.Process.Signal(syscall.SIGTERM)
 	_ = child.Wait()
 }
@@ -205,10 +241,48 @@ func submitPacket(addr, token string, p *crashPacket) (int, string) {
 	}
 	defer resp.Body.Close()
 	var rc struct {
-		ID string `json:"id"`
+		ID         string    `json:"id"`
+		AcceptedAt time.Time `json:"acceptedAt"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&rc)
+	if resp.StatusCode == 200 || resp.StatusCode == 201 {
+		p.mu.Lock()
+		p.acceptedAt = append(p.acceptedAt, rc.AcceptedAt)
+		p.mu.Unlock()
+	}
 	return resp.StatusCode, rc.ID
+}
+
+// timelineAcceptedAt is the acceptance a packet's timeline shows.
+func timelineAcceptedAt(t *testing.T, addr, id string) time.Time {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/packets/"+id+"/timeline", nil)
+	req.Header.Set("Authorization", "Bearer g22-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tl struct {
+		Recipients []struct {
+			Events []struct {
+				Type string    `json:"type"`
+				At   time.Time `json:"at"`
+			} `json:"events"`
+		} `json:"recipients"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tl); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("timeline %s: %d %v", id, resp.StatusCode, err)
+	}
+	for _, r := range tl.Recipients {
+		for _, e := range r.Events {
+			if e.Type == "accepted" {
+				return e.At
+			}
+		}
+	}
+	t.Fatalf("timeline %s has no accepted event", id)
+	return time.Time{}
 }
 
 // waitInboxIDs lists the whole inbox until it holds every id in want.

@@ -145,7 +145,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		Bus:    bus.Config{Brokers: brokers, ClientID: cfg.Bus.ClientID, BatchTimeout: cfg.Bus.BatchTimeout},
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
-		Metrics: hubMetrics}
+		Metrics: hubMetrics, BrokerWait: cfg.Hub.BrokerWait, MinFreeBytes: int64(cfg.Hub.MinFreeSpace), DiskDirs: cfg.DiskDirs(spool)}
 	o.AgencyPolicy = map[string]string{}
 	for _, a := range cfg.Agencies {
 		if a.Policy != "" {

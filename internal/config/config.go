@@ -62,6 +62,9 @@ type Hub struct {
 	// TrustedProxies (addresses or CIDRs) may say the client's address and
 	// scheme in X-Forwarded-For and X-Forwarded-Proto; nobody else may.
 	TrustedProxies []string `mapstructure:"trustedProxies" json:"trustedProxies,omitempty"`
+	// BrokerWait and MinFreeSpace: see faults.go.
+	BrokerWait   time.Duration `mapstructure:"brokerWait" json:"brokerWait"`
+	MinFreeSpace ByteSize      `mapstructure:"minFreeSpace" json:"minFreeSpace"`
 }
 
 // ClientAuth says whether the hub asks callers for TLS client certificates.
@@ -348,6 +351,8 @@ func defaults() *Config {
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			MaxConnections:    DefaultMaxConnections,
+			BrokerWait:        DefaultBrokerWait,
+			MinFreeSpace:      DefaultMinFreeSpace,
 		},
 		TLS: TLS{ClientAuth: ClientAuthNone},
 		Blob: Blob{

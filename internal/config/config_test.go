@@ -27,6 +27,8 @@ func TestDefault(t *testing.T) {
 		{"hub.writeTimeout", c.Hub.WriteTimeout, 10 * time.Minute},
 		{"hub.shutdownTimeout", c.Hub.ShutdownTimeout, 30 * time.Second},
 		{"hub.maxBodyBytes", c.Hub.MaxBodyBytes, config.ByteSize(2 << 30)},
+		{"hub.brokerWait", c.Hub.BrokerWait, 2 * time.Second},
+		{"hub.minFreeSpace", c.Hub.MinFreeSpace, config.ByteSize(256 << 20)},
 		{"tls.clientAuth", c.TLS.ClientAuth, config.ClientAuthNone},
 		{"tls enabled", c.TLS.Enabled(), false},
 		{"blob.kind", c.Blob.Kind, config.BlobFS},

@@ -157,6 +157,7 @@ func (h Hub) validate(p *problems, op organ.Policy) {
 	if h.MaxBodyBytes <= 0 {
 		p.addf("hub.maxBodyBytes", "%w (got %d)", ErrNotPositive, h.MaxBodyBytes)
 	}
+	h.validateFaults(p)
 }
 
 func (t TLS) validate(p *problems, checkFiles bool) {

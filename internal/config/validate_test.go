@@ -114,6 +114,8 @@ func TestValidateErrors(t *testing.T) {
 		{"write timeout", func(c *config.Config) { c.Hub.WriteTimeout = 0 }, "hub.writeTimeout", config.ErrNotPositive},
 		{"shutdown timeout", func(c *config.Config) { c.Hub.ShutdownTimeout = 0 }, "hub.shutdownTimeout", config.ErrNotPositive},
 		{"max body", func(c *config.Config) { c.Hub.MaxBodyBytes = 0 }, "hub.maxBodyBytes", config.ErrNotPositive},
+		{"broker wait", func(c *config.Config) { c.Hub.BrokerWait = 0 }, "hub.brokerWait", config.ErrNotPositive},
+		{"free space", func(c *config.Config) { c.Hub.MinFreeSpace = -1 }, "hub.minFreeSpace", config.ErrNotPositive},
 
 		{"tls key missing", func(c *config.Config) { c.TLS.KeyFile = "" }, "tls.keyFile", config.ErrRequired},
 		{"tls cert missing", func(c *config.Config) { c.TLS.CertFile = "" }, "tls.certFile", config.ErrRequired},

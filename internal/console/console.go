@@ -451,6 +451,28 @@ func seen(tl track.Timeline) bool {
 	return false
 }
 
+// owes01 tells whether the caller owes the automatic 01 on a timeline:
+// it has a part it may answer for (its own, or one it is a unit under, as
+// route.Permitted lets it) and none of its statuses (any but the sender's
+// 13) is on such a part yet. A fetch does not settle it: a fetch recorded
+// before a 01 that was never accepted (a crash between them, an outage)
+// leaves it owed, and the next opening sends it.
+func owes01(tl track.Timeline, caller string) bool {
+	owes := false
+	for _, rc := range tl.Recipients {
+		if rc.OrganID != caller && !organ.ID(caller).IsUnder(organ.ID(rc.OrganID)) {
+			continue
+		}
+		for _, e := range rc.Events {
+			if e.Type == track.EventStatus && e.Code != "13" {
+				return false
+			}
+		}
+		owes = true
+	}
+	return owes
+}
+
 type outboxRow struct {
 	track.Packet
 	Recipients []track.Recipient
@@ -546,10 +568,9 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 		return
 	}
 	recipient := tl.From != u.OrganID && len(tl.Recipients) > 0
-	first := recipient && !seen(tl)
 	p := s.page(w, r, u, ss)
 	_, hosted := s.o.Signers[u.OrganID]
-	if first && hosted && pk.Kind == edxml.KindEdoc {
+	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
 		if err := s.send(r.Context(), u, pk, "01", "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
 			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"lienthong/internal/blob"
@@ -61,7 +62,24 @@ type Options struct {
 	// Metrics, when set, counts submissions and deliveries and reads the
 	// inbox gauges from View (internal/metrics).
 	Metrics *metrics.Hub
+	// BrokerWait bounds how long a request waits for the broker to take
+	// an event (default 2 s): while it is down, submit and ack answer 503
+	// instead of hanging on kafka-go's own timeouts.
+	BrokerWait time.Duration
+	// MinFreeBytes, when set, makes Ready fail while a directory of
+	// DiskDirs (default: SpoolDir) has less free space.
+	MinFreeBytes int64
+	DiskDirs     []string
+	// WrapPublisher, when set, wraps the hub's producer (tests inject
+	// broker faults there).
+	WrapPublisher func(bus.Publisher) bus.Publisher
+	// OpenSpool, when set, replaces making an unlinked spool file in
+	// SpoolDir (tests inject a full disk there).
+	OpenSpool func() (*os.File, error)
 }
+
+// DefaultBrokerWait is Options.BrokerWait's default.
+const DefaultBrokerWait = 2 * time.Second
 
 // Topics names the hub's topics.
 type Topics struct {
@@ -82,7 +100,10 @@ func (t Topics) viewGroup(i string) string { return t.Prefix + "view." + i }
 type Hub struct {
 	o        Options
 	producer *bus.Producer
+	pub      bus.Publisher // producer, or what WrapPublisher made of it
 	spools   *spools
+	// outboxWake tells the outbox drainer a fetched event waits.
+	outboxWake chan struct{}
 }
 
 // Error is a refusal with an HTTP status and a stable code.
@@ -123,6 +144,12 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.BrokerWait <= 0 {
+		o.BrokerWait = DefaultBrokerWait
+	}
+	if len(o.DiskDirs) == 0 && o.SpoolDir != "" {
+		o.DiskDirs = []string{o.SpoolDir}
+	}
 	if o.Directory == nil || o.Store == nil || o.View == nil || o.Verifier == nil {
 		return nil, errors.New("hub: Directory, Store, View and Verifier are required")
 	}
@@ -150,7 +177,10 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, err
 	}
 	o.Metrics.ObservePending(o.View.Pending)
-	h := &Hub{o: o, producer: p, spools: &spools{dir: o.SpoolDir}}
+	h := &Hub{o: o, producer: p, pub: p, spools: &spools{dir: o.SpoolDir, open: o.OpenSpool}, outboxWake: make(chan struct{}, 1)}
+	if o.WrapPublisher != nil {
+		h.pub = o.WrapPublisher(p)
+	}
 	o.Metrics.ObserveHealth(h.Health)
 	return h, nil
 }
@@ -158,8 +188,12 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 // Close releases the producer.
 func (h *Hub) Close() error { return h.producer.Close() }
 
-// Ready reports whether the store and the broker answer.
+// Ready reports whether the store and the broker answer and the disks
+// have room (Options.MinFreeBytes).
 func (h *Hub) Ready(ctx context.Context) error {
+	if err := h.checkDisks(); err != nil {
+		return err
+	}
 	if err := h.o.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
@@ -289,5 +323,15 @@ func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return h.producer.Produce(ctx, bus.Message{Topic: topic, Key: []byte(key), Value: raw})
+	return h.pub.Produce(ctx, bus.Message{Topic: topic, Key: []byte(key), Value: raw})
+}
+
+// publish produces for a request, waiting at most BrokerWait: a broker
+// that is away costs the caller a 503 at once, not kafka-go's timeouts.
+// The messages may still be written after the wait ends; what the hub
+// produces is repeatable (the accepted event's bytes are recorded first).
+func (h *Hub) publish(ctx context.Context, msgs ...bus.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, h.o.BrokerWait)
+	defer cancel()
+	return h.pub.Produce(ctx, msgs...)
 }

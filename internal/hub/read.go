@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lienthong/internal/blob"
+	"lienthong/internal/bus"
 	"lienthong/internal/edxml"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
@@ -70,10 +71,18 @@ func (h *Hub) Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob
 	if err != nil {
 		return nil, info, unavailable("storage", err)
 	}
-	if _, err := h.o.View.Item(caller, id); err == nil {
-		e := event{V: 1, Type: "fetched", ID: id, Endpoint: caller, At: h.o.Now().UTC()}
-		if err := h.produce(ctx, h.o.Topics.events(), id, e); err == nil {
-			_ = h.o.View.Fetched(caller, id, e.At)
+	// The fetched event goes through the view's outbox, recorded with the
+	// fetch in one commit and produced from there (drainOutbox): reading
+	// stored bytes never waits for the broker, and an event is not lost
+	// while the broker is away.
+	e := event{V: 1, Type: "fetched", ID: id, Endpoint: caller, At: h.o.Now().UTC()}
+	if raw, err := json.Marshal(e); err == nil {
+		kept, err := h.o.View.FetchedOutbox(caller, id, e.At, track.Outgoing{Topic: h.o.Topics.events(), Key: []byte(id), Value: raw})
+		switch {
+		case err != nil:
+			h.o.Log.Warn("view: record fetched packet", "id", id, "endpoint", caller, "err", err)
+		case kept:
+			h.wakeOutbox()
 		}
 	}
 	return r, info, nil
@@ -118,7 +127,11 @@ func (h *Hub) Ack(ctx context.Context, caller, id, result, reason string) error 
 		return refuse(http.StatusNotFound, "packet.not_found", "packet %s is not pending for %s", id, caller)
 	}
 	e := event{V: 1, Type: "acked", ID: id, Endpoint: caller, Result: result, Reason: reason, At: h.o.Now().UTC()}
-	if err := h.produce(ctx, h.o.Topics.events(), id, e); err != nil {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := h.publish(ctx, bus.Message{Topic: h.o.Topics.events(), Key: []byte(id), Value: raw}); err != nil {
 		return unavailable("the broker", err)
 	}
 	// Read your own write: the view consumer will apply it again.
@@ -174,21 +187,30 @@ func (h *Hub) Sent(caller string, since, until time.Time, limit int) ([]track.Pa
 
 // Report returns the verification report stored with a packet, to its
 // parties: the one in its receipt, or for packets stored before receipts
-// carried it alone, the report object.
+// carried it alone, the report object. A packet the log has without
+// either (a crash before receipts were recorded ahead of the event) gets
+// its receipt rebuilt from the log; until that succeeds the answer is 503,
+// pending, never 404 for a packet that was delivered.
 func (h *Hub) Report(ctx context.Context, caller, id string) (*trust.Report, error) {
-	if _, err := h.known(caller, id); err != nil {
+	p, err := h.known(caller, id)
+	if err != nil {
 		return nil, err
 	}
-	if rc, ok, err := h.storedReceipt(ctx, id); err != nil {
+	if acc, ok, err := h.acceptance(ctx, id); err != nil {
 		return nil, unavailable("storage", err)
-	} else if ok && rc.Verification != nil {
-		return rc.Verification, nil
+	} else if ok && acc.Verification != nil {
+		return acc.Verification, nil
 	}
 	raw, err := h.read(ctx, blob.ReportKey(id))
-	if err != nil {
-		if errors.Is(err, blob.ErrNotFound) {
-			return nil, refuse(http.StatusNotFound, "packet.not_found", "no verification report for packet %s", id)
+	if errors.Is(err, blob.ErrNotFound) {
+		rc, err := h.rebuildReceipt(ctx, p)
+		if err != nil {
+			h.o.Log.Warn("rebuild receipt", "id", id, "err", err)
+			return nil, pending(id, err)
 		}
+		return rc.Verification, nil
+	}
+	if err != nil {
 		return nil, unavailable("storage", err)
 	}
 	var r trust.Report

@@ -1,8 +1,10 @@
 package hub
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -46,6 +48,35 @@ func TestCheckReceiptSigner(t *testing.T) {
 			err := checkReceiptSigner(tt.cert, tt.key, tt.chain)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// The recorded event comes back byte for byte, whatever its text holds,
+// so a retry produces exactly what the first attempt did.
+func TestAcceptanceKeepsEventBytes(t *testing.T) {
+	tests := []struct{ name, give string }{
+		{"plain", "V/v rà soát thủ tục"},
+		{"markup characters", `A & B <c> "d"`},
+		{"line separators", "a\u2028b\u2029c\x00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			event, err := json.Marshal(accepted{V: 1, ID: "x", Subject: tt.give})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := json.Marshal(acceptance{Receipt: Receipt{ID: "x"}, Event: event})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got acceptance
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Event, event) {
+				t.Errorf("event\n%s\ncame back as\n%s", event, got.Event)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -14,6 +15,7 @@ import (
 // made one such file per packet.
 type spools struct {
 	dir  string
+	open func() (*os.File, error) // Options.OpenSpool
 	mu   sync.Mutex
 	free []*os.File
 }
@@ -30,6 +32,9 @@ func (p *spools) get() (*os.File, error) {
 		return f, nil
 	}
 	p.mu.Unlock()
+	if p.open != nil {
+		return p.open()
+	}
 	f, err := os.CreateTemp(p.dir, "spool-*")
 	if err != nil {
 		return nil, err
@@ -66,3 +71,31 @@ func (h *Hub) SpoolFile() (*os.File, error) { return h.spools.get() }
 
 // ReleaseSpool takes back a file from SpoolFile.
 func (h *Hub) ReleaseSpool(f *os.File) { h.spools.put(f) }
+
+// CopyToSpool copies r to the spool file f. A failure to write f (a full
+// disk, an I/O error) is the hub's, never the client's: it comes back as
+// 503 hub.unavailable, to be retried. A failure to read r is returned as
+// it is, for the caller to blame on the request.
+func CopyToSpool(f *os.File, r io.Reader) (int64, error) {
+	n, err := io.Copy(spoolWriter{f}, r)
+	if we, ok := errors.AsType[*spoolWriteError](err); ok {
+		return n, unavailable("the spool", we.err)
+	}
+	return n, err
+}
+
+// spoolWriter marks the errors of the spool file's own writes.
+type spoolWriter struct{ f *os.File }
+
+func (w spoolWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = &spoolWriteError{err}
+	}
+	return n, err
+}
+
+type spoolWriteError struct{ err error }
+
+func (e *spoolWriteError) Error() string { return "write spool: " + e.err.Error() }
+func (e *spoolWriteError) Unwrap() error { return e.err }

@@ -18,6 +18,7 @@ import (
 	"github.com/digitorus/pkcs7"
 
 	"lienthong/internal/blob"
+	"lienthong/internal/bus"
 	"lienthong/internal/edxml"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
@@ -61,8 +62,9 @@ type Submission struct {
 }
 
 // Submit runs a packet through the data path. It answers only once the
-// bytes and the accepted event are durable; created is false for an
-// identical resubmission, which gets the original receipt.
+// bytes and the accepted event are durable. An identical resubmission gets
+// the original receipt; created is false unless this call produced the
+// (recorded) accepted event, completing an acceptance a failure cut short.
 func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bool, err error) {
 	start := time.Now()
 	defer func() { h.observeSubmit(start, rc, created, err) }()
@@ -139,12 +141,10 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		if info.SHA256 != a.SHA256 {
 			return nil, false, refuse(http.StatusConflict, "packet.conflict", "packet %s was accepted with other bytes (sha256 %s)", a.ID, info.SHA256)
 		}
-		if old, ok, err := h.storedReceipt(ctx, a.ID); err != nil {
-			return nil, false, unavailable("storage", err)
-		} else if ok {
-			return old, false, nil
+		if rc, created, ok, err := h.resume(ctx, a.ID); err != nil || ok {
+			return rc, created, err
 		}
-		// The bytes were stored but the accept did not complete: finish it.
+		// The bytes were stored but no acceptance was recorded: accept now.
 	case err != nil:
 		return nil, false, unavailable("storage", err)
 	}
@@ -159,9 +159,32 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		}
 	}
 	st.done("store")
+	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
+		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
+	if rc.To == nil {
+		rc.To = []string{}
+	}
+	if err := h.sign(rc); err != nil {
+		return nil, false, err
+	}
+	event, err := json.Marshal(a)
+	if err != nil {
+		return nil, false, err
+	}
+	// The first acceptance is fixed here, before it is produced: a retry
+	// after a crash or an outage finds it and produces the same bytes.
+	if err := h.putJSON(ctx, blob.ReceiptKey(a.ID), acceptance{Receipt: *rc, Event: event}); err != nil {
+		if errors.Is(err, blob.ErrExists) { // a concurrent twin recorded first
+			if acc, ok, lerr := h.acceptance(ctx, a.ID); lerr == nil && ok {
+				return h.complete(ctx, acc)
+			}
+		}
+		return nil, false, unavailable("storage", err)
+	}
+	st.done("receipt")
 	// The commit point: once the accepted event is acknowledged by all
 	// in-sync replicas, the packet will be delivered.
-	if err := h.produce(ctx, h.o.Topics.accepted(), a.ID, a); err != nil {
+	if err := h.publish(ctx, bus.Message{Topic: h.o.Topics.accepted(), Key: []byte(a.ID), Value: event}); err != nil {
 		return nil, false, unavailable("the broker", err)
 	}
 	st.done("broker")
@@ -172,23 +195,6 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		h.o.Log.Warn("view: record accepted packet", "id", a.ID, "err", err)
 	}
 	st.done("view")
-	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
-		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
-	if rc.To == nil {
-		rc.To = []string{}
-	}
-	if err := h.sign(rc); err != nil {
-		return nil, false, err
-	}
-	if err := h.putJSON(ctx, blob.ReceiptKey(a.ID), rc); err != nil {
-		if errors.Is(err, blob.ErrExists) { // a concurrent twin finished first
-			if old, ok, _ := h.storedReceipt(ctx, a.ID); ok {
-				return old, false, nil
-			}
-		}
-		return nil, false, unavailable("storage", err)
-	}
-	st.done("receipt")
 	st.observe(h.o.Metrics)
 	return rc, true, nil
 }
@@ -254,22 +260,6 @@ func (h *Hub) observeSubmit(start time.Time, rc *Receipt, created bool, err erro
 	h.o.Metrics.Accepted(rc.Kind, rc.Size, created, took)
 }
 
-func (h *Hub) storedReceipt(ctx context.Context, id string) (*Receipt, bool, error) {
-	r, _, err := h.o.Store.Get(ctx, blob.ReceiptKey(id), 0, -1)
-	if errors.Is(err, blob.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	defer r.Close() //nolint:errcheck // read-only
-	var rc Receipt
-	if err := json.NewDecoder(r).Decode(&rc); err != nil {
-		return nil, false, err
-	}
-	return &rc, true, nil
-}
-
 func (h *Hub) putJSON(ctx context.Context, key string, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -302,8 +292,11 @@ func (h *Hub) spool(r io.Reader) (*os.File, spoolDigests, error) {
 		return nil, spoolDigests{}, unavailable("the spool", err)
 	}
 	dr := trust.NewDigestReader(r, crypto.SHA256)
-	if _, err := io.Copy(f, dr); err != nil {
+	if _, err := CopyToSpool(f, dr); err != nil {
 		h.spools.put(f)
+		if he, ok := errors.AsType[*Error](err); ok {
+			return nil, spoolDigests{}, he
+		}
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return nil, spoolDigests{}, refuse(http.StatusRequestEntityTooLarge, edxml.CodeTooLarge, "the packet is larger than %d bytes", mb.Limit)

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -65,6 +66,9 @@ type Options struct {
 	// More are agencies registered beside Agencies, each with a token
 	// and a certificate like theirs (a sub-unit with its own inbox).
 	More []string
+	// Hub, when set, changes every instance's hub.Options (tests inject
+	// faults through their seams).
+	Hub func(*hub.Options)
 }
 
 // Start runs a hub until the test ends.
@@ -114,6 +118,9 @@ func Start(t testing.TB, o Options) *Hub {
 	th.opts = hub.Options{OrganID: "000.00.00.G01", Directory: d, Store: store,
 		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
 		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain, Metrics: o.Metrics}
+	if o.Hub != nil {
+		o.Hub(&th.opts)
+	}
 	th.URL, th.Hub = th.Instance(t)
 	return th
 }
@@ -141,7 +148,8 @@ func (th *Hub) Instance(t testing.TB) (string, *hub.Hub) {
 	}
 	t.Cleanup(func() { _ = h.Close() })
 	go func() { _ = h.Run(th.ctx) }()
-	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20}).Handler())
+	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20,
+		Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}).Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL, h
 }

@@ -149,7 +149,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open view %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta, bEarly, bSent} {
+		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta, bEarly, bSent, bOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -607,16 +607,23 @@ func (s *Store) Item(endpoint, id string) (Item, error) {
 // Fetched records that an endpoint fetched a packet.
 func (s *Store) Fetched(endpoint, id string, at time.Time) error {
 	return s.w.Update(func(tx *bolt.Tx) error {
-		key := tx.Bucket(bPending).Get(pendingKey(endpoint, id))
-		if key == nil {
-			return nil
-		}
-		it, ok, err := get[Item](tx.Bucket(bInbox), key)
-		if err != nil || !ok {
-			return err
-		}
-		return s.event(tx, id, it.Organs, Event{Type: EventFetched, At: at, Flags: []string{}})
+		_, err := s.fetched(tx, endpoint, id, at)
+		return err
 	})
+}
+
+// fetched records a fetch of a pending item; ok is false when the packet
+// is not pending for the endpoint.
+func (s *Store) fetched(tx *bolt.Tx, endpoint, id string, at time.Time) (ok bool, err error) {
+	key := tx.Bucket(bPending).Get(pendingKey(endpoint, id))
+	if key == nil {
+		return false, nil
+	}
+	it, ok, err := get[Item](tx.Bucket(bInbox), key)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, s.event(tx, id, it.Organs, Event{Type: EventFetched, At: at, Flags: []string{}})
 }
 
 // Forwarded removes an item from its endpoint's pending inbox once it went
