@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,15 +25,41 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	s.loginPage(w, r, http.StatusOK, "")
 }
 
+// loginFormTTL is how long a sign-in form's CSRF pair is good for. The
+// expiry is inside the signed value: a captured pair cannot be replayed
+// for ever, whatever the client does with the cookie's Max-Age.
+const loginFormTTL = time.Hour
+
 func (s *server) loginPage(w http.ResponseWriter, r *http.Request, status int, errKey string) {
 	tok := randomToken()
-	http.SetCookie(w, s.cookie(r, loginCookie, s.sess.sign(tok), 3600))
+	exp := strconv.FormatInt(s.o.Now().Add(loginFormTTL).Unix(), 10)
+	http.SetCookie(w, s.cookie(r, loginCookie, s.sess.sign(loginFormVersion+"."+tok+"."+exp), int(loginFormTTL/time.Second)))
 	p := s.page(w, r, nil, nil)
 	p.CSRF, p.Title = tok, p.M.T("signin")
 	if errKey != "" {
 		p.Error = p.M.T(errKey)
 	}
 	s.render(w, status, "login", p)
+}
+
+const loginFormVersion = "l1"
+
+// loginFormToken is the CSRF token of a sign-in form's cookie, or "" when
+// the cookie is forged, of another kind, or expired.
+func (s *server) loginFormToken(cookie string) string {
+	v, ok := s.sess.verify(cookie)
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 || parts[0] != loginFormVersion || parts[1] == "" {
+		return ""
+	}
+	exp, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || !s.o.Now().Before(time.Unix(exp, 0)) {
+		return ""
+	}
+	return parts[1]
 }
 
 // dummyHash is checked for unknown usernames, so they take as long as
@@ -58,10 +85,9 @@ func (s *server) loginSlots() int {
 // unknown user names take the same path: the same checks, argon2 against
 // a dummy hash, the same answers.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(loginCookie)
 	var want string
-	if err == nil {
-		want, _ = s.sess.verify(c.Value)
+	if c, err := r.Cookie(loginCookie); err == nil {
+		want = s.loginFormToken(c.Value)
 	}
 	if want == "" || !s.checkCSRF(w, r, want) {
 		s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")

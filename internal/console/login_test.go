@@ -306,3 +306,27 @@ func TestSecureOverDirectTLS(t *testing.T) {
 		}
 	}
 }
+
+// A sign-in form's CSRF pair expires with the form: one captured pair
+// cannot be replayed for ever (issue 12's flood reused one).
+func TestSignInFormExpires(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC).Unix())
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	base := signInConsole(t, console.Options{Now: clock})
+	f := getLoginForm(t, base)
+	tests := []struct {
+		give time.Duration
+		want int
+	}{
+		{59 * time.Minute, http.StatusSeeOther},
+		{61 * time.Minute, http.StatusForbidden},
+	}
+	start := now.Load()
+	for _, tt := range tests {
+		now.Store(start + int64(tt.give/time.Second))
+		if got := postLogin(t, base, f, "203.0.113.7", "vanthu.h29", goodPassword); got.code != tt.want {
+			t.Errorf("signing in %v after the form was served: %d, want %d", tt.give, got.code, tt.want)
+		}
+	}
+}
