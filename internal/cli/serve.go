@@ -301,7 +301,7 @@ func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
 	}
 	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
-		Signers: map[string]console.Signer{}, Proxies: proxies,
+		Signers: map[string]console.Signer{}, Proxies: proxies, SpoolDir: filepath.Join(cfg.Hub.DataDir, "spool"),
 		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute}
 	if signedOut != nil {
 		o.Revocations = signedOut

@@ -130,10 +130,12 @@ func (e *formError) Error() string { return e.key }
 
 func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	sg, hosted := s.o.Signers[u.OrganID]
-	dir, err := os.MkdirTemp("", "lienthong-compose-")
+	// Every local failure below (disk full, I/O) is 503: the letter is not
+	// the clerk's fault and trying again may work.
+	dir, err := os.MkdirTemp(s.o.SpoolDir, "lienthong-compose-")
 	if err != nil {
 		s.o.Log.Error("console: compose", "err", err)
-		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
 		return
 	}
 	defer os.RemoveAll(dir) //nolint:errcheck // temporary
@@ -160,7 +162,7 @@ func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account,
 		return
 	case err != nil:
 		s.o.Log.Error("console: compose", "err", err)
-		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
 		return
 	}
 	now := s.o.Now()
@@ -173,12 +175,12 @@ func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account,
 	packet := filepath.Join(dir, "packet.xml")
 	if err := writePacket(packet, pk, files); err != nil {
 		s.o.Log.Error("console: compose", "err", err)
-		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
 		return
 	}
 	in, err := os.Open(packet)
 	if err != nil {
-		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
 		return
 	}
 	defer in.Close() //nolint:errcheck // read only

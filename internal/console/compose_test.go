@@ -7,6 +7,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -148,5 +150,36 @@ func TestComposeAndDownload(t *testing.T) {
 	// Answered as an unknown id, so the id does not tell it the packet exists.
 	if code, raw, _ := stranger.raw("/doc/" + id + "/file/0"); code != http.StatusNotFound || bytes.Contains(raw, pdf) {
 		t.Fatalf("G12 downloads H29's attachment: %d", code)
+	}
+}
+
+// A local write failure while composing is the server's fault: 503 with
+// Retry-After, never a 4xx that tells the clerk the letter is wrong.
+func TestComposeLocalFailureIs503(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A spool directory that cannot be written: its parent is a file.
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := serveConsole(t, console.Options{
+		Hub:      h.Hub,
+		Accounts: []console.Account{{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22}},
+		Signers:  hosted(h, g22), Directory: testDirectory(t), SpoolDir: filepath.Join(notDir, "spool"),
+	})
+	sender := newBrowser(t, base)
+	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("G22 sign in: %d", code)
+	}
+	fields := [][2]string{{"csrf", csrf(t, sender.page("/compose"))}, {"to", h29}, {"number", "1"}, {"notation", "VPCP"},
+		{"subject", "V/v thử"}, {"type", "1"}, {"type_name", "Công văn"}, {"priority", "0"},
+		{"signer_name", "Nguyễn Văn A"}, {"signer_position", "Phó Chủ nhiệm"}}
+	code, _, hdr := sender.multipart("/compose", fields, map[string][]byte{"a.pdf": []byte("%PDF-1.4\n%%EOF\n")})
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Fatalf("compose with an unwritable spool: %d, Retry-After %q; want 503 with Retry-After", code, hdr.Get("Retry-After"))
 	}
 }

@@ -111,6 +111,9 @@ type Options struct {
 	LoginConcurrency int
 	LoginWait        time.Duration
 	LoginPerMinute   int
+	// SpoolDir holds composed letters while they are signed and submitted
+	// (the hub's spool directory; "" is the system's temporary directory).
+	SpoolDir string
 	// SessionTTL is how long a session lasts; zero means 8 hours.
 	SessionTTL time.Duration
 	Now        func() time.Time
@@ -122,6 +125,9 @@ const (
 	sessionCookie = "lt_session"
 	loginCookie   = "lt_login" // the sign-in form's CSRF token, signed
 )
+
+// unavailableRetry is the Retry-After of a 503, as the API's.
+const unavailableRetry = 2 * time.Second
 
 // Body limit of a form.
 const maxForm = 64 << 10
@@ -303,6 +309,10 @@ func (s *server) render(w http.ResponseWriter, status int, name string, p *page)
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, u *Account, ss *session, status int, key, detail string) {
+	if status == http.StatusServiceUnavailable {
+		// A fault of the server's, never the clerk's: try again.
+		w.Header().Set("Retry-After", retryAfter(unavailableRetry))
+	}
 	p := s.page(w, r, u, ss)
 	p.Status, p.Title = status, p.M.T("error")
 	p.Error = p.M.T(key)
