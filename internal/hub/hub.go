@@ -202,6 +202,10 @@ func (h *Hub) Ready(ctx context.Context) error {
 		return err
 	}
 	defer admin.Close() //nolint:errcheck // admin client
+	// A hung broker is not ready either: the probe answers within the
+	// wait a request would have, instead of at kafka-go's dial timeouts.
+	ctx, cancel := context.WithTimeout(ctx, h.o.BrokerWait)
+	defer cancel()
 	if _, err := admin.Lag(ctx, h.o.Topics.routerGroup(), h.o.Topics.accepted()); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
