@@ -30,6 +30,10 @@ import (
 // Retention is the default retention of the topic.
 const Retention = 7 * 24 * time.Hour
 
+// MinRetention is the least retention New accepts on an existing topic:
+// a sign-out must outlive the session it ends (8 hours), with a margin.
+const MinRetention = 24 * time.Hour
+
 // ErrNotReady: the topic is not read up to date yet.
 var ErrNotReady = errors.New("logouts: the sessions topic is not read yet")
 
@@ -86,9 +90,18 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	err = admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
 		Config: map[string]string{"cleanup.policy": "delete", "retention.ms": strconv.FormatInt(Retention.Milliseconds(), 10)}})
+	var retention string
+	if err == nil {
+		// A topic made by someone else with a short retention would let a
+		// signed-out session back in once its record expired.
+		retention, err = admin.TopicConfig(ctx, cfg.Topic, "retention.ms")
+	}
 	_ = admin.Close()
 	if err != nil {
 		return nil, fmt.Errorf("logouts: %w", err)
+	}
+	if ms, err := strconv.ParseInt(retention, 10, 64); err == nil && ms >= 0 && time.Duration(ms)*time.Millisecond < MinRetention {
+		return nil, fmt.Errorf("logouts: topic %s keeps records %v, less than the %v a sign-out must last; raise its retention.ms", cfg.Topic, time.Duration(ms)*time.Millisecond, MinRetention)
 	}
 	p, err := bus.NewProducer(cfg.Bus)
 	if err != nil {

@@ -3,6 +3,7 @@ package logouts_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,43 @@ func TestSharedSignOut(t *testing.T) {
 	for _, s := range []*logouts.Store{a, other, late} {
 		if s.Revoked("clerk-session") {
 			t.Error("a record under another key signed a session out")
+		}
+	}
+}
+
+// A sessions topic made elsewhere with a retention shorter than a session
+// would forget sign-outs while their sessions still work: New refuses it.
+func TestShortRetentionRefused(t *testing.T) {
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	cfg := bus.Config{Brokers: b.Addrs()}
+	admin, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	tests := []struct {
+		give    string // the topic's retention.ms
+		wantErr bool
+	}{
+		{"3600000", true},    // an hour
+		{"604800000", false}, // a week
+		{"-1", false},        // for ever
+	}
+	for _, tt := range tests {
+		topic := "lienthong.sessions-" + strings.TrimPrefix(tt.give, "-")
+		if err := admin.EnsureTopics(t.Context(), bus.TopicSpec{Name: topic, Partitions: 1, Config: map[string]string{"retention.ms": tt.give}}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := logouts.New(t.Context(), logouts.Config{Bus: cfg, Topic: topic, Key: bytes.Repeat([]byte{1}, 32)})
+		if (err != nil) != tt.wantErr {
+			t.Errorf("retention.ms %s: New error %v, want an error: %v", tt.give, err, tt.wantErr)
+		}
+		if s != nil {
+			_ = s.Close()
 		}
 	}
 }
