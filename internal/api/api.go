@@ -62,7 +62,11 @@ type Server struct {
 	// ClientCert, when set, authenticates a request that has no bearer
 	// token by its TLS client certificate (already verified against the
 	// configured client CAs by the TLS layer).
-	ClientCert   func(c *x509.Certificate) (string, bool)
+	ClientCert func(c *x509.Certificate) (string, bool)
+	// PeerCert is the request's verified client certificate, from the
+	// handshake or from a trusted TLS proxy (edge.Proxies.ClientCert);
+	// nil reads the handshake only.
+	PeerCert     func(r *http.Request) *x509.Certificate
 	MaxBodyBytes int64
 	Log          *slog.Logger
 	Ready        func(r *http.Request) error
@@ -98,14 +102,24 @@ func (s *Server) Handler() http.Handler {
 
 type handler func(w http.ResponseWriter, r *http.Request, caller string)
 
+func (s *Server) peerCert(r *http.Request) *x509.Certificate {
+	if s.PeerCert != nil {
+		return s.PeerCert(r)
+	}
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+		return nil
+	}
+	return r.TLS.VerifiedChains[0][0]
+}
+
 func (s *Server) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var organ string
 		known := false
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 			organ, known = s.Tokens.Organ(strings.TrimSpace(tok))
-		} else if s.ClientCert != nil && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-			organ, known = s.ClientCert(r.TLS.VerifiedChains[0][0])
+		} else if c := s.peerCert(r); s.ClientCert != nil && c != nil {
+			organ, known = s.ClientCert(c)
 		}
 		if !known {
 			// Run-time tokens not read yet (creds.Store): no token can

@@ -221,8 +221,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		defer signedOut.Close() //nolint:errcheck // shutting down
 		go func() { runErr <- signedOut.Run(ctx) }()
 	}
+	proxies, err := edge.ParseProxies(cfg.Hub.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
-		ClientCert: clientCert(dir), Ready: func(r *http.Request) error {
+		ClientCert: clientCert(dir), PeerCert: proxies.ClientCert, Ready: func(r *http.Request) error {
 			if tokens != nil && !tokens.IsReady() {
 				return creds.ErrNotReady
 			}
@@ -232,10 +236,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 			return h.Ready(r.Context())
 		}}
 	systems, err := vdxp.SystemsFromConfig(cfg.Agencies)
-	if err != nil {
-		return err
-	}
-	proxies, err := edge.ParseProxies(cfg.Hub.TrustedProxies)
 	if err != nil {
 		return err
 	}

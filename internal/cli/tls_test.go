@@ -9,10 +9,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -132,6 +134,68 @@ agencies:
 		t.Run(tt.name, func(t *testing.T) {
 			if got := get(client(tt.give), "/v1/inbox"); got != tt.want {
 				t.Errorf("status %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// Behind a TLS proxy that verified the client's certificate, the hub takes
+// it from X-Client-Cert, but only from a trusted proxy: from anyone else
+// the header is ignored, or it would be a forgeable credential.
+func TestServeClientCertificateFromProxy(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h29, err := ca.Issue("000.00.00.H29", "UBND TP HCM", pki.IssueOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h29.Cert.Raw})))
+	tests := []struct {
+		name    string
+		proxies string
+		want    int
+	}{
+		{"from a trusted proxy", "[127.0.0.0/8]", http.StatusOK},
+		{"from an address not trusted", "[192.0.2.1]", http.StatusUnauthorized},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			yaml := `hub:
+  organId: "000.00.00.G01"
+  addr: ` + addr + `
+  dataDir: ` + filepath.Join(dir, fmt.Sprint("data", i)) + `
+  trustedProxies: ` + tt.proxies + `
+trust:
+  roots: [` + ca.RootPath() + `]
+agencies:
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    tokens: ["h29-token-0123456789"]
+`
+			path := filepath.Join(dir, fmt.Sprint("hub", i, ".yaml"))
+			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan int, 1)
+			go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
+			defer func() { cancel(); <-done }()
+			if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+				t.Fatalf("not ready: %v", err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/inbox", nil)
+			req.Header.Set("X-Client-Cert", header)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
 			}
 		})
 	}
