@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"lienthong/internal/atomicfile"
-	"lienthong/internal/bus"
 	"lienthong/internal/config"
 	"lienthong/internal/console"
 	"lienthong/internal/pki"
@@ -226,21 +225,4 @@ func secret() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func runBroker(ctx context.Context, args []string, _, stderr io.Writer) int {
-	serverGC()
-	fs := newFlags("broker", "--data DIR [--addr 127.0.0.1:9092]", stderr)
-	data := fs.String("data", "", "where the broker persists (required)")
-	addr := fs.String("addr", "127.0.0.1:9092", "listen address")
-	if _, err := parseFlags(fs, args); err != nil || *data == "" {
-		fs.Usage()
-		return ExitUsage
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := bus.RunBroker(ctx, *addr, *data, log); err != nil {
-		fmt.Fprintf(stderr, "lienthong broker: %v\n", err)
-		return ExitUsage
-	}
-	return ExitOK
 }

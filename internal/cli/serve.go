@@ -101,12 +101,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	brokers := cfg.Bus.Brokers
 	if cfg.Bus.Embedded {
-		b, err := bus.StartBroker(ctx, bus.BrokerConfig{Addr: cfg.Bus.Addr, DataDir: cfg.Bus.DataDir, Logger: log})
+		bcfg, err := embeddedBroker(cfg, log)
+		if err != nil {
+			return err
+		}
+		b, err := bus.StartBroker(ctx, bcfg)
 		if err != nil {
 			return err
 		}
 		defer b.Close() //nolint:errcheck // shutting down
 		brokers = b.Addrs()
+	}
+	busCfg, err := busConfig(cfg, brokers)
+	if err != nil {
+		return err
 	}
 	store, err := openStore(ctx, cfg, spool)
 	if err != nil {
@@ -140,7 +148,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		return err
 	}
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
-		Bus:    bus.Config{Brokers: brokers, ClientID: cfg.Bus.ClientID, BatchTimeout: cfg.Bus.BatchTimeout},
+		Bus:    busCfg,
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
 		Metrics: hubMetrics}
@@ -161,6 +169,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	h, err := hub.New(ctx, o)
 	if err != nil {
+		return err
+	}
+	if err := provisionAgencies(ctx, busCfg, cfg, log); err != nil {
+		h.Close() //nolint:errcheck // failing start
 		return err
 	}
 	defer h.Close() //nolint:errcheck // shutting down

@@ -150,6 +150,11 @@ type Bus struct {
 	// BatchTimeout bounds how long a write waits to fill a batch; kafka-go's
 	// default of 1 s would make every synchronous write take a second.
 	BatchTimeout time.Duration `mapstructure:"batchTimeout" json:"batchTimeout"`
+	// TLS and SASL secure every Kafka client of the hub (see kafka.go).
+	TLS  BusTLS  `mapstructure:"tls" json:"tls"`
+	SASL BusSASL `mapstructure:"sasl" json:"sasl"`
+	// EmbeddedBroker secures the embedded broker.
+	EmbeddedBroker BusBroker `mapstructure:"embeddedBroker" json:"embeddedBroker"`
 }
 
 // Trust is the trust store for signature verification and the hub's own
@@ -348,6 +353,7 @@ func defaults() *Config {
 			Partitions:        6,
 			ReplicationFactor: 1,
 			BatchTimeout:      500 * time.Microsecond, // measured in internal/bus: 5 ms caps 64 callers at ~10k msg/s
+			SASL:              BusSASL{Mechanism: SASLSCRAM512},
 		},
 		Trust:   Trust{Revocation: trust.SoftFail},
 		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},
