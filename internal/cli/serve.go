@@ -111,6 +111,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		}
 		defer b.Close() //nolint:errcheck // shutting down
 		brokers = b.Addrs()
+		log.Info("embedded kafka broker", "addr", brokers[0], "tls", bcfg.TLS != nil, "sasl", bcfg.Superuser.Enabled(), "acls", bcfg.ACLs)
 	}
 	busCfg, err := busConfig(cfg, brokers)
 	if err != nil {
