@@ -321,8 +321,12 @@ func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.
 func openStore(ctx context.Context, cfg *config.Config, spool string) (blob.Store, error) {
 	if cfg.Blob.Kind == config.BlobS3 {
 		s := cfg.Blob.S3
+		cas, err := s.S3RootCAs()
+		if err != nil {
+			return nil, err
+		}
 		return blob.NewS3(ctx, blob.S3Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket, Prefix: s.Prefix, AccessKey: s.AccessKey,
-			SecretKey: blob.SecretString(s.SecretKey.Reveal()), UseTLS: s.UseTLS, PartSize: uint64(s.PartSize), CreateBucket: s.CreateBucket, SpoolDir: spool})
+			SecretKey: blob.SecretString(s.SecretKey.Reveal()), UseTLS: s.UseTLS, RootCAs: cas, PartSize: uint64(s.PartSize), CreateBucket: s.CreateBucket, SpoolDir: spool})
 	}
 	return blob.NewFS(cfg.Blob.FS.Dir)
 }

@@ -124,6 +124,9 @@ type S3 struct {
 	AccessKey string `mapstructure:"accessKey" json:"accessKey"`
 	SecretKey Secret `mapstructure:"secretKey" json:"secretKey"`
 	UseTLS    bool   `mapstructure:"useTls" json:"useTls"`
+	// CAFile, with UseTLS, is a PEM bundle of the CAs that issue the S3
+	// server's certificate, trusted instead of the system's roots.
+	CAFile string `mapstructure:"caFile" json:"caFile,omitempty"`
 	// PartSize is the multipart upload part (default 16 MiB); without it
 	// minio-go buffers about 537 MiB per upload of unknown size.
 	PartSize ByteSize `mapstructure:"partSize" json:"partSize"`

@@ -216,3 +216,26 @@ func (c *Config) validateKafka(p *problems, checkFiles bool) {
 		}
 	}
 }
+
+// S3RootCAs is the pool of blob.s3.caFile, nil without it.
+func (s S3) S3RootCAs() (*x509.CertPool, error) {
+	if s.CAFile == "" {
+		return nil, nil
+	}
+	pool, err := loadCAs(s.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("blob.s3.caFile: %w", err)
+	}
+	return pool, nil
+}
+
+func (c *Config) validateS3CA(p *problems, checkFiles bool) {
+	s := c.Blob.S3
+	if s.CAFile == "" {
+		return
+	}
+	if !s.UseTLS {
+		p.addf("blob.s3.caFile", "%w: set while blob.s3.useTls is false", ErrConflict)
+	}
+	p.file("blob.s3.caFile", s.CAFile, checkFiles)
+}

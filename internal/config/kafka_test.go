@@ -114,6 +114,10 @@ func TestValidateKafkaErrors(t *testing.T) {
 		{"agency kafka user twice", func(c *config.Config) {
 			c.Agencies[0].Kafka = config.AgencyKafka{User: "agency-h29", Password: "another-password-0123456"}
 		}, "agencies[1].kafka.user", config.ErrDuplicate},
+		{"s3 ca file", func(c *config.Config) { c.Blob.S3.CAFile = missing }, "blob.s3.caFile", fs.ErrNotExist},
+		{"s3 ca without tls", func(c *config.Config) {
+			c.Blob.S3.CAFile, c.Blob.S3.UseTLS = c.Bus.TLS.CAFile, false
+		}, "blob.s3.caFile", config.ErrConflict},
 		{"agency kafka without hub sasl", func(c *config.Config) { c.Bus.SASL = config.BusSASL{Mechanism: config.SASLSCRAM512} }, "bus.sasl.user", config.ErrRequired},
 	}
 	for _, tt := range tests {
@@ -153,6 +157,7 @@ func TestValidateKafkaAccepts(t *testing.T) {
 		{"plaintext bus", func(c *config.Config) {
 			c.Bus.TLS, c.Bus.SASL, c.Agencies[1].Kafka = config.BusTLS{}, config.BusSASL{Mechanism: config.SASLSCRAM512}, config.AgencyKafka{}
 		}},
+		{"s3 private ca", func(c *config.Config) { c.Blob.S3.CAFile = c.Bus.TLS.CAFile }},
 		{"secured embedded broker", func(c *config.Config) {
 			c.Bus.Embedded, c.Bus.Brokers = true, nil
 			c.Bus.EmbeddedBroker = config.BusBroker{CertFile: c.Bus.TLS.CertFile, KeyFile: c.Bus.TLS.KeyFile, ACLs: true}
@@ -250,6 +255,9 @@ func TestBusClientTLS(t *testing.T) {
 	}
 	if tc.RootCAs == nil || len(tc.Certificates) != 1 || tc.ServerName != "kafka.internal" {
 		t.Errorf("ClientTLS = %+v", tc)
+	}
+	if pool, err := (config.S3{CAFile: cert}).S3RootCAs(); pool == nil || err != nil {
+		t.Errorf("S3RootCAs = %v, %v", pool, err)
 	}
 	if tc, err := (config.BusTLS{}).ClientTLS(); tc != nil || err != nil {
 		t.Errorf("disabled: ClientTLS = %v, %v; want nil, nil", tc, err)
