@@ -1,8 +1,10 @@
 package bus
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/segmentio/kafka-go"
@@ -56,6 +58,18 @@ func (s SASL) String() string {
 
 // GoString is String, for %#v.
 func (s SASL) GoString() string { return "bus.SASL{" + s.String() + "}" }
+
+// LogValue keeps the password out of slog.
+func (s SASL) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON keeps the password out of JSON dumps of a Config.
+func (s SASL) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Mechanism string `json:"mechanism,omitempty"`
+		User      string `json:"user,omitempty"`
+		Password  string `json:"password,omitempty"`
+	}{s.Mechanism, s.User, map[bool]string{true: redactedCredential}[s.Password != ""]})
+}
 
 func (s SASL) mechanism() string {
 	if s.Mechanism == "" {

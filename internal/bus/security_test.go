@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,8 +9,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"strings"
@@ -222,11 +225,23 @@ func TestSASLValidate(t *testing.T) {
 			t.Errorf("NewProducer(%v) = %v; want %v", tt.give, err, tt.want)
 		}
 	}
-	// The password never shows in a formatted config.
+	// The password never shows in a formatted, logged or dumped config.
 	cfg := bus.Config{SASL: bus.SASL{User: "u", Password: "s3cret-pass"}}
+	var outs []string
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
-		if s := fmt.Sprintf(f, cfg); strings.Contains(s, "s3cret-pass") {
-			t.Errorf("Sprintf(%q) = %s: shows the password", f, s)
+		outs = append(outs, fmt.Sprintf(f, cfg))
+	}
+	var text, js bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("m", "bus", cfg, "sasl", cfg.SASL)
+	slog.New(slog.NewJSONHandler(&js, nil)).Info("m", "bus", cfg, "sasl", cfg.SASL)
+	dump, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs = append(outs, text.String(), js.String(), string(dump))
+	for _, s := range outs {
+		if strings.Contains(s, "s3cret-pass") || !strings.Contains(s, "[redacted]") {
+			t.Errorf("%s: shows the password, or no [redacted]", s)
 		}
 	}
 }

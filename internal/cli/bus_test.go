@@ -24,7 +24,8 @@ import (
 )
 
 // A hub whose embedded broker serves TLS, SASL and ACLs: every Kafka
-// client of the hub logs in as bus.sasl's user (from the environment), and
+// client of the hub (hub, pusher, the console's token store) logs in as
+// bus.sasl's user (from the environment), and
 // H29's principal, made by the hub, reads H29's inbox topic and nothing
 // else; once its kafka entry is gone, a restart revokes it.
 func TestServeSecuredBus(t *testing.T) {
@@ -54,6 +55,10 @@ bus:
     acls: true
 trust:
   roots: [` + ca.RootPath() + `]
+console:
+  # The console's run-time token store reads and writes the credentials
+  # topic: /readyz waits for it.
+  sessionKey: session-key-of-the-secured-bus-test-0123
 agencies:
   - organId: "000.00.00.G22"
     name: Văn phòng Chính phủ

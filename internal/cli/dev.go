@@ -142,6 +142,9 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
   try: lienthong sign FILE --cert ... --key ... -o FILE.p7s, then
        curl -H "Authorization: Bearer TOKEN" -F packet=@FILE -F signature=@FILE.p7s http://%s/v1/packets
 `, a, data, agenciesPath, filepath.Join(devDir, "ca.pem"), a)
+		if db.secure {
+			fmt.Fprintf(stdout, "  kafka (TLS, SASL, ACLs):   %s (the broker's address is in the log)\n", filepath.Join(devDir, "kafka", "kafka.json"))
+		}
 	})
 }
 
