@@ -113,6 +113,14 @@ agencies:
 	if err := kafkaMetadata(t, kafkaAddr, tc, "agency-h29", "agency-h29-kafka-password", "lienthong.accepted"); !errors.Is(err, kafka.TopicAuthorizationFailed) {
 		t.Errorf("H29 describes the accepted topic: %v; want TopicAuthorizationFailed", err)
 	}
+	// lienthong dlq reaches the secured bus with the hub's configuration,
+	// and not without it.
+	if code, out, errOut := run(t, "dlq", "list", "--config", path, "--brokers", kafkaAddr, "--json", "--timeout", "20s"); code != ExitOK {
+		t.Errorf("dlq list --config: %d %s %s", code, out, errOut)
+	}
+	if code, _, _ := run(t, "dlq", "list", "--brokers", kafkaAddr, "--json", "--timeout", "3s"); code == ExitOK {
+		t.Error("dlq list without the bus's TLS and SASL succeeded")
+	}
 	stop()
 	for _, s := range []string{"hub-kafka-password-0123", "agency-h29-kafka-password"} {
 		if strings.Contains(logs.String(), s) {
