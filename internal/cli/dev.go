@@ -45,7 +45,7 @@ const devHubOrgan = "000.00.00.G01"
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	serverGC()
-	fs := newFlags("dev", "[--data DIR] [--addr 127.0.0.1:8080] [--secure-bus [--bus-addr 127.0.0.1:9093]]", stderr)
+	fs := newFlags("dev", "[--data DIR] [--addr 127.0.0.1:8080] [--secure-bus] [--bus-addr HOST:PORT]", stderr)
 	data := fs.String("data", "./data", "where everything persists")
 	addr := fs.String("addr", "127.0.0.1:8080", "the API's address")
 	secure := fs.Bool("secure-bus", false, "run the embedded Kafka with TLS, SASL and ACLs, and a Kafka principal per agency (DIR/dev/kafka/kafka.json)")
@@ -61,15 +61,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return ExitOK
 }
 
+// devBus are dev's options for its embedded Kafka.
+type devBus struct {
+	secure bool   // TLS, SASL and ACLs (devSecureBus)
+	addr   string // bus.addr
+}
+
 // dev runs broker, store, view, hub and API in one process, persistent
 // under data, with three demo agencies and a development PKI: the same
 // wiring as serve, from a configuration made here.
-// devBus are dev's options for its embedded Kafka.
-type devBus struct {
-	secure bool
-	addr   string
-}
-
 func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, log *slog.Logger) error {
 	data, err := filepath.Abs(data)
 	if err != nil {
