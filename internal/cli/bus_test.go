@@ -314,3 +314,98 @@ func TestDevSecureBus(t *testing.T) {
 		}
 	}
 }
+
+// A hub that is not a Kafka super user runs whole (router, view, pusher,
+// console tokens, agency provisioning) with exactly bus.HubACLs, the list
+// docs/bus.md gives.
+func TestServeWithHubACLsOnly(t *testing.T) {
+	dir := t.TempDir()
+	ca, g22 := testCA(t, dir)
+	cert, key, pool := serverCert(t, dir)
+	kp, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: filepath.Join(dir, "kafka"), ACLs: true,
+		TLS:       &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12},
+		Superuser: bus.SASL{User: "admin", Password: "broker-admin-password-01"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	admin, err := bus.NewAdmin(bus.Config{Brokers: b.Addrs(), TLS: tc, SASL: bus.SASL{User: "admin", Password: "broker-admin-password-01"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.SetSCRAMUser(t.Context(), "lienthong-hub", "hub-kafka-password-0123"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreateACLs(t.Context(), bus.HubACLs("lienthong.", "lienthong-hub", true)...); err != nil {
+		t.Fatal(err)
+	}
+
+	addr := freeAddr(t)
+	t.Setenv("LIENTHONG_BUS_SASL_PASSWORD", "hub-kafka-password-0123")
+	yaml := `hub:
+  organId: "000.00.00.G01"
+  addr: ` + addr + `
+  dataDir: ` + filepath.Join(dir, "data") + `
+bus:
+  embedded: false
+  brokers: [` + b.Addrs()[0] + `]
+  tls:
+    enabled: true
+    caFile: ` + cert + `
+  sasl:
+    user: lienthong-hub
+trust:
+  roots: [` + ca.RootPath() + `]
+console:
+  sessionKey: session-key-of-the-hub-acls-test-0123456
+agencies:
+  - organId: "000.00.00.G22"
+    name: Văn phòng Chính phủ
+    tokens: ["g22-token-0123456789"]
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    tokens: ["h29-token-0123456789"]
+    kafka:
+      user: agency-h29
+      password: agency-h29-kafka-password
+`
+	path := filepath.Join(dir, "lienthong.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedWriter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, logs) }()
+	defer func() { cancel(); <-done }()
+	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+		t.Fatalf("not ready: %v\n%s", err, logs.String())
+	}
+	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pki.SignDetached(bytes.NewReader(packet), g22.Cert, g22.Key, g22.Chain, pki.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := fedPost(t, addr, "g22-token-0123456789", packet, sig); code != 201 {
+		t.Fatalf("submit: %d\n%s", code, logs.String())
+	}
+	waitInbox(t, addr, "h29-token-0123456789")
+	agency := bus.Config{Brokers: b.Addrs(), TLS: tc, DialTimeout: 2 * time.Second, SASL: bus.SASL{User: "agency-h29", Password: "agency-h29-kafka-password"}}
+	if msgs, err := bus.ReadTopic(t.Context(), agency, "lienthong.inbox.000.00.00.H29", 0); err != nil || len(msgs) != 1 {
+		t.Errorf("H29 reads its inbox topic: %d messages, %v; want 1", len(msgs), err)
+	}
+	for _, bad := range []string{"level=ERROR", "level=WARN", "Authorization"} {
+		if strings.Contains(logs.String(), bad) {
+			t.Errorf("%s in the hub's log:\n%s", bad, logs.String())
+		}
+	}
+}
