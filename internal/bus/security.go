@@ -64,11 +64,15 @@ func (s SASL) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // MarshalJSON keeps the password out of JSON dumps of a Config.
 func (s SASL) MarshalJSON() ([]byte, error) {
+	pw := ""
+	if s.Password != "" {
+		pw = redactedCredential
+	}
 	return json.Marshal(struct {
 		Mechanism string `json:"mechanism,omitempty"`
 		User      string `json:"user,omitempty"`
 		Password  string `json:"password,omitempty"`
-	}{s.Mechanism, s.User, map[bool]string{true: redactedCredential}[s.Password != ""]})
+	}{s.Mechanism, s.User, pw})
 }
 
 func (s SASL) mechanism() string {
