@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ type S3Config struct {
 	AccessKey string
 	SecretKey SecretString
 	UseTLS    bool
+	// RootCAs, with UseTLS, verify the server's certificate instead of the
+	// system's roots: for a server whose certificate a private CA issued.
+	RootCAs *x509.CertPool
 	// PartSize is the size of multipart upload parts and the largest object
 	// sent in a single PUT; 0 means DefaultPartSize. Each Create in flight
 	// holds up to one part in memory.
@@ -63,6 +67,8 @@ func (c S3Config) Validate() error {
 		return fmt.Errorf("%w: access key and secret key are required", ErrInvalidConfig)
 	case c.PartSize != 0 && (c.PartSize < MinPartSize || c.PartSize > MaxPartSize):
 		return fmt.Errorf("%w: part size %d outside %d..%d", ErrInvalidConfig, c.PartSize, MinPartSize, MaxPartSize)
+	case c.RootCAs != nil && !c.UseTLS:
+		return fmt.Errorf("%w: RootCAs without UseTLS", ErrInvalidConfig)
 	case c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/"):
 		return fmt.Errorf("%w: prefix %q must end in \"/\"", ErrInvalidConfig, c.Prefix)
 	}
@@ -143,11 +149,20 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if cfg.SpoolDir == "" {
 		cfg.SpoolDir = os.TempDir()
 	}
-	client, err := minio.New(cfg.Endpoint, &minio.Options{
+	opts := &minio.Options{
 		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey.Reveal(), ""),
 		Secure: cfg.UseTLS,
 		Region: cfg.Region,
-	})
+	}
+	if cfg.UseTLS && cfg.RootCAs != nil {
+		tr, err := minio.DefaultTransport(true)
+		if err != nil {
+			return nil, fmt.Errorf("blob: s3 transport: %w", err)
+		}
+		tr.TLSClientConfig.RootCAs = cfg.RootCAs
+		opts.Transport = tr
+	}
+	client, err := minio.New(cfg.Endpoint, opts)
 	if err != nil {
 		return nil, fmt.Errorf("blob: s3 client: %w", err)
 	}

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,7 +38,22 @@ type BrokerConfig struct {
 	SyncWrites bool
 	// Logger receives the broker's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// TLS, when set, makes the broker speak TLS only; its Certificates
+	// hold the broker's certificate, ClientCAs and ClientAuth ask for
+	// client certificates.
+	TLS *tls.Config
+	// Superuser, when its User is set, turns SASL on: every client must
+	// authenticate, and this user passes every ACL. Its password is the
+	// one given here, whatever an earlier run with the same DataDir had.
+	Superuser SASL
+	// ACLs turns ACL checks on: a principal other than Superuser may do
+	// only what ACLs (CreateACLs, kept in DataDir) allow it. It needs
+	// Superuser, or no one could grant anything.
+	ACLs bool
 }
+
+// ErrACLsNeedSuperuser refuses a broker with ACLs but no superuser.
+var ErrACLsNeedSuperuser = errors.New("bus: broker ACLs need a SASL superuser")
 
 // Broker is a running embedded Kafka broker: one kfake node speaking the
 // Kafka protocol over TCP, persisting to DataDir. Topics are never created
@@ -77,12 +93,25 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 		// clients then connect to it: it must be a reachable one.
 		return nil, fmt.Errorf("%w: %q: listen on a concrete address, it is advertised to clients", ErrBadBroker, cfg.Addr)
 	}
+	if cfg.ACLs && cfg.Superuser.User == "" {
+		return nil, ErrACLsNeedSuperuser
+	}
+	if cfg.Superuser.Enabled() {
+		if err := cfg.Superuser.Validate(); err != nil {
+			return nil, fmt.Errorf("broker superuser: %w", err)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create broker data dir: %w", err)
 	}
 	unlock, err := lockDir(cfg.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Superuser.Enabled() {
+		if err := persistSuperuser(cfg.DataDir, cfg.Superuser); err != nil {
+			return nil, errors.Join(err, unlock())
+		}
 	}
 
 	log := cfg.Logger
@@ -111,6 +140,15 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	}
 	if cfg.SyncWrites {
 		opts = append(opts, kfake.SyncWrites())
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
+	}
+	if cfg.Superuser.Enabled() {
+		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(cfg.Superuser.mechanism(), cfg.Superuser.User, cfg.Superuser.Password))
+	}
+	if cfg.ACLs {
+		opts = append(opts, kfake.EnableACLs())
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
@@ -146,17 +184,19 @@ func waitListening(ctx context.Context, addr string) error {
 	return conn.Close()
 }
 
-// RunBroker runs an embedded broker on addr with its data in dataDir until
-// ctx ends, then shuts it down cleanly. It backs `lienthong broker`.
-func RunBroker(ctx context.Context, addr, dataDir string, log *slog.Logger) error {
+// RunBroker runs an embedded broker until ctx ends, then shuts it down
+// cleanly. It backs `lienthong broker`.
+func RunBroker(ctx context.Context, cfg BrokerConfig) error {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b, err := StartBroker(ctx, BrokerConfig{Addr: addr, DataDir: dataDir, Logger: log})
+	b, err := StartBroker(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	log.Info("kafka broker listening", "addr", b.Addrs()[0], "data", dataDir, "pid", os.Getpid())
+	log.Info("kafka broker listening", "addr", b.Addrs()[0], "data", cfg.DataDir, "pid", os.Getpid(),
+		"tls", cfg.TLS != nil, "sasl", cfg.Superuser.Enabled(), "acls", cfg.ACLs)
 	<-ctx.Done()
 	log.Info("kafka broker stopping", "addr", b.Addrs()[0])
 	return b.Close()

@@ -329,7 +329,9 @@ func TestRunBroker(t *testing.T) {
 	l.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- bus.RunBroker(ctx, addr, t.TempDir(), slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- bus.RunBroker(ctx, bus.BrokerConfig{Addr: addr, DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	}()
 	waitFor(t, 10*time.Second, "the broker port", func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {

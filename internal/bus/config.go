@@ -1,12 +1,11 @@
 package bus
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // Defaults applied by Config.withDefaults.
@@ -68,6 +67,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	// DialTimeout bounds connecting to a broker (default DefaultDialTimeout).
 	DialTimeout time.Duration
+	// TLS, when set, wraps every connection to the brokers: RootCAs
+	// verify them, Certificates hold the client certificate, and
+	// ServerName defaults to the broker's host.
+	TLS *tls.Config
+	// SASL, when set, authenticates every connection.
+	SASL SASL
 }
 
 // Validate reports the first problem with c, as one of the Err* sentinels.
@@ -86,7 +91,7 @@ func (c Config) Validate() error {
 	if c.BatchSize < 0 {
 		return ErrBadBatchSize
 	}
-	return nil
+	return c.SASL.Validate()
 }
 
 func (c Config) withDefaults() Config {
@@ -103,14 +108,4 @@ func (c Config) withDefaults() Config {
 		c.DialTimeout = DefaultDialTimeout
 	}
 	return c
-}
-
-// transport returns a kafka-go transport owned by one client, so that Close
-// releases its connections and the client id reaches the broker.
-func (c Config) transport() *kafka.Transport {
-	return &kafka.Transport{
-		Dial:        (&net.Dialer{Timeout: c.DialTimeout}).DialContext,
-		DialTimeout: c.DialTimeout,
-		ClientID:    c.ClientID,
-	}
 }

@@ -147,7 +147,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		Brokers:           c.cfg.Brokers,
 		GroupID:           c.cc.Group,
 		GroupTopics:       c.cc.Topics,
-		Dialer:            &kafka.Dialer{ClientID: c.cfg.ClientID, Timeout: c.cfg.DialTimeout},
+		Dialer:            c.cfg.dialer(),
 		StartOffset:       kafka.FirstOffset,
 		CommitInterval:    0, // synchronous: CommitMessages returns once the commit is durable
 		HeartbeatInterval: c.cc.HeartbeatInterval,

@@ -52,7 +52,7 @@ func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) 
 		Brokers:     cfg.Brokers,
 		Topic:       topic,
 		Partition:   parts[topic][0],
-		Dialer:      &kafka.Dialer{ClientID: cfg.ClientID, Timeout: cfg.DialTimeout},
+		Dialer:      cfg.dialer(),
 		StartOffset: kafka.FirstOffset,
 		MaxWait:     DefaultMaxWait,
 	})

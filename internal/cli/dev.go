@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"lienthong/internal/atomicfile"
-	"lienthong/internal/bus"
 	"lienthong/internal/config"
 	"lienthong/internal/console"
 	"lienthong/internal/pki"
@@ -46,24 +45,32 @@ const devHubOrgan = "000.00.00.G01"
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	serverGC()
-	fs := newFlags("dev", "[--data DIR] [--addr 127.0.0.1:8080]", stderr)
+	fs := newFlags("dev", "[--data DIR] [--addr 127.0.0.1:8080] [--secure-bus] [--bus-addr HOST:PORT]", stderr)
 	data := fs.String("data", "./data", "where everything persists")
 	addr := fs.String("addr", "127.0.0.1:8080", "the API's address")
+	secure := fs.Bool("secure-bus", false, "run the embedded Kafka with TLS, SASL and ACLs, and a Kafka principal per agency (DIR/dev/kafka/kafka.json)")
+	busAddr := fs.String("bus-addr", "127.0.0.1:0", "the embedded Kafka's address (bus.addr)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return ExitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := dev(ctx, *data, *addr, stdout, log); err != nil {
+	if err := dev(ctx, *data, *addr, devBus{secure: *secure, addr: *busAddr}, stdout, log); err != nil {
 		fmt.Fprintf(stderr, "lienthong dev: %v\n", err)
 		return ExitUsage
 	}
 	return ExitOK
 }
 
+// devBus are dev's options for its embedded Kafka.
+type devBus struct {
+	secure bool   // TLS, SASL and ACLs (devSecureBus)
+	addr   string // bus.addr
+}
+
 // dev runs broker, store, view, hub and API in one process, persistent
 // under data, with three demo agencies and a development PKI: the same
 // wiring as serve, from a configuration made here.
-func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Logger) error {
+func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, log *slog.Logger) error {
 	data, err := filepath.Abs(data)
 	if err != nil {
 		return err
@@ -116,6 +123,14 @@ func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Log
 	}
 	// The dev operator is an admin, so token rotation can be tried too.
 	cfg.Console.Accounts = append(cfg.Console.Accounts, config.ConsoleAccount{Username: op.Username, PasswordHash: config.Secret(opHash), Role: "admin"})
+	if db.addr != "" {
+		cfg.Bus.Addr = db.addr
+	}
+	if db.secure {
+		if err := devSecureBus(cfg, devDir); err != nil {
+			return err
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -127,6 +142,9 @@ func dev(ctx context.Context, data, addr string, stdout io.Writer, log *slog.Log
   try: lienthong sign FILE --cert ... --key ... -o FILE.p7s, then
        curl -H "Authorization: Bearer TOKEN" -F packet=@FILE -F signature=@FILE.p7s http://%s/v1/packets
 `, a, data, agenciesPath, filepath.Join(devDir, "ca.pem"), a)
+		if db.secure {
+			fmt.Fprintf(stdout, "  kafka (TLS, SASL, ACLs):   %s (the broker's address is in the log)\n", filepath.Join(devDir, "kafka", "kafka.json"))
+		}
 	})
 }
 
@@ -226,21 +244,4 @@ func secret() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func runBroker(ctx context.Context, args []string, _, stderr io.Writer) int {
-	serverGC()
-	fs := newFlags("broker", "--data DIR [--addr 127.0.0.1:9092]", stderr)
-	data := fs.String("data", "", "where the broker persists (required)")
-	addr := fs.String("addr", "127.0.0.1:9092", "listen address")
-	if _, err := parseFlags(fs, args); err != nil || *data == "" {
-		fs.Usage()
-		return ExitUsage
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := bus.RunBroker(ctx, *addr, *data, log); err != nil {
-		fmt.Fprintf(stderr, "lienthong broker: %v\n", err)
-		return ExitUsage
-	}
-	return ExitOK
 }

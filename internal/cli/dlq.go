@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/config"
 	"lienthong/internal/push"
 )
 
@@ -61,6 +62,10 @@ type dlqFlags struct {
 	endpoint *string
 	asJSON   *bool
 	timeout  *time.Duration
+	// config names the hub's configuration, whose bus.tls and bus.sasl
+	// (and brokers and prefix, unless given) secure the connection.
+	config *string
+	sec    *bus.Config
 }
 
 func addDLQFlags(fs *flag.FlagSet, name string) dlqFlags {
@@ -71,6 +76,8 @@ func addDLQFlags(fs *flag.FlagSet, name string) dlqFlags {
 		endpoint: fs.String("endpoint", "", "only entries of this OrganId's inbox (x-endpoint, or the original topic)"),
 		asJSON:   fs.Bool("json", false, "print JSON lines"),
 		timeout:  fs.Duration("timeout", time.Minute, "give up after this long"),
+		config:   fs.String("config", "", "the hub's configuration: its bus.tls and bus.sasl, and its brokers and prefix unless given"),
+		sec:      &bus.Config{},
 	}
 }
 
@@ -89,8 +96,26 @@ func (f dlqFlags) parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
 		fs.Usage()
 		return ExitUsage, false
 	}
+	if *f.config != "" {
+		cfg, err := config.Load(*f.config, nil)
+		if err == nil {
+			*f.sec, err = busConfig(cfg, cfg.Bus.Brokers)
+		}
+		if err != nil {
+			fmt.Fprintf(fs.Output(), "lienthong %s: %v\n", f.name, err)
+			return ExitUsage, false
+		}
+		if *f.brokers == "" {
+			*f.brokers = strings.Join(cfg.Bus.Brokers, ",")
+		}
+		set := false
+		fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "prefix" })
+		if !set {
+			*f.prefix = cfg.Bus.TopicPrefix
+		}
+	}
 	if *f.brokers == "" {
-		fmt.Fprintf(fs.Output(), "lienthong %s: --brokers is required (or set LIENTHONG_BROKERS)\n", f.name)
+		fmt.Fprintf(fs.Output(), "lienthong %s: --brokers is required (or set LIENTHONG_BROKERS, or --config)\n", f.name)
 		return ExitUsage, false
 	}
 	if *f.timeout <= 0 {
@@ -111,7 +136,7 @@ func (f dlqFlags) bus() bus.Config {
 			brokers = append(brokers, b)
 		}
 	}
-	return bus.Config{Brokers: brokers, ClientID: "lienthong-dlq", DialTimeout: 5 * time.Second}
+	return bus.Config{Brokers: brokers, ClientID: "lienthong-dlq", DialTimeout: 5 * time.Second, TLS: f.sec.TLS, SASL: f.sec.SASL}
 }
 
 func (f dlqFlags) topics() push.Topics { return push.Topics{Prefix: *f.prefix} }

@@ -103,12 +103,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	brokers := cfg.Bus.Brokers
 	if cfg.Bus.Embedded {
-		b, err := bus.StartBroker(ctx, bus.BrokerConfig{Addr: cfg.Bus.Addr, DataDir: cfg.Bus.DataDir, Logger: log})
+		bcfg, err := embeddedBroker(cfg, log)
+		if err != nil {
+			return err
+		}
+		b, err := bus.StartBroker(ctx, bcfg)
 		if err != nil {
 			return err
 		}
 		defer b.Close() //nolint:errcheck // shutting down
 		brokers = b.Addrs()
+		log.Info("embedded kafka broker", "addr", brokers[0], "tls", bcfg.TLS != nil, "sasl", bcfg.Superuser.Enabled(), "acls", bcfg.ACLs)
+	}
+	busCfg, err := busConfig(cfg, brokers)
+	if err != nil {
+		return err
 	}
 	store, err := openStore(ctx, cfg, spool)
 	if err != nil {
@@ -142,7 +151,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		return err
 	}
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
-		Bus:    bus.Config{Brokers: brokers, ClientID: cfg.Bus.ClientID, BatchTimeout: cfg.Bus.BatchTimeout},
+		Bus:    busCfg,
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
 		Metrics: hubMetrics, BrokerWait: cfg.Hub.BrokerWait, MinFreeBytes: int64(cfg.Hub.MinFreeSpace), DiskDirs: cfg.DiskDirs(spool)}
@@ -163,6 +172,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	h, err := hub.New(ctx, o)
 	if err != nil {
+		return err
+	}
+	if err := provisionAgencies(ctx, busCfg, cfg, log); err != nil {
+		h.Close() //nolint:errcheck // failing start
 		return err
 	}
 	defer h.Close() //nolint:errcheck // shutting down
@@ -328,8 +341,12 @@ func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.
 func openStore(ctx context.Context, cfg *config.Config, spool string) (blob.Store, error) {
 	if cfg.Blob.Kind == config.BlobS3 {
 		s := cfg.Blob.S3
+		cas, err := s.S3RootCAs()
+		if err != nil {
+			return nil, err
+		}
 		return blob.NewS3(ctx, blob.S3Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket, Prefix: s.Prefix, AccessKey: s.AccessKey,
-			SecretKey: blob.SecretString(s.SecretKey.Reveal()), UseTLS: s.UseTLS, PartSize: uint64(s.PartSize), CreateBucket: s.CreateBucket, SpoolDir: spool})
+			SecretKey: blob.SecretString(s.SecretKey.Reveal()), UseTLS: s.UseTLS, RootCAs: cas, PartSize: uint64(s.PartSize), CreateBucket: s.CreateBucket, SpoolDir: spool})
 	}
 	return blob.NewFS(cfg.Blob.FS.Dir)
 }

@@ -39,6 +39,9 @@ type Agency struct {
 	// WebhookSecret signs the hub's webhook deliveries (HMAC-SHA256) when
 	// Endpoint is a URL; the receiver checks them with it.
 	WebhookSecret Secret `mapstructure:"webhookSecret" json:"webhookSecret,omitempty"`
+	// Kafka, when set, is the agency's own Kafka principal, to read its
+	// inbox topic directly (see AgencyKafka).
+	Kafka AgencyKafka `mapstructure:"kafka" json:"kafka,omitzero"`
 }
 
 // toOrgan is a as a directory entry; organ.Directory validates it.

@@ -136,6 +136,9 @@ type S3 struct {
 	AccessKey string `mapstructure:"accessKey" json:"accessKey"`
 	SecretKey Secret `mapstructure:"secretKey" json:"secretKey"`
 	UseTLS    bool   `mapstructure:"useTls" json:"useTls"`
+	// CAFile, with UseTLS, is a PEM bundle of the CAs that issue the S3
+	// server's certificate, trusted instead of the system's roots.
+	CAFile string `mapstructure:"caFile" json:"caFile,omitempty"`
 	// PartSize is the multipart upload part (default 16 MiB); without it
 	// minio-go buffers about 537 MiB per upload of unknown size.
 	PartSize ByteSize `mapstructure:"partSize" json:"partSize"`
@@ -162,6 +165,11 @@ type Bus struct {
 	// BatchTimeout bounds how long a write waits to fill a batch; kafka-go's
 	// default of 1 s would make every synchronous write take a second.
 	BatchTimeout time.Duration `mapstructure:"batchTimeout" json:"batchTimeout"`
+	// TLS and SASL secure every Kafka client of the hub (see kafka.go).
+	TLS  BusTLS  `mapstructure:"tls" json:"tls"`
+	SASL BusSASL `mapstructure:"sasl" json:"sasl"`
+	// EmbeddedBroker secures the embedded broker.
+	EmbeddedBroker BusBroker `mapstructure:"embeddedBroker" json:"embeddedBroker"`
 }
 
 // Trust is the trust store for signature verification and the hub's own
@@ -367,6 +375,7 @@ func defaults() *Config {
 			Partitions:        6,
 			ReplicationFactor: 1,
 			BatchTimeout:      500 * time.Microsecond, // measured in internal/bus: 5 ms caps 64 callers at ~10k msg/s
+			SASL:              BusSASL{Mechanism: SASLSCRAM512},
 		},
 		Trust:   Trust{Revocation: trust.SoftFail},
 		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},

@@ -111,10 +111,12 @@ func (c *Config) unseal() error {
 		*s = v
 	}
 	open("blob.s3.secretKey", &c.Blob.S3.SecretKey)
+	open("bus.sasl.password", &c.Bus.SASL.Password)
 	for i := range c.Agencies {
 		a := &c.Agencies[i]
 		open(fmt.Sprintf("agencies[%d].vdxpSecret", i), &a.VDXPSecret)
 		open(fmt.Sprintf("agencies[%d].webhookSecret", i), &a.WebhookSecret)
+		open(fmt.Sprintf("agencies[%d].kafka.password", i), &a.Kafka.Password)
 		for j := range a.Tokens {
 			open(fmt.Sprintf("agencies[%d].tokens[%d]", i, j), &a.Tokens[j])
 		}

@@ -113,6 +113,8 @@ func (c *Config) validate(checkFiles bool) error {
 	c.TLS.validate(&p, checkFiles)
 	c.Blob.validate(&p)
 	c.Bus.validate(&p)
+	c.validateKafka(&p, checkFiles)
+	c.validateS3CA(&p, checkFiles)
 	c.Trust.validate(&p, checkFiles)
 	p.oneOf("policy.v1", string(c.Policy.V1), string(SigRequire), string(SigCMS), string(SigUnsignedOK))
 	p.oneOf("policy.vdxp", string(c.Policy.VDXP), string(SigRequire), string(SigCMS), string(SigUnsignedOK))

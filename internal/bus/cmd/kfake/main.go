@@ -28,7 +28,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := bus.RunBroker(ctx, *addr, *data, log); err != nil {
+	if err := bus.RunBroker(ctx, bus.BrokerConfig{Addr: *addr, DataDir: *data, Logger: log}); err != nil {
 		stop()
 		fmt.Fprintln(os.Stderr, "kfake:", err)
 		os.Exit(1)
