@@ -238,8 +238,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	if err != nil {
 		return err
 	}
+	certs, err := certProxies(cfg)
+	if err != nil {
+		return err
+	}
 	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
-		ClientCert: clientCert(dir), PeerCert: proxies.ClientCert, Ready: func(r *http.Request) error {
+		ClientCert: clientCert(dir), PeerCert: certs.ClientCert, Ready: func(r *http.Request) error {
 			if tokens != nil && !tokens.IsReady() {
 				return creds.ErrNotReady
 			}
@@ -268,7 +272,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		// Off unless vdxp.freshness is set: the SDK resends one timestamp
 		// for the life of its service object (config.VDXP).
 		RequireTimestamp: cfg.VDXP.Freshness > 0, MaxClockSkew: cfg.VDXP.Freshness,
-		ClientCert: proxies.ClientCert}))
+		ClientCert: certs.ClientCert}))
 	apiH := srv.Handler()
 	if cfg.Console.SessionKey == "" {
 		mux.Handle("/", apiH)
@@ -490,6 +494,30 @@ func clientCert(dir *organ.Directory) func(*x509.Certificate) (string, bool) {
 		}
 		return "", false
 	}
+}
+
+// certProxies are the proxies that may forward a client certificate, with
+// the client CAs it must chain to: self-signed ones are roots, the others
+// intermediates.
+func certProxies(cfg *config.Config) (edge.CertProxies, error) {
+	var c edge.CertProxies
+	var err error
+	if c.Proxies, err = edge.ParseProxies(cfg.Hub.ClientCertProxies); err != nil || len(c.Proxies) == 0 {
+		return c, err
+	}
+	cas, err := pki.LoadCertificates(cfg.TLS.ClientCAFile)
+	if err != nil {
+		return c, fmt.Errorf("tls.clientCaFile: %w", err)
+	}
+	c.Roots, c.Intermediates = x509.NewCertPool(), x509.NewCertPool()
+	for _, ca := range cas {
+		if ca.CheckSignatureFrom(ca) == nil {
+			c.Roots.AddCert(ca)
+		} else {
+			c.Intermediates.AddCert(ca)
+		}
+	}
+	return c, nil
 }
 
 func tlsConfig(t config.TLS) (*tls.Config, error) {

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,26 +141,48 @@ agencies:
 }
 
 // Behind a TLS proxy that verified the client's certificate, the hub takes
-// it from X-Client-Cert, but only from a trusted proxy: from anyone else
-// the header is ignored, or it would be a forgeable credential.
+// it from X-Client-Cert, but only from a proxy named for it
+// (hub.clientCertProxies, not merely a trusted one) and only when it
+// chains to the client CAs: the header would otherwise be a credential
+// anyone could forge.
 func TestServeClientCertificateFromProxy(t *testing.T) {
 	dir := t.TempDir()
 	ca, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h29, err := ca.Issue("000.00.00.H29", "UBND TP HCM", pki.IssueOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	clientAuth := pki.IssueOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	h29, err := ca.Issue("000.00.00.H29", "UBND TP HCM", clientAuth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h29.Cert.Raw})))
+	other, err := pki.Init(filepath.Join(dir, "other"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := other.Issue("000.00.00.H29", "UBND TP HCM", clientAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client CAs: the root and the intermediate that issues.
+	clientCAs := filepath.Join(dir, "client-cas.pem")
+	pems := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root().Raw}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Intermediate().Raw})...)
+	if err := os.WriteFile(clientCAs, pems, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	header := func(c *x509.Certificate) string {
+		return url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
+	}
 	tests := []struct {
-		name    string
-		proxies string
-		want    int
+		name  string
+		proxy string // the hub section's proxy lines
+		give  *x509.Certificate
+		want  int
 	}{
-		{"from a trusted proxy", "[127.0.0.0/8]", http.StatusOK},
-		{"from an address not trusted", "[192.0.2.1]", http.StatusUnauthorized},
+		{"from a proxy named for certificates", "clientCertProxies: [127.0.0.0/8]", h29.Cert, http.StatusOK},
+		{"from a proxy trusted for addresses only", "trustedProxies: [127.0.0.0/8]", h29.Cert, http.StatusUnauthorized},
+		{"another CA's certificate of the same organ", "clientCertProxies: [127.0.0.0/8]", forged.Cert, http.StatusUnauthorized},
+		{"from an address not named", "clientCertProxies: [192.0.2.1]", h29.Cert, http.StatusUnauthorized},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +191,9 @@ func TestServeClientCertificateFromProxy(t *testing.T) {
   organId: "000.00.00.G01"
   addr: ` + addr + `
   dataDir: ` + filepath.Join(dir, fmt.Sprint("data", i)) + `
-  trustedProxies: ` + tt.proxies + `
+  ` + tt.proxy + `
+tls:
+  clientCaFile: ` + clientCAs + `
 trust:
   roots: [` + ca.RootPath() + `]
 agencies:
@@ -176,6 +201,9 @@ agencies:
     name: UBND TP HCM
     tokens: ["h29-token-0123456789"]
 `
+			if !strings.Contains(tt.proxy, "clientCertProxies") {
+				yaml = strings.Replace(yaml, "tls:\n  clientCaFile: "+clientCAs+"\n", "", 1)
+			}
 			path := filepath.Join(dir, fmt.Sprint("hub", i, ".yaml"))
 			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 				t.Fatal(err)
@@ -188,7 +216,7 @@ agencies:
 				t.Fatalf("not ready: %v", err)
 			}
 			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/inbox", nil)
-			req.Header.Set("X-Client-Cert", header)
+			req.Header.Set("X-Client-Cert", header(tt.give))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

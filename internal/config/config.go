@@ -62,6 +62,10 @@ type Hub struct {
 	// TrustedProxies (addresses or CIDRs) may say the client's address and
 	// scheme in X-Forwarded-For and X-Forwarded-Proto; nobody else may.
 	TrustedProxies []string `mapstructure:"trustedProxies" json:"trustedProxies,omitempty"`
+	// ClientCertProxies (addresses or CIDRs) may forward a client
+	// certificate they verified in X-Client-Cert; the hub verifies it
+	// again against tls.clientCaFile. Empty: the header is ignored.
+	ClientCertProxies []string `mapstructure:"clientCertProxies" json:"clientCertProxies,omitempty"`
 	// BrokerWait and MinFreeSpace: see faults.go.
 	BrokerWait   time.Duration `mapstructure:"brokerWait" json:"brokerWait"`
 	MinFreeSpace ByteSize      `mapstructure:"minFreeSpace" json:"minFreeSpace"`

@@ -59,13 +59,23 @@ func (h Hub) validateEdge(p *problems) {
 	if h.MaxConnections < 1 {
 		p.addf("hub.maxConnections", "%w (got %d)", ErrNotPositive, h.MaxConnections)
 	}
-	for i, s := range h.TrustedProxies {
+	validateProxies(p, "hub.trustedProxies", h.TrustedProxies)
+	validateProxies(p, "hub.clientCertProxies", h.ClientCertProxies)
+}
+
+func validateProxies(p *problems, key string, list []string) {
+	for i, s := range list {
 		s = strings.TrimSpace(s)
-		if _, err := netip.ParsePrefix(s); err == nil {
+		at := fmt.Sprintf("%s[%d]", key, i)
+		if pr, err := netip.ParsePrefix(s); err == nil {
+			if pr.Bits() == 0 {
+				// Every address: any client could then say who it is.
+				p.addf(at, "%w %q: a proxy range cannot be every address", ErrBadAddress, s)
+			}
 			continue
 		}
 		if _, err := netip.ParseAddr(s); err != nil {
-			p.addf(fmt.Sprintf("hub.trustedProxies[%d]", i), "%w %q: want an IP address or a CIDR such as 10.0.0.0/8", ErrBadAddress, s)
+			p.addf(at, "%w %q: want an IP address or a CIDR such as 10.0.0.0/8", ErrBadAddress, s)
 		}
 	}
 }
@@ -89,16 +99,20 @@ func (v VDXP) validate(p *problems) {
 // validateVDXPPins checks the systems' client certificate pins, which
 // need the hub to ask for client certificates.
 func validateVDXPPins(p *problems, agencies []Agency, t TLS, h Hub) {
-	// The certificate comes from the handshake, or from a trusted TLS
-	// proxy that verified it (edge.ClientCertHeader).
-	certs := t.ClientAuth == ClientAuthOptional || t.ClientAuth == ClientAuthRequire || len(h.TrustedProxies) > 0
+	// The certificate comes from the handshake, or from a TLS proxy named
+	// for it that verified it (edge.ClientCertHeader).
+	certs := t.ClientAuth == ClientAuthOptional || t.ClientAuth == ClientAuthRequire || len(h.ClientCertProxies) > 0
+	if len(h.ClientCertProxies) > 0 && t.ClientCAFile == "" {
+		// The hub verifies a forwarded certificate itself.
+		p.addf("tls.clientCaFile", "%w when hub.clientCertProxies is set", ErrRequired)
+	}
 	for i, a := range agencies {
 		at := fmt.Sprintf("agencies[%d].vdxpCertSha256", i)
 		if len(a.VDXPCertSHA256) > 0 && a.VDXPSystemID == "" {
 			p.addf(fmt.Sprintf("agencies[%d].vdxpSystemId", i), "%w when vdxpCertSha256 is set", ErrRequired)
 		}
 		if len(a.VDXPCertSHA256) > 0 && !certs {
-			p.addf(at, "%w: pinned client certificates need tls.clientAuth optional or require, or hub.trustedProxies that forward them", ErrConflict)
+			p.addf(at, "%w: pinned client certificates need tls.clientAuth optional or require, or hub.clientCertProxies that forward them", ErrConflict)
 		}
 		for j, s := range a.VDXPCertSHA256 {
 			if !validFingerprint(s) {

@@ -110,7 +110,7 @@ func (c *Config) validate(checkFiles bool) error {
 	op := c.Policy.Organ()
 	c.Hub.validate(&p, op)
 	c.Hub.validateEdge(&p)
-	c.TLS.validate(&p, checkFiles)
+	c.TLS.validate(&p, checkFiles, len(c.Hub.ClientCertProxies) > 0)
 	c.Blob.validate(&p)
 	c.Bus.validate(&p)
 	c.validateKafka(&p, checkFiles)
@@ -162,7 +162,9 @@ func (h Hub) validate(p *problems, op organ.Policy) {
 	h.validateFaults(p)
 }
 
-func (t TLS) validate(p *problems, checkFiles bool) {
+// proxiedCerts: the client CAs also verify certificates that proxies
+// forward (hub.clientCertProxies), with or without a handshake's.
+func (t TLS) validate(p *problems, checkFiles, proxiedCerts bool) {
 	switch {
 	case t.CertFile != "" && t.KeyFile == "":
 		p.addf("tls.keyFile", "%w when tls.certFile is set", ErrRequired)
@@ -178,7 +180,7 @@ func (t TLS) validate(p *problems, checkFiles bool) {
 			p.addf("tls.certFile", "%w when tls.clientAuth is %s", ErrRequired, t.ClientAuth)
 		}
 	}
-	if t.ClientAuth == ClientAuthNone && t.ClientCAFile != "" {
+	if t.ClientAuth == ClientAuthNone && t.ClientCAFile != "" && !proxiedCerts {
 		// Silently ignoring the CA would let an operator believe client
 		// certificates are checked.
 		p.addf("tls.clientCaFile", "%w: set while tls.clientAuth is none", ErrConflict)

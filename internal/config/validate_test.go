@@ -125,6 +125,12 @@ func TestValidateErrors(t *testing.T) {
 			c.TLS.CertFile, c.TLS.KeyFile = "", ""
 		}, "tls.certFile", config.ErrRequired},
 		{"tls client ca unused", func(c *config.Config) { c.TLS.ClientAuth = config.ClientAuthNone }, "tls.clientCaFile", config.ErrConflict},
+		{"proxied client certificates without client CAs", func(c *config.Config) {
+			c.TLS.ClientAuth, c.TLS.ClientCAFile = config.ClientAuthNone, ""
+			c.Hub.ClientCertProxies = []string{"10.0.0.5"}
+		}, "tls.clientCaFile", config.ErrRequired},
+		{"trusted proxies: every address", func(c *config.Config) { c.Hub.TrustedProxies = []string{"0.0.0.0/0"} }, "hub.trustedProxies[0]", config.ErrBadAddress},
+		{"client certificate proxies: every address", func(c *config.Config) { c.Hub.ClientCertProxies = []string{"::/0"} }, "hub.clientCertProxies[0]", config.ErrBadAddress},
 		{"tls cert file", func(c *config.Config) { c.TLS.CertFile = missing }, "tls.certFile", fs.ErrNotExist},
 		{"tls key file", func(c *config.Config) { c.TLS.KeyFile = missing }, "tls.keyFile", config.ErrFile},
 		{"tls client ca file", func(c *config.Config) { c.TLS.ClientCAFile = missing }, "tls.clientCaFile", config.ErrFile},
@@ -323,8 +329,8 @@ func TestValidateAccepts(t *testing.T) {
 		{"vdxp pin", func(c *config.Config) { c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("AB:", 31) + "AB"} }},
 		{"vdxp pin behind a proxy that forwards certificates", func(c *config.Config) {
 			c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("ab", 32)}
-			c.TLS = config.TLS{ClientAuth: config.ClientAuthNone}
-			c.Hub.TrustedProxies = []string{"10.0.0.0/8"}
+			c.TLS = config.TLS{ClientAuth: config.ClientAuthNone, ClientCAFile: c.TLS.ClientCAFile}
+			c.Hub.ClientCertProxies = []string{"10.0.0.5"}
 		}},
 		{"peer on loopback over http", func(c *config.Config) {
 			c.Peers = []config.Peer{{Name: "north", URL: "http://127.0.0.1:9000", Token: "north-token-0123456789"}}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrBadProxy is a trusted proxy that is neither an address nor a CIDR.
@@ -171,10 +172,26 @@ func (c *limitConn) Close() error {
 // that verified it (nginx: $ssl_client_escaped_cert, URL-escaped PEM).
 const ClientCertHeader = "X-Client-Cert"
 
+// CertProxies are the proxies whose ClientCertHeader is believed, and the
+// CAs its certificate must chain to. A proxy that merely trusts
+// X-Forwarded-For is not one of them: a certificate is a credential, and
+// the header is believed only from proxies an operator named for it, and
+// only for a certificate the hub verifies itself (a pinned certificate is
+// public, so a pin alone would not do).
+type CertProxies struct {
+	Proxies Proxies
+	Roots   *x509.CertPool
+	// Intermediates are the issuing CAs under Roots (the header carries
+	// the client's certificate alone).
+	Intermediates *x509.CertPool
+	Now           func() time.Time // nil is time.Now
+}
+
 // ClientCert is the client's verified TLS certificate: from the handshake
-// when the hub serves TLS itself, or from ClientCertHeader when a trusted
-// proxy sent it (from anyone else the header is ignored). Nil when none.
-func (p Proxies) ClientCert(r *http.Request) *x509.Certificate {
+// when the hub serves TLS itself, or from ClientCertHeader when one of the
+// proxies sent it and it chains to Roots for client authentication (from
+// anyone else the header is ignored). Nil when none.
+func (c CertProxies) ClientCert(r *http.Request) *x509.Certificate {
 	if r.TLS != nil {
 		if len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
 			return nil
@@ -182,7 +199,7 @@ func (p Proxies) ClientCert(r *http.Request) *x509.Certificate {
 		return r.TLS.PeerCertificates[0]
 	}
 	v := r.Header.Get(ClientCertHeader)
-	if v == "" || !p.FromProxy(r) {
+	if v == "" || c.Roots == nil || !c.Proxies.FromProxy(r) {
 		return nil
 	}
 	raw, err := url.QueryUnescape(v)
@@ -193,9 +210,17 @@ func (p Proxies) ClientCert(r *http.Request) *x509.Certificate {
 	if b == nil || b.Type != "CERTIFICATE" {
 		return nil
 	}
-	c, err := x509.ParseCertificate(b.Bytes)
+	cert, err := x509.ParseCertificate(b.Bytes)
 	if err != nil {
 		return nil
 	}
-	return c
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	opts := x509.VerifyOptions{Roots: c.Roots, Intermediates: c.Intermediates, CurrentTime: now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	if _, err := cert.Verify(opts); err != nil {
+		return nil
+	}
+	return cert
 }

@@ -102,17 +102,35 @@ func TestIsTLSAndHSTS(t *testing.T) {
 }
 
 // A client certificate forwarded in X-Client-Cert counts only from a
-// trusted proxy, and never on a direct TLS connection.
+// proxy named for it and only when it chains to the client CAs, never on a
+// direct TLS connection.
 func TestClientCert(t *testing.T) {
 	ca, err := pki.Init(filepath.Join(t.TempDir(), "pki"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, err := ca.Issue("000.00.00.H29", "HCM DMS", pki.IssueOptions{})
+	clientAuth := pki.IssueOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	iss, err := ca.Issue("000.00.00.H29", "HCM DMS", clientAuth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	forwarded := url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: iss.Cert.Raw})))
+	signing, err := ca.Issue("000.00.00.H29", "HCM DMS", pki.IssueOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same organ's certificate from another CA: what anyone can make.
+	forger, err := pki.Init(filepath.Join(t.TempDir(), "forger"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := forger.Issue("000.00.00.H29", "HCM DMS", clientAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	escape := func(c *x509.Certificate) string {
+		return url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
+	}
+	forwarded := escape(iss.Cert)
 	tests := []struct {
 		name   string
 		remote string
@@ -123,13 +141,19 @@ func TestClientCert(t *testing.T) {
 		{"from a trusted proxy", "10.1.2.3:5000", forwarded, nil, true},
 		{"from anyone else", "198.51.100.1:5000", forwarded, nil, false},
 		{"garbage from a trusted proxy", "10.1.2.3:5000", "not a certificate", nil, false},
+		{"another CA's certificate from a trusted proxy", "10.1.2.3:5000", escape(forged.Cert), nil, false},
+		{"a certificate not for client authentication", "10.1.2.3:5000", escape(signing.Cert), nil, false},
 		{"direct TLS without a certificate, header sent", "10.1.2.3:5000", forwarded, &tls.ConnectionState{}, false},
 		{"direct TLS with a verified certificate", "198.51.100.1:5000", "", &tls.ConnectionState{
 			PeerCertificates: []*x509.Certificate{iss.Cert}, VerifiedChains: [][]*x509.Certificate{{iss.Cert}}}, true},
 		{"direct TLS with an unverified certificate", "198.51.100.1:5000", "", &tls.ConnectionState{
 			PeerCertificates: []*x509.Certificate{iss.Cert}}, false},
 	}
-	p := proxies(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Root())
+	inter := x509.NewCertPool()
+	inter.AddCert(ca.Intermediate())
+	p := edge.CertProxies{Proxies: proxies(t), Roots: roots, Intermediates: inter}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -138,7 +162,7 @@ func TestClientCert(t *testing.T) {
 				r.Header.Set(edge.ClientCertHeader, tt.header)
 			}
 			c := p.ClientCert(r)
-			if got := c != nil && c.Equal(iss.Cert); got != tt.want {
+			if got := c != nil; got != tt.want || got && !c.Equal(iss.Cert) {
 				t.Errorf("got the certificate: %v, want %v", got, tt.want)
 			}
 		})
