@@ -278,3 +278,32 @@ func TestDeployPortsAndPaths(t *testing.T) {
 		}
 	}
 }
+
+// The hubs believe X-Forwarded-* from nginx's fixed address alone, never
+// from a range a client could be in (it could then name itself).
+func TestDeployTrustsTheProxyOnly(t *testing.T) {
+	env, services := composeHubEnv(t)
+	c, err := configWith(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nginx, _ := dig(services["proxy"], "networks", "default", "ipv4_address").(string)
+	if nginx == "" || !slices.Equal(c.Hub.TrustedProxies, []string{nginx}) {
+		t.Errorf("compose: the hubs trust %v, nginx is at %q", c.Hub.TrustedProxies, nginx)
+	}
+	k8sEnv, _ := k8sHubEnv(t)
+	if c, err = configWith(t, k8sEnv); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Hub.TrustedProxies) == 0 || len(c.Hub.ClientCertProxies) != 0 {
+		t.Errorf("k8s: trusted proxies %v, certificate proxies %v", c.Hub.TrustedProxies, c.Hub.ClientCertProxies)
+	}
+}
+
+func configWith(t *testing.T, env map[string]string) (*config.Config, error) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	return config.Load(deployConfigInTemp(t), nil)
+}
