@@ -76,6 +76,7 @@ type faultHub struct {
 	h     *hubtest.Hub
 	store *stepStore
 	pub   *stepPublisher
+	ahead atomic.Int64 // how far the hub's clock runs ahead, in ns
 }
 
 func startFaultHub(t *testing.T) *faultHub {
@@ -83,6 +84,7 @@ func startFaultHub(t *testing.T) *faultHub {
 	fh := &faultHub{store: &stepStore{Store: hubtest.NewStore(t, t.TempDir())}, pub: &stepPublisher{}}
 	fh.h = hubtest.Start(t, hubtest.Options{Store: fh.store, Hub: func(o *hub.Options) {
 		o.WrapPublisher = func(p bus.Publisher) bus.Publisher { fh.pub.Publisher = p; return fh.pub }
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(fh.ahead.Load())) }
 	}})
 	fh.testHub = wrap(fh.h)
 	return fh
@@ -292,4 +294,31 @@ func TestResubmissionProducesNothing(t *testing.T) {
 	}
 	checkOnce(t, th, acceptedTopic, id, true)
 	checkOnce(t, th, h29Inbox, id, true)
+}
+
+// A retry whose checks now refuse the packet (here the signer's certificate
+// expired while the client waited) still gets the acceptance recorded by
+// the attempt a fault cut short, and the event is produced: a 4xx would
+// make the client drop a letter the hub has signed for.
+func TestRecordedAcceptanceOutlivesARefusal(t *testing.T) {
+	fh := startFaultHub(t)
+	p := fh.packet(t, 0)
+	fh.pub.mode.Store(failBefore)
+	if code, _, raw := fh.submit(t, p); code != 503 {
+		t.Fatalf("with the fault: %d %s", code, raw)
+	}
+	fh.ahead.Store(int64(20 * 365 * 24 * time.Hour)) // past every test certificate
+	code, _, raw := fh.submit(t, p)
+	if code != 201 {
+		t.Fatalf("retry after the certificate expired: %d %s", code, raw)
+	}
+	rc := decodeReceipt(t, raw)
+	if time.Since(rc.AcceptedAt) > time.Hour {
+		t.Errorf("receipt dated %v, not at the first attempt", rc.AcceptedAt)
+	}
+	checkOnce(t, fh.h, acceptedTopic, rc.ID, true)
+	// A new packet is refused as before: the clock is really past.
+	if code, _, raw := fh.submit(t, fh.packet(t, 1)); code != 422 {
+		t.Errorf("a new packet with the expired certificate: %d %s", code, raw)
+	}
 }

@@ -72,6 +72,26 @@ func (h *Hub) resume(ctx context.Context, id string) (rc *Receipt, created, ok b
 	return rc, false, true, nil
 }
 
+// recorded answers a packet that a check now refuses but whose acceptance
+// was recorded by an earlier attempt (cut short by a fault) before the
+// check changed its mind: a certificate expired or was revoked, or the
+// directory or the view changed, while the client waited to retry. The
+// first acceptance stands and is completed; a 4xx would make the client
+// drop a letter the hub has signed for. Only refusals pay for the look-up.
+func (h *Hub) recorded(ctx context.Context, id, sha256 string, refusal *Error) (*Receipt, bool, error) {
+	if refusal.Status >= 500 {
+		return nil, false, refusal
+	}
+	acc, ok, err := h.acceptance(ctx, id)
+	switch {
+	case err != nil:
+		return nil, false, unavailable("storage", err)
+	case !ok || acc.SHA256 != sha256:
+		return nil, false, refusal
+	}
+	return h.complete(ctx, acc)
+}
+
 // complete finishes a recorded acceptance: when the view does not know
 // the packet, the event may never have been produced, and its recorded
 // bytes are produced (again: a byte-identical duplicate, which the router

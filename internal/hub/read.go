@@ -54,7 +54,8 @@ func (h *Hub) known(caller, id string) (track.Packet, error) {
 		return p, unavailable("the view", err)
 	case !h.party(caller, p):
 		// Every channel (REST, VDXP, console) answers a non-party as an
-		// unknown id; ErrNotParty still tells logs and tests apart.
+		// unknown id; ErrNotParty lets tests (and callers that log)
+		// tell the two apart.
 		e := NotFound(id)
 		e.Err = ErrNotParty
 		return p, e
@@ -204,6 +205,9 @@ func (h *Hub) Report(ctx context.Context, caller, id string) (*trust.Report, err
 	raw, err := h.read(ctx, blob.ReportKey(id))
 	if errors.Is(err, blob.ErrNotFound) {
 		rc, err := h.rebuildReceipt(ctx, p)
+		if err == nil && rc.Verification == nil { // a receipt stored without one
+			err = errors.New("the stored receipt has no verification report")
+		}
 		if err != nil {
 			h.o.Log.Warn("rebuild receipt", "id", id, "err", err)
 			return nil, pending(id, err)
