@@ -85,7 +85,7 @@ func healthz(t *testing.T, c net.Conn, br *bufio.Reader) error {
 	body, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK || string(body) != "ok" {
-		return fmt.Errorf("healthz: %d %q %v", resp.StatusCode, body, err)
+		return fmt.Errorf("healthz: %d %q: %w", resp.StatusCode, body, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -73,7 +74,7 @@ func TestReceiptRebuiltFromLog(t *testing.T) {
 		}
 	}
 	_, err = h.Hub.Report(ctx, "000.00.00.H29", rc.ID)
-	if he, ok := err.(*hub.Error); !ok || he.Status != http.StatusServiceUnavailable {
+	if he, ok := errors.AsType[*hub.Error](err); !ok || he.Status != http.StatusServiceUnavailable {
 		t.Errorf("report of a packet whose receipt cannot be rebuilt: %v, want 503", err)
 	}
 }
