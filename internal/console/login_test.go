@@ -492,3 +492,27 @@ func hmacSHA256(key, v []byte) []byte {
 	m.Write(v)
 	return m.Sum(nil)
 }
+
+// An account's username has at most 128 bytes: a longer name in the form
+// can then be no account's.
+func TestLongAccountNameRefused(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword(goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		give    int
+		wantErr bool
+	}{
+		{128, false},
+		{129, true},
+	}
+	for _, tt := range tests {
+		_, err := console.New(console.Options{Hub: h.Hub, SessionKey: make([]byte, 32),
+			Accounts: []console.Account{{Username: strings.Repeat("a", tt.give), PasswordHash: hash, Role: console.RoleOperator}}})
+		if (err != nil) != tt.wantErr {
+			t.Errorf("a username of %d bytes: New error %v, want an error: %v", tt.give, err, tt.wantErr)
+		}
+	}
+}
