@@ -40,14 +40,43 @@ func HashPassword(pw string) (string, error) {
 	if pw == "" {
 		return "", errors.New("console: empty password")
 	}
+	return hashWith(pw, phc{memory: argonMemory, time: argonTime, threads: argonThreads, key: make([]byte, argonKeyLen)})
+}
+
+// hashWith hashes pw with p's memory, time, threads and key length.
+func hashWith(pw string, p phc) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(p.key)))
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memory, p.time, p.threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// cost is what one check of a hash with p's parameters takes, roughly:
+// argon2 fills memory time times, threads sharing the work.
+func (p phc) cost() uint64 { return uint64(p.memory) * uint64(p.time) * 16 / uint64(p.threads) }
+
+// dummyFor is the hash unknown user names are checked against: the
+// parameters of the costliest account's hash (the defaults without
+// accounts), so an unknown name takes as long as that account. Accounts
+// hashed with other, cheaper parameters still answer faster: the reason
+// to keep every hash at the same parameters (lienthong secret password).
+func dummyFor(hashes []string) (string, error) {
+	costliest := phc{memory: argonMemory, time: argonTime, threads: argonThreads, key: make([]byte, argonKeyLen)}
+	found := false
+	for _, h := range hashes {
+		p, err := parsePHC(h)
+		if err != nil {
+			continue
+		}
+		if !found || p.cost() > costliest.cost() {
+			costliest, found = p, true
+		}
+	}
+	return hashWith("dummy password", costliest)
 }
 
 type phc struct {
@@ -99,7 +128,8 @@ func CheckPassword(hash, pw string) bool {
 	return subtle.ConstantTimeCompare(key, h.key) == 1
 }
 
-// passwordCheck is CheckPassword; tests count the checks running at once.
+// passwordCheck is CheckPassword; tests count the checks running at once
+// and see the hashes they run against.
 var passwordCheck = CheckPassword
 
 // Revocations are the sessions signed out before they expire. Sessions
@@ -157,7 +187,9 @@ type session struct {
 // loss signs anyone out; the CSRF token is an HMAC of the id, the same on
 // every replica.
 type sessions struct {
-	key     []byte
+	key     []byte // console.sessionKey: only derive uses it
+	cookies []byte // signs cookie values (sign, verify)
+	csrfKey []byte // makes a session's CSRF token
 	ttl     time.Duration
 	revoked Revocations
 	aead    cipher.AEAD // seals what a page shows once (onceValue)
@@ -165,6 +197,7 @@ type sessions struct {
 
 func newSessions(key []byte, ttl time.Duration, revoked Revocations) *sessions {
 	s := &sessions{key: key, ttl: ttl, revoked: revoked}
+	s.cookies, s.csrfKey = s.derive("cookie v1"), s.derive("csrf v1")
 	block, _ := aes.NewCipher(s.derive("once v1")) // 32 bytes: AES-256
 	s.aead, _ = cipher.NewGCM(block)
 	return s
@@ -172,18 +205,26 @@ func newSessions(key []byte, ttl time.Duration, revoked Revocations) *sessions {
 
 func randomToken() string { return rand.Text() }
 
-// derive is a key for purpose, separate from the cookies' key.
+// derive is a key for purpose. Every use of the session key goes through
+// a label, as the credentials' and sign-outs' record keys do (HMAC of the
+// key and "lienthong … v1", internal/cli): no cookie MAC ever equals one
+// of those keys, nor a key of another purpose here.
 func (s *sessions) derive(purpose string) []byte {
 	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
 }
 
-func (s *sessions) mac(v string) string {
-	m := hmac.New(sha256.New, s.key)
+func macWith(key []byte, v string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
+
+func (s *sessions) mac(v string) string { return macWith(s.cookies, v) }
+
+// csrf is the CSRF token of session id.
+func (s *sessions) csrf(id string) string { return macWith(s.csrfKey, id) }
 
 // sign returns v.mac(v), the form of signed cookie values.
 func (s *sessions) sign(v string) string { return v + "." + s.mac(v) }
@@ -203,7 +244,7 @@ const sessionVersion = "s1"
 // create starts a session for user and returns the cookie value.
 func (s *sessions) create(user string, now time.Time) (string, *session) {
 	ss := &session{id: randomToken(), user: user, expires: now.Add(s.ttl).Truncate(time.Second)}
-	ss.csrf = s.mac("csrf." + ss.id)
+	ss.csrf = s.csrf(ss.id)
 	v := strings.Join([]string{sessionVersion, base64.RawURLEncoding.EncodeToString([]byte(user)), ss.id,
 		strconv.FormatInt(ss.expires.Unix(), 10)}, ".")
 	return s.sign(v), ss
@@ -227,7 +268,7 @@ func (s *sessions) parse(cookie string, now time.Time) (*session, bool) {
 	if err != nil || !now.Before(time.Unix(exp, 0)) {
 		return nil, false
 	}
-	return &session{id: parts[2], user: string(user), csrf: s.mac("csrf." + parts[2]), expires: time.Unix(exp, 0)}, true
+	return &session{id: parts[2], user: string(user), csrf: s.csrf(parts[2]), expires: time.Unix(exp, 0)}, true
 }
 
 func (s *sessions) get(cookie string, now time.Time) (*session, bool) {
@@ -381,7 +422,26 @@ func (g *loginGuard) allowAddr(addr string, now time.Time) (bool, time.Duration)
 	return true, 0
 }
 
-func failKey(user, addr string) string { return user + "\x00" + addr }
+// maxUserLen bounds a user name: a longer one is no account's (New
+// refuses such accounts).
+const maxUserLen = 128
+
+// failKey keys failures by a digest of the name, so a name of any length
+// (a form may carry 64 KiB) takes 32 bytes in the map.
+func failKey(user, addr string) string {
+	sum := sha256.Sum256([]byte(user))
+	return string(sum[:]) + "\x00" + addr
+}
+
+// logName is user as the log shows it: a name too long to be an
+// account's shows as its length and digest.
+func logName(user string) string {
+	if len(user) <= maxUserLen {
+		return user
+	}
+	sum := sha256.Sum256([]byte(user))
+	return fmt.Sprintf("(%d bytes, sha256 %x…)", len(user), sum[:8])
+}
 
 // delayed tells how long user must wait before trying again from addr.
 func (g *loginGuard) delayed(user, addr string, now time.Time) time.Duration {

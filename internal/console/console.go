@@ -137,6 +137,7 @@ type server struct {
 	accounts map[string]Account
 	sess     *sessions
 	guard    *loginGuard
+	dummy    string // the hash unknown user names are checked against (dummyFor)
 	tmpl     *template.Template
 	static   map[string]staticFile
 	history  history
@@ -172,6 +173,9 @@ func New(o Options) (http.Handler, error) {
 		if a.Username == "" {
 			return nil, errors.New("console: an account without a username")
 		}
+		if len(a.Username) > maxUserLen {
+			return nil, fmt.Errorf("console: account %.20q…: a username has at most %d bytes", a.Username, maxUserLen)
+		}
 		if _, dup := s.accounts[a.Username]; dup {
 			return nil, fmt.Errorf("console: account %q twice", a.Username)
 		}
@@ -189,13 +193,20 @@ func New(o Options) (http.Handler, error) {
 		}
 		s.accounts[a.Username] = a
 	}
+	var hashes []string
+	for _, a := range o.Accounts {
+		hashes = append(hashes, a.PasswordHash)
+	}
+	var err error
+	if s.dummy, err = dummyFor(hashes); err != nil {
+		return nil, err
+	}
 	s.guard = newLoginGuard(s.loginSlots(), cmp.Or(o.LoginWait, 2*time.Second), cmp.Or(o.LoginPerMinute, 20))
 	for id, sg := range o.Signers {
 		if sg.Cert == nil || sg.Key == nil {
 			return nil, fmt.Errorf("console: signer of %s without a certificate or key", id)
 		}
 	}
-	var err error
 	if s.tmpl, err = template.ParseFS(files, "templates/*.html"); err != nil {
 		return nil, err
 	}
@@ -249,8 +260,15 @@ func New(o Options) (http.Handler, error) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		_, _ = w.Write(f.body)
 	})
+	if onNew != nil {
+		onNew(s)
+	}
 	return edge.HSTS(o.Proxies, headers(mux)), nil
 }
+
+// onNew, when set, is given each server New builds (tests look behind
+// the handler).
+var onNew func(*server)
 
 func headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -326,8 +344,10 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, u *Account, ss *se
 func (s *server) failHub(w http.ResponseWriter, r *http.Request, u *Account, ss *session, err error) {
 	var he *hub.Error
 	if !errors.As(err, &he) {
+		// Storage or broker I/O, not a refusal: 503 with Retry-After, as
+		// the API answers it.
 		s.o.Log.Error("console: hub", "err", err)
-		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
 		return
 	}
 	key := "bad_request"

@@ -62,10 +62,6 @@ func (s *server) loginFormToken(cookie string) string {
 	return parts[1]
 }
 
-// dummyHash is checked for unknown usernames, so they take as long as
-// known ones.
-var dummyHash, _ = HashPassword("dummy password")
-
 // loginSlots is LoginConcurrency, or sized from memory for the largest
 // argon2 memory among the accounts' hashes.
 func (s *server) loginSlots() int {
@@ -102,12 +98,15 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name, pw := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
 	if wait := s.guard.delayed(name, addr, now); wait > 0 {
-		s.o.Log.Warn("console: sign-in while delayed", "user", name, "addr", addr)
+		s.o.Log.Warn("console: sign-in while delayed", "user", logName(name), "addr", addr)
 		s.tryLater(w, r, http.StatusTooManyRequests, "locked", wait)
 		return
 	}
+	// A name over maxUserLen is no account's: it goes the unknown names'
+	// way, argon2 against the dummy and the same answers and delays.
 	a, known := s.accounts[name]
-	hash := dummyHash
+	known = known && len(name) <= maxUserLen
+	hash := s.dummy
 	if known {
 		hash = a.PasswordHash
 	}
@@ -119,7 +118,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok || !known {
 		if wait := s.guard.failed(name, addr, now); wait > 0 {
-			s.o.Log.Warn("console: sign-in delayed after failures", "user", name, "addr", addr, "delay", wait)
+			s.o.Log.Warn("console: sign-in delayed after failures", "user", logName(name), "addr", addr, "delay", wait)
 			s.tryLater(w, r, http.StatusTooManyRequests, "locked", wait)
 			return
 		}
@@ -172,12 +171,15 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, nil, http.StatusForbidden, "csrf", "")
 		return
 	}
-	if err := s.sess.remove(r.Context(), c.Value, now); err != nil {
-		// The cookie would still open the session elsewhere: say so.
-		s.o.Log.Error("console: sign-out not recorded", "user", ss.user, "err", err)
-		s.fail(w, r, nil, nil, http.StatusServiceUnavailable, "unavailable", "")
+	err = s.sess.remove(r.Context(), c.Value, now)
+	http.SetCookie(w, s.cookie(r, sessionCookie, "", -1))
+	if err != nil {
+		// Signed out in this browser (and on this replica), but a copy of
+		// the cookie would still open the session on the others: say so,
+		// rather than keep the clerk waiting on the broker.
+		s.o.Log.Error("console: sign-out not shared with the other replicas", "user", ss.user, "err", err)
+		s.loginPage(w, r, http.StatusOK, "logout_unshared")
 		return
 	}
-	http.SetCookie(w, s.cookie(r, sessionCookie, "", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

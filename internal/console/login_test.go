@@ -1,13 +1,19 @@
 package console_test
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,17 +27,21 @@ import (
 
 const goodPassword = "mật khẩu đúng"
 
-// signInConsole serves a console with one clerk, behind a trusted proxy
-// on loopback, so a test can speak from any address (X-Forwarded-For).
+// signInConsole serves a console with one clerk (unless o has accounts),
+// behind a trusted proxy on loopback, so a test can speak from any address
+// (X-Forwarded-For).
 func signInConsole(t *testing.T, o console.Options) string {
 	t.Helper()
-	hash, err := console.HashPassword(goodPassword)
-	if err != nil {
-		t.Fatal(err)
+	if o.Accounts == nil {
+		hash, err := console.HashPassword(goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Accounts = []console.Account{{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29}}
 	}
-	h := hubtest.Start(t, hubtest.Options{})
-	o.Hub = h.Hub
-	o.Accounts = []console.Account{{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29}}
+	if o.Hub == nil {
+		o.Hub = hubtest.Start(t, hubtest.Options{}).Hub
+	}
 	if o.Proxies == nil {
 		o.Proxies, _ = edge.ParseProxies([]string{"127.0.0.0/8", "::1"})
 	}
@@ -146,15 +156,20 @@ var csrfValueRE = regexp.MustCompile(`name="csrf" value="[^"]+"`)
 // Unknown and known user names take the same path: argon2 runs for both,
 // and the answers are the same, the delay after repeated failures too.
 func TestSignInSameForUnknownUsers(t *testing.T) {
+	hash, err := console.HashPassword(goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var dummyChecks atomic.Int64
-	undo := console.SetPasswordCheck(func(hash, pw string) bool {
-		if hash == console.DummyHash {
+	undo := console.SetPasswordCheck(func(h, pw string) bool {
+		if h != hash {
 			dummyChecks.Add(1)
 		}
-		return console.CheckPassword(hash, pw)
+		return console.CheckPassword(h, pw)
 	})
 	defer undo()
-	base := signInConsole(t, console.Options{LoginPerMinute: 10_000})
+	base := signInConsole(t, console.Options{LoginPerMinute: 10_000,
+		Accounts: []console.Account{{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29}}})
 	f := getLoginForm(t, base)
 	for i := 1; i <= 6; i++ {
 		known := postLogin(t, base, f, "198.51.100.1", "vanthu.h29", "sai")
@@ -327,6 +342,177 @@ func TestSignInFormExpires(t *testing.T) {
 		now.Store(start + int64(tt.give/time.Second))
 		if got := postLogin(t, base, f, "203.0.113.7", "vanthu.h29", goodPassword); got.code != tt.want {
 			t.Errorf("signing in %v after the form was served: %d, want %d", tt.give, got.code, tt.want)
+		}
+	}
+}
+
+// A user name of tens of KiB (a form may carry 64) is answered as an
+// unknown name is, the same answers and delays, but neither kept nor
+// logged whole: the failures it leaves take a few dozen bytes each, so
+// 100,000 of them cannot take gigabytes.
+func TestSignInLongUserName(t *testing.T) {
+	keys, undo := console.FailKeys()
+	defer undo()
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	base := signInConsole(t, console.Options{LoginPerMinute: 10_000, Log: log})
+	f := getLoginForm(t, base)
+	long := strings.Repeat("a", 60<<10)
+	for i := 1; i <= 6; i++ {
+		unknown := postLogin(t, base, f, "198.51.100.1", "khong.co.ai", "sai")
+		tooLong := postLogin(t, base, f, "198.51.100.2", long, "sai")
+		unknown.body = csrfValueRE.ReplaceAllString(unknown.body, "")
+		tooLong.body = csrfValueRE.ReplaceAllString(tooLong.body, "")
+		if unknown != tooLong {
+			t.Fatalf("attempt %d: unknown %d %q, too long %d %q", i, unknown.code, unknown.retryAfter, tooLong.code, tooLong.retryAfter)
+		}
+	}
+	ks := keys()
+	if len(ks) != 2 {
+		t.Fatalf("%d failure keys tracked, want 2", len(ks))
+	}
+	for _, k := range ks {
+		if len(k) > 100 {
+			t.Errorf("a failure key of %d bytes", len(k))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "delayed") {
+		t.Fatalf("no delay logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), long[:200]) {
+		t.Errorf("the long name is logged whole")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+var phcParamsRE = regexp.MustCompile(`\$m=\d+,t=\d+,p=\d+\$`)
+
+// An unknown name is checked against a hash with the parameters of the
+// costliest account's hash, cheaper or dearer than the defaults, so it
+// costs what that account costs (a timing test would be flaky; the
+// parameters decide argon2's time).
+func TestDummyHashHasAccountsParameters(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	type params struct {
+		m, t uint32
+		p    uint8
+	}
+	tests := []struct {
+		name string
+		give []params
+		want string
+	}{
+		{"one cheaper account", []params{{4096, 3, 2}}, "$m=4096,t=3,p=2$"},
+		{"the costliest of two", []params{{19 * 1024, 2, 1}, {32 * 1024, 3, 1}}, "$m=32768,t=3,p=1$"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var accounts []console.Account
+			for i, p := range tt.give {
+				hash, err := console.HashPasswordWith(goodPassword, p.m, p.t, p.p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				accounts = append(accounts, console.Account{Username: fmt.Sprintf("vanthu%d", i), PasswordHash: hash, Role: console.RoleClerk, OrganID: h29})
+			}
+			var mu sync.Mutex
+			var checked []string
+			undo := console.SetPasswordCheck(func(hash, pw string) bool {
+				mu.Lock()
+				checked = append(checked, hash)
+				mu.Unlock()
+				return false
+			})
+			defer undo()
+			base := signInConsole(t, console.Options{Hub: h.Hub, Accounts: accounts, LoginPerMinute: 10_000})
+			if a := postLogin(t, base, getLoginForm(t, base), "198.51.100.1", "khong.co.ai", "sai"); a.code != http.StatusUnauthorized {
+				t.Fatalf("unknown name: %d", a.code)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(checked) != 1 {
+				t.Fatalf("%d checks, want 1", len(checked))
+			}
+			if got := phcParamsRE.FindString(checked[0]); got != tt.want {
+				t.Errorf("the unknown name was checked against %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// Cookie values are MACed under a key derived from the session key
+// ("cookie v1"), not under the session key itself, whose other derived
+// keys (the sign-outs' and credentials' record keys) are HMACs of it too:
+// a value MACed with the raw key, as before, is no session.
+func TestSessionCookieKeyIsDerived(t *testing.T) {
+	base := signInConsole(t, console.Options{})
+	raw := bytes.Repeat([]byte{7}, 32) // serveConsole's session key
+	derived := hmacSHA256(raw, []byte("cookie v1"))
+	v := strings.Join([]string{"s1", base64.RawURLEncoding.EncodeToString([]byte("vanthu.h29")), "id1",
+		strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)}, ".")
+	tests := []struct {
+		name string
+		give []byte
+		want int
+	}{
+		{"the derived key", derived, http.StatusOK},
+		{"the raw session key", raw, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, base+"/inbox", nil)
+			req.AddCookie(&http.Cookie{Name: "lt_session", Value: v + "." + base64.RawURLEncoding.EncodeToString(hmacSHA256(tt.give, []byte(v)))})
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("/inbox with a cookie MACed with %s: %d, want %d", tt.name, resp.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+func hmacSHA256(key, v []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(v)
+	return m.Sum(nil)
+}
+
+// An account's username has at most 128 bytes: a longer name in the form
+// can then be no account's.
+func TestLongAccountNameRefused(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword(goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		give    int
+		wantErr bool
+	}{
+		{128, false},
+		{129, true},
+	}
+	for _, tt := range tests {
+		_, err := console.New(console.Options{Hub: h.Hub, SessionKey: make([]byte, 32),
+			Accounts: []console.Account{{Username: strings.Repeat("a", tt.give), PasswordHash: hash, Role: console.RoleOperator}}})
+		if (err != nil) != tt.wantErr {
+			t.Errorf("a username of %d bytes: New error %v, want an error: %v", tt.give, err, tt.wantErr)
 		}
 	}
 }

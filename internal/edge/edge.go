@@ -96,7 +96,9 @@ func (p Proxies) ClientAddr(r *http.Request) netip.Addr {
 }
 
 // IsTLS tells whether the client reached the hub over TLS: directly, or
-// through a trusted proxy that says X-Forwarded-Proto: https.
+// through a trusted proxy that says X-Forwarded-Proto: https. The proxy's
+// word is the rightmost value: a proxy that appends rather than overwrites
+// leaves whatever the client wrote on the left.
 func (p Proxies) IsTLS(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
@@ -104,7 +106,12 @@ func (p Proxies) IsTLS(r *http.Request) bool {
 	if !p.FromProxy(r) {
 		return false
 	}
-	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	vs := r.Header.Values("X-Forwarded-Proto")
+	if len(vs) == 0 {
+		return false
+	}
+	last := vs[len(vs)-1]
+	proto := last[strings.LastIndexByte(last, ',')+1:]
 	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }
 

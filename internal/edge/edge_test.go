@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"lienthong/internal/edge"
@@ -73,7 +74,10 @@ func TestIsTLSAndHSTS(t *testing.T) {
 		{"plain, no header", "198.51.100.1:5000", "", false, false},
 		{"untrusted peer says https", "198.51.100.1:5000", "https", false, false},
 		{"trusted proxy says https", "10.1.2.3:5000", "https", false, true},
-		{"trusted proxy says HTTPS, http", "10.1.2.3:5000", "HTTPS, http", false, true},
+		// The rightmost value is the trusted proxy's; a client writes the left.
+		{"trusted proxy appends https", "10.1.2.3:5000", "http, HTTPS", false, true},
+		{"client says https, trusted proxy appends http", "10.1.2.3:5000", "https, http", false, false},
+		{"two lines, the proxy's last", "10.1.2.3:5000", "https\nhttp", false, false},
 		{"trusted proxy says http", "10.1.2.3:5000", "http", false, false},
 		{"direct TLS", "198.51.100.1:5000", "", true, true},
 	}
@@ -83,8 +87,10 @@ func TestIsTLSAndHSTS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r.RemoteAddr = tt.remote
-			if tt.proto != "" {
-				r.Header.Set("X-Forwarded-Proto", tt.proto)
+			for v := range strings.SplitSeq(tt.proto, "\n") {
+				if v != "" {
+					r.Header.Add("X-Forwarded-Proto", v)
+				}
 			}
 			if tt.direct {
 				r.TLS = &tls.ConnectionState{}

@@ -45,8 +45,14 @@ type Config struct {
 	ReplicationFactor int
 	// Key authenticates the records (at least 32 bytes).
 	Key []byte
-	Now func() time.Time
+	// WriteWait bounds writing one sign-out to the topic (zero: 2 s), so
+	// a sign-out answers while the broker is away.
+	WriteWait time.Duration
+	Now       func() time.Time
 }
+
+// DefaultWriteWait is WriteWait's default, the hub's wait for the broker.
+const DefaultWriteWait = 2 * time.Second
 
 type record struct {
 	V     int       `json:"v"`
@@ -83,6 +89,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = DefaultWriteWait
 	}
 	admin, err := bus.NewAdmin(cfg.Bus)
 	if err != nil {
@@ -164,16 +173,21 @@ func (s *Store) Revoked(id string) bool {
 }
 
 // Revoke signs session id out on every replica; until is when it expires.
+// It ends the session here at once, whatever the broker does; the write
+// that tells the others waits at most WriteWait, and its failure is
+// returned.
 func (s *Store) Revoke(ctx context.Context, id string, until time.Time) error {
+	s.apply(id, until) // at once here; the others read it from the topic
 	r := record{V: 1, ID: id, Until: until.UTC()}
 	r.MAC = r.mac(s.cfg.Key)
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteWait)
+	defer cancel()
 	if err := s.prod.Produce(ctx, bus.Message{Topic: s.cfg.Topic, Key: []byte(id), Value: raw}); err != nil {
 		return fmt.Errorf("logouts: %w", err)
 	}
-	s.apply(id, until) // at once here; the others read it from the topic
 	return nil
 }

@@ -3,7 +3,9 @@ package logouts_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,5 +113,70 @@ func TestShortRetentionRefused(t *testing.T) {
 		if s != nil {
 			_ = s.Close()
 		}
+	}
+}
+
+// With the broker hung (its address answering nothing) and the bus's own
+// timeouts long, Revoke returns its error after WriteWait, not after
+// them, and the session is signed out on this replica meanwhile.
+func TestRevokeBoundedWhenBrokerHangs(t *testing.T) {
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bus.Config{Brokers: b.Addrs(), WriteTimeout: time.Minute, DialTimeout: time.Minute}
+	s, err := logouts.New(t.Context(), logouts.Config{Bus: cfg, Topic: "lienthong.sessions", Key: bytes.Repeat([]byte{1}, 32),
+		WriteWait: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitFor(t, s.IsReady)
+	_ = b.Close()
+	ln, err := net.Listen("tcp", b.Addrs()[0])
+	if err != nil {
+		t.Fatalf("taking the stopped broker's address: %v", err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	defer func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	}()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // never answered; closed when the test ends
+			mu.Unlock()
+		}
+	}()
+
+	revoked := make(chan error, 1)
+	go func() { revoked <- s.Revoke(context.Background(), "clerk-session", time.Now().Add(time.Hour)) }()
+	select {
+	case err := <-revoked:
+		if err == nil {
+			t.Error("Revoke with the broker hung: no error")
+		}
+	case <-time.After(30 * time.Second): // generous: the bus's own timeouts are a minute
+		t.Fatal("Revoke still waiting on the hung broker after 30 s")
+	}
+	if !s.Revoked("clerk-session") {
+		t.Error("the session is not signed out on this replica")
 	}
 }

@@ -1,0 +1,52 @@
+package console_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/hubtest"
+)
+
+// readsFail is a real store whose objects fail to read while broken is
+// set, as a connection to S3 dropped in the middle of a body would.
+type readsFail struct {
+	blob.Store
+	broken atomic.Bool
+}
+
+func (s *readsFail) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, blob.Info, error) {
+	rc, info, err := s.Store.Get(ctx, key, off, n)
+	if err != nil || !s.broken.Load() {
+		return rc, info, err
+	}
+	_ = rc.Close()
+	return io.NopCloser(failingReader{}), info, nil
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset by peer") }
+
+// A failure of the hub's that is no refusal (storage I/O here) is a 503
+// with Retry-After, as the API answers it, not a 500 a clerk would take
+// for final.
+func TestHubIOFailureIs503(t *testing.T) {
+	store := &readsFail{Store: hubtest.NewStore(t, t.TempDir())}
+	h := hubtest.Start(t, hubtest.Options{Store: store})
+	_, clerk := senderAndRecipient(t, h)
+	id := sendREST(t, h)
+	eventually(t, "the letter in H29's inbox", func() bool {
+		items, _, err := h.Hub.Inbox(h29, "edoc", 100, "")
+		return err == nil && len(items) == 1
+	})
+	store.broken.Store(true)
+	code, body, header := clerk.do(http.MethodGet, "/doc/"+id, nil)
+	if code != http.StatusServiceUnavailable || header.Get("Retry-After") != "2" {
+		t.Errorf("a document whose bytes cannot be read: %d Retry-After %q, want 503 and 2: %s", code, header.Get("Retry-After"), body)
+	}
+}
