@@ -228,7 +228,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		// sign-outs are shared through <prefix>sessions.
 		m = hmac.New(sha256.New, []byte(sk))
 		m.Write([]byte("lienthong sessions v1"))
-		if signedOut, err = logouts.New(ctx, logouts.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "sessions", ReplicationFactor: cfg.Bus.ReplicationFactor, Key: m.Sum(nil)}); err != nil {
+		if signedOut, err = logouts.New(ctx, logouts.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "sessions", ReplicationFactor: cfg.Bus.ReplicationFactor, Key: m.Sum(nil),
+			WriteWait: cfg.Hub.BrokerWait}); err != nil {
 			return err
 		}
 		defer signedOut.Close() //nolint:errcheck // shutting down

@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// MaxUsernameBytes is the longest console user name; the console treats a
+// longer one as unknown without keeping or logging it.
+const MaxUsernameBytes = 128
+
 // Defaults of the settings at the network's edge (docs/OPERATIONS.md).
 const (
 	// DefaultIdleTimeout closes a keep-alive connection idle this long, so

@@ -540,6 +540,9 @@ func (c Console) validate(p *problems, op organ.Policy, checkFiles bool) {
 			p.addf(at+".username", "%w", ErrRequired)
 		case users[a.Username]:
 			p.addf(at+".username", "%w %q", ErrDuplicate, a.Username)
+		case len(a.Username) > MaxUsernameBytes:
+			// The console never looks longer names up (sign-in floods).
+			p.addf(at+".username", "%w: %d bytes (at most %d)", ErrOutOfRange, len(a.Username), MaxUsernameBytes)
 		}
 		users[a.Username] = true
 		if !strings.HasPrefix(a.PasswordHash.Reveal(), "$argon2id$") {

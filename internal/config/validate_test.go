@@ -129,6 +129,10 @@ func TestValidateErrors(t *testing.T) {
 			c.TLS.ClientAuth, c.TLS.ClientCAFile = config.ClientAuthNone, ""
 			c.Hub.ClientCertProxies = []string{"10.0.0.5"}
 		}, "tls.clientCaFile", config.ErrRequired},
+		{"console user name too long", func(c *config.Config) {
+			c.Console.SessionKey = config.Secret(strings.Repeat("k", 32))
+			c.Console.Accounts = []config.ConsoleAccount{{Username: strings.Repeat("a", 129), PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", Role: "operator"}}
+		}, "console.accounts[0].username", config.ErrOutOfRange},
 		{"trusted proxies: every address", func(c *config.Config) { c.Hub.TrustedProxies = []string{"0.0.0.0/0"} }, "hub.trustedProxies[0]", config.ErrBadAddress},
 		{"client certificate proxies: every address", func(c *config.Config) { c.Hub.ClientCertProxies = []string{"::/0"} }, "hub.clientCertProxies[0]", config.ErrBadAddress},
 		{"tls cert file", func(c *config.Config) { c.TLS.CertFile = missing }, "tls.certFile", fs.ErrNotExist},
