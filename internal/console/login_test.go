@@ -104,10 +104,13 @@ func postLogin(t *testing.T, base string, f loginForm, addr, user, pw string) an
 func TestSignInFlood(t *testing.T) {
 	const slots, flood = 2, 60
 	var running, most, checks atomic.Int64
-	undo := console.SetPasswordCheck(func(hash, pw string) bool {
+	undo := console.SetPasswordCheck(func(_, _ string) bool {
 		n := running.Add(1)
 		defer running.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		for m := most.Load(); n > m; m = most.Load() {
+			if most.CompareAndSwap(m, n) {
+				break
+			}
 		}
 		checks.Add(1)
 		time.Sleep(20 * time.Millisecond) // argon2id's time, without its memory
@@ -430,7 +433,7 @@ func TestDummyHashHasAccountsParameters(t *testing.T) {
 			}
 			var mu sync.Mutex
 			var checked []string
-			undo := console.SetPasswordCheck(func(hash, pw string) bool {
+			undo := console.SetPasswordCheck(func(hash, _ string) bool {
 				mu.Lock()
 				checked = append(checked, hash)
 				mu.Unlock()

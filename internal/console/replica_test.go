@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -34,7 +35,9 @@ func replica(t *testing.T, h *hubtest.Hub, accounts []console.Account) string {
 	go func() { done <- signedOut.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("run: %v", err)
+		}
 		_ = signedOut.Close()
 	})
 	eventually(t, "the sessions topic read", signedOut.IsReady)
@@ -136,7 +139,7 @@ func TestSignOutWithBrokerDown(t *testing.T) {
 			go func() { done <- signedOut.Run(ctx) }()
 			defer func() {
 				cancel()
-				<-done
+				_ = <-done // the broker is gone: Run's error says nothing here
 				_ = signedOut.Close()
 			}()
 			eventually(t, "the sessions topic read", signedOut.IsReady)

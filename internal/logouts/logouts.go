@@ -34,7 +34,7 @@ const Retention = 7 * 24 * time.Hour
 // a sign-out must outlive the session it ends (8 hours), with a margin.
 const MinRetention = 24 * time.Hour
 
-// ErrNotReady: the topic is not read up to date yet.
+// ErrNotReady is the answer while the topic is not read up to date yet.
 var ErrNotReady = errors.New("logouts: the sessions topic is not read yet")
 
 // Config configures a Store.

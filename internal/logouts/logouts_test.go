@@ -3,6 +3,7 @@ package logouts_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -27,7 +28,9 @@ func replica(t *testing.T, cfg bus.Config, key []byte) *logouts.Store {
 	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("run: %v", err)
+		}
 		_ = s.Close()
 	})
 	waitFor(t, s.IsReady)
@@ -136,7 +139,9 @@ func TestRevokeBoundedWhenBrokerHangs(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 	defer func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("run: %v", err)
+		}
 	}()
 	waitFor(t, s.IsReady)
 	_ = b.Close()
