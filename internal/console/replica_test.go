@@ -135,11 +135,14 @@ func TestSignOutWithBrokerDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- signedOut.Run(ctx) }()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = signedOut.Run(ctx) // the broker is gone: its error says nothing here
+			}()
 			defer func() {
 				cancel()
-				_ = <-done // the broker is gone: Run's error says nothing here
+				<-done
 				_ = signedOut.Close()
 			}()
 			eventually(t, "the sessions topic read", signedOut.IsReady)
