@@ -70,6 +70,12 @@ const (
 // checks ACLs, with hubUser as its superuser.
 func secureBroker(tb testing.TB, dir string) (addrs []string, clientTLS *tls.Config) {
 	tb.Helper()
+	b, cli := secureBrokerOf(tb, dir)
+	return b.Addrs(), cli
+}
+
+func secureBrokerOf(tb testing.TB, dir string) (*bus.Broker, *tls.Config) {
+	tb.Helper()
 	srv, cli := testCA(tb)
 	b, err := bus.StartBroker(tb.Context(), bus.BrokerConfig{DataDir: dir, TLS: srv, ACLs: true,
 		Superuser: bus.SASL{Mechanism: bus.MechanismSCRAM512, User: hubUser, Password: hubPass}})
@@ -77,7 +83,7 @@ func secureBroker(tb testing.TB, dir string) (addrs []string, clientTLS *tls.Con
 		tb.Fatalf("StartBroker: %v", err)
 	}
 	tb.Cleanup(func() { _ = b.Close() })
-	return b.Addrs(), cli
+	return b, cli
 }
 
 func secureConfig(addrs []string, tc *tls.Config, user, pass string) bus.Config {
