@@ -225,10 +225,11 @@ func TestBrokerCommandUsage(t *testing.T) {
 		{"password file without user", []string{"--sasl-password-file", filepath.Join(dir, "pw")}},
 		{"acls without user", []string{"--acls"}},
 		{"bad mechanism", []string{"--sasl-user", "admin", "--sasl-mechanism", "GSSAPI"}},
+		{"plain without tls", []string{"--sasl-user", "admin", "--sasl-mechanism", "PLAIN"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "bad mechanism" {
+			if tt.name == "bad mechanism" || tt.name == "plain without tls" {
 				t.Setenv(brokerPasswordEnv, "some-password-0123")
 			}
 			args := append([]string{"broker", "--data", filepath.Join(dir, tt.name), "--addr", "127.0.0.1:0"}, tt.give...)
