@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -22,9 +24,11 @@ type AgencyUser struct {
 func AgencyInbox(prefix, organID string) string { return prefix + "inbox." + organID }
 
 // AgencyGroupPrefix is the prefix of the consumer groups an agency may
-// use: <prefix>agency.<OrganId>. — the final dot keeps G01 out of G010's
-// groups.
-func AgencyGroupPrefix(prefix, organID string) string { return prefix + "agency." + organID + "." }
+// use: <prefix>agency.<OrganId>-. It ends with "-", which an OrganId never
+// holds ([0-9A-Za-z.]), because a sub-unit's id is its parent's plus
+// ".NN": with a final "." the parent 000.00.00.G22 would be granted the
+// groups of 000.00.00.G22.01.
+func AgencyGroupPrefix(prefix, organID string) string { return prefix + "agency." + organID + "-" }
 
 // AgencyACLs are the ACLs of an agency's principal: READ and DESCRIBE on
 // its own inbox topic and on the groups of its own prefix, nothing else.
@@ -42,17 +46,18 @@ func AgencyACLs(prefix string, a AgencyUser) []ACL {
 // ErrAgencyUser reports an agency principal that cannot be provisioned.
 var ErrAgencyUser = errors.New("bus: agency Kafka user")
 
-// agencyOwned selects the ACLs ProvisionAgencies manages: any principal's
-// ACLs on an inbox topic or an agency group prefix, except those of the
-// hub's own user.
+// agencyOwned selects the ACLs ProvisionAgencies manages: every ALLOW ACL
+// of any principal but the hub's own on an inbox topic or an agency group,
+// literal or prefixed, from any host, for any operation. DENY ACLs only
+// take access away, so they are left to whoever added them.
 func agencyOwned(prefix, hubUser string) func(ACL) bool {
 	return func(a ACL) bool {
-		if hubUser != "" && a.Principal == Principal(hubUser) {
+		if a.Deny || (hubUser != "" && a.Principal == Principal(hubUser)) {
 			return false
 		}
 		switch a.Resource {
 		case ResourceTopic:
-			return !a.Prefixed && strings.HasPrefix(a.Name, prefix+"inbox.")
+			return strings.HasPrefix(a.Name, prefix+"inbox.")
 		case ResourceGroup:
 			return strings.HasPrefix(a.Name, prefix+"agency.")
 		}
@@ -60,13 +65,55 @@ func agencyOwned(prefix, hubUser string) func(ACL) bool {
 	}
 }
 
+// hubProvisioned reports whether acls, every ACL a principal holds, are
+// those AgencyACLs gives (or part of them): ALLOW Read or Describe from
+// any host, on the literal inbox topic and the prefixed groups of one
+// OrganId, the group ACLs among them. Only such a principal's SCRAM
+// credentials are deleted when it is no longer configured: a person's
+// user with an ACL on an inbox topic besides others, or without the
+// group prefix ACL, keeps its password. The group prefix ending in "."
+// is that of hubs before the "-" one, so their principals are still
+// recognised.
+func hubProvisioned(prefix string, acls []ACL) bool {
+	id, group := "", false
+	for _, a := range acls {
+		if a.Deny || a.Host != "" || (a.Operation != OpRead && a.Operation != OpDescribe) {
+			return false
+		}
+		var rest string
+		switch {
+		case a.Resource == ResourceTopic && !a.Prefixed && strings.HasPrefix(a.Name, prefix+"inbox."):
+			rest = strings.TrimPrefix(a.Name, prefix+"inbox.")
+		case a.Resource == ResourceGroup && a.Prefixed && strings.HasPrefix(a.Name, prefix+"agency."):
+			rest = strings.TrimPrefix(a.Name, prefix+"agency.")
+			var ok bool
+			if rest, ok = strings.CutSuffix(rest, "-"); !ok {
+				if rest, ok = strings.CutSuffix(rest, "."); !ok {
+					return false
+				}
+			}
+			group = true
+		default:
+			return false
+		}
+		if rest == "" || (id != "" && rest != id) {
+			return false
+		}
+		id = rest
+	}
+	return group
+}
+
 // ProvisionAgencies makes the cluster's agency principals those of users:
-// each gets SCRAM credentials with its password and AgencyACLs. ACLs on
-// inbox topics and agency groups that no user of the list should have are
-// deleted, and so are the SCRAM credentials of principals that had some
-// and are no longer listed: removing an agency's Kafka user from the
-// configuration revokes it at the next start. hubUser, the hub's own SASL
-// user, is never touched. It is idempotent; the hub calls it at start.
+// each gets SCRAM credentials with its password and AgencyACLs. Every
+// other ACL agencyOwned selects is deleted. A principal that is no longer
+// listed loses its SCRAM credentials too, but only when hubProvisioned
+// says the hub made it: removing an agency's Kafka user from the
+// configuration revokes it at the next start, and a person's user is
+// never locked out. Credentials go before ACLs, so a hub stopped half way
+// still sees the ACLs, and so the principal, at its next start. hubUser,
+// the hub's own SASL user, is never touched. It is idempotent; the hub
+// calls it at start. revoked are the users whose credentials it deleted.
 func (a *Admin) ProvisionAgencies(ctx context.Context, prefix, hubUser string, users []AgencyUser) (revoked []string, err error) {
 	seen := map[string]string{}
 	var want []ACL
@@ -88,23 +135,51 @@ func (a *Admin) ProvisionAgencies(ctx context.Context, prefix, hubUser string, u
 			return nil, fmt.Errorf("agency %s: %w", u.OrganID, err)
 		}
 	}
-	gone, err := a.ReconcileACLs(ctx, agencyOwned(prefix, hubUser), want)
+	have, err := a.ACLs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range gone {
-		user := strings.TrimPrefix(p, "User:")
+	owned := agencyOwned(prefix, hubUser)
+	all := map[string][]ACL{}
+	stale := map[string]bool{}
+	var add, del []ACL
+	for _, h := range have {
+		all[h.Principal] = append(all[h.Principal], h)
+		if owned(h) && !slices.Contains(want, h) {
+			del = append(del, h)
+			if _, ok := seen[strings.TrimPrefix(h.Principal, "User:")]; !ok {
+				stale[h.Principal] = true
+			}
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			add = append(add, w)
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(stale)) {
+		user, ok := strings.CutPrefix(p, "User:")
+		if !ok || user == hubUser || !hubProvisioned(prefix, all[p]) {
+			continue
+		}
 		if err := a.DeleteSCRAMUser(ctx, user); err != nil {
 			return nil, err
 		}
 		revoked = append(revoked, user)
 	}
+	if err := a.CreateACLs(ctx, add...); err != nil {
+		return nil, err
+	}
+	if err := a.DeleteACLs(ctx, del...); err != nil {
+		return nil, err
+	}
 	return revoked, nil
 }
 
-// RevokeAgencyUser deletes every ACL of user on inbox topics and agency
-// groups and its SCRAM credentials, at once, without waiting for a hub to
-// restart with the user removed from its configuration.
+// RevokeAgencyUser deletes user's SCRAM credentials and every ACL of it on
+// inbox topics and agency groups, at once, without waiting for a hub to
+// restart with the user removed from its configuration. The credentials
+// go first, as in ProvisionAgencies.
 func (a *Admin) RevokeAgencyUser(ctx context.Context, prefix, user string) error {
 	have, err := a.ACLs(ctx)
 	if err != nil {
@@ -117,10 +192,10 @@ func (a *Admin) RevokeAgencyUser(ctx context.Context, prefix, user string) error
 			del = append(del, h)
 		}
 	}
-	if err := a.DeleteACLs(ctx, del...); err != nil {
+	if err := a.DeleteSCRAMUser(ctx, user); err != nil {
 		return err
 	}
-	return a.DeleteSCRAMUser(ctx, user)
+	return a.DeleteACLs(ctx, del...)
 }
 
 // HubACLs are the ACLs a hub whose SASL user is not a superuser needs,

@@ -12,6 +12,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"lienthong/internal/bus"
 )
@@ -23,6 +25,13 @@ const (
 	passA  = "password-of-agency-a-0123"
 	userB  = "agency-g02"
 	passB  = "password-of-agency-b-0123"
+	// A QĐ 20 sub-unit's id is its parent's plus ".NN".
+	organParent = "000.00.00.G22"
+	organChild  = "000.00.00.G22.01"
+	userParent  = "agency-g22"
+	passParent  = "password-of-agency-g22-01"
+	userChild   = "agency-g22-01"
+	passChild   = "password-of-agency-g2201-0"
 )
 
 // hubTopics are the topics a hub makes, with one message each.
@@ -68,9 +77,11 @@ func TestAgencyPrincipalAccess(t *testing.T) {
 	addrs, tc := secureBroker(t, t.TempDir())
 	hub := secureConfig(addrs, tc, hubUser, hubPass)
 	hubTopics(t, hub)
-	provision(t, hub, bus.AgencyUser{OrganID: organA, User: userA, Password: passA}, bus.AgencyUser{OrganID: organB, User: userB, Password: passB})
+	users := []bus.AgencyUser{{OrganID: organA, User: userA, Password: passA}, {OrganID: organB, User: userB, Password: passB},
+		{OrganID: organParent, User: userParent, Password: passParent}, {OrganID: organChild, User: userChild, Password: passChild}}
+	provision(t, hub, users...)
 	// Twice: provisioning is idempotent.
-	if revoked := provision(t, hub, bus.AgencyUser{OrganID: organA, User: userA, Password: passA}, bus.AgencyUser{OrganID: organB, User: userB, Password: passB}); len(revoked) != 0 {
+	if revoked := provision(t, hub, users...); len(revoked) != 0 {
 		t.Errorf("second run revoked %v", revoked)
 	}
 	agency := secureConfig(addrs, tc, userA, passA)
@@ -133,17 +144,33 @@ func TestAgencyPrincipalAccess(t *testing.T) {
 			if _, err := a.Lag(t.Context(), g, inbox); !isKafka(err, kafka.GroupAuthorizationFailed) {
 				t.Errorf("Lag (describe group) = %v; want GroupAuthorizationFailed", err)
 			}
-			cl := rawClient(addrs, tc, userA, passA)
-			resp, err := cl.JoinGroup(t.Context(), &kafka.JoinGroupRequest{GroupID: g, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
-				ProtocolType: "consumer", Protocols: []kafka.GroupProtocol{{Name: "range", Metadata: kafka.GroupProtocolSubscription{Topics: []string{inbox}}}}})
-			if err == nil {
-				err = resp.Error
-			}
-			if !isKafka(err, kafka.GroupAuthorizationFailed) {
+			if err := joinGroup(t, addrs, tc, userA, passA, g, inbox); !isKafka(err, kafka.GroupAuthorizationFailed) {
 				t.Errorf("JoinGroup = %v; want GroupAuthorizationFailed", err)
 			}
 		})
 	}
+
+	// A sub-unit's id extends its parent's: neither may join the
+	// other's groups, each may join its own.
+	t.Run("parent and sub-unit groups apart", func(t *testing.T) {
+		tests := []struct {
+			user, pass, organ string
+			give              string // whose group
+			want              bool   // authorized
+		}{
+			{userParent, passParent, organParent, organParent, true},
+			{userChild, passChild, organChild, organChild, true},
+			{userParent, passParent, organParent, organChild, false},
+			{userChild, passChild, organChild, organParent, false},
+		}
+		for _, tt := range tests {
+			g := bus.AgencyGroupPrefix(prefix, tt.give) + "reader"
+			err := joinGroup(t, addrs, tc, tt.user, tt.pass, g, bus.AgencyInbox(prefix, tt.organ))
+			if denied := isKafka(err, kafka.GroupAuthorizationFailed); denied == tt.want {
+				t.Errorf("%s joins %s: %v; want authorized %v", tt.user, g, err, tt.want)
+			}
+		}
+	})
 
 	for _, topic := range []string{inbox, bus.AgencyInbox(prefix, organB), prefix + "accepted", prefix + "events", prefix + "credentials", prefix + "dead-letter"} {
 		t.Run("cannot produce to "+topic, func(t *testing.T) {
@@ -234,6 +261,18 @@ func TestAgencyPrincipalRevoked(t *testing.T) {
 	if n := len(listACLs(t, hub)); n != 0 {
 		t.Errorf("%d ACLs left after revoking every agency", n)
 	}
+}
+
+// joinGroup joins group as user, subscribed to topic, and returns the
+// error of the answer.
+func joinGroup(tb testing.TB, addrs []string, tc *tls.Config, user, pass, group, topic string) error {
+	cl := rawClient(addrs, tc, user, pass)
+	resp, err := cl.JoinGroup(tb.Context(), &kafka.JoinGroupRequest{GroupID: group, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second,
+		ProtocolType: "consumer", Protocols: []kafka.GroupProtocol{{Name: "range", Metadata: kafka.GroupProtocolSubscription{Topics: []string{topic}}}}})
+	if err == nil {
+		err = resp.Error
+	}
+	return err
 }
 
 // agencyConn is one connection of agency A to the broker at addr, bound to
@@ -360,5 +399,140 @@ func TestHubACLsSuffice(t *testing.T) {
 	defer a2.Close()
 	if _, err := a2.ProvisionAgencies(t.Context(), prefix, user, []bus.AgencyUser{{OrganID: organA, User: userA, Password: passA}}); !isKafka(err, kafka.ClusterAuthorizationFailed) {
 		t.Errorf("ProvisionAgencies without the cluster ACLs = %v; want ClusterAuthorizationFailed", err)
+	}
+}
+
+// hasSCRAM reports whether user has SCRAM credentials, asked as the hub.
+func hasSCRAM(tb testing.TB, addrs []string, tc *tls.Config, user string) bool {
+	tb.Helper()
+	resp, err := rawClient(addrs, tc, hubUser, hubPass).DescribeUserScramCredentials(tb.Context(),
+		&kafka.DescribeUserScramCredentialsRequest{Users: []kafka.UserScramCredentialsUser{{Name: user}}})
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil || len(resp.Results) != 1 {
+		tb.Fatalf("DescribeUserScramCredentials(%s) = %v", user, err)
+	}
+	if r := resp.Results[0]; r.Error != nil {
+		if !errors.Is(r.Error, kafka.ResourceNotFound) {
+			tb.Fatalf("DescribeUserScramCredentials(%s) = %v", user, r.Error)
+		}
+		return false
+	}
+	return true
+}
+
+// Provisioning deletes every ACL any principal but the hub holds on inbox
+// topics and agency groups, whatever its host, operation or pattern; DENY
+// ACLs stay. It deletes the SCRAM credentials only of the principals the
+// hub made, recognised by their ACLs: an operator's user that was lent an
+// inbox ACL keeps its password.
+func TestProvisionAgenciesOthers(t *testing.T) {
+	addrs, tc := secureBroker(t, t.TempDir())
+	hub := secureConfig(addrs, tc, hubUser, hubPass)
+	hubTopics(t, hub)
+	a, err := bus.NewAdmin(hub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	inboxA, inboxB := bus.AgencyInbox(prefix, organA), bus.AgencyInbox(prefix, organB)
+	acl := func(user string, r bus.ResourceType, name string, op bus.Operation) bus.ACL {
+		return bus.ACL{Principal: bus.Principal(user), Resource: r, Name: name, Operation: op}
+	}
+	// old-agency was made by the hub (under the "." group prefix of
+	// earlier hubs); the others by a person.
+	oldAgency := bus.AgencyACLs(prefix, bus.AgencyUser{OrganID: organB, User: "old-agency"})
+	oldAgency[2].Name = prefix + "agency." + organB + "."
+	oldAgency[3].Name = prefix + "agency." + organB + "."
+	lent := bus.AgencyACLs(prefix, bus.AgencyUser{OrganID: organB, User: "ops"})
+	hostACL := acl("admin", bus.ResourceTopic, inboxB, bus.OpRead)
+	hostACL.Host = "10.0.0.1"
+	prefixedACL := acl("admin", bus.ResourceTopic, prefix+"inbox.", bus.OpRead)
+	prefixedACL.Prefixed = true
+	deny := acl("admin", bus.ResourceTopic, inboxB, bus.OpWrite)
+	deny.Deny = true
+	stay := []bus.ACL{
+		acl("ops", bus.ResourceCluster, "kafka-cluster", bus.OpDescribe),
+		acl("admin", bus.ResourceTopic, prefix+"events", bus.OpRead),
+		deny,
+	}
+	gone := append(append(oldAgency, lent...),
+		acl("admin", bus.ResourceTopic, inboxA, bus.OpRead),
+		acl("admin", bus.ResourceTopic, inboxA, bus.OpAll),
+		acl("admin", bus.ResourceTopic, inboxA, bus.OpDelete),
+		acl("admin", bus.ResourceGroup, prefix+"agency."+organA+"-", bus.OpAll),
+		acl("reader", bus.ResourceTopic, inboxA, bus.OpRead),
+		hostACL, prefixedACL)
+	for _, u := range []string{"old-agency", "ops", "admin", "reader"} {
+		if err := a.SetSCRAMUser(t.Context(), u, "a-password-of-"+u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.CreateACLs(t.Context(), append(slices.Clone(stay), gone...)...); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(listACLs(t, hub)); n != len(stay)+len(gone) {
+		t.Fatalf("%d ACLs listed; want %d", n, len(stay)+len(gone))
+	}
+
+	if revoked := provision(t, hub, bus.AgencyUser{OrganID: organA, User: userA, Password: passA}); !slices.Equal(revoked, []string{"old-agency"}) {
+		t.Errorf("revoked = %v; want [old-agency]", revoked)
+	}
+	have := listACLs(t, hub)
+	for _, g := range gone {
+		if slices.Contains(have, g) {
+			t.Errorf("left: %s", g)
+		}
+	}
+	for _, s := range append(stay, bus.AgencyACLs(prefix, bus.AgencyUser{OrganID: organA, User: userA})...) {
+		if !slices.Contains(have, s) {
+			t.Errorf("deleted: %s", s)
+		}
+	}
+	tests := []struct {
+		give string
+		want bool
+	}{{"old-agency", false}, {"ops", true}, {"admin", true}, {"reader", true}, {userA, true}, {hubUser, true}}
+	for _, tt := range tests {
+		if got := hasSCRAM(t, addrs, tc, tt.give); got != tt.want {
+			t.Errorf("%s has SCRAM credentials: %v; want %v", tt.give, got, tt.want)
+		}
+	}
+}
+
+// A provisioning that fails half way leaves what the next one needs to
+// finish a revocation: the credentials go before the ACLs, whose
+// principal the next run would otherwise no longer see.
+func TestProvisionAgenciesRevocationResumes(t *testing.T) {
+	b, tc := secureBrokerOf(t, t.TempDir())
+	addrs := b.Addrs()
+	hub := secureConfig(addrs, tc, hubUser, hubPass)
+	hubTopics(t, hub)
+	ua := bus.AgencyUser{OrganID: organA, User: userA, Password: passA}
+	provision(t, hub, ua, bus.AgencyUser{OrganID: organB, User: userB, Password: passB})
+
+	f := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.AlterUserSCRAMCredentials}, Resource: userB})
+	a, err := bus.NewAdmin(hub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.ProvisionAgencies(t.Context(), prefix, hubUser, []bus.AgencyUser{ua}); err == nil {
+		t.Fatal("ProvisionAgencies succeeded through the fault")
+	}
+	if f.Hits() != 1 {
+		t.Fatalf("fault hit %d times", f.Hits())
+	}
+	if revoked := provision(t, hub, ua); !slices.Equal(revoked, []string{userB}) {
+		t.Errorf("revoked = %v; want [%s]", revoked, userB)
+	}
+	if hasSCRAM(t, addrs, tc, userB) {
+		t.Error("the removed agency keeps its credentials")
+	}
+	for _, acl := range listACLs(t, hub) {
+		if acl.Principal == bus.Principal(userB) {
+			t.Errorf("left: %s", acl)
+		}
 	}
 }

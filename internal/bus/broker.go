@@ -52,8 +52,14 @@ type BrokerConfig struct {
 	ACLs bool
 }
 
-// ErrACLsNeedSuperuser refuses a broker with ACLs but no superuser.
-var ErrACLsNeedSuperuser = errors.New("bus: broker ACLs need a SASL superuser")
+// Errors of BrokerConfig.
+var (
+	// ErrACLsNeedSuperuser refuses a broker with ACLs but no superuser.
+	ErrACLsNeedSuperuser = errors.New("bus: broker ACLs need a SASL superuser")
+	// ErrPlainNeedsTLS refuses PLAIN without TLS: every client would
+	// send its password in the clear.
+	ErrPlainNeedsTLS = errors.New("bus: SASL PLAIN needs TLS")
+)
 
 // Broker is a running embedded Kafka broker: one kfake node speaking the
 // Kafka protocol over TCP, persisting to DataDir. Topics are never created
@@ -99,6 +105,9 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	if cfg.Superuser.Enabled() {
 		if err := cfg.Superuser.Validate(); err != nil {
 			return nil, fmt.Errorf("broker superuser: %w", err)
+		}
+		if cfg.Superuser.mechanism() == MechanismPlain && cfg.TLS == nil {
+			return nil, ErrPlainNeedsTLS
 		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {

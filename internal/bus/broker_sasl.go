@@ -35,15 +35,24 @@ type kfakeScram struct {
 	Iterations int    `json:"iterations"`
 }
 
+// superuserFile, in the data directory, names the superuser of the last
+// start. kfake makes a superuser of any credential under that name, so a
+// renamed superuser's old name must lose its credentials.
+const superuserFile = "lienthong-superuser.json"
+
 func persistSuperuser(dir string, su SASL) error {
 	path := filepath.Join(dir, "sasl.json")
+	prev, err := previousSuperuser(dir)
+	if err != nil {
+		return err
+	}
 	var st kfakeSASL
 	raw, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		meta, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil // a new broker: the options suffice
+			return recordSuperuser(dir, su.User) // a new broker: the options suffice
 		}
 		if err != nil {
 			return fmt.Errorf("broker superuser: %w", err)
@@ -61,6 +70,17 @@ func persistSuperuser(dir string, su SASL) error {
 		if err := json.Unmarshal(raw, &st); err != nil {
 			return fmt.Errorf("broker superuser: sasl.json: %w", err)
 		}
+	}
+	// Only the configured mechanism keeps a credential of the superuser,
+	// and a previous superuser keeps none: an old password must not log
+	// in through another mechanism, nor an old name stay a user.
+	for _, u := range []string{su.User, prev} {
+		if u == "" {
+			continue
+		}
+		delete(st.Plain, u)
+		delete(st.Scram256, u)
+		delete(st.Scram512, u)
 	}
 	switch m := su.mechanism(); m {
 	case MechanismPlain:
@@ -87,6 +107,36 @@ func persistSuperuser(dir string, su SASL) error {
 		return err
 	}
 	if err := atomicfile.WriteBytes(path, out, 0o600); err != nil {
+		return fmt.Errorf("broker superuser: %w", err)
+	}
+	return recordSuperuser(dir, su.User)
+}
+
+func previousSuperuser(dir string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, superuserFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("broker superuser: %w", err)
+	}
+	var rec struct {
+		User string `json:"user"`
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return "", fmt.Errorf("broker superuser: %s: %w", superuserFile, err)
+	}
+	return rec.User, nil
+}
+
+func recordSuperuser(dir, user string) error {
+	out, err := json.Marshal(struct {
+		User string `json:"user"`
+	}{user})
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, superuserFile), out, 0o600); err != nil {
 		return fmt.Errorf("broker superuser: %w", err)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/segmentio/kafka-go"
@@ -23,7 +22,8 @@ const (
 // Operation is what an ACL allows, named as in kafka-acls.sh.
 type Operation string
 
-// Operations of ACLs.
+// Operations of ACLs. The hub grants only the first six; the others are
+// named so that ACLs a person added can be listed and revoked.
 const (
 	OpRead            Operation = "Read"
 	OpWrite           Operation = "Write"
@@ -31,13 +31,26 @@ const (
 	OpDescribe        Operation = "Describe"
 	OpDescribeConfigs Operation = "DescribeConfigs"
 	OpAlter           Operation = "Alter"
+	OpAll             Operation = "All"
+	OpDelete          Operation = "Delete"
+	OpAlterConfigs    Operation = "AlterConfigs"
+	OpClusterAction   Operation = "ClusterAction"
+	OpIdempotentWrite Operation = "IdempotentWrite"
+)
+
+// Resource types a person may have given ACLs on, listed so that a
+// principal holding them is seen as one the hub did not make.
+const (
+	ResourceTransactionalID ResourceType = "transactional-id"
+	ResourceDelegationToken ResourceType = "delegation-token"
 )
 
 // clusterResource is the name of the cluster resource in ACLs.
 const clusterResource = "kafka-cluster"
 
-// ACL allows a principal one operation on a resource from any host. Only
-// ALLOW ACLs are managed here: what is not allowed is refused.
+// ACL allows (or, with Deny, denies) a principal one operation on a
+// resource. The hub makes only ALLOW ACLs from any host; ACLs lists every
+// one, so that none granted by hand escapes a revocation.
 type ACL struct {
 	// Principal is "User:<name>".
 	Principal string
@@ -46,6 +59,9 @@ type ACL struct {
 	Name      string
 	Prefixed  bool
 	Operation Operation
+	// Host is the client host the ACL applies to; empty means any ("*").
+	Host string
+	Deny bool
 }
 
 func (a ACL) String() string {
@@ -53,7 +69,14 @@ func (a ACL) String() string {
 	if a.Prefixed {
 		pat = "prefixed"
 	}
-	return fmt.Sprintf("%s %s on %s %s (%s)", a.Principal, a.Operation, a.Resource, a.Name, pat)
+	s := fmt.Sprintf("%s %s on %s %s (%s)", a.Principal, a.Operation, a.Resource, a.Name, pat)
+	if a.Host != "" {
+		s += " from " + a.Host
+	}
+	if a.Deny {
+		s += " DENY"
+	}
+	return s
 }
 
 // Principal is the ACL principal of a SASL user.
@@ -61,10 +84,13 @@ func Principal(user string) string { return "User:" + user }
 
 var (
 	resourceTypes = map[ResourceType]kafka.ResourceType{
-		ResourceTopic: kafka.ResourceTypeTopic, ResourceGroup: kafka.ResourceTypeGroup, ResourceCluster: kafka.ResourceTypeCluster}
+		ResourceTopic: kafka.ResourceTypeTopic, ResourceGroup: kafka.ResourceTypeGroup, ResourceCluster: kafka.ResourceTypeCluster,
+		ResourceTransactionalID: kafka.ResourceTypeTransactionalID, ResourceDelegationToken: kafka.ResourceTypeDelegationToken}
 	operations = map[Operation]kafka.ACLOperationType{
 		OpRead: kafka.ACLOperationTypeRead, OpWrite: kafka.ACLOperationTypeWrite, OpCreate: kafka.ACLOperationTypeCreate,
-		OpDescribe: kafka.ACLOperationTypeDescribe, OpDescribeConfigs: kafka.ACLOperationTypeDescribeConfigs, OpAlter: kafka.ACLOperationTypeAlter}
+		OpDescribe: kafka.ACLOperationTypeDescribe, OpDescribeConfigs: kafka.ACLOperationTypeDescribeConfigs, OpAlter: kafka.ACLOperationTypeAlter,
+		OpAll: kafka.ACLOperationTypeAll, OpDelete: kafka.ACLOperationTypeDelete, OpAlterConfigs: kafka.ACLOperationTypeAlterConfigs,
+		OpClusterAction: kafka.ACLOperationTypeClusterAction, OpIdempotentWrite: kafka.ACLOperationTypeIdempotentWrite}
 )
 
 func (a ACL) entry() (kafka.ACLEntry, error) {
@@ -77,19 +103,27 @@ func (a ACL) entry() (kafka.ACLEntry, error) {
 	if a.Prefixed {
 		pt = kafka.PatternTypePrefixed
 	}
+	host := a.Host
+	if host == "" {
+		host = "*"
+	}
+	perm := kafka.ACLPermissionTypeAllow
+	if a.Deny {
+		perm = kafka.ACLPermissionTypeDeny
+	}
 	return kafka.ACLEntry{ResourceType: rt, ResourceName: a.Name, ResourcePatternType: pt, Principal: a.Principal,
-		Host: "*", Operation: op, PermissionType: kafka.ACLPermissionTypeAllow}, nil
+		Host: host, Operation: op, PermissionType: perm}, nil
 }
 
-// ACLs lists the ALLOW ACLs the cluster holds (needs DESCRIBE on the
-// cluster). ACLs of operations this package does not name are left out.
+// ACLs lists every ACL the cluster holds, ALLOW and DENY, from any host
+// (needs DESCRIBE on the cluster).
 func (a *Admin) ACLs(ctx context.Context) ([]ACL, error) {
 	if a.closed.Load() {
 		return nil, ErrClosed
 	}
 	resp, err := a.client.DescribeACLs(ctx, &kafka.DescribeACLsRequest{Filter: kafka.ACLFilter{
 		ResourceTypeFilter: kafka.ResourceTypeAny, ResourcePatternTypeFilter: kafka.PatternTypeAny,
-		Operation: kafka.ACLOperationTypeAny, PermissionType: kafka.ACLPermissionTypeAllow}})
+		Operation: kafka.ACLOperationTypeAny, PermissionType: kafka.ACLPermissionTypeAny}})
 	if err == nil {
 		err = resp.Error
 	}
@@ -98,26 +132,25 @@ func (a *Admin) ACLs(ctx context.Context) ([]ACL, error) {
 	}
 	var out []ACL
 	for _, r := range resp.Resources {
-		var rt ResourceType
+		rt := ResourceType(r.ResourceType.String())
 		for k, v := range resourceTypes {
 			if v == r.ResourceType {
 				rt = k
 			}
 		}
-		if rt == "" || (r.PatternType != kafka.PatternTypeLiteral && r.PatternType != kafka.PatternTypePrefixed) {
-			continue
-		}
 		for _, d := range r.ACLs {
-			var op Operation
+			op := Operation(d.Operation.String())
 			for k, v := range operations {
 				if v == d.Operation {
 					op = k
 				}
 			}
-			if op == "" || d.PermissionType != kafka.ACLPermissionTypeAllow || d.Host != "*" {
-				continue
+			host := d.Host
+			if host == "*" {
+				host = ""
 			}
-			out = append(out, ACL{Principal: d.Principal, Resource: rt, Name: r.ResourceName, Prefixed: r.PatternType == kafka.PatternTypePrefixed, Operation: op})
+			out = append(out, ACL{Principal: d.Principal, Resource: rt, Name: r.ResourceName, Prefixed: r.PatternType == kafka.PatternTypePrefixed,
+				Operation: op, Host: host, Deny: d.PermissionType == kafka.ACLPermissionTypeDeny})
 		}
 	}
 	return out, nil
@@ -239,45 +272,4 @@ func (a *Admin) alterSCRAM(ctx context.Context, user string, req *kafka.AlterUse
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ReconcileACLs makes the ACLs that owned selects exactly want: it adds
-// the missing ones and deletes the owned ones not wanted. ACLs that owned
-// does not select are never touched. It returns the principals that lost
-// every owned ACL, so their credentials can be removed too.
-func (a *Admin) ReconcileACLs(ctx context.Context, owned func(ACL) bool, want []ACL) (gone []string, err error) {
-	have, err := a.ACLs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var add, del []ACL
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			add = append(add, w)
-		}
-	}
-	wanted := map[string]bool{}
-	for _, w := range want {
-		wanted[w.Principal] = true
-	}
-	lost := map[string]bool{}
-	for _, h := range have {
-		if owned(h) && !slices.Contains(want, h) {
-			del = append(del, h)
-			if !wanted[h.Principal] {
-				lost[h.Principal] = true
-			}
-		}
-	}
-	if err := a.CreateACLs(ctx, add...); err != nil {
-		return nil, err
-	}
-	if err := a.DeleteACLs(ctx, del...); err != nil {
-		return nil, err
-	}
-	for p := range lost {
-		gone = append(gone, p)
-	}
-	slices.Sort(gone)
-	return gone, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 
@@ -58,6 +59,16 @@ func (s SASL) String() string {
 
 // GoString is String, for %#v.
 func (s SASL) GoString() string { return "bus.SASL{" + s.String() + "}" }
+
+// Format is String for every verb, and GoString for %#v: without it, a
+// verb a Stringer does not serve, such as %d, prints the fields.
+func (s SASL) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, s.GoString())
+		return
+	}
+	_, _ = io.WriteString(f, s.String())
+}
 
 // LogValue keeps the password out of slog.
 func (s SASL) LogValue() slog.Value { return slog.StringValue(s.String()) }

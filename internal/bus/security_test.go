@@ -70,6 +70,12 @@ const (
 // checks ACLs, with hubUser as its superuser.
 func secureBroker(tb testing.TB, dir string) (addrs []string, clientTLS *tls.Config) {
 	tb.Helper()
+	b, cli := secureBrokerOf(tb, dir)
+	return b.Addrs(), cli
+}
+
+func secureBrokerOf(tb testing.TB, dir string) (*bus.Broker, *tls.Config) {
+	tb.Helper()
 	srv, cli := testCA(tb)
 	b, err := bus.StartBroker(tb.Context(), bus.BrokerConfig{DataDir: dir, TLS: srv, ACLs: true,
 		Superuser: bus.SASL{Mechanism: bus.MechanismSCRAM512, User: hubUser, Password: hubPass}})
@@ -77,7 +83,7 @@ func secureBroker(tb testing.TB, dir string) (addrs []string, clientTLS *tls.Con
 		tb.Fatalf("StartBroker: %v", err)
 	}
 	tb.Cleanup(func() { _ = b.Close() })
-	return b.Addrs(), cli
+	return b, cli
 }
 
 func secureConfig(addrs []string, tc *tls.Config, user, pass string) bus.Config {
@@ -228,8 +234,8 @@ func TestSASLValidate(t *testing.T) {
 	// The password never shows in a formatted, logged or dumped config.
 	cfg := bus.Config{SASL: bus.SASL{User: "u", Password: "s3cret-pass"}}
 	var outs []string
-	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
-		outs = append(outs, fmt.Sprintf(f, cfg))
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%t", "%[1]v %[1]d"} {
+		outs = append(outs, fmt.Sprintf(f, cfg), fmt.Sprintf(f, cfg.SASL), fmt.Sprintf(f, &cfg))
 	}
 	var text, js bytes.Buffer
 	slog.New(slog.NewTextHandler(&text, nil)).Info("m", "bus", cfg, "sasl", cfg.SASL)
@@ -284,6 +290,81 @@ func TestBrokerSuperuserPasswordChange(t *testing.T) {
 	defer b.Close()
 	if err := try(b, "admin", "first-password-0123"); err == nil {
 		t.Error("the old password still logs in")
+	}
+}
+
+// A superuser rotated to another mechanism or another name leaves no
+// credential behind: kfake makes a superuser of any credential under the
+// configured name, and the old name would stay a user.
+func TestBrokerSuperuserRotation(t *testing.T) {
+	dir := t.TempDir()
+	srv, cli := testCA(t)
+	var b *bus.Broker
+	start := func(su bus.SASL) {
+		if b != nil {
+			b.Close()
+		}
+		var err error
+		b, err = bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: dir, TLS: srv, Superuser: su, ACLs: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() { b.Close() }()
+	login := func(su bus.SASL) error {
+		a, err := bus.NewAdmin(bus.Config{Brokers: b.Addrs(), TLS: cli, SASL: su, DialTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		// Refused authorization is a login all the same.
+		if _, err = a.ACLs(ctx); isKafka(err, kafka.ClusterAuthorizationFailed) {
+			return nil
+		}
+		return err
+	}
+	steps := []struct {
+		give bus.SASL
+		gone []bus.SASL // earlier superusers that must no longer log in
+	}{
+		{give: bus.SASL{Mechanism: bus.MechanismSCRAM512, User: "admin", Password: "first-password-0123"}},
+		{give: bus.SASL{Mechanism: bus.MechanismPlain, User: "admin", Password: "second-password-456"},
+			gone: []bus.SASL{{Mechanism: bus.MechanismSCRAM512, User: "admin", Password: "first-password-0123"}}},
+		{give: bus.SASL{Mechanism: bus.MechanismSCRAM256, User: "admin", Password: "third-password-7890"},
+			gone: []bus.SASL{{Mechanism: bus.MechanismPlain, User: "admin", Password: "second-password-456"}}},
+		{give: bus.SASL{Mechanism: bus.MechanismSCRAM256, User: "root", Password: "fourth-password-123"},
+			gone: []bus.SASL{{Mechanism: bus.MechanismSCRAM256, User: "admin", Password: "third-password-7890"}}},
+	}
+	for i, st := range steps {
+		start(st.give)
+		if err := login(st.give); err != nil {
+			t.Errorf("step %d: the superuser %s: %v", i, st.give, err)
+		}
+		for _, g := range st.gone {
+			if err := login(g); err == nil {
+				t.Errorf("step %d: the earlier superuser %s still logs in", i, g)
+			}
+		}
+	}
+}
+
+func TestStartBrokerPlainNeedsTLS(t *testing.T) {
+	srv, _ := testCA(t)
+	tests := []struct {
+		give *tls.Config
+		want error
+	}{{nil, bus.ErrPlainNeedsTLS}, {srv, nil}}
+	for _, tt := range tests {
+		b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir(),
+			TLS: tt.give, Superuser: bus.SASL{Mechanism: bus.MechanismPlain, User: "admin", Password: "plain-password-0123"}})
+		if !errors.Is(err, tt.want) {
+			t.Errorf("StartBroker(PLAIN, TLS %v) = %v; want %v", tt.give != nil, err, tt.want)
+		}
+		if err == nil {
+			b.Close()
+		}
 	}
 }
 

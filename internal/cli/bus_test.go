@@ -20,6 +20,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/config"
 	"lienthong/internal/pki"
 )
 
@@ -225,10 +226,11 @@ func TestBrokerCommandUsage(t *testing.T) {
 		{"password file without user", []string{"--sasl-password-file", filepath.Join(dir, "pw")}},
 		{"acls without user", []string{"--acls"}},
 		{"bad mechanism", []string{"--sasl-user", "admin", "--sasl-mechanism", "GSSAPI"}},
+		{"plain without tls", []string{"--sasl-user", "admin", "--sasl-mechanism", "PLAIN"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "bad mechanism" {
+			if tt.name == "bad mechanism" || tt.name == "plain without tls" {
 				t.Setenv(brokerPasswordEnv, "some-password-0123")
 			}
 			args := append([]string{"broker", "--data", filepath.Join(dir, tt.name), "--addr", "127.0.0.1:0"}, tt.give...)
@@ -407,5 +409,41 @@ agencies:
 		if strings.Contains(logs.String(), bad) {
 			t.Errorf("%s in the hub's log:\n%s", bad, logs.String())
 		}
+	}
+}
+
+// A DIR/dev/kafka/kafka.json of an older version, with the group prefix
+// ending in ".", is rewritten with the prefix the broker now grants.
+func TestDevSecureBusRefreshesNames(t *testing.T) {
+	dev := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dev, "kafka"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const organ = "000.00.00.G22"
+	old := `{"ca":"x","mechanism":"SCRAM-SHA-512","user":"lienthong-dev","password":"p","agencies":[` +
+		`{"organId":"` + organ + `","user":"agency-g22","password":"q","topic":"t","groupPrefix":"lienthong.agency.` + organ + `."}]}`
+	path := filepath.Join(dev, "kafka", "kafka.json")
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Agencies = []config.Agency{{OrganID: organ}}
+	if err := devSecureBus(cfg, dev); err != nil {
+		t.Fatal(err)
+	}
+	var k devKafka
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &k); err != nil {
+		t.Fatal(err)
+	}
+	want := bus.AgencyGroupPrefix(cfg.Bus.TopicPrefix, organ)
+	if len(k.Agencies) != 1 || k.Agencies[0].GroupPrefix != want || k.Agencies[0].Topic != bus.AgencyInbox(cfg.Bus.TopicPrefix, organ) {
+		t.Errorf("kafka.json agencies = %+v; want group prefix %s", k.Agencies, want)
+	}
+	if cfg.Agencies[0].Kafka.User != "agency-g22" {
+		t.Errorf("agency kafka user = %q", cfg.Agencies[0].Kafka.User)
 	}
 }

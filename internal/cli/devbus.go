@@ -62,15 +62,21 @@ func devSecureBus(cfg *config.Config, devDir string) error {
 		for _, a := range cfg.Agencies {
 			id := strings.ToLower(a.OrganID[strings.LastIndexByte(a.OrganID, '.')+1:])
 			k.Agencies = append(k.Agencies, devKafkaAgency{OrganID: a.OrganID, User: "agency-" + id, Password: secret(),
-				Topic: bus.AgencyInbox(cfg.Bus.TopicPrefix, a.OrganID), GroupPrefix: bus.AgencyGroupPrefix(cfg.Bus.TopicPrefix, a.OrganID)})
+				Topic: bus.AgencyInbox(cfg.Bus.TopicPrefix, a.OrganID)})
 		}
-		out, err := json.MarshalIndent(k, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.WriteBytes(path, out, 0o600); err != nil {
-			return err
-		}
+	}
+	// Names are computed at every start: a file of an older version may
+	// hold a group prefix the broker no longer grants.
+	for i, a := range k.Agencies {
+		k.Agencies[i].Topic = bus.AgencyInbox(cfg.Bus.TopicPrefix, a.OrganID)
+		k.Agencies[i].GroupPrefix = bus.AgencyGroupPrefix(cfg.Bus.TopicPrefix, a.OrganID)
+	}
+	out, err := json.MarshalIndent(k, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(path, out, 0o600); err != nil {
+		return err
 	}
 	cfg.Bus.TLS = config.BusTLS{Enabled: true, CAFile: cert}
 	cfg.Bus.SASL = config.BusSASL{Mechanism: k.Mechanism, User: k.User, Password: config.Secret(k.Password)}

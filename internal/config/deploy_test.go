@@ -19,6 +19,12 @@ import (
 // with the full Check that lienthong serve --check-config runs.
 const examplePath = "../../deploy/lienthong.example.yaml"
 
+// exampleEnv is what the example expects from the environment: the hub's
+// Kafka password, which it keeps out of the file.
+func exampleEnv(t *testing.T) {
+	t.Setenv("LIENTHONG_BUS_SASL_PASSWORD", "hub-kafka-password-from-env")
+}
+
 func readExample(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(examplePath)
@@ -40,6 +46,7 @@ func exampleInTemp(t *testing.T, edit func(string) string) string {
 }
 
 func TestExampleChecksWithoutFiles(t *testing.T) {
+	exampleEnv(t)
 	if err := (config.CheckOptions{}).Check(examplePath); err != nil {
 		t.Fatalf("CheckOptions{}.Check(example) = %v", err)
 	}
@@ -53,6 +60,7 @@ func TestExampleChecksWithoutFiles(t *testing.T) {
 }
 
 func TestExampleChecksWithFiles(t *testing.T) {
+	exampleEnv(t)
 	path := exampleInTemp(t, func(s string) string { return s })
 	if err := config.Check(path); err != nil {
 		t.Fatalf("Check(example) = %v", err)
@@ -67,7 +75,7 @@ func TestExampleChecksWithFiles(t *testing.T) {
 		want any
 	}{
 		{"bus.embedded", c.Bus.Embedded, false},
-		{"bus.brokers", c.Bus.Brokers, []string{"kafka-1:9092", "kafka-2:9092", "kafka-3:9092"}},
+		{"bus.brokers", c.Bus.Brokers, []string{"kafka-1:9094", "kafka-2:9094", "kafka-3:9094"}},
 		{"bus.replicationFactor", c.Bus.ReplicationFactor, 3},
 		{"blob.kind", c.Blob.Kind, config.BlobS3},
 		{"tls enabled", c.TLS.Enabled(), true},
@@ -93,6 +101,7 @@ func TestExampleChecksWithFiles(t *testing.T) {
 
 // The limits the example shows commented out are the edxml defaults.
 func TestExampleLimitsAreDefaults(t *testing.T) {
+	exampleEnv(t)
 	path := exampleInTemp(t, func(s string) string {
 		return regexp.MustCompile(`(?m)^  # (max\w+: )`).ReplaceAllString(s, "  $1")
 	})
@@ -124,4 +133,15 @@ func TestExampleComplete(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[config.Config](), "")
+}
+
+// The example keeps the hub's Kafka password out of the file, as its
+// comment asks: it comes from LIENTHONG_BUS_SASL_PASSWORD.
+func TestExampleBusPasswordFromEnv(t *testing.T) {
+	text := readExample(t)
+	_, bus, _ := strings.Cut(text, "\nbus:\n")
+	bus, _, _ = strings.Cut(bus, "\n\n")
+	if regexp.MustCompile(`(?m)^\s+password:`).MatchString(bus) {
+		t.Error("the example's bus section holds a password")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -60,7 +61,7 @@ type BusBroker struct {
 // AgencyKafka is an agency's own Kafka principal, for agencies that read
 // their inbox topic directly. The hub creates its SCRAM credentials and
 // ACLs (read and describe on <prefix>inbox.<OrganId> and on groups
-// <prefix>agency.<OrganId>.*) at start, and removes them once the agency
+// <prefix>agency.<OrganId>-*) at start, and removes them once the agency
 // or this setting is gone.
 type AgencyKafka struct {
 	User     string `mapstructure:"user" json:"user,omitempty"`
@@ -180,11 +181,21 @@ func (c *Config) validateKafka(p *problems, checkFiles bool) {
 	if b.Embedded && br.CertFile != "" && !t.Enabled {
 		p.addf("bus.tls.enabled", "%w when bus.embeddedBroker.certFile is set: the hub connects to its broker over TLS", ErrRequired)
 	}
+	if b.Embedded && t.Enabled && br.CertFile == "" && br.KeyFile == "" {
+		// The hub would dial TLS to a plaintext broker and never start.
+		p.addf("bus.embeddedBroker.certFile", "%w when bus.tls.enabled is set with bus.embedded: without it the embedded broker speaks plaintext", ErrRequired)
+	}
 	if br.ACLs && !s.Enabled() {
 		p.addf("bus.sasl.user", "%w when bus.embeddedBroker.acls is true: it is the broker's superuser", ErrRequired)
 	}
 	p.file("bus.embeddedBroker.certFile", br.CertFile, checkFiles)
 	p.file("bus.embeddedBroker.keyFile", br.KeyFile, checkFiles)
+
+	if b.Embedded && !br.ACLs && slices.ContainsFunc(c.Agencies, func(a Agency) bool { return a.Kafka.User != "" }) {
+		// Without ACL checks the embedded broker lets every user it
+		// authenticates do everything: an agency would read every inbox.
+		p.addf("bus.embeddedBroker.acls", "%w when agencies have Kafka users on the embedded broker: without it they may read and write every topic", ErrRequired)
+	}
 
 	users := map[string]string{}
 	for i, a := range c.Agencies {

@@ -90,21 +90,30 @@ func TestValidateKafkaErrors(t *testing.T) {
 		{"embedded broker while external", func(c *config.Config) { c.Bus.EmbeddedBroker.ACLs = true }, "bus.embeddedBroker", config.ErrConflict},
 		{"embedded broker key", func(c *config.Config) {
 			c.Bus.Embedded, c.Bus.Brokers = true, nil
-			c.Bus.EmbeddedBroker.CertFile = c.Bus.TLS.CertFile
+			c.Bus.EmbeddedBroker = config.BusBroker{CertFile: c.Bus.TLS.CertFile, ACLs: true}
 		}, "bus.embeddedBroker.keyFile", config.ErrRequired},
 		{"embedded broker cert file", func(c *config.Config) {
 			c.Bus.Embedded, c.Bus.Brokers = true, nil
-			c.Bus.EmbeddedBroker.CertFile, c.Bus.EmbeddedBroker.KeyFile = missing, c.Bus.TLS.KeyFile
+			c.Bus.EmbeddedBroker = config.BusBroker{CertFile: missing, KeyFile: c.Bus.TLS.KeyFile, ACLs: true}
 		}, "bus.embeddedBroker.certFile", config.ErrFile},
 		{"embedded broker tls needs client tls", func(c *config.Config) {
 			c.Bus.Embedded, c.Bus.Brokers = true, nil
-			c.Bus.EmbeddedBroker.CertFile, c.Bus.EmbeddedBroker.KeyFile = c.Bus.TLS.CertFile, c.Bus.TLS.KeyFile
+			c.Bus.EmbeddedBroker = config.BusBroker{CertFile: c.Bus.TLS.CertFile, KeyFile: c.Bus.TLS.KeyFile, ACLs: true}
 			c.Bus.TLS = config.BusTLS{}
 		}, "bus.tls.enabled", config.ErrRequired},
+		{"client tls needs embedded broker tls", func(c *config.Config) {
+			c.Bus.Embedded, c.Bus.Brokers = true, nil
+			c.Bus.EmbeddedBroker.ACLs = true
+		}, "bus.embeddedBroker.certFile", config.ErrRequired},
+		{"embedded agency users need acls", func(c *config.Config) {
+			c.Bus.Embedded, c.Bus.Brokers = true, nil
+			c.Bus.EmbeddedBroker = config.BusBroker{CertFile: c.Bus.TLS.CertFile, KeyFile: c.Bus.TLS.KeyFile}
+		}, "bus.embeddedBroker.acls", config.ErrRequired},
 		{"embedded acls need a superuser", func(c *config.Config) {
 			c.Bus.Embedded, c.Bus.Brokers = true, nil
 			c.Bus.EmbeddedBroker.ACLs = true
 			c.Bus.SASL, c.Agencies[1].Kafka = config.BusSASL{Mechanism: config.SASLSCRAM512}, config.AgencyKafka{}
+			c.Bus.TLS = config.BusTLS{}
 		}, "bus.sasl.user", config.ErrRequired},
 		{"agency kafka password short", func(c *config.Config) { c.Agencies[1].Kafka.Password = "short" }, "agencies[1].kafka.password", config.ErrWeakSecret},
 		{"agency kafka password missing", func(c *config.Config) { c.Agencies[1].Kafka.Password = "" }, "agencies[1].kafka.password", config.ErrWeakSecret},
@@ -178,7 +187,7 @@ func TestValidateKafkaAccepts(t *testing.T) {
 func TestCheckKafka(t *testing.T) {
 	dir := t.TempDir()
 	cert, _ := certFiles(t, dir)
-	good := fmt.Sprintf("bus:\n  tls:\n    enabled: true\n    caFile: %s\n  sasl:\n    user: hub\n    password: hub-password-0123456\n", cert)
+	good := fmt.Sprintf("bus:\n  embedded: false\n  brokers: [\"kafka-1:9094\"]\n  tls:\n    enabled: true\n    caFile: %s\n  sasl:\n    user: hub\n    password: hub-password-0123456\n", cert)
 	if err := config.Check(writeFile(t, "good.yaml", good)); err != nil {
 		t.Fatalf("Check(good) = %v", err)
 	}
@@ -209,7 +218,10 @@ func TestKafkaSecrets(t *testing.T) {
 	}
 	t.Setenv("LIENTHONG_BUS_SASL_USER", "lienthong-hub")
 	t.Setenv("LIENTHONG_BUS_SASL_PASSWORD", "hub-kafka-secret-0123")
-	yaml := `agencies:
+	yaml := `bus:
+  embeddedBroker:
+    acls: true
+agencies:
   - organId: "000.00.00.G22"
     name: VPCP
     kafka:
