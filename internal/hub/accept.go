@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"encoding/json"
@@ -72,13 +73,15 @@ func (h *Hub) resume(ctx context.Context, id string) (rc *Receipt, created, ok b
 	return rc, false, true, nil
 }
 
-// recorded answers a packet that a check now refuses but whose acceptance
-// was recorded by an earlier attempt (cut short by a fault) before the
-// check changed its mind: a certificate expired or was revoked, or the
-// directory or the view changed, while the client waited to retry. The
-// first acceptance stands and is completed; a 4xx would make the client
-// drop a letter the hub has signed for. Only refusals pay for the look-up.
-func (h *Hub) recorded(ctx context.Context, id, sha256 string, refusal *Error) (*Receipt, bool, error) {
+// recorded answers a retry that a check now refuses but whose acceptance
+// an earlier attempt (cut short by a fault) recorded before the check
+// changed its mind: a certificate expired or was revoked, or the directory
+// or the view changed, while the client waited to retry. The first
+// acceptance stands and is completed; a 4xx would make the client drop a
+// letter the hub has signed for. A retry is the same bytes with the same
+// detached signature (or none, both times); other submissions of accepted
+// bytes are judged as they are. Only refusals pay for the look-ups.
+func (h *Hub) recorded(ctx context.Context, id, sha256 string, sig []byte, refusal *Error) (*Receipt, bool, error) {
 	if refusal.Status >= 500 {
 		return nil, false, refusal
 	}
@@ -87,6 +90,16 @@ func (h *Hub) recorded(ctx context.Context, id, sha256 string, refusal *Error) (
 	case err != nil:
 		return nil, false, unavailable("storage", err)
 	case !ok || acc.SHA256 != sha256:
+		return nil, false, refusal
+	}
+	stored, err := h.read(ctx, blob.SignatureKey(id))
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		stored = nil
+	case err != nil:
+		return nil, false, unavailable("storage", err)
+	}
+	if !bytes.Equal(stored, sig) {
 		return nil, false, refusal
 	}
 	return h.complete(ctx, acc)

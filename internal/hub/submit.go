@@ -105,7 +105,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	}
 	a, rerr := h.plan(p)
 	if rerr != nil {
-		return h.recorded(ctx, p.ID(), digests.sha256(), rerr)
+		return h.recorded(ctx, p.ID(), digests.sha256(), s.Signature, rerr)
 	}
 	if s.Relay != nil {
 		a.Hops = s.Relay.Hops
@@ -121,7 +121,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now, policy)
 	st.done("verify")
 	if rerr != nil {
-		return h.recorded(ctx, p.ID(), digests.sha256(), rerr)
+		return h.recorded(ctx, p.ID(), digests.sha256(), s.Signature, rerr)
 	}
 	a.ID, a.SHA256, a.Size, a.Channel = p.ID(), digests.sha256(), p.Size(), s.Channel
 	a.BlobKey = blob.PacketKey(a.ID)
