@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -23,41 +22,16 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/tlstest"
 )
 
-// testCA makes a CA and a server certificate for 127.0.0.1 signed by it:
-// the broker's TLS config and a client's, which trusts only that CA.
+// testCA makes a CA and a server certificate for 127.0.0.1 and kafka.test
+// signed by it: the broker's TLS config and a client's, which trusts only
+// that CA.
 func testCA(tb testing.TB) (server, client *tls.Config) {
 	tb.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test kafka CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "kafka"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"kafka.test"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-	client = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return server, client
+	s := tlstest.New(tb, tb.TempDir(), "kafka.test")
+	return s.ServerConfig(), s.ClientConfig()
 }
 
 const (
