@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -216,21 +214,8 @@ agencies:
 	if code, _, errOut := run(t, "serve", "--check-config", path); code != ExitOK {
 		t.Fatalf("--check-config: %s", errOut)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
-	defer func() { cancel(); <-done }()
-	httpClient := func(iss *pki.Issued) *http.Client {
-		tc := &tls.Config{RootCAs: serverPool, MinVersion: tls.VersionTLS12}
-		if iss != nil {
-			c := tls.Certificate{PrivateKey: iss.Key, Leaf: iss.Cert, Certificate: [][]byte{iss.Cert.Raw}}
-			for _, ch := range iss.Chain {
-				c.Certificate = append(c.Certificate, ch.Raw)
-			}
-			tc.Certificates = []tls.Certificate{c}
-		}
-		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second}
-	}
+	serveConfig(t, path, io.Discard)
+	httpClient := func(iss *pki.Issued) *http.Client { return tlsClient(serverPool, iss) }
 	if err := waitReady("https://"+addr, httpClient(nil)); err != nil {
 		t.Fatalf("not ready: %v", err)
 	}

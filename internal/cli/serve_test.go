@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -62,10 +61,7 @@ agencies:
 		t.Errorf("unknown key: %d %s", code, errOut)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
-	defer func() { cancel(); <-done }()
+	serveConfig(t, path, io.Discard)
 	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
 		t.Fatalf("not ready: %v", err)
 	}

@@ -27,6 +27,29 @@ func serverCert(t *testing.T, dir string) (certPath, keyPath string, pool *x509.
 	return s.CertFile, s.KeyFile, s.Pool
 }
 
+// serveConfig runs `lienthong serve --config path` until the test ends.
+func serveConfig(t *testing.T, path string, stderr io.Writer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, stderr) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// tlsClient trusts the servers pool trusts and, when iss is set, presents
+// its certificate and chain.
+func tlsClient(pool *x509.CertPool, iss *pki.Issued) *http.Client {
+	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if iss != nil {
+		c := tls.Certificate{PrivateKey: iss.Key, Leaf: iss.Cert, Certificate: [][]byte{iss.Cert.Raw}}
+		for _, ch := range iss.Chain {
+			c.Certificate = append(c.Certificate, ch.Raw)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second}
+}
+
 // An agency may authenticate with a TLS client certificate instead of a
 // token: its UID must name a registered agency.
 func TestServeClientCertificates(t *testing.T) {
@@ -66,22 +89,9 @@ agencies:
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
-	defer func() { cancel(); <-done }()
+	serveConfig(t, path, io.Discard)
 
-	client := func(iss *pki.Issued) *http.Client {
-		tc := &tls.Config{RootCAs: serverPool, MinVersion: tls.VersionTLS12}
-		if iss != nil {
-			c := tls.Certificate{PrivateKey: iss.Key, Leaf: iss.Cert, Certificate: [][]byte{iss.Cert.Raw}}
-			for _, ch := range iss.Chain {
-				c.Certificate = append(c.Certificate, ch.Raw)
-			}
-			tc.Certificates = []tls.Certificate{c}
-		}
-		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second}
-	}
+	client := func(iss *pki.Issued) *http.Client { return tlsClient(serverPool, iss) }
 	get := func(c *http.Client, path string) int {
 		resp, err := c.Get("https://" + addr + path)
 		if err != nil {
@@ -179,10 +189,7 @@ agencies:
 			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan int, 1)
-			go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, io.Discard) }()
-			defer func() { cancel(); <-done }()
+			serveConfig(t, path, io.Discard)
 			if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
 				t.Fatalf("not ready: %v", err)
 			}
