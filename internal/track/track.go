@@ -24,8 +24,15 @@ import (
 	"lienthong/internal/route"
 )
 
-// ErrNotFound means no such packet or inbox item.
-var ErrNotFound = errors.New("track: not found")
+// The view's errors a caller tells apart; any other is the view failing
+// (I/O, a record it cannot read), not the request.
+var (
+	// ErrNotFound means no such packet, timeline or inbox item.
+	ErrNotFound = errors.New("track: not found")
+	// ErrBadCursor means an inbox cursor this view did not hand out for
+	// the endpoint.
+	ErrBadCursor = errors.New("track: bad cursor")
+)
 
 // Packet is an accepted packet as the view keeps it.
 type Packet struct {
@@ -667,9 +674,9 @@ func (s *Store) done(endpoint, id string, e Event) error {
 }
 
 // Inbox lists an endpoint's pending items, most urgent first, then oldest
-// first, of one kind when
-// kind is set. cursor continues a previous listing; the returned cursor is
-// "" at the end.
+// first, of one kind when kind is set. cursor continues a previous
+// listing (ErrBadCursor when it is not one of the endpoint's); the
+// returned cursor is "" at the end.
 func (s *Store) Inbox(endpoint, kind string, limit int, cursor string) ([]Item, string, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
@@ -679,7 +686,7 @@ func (s *Store) Inbox(endpoint, kind string, limit int, cursor string) ([]Item, 
 	if cursor != "" {
 		c, err := hex.DecodeString(cursor)
 		if err != nil || !bytes.HasPrefix(c, prefix) {
-			return nil, "", errors.New("track: bad cursor")
+			return nil, "", ErrBadCursor
 		}
 		start = append(c, 0) // just after the cursor's key
 	}

@@ -378,3 +378,57 @@ func TestAcceptedRouted(t *testing.T) {
 		t.Errorf("sent %d, want 1", len(got))
 	}
 }
+
+// The view's errors a caller tells apart are its sentinels; a view that
+// fails (here: its file closed) answers with neither, so the hub does not
+// take its failure for the request's fault.
+func TestSentinels(t *testing.T) {
+	s, err := track.Open(filepath.Join(t.TempDir(), "view.db"))
+	must(t, err)
+	const h29 = "000.00.00.H29"
+	must(t, s.Accepted(edoc("p1", t0)))
+	for _, id := range []string{"p1", "p2"} {
+		must(t, s.Delivered(item(id, h29, "edoc", t0), t0))
+	}
+	_, cursor, err := s.Inbox(h29, "", 1, "")
+	must(t, err)
+	if cursor == "" {
+		t.Fatal("no cursor after a first page of one")
+	}
+	_, other, err := s.Inbox(h29, "", 1, "")
+	must(t, err)
+	tests := []struct {
+		name    string
+		give    func() error
+		wantErr error
+	}{
+		{"a cursor that is not hex", func() error { _, _, err := s.Inbox(h29, "", 1, "zz"); return err }, track.ErrBadCursor},
+		{"another endpoint's cursor", func() error { _, _, err := s.Inbox("000.00.00.G12", "", 1, other); return err }, track.ErrBadCursor},
+		{"an unknown packet", func() error { _, err := s.Packet("p9"); return err }, track.ErrNotFound},
+		{"an unknown timeline", func() error { _, err := s.Timeline("p9"); return err }, track.ErrNotFound},
+		{"an item not pending", func() error { _, err := s.Item("000.00.00.G12", "p1"); return err }, track.ErrNotFound},
+	}
+	for _, tt := range tests {
+		if err := tt.give(); !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.wantErr)
+		}
+	}
+
+	must(t, s.Close())
+	closed := []struct {
+		name string
+		give func() error
+	}{
+		{"the inbox with a good cursor", func() error { _, _, err := s.Inbox(h29, "", 1, cursor); return err }},
+		{"the inbox", func() error { _, _, err := s.Inbox(h29, "", 1, ""); return err }},
+		{"a packet", func() error { _, err := s.Packet("p1"); return err }},
+		{"a timeline", func() error { _, err := s.Timeline("p1"); return err }},
+		{"an item", func() error { _, err := s.Item(h29, "p1"); return err }},
+	}
+	for _, tt := range closed {
+		err := tt.give()
+		if err == nil || errors.Is(err, track.ErrBadCursor) || errors.Is(err, track.ErrNotFound) {
+			t.Errorf("%s, the view closed: %v, want its failure", tt.name, err)
+		}
+	}
+}
