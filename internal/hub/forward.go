@@ -101,6 +101,12 @@ func (h *Hub) forward(ctx context.Context, m bus.Message) error {
 	if !ok {
 		return bus.Permanent(fmt.Errorf("no peer hub configured for endpoint %s", it.Endpoint))
 	}
+	// The hops let the peer refuse a packet that went round in a loop:
+	// without them it is not sent, and the lookup is retried.
+	hops, err := h.hops(ctx, it.ID)
+	if err != nil {
+		return fmt.Errorf("forward %s to %s: %w", it.ID, peer.Name, err)
+	}
 	sig, err := h.read(ctx, blob.SignatureKey(it.ID))
 	if err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return err
@@ -143,7 +149,6 @@ func (h *Hub) forward(ctx context.Context, m bus.Message) error {
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+peer.Token)
-	hops, _ := h.hops(ctx, it.ID)
 	req.Header.Set(HeaderHops, strings.Join(append(hops, h.o.OrganID), ","))
 	resp, err := h.http().Do(req)
 	if err != nil {
@@ -179,11 +184,13 @@ func (h *Hub) http() *http.Client {
 	return &http.Client{Timeout: 2 * time.Minute}
 }
 
-// hops returns the hubs a packet passed before this one.
+// hops returns the hubs a packet passed before this one. A packet this
+// view does not know yet (its consumer lags the forwarder's) is an error
+// too: its hops are not known.
 func (h *Hub) hops(_ context.Context, id string) ([]string, error) {
 	p, err := h.o.View.Packet(id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("hops of %s: %w", id, err)
 	}
 	return p.Hops, nil
 }

@@ -75,16 +75,22 @@ func (h *Hub) Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob
 	// The fetched event goes through the view's outbox, recorded with the
 	// fetch in one commit and produced from there (drainOutbox): reading
 	// stored bytes never waits for the broker, and an event is not lost
-	// while the broker is away.
+	// while the broker is away. A view that cannot record the fetch fails
+	// it (503, retried): bytes handed out unrecorded would leave the
+	// sender's timeline saying the packet was never fetched.
 	e := event{V: 1, Type: "fetched", ID: id, Endpoint: caller, At: h.o.Now().UTC()}
-	if raw, err := json.Marshal(e); err == nil {
-		kept, err := h.o.View.FetchedOutbox(caller, id, e.At, track.Outgoing{Topic: h.o.Topics.events(), Key: []byte(id), Value: raw})
-		switch {
-		case err != nil:
-			h.o.Log.Warn("view: record fetched packet", "id", id, "endpoint", caller, "err", err)
-		case kept:
-			h.wakeOutbox()
-		}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		r.Close() //nolint:errcheck // read-only
+		return nil, info, err
+	}
+	kept, err := h.o.View.FetchedOutbox(caller, id, e.At, track.Outgoing{Topic: h.o.Topics.events(), Key: []byte(id), Value: raw})
+	if err != nil {
+		r.Close() //nolint:errcheck // read-only
+		return nil, info, unavailable("the view", fmt.Errorf("record the fetch of %s by %s: %w", id, caller, err))
+	}
+	if kept {
+		h.wakeOutbox()
 	}
 	return r, info, nil
 }
@@ -108,8 +114,13 @@ func (h *Hub) Signature(ctx context.Context, caller, id string) (io.ReadCloser, 
 // Inbox lists the caller's pending items.
 func (h *Hub) Inbox(caller, kind string, limit int, cursor string) ([]track.Item, string, error) {
 	items, next, err := h.o.View.Inbox(caller, kind, limit, cursor)
-	if err != nil {
-		return nil, "", refuse(http.StatusBadRequest, "request.bad_cursor", "%v", err)
+	switch {
+	case errors.Is(err, track.ErrBadCursor):
+		e := refuse(http.StatusBadRequest, "request.bad_cursor", "cursor %q does not continue a listing of this inbox", cursor)
+		e.Err = err
+		return nil, "", e
+	case err != nil:
+		return nil, "", unavailable("the view", err)
 	}
 	return items, next, nil
 }
@@ -121,11 +132,14 @@ func (h *Hub) Ack(ctx context.Context, caller, id, result, reason string) error 
 	if result != "done" && result != "fail" {
 		return refuse(http.StatusBadRequest, "request.bad_result", "result must be done or fail, not %q", result)
 	}
-	if _, err := h.o.View.Item(caller, id); err != nil {
+	switch _, err := h.o.View.Item(caller, id); {
+	case errors.Is(err, track.ErrNotFound):
 		if _, kerr := h.known(caller, id); kerr != nil {
 			return kerr
 		}
 		return refuse(http.StatusNotFound, "packet.not_found", "packet %s is not pending for %s", id, caller)
+	case err != nil:
+		return unavailable("the view", err)
 	}
 	e := event{V: 1, Type: "acked", ID: id, Endpoint: caller, Result: result, Reason: reason, At: h.o.Now().UTC()}
 	raw, err := json.Marshal(e)
@@ -159,8 +173,11 @@ func (h *Hub) Timeline(caller, id string) (track.Timeline, error) {
 		return track.Timeline{}, err
 	}
 	tl, err := h.timeline(id)
-	if err != nil {
+	switch {
+	case errors.Is(err, track.ErrNotFound): // a status packet has none
 		return tl, refuse(http.StatusNotFound, "packet.not_found", "no timeline for packet %s", id)
+	case err != nil:
+		return tl, unavailable("the view", err)
 	}
 	if !h.sameOrgan(caller, tl.From) {
 		// A recipient sees its own part only.
@@ -209,8 +226,7 @@ func (h *Hub) Report(ctx context.Context, caller, id string) (*trust.Report, err
 			err = errors.New("the stored receipt has no verification report")
 		}
 		if err != nil {
-			h.o.Log.Warn("rebuild receipt", "id", id, "err", err)
-			return nil, pending(id, err)
+			return nil, pending(id, fmt.Errorf("rebuild receipt: %w", err))
 		}
 		return rc.Verification, nil
 	}
