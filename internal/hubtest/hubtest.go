@@ -47,6 +47,7 @@ type Hub struct {
 	Hub      *hub.Hub
 	Agencies map[string]*Agency
 	Dir      string
+	View     *track.Store // the first instance's: tests break it (close it)
 
 	ctx       context.Context
 	opts      hub.Options
@@ -140,6 +141,9 @@ func (th *Hub) Instance(t testing.TB) (string, *hub.Hub) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = view.Close() })
+	if th.View == nil {
+		th.View = view
+	}
 	o := th.opts
 	o.InstanceID, o.View, o.SpoolDir = fmt.Sprintf("test-%d", th.instances), view, dir
 	h, err := hub.New(th.ctx, o)
