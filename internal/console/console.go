@@ -350,6 +350,11 @@ func (s *server) failHub(w http.ResponseWriter, r *http.Request, u *Account, ss 
 		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
 		return
 	}
+	if he.Status >= 500 {
+		// The hub returns its failures unlogged: their cause is logged
+		// here, once, as the API logs it.
+		s.o.Log.Error("console: hub", "code", he.Code, "err", he.Err)
+	}
 	key := "bad_request"
 	switch he.Status {
 	case http.StatusForbidden:
@@ -628,7 +633,7 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
 		d.Report = newReportView(p.M, rep)
 	} else {
-		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err)
+		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err, "cause", errors.Unwrap(err))
 	}
 	if pk.Header != nil {
 		p.Title = pk.Header.Subject

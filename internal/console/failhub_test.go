@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"lienthong/internal/blob"
+	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 )
 
@@ -48,5 +52,38 @@ func TestHubIOFailureIs503(t *testing.T) {
 	code, body, header := clerk.do(http.MethodGet, "/doc/"+id, nil)
 	if code != http.StatusServiceUnavailable || header.Get("Retry-After") != "2" {
 		t.Errorf("a document whose bytes cannot be read: %d Retry-After %q, want 503 and 2: %s", code, header.Get("Retry-After"), body)
+	}
+}
+
+// A view that fails (its file closed) is a 503 with Retry-After on the
+// clerk's inbox, and its cause is logged: the hub returns it unlogged.
+func TestHubViewFailureIsLogged(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	var logs strings.Builder
+	var mu sync.Mutex
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveConsole(t, console.Options{Hub: h.Hub, Log: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)),
+		Accounts: []console.Account{{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29}}})
+	clerk := newBrowser(t, base)
+	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", code)
+	}
+	if code, body, _ := clerk.do(http.MethodGet, "/inbox", nil); code != http.StatusOK {
+		t.Fatalf("inbox: %d %s", code, body)
+	}
+	if err := h.View.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, body, header := clerk.do(http.MethodGet, "/inbox", nil)
+	if code != http.StatusServiceUnavailable || header.Get("Retry-After") != "2" {
+		t.Errorf("the inbox, the view closed: %d Retry-After %q, want 503 and 2: %s", code, header.Get("Retry-After"), body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "database not open") {
+		t.Errorf("the view's failure is not logged: %q", logs.String())
 	}
 }
