@@ -455,7 +455,11 @@ func (h *handler) sentList(w http.ResponseWriter, _ *http.Request, s *signedRequ
 		sent = sent[:h.o.ListLimit]
 	}
 	for _, p := range sent {
-		reply.Data = append(reply.Data, h.sentRows(s, p)...)
+		rows, err := h.sentRows(s, p)
+		if err != nil {
+			return err
+		}
+		reply.Data = append(reply.Data, rows...)
 	}
 	writeJSON(w, http.StatusOK, reply)
 	return nil
@@ -463,7 +467,9 @@ func (h *handler) sentList(w http.ResponseWriter, _ *http.Request, s *signedRequ
 
 // sentRows is a sent packet's delivery state, one row per recipient. A
 // status packet has no timeline of its own: its row names where it went.
-func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
+// A timeline the hub cannot read fails the list: rows made without it
+// would say the packet was never delivered.
+func (h *handler) sentRows(s *signedRequest, p track.Packet) ([]SentItem, *opError) {
 	base := SentItem{SenderDocID: p.ID, ReceiverDocID: p.ID, FromCode: p.From, Title: p.Subject, Notation: notation(p),
 		MessageType: p.Kind, ServiceType: ServiceType, SentTime: FormatTime(p.AcceptedAt, h.o.Location),
 		SendStatus: track.EventAccepted, SendStatusDesc: sendStatusDesc[track.EventAccepted], DocumentID: p.DocumentID}
@@ -474,7 +480,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
 		}
 		base.ToCode = to
 		base.Title = p.StatusCode
-		return []SentItem{base}
+		return []SentItem{base}, nil
 	}
 	var tl track.Timeline
 	found := false
@@ -484,6 +490,9 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
 			found = true
 			break
 		}
+		if e := fromHub(err); e.Status >= 500 {
+			return nil, e
+		}
 	}
 	if !found {
 		var rows []SentItem
@@ -492,7 +501,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
 			row.ToCode = to
 			rows = append(rows, row)
 		}
-		return rows
+		return rows, nil
 	}
 	var rows []SentItem
 	for _, rc := range tl.Recipients {
@@ -520,7 +529,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
 		row.ReceiveStatusDesc = statusDesc[row.ReceiveStatus]
 		rows = append(rows, row)
 	}
-	return rows
+	return rows, nil
 }
 
 // notation is "số, ký hiệu" when the DocumentId follows the convention
