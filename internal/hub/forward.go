@@ -101,8 +101,9 @@ func (h *Hub) forward(ctx context.Context, m bus.Message) error {
 	if !ok {
 		return bus.Permanent(fmt.Errorf("no peer hub configured for endpoint %s", it.Endpoint))
 	}
-	// The hops let the peer refuse a packet that went round in a loop:
-	// without them it is not sent, and the lookup is retried.
+	// The hops are the packet's route, the peer's record of where it has
+	// been (and how a loop shows): rather than send it with a wrong one,
+	// the lookup is retried.
 	hops, err := h.hops(ctx, it.ID)
 	if err != nil {
 		return fmt.Errorf("forward %s to %s: %w", it.ID, peer.Name, err)

@@ -254,9 +254,10 @@ func (r *recorder) Produce(_ context.Context, msgs ...bus.Message) error {
 	return nil
 }
 
-// A forwarder that cannot read a packet's hops cannot tell whether sending
-// it on would make a loop: it sends nothing and returns an error the
-// consumer retries. Once the view answers, the packet goes with its hops.
+// A forwarder that cannot read a packet's hops cannot tell where it has
+// been (whether sending it on makes a loop): it sends nothing and returns
+// an error the consumer retries. Once the view answers, the packet goes
+// with its hops.
 func TestForwardWithoutHopsIsRetried(t *testing.T) {
 	var calls atomic.Int32
 	var gotHops atomic.Value
