@@ -107,9 +107,14 @@ func TestDLQWebhookListAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { _ = p.Run(ctx); close(stopped) }()
-	t.Cleanup(func() { cancel(); <-stopped })
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("pusher.Run: %v", err)
+		}
+	})
 	dlqWaitEntries(t, cfg, 1)
 
 	// A second, foreign entry: nothing says where it came from.

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +30,7 @@ import (
 	"lienthong/internal/creds"
 	"lienthong/internal/edge"
 	"lienthong/internal/hub"
+	"lienthong/internal/lifecycle"
 	"lienthong/internal/logouts"
 	"lienthong/internal/metrics"
 	"lienthong/internal/organ"
@@ -87,44 +87,67 @@ func newLogger(w io.Writer, l config.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve runs a hub from its configuration until ctx ends. ready, when set,
-// is told the listening address once the API serves.
+// serve runs a hub from its configuration until ctx ends or one of its
+// runners fails (its error, named, is returned). ready, when set, is told
+// the listening address once the API serves.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr net.Addr)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	return serveWith(ctx, cfg, log, ready, nil)
+}
+
+// serveWith is serve with hook, when set, given the lifecycle before
+// anything opens (tests wrap its runners and watch it close).
+func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr net.Addr), hook func(*lifecycle.Group)) error {
+	g := &lifecycle.Group{Log: log, ShutdownTimeout: cfg.Hub.ShutdownTimeout}
+	if hook != nil {
+		hook(g)
+	}
+	addr, err := assemble(ctx, cfg, log, g)
+	if err != nil {
+		g.Close()
+		return err
+	}
+	if ready != nil {
+		ready(addr)
+	}
+	return g.Run(ctx)
+}
+
+// assemble opens the hub's resources and adds its runners to g, in the
+// order they start; g closes the resources in reverse. Nothing runs yet.
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *lifecycle.Group) (net.Addr, error) {
 	data := cfg.Hub.DataDir
 	spool := filepath.Join(data, "spool")
 	if err := os.MkdirAll(spool, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	dir, err := cfg.LoadDirectory()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	brokers := cfg.Bus.Brokers
 	if cfg.Bus.Embedded {
 		bcfg, err := embeddedBroker(cfg, log)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b, err := bus.StartBroker(ctx, bcfg)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer b.Close() //nolint:errcheck // shutting down
+		g.OnClose("broker", b.Close)
 		brokers = b.Addrs()
 		log.Info("embedded kafka broker", "addr", brokers[0], "tls", bcfg.TLS != nil, "sasl", bcfg.Superuser.Enabled(), "acls", bcfg.ACLs)
 	}
 	busCfg, err := busConfig(cfg, brokers)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := openStore(ctx, cfg, spool)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if c, ok := store.(io.Closer); ok { // the fs store's small-object file
-		defer c.Close() //nolint:errcheck // shutting down
+		g.OnClose("store", c.Close)
 	}
 	// Metrics live on a registry of this hub's own, never the global one.
 	var reg *prometheus.Registry
@@ -138,17 +161,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 			ids = append(ids, string(a.ID))
 		}
 		if hubMetrics, err = metrics.NewHub(reg, ids); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	view, err := track.Open(filepath.Join(data, "view.db"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer view.Close() //nolint:errcheck // shutting down
+	g.OnClose("view", view.Close)
 	verifier, err := newVerifier(cfg, dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
 		Bus:    busCfg,
@@ -167,20 +190,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	if cfg.Trust.HubCert != "" {
 		if o.ReceiptCert, o.ReceiptChain, o.ReceiptKey, err = loadSigner(cfg.Trust.HubCert, cfg.Trust.HubChain, cfg.Trust.HubKey); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	h, err := hub.New(ctx, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	g.OnClose("hub", h.Close)
 	if err := provisionAgencies(ctx, busCfg, cfg, log); err != nil {
-		h.Close() //nolint:errcheck // failing start
-		return err
+		return nil, err
 	}
-	defer h.Close() //nolint:errcheck // shutting down
-	runErr := make(chan error, 4)
-	go func() { runErr <- h.Run(ctx) }()
+	g.Go("hub", h.Run)
 	var hooks []push.Endpoint
 	for _, a := range cfg.Agencies {
 		if organ.IsWebhook(a.Endpoint) {
@@ -196,9 +217,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 			hubMetrics.WebhookAttempt(organ, outcome)
 		}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	go func() { runErr <- pusher.Run(ctx) }()
+	g.Go("pusher", pusher.Run)
 
 	// With the console on, tokens issued and revoked there, shared by every
 	// replica through <prefix>credentials, over those of the configuration.
@@ -219,10 +240,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 				return id
 			}})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer tokens.Close() //nolint:errcheck // shutting down
-		go func() { runErr <- tokens.Run(ctx) }()
+		g.OnClose("tokens", tokens.Close)
+		g.Go("tokens", tokens.Run)
 		auth = tokens
 		// Console sessions live in signed cookies any replica can check;
 		// sign-outs are shared through <prefix>sessions.
@@ -230,18 +251,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		m.Write([]byte("lienthong sessions v1"))
 		if signedOut, err = logouts.New(ctx, logouts.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "sessions", ReplicationFactor: cfg.Bus.ReplicationFactor, Key: m.Sum(nil),
 			WriteWait: cfg.Hub.BrokerWait}); err != nil {
-			return err
+			return nil, err
 		}
-		defer signedOut.Close() //nolint:errcheck // shutting down
-		go func() { runErr <- signedOut.Run(ctx) }()
+		g.OnClose("logouts", signedOut.Close)
+		g.Go("logouts", signedOut.Run)
 	}
 	proxies, err := edge.ParseProxies(cfg.Hub.TrustedProxies)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	certs, err := certProxies(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		ClientCert: clientCert(dir), PeerCert: certs.ClientCert, Ready: func(r *http.Request) error {
@@ -255,7 +276,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		}}
 	systems, err := vdxp.SystemsFromConfig(cfg.Agencies)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	if reg != nil {
@@ -281,44 +302,32 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(ctx, cfg, h, dir, reg, hubMetrics.Totals(), tokens, signedOut, proxies, log)
+		con, err := newConsole(cfg, h, dir, reg, hubMetrics.Totals(), tokens, signedOut, proxies, log)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		g.Go("console", con.Run)
 		mux.Handle("/", con)
 	}
 	httpSrv := newHTTPServer(cfg.Hub, edge.HSTS(proxies, mux), log)
 	ln, err := listen(cfg, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	go func() { runErr <- httpSrv.Serve(ln) }()
+	g.Serve("http", httpSrv, ln)
 	log.Info("hub serving", "addr", ln.Addr().String(), "organ", cfg.Hub.OrganID, "agencies", len(dir.Agencies()), "tls", cfg.TLS.Enabled())
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	select {
-	case <-ctx.Done():
-	case err = <-runErr:
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-	}
-	shut, stop := context.WithTimeout(context.Background(), cfg.Hub.ShutdownTimeout)
-	defer stop()
-	_ = httpSrv.Shutdown(shut)
-	return err
+	return ln.Addr(), nil
 }
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(ctx context.Context, cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
-	tokens *creds.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (http.Handler, error) {
+func newConsole(cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
+	tokens *creds.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (*console.Console, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
 	}
-	o := console.Options{Context: ctx, Hub: h, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
+	o := console.Options{Hub: h, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}, Proxies: proxies, SpoolDir: filepath.Join(cfg.Hub.DataDir, "spool"),
 		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute}
 	if signedOut != nil {

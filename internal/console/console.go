@@ -75,11 +75,8 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Totals, when set, is what the per-minute chart samples every 10 s
 	// (metrics.Hub.Totals); without it the chart samples Gatherer, whose
-	// gather also runs the health probes and inbox scans.
+	// gather also runs the health probes and inbox scans. Run samples.
 	Totals prometheus.Gatherer
-	// Context bounds the sampler behind the dashboard's per-minute chart
-	// (with a Gatherer); nil means the process's life.
-	Context context.Context
 	// Directory, when set, lists the agencies a clerk may write to and
 	// names them in composed documents; without it the compose form takes
 	// OrganIds typed in. The operators' dashboard names agencies from it.
@@ -148,8 +145,31 @@ type staticFile struct {
 	body []byte
 }
 
-// New returns the console's handler, to be served at "/".
-func New(o Options) (http.Handler, error) {
+// Console is the console's handler, to be served at "/", and the sampler
+// behind the dashboard's per-minute chart, which Run runs.
+type Console struct {
+	http.Handler
+	s *server
+}
+
+// Run samples the chart's counters (with a Gatherer) until ctx ends; New
+// starts nothing.
+func (c *Console) Run(ctx context.Context) error {
+	o := c.s.o
+	if o.Gatherer == nil {
+		<-ctx.Done()
+		return nil
+	}
+	sampled := o.Gatherer
+	if o.Totals != nil {
+		sampled = o.Totals
+	}
+	c.s.history.runSampler(ctx, sampled, o.Now)
+	return nil
+}
+
+// New returns the console; Run runs its sampler.
+func New(o Options) (*Console, error) {
 	if o.Hub == nil {
 		return nil, errors.New("console: no hub")
 	}
@@ -218,17 +238,6 @@ func New(o Options) (http.Handler, error) {
 		}
 		s.static[name] = staticFile{typ, b}
 	}
-	if o.Gatherer != nil {
-		ctx := o.Context
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		sampled := o.Gatherer
-		if o.Totals != nil {
-			sampled = o.Totals
-		}
-		go s.history.runSampler(ctx, sampled, o.Now)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("POST /login", s.login)
@@ -263,7 +272,7 @@ func New(o Options) (http.Handler, error) {
 	if onNew != nil {
 		onNew(s)
 	}
-	return edge.HSTS(o.Proxies, headers(mux)), nil
+	return &Console{Handler: edge.HSTS(o.Proxies, headers(mux)), s: s}, nil
 }
 
 // onNew, when set, is given each server New builds (tests look behind

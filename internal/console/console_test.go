@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"html"
 	"io"
@@ -96,11 +97,20 @@ func (b *browser) page(path string) string {
 func serveConsole(t *testing.T, o console.Options) string {
 	t.Helper()
 	o.SessionKey = bytes.Repeat([]byte{7}, 32)
-	handler, err := console.New(o)
+	c, err := console.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("console.Run: %v", err)
+		}
+	})
+	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

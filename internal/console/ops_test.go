@@ -32,7 +32,6 @@ func TestOperatorDashboard(t *testing.T) {
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 		},
 		Gatherer:  reg,
-		Context:   t.Context(),
 		Directory: dir,
 	})
 

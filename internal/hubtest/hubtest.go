@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -151,7 +152,18 @@ func (th *Hub) Instance(t testing.TB) (string, *hub.Hub) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Close() })
-	go func() { _ = h.Run(th.ctx) }()
+	// Run is stopped and waited for before the hub and its view close
+	// (cleanups run last first); a consumer that failed fails the test.
+	ctx, cancel := context.WithCancel(th.ctx)
+	n := th.instances
+	ran := make(chan error, 1)
+	go func() { ran <- h.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("hubtest: instance %d: hub.Run: %v", n, err)
+		}
+	})
 	srv := httptest.NewServer((&api.Server{Hub: h, Tokens: api.NewTokens(th.tokens), MaxBodyBytes: 64 << 20,
 		Ready: func(r *http.Request) error { return h.Ready(r.Context()) }}).Handler())
 	t.Cleanup(srv.Close)
