@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -405,14 +404,19 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return exit
 	}
+	sc := edxml.StatusCode(*code)
 	switch {
-	case !slices.Contains(client.StatusCodes, *code):
-		fmt.Fprintf(stderr, "lienthong status: --code %q: want one of %s\n", *code, strings.Join(client.StatusCodes, ", "))
+	case !sc.Valid():
+		var codes []string
+		for _, c := range edxml.StatusCodes {
+			codes = append(codes, string(c))
+		}
+		fmt.Fprintf(stderr, "lienthong status: --code %q: want one of %s\n", *code, strings.Join(codes, ", "))
 		return ExitUsage
-	case *code == edxml.StatusTakeBack && *to == "":
+	case sc.FromSender() && *to == "":
 		fmt.Fprintln(stderr, "lienthong status: a 13 needs --to, the recipient it takes the document back from")
 		return ExitUsage
-	case *code != edxml.StatusTakeBack && *to != "":
+	case !sc.FromSender() && *to != "":
 		fmt.Fprintln(stderr, "lienthong status: --to is for 13 only; other statuses answer the document's sender")
 		return ExitUsage
 	case *certPath == "" || *keyPath == "":
@@ -440,7 +444,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return clientFail("status", stderr, err)
 	}
-	p, err := client.NewStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: organ}, Code: *code,
+	p, err := client.NewStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: organ}, Code: sc,
 		Description: *description, Staff: edxml.StaffInfo{Staff: *staff}, To: *to})
 	if err != nil {
 		return clientFail("status", stderr, err)

@@ -22,7 +22,7 @@ func (p *Packet) ID() string {
 		}
 		fields = []string{string(KindEdoc), p.From(), p.DocumentID(), p.BusinessType(), ts}
 	case KindStatus:
-		fields = []string{string(KindStatus), p.From(), p.DocumentID(), p.Status.Code(), canonicalTimestamp(p.Status.Timestamp)}
+		fields = []string{string(KindStatus), p.From(), p.DocumentID(), string(p.Status.Code()), canonicalTimestamp(p.Status.Timestamp)}
 	default:
 		return ""
 	}

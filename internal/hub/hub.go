@@ -260,27 +260,27 @@ func (h *Hub) Health(ctx context.Context) metrics.Health {
 // accepted is the claim-check event of an accepted packet: references and
 // small metadata, never the payload (schemas/events/accepted.schema.json).
 type accepted struct {
-	V          int        `json:"v"`
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	From       string     `json:"from"`
-	To         []string   `json:"to,omitempty"`
-	DocumentID string     `json:"documentId"`
-	Subject    string     `json:"subject,omitempty"`
-	Priority   int        `json:"priority"`
-	Business   string     `json:"businessType,omitempty"`
-	StatusCode string     `json:"statusCode,omitempty"`
-	RFOrgan    string     `json:"responseForOrgan,omitempty"`
-	RFDocument string     `json:"responseForDocument,omitempty"`
-	BlobKey    string     `json:"blobKey"`
-	SHA256     string     `json:"sha256"`
-	Size       int64      `json:"size"`
-	AcceptedAt time.Time  `json:"acceptedAt"`
-	Deliveries []delivery `json:"deliveries"`
-	Flags      []string   `json:"flags,omitempty"`
-	Channel    string     `json:"channel"`
-	DueDate    string     `json:"dueDate,omitempty"`
-	Replaces   []string   `json:"replaces,omitempty"`
+	V          int              `json:"v"`
+	ID         string           `json:"id"`
+	Kind       string           `json:"kind"`
+	From       string           `json:"from"`
+	To         []string         `json:"to,omitempty"`
+	DocumentID string           `json:"documentId"`
+	Subject    string           `json:"subject,omitempty"`
+	Priority   int              `json:"priority"`
+	Business   string           `json:"businessType,omitempty"`
+	StatusCode edxml.StatusCode `json:"statusCode,omitempty"`
+	RFOrgan    string           `json:"responseForOrgan,omitempty"`
+	RFDocument string           `json:"responseForDocument,omitempty"`
+	BlobKey    string           `json:"blobKey"`
+	SHA256     string           `json:"sha256"`
+	Size       int64            `json:"size"`
+	AcceptedAt time.Time        `json:"acceptedAt"`
+	Deliveries []delivery       `json:"deliveries"`
+	Flags      []string         `json:"flags,omitempty"`
+	Channel    string           `json:"channel"`
+	DueDate    string           `json:"dueDate,omitempty"`
+	Replaces   []string         `json:"replaces,omitempty"`
 	// Hops are the hubs that relayed the packet here, first first.
 	Hops []string `json:"hops,omitempty"`
 }

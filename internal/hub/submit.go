@@ -348,7 +348,7 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 		a.StatusCode, a.RFOrgan, a.RFDocument = p.Status.Code(), p.Status.ResponseFor.OrganID, p.Status.ResponseFor.DocumentID
 		rp.StatusCode, rp.ResponseForOrgan = a.StatusCode, a.RFOrgan
 		sender := a.RFOrgan
-		if a.StatusCode == "13" {
+		if a.StatusCode.FromSender() {
 			sender = a.From
 		}
 		var err error

@@ -473,7 +473,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
 			to = strings.Join(p.Endpoints, ",")
 		}
 		base.ToCode = to
-		base.Title = p.StatusCode
+		base.Title = string(p.StatusCode)
 		return []SentItem{base}
 	}
 	var tl track.Timeline
@@ -501,7 +501,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
 		for _, e := range rc.Events {
 			switch e.Type {
 			case track.EventStatus:
-				row.ReceiveStatus = e.Code
+				row.ReceiveStatus = string(e.Code)
 			case track.EventAcked:
 				row.SendStatus = e.Result
 				if row.ReceivedTime == "" {
@@ -517,7 +517,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) []SentItem {
 			}
 		}
 		row.SendStatusDesc = sendStatusDesc[row.SendStatus]
-		row.ReceiveStatusDesc = statusDesc[row.ReceiveStatus]
+		row.ReceiveStatusDesc = statusDesc(edxml.StatusCode(row.ReceiveStatus))
 		rows = append(rows, row)
 	}
 	return rows
@@ -543,17 +543,16 @@ var sendStatusDesc = map[string]string{
 	"fail":               "the recipient could not process it (fail)",
 }
 
-var statusDesc = map[string]string{
-	"":   "no business status yet",
-	"01": "Đã đến (inbox)",
-	"02": "Từ chối (rejection)",
-	"03": "Đã tiếp nhận (acceptance)",
-	"04": "Phân công (assignment)",
-	"05": "Đang xử lý (processing)",
-	"06": "Hoàn thành (finish)",
-	"13": "Lấy lại (cancellation)",
-	"15": "Đồng ý cập nhật/lấy lại (change-acceptance)",
-	"16": "Từ chối cập nhật/lấy lại (change-rejection)",
+// statusDesc describes a business status for getSentEdocList: the
+// standard's name with the SDK's label, "Đã đến (inbox)".
+func statusDesc(code edxml.StatusCode) string {
+	switch {
+	case code == "":
+		return "no business status yet"
+	case !code.Valid():
+		return ""
+	}
+	return code.Name() + " (" + code.Label() + ")"
 }
 
 // ---- getAgenciesList
