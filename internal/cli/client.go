@@ -22,7 +22,7 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Client subcommands (DESIGN.md §5.1): send, inbox, fetch, ack, status and
+// Client subcommands (docs/contracts.md, CLI): send, inbox, fetch, ack, status and
 // timeline talk to a running hub over REST API v1. Exit 0 ok; 1 when the
 // hub refused (its problem's code and detail on stderr), a digest or
 // receipt does not verify, or a status cannot answer the document; 2 for

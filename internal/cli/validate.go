@@ -10,7 +10,7 @@ import (
 	"lienthong/internal/edxml"
 )
 
-// validateResult is the contract JSON of `lienthong validate` (DESIGN.md §5.1).
+// validateResult is the contract JSON of `lienthong validate` (docs/contracts.md, CLI).
 type validateResult struct {
 	Valid       bool             `json:"valid"`
 	Kind        *string          `json:"kind"`

@@ -1,4 +1,4 @@
-// Package hub is the data path of DESIGN.md §1: submit (parse, verify,
+// Package hub is the data path (docs/contracts.md): submit (parse, verify,
 // store, produce the accepted event: the commit point), fan-out to inbox
 // topics, and the view each instance builds from the topics for inboxes,
 // fetches, acknowledgements and timelines.
@@ -26,7 +26,7 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Signature policies per channel (DESIGN.md §4).
+// Signature policies per channel (docs/contracts.md, Identity and trust).
 const (
 	PolicyRequire    = "require"     // a valid CMS or XML-DSig
 	PolicyCMS        = "cms"         // a valid CMS
@@ -53,7 +53,7 @@ type Options struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	// AgencyPolicy overrides Policy for the packets of some agencies, by
-	// OrganId (DESIGN.md §4: policy per channel and agency).
+	// OrganId (docs/contracts.md, Identity and trust).
 	AgencyPolicy map[string]string
 	// Peers are the federated hubs, by name (agency endpoints "hub:<name>").
 	Peers map[string]Peer

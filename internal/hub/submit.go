@@ -26,7 +26,7 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Receipt answers an accepted packet (DESIGN.md §5.3).
+// Receipt answers an accepted packet (docs/contracts.md, REST API v1).
 type Receipt struct {
 	ID           string        `json:"id"`
 	Kind         string        `json:"kind"`

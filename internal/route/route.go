@@ -10,7 +10,7 @@ import (
 	"lienthong/internal/organ"
 )
 
-// Flags recorded with a decision (warning codes of DESIGN.md §5.2).
+// Flags recorded with a decision (warning codes, docs/contracts.md).
 const (
 	FlagUnknownDocument = "status.unknown_document"
 	FlagAlias           = "organ.alias"

@@ -71,7 +71,7 @@ type Item struct {
 	Size       int64     `json:"size"`
 }
 
-// Event types of a timeline (DESIGN.md §5.3).
+// Event types of a timeline (docs/contracts.md, REST API v1).
 const (
 	EventAccepted  = "accepted"
 	EventRouted    = "routed"
