@@ -375,8 +375,8 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 // verify checks the signatures under the channel's policy.
 func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDigests, sig []byte, at time.Time, policy string) (*trust.Report, *Error) {
 	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
-	// Read through the open file, not its name: the API's spool files
-	// have none (api.spools).
+	// Read through the open file, not its name: spool files are unlinked
+	// as soon as they are made (hub.spools).
 	st, err := f.Stat()
 	if err != nil {
 		return report, unavailable("the spool", err)

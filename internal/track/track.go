@@ -126,11 +126,11 @@ var (
 	bPackets   = []byte("packets")   // id → Packet
 	bTimelines = []byte("timelines") // id → Timeline
 	bDocs      = []byte("docs")      // sha256(from, documentId) → []edoc id
-	bInbox     = []byte("inbox")     // endpoint 0 accepted-nanos id → Item
+	bInbox     = []byte("inbox")     // endpoint 0 urgency accepted-nanos id → Item (pendingOrder)
 	bPending   = []byte("pending")   // endpoint 0 id → inbox key
 	bMeta      = []byte("meta")
 	bEarly     = []byte("early") // id → events that arrived before the packet
-	bSent      = []byte("sent")  // from 0 accepted-nanos id → nil: an agency's outbox
+	bSent      = []byte("sent")  // from 0 accepted-nanos id → nil: an agency's outbox (sentKey)
 )
 
 // Store is the view, in a bbolt file.
@@ -269,7 +269,7 @@ func (s *Store) accepted(tx *bolt.Tx, p Packet) error {
 	if err := put(packets, []byte(p.ID), p); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bSent).Put(inboxKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
+	if err := tx.Bucket(bSent).Put(sentKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
 		return err
 	}
 	timelines := tx.Bucket(bTimelines)
@@ -540,9 +540,10 @@ func (s *Store) Routed(id string, d route.Delivery, at time.Time) error {
 	})
 }
 
-func inboxKey(endpoint string, at time.Time, id string) []byte {
-	k := make([]byte, 0, len(endpoint)+1+8+len(id))
-	k = append(k, endpoint...)
+// sentKey orders an agency's sent packets by acceptance time.
+func sentKey(from string, at time.Time, id string) []byte {
+	k := make([]byte, 0, len(from)+1+8+len(id))
+	k = append(k, from...)
 	k = append(k, 0)
 	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
 	return append(k, id...)
@@ -751,7 +752,7 @@ func (s *Store) Sent(from string, since, until time.Time, limit int) ([]Packet, 
 	prefix := append([]byte(from), 0)
 	start := prefix
 	if !since.IsZero() {
-		start = inboxKey(from, since, "")
+		start = sentKey(from, since, "")
 	}
 	out := []Packet{}
 	err := s.db.View(func(tx *bolt.Tx) error {
