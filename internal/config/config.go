@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"lienthong/internal/edxml"
 	"lienthong/internal/organ"
 	"lienthong/internal/trust"
 )
@@ -220,43 +219,6 @@ type Policy struct {
 
 // Organ is the organ.Policy this policy implies.
 func (p Policy) Organ() organ.Policy { return organ.Policy{AllowLowercase: p.AllowLowercaseIDs} }
-
-// Limits mirrors edxml.Limits; a zero field takes the edxml default.
-type Limits struct {
-	MaxDepth           int      `mapstructure:"maxDepth" json:"maxDepth"`
-	MaxMarkupBytes     ByteSize `mapstructure:"maxMarkupBytes" json:"maxMarkupBytes"`
-	MaxFieldBytes      ByteSize `mapstructure:"maxFieldBytes" json:"maxFieldBytes"`
-	MaxElements        int      `mapstructure:"maxElements" json:"maxElements"`
-	MaxAttrs           int      `mapstructure:"maxAttrs" json:"maxAttrs"`
-	MaxTotalAttrs      int      `mapstructure:"maxTotalAttrs" json:"maxTotalAttrs"`
-	MaxRecipients      int      `mapstructure:"maxRecipients" json:"maxRecipients"`
-	MaxAttachments     int      `mapstructure:"maxAttachments" json:"maxAttachments"`
-	MaxAttachmentBytes ByteSize `mapstructure:"maxAttachmentBytes" json:"maxAttachmentBytes"`
-	MaxTotalBytes      ByteSize `mapstructure:"maxTotalBytes" json:"maxTotalBytes"`
-	MaxZipEntries      int      `mapstructure:"maxZipEntries" json:"maxZipEntries"`
-	MaxZipBytes        ByteSize `mapstructure:"maxZipBytes" json:"maxZipBytes"`
-	MaxZipRatio        int64    `mapstructure:"maxZipRatio" json:"maxZipRatio"`
-}
-
-// Edxml is l as edxml.Limits; zero fields stay zero, which edxml reads as
-// its defaults.
-func (l Limits) Edxml() edxml.Limits {
-	return edxml.Limits{
-		MaxDepth:           l.MaxDepth,
-		MaxMarkupBytes:     int64(l.MaxMarkupBytes),
-		MaxFieldBytes:      int(l.MaxFieldBytes),
-		MaxElements:        l.MaxElements,
-		MaxAttrs:           l.MaxAttrs,
-		MaxTotalAttrs:      l.MaxTotalAttrs,
-		MaxRecipients:      l.MaxRecipients,
-		MaxAttachments:     l.MaxAttachments,
-		MaxAttachmentBytes: int64(l.MaxAttachmentBytes),
-		MaxTotalBytes:      int64(l.MaxTotalBytes),
-		MaxZipEntries:      l.MaxZipEntries,
-		MaxZipBytes:        int64(l.MaxZipBytes),
-		MaxZipRatio:        l.MaxZipRatio,
-	}
-}
 
 // Directory points to an agency directory file in the internal/organ format
 // (JSON, or YAML with .yaml/.yml).

@@ -327,31 +327,6 @@ func (t Trust) validate(p *problems, checkFiles bool) {
 	p.file("trust.hubChain", t.HubChain, checkFiles)
 }
 
-func (l Limits) validate(p *problems) {
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
-		{"maxDepth", int64(l.MaxDepth)},
-		{"maxMarkupBytes", int64(l.MaxMarkupBytes)},
-		{"maxFieldBytes", int64(l.MaxFieldBytes)},
-		{"maxElements", int64(l.MaxElements)},
-		{"maxAttrs", int64(l.MaxAttrs)},
-		{"maxTotalAttrs", int64(l.MaxTotalAttrs)},
-		{"maxRecipients", int64(l.MaxRecipients)},
-		{"maxAttachments", int64(l.MaxAttachments)},
-		{"maxAttachmentBytes", int64(l.MaxAttachmentBytes)},
-		{"maxTotalBytes", int64(l.MaxTotalBytes)},
-		{"maxZipEntries", int64(l.MaxZipEntries)},
-		{"maxZipBytes", int64(l.MaxZipBytes)},
-		{"maxZipRatio", l.MaxZipRatio},
-	} {
-		if f.v < 0 {
-			p.addf("limits."+f.key, "%w (got %d; 0 takes the default)", ErrNegative, f.v)
-		}
-	}
-}
-
 func validateAgencies(p *problems, list []Agency, op organ.Policy) {
 	before := len(*p)
 	ids := map[organ.ID]string{}    // id or alias → its key path
