@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"lienthong/internal/blob"
+	"lienthong/internal/bus"
+	"lienthong/internal/hub"
 	"lienthong/internal/organ"
 	"lienthong/internal/trust"
 )
@@ -142,7 +145,8 @@ type S3 struct {
 	// CAFile, with UseTLS, is a PEM bundle of the CAs that issue the S3
 	// server's certificate, trusted instead of the system's roots.
 	CAFile string `mapstructure:"caFile" json:"caFile,omitempty"`
-	// PartSize is the multipart upload part (default 16 MiB); without it
+	// PartSize is the multipart upload part (default blob.DefaultPartSize,
+	// 16 MiB); without it
 	// minio-go buffers about 537 MiB per upload of unknown size.
 	PartSize ByteSize `mapstructure:"partSize" json:"partSize"`
 	// CreateBucket creates Bucket at start when it is missing.
@@ -198,12 +202,12 @@ type SignaturePolicy string
 // Signature policies.
 const (
 	// SigRequire requires a valid CMS or XML-DSig signature.
-	SigRequire SignaturePolicy = "require"
+	SigRequire SignaturePolicy = hub.PolicyRequire
 	// SigCMS requires a valid detached CMS signature.
-	SigCMS SignaturePolicy = "cms"
+	SigCMS SignaturePolicy = hub.PolicyCMS
 	// SigUnsignedOK accepts unsigned packets with the warning sig.unsigned;
 	// a signature that is present must still be valid.
-	SigUnsignedOK SignaturePolicy = "unsigned-ok"
+	SigUnsignedOK SignaturePolicy = hub.PolicyUnsignedOK
 )
 
 // Policy is the acceptance policy per channel.
@@ -331,16 +335,16 @@ func defaults() *Config {
 		TLS: TLS{ClientAuth: ClientAuthNone},
 		Blob: Blob{
 			Kind: BlobFS,
-			S3:   S3{UseTLS: true, PartSize: 16 * MiB},
+			S3:   S3{UseTLS: true, PartSize: blob.DefaultPartSize},
 		},
 		Bus: Bus{
 			Embedded:          true,
 			Addr:              "127.0.0.1:0",
 			ClientID:          "lienthong",
-			TopicPrefix:       "lienthong.",
-			Partitions:        6,
+			TopicPrefix:       bus.DefaultTopicPrefix,
+			Partitions:        hub.DefaultPartitions,
 			ReplicationFactor: 1,
-			BatchTimeout:      500 * time.Microsecond, // measured in internal/bus: 5 ms caps 64 callers at ~10k msg/s
+			BatchTimeout:      bus.DefaultBatchTimeout,
 			SASL:              BusSASL{Mechanism: SASLSCRAM512},
 		},
 		Trust:   Trust{Revocation: trust.SoftFail},

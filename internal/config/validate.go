@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"lienthong/internal/blob"
 	"lienthong/internal/organ"
 	"lienthong/internal/trust"
 )
@@ -45,8 +46,8 @@ var (
 
 // S3 multipart limits.
 const (
-	minPartSize = 5 * MiB
-	maxPartSize = 5 * GiB
+	minPartSize ByteSize = blob.MinPartSize
+	maxPartSize ByteSize = blob.MaxPartSize
 )
 
 // Validate reports every problem of c, joined with errors.Join, each as

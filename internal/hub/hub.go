@@ -81,10 +81,14 @@ type Options struct {
 // DefaultBrokerWait is Options.BrokerWait's default.
 const DefaultBrokerWait = 2 * time.Second
 
+// DefaultPartitions is the partition count of the accepted and events
+// topics (config bus.partitions).
+const DefaultPartitions = 6
+
 // Topics names the hub's topics.
 type Topics struct {
-	Prefix            string // default "lienthong."
-	Partitions        int    // default 6
+	Prefix            string // default bus.DefaultTopicPrefix
+	Partitions        int    // default DefaultPartitions
 	ReplicationFactor int    // default: the broker's
 }
 
@@ -130,10 +134,10 @@ func unavailable(what string, err error) *Error {
 // New makes a Hub and ensures its topics exist.
 func New(ctx context.Context, o Options) (*Hub, error) {
 	if o.Topics.Prefix == "" {
-		o.Topics.Prefix = "lienthong."
+		o.Topics.Prefix = bus.DefaultTopicPrefix
 	}
 	if o.Topics.Partitions <= 0 {
-		o.Topics.Partitions = 6
+		o.Topics.Partitions = DefaultPartitions
 	}
 	if o.Policy == "" {
 		o.Policy = PolicyRequire
