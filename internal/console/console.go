@@ -669,7 +669,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		http.Redirect(w, r, back+"?err=bad_code", http.StatusSeeOther)
 		return
 	}
-	if code == edxml.StatusRejected && reason == "" {
+	if code.NeedsReason() && reason == "" {
 		http.Redirect(w, r, back+"?err=reason_required", http.StatusSeeOther)
 		return
 	}
