@@ -1,4 +1,4 @@
-// Package api serves the hub over HTTP: the REST API v1 of DESIGN.md §5.3,
+// Package api serves the hub over HTTP: the REST API v1 of docs/contracts.md,
 // with RFC 9457 problem+json errors carrying the stable codes.
 package api
 

@@ -4,9 +4,10 @@
 // [Store] is the seam; its doc comment is the contract. Two implementations
 // pass the same acceptance suite (package blobtest):
 //
-//   - [FS], the embedded default: one file per object under a directory,
-//     created with a hard link so that creation is atomic and exclusive, and
-//     fsynced before Create returns.
+//   - [FS], the embedded default, under a directory: objects of known size
+//     up to 16 KiB in one bbolt file, the others one file each, created with
+//     a hard link so that creation is atomic and exclusive; both are synced
+//     before Create returns.
 //   - [S3], any S3 API server through minio-go (versitygw in CI, MinIO or AWS
 //     in production), with conditional writes (If-None-Match: *).
 //

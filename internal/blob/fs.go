@@ -22,7 +22,8 @@ import (
 	"lienthong/internal/boltgroup"
 )
 
-// FS is the embedded Store: one file per object under a directory.
+// FS is the embedded Store: small objects in one bbolt file, larger ones a
+// file each, under a directory.
 //
 // Layout under dir:
 //

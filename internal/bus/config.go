@@ -19,6 +19,9 @@ const (
 	// 5 ms gives ~10k msg/s, 1 ms 22-30k, 500 µs 30-39k (1 to 10
 	// partitions); see BenchmarkProduce.
 	DefaultBatchTimeout = 500 * time.Microsecond
+	// DefaultTopicPrefix starts the name of every topic the hub and its
+	// pushers use (config bus.topicPrefix).
+	DefaultTopicPrefix = "lienthong."
 	// DefaultBatchSize is the number of messages after which a partition's
 	// batch is sent without waiting for BatchTimeout.
 	DefaultBatchSize = 100

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +22,7 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Client subcommands (DESIGN.md §5.1): send, inbox, fetch, ack, status and
+// Client subcommands (docs/contracts.md, CLI): send, inbox, fetch, ack, status and
 // timeline talk to a running hub over REST API v1. Exit 0 ok; 1 when the
 // hub refused (its problem's code and detail on stderr), a digest or
 // receipt does not verify, or a status cannot answer the document; 2 for
@@ -405,14 +404,19 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return exit
 	}
+	sc := edxml.StatusCode(*code)
 	switch {
-	case !slices.Contains(client.StatusCodes, *code):
-		fmt.Fprintf(stderr, "lienthong status: --code %q: want one of %s\n", *code, strings.Join(client.StatusCodes, ", "))
+	case !sc.Valid():
+		var codes []string
+		for _, c := range edxml.StatusCodes {
+			codes = append(codes, string(c))
+		}
+		fmt.Fprintf(stderr, "lienthong status: --code %q: want one of %s\n", *code, strings.Join(codes, ", "))
 		return ExitUsage
-	case *code == edxml.StatusTakeBack && *to == "":
+	case sc.FromSender() && *to == "":
 		fmt.Fprintln(stderr, "lienthong status: a 13 needs --to, the recipient it takes the document back from")
 		return ExitUsage
-	case *code != edxml.StatusTakeBack && *to != "":
+	case !sc.FromSender() && *to != "":
 		fmt.Fprintln(stderr, "lienthong status: --to is for 13 only; other statuses answer the document's sender")
 		return ExitUsage
 	case *certPath == "" || *keyPath == "":
@@ -440,7 +444,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return clientFail("status", stderr, err)
 	}
-	p, err := client.NewStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: organ}, Code: *code,
+	p, err := client.NewStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: organ}, Code: sc,
 		Description: *description, Staff: edxml.StaffInfo{Staff: *staff}, To: *to})
 	if err != nil {
 		return clientFail("status", stderr, err)

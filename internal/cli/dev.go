@@ -20,7 +20,7 @@ import (
 	"lienthong/internal/pki"
 )
 
-// devAgency is one entry of DIR/dev/agencies.json (DESIGN.md §5.1).
+// devAgency is one entry of DIR/dev/agencies.json (docs/contracts.md, CLI).
 type devAgency struct {
 	OrganID      string `json:"organId"`
 	Name         string `json:"name"`

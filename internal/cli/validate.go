@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +11,7 @@ import (
 	"lienthong/internal/edxml"
 )
 
-// validateResult is the contract JSON of `lienthong validate` (DESIGN.md §5.1).
+// validateResult is the contract JSON of `lienthong validate` (docs/contracts.md, CLI).
 type validateResult struct {
 	Valid       bool             `json:"valid"`
 	Kind        *string          `json:"kind"`
@@ -81,7 +82,7 @@ func validateFile(r io.Reader, opts edxml.Options) (*validateResult, error) {
 	p, err := edxml.Parse(r, opts)
 	if err != nil {
 		var e *edxml.Error
-		if !asError(err, &e) {
+		if !errors.As(err, &e) {
 			return nil, err
 		}
 		res.Errors = append(res.Errors, e.Problem)

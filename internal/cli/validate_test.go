@@ -41,7 +41,7 @@ type problem struct {
 }
 
 // checkContract checks that out is exactly one JSON object with the keys and
-// types of DESIGN.md §5.1, and decodes it.
+// types of docs/contracts.md, CLI, and decodes it.
 func checkContract(t *testing.T, out string) result {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(out))

@@ -12,7 +12,7 @@ import (
 	"lienthong/internal/pki"
 )
 
-// verifyOutput is the contract of DESIGN.md §5.1, read strictly.
+// verifyOutput is the contract of docs/contracts.md, CLI, read strictly.
 type verifyOutput struct {
 	Valid      *bool `json:"valid"`
 	Signatures []struct {

@@ -1,4 +1,4 @@
-// Package client is a Go client of the hub's REST API v1 (DESIGN.md §5.3)
+// Package client is a Go client of the hub's REST API v1 (docs/contracts.md)
 // for the document-management systems (DMS) of agencies: send packets,
 // list the inbox, fetch the exact bytes, acknowledge, follow timelines,
 // answer documents with status packets and verify the hub's signed
@@ -6,9 +6,9 @@
 //
 // Packets are streamed both ways: Send never holds a packet in memory and
 // Fetch checks the hub's Digest header against the bytes it wrote. Every
-// refusal by the hub is an *Error carrying the stable code of DESIGN.md
-// §5.2; anything else (an unreachable hub, a broken connection) is a plain
-// error.
+// refusal by the hub is an *Error carrying a stable code
+// (docs/contracts.md, Error codes); anything else (an unreachable hub, a
+// broken connection) is a plain error.
 package client
 
 import (
@@ -74,7 +74,7 @@ type Problem struct {
 }
 
 // Error is a refusal by the hub: an RFC 9457 problem+json answer. Code is
-// the stable code of DESIGN.md §5.2 ("auth.forbidden", "sig.missing", …);
+// the stable code (docs/contracts.md) ("auth.forbidden", "sig.missing", …);
 // it is empty when the answer was not problem+json (a proxy's error page),
 // and Detail then holds the start of the body.
 type Error struct {

@@ -14,7 +14,7 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Receipt is the hub's answer to an accepted packet (DESIGN.md §5.3).
+// Receipt is the hub's answer to an accepted packet (docs/contracts.md).
 type Receipt struct {
 	ID           string        `json:"id"`
 	Kind         string        `json:"kind"`

@@ -38,17 +38,14 @@ func (c *Client) FetchPacket(ctx context.Context, id string) (*edxml.Packet, err
 	return p, nil
 }
 
-// StatusCodes are the codes a status packet may carry (edxml/FORMAT.md §6).
-var StatusCodes = []string{"01", "02", "03", "04", "05", "06", "13", "15", "16"}
-
 // StatusInput is what BuildStatus needs beyond the document answered.
 type StatusInput struct {
 	// From is the agency sending the status: the one whose certificate
 	// signs it. Only OrganID is required; the other fields, when empty, are
 	// taken from the document's From or To block for the same agency.
 	From        edxml.Organization
-	Code        string // one of StatusCodes
-	Description string // the reason, for 02 and 13 especially
+	Code        edxml.StatusCode // one of edxml.StatusCodes
+	Description string           // the reason, for 02 and 13 especially
 	Staff       edxml.StaffInfo
 	// To names the recipient a 13 (take back) is about; the sender of the
 	// document sends it. Unused by the other codes.
@@ -83,7 +80,7 @@ func NewStatus(doc *edxml.Packet, in StatusInput) (*edxml.Packet, error) {
 	if doc == nil || doc.Kind != edxml.KindEdoc || doc.Header == nil {
 		return nil, fmt.Errorf("%w: a status answers an edoc", ErrStatus)
 	}
-	if !slices.Contains(StatusCodes, in.Code) {
+	if !in.Code.Valid() {
 		return nil, fmt.Errorf("%w: %q is not a status code (01-06, 13, 15, 16)", ErrStatus, in.Code)
 	}
 	if in.From.OrganID == "" {
@@ -91,7 +88,7 @@ func NewStatus(doc *edxml.Packet, in StatusInput) (*edxml.Packet, error) {
 	}
 	h := doc.Header
 	rf := edxml.ResponseFor{OrganID: h.From.OrganID, Code: h.Code.String(), PromulgationDate: h.Promulgation.Date, DocumentID: h.DocumentID}
-	if in.Code == edxml.StatusTakeBack {
+	if in.Code.FromSender() {
 		if in.From.OrganID != h.From.OrganID {
 			return nil, fmt.Errorf("%w: only the document's sender %s takes it back, not %s", ErrStatus, h.From.OrganID, in.From.OrganID)
 		}

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"lienthong/internal/edxml"
+	"lienthong/internal/blob"
+	"lienthong/internal/bus"
+	"lienthong/internal/hub"
 	"lienthong/internal/organ"
 	"lienthong/internal/trust"
 )
@@ -143,7 +145,8 @@ type S3 struct {
 	// CAFile, with UseTLS, is a PEM bundle of the CAs that issue the S3
 	// server's certificate, trusted instead of the system's roots.
 	CAFile string `mapstructure:"caFile" json:"caFile,omitempty"`
-	// PartSize is the multipart upload part (default 16 MiB); without it
+	// PartSize is the multipart upload part (default blob.DefaultPartSize,
+	// 16 MiB); without it
 	// minio-go buffers about 537 MiB per upload of unknown size.
 	PartSize ByteSize `mapstructure:"partSize" json:"partSize"`
 	// CreateBucket creates Bucket at start when it is missing.
@@ -199,12 +202,12 @@ type SignaturePolicy string
 // Signature policies.
 const (
 	// SigRequire requires a valid CMS or XML-DSig signature.
-	SigRequire SignaturePolicy = "require"
+	SigRequire SignaturePolicy = hub.PolicyRequire
 	// SigCMS requires a valid detached CMS signature.
-	SigCMS SignaturePolicy = "cms"
+	SigCMS SignaturePolicy = hub.PolicyCMS
 	// SigUnsignedOK accepts unsigned packets with the warning sig.unsigned;
 	// a signature that is present must still be valid.
-	SigUnsignedOK SignaturePolicy = "unsigned-ok"
+	SigUnsignedOK SignaturePolicy = hub.PolicyUnsignedOK
 )
 
 // Policy is the acceptance policy per channel.
@@ -220,43 +223,6 @@ type Policy struct {
 
 // Organ is the organ.Policy this policy implies.
 func (p Policy) Organ() organ.Policy { return organ.Policy{AllowLowercase: p.AllowLowercaseIDs} }
-
-// Limits mirrors edxml.Limits; a zero field takes the edxml default.
-type Limits struct {
-	MaxDepth           int      `mapstructure:"maxDepth" json:"maxDepth"`
-	MaxMarkupBytes     ByteSize `mapstructure:"maxMarkupBytes" json:"maxMarkupBytes"`
-	MaxFieldBytes      ByteSize `mapstructure:"maxFieldBytes" json:"maxFieldBytes"`
-	MaxElements        int      `mapstructure:"maxElements" json:"maxElements"`
-	MaxAttrs           int      `mapstructure:"maxAttrs" json:"maxAttrs"`
-	MaxTotalAttrs      int      `mapstructure:"maxTotalAttrs" json:"maxTotalAttrs"`
-	MaxRecipients      int      `mapstructure:"maxRecipients" json:"maxRecipients"`
-	MaxAttachments     int      `mapstructure:"maxAttachments" json:"maxAttachments"`
-	MaxAttachmentBytes ByteSize `mapstructure:"maxAttachmentBytes" json:"maxAttachmentBytes"`
-	MaxTotalBytes      ByteSize `mapstructure:"maxTotalBytes" json:"maxTotalBytes"`
-	MaxZipEntries      int      `mapstructure:"maxZipEntries" json:"maxZipEntries"`
-	MaxZipBytes        ByteSize `mapstructure:"maxZipBytes" json:"maxZipBytes"`
-	MaxZipRatio        int64    `mapstructure:"maxZipRatio" json:"maxZipRatio"`
-}
-
-// Edxml is l as edxml.Limits; zero fields stay zero, which edxml reads as
-// its defaults.
-func (l Limits) Edxml() edxml.Limits {
-	return edxml.Limits{
-		MaxDepth:           l.MaxDepth,
-		MaxMarkupBytes:     int64(l.MaxMarkupBytes),
-		MaxFieldBytes:      int(l.MaxFieldBytes),
-		MaxElements:        l.MaxElements,
-		MaxAttrs:           l.MaxAttrs,
-		MaxTotalAttrs:      l.MaxTotalAttrs,
-		MaxRecipients:      l.MaxRecipients,
-		MaxAttachments:     l.MaxAttachments,
-		MaxAttachmentBytes: int64(l.MaxAttachmentBytes),
-		MaxTotalBytes:      int64(l.MaxTotalBytes),
-		MaxZipEntries:      l.MaxZipEntries,
-		MaxZipBytes:        int64(l.MaxZipBytes),
-		MaxZipRatio:        l.MaxZipRatio,
-	}
-}
 
 // Directory points to an agency directory file in the internal/organ format
 // (JSON, or YAML with .yaml/.yml).
@@ -369,16 +335,16 @@ func defaults() *Config {
 		TLS: TLS{ClientAuth: ClientAuthNone},
 		Blob: Blob{
 			Kind: BlobFS,
-			S3:   S3{UseTLS: true, PartSize: 16 * MiB},
+			S3:   S3{UseTLS: true, PartSize: blob.DefaultPartSize},
 		},
 		Bus: Bus{
 			Embedded:          true,
 			Addr:              "127.0.0.1:0",
 			ClientID:          "lienthong",
-			TopicPrefix:       "lienthong.",
-			Partitions:        6,
+			TopicPrefix:       bus.DefaultTopicPrefix,
+			Partitions:        hub.DefaultPartitions,
 			ReplicationFactor: 1,
-			BatchTimeout:      500 * time.Microsecond, // measured in internal/bus: 5 ms caps 64 callers at ~10k msg/s
+			BatchTimeout:      bus.DefaultBatchTimeout,
 			SASL:              BusSASL{Mechanism: SASLSCRAM512},
 		},
 		Trust:   Trust{Revocation: trust.SoftFail},

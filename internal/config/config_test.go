@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -192,5 +193,21 @@ func TestLogSlogLevel(t *testing.T) {
 				t.Errorf("SlogLevel() = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLimitsMatchEdxml: every edxml limit is configurable, under its own
+// name, and config has no limit edxml lacks (Edxml copies by name).
+func TestLimitsMatchEdxml(t *testing.T) {
+	names := func(v any) []string {
+		var out []string
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			out = append(out, typ.Field(i).Name)
+		}
+		return out
+	}
+	if got, want := names(config.Limits{}), names(edxml.Limits{}); !slices.Equal(got, want) {
+		t.Errorf("config.Limits fields %v, want edxml.Limits's %v", got, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"lienthong/internal/blob"
 	"lienthong/internal/organ"
 	"lienthong/internal/trust"
 )
@@ -45,8 +46,8 @@ var (
 
 // S3 multipart limits.
 const (
-	minPartSize = 5 * MiB
-	maxPartSize = 5 * GiB
+	minPartSize ByteSize = blob.MinPartSize
+	maxPartSize ByteSize = blob.MaxPartSize
 )
 
 // Validate reports every problem of c, joined with errors.Join, each as
@@ -325,31 +326,6 @@ func (t Trust) validate(p *problems, checkFiles bool) {
 	p.file("trust.hubCert", t.HubCert, checkFiles)
 	p.file("trust.hubKey", t.HubKey, checkFiles)
 	p.file("trust.hubChain", t.HubChain, checkFiles)
-}
-
-func (l Limits) validate(p *problems) {
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
-		{"maxDepth", int64(l.MaxDepth)},
-		{"maxMarkupBytes", int64(l.MaxMarkupBytes)},
-		{"maxFieldBytes", int64(l.MaxFieldBytes)},
-		{"maxElements", int64(l.MaxElements)},
-		{"maxAttrs", int64(l.MaxAttrs)},
-		{"maxTotalAttrs", int64(l.MaxTotalAttrs)},
-		{"maxRecipients", int64(l.MaxRecipients)},
-		{"maxAttachments", int64(l.MaxAttachments)},
-		{"maxAttachmentBytes", int64(l.MaxAttachmentBytes)},
-		{"maxTotalBytes", int64(l.MaxTotalBytes)},
-		{"maxZipEntries", int64(l.MaxZipEntries)},
-		{"maxZipBytes", int64(l.MaxZipBytes)},
-		{"maxZipRatio", l.MaxZipRatio},
-	} {
-		if f.v < 0 {
-			p.addf("limits."+f.key, "%w (got %d; 0 takes the default)", ErrNegative, f.v)
-		}
-	}
 }
 
 func validateAgencies(p *problems, list []Agency, op organ.Policy) {

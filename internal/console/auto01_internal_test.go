@@ -3,6 +3,7 @@ package console
 import (
 	"testing"
 
+	"lienthong/internal/edxml"
 	"lienthong/internal/track"
 )
 
@@ -12,7 +13,7 @@ func TestOwes01(t *testing.T) {
 		return track.Recipient{OrganID: organ, Events: append([]track.Event{{Type: track.EventAccepted}}, events...)}
 	}
 	fetched := track.Event{Type: track.EventFetched}
-	status := func(code string) track.Event { return track.Event{Type: track.EventStatus, Code: code} }
+	status := func(code edxml.StatusCode) track.Event { return track.Event{Type: track.EventStatus, Code: code} }
 	tests := []struct {
 		name string
 		give []track.Recipient

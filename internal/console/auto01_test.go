@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"lienthong/internal/blob"
+	"lienthong/internal/edxml"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/track"
 )
@@ -58,7 +59,7 @@ func TestAuto01AtLeastOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var codes []string
+	var codes []edxml.StatusCode
 	for _, e := range tl.Recipients[0].Events {
 		if e.Type == track.EventStatus {
 			codes = append(codes, e.Code)

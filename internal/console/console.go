@@ -508,7 +508,7 @@ func owes01(tl track.Timeline, caller string) bool {
 			continue
 		}
 		for _, e := range rc.Events {
-			if e.Type == track.EventStatus && e.Code != "13" {
+			if e.Type == track.EventStatus && !e.Code.FromSender() {
 				return false
 			}
 		}
@@ -571,7 +571,7 @@ type docView struct {
 	// Business is what the packet does to a document when it is not a
 	// new one: a revoke, an update or a replacement.
 	Business *edxml.Business
-	Codes    []string
+	Codes    []edxml.StatusCode
 	// AnswerID is the document a pending take-back request (13) is
 	// answered on, with 15 or 16; empty when none is pending.
 	AnswerID string
@@ -582,7 +582,7 @@ type docView struct {
 }
 
 // answerCodes are the business statuses a clerk sends from a document.
-var answerCodes = []string{"03", "02", "04", "05", "06"}
+var answerCodes = []edxml.StatusCode{edxml.StatusAccepted, edxml.StatusRejected, edxml.StatusAssigned, edxml.StatusProcessing, edxml.StatusCompleted}
 
 // load fetches and parses a packet as the caller; the hub authorises.
 func (s *server) load(ctx context.Context, organ, id string) (*edxml.Packet, error) {
@@ -615,7 +615,7 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	p := s.page(w, r, u, ss)
 	_, hosted := s.o.Signers[u.OrganID]
 	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
-		if err := s.send(r.Context(), u, pk, "01", "", ""); err != nil {
+		if err := s.send(r.Context(), u, pk, edxml.StatusArrived, "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
 			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
 		} else if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
@@ -670,7 +670,7 @@ func (p *page) flashStatus(q url.Values) {
 		p.Flash = p.M.T("revoked_ok")
 		return
 	}
-	if ok := q.Get("ok"); ok != "" && slices.Contains(client.StatusCodes, ok) {
+	if ok := q.Get("ok"); edxml.StatusCode(ok).Valid() {
 		p.Flash = p.M.T("status_sent") + ": " + p.M.State(ok)
 	}
 }
@@ -678,16 +678,16 @@ func (p *page) flashStatus(q url.Values) {
 func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	id := r.PathValue("id")
 	back := "/doc/" + id
-	code, reason := r.PostForm.Get("code"), strings.TrimSpace(r.PostForm.Get("reason"))
+	code, reason := edxml.StatusCode(r.PostForm.Get("code")), strings.TrimSpace(r.PostForm.Get("reason"))
 	if !slices.Contains(answerCodes, code) && !slices.Contains(takeBackCodes, code) {
 		http.Redirect(w, r, back+"?err=bad_code", http.StatusSeeOther)
 		return
 	}
-	if code == "02" && reason == "" {
+	if code.NeedsReason() && reason == "" {
 		http.Redirect(w, r, back+"?err=reason_required", http.StatusSeeOther)
 		return
 	}
-	if code == codeRefuse && reason == "" {
+	if code == edxml.StatusChangeRejected && reason == "" {
 		http.Redirect(w, r, back+"?err=refuse_reason", http.StatusSeeOther)
 		return
 	}
@@ -718,13 +718,13 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		return
 	}
 	s.o.Log.Info("console: status sent", "packet", id, "organ", u.OrganID, "code", code, "user", u.Username)
-	http.Redirect(w, r, back+"?ok="+code, http.StatusSeeOther)
+	http.Redirect(w, r, back+"?ok="+string(code), http.StatusSeeOther)
 }
 
 // send builds a status answering doc from the clerk's agency (to names
 // the recipient of a 13), signs it with the hosted key when there is one,
 // and submits it.
-func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code, reason, to string) error {
+func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code edxml.StatusCode, reason, to string) error {
 	b, err := client.BuildStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: u.OrganID}, Code: code,
 		Description: reason, To: to, Time: s.o.Now()})
 	if err != nil {

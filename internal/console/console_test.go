@@ -242,6 +242,11 @@ func TestClerks(t *testing.T) {
 			t.Fatalf("document page lacks %q: %s", want, body)
 		}
 	}
+	// Only the rejection's form asks for a reason (edxml.StatusCode.NeedsReason).
+	if n := strings.Count(body, `name="reason" required`); n != 1 || !strings.Contains(body, `value="02">
+<label>`) {
+		t.Fatalf("document page has %d reason fields, want one, in the 02 form: %s", n, body)
+	}
 	if body := clerk.page("/inbox"); strings.Contains(body, "Chưa đọc") {
 		t.Fatalf("the opened letter is still unread: %s", body)
 	}

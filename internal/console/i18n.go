@@ -3,6 +3,8 @@ package console
 import (
 	"net/http"
 	"strings"
+
+	"lienthong/internal/edxml"
 )
 
 // msgs is one language's message table; T falls back to the key.
@@ -544,6 +546,9 @@ var messages = map[string]msgs{
 		"prio4":                       "Express, timed",
 	},
 }
+
+// Code labels a status code.
+func (m msgs) Code(c edxml.StatusCode) string { return m.State(string(c)) }
 
 // State labels a recipient's state or a status code: "03", "fetched",
 // "acked:done".

@@ -109,8 +109,7 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request, u *Account, ss *s
 }
 
 type deadLetterView struct {
-	Configured bool
-	Entries    []deadLetterRow
+	Entries []deadLetterRow
 }
 
 type deadLetterRow struct {
@@ -126,7 +125,7 @@ const maxDeadLetters = 500
 func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("ops_dead_letters")
-	v := &deadLetterView{Configured: true}
+	v := &deadLetterView{}
 	p.DeadLetters = v
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()

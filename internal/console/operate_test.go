@@ -97,6 +97,16 @@ func TestOperatorPages(t *testing.T) {
 	if code, _, _ := op.do(http.MethodGet, "/ops/packet/no-such-packet", nil); code != http.StatusNotFound {
 		t.Errorf("trace of an unknown packet: %d", code)
 	}
+	// H29's clerk opens the letter and its automatic 01 shows, labelled,
+	// on the trace (the template's M.Code takes an edxml.StatusCode).
+	clerk := newBrowser(t, base)
+	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("clerk sign in: %d", code)
+	}
+	clerk.page("/doc/" + id)
+	eventually(t, "the trace shows H29's 01", func() bool {
+		return strings.Contains(op.page("/ops/packet/"+id), "01 Đã nhận")
+	})
 
 	// A message the router cannot read ends in the dead letters; the
 	// operator replays it, and the replay is recorded with who did it.
@@ -192,10 +202,6 @@ func TestOperatorPages(t *testing.T) {
 	}
 
 	// Clerks reach none of it, and a signed-out visitor cannot replay.
-	clerk := newBrowser(t, base)
-	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
-		t.Fatalf("clerk sign in: %d", code)
-	}
 	if code, _, _ := clerk.do(http.MethodPost, "/ops/directory/"+h29+"/tokens", url.Values{"csrf": {csrf(t, clerk.page("/inbox"))}}); code != http.StatusForbidden {
 		t.Errorf("clerk issuing a token: %d", code)
 	}

@@ -11,16 +11,9 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Take-back (thu hồi) statuses: the sender's request and the recipient's
-// answers (edxml/FORMAT.md §6).
-const (
-	codeTakeBack = edxml.StatusTakeBack // 13, from the sender
-	codeAgree    = "15"                 // the recipient agrees
-	codeRefuse   = "16"                 // the recipient refuses, with a reason
-)
-
-// takeBackCodes are the answers to a pending take-back request.
-var takeBackCodes = []string{codeAgree, codeRefuse}
+// takeBackCodes are the answers to a pending take-back request (13): the
+// recipient agrees (15) or refuses, with a reason (16).
+var takeBackCodes = []edxml.StatusCode{edxml.StatusChangeAccepted, edxml.StatusChangeRejected}
 
 // maxReason bounds a status's description.
 const maxReason = 2000
@@ -29,7 +22,8 @@ const maxReason = 2000
 // to give the document back: not after a rejection, a pending or agreed
 // take-back, a revocation or a replacement.
 func canTakeBack(state string) bool {
-	return !slices.Contains([]string{"02", codeTakeBack, codeAgree, track.EventRevoked, track.EventReplaced}, state)
+	c := edxml.StatusCode(state)
+	return !c.Withdraws() && c != edxml.StatusTakeBack && state != track.EventRevoked && state != track.EventReplaced
 }
 
 // takeBackPending tells whether the recipient's part of a timeline shows a
@@ -40,10 +34,10 @@ func takeBackPending(rc track.Recipient) bool {
 		if e.Type != track.EventStatus {
 			continue
 		}
-		switch e.Code {
-		case codeTakeBack:
+		switch {
+		case e.Code == edxml.StatusTakeBack:
 			pending = true
-		case codeAgree, codeRefuse:
+		case e.Code.AnswersChange():
 			pending = false
 		}
 	}
@@ -76,7 +70,7 @@ func takeBackable(tl track.Timeline) []string {
 // requested finds, in the clerk's inbox, the document a 13 status asks
 // back: the newest edoc from the status's sender with its DocumentId.
 func (s *server) requested(u *Account, st *edxml.Status) string {
-	if st == nil || st.StatusCode != codeTakeBack || st.ResponseFor.OrganID != u.OrganID {
+	if st == nil || st.StatusCode != edxml.StatusTakeBack || st.ResponseFor.OrganID != u.OrganID {
 		return ""
 	}
 	found, cursor := "", ""
@@ -120,13 +114,13 @@ func (s *server) takeBack(w http.ResponseWriter, r *http.Request, u *Account, ss
 		s.failHub(w, r, u, ss, err)
 		return
 	}
-	if err := s.send(r.Context(), u, pk, codeTakeBack, reason, to); err != nil {
+	if err := s.send(r.Context(), u, pk, edxml.StatusTakeBack, reason, to); err != nil {
 		s.o.Log.Warn("console: take-back", "packet", id, "organ", u.OrganID, "to", to, "err", err)
 		http.Redirect(w, r, back+"?err=status_failed&detail="+url.QueryEscape(errCode(err)), http.StatusSeeOther)
 		return
 	}
 	s.o.Log.Info("console: take-back sent", "packet", id, "organ", u.OrganID, "to", to, "user", u.Username)
-	http.Redirect(w, r, back+"?ok="+codeTakeBack, http.StatusSeeOther)
+	http.Redirect(w, r, back+"?ok="+string(edxml.StatusTakeBack), http.StatusSeeOther)
 }
 
 // senderAction starts an action of a document's sender (take back,

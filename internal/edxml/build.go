@@ -259,7 +259,7 @@ func (x *xmlWriter) status(s *Status) {
 	x.org("edXML:From", s.From)
 	x.responseFor(s.ResponseFor)
 	x.staff(s.Staff)
-	x.leaf("edXML:StatusCode", s.StatusCode)
+	x.leaf("edXML:StatusCode", string(s.StatusCode))
 	x.leaf("edXML:Description", s.Description)
 	x.leaf("edXML:Timestamp", s.Timestamp)
 	x.close("edXML:MessageHeader")

@@ -173,7 +173,7 @@ func (ps *parser) extract() {
 			From:        organization(mg.sub("From", orgFields...)),
 			ResponseFor: responseFor(mg.sub("ResponseFor", responseFields...)),
 			Staff:       staff(mg.sub("StaffInfo", staffFields...)),
-			StatusCode:  mg.text("StatusCode"),
+			StatusCode:  StatusCode(mg.text("StatusCode")),
 			Description: mg.text("Description"),
 			Timestamp:   mg.text("Timestamp"),
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 // ID returns the packet id: the lowercase hex SHA-256 of the identifying
-// fields joined with "\n", kind first (DESIGN.md §1, §5.3). For an edoc they
+// fields joined with "\n", kind first (docs/contracts.md). For an edoc they
 // are From, DocumentId, BussinessDocType and the sender's TraceHeader
 // Timestamp; for a status From, ResponseFor/DocumentId, StatusCode and
 // Timestamp. Timestamps are taken in canonical form when they parse, and
@@ -22,7 +22,7 @@ func (p *Packet) ID() string {
 		}
 		fields = []string{string(KindEdoc), p.From(), p.DocumentID(), p.BusinessType(), ts}
 	case KindStatus:
-		fields = []string{string(KindStatus), p.From(), p.DocumentID(), p.Status.Code(), canonicalTimestamp(p.Status.Timestamp)}
+		fields = []string{string(KindStatus), p.From(), p.DocumentID(), string(p.Status.Code()), canonicalTimestamp(p.Status.Timestamp)}
 	default:
 		return ""
 	}

@@ -204,7 +204,7 @@ type Status struct {
 	From        Organization
 	ResponseFor ResponseFor
 	Staff       StaffInfo
-	StatusCode  string
+	StatusCode  StatusCode
 	Description string
 	Timestamp   string
 }

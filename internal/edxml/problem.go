@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Stable error and warning codes (DESIGN.md §5.2). Never rename one.
+// Stable error and warning codes (docs/contracts.md). Never rename one.
 const (
 	CodeMalformed          = "xml.malformed"
 	CodeDTDForbidden       = "xml.dtd_forbidden"

@@ -9,34 +9,8 @@ import (
 	"lienthong/internal/organ"
 )
 
-// Status codes (FORMAT.md §6).
-const (
-	StatusArrived           = "01"
-	StatusRejected          = "02"
-	StatusAccepted          = "03"
-	StatusAssigned          = "04"
-	StatusProcessing        = "05"
-	StatusCompleted         = "06"
-	StatusTakeBack          = "13"
-	StatusChangeAccepted    = "15"
-	StatusChangeRejected    = "16"
-	statusAgreeUndocumented = "14"
-)
-
-var validStatus = map[string]bool{"01": true, "02": true, "03": true, "04": true, "05": true, "06": true, "13": true, "15": true, "16": true}
-
-// Code returns the status code with its aliases resolved: 1…6 read as
-// 01…06 and the undocumented 14 as 15. An unknown code is returned as is.
-func (s *Status) Code() string {
-	c := s.StatusCode
-	if len(c) == 1 && c >= "1" && c <= "6" {
-		return "0" + c
-	}
-	if c == statusAgreeUndocumented {
-		return StatusChangeAccepted
-	}
-	return c
-}
+// Code returns the status code with its aliases resolved (StatusCode.Resolve).
+func (s *Status) Code() StatusCode { return s.StatusCode.Resolve() }
 
 func (ps *parser) problem(code, path, format string, args ...any) {
 	ps.p.Errors = append(ps.p.Errors, Problem{Code: code, Path: path, Message: fmt.Sprintf(format, args...)})
@@ -306,15 +280,15 @@ func (ps *parser) validateStatus() {
 	ps.required(s.ResponseFor.Code, rf+"/Code")
 	ps.organID(s.ResponseFor.OrganID, rf+"/OrganId")
 	ps.date(s.ResponseFor.PromulgationDate, rf+"/PromulgationDate")
-	if ps.required(s.StatusCode, pathMessage+"/StatusCode") {
+	if ps.required(string(s.StatusCode), pathMessage+"/StatusCode") {
 		code := s.Code()
 		switch {
-		case !validStatus[code]:
+		case !code.Valid():
 			ps.problem(CodeBadStatusCode, pathMessage+"/StatusCode", "%q is not a status code (01-06, 13, 15, 16)", s.StatusCode)
 		case code != s.StatusCode:
 			ps.warn(CodeStatusAlias, pathMessage+"/StatusCode", "%q read as %s", s.StatusCode, code)
 		}
-		if (code == StatusRejected || code == StatusTakeBack) && s.Description == "" {
+		if code.NeedsReason() && s.Description == "" {
 			ps.warn(CodeEmptyReason, pathMessage+"/Description", "status %s should give its reason in Description", code)
 		}
 	}

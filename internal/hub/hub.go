@@ -1,4 +1,4 @@
-// Package hub is the data path of DESIGN.md §1: submit (parse, verify,
+// Package hub is the data path (docs/contracts.md): submit (parse, verify,
 // store, produce the accepted event: the commit point), fan-out to inbox
 // topics, and the view each instance builds from the topics for inboxes,
 // fetches, acknowledgements and timelines.
@@ -26,7 +26,7 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Signature policies per channel (DESIGN.md §4).
+// Signature policies per channel (docs/contracts.md, Identity and trust).
 const (
 	PolicyRequire    = "require"     // a valid CMS or XML-DSig
 	PolicyCMS        = "cms"         // a valid CMS
@@ -53,7 +53,7 @@ type Options struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	// AgencyPolicy overrides Policy for the packets of some agencies, by
-	// OrganId (DESIGN.md §4: policy per channel and agency).
+	// OrganId (docs/contracts.md, Identity and trust).
 	AgencyPolicy map[string]string
 	// Peers are the federated hubs, by name (agency endpoints "hub:<name>").
 	Peers map[string]Peer
@@ -81,10 +81,14 @@ type Options struct {
 // DefaultBrokerWait is Options.BrokerWait's default.
 const DefaultBrokerWait = 2 * time.Second
 
+// DefaultPartitions is the partition count of the accepted and events
+// topics (config bus.partitions).
+const DefaultPartitions = 6
+
 // Topics names the hub's topics.
 type Topics struct {
-	Prefix            string // default "lienthong."
-	Partitions        int    // default 6
+	Prefix            string // default bus.DefaultTopicPrefix
+	Partitions        int    // default DefaultPartitions
 	ReplicationFactor int    // default: the broker's
 }
 
@@ -130,10 +134,10 @@ func unavailable(what string, err error) *Error {
 // New makes a Hub and ensures its topics exist.
 func New(ctx context.Context, o Options) (*Hub, error) {
 	if o.Topics.Prefix == "" {
-		o.Topics.Prefix = "lienthong."
+		o.Topics.Prefix = bus.DefaultTopicPrefix
 	}
 	if o.Topics.Partitions <= 0 {
-		o.Topics.Partitions = 6
+		o.Topics.Partitions = DefaultPartitions
 	}
 	if o.Policy == "" {
 		o.Policy = PolicyRequire
@@ -260,27 +264,27 @@ func (h *Hub) Health(ctx context.Context) metrics.Health {
 // accepted is the claim-check event of an accepted packet: references and
 // small metadata, never the payload (schemas/events/accepted.schema.json).
 type accepted struct {
-	V          int        `json:"v"`
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	From       string     `json:"from"`
-	To         []string   `json:"to,omitempty"`
-	DocumentID string     `json:"documentId"`
-	Subject    string     `json:"subject,omitempty"`
-	Priority   int        `json:"priority"`
-	Business   string     `json:"businessType,omitempty"`
-	StatusCode string     `json:"statusCode,omitempty"`
-	RFOrgan    string     `json:"responseForOrgan,omitempty"`
-	RFDocument string     `json:"responseForDocument,omitempty"`
-	BlobKey    string     `json:"blobKey"`
-	SHA256     string     `json:"sha256"`
-	Size       int64      `json:"size"`
-	AcceptedAt time.Time  `json:"acceptedAt"`
-	Deliveries []delivery `json:"deliveries"`
-	Flags      []string   `json:"flags,omitempty"`
-	Channel    string     `json:"channel"`
-	DueDate    string     `json:"dueDate,omitempty"`
-	Replaces   []string   `json:"replaces,omitempty"`
+	V          int              `json:"v"`
+	ID         string           `json:"id"`
+	Kind       string           `json:"kind"`
+	From       string           `json:"from"`
+	To         []string         `json:"to,omitempty"`
+	DocumentID string           `json:"documentId"`
+	Subject    string           `json:"subject,omitempty"`
+	Priority   int              `json:"priority"`
+	Business   string           `json:"businessType,omitempty"`
+	StatusCode edxml.StatusCode `json:"statusCode,omitempty"`
+	RFOrgan    string           `json:"responseForOrgan,omitempty"`
+	RFDocument string           `json:"responseForDocument,omitempty"`
+	BlobKey    string           `json:"blobKey"`
+	SHA256     string           `json:"sha256"`
+	Size       int64            `json:"size"`
+	AcceptedAt time.Time        `json:"acceptedAt"`
+	Deliveries []delivery       `json:"deliveries"`
+	Flags      []string         `json:"flags,omitempty"`
+	Channel    string           `json:"channel"`
+	DueDate    string           `json:"dueDate,omitempty"`
+	Replaces   []string         `json:"replaces,omitempty"`
 	// Hops are the hubs that relayed the packet here, first first.
 	Hops []string `json:"hops,omitempty"`
 }

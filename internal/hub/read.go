@@ -13,6 +13,7 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/bus"
 	"lienthong/internal/edxml"
+	"lienthong/internal/organ"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
 )
@@ -36,7 +37,7 @@ func (h *Hub) mayRead(id, from string, endpoints []string) bool {
 	if h.sameOrgan(id, from) {
 		return true
 	}
-	a, _, ok := h.o.Directory.Route(organID(id))
+	a, _, ok := h.o.Directory.Route(organ.ID(id))
 	return ok && slices.Contains(endpoints, string(a.ID))
 }
 
@@ -182,7 +183,7 @@ func (h *Hub) Timeline(caller, id string) (track.Timeline, error) {
 	if !h.sameOrgan(caller, tl.From) {
 		// A recipient sees its own part only.
 		tl.Recipients = slices.DeleteFunc(tl.Recipients, func(r track.Recipient) bool {
-			a, _, ok := h.o.Directory.Route(organID(r.OrganID))
+			a, _, ok := h.o.Directory.Route(organ.ID(r.OrganID))
 			return !ok || string(a.ID) != caller
 		})
 	}
@@ -193,7 +194,7 @@ func (h *Hub) Timeline(caller, id string) (track.Timeline, error) {
 // in [since, until), oldest first.
 func (h *Hub) Sent(caller string, since, until time.Time, limit int) ([]track.Packet, error) {
 	c := caller
-	if id, ok := h.o.Directory.Canonical(organID(caller)); ok {
+	if id, ok := h.o.Directory.Canonical(organ.ID(caller)); ok {
 		c = string(id)
 	}
 	ps, err := h.o.View.Sent(c, since, until, limit)

@@ -26,7 +26,7 @@ import (
 	"lienthong/internal/trust"
 )
 
-// Receipt answers an accepted packet (DESIGN.md §5.3).
+// Receipt answers an accepted packet (docs/contracts.md, REST API v1).
 type Receipt struct {
 	ID           string        `json:"id"`
 	Kind         string        `json:"kind"`
@@ -348,7 +348,7 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 		a.StatusCode, a.RFOrgan, a.RFDocument = p.Status.Code(), p.Status.ResponseFor.OrganID, p.Status.ResponseFor.DocumentID
 		rp.StatusCode, rp.ResponseForOrgan = a.StatusCode, a.RFOrgan
 		sender := a.RFOrgan
-		if a.StatusCode == "13" {
+		if a.StatusCode.FromSender() {
 			sender = a.From
 		}
 		var err error
@@ -375,8 +375,8 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 // verify checks the signatures under the channel's policy.
 func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDigests, sig []byte, at time.Time, policy string) (*trust.Report, *Error) {
 	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
-	// Read through the open file, not its name: the API's spool files
-	// have none (api.spools).
+	// Read through the open file, not its name: spool files are unlinked
+	// as soon as they are made (hub.spools).
 	st, err := f.Stat()
 	if err != nil {
 		return report, unavailable("the spool", err)

@@ -60,8 +60,8 @@ type Hub struct {
 	totals       *prometheus.Registry // accepted, delivered and rejected only
 }
 
-// RejectionCodes are the stable refusal codes (DESIGN.md §5.2) whose series
-// exist from start-up; others appear when first used.
+// RejectionCodes are the stable refusal codes (docs/contracts.md) whose
+// series exist from start-up; others appear when first used.
 var RejectionCodes = []string{
 	"xml.malformed", "xml.dtd_forbidden", "xml.too_deep", "xml.too_large", "edxml.namespace",
 	"edxml.missing_field", "edxml.bad_organ_id", "edxml.bad_date", "edxml.bad_status_code",

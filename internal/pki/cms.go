@@ -56,7 +56,8 @@ var (
 // SignOptions configures SignDetached.
 type SignOptions struct {
 	// Time is the signingTime attribute; zero means now. It is a claim of
-	// the signer, which verifiers must not trust (DESIGN.md §4).
+	// the signer, which verifiers must not trust (docs/contracts.md,
+	// Identity and trust).
 	Time time.Time
 	// Hash is the message digest; zero means crypto.SHA256. SHA-384 and
 	// SHA-512 are also accepted.

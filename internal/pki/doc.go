@@ -2,7 +2,7 @@
 // signer, for clients, tests and the embedded hub.
 //
 // Init creates a two-level CA in a directory (a root and one issuing
-// intermediate, DESIGN.md §4); Open loads it again. Issue makes agency
+// intermediate, docs/trust.md); Open loads it again. Issue makes agency
 // signing certificates that name their organ in the subject attribute UID
 // (OID 0.9.2342.19200300.100.1.1), and CRL publishes revocations. Keys are
 // unencrypted PKCS#8 PEM files with mode 0600 that openssl reads: this is a

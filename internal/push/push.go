@@ -30,7 +30,7 @@ const (
 	DefaultMaxBackoff     = 5 * time.Minute
 	DefaultHTTPTimeout    = 30 * time.Second
 	DefaultSessionTimeout = 10 * time.Second
-	DefaultPrefix         = "lienthong."
+	DefaultPrefix         = bus.DefaultTopicPrefix
 )
 
 // MinSecretLen is the shortest webhook secret New accepts, in bytes.

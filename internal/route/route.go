@@ -6,16 +6,11 @@ package route
 import (
 	"slices"
 
+	"lienthong/internal/edxml"
 	"lienthong/internal/organ"
 )
 
-// Status codes that route to the original sender, and the take-back that
-// routes to recipients (FORMAT.md §6).
-const (
-	takeBack = "13"
-)
-
-// Flags recorded with a decision (warning codes of DESIGN.md §5.2).
+// Flags recorded with a decision (warning codes, docs/contracts.md).
 const (
 	FlagUnknownDocument = "status.unknown_document"
 	FlagAlias           = "organ.alias"
@@ -25,8 +20,8 @@ const (
 type Packet struct {
 	Kind       string // "edoc" or "status"
 	From       string
-	To         []string // edoc recipients
-	StatusCode string   // status, aliases resolved
+	To         []string         // edoc recipients
+	StatusCode edxml.StatusCode // status, aliases resolved
 	// ResponseForOrgan is the status's ResponseFor/OrganId: the original
 	// sender for 01–06, 15, 16; the recalled recipient for 13.
 	ResponseForOrgan string
@@ -69,7 +64,7 @@ func Decide(p Packet, dir *organ.Directory, doc *Document) Decision {
 	case doc == nil:
 		targets = []string{p.ResponseForOrgan}
 		d.Flags = append(d.Flags, FlagUnknownDocument)
-	case p.StatusCode == takeBack:
+	case p.StatusCode.FromSender():
 		// To the recipient named, if it is one; else to every recipient.
 		targets = doc.Recipients
 		if slices.Contains(doc.Recipients, p.ResponseForOrgan) {
@@ -112,7 +107,7 @@ func Permitted(p Packet, doc *Document) bool {
 	if p.Kind != "status" || doc == nil {
 		return true
 	}
-	if p.StatusCode == takeBack {
+	if p.StatusCode.FromSender() {
 		return p.From == doc.From
 	}
 	from := organ.ID(p.From)

@@ -83,7 +83,7 @@ func responseContent(doc map[string]any, r any) map[string]any {
 
 // Every route internal/api registers (but the /vdxp/ ones, which speak the
 // national axis's own protocol) is in the OpenAPI document, with the same
-// method, and the fixed routes of DESIGN.md §5.3 are there too.
+// method, and the fixed routes of docs/contracts.md are there too.
 func TestOpenAPICoversRoutes(t *testing.T) {
 	doc, err := schemas.ReadOpenAPI()
 	if err != nil {

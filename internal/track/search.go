@@ -107,7 +107,7 @@ func (sr *searcher) walk(sent *bolt.Cursor, packets *bolt.Bucket, prefix []byte)
 	q := sr.q
 	end := append(slices.Clone(prefix), 0xff) // past every key of the sender
 	if !q.Until.IsZero() {
-		end = inboxKey(string(prefix[:len(prefix)-1]), q.Until, "")
+		end = sentKey(string(prefix[:len(prefix)-1]), q.Until, "")
 	}
 	k, _ := sent.Seek(end)
 	if k == nil {

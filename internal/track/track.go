@@ -20,6 +20,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lienthong/internal/boltgroup"
+	"lienthong/internal/edxml"
 	"lienthong/internal/organ"
 	"lienthong/internal/route"
 )
@@ -36,21 +37,21 @@ var (
 
 // Packet is an accepted packet as the view keeps it.
 type Packet struct {
-	ID                  string    `json:"id"`
-	Kind                string    `json:"kind"`
-	From                string    `json:"from"`
-	To                  []string  `json:"to,omitempty"`
-	DocumentID          string    `json:"documentId"`
-	Subject             string    `json:"subject,omitempty"`
-	Priority            int       `json:"priority"`
-	BusinessType        string    `json:"businessType,omitempty"`
-	StatusCode          string    `json:"statusCode,omitempty"`
-	ResponseForOrgan    string    `json:"responseForOrgan,omitempty"`
-	ResponseForDocument string    `json:"responseForDocument,omitempty"`
-	SHA256              string    `json:"sha256"`
-	Size                int64     `json:"size"`
-	AcceptedAt          time.Time `json:"acceptedAt"`
-	Flags               []string  `json:"flags,omitempty"`
+	ID                  string           `json:"id"`
+	Kind                string           `json:"kind"`
+	From                string           `json:"from"`
+	To                  []string         `json:"to,omitempty"`
+	DocumentID          string           `json:"documentId"`
+	Subject             string           `json:"subject,omitempty"`
+	Priority            int              `json:"priority"`
+	BusinessType        string           `json:"businessType,omitempty"`
+	StatusCode          edxml.StatusCode `json:"statusCode,omitempty"`
+	ResponseForOrgan    string           `json:"responseForOrgan,omitempty"`
+	ResponseForDocument string           `json:"responseForDocument,omitempty"`
+	SHA256              string           `json:"sha256"`
+	Size                int64            `json:"size"`
+	AcceptedAt          time.Time        `json:"acceptedAt"`
+	Flags               []string         `json:"flags,omitempty"`
 	// Endpoints are the inboxes the packet was routed to: with the sender,
 	// the parties that may read it.
 	Endpoints []string `json:"endpoints,omitempty"`
@@ -77,7 +78,7 @@ type Item struct {
 	Size       int64     `json:"size"`
 }
 
-// Event types of a timeline (DESIGN.md §5.3).
+// Event types of a timeline (docs/contracts.md, REST API v1).
 const (
 	EventAccepted  = "accepted"
 	EventRouted    = "routed"
@@ -100,12 +101,12 @@ const FlagOutOfOrder = "status.out_of_order"
 
 // Event is one step of a recipient's timeline.
 type Event struct {
-	Type   string    `json:"type"`
-	Code   string    `json:"code,omitempty"`
-	Result string    `json:"result,omitempty"`
-	Packet string    `json:"packet,omitempty"` // the status packet, for status events
-	At     time.Time `json:"at"`
-	Flags  []string  `json:"flags"`
+	Type   string           `json:"type"`
+	Code   edxml.StatusCode `json:"code,omitempty"`
+	Result string           `json:"result,omitempty"`
+	Packet string           `json:"packet,omitempty"` // the status packet, for status events
+	At     time.Time        `json:"at"`
+	Flags  []string         `json:"flags"`
 }
 
 // Recipient is one recipient's part of a timeline.
@@ -132,11 +133,11 @@ var (
 	bPackets   = []byte("packets")   // id → Packet
 	bTimelines = []byte("timelines") // id → Timeline
 	bDocs      = []byte("docs")      // sha256(from, documentId) → []edoc id
-	bInbox     = []byte("inbox")     // endpoint 0 accepted-nanos id → Item
+	bInbox     = []byte("inbox")     // endpoint 0 urgency accepted-nanos id → Item (pendingOrder)
 	bPending   = []byte("pending")   // endpoint 0 id → inbox key
 	bMeta      = []byte("meta")
 	bEarly     = []byte("early") // id → events that arrived before the packet
-	bSent      = []byte("sent")  // from 0 accepted-nanos id → nil: an agency's outbox
+	bSent      = []byte("sent")  // from 0 accepted-nanos id → nil: an agency's outbox (sentKey)
 )
 
 // Store is the view, in a bbolt file.
@@ -275,7 +276,7 @@ func (s *Store) accepted(tx *bolt.Tx, p Packet) error {
 	if err := put(packets, []byte(p.ID), p); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bSent).Put(inboxKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
+	if err := tx.Bucket(bSent).Put(sentKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
 		return err
 	}
 	timelines := tx.Bucket(bTimelines)
@@ -364,7 +365,7 @@ func (s *Store) changes(tx *bolt.Tx, p Packet, ids []string) error {
 // a 13 from the sender, for the recipient it names (all when it names none).
 func (s *Store) statusEvent(tx *bolt.Tx, p Packet) error {
 	sender := p.ResponseForOrgan
-	if p.StatusCode == "13" {
+	if p.StatusCode.FromSender() {
 		sender = p.From
 	}
 	ids, _, err := get[[]string](tx.Bucket(bDocs), docKey(sender, p.ResponseForDocument))
@@ -380,7 +381,7 @@ func (s *Store) statusEvent(tx *bolt.Tx, p Packet) error {
 		match := func(r Recipient) bool {
 			return r.OrganID == p.From || organ.ID(p.From).IsUnder(organ.ID(r.OrganID))
 		}
-		if p.StatusCode == "13" {
+		if p.StatusCode.FromSender() {
 			named := slices.ContainsFunc(tl.Recipients, func(r Recipient) bool { return r.OrganID == p.ResponseForOrgan })
 			match = func(r Recipient) bool { return !named || r.OrganID == p.ResponseForOrgan }
 		}
@@ -398,7 +399,7 @@ func (s *Store) statusEvent(tx *bolt.Tx, p Packet) error {
 			// (the recipient's 01 for the revoke packet, which shares
 			// the DocumentId) is kept on the timeline only.
 			if r.State != EventRevoked && r.State != EventReplaced {
-				r.State = p.StatusCode
+				r.State = string(p.StatusCode)
 			}
 		}
 		if err := put(timelines, []byte(id), tl); err != nil {
@@ -408,10 +409,11 @@ func (s *Store) statusEvent(tx *bolt.Tx, p Packet) error {
 	return nil
 }
 
-var mainLine = map[string]int{"01": 1, "03": 2, "04": 3, "05": 4, "06": 5}
-
-// closingStates are business states a transport event does not replace.
-var closingStates = []string{"02", "13", "15", "16", EventRevoked, EventReplaced}
+// closed tells whether a recipient's state is one a transport event does
+// not replace: a closing status code, a revocation or a replacement.
+func closed(state string) bool {
+	return edxml.StatusCode(state).Closes() || state == EventRevoked || state == EventReplaced
+}
 
 // MarkOverdue sets Overdue on the recipients of a timeline whose document's
 // DueDate (yyyy/MM/dd, in Asia/Ho_Chi_Minh) ended before now and who have
@@ -426,24 +428,23 @@ func (tl *Timeline) MarkOverdue(now time.Time, parseDate func(string) (time.Time
 	}
 	for i := range tl.Recipients {
 		r := &tl.Recipients[i]
-		r.Overdue = r.State != "06" && !slices.Contains(closingStates, r.State)
+		r.Overdue = r.State != string(edxml.StatusCompleted) && !closed(r.State)
 	}
 }
 
 // outOfOrder: a main-line code lower than one seen, or after a 02 or a
 // withdrawing 15 (FORMAT.md §6). Such statuses are kept and flagged.
-func outOfOrder(events []Event, code string) bool {
-	rank, main := mainLine[code]
+func outOfOrder(events []Event, code edxml.StatusCode) bool {
 	for _, e := range events {
 		if e.Type != EventStatus {
 			continue
 		}
 		switch {
-		case main && mainLine[e.Code] > rank:
+		case code.IsMainLine() && e.Code.Rank() > code.Rank():
 			return true
-		case main && (e.Code == "02" || e.Code == "15"):
+		case code.IsMainLine() && e.Code.Withdraws():
 			return true
-		case code == "02" && mainLine[e.Code] >= mainLine["03"]:
+		case code == edxml.StatusRejected && e.Code.Rank() >= edxml.StatusAccepted.Rank():
 			return true
 		}
 	}
@@ -528,7 +529,7 @@ func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 		}
 		r.Events = append(r.Events, e)
 		slices.SortStableFunc(r.Events, func(a, b Event) int { return a.At.Compare(b.At) })
-		if _, business := mainLine[r.State]; !business && !slices.Contains(closingStates, r.State) {
+		if !edxml.StatusCode(r.State).IsMainLine() && !closed(r.State) {
 			last := r.Events[len(r.Events)-1]
 			r.State = last.Type
 			if last.Result != "" {
@@ -546,9 +547,10 @@ func (s *Store) Routed(id string, d route.Delivery, at time.Time) error {
 	})
 }
 
-func inboxKey(endpoint string, at time.Time, id string) []byte {
-	k := make([]byte, 0, len(endpoint)+1+8+len(id))
-	k = append(k, endpoint...)
+// sentKey orders an agency's sent packets by acceptance time.
+func sentKey(from string, at time.Time, id string) []byte {
+	k := make([]byte, 0, len(from)+1+8+len(id))
+	k = append(k, from...)
 	k = append(k, 0)
 	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
 	return append(k, id...)
@@ -757,7 +759,7 @@ func (s *Store) Sent(from string, since, until time.Time, limit int) ([]Packet, 
 	prefix := append([]byte(from), 0)
 	start := prefix
 	if !since.IsZero() {
-		start = inboxKey(from, since, "")
+		start = sentKey(from, since, "")
 	}
 	out := []Packet{}
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"lienthong/internal/edxml"
 	"lienthong/internal/route"
 	"lienthong/internal/track"
 )
@@ -39,7 +40,7 @@ func edoc(id string, at time.Time) track.Packet {
 		DocumentID: doc, Subject: "V/v", AcceptedAt: at}
 }
 
-func status(id, from, code string, at time.Time) track.Packet {
+func status(id, from string, code edxml.StatusCode, at time.Time) track.Packet {
 	rf := "000.00.00.G22"
 	if code == "13" {
 		rf = "000.00.00.H29"
@@ -132,7 +133,7 @@ func TestStatusesOnTimeline(t *testing.T) {
 		i := slices.IndexFunc(tl.Recipients, func(r track.Recipient) bool { return r.OrganID == st.organ })
 		r := tl.Recipients[i]
 		last := r.Events[len(r.Events)-1]
-		if last.Type != "status" || last.Code != st.code || last.Packet != st.give.ID || !reflect.DeepEqual(last.Flags, st.flags) || r.State != st.code {
+		if last.Type != "status" || last.Code != edxml.StatusCode(st.code) || last.Packet != st.give.ID || !reflect.DeepEqual(last.Flags, st.flags) || r.State != st.code {
 			t.Errorf("%s: last event %+v state %q", st.give.ID, last, r.State)
 		}
 	}

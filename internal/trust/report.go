@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Stable codes (DESIGN.md §5.2).
+// Stable codes (docs/contracts.md).
 const (
 	CodeMissing        = "sig.missing"
 	CodeMalformed      = "sig.malformed"

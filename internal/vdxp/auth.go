@@ -39,7 +39,7 @@ const (
 	maxSignEntries = 256
 )
 
-// Stable codes of authentication failures (DESIGN.md §5.2).
+// Stable codes of authentication failures (docs/contracts.md).
 const (
 	codeAuthRequired  = "auth.required"
 	codeAuthForbidden = "auth.forbidden"

@@ -1,6 +1,6 @@
 // Package vdxp serves the national document axis protocol (VDXP, FORMAT.md
-// §8; DESIGN.md §5.4) under /vdxp/, so agency software written against the
-// axis's SDK connects to the hub without change, and provides a Client
+// §8; docs/contracts.md) under /vdxp/, so agency software written against
+// the axis's SDK connects to the hub without change, and provides a Client
 // that speaks the same protocol (to the axis or to another hub).
 //
 // Every request carries its parameters in XroadVnpt-* headers and an
@@ -11,6 +11,6 @@
 // pipeline (hub.Submit, Inbox, Fetch, Ack, Timeline) as the agency the
 // system acts for. Replies use the axis's JSON shape, {status, ErrorCode,
 // ErrorDesc, …}, with ErrorCode "0" on success and a stable code of
-// DESIGN.md §5.2 on failure. docs/vdxp.md records every choice made where
+// docs/contracts.md on failure. docs/vdxp.md records every choice made where
 // FORMAT.md leaves the protocol open.
 package vdxp

@@ -22,7 +22,8 @@ import (
 // SDK needs: every strictness switch is off.
 type Options struct {
 	// Policy is the signature policy of the channel (hub.Policy*); default
-	// hub.PolicyUnsignedOK, since HMAC authenticates the system (DESIGN.md §4).
+	// hub.PolicyUnsignedOK, since HMAC authenticates the system
+	// (docs/contracts.md, Identity and trust).
 	Policy string
 	// Prefix is the path the handler is mounted under; default "/vdxp/".
 	Prefix string

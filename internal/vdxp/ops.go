@@ -479,7 +479,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) ([]SentItem, *opErr
 			to = strings.Join(p.Endpoints, ",")
 		}
 		base.ToCode = to
-		base.Title = p.StatusCode
+		base.Title = string(p.StatusCode)
 		return []SentItem{base}, nil
 	}
 	var tl track.Timeline
@@ -510,7 +510,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) ([]SentItem, *opErr
 		for _, e := range rc.Events {
 			switch e.Type {
 			case track.EventStatus:
-				row.ReceiveStatus = e.Code
+				row.ReceiveStatus = string(e.Code)
 			case track.EventAcked:
 				row.SendStatus = e.Result
 				if row.ReceivedTime == "" {
@@ -526,7 +526,7 @@ func (h *handler) sentRows(s *signedRequest, p track.Packet) ([]SentItem, *opErr
 			}
 		}
 		row.SendStatusDesc = sendStatusDesc[row.SendStatus]
-		row.ReceiveStatusDesc = statusDesc[row.ReceiveStatus]
+		row.ReceiveStatusDesc = statusDesc(edxml.StatusCode(row.ReceiveStatus))
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -552,17 +552,16 @@ var sendStatusDesc = map[string]string{
 	"fail":               "the recipient could not process it (fail)",
 }
 
-var statusDesc = map[string]string{
-	"":   "no business status yet",
-	"01": "Đã đến (inbox)",
-	"02": "Từ chối (rejection)",
-	"03": "Đã tiếp nhận (acceptance)",
-	"04": "Phân công (assignment)",
-	"05": "Đang xử lý (processing)",
-	"06": "Hoàn thành (finish)",
-	"13": "Lấy lại (cancellation)",
-	"15": "Đồng ý cập nhật/lấy lại (change-acceptance)",
-	"16": "Từ chối cập nhật/lấy lại (change-rejection)",
+// statusDesc describes a business status for getSentEdocList: the
+// standard's name with the SDK's label, "Đã đến (inbox)".
+func statusDesc(code edxml.StatusCode) string {
+	switch {
+	case code == "":
+		return "no business status yet"
+	case !code.Valid():
+		return ""
+	}
+	return code.Name() + " (" + code.Label() + ")"
 }
 
 // ---- getAgenciesList

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"lienthong/internal/config"
+	"lienthong/internal/edxml"
 	"lienthong/internal/track"
 )
 
@@ -267,5 +268,30 @@ func TestOutboxPickedFromHub(t *testing.T) {
 	}
 	if h := newHandler(hub, StaticSystems{}, nil, Options{Outbox: fakeOutbox{}}); h.outbox != Outbox(fakeOutbox{}) {
 		t.Errorf("outbox %T: want Options.Outbox", h.outbox)
+	}
+}
+
+// TestStatusDesc pins getSentEdocList's receiveStatusDesc texts.
+func TestStatusDesc(t *testing.T) {
+	tests := []struct {
+		give edxml.StatusCode
+		want string
+	}{
+		{"", "no business status yet"},
+		{"01", "Đã đến (inbox)"},
+		{"02", "Từ chối (rejection)"},
+		{"03", "Đã tiếp nhận (acceptance)"},
+		{"04", "Phân công (assignment)"},
+		{"05", "Đang xử lý (processing)"},
+		{"06", "Hoàn thành (finish)"},
+		{"13", "Lấy lại (cancellation)"},
+		{"15", "Đồng ý cập nhật/lấy lại (change-acceptance)"},
+		{"16", "Từ chối cập nhật/lấy lại (change-rejection)"},
+		{"99", ""},
+	}
+	for _, tt := range tests {
+		if got := statusDesc(tt.give); got != tt.want {
+			t.Errorf("statusDesc(%q) = %q, want %q", tt.give, got, tt.want)
+		}
 	}
 }

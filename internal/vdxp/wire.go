@@ -11,8 +11,8 @@ const (
 // CodeOK is ErrorCode on success.
 const CodeOK = "0"
 
-// Codes this package adds to DESIGN.md §5.2 (request.* codes, like the
-// REST API's, are not packet errors).
+// Codes this package adds to the stable ones of docs/contracts.md
+// (request.* codes, like the REST API's, are not packet errors).
 const (
 	// CodeHashMismatch: the uploaded file does not have the declared hash-file.
 	CodeHashMismatch = "packet.hash_mismatch"
@@ -27,8 +27,8 @@ const (
 )
 
 // Reply is the envelope of every JSON answer: status "OK" with ErrorCode
-// "0", or "FAIL" with a stable code (DESIGN.md §5.2) in ErrorCode and a
-// message in ErrorDesc.
+// "0", or "FAIL" with a stable code (docs/contracts.md) in ErrorCode and
+// a message in ErrorDesc.
 type Reply struct {
 	Status    string `json:"status"`
 	ErrorCode string `json:"ErrorCode"`
@@ -47,7 +47,8 @@ type Problem struct {
 
 // SendReply answers sendEdoc. DocID is the packet id (the hub's transport
 // id); Warnings lists the verification warnings (sig.unsigned for an
-// unsigned packet) and Receipt is the hub-signed receipt of DESIGN.md §5.3.
+// unsigned packet) and Receipt is the hub-signed receipt of POST
+// /v1/packets (docs/contracts.md).
 // Errors lists every packet problem of a refusal.
 type SendReply struct {
 	Reply

@@ -1,5 +1,0 @@
-package hub
-
-import "lienthong/internal/organ"
-
-func organID(s string) organ.ID { return organ.ID(s) }
