@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 // envChildBroker makes the test binary run a broker on the directory it
@@ -96,7 +97,7 @@ func TestBrokerSurvivesKill(t *testing.T) {
 	}
 	r := startConsumer(t, c)
 	admin := newAdmin(t, brokers)
-	waitFor(t, 30*time.Second, "the group to commit 300", func() bool {
+	testwait.Eventually(t, "the group to commit 300", func() bool {
 		lag, err := admin.Lag(t.Context(), group, topic)
 		return err == nil && lag == 0
 	})
@@ -129,7 +130,7 @@ func TestBrokerSurvivesKill(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, 30*time.Second, "2000 acknowledged messages in flight", func() bool {
+	testwait.Eventually(t, "2000 acknowledged messages in flight", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= 2000
@@ -169,7 +170,7 @@ func TestBrokerSurvivesKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2 := startConsumer(t, c2)
-	waitFor(t, 60*time.Second, "every acknowledged message", func() bool {
+	testwait.Eventually(t, "every acknowledged message", func() bool {
 		got := map[string]bool{}
 		for _, m := range all.snapshot() {
 			got[string(m.Value)] = true
@@ -332,7 +333,7 @@ func TestRunBroker(t *testing.T) {
 	go func() {
 		done <- bus.RunBroker(ctx, bus.BrokerConfig{Addr: addr, DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	}()
-	waitFor(t, 10*time.Second, "the broker port", func() bool {
+	testwait.Eventually(t, "the broker port", func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
 			conn.Close()
