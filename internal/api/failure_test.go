@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/bus"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/metrics"
+	"lienthong/internal/testwait"
 )
 
 // While the broker is down, submissions get 503 hub.unavailable and never
@@ -158,7 +161,20 @@ func TestViewSurvivesGarbage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(500 * time.Millisecond) // the view meets the garbage first
+	// The router and the view meet the garbage first: every lag of this
+	// hub's consumers back to 0.
+	testwait.EventuallyState(t, "the hub's consumers past the garbage", func() (bool, string) {
+		health := h.Hub.Health(t.Context())
+		if !health.Up[metrics.ComponentBroker] {
+			return false, "broker down"
+		}
+		for _, l := range health.Lags {
+			if l.Messages != 0 {
+				return false, fmt.Sprintf("%s lags %d on %s", l.Group, l.Messages, l.Topic)
+			}
+		}
+		return true, ""
+	})
 	g22, h29 := th.agencies["000.00.00.G22"], th.agencies["000.00.00.H29"]
 	code, rc := th.send(t, g22.token, read(t, "edoc-new.xml"), g22)
 	if code != 201 {

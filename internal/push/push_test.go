@@ -18,6 +18,7 @@ import (
 	"lienthong/internal/bus"
 	"lienthong/internal/push"
 	"lienthong/internal/push/pushtest"
+	"lienthong/internal/testwait"
 	"lienthong/internal/track"
 )
 
@@ -118,6 +119,18 @@ func run(t *testing.T, cfg push.Config) {
 	})
 }
 
+// consumed waits until the Pusher has handled, and committed, every item of
+// organ's inbox topic.
+func consumed(t *testing.T, cfg bus.Config, organ string) {
+	t.Helper()
+	admin, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	testwait.Consumed(t, admin, topics.Group(), topics.Inbox(organ))
+}
+
 func secret(organ string) []byte { return []byte("webhook-secret-of-" + organ) }
 
 func noJitter(d time.Duration) time.Duration { return d }
@@ -137,14 +150,7 @@ func TestDeliveredSigned(t *testing.T) {
 		}})
 
 	got := rcv.WaitDelivered(t, 2, wait)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		n := len(reported)
-		mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
-			break
-		}
-	}
+	consumed(t, cfg, organ) // OnDelivered runs before the commit
 	mu.Lock()
 	if id1, _ := item(organ, 1); len(reported) != 2 || reported[0] != organ+" "+id1+" 1" {
 		t.Errorf("OnDelivered calls: %q", reported)
@@ -214,7 +220,7 @@ func TestRetryThenDelivered(t *testing.T) {
 		}})
 
 	rcv.WaitDelivered(t, 1, wait)
-	time.Sleep(500 * time.Millisecond) // nothing more comes
+	consumed(t, cfg, organ) // nothing more comes
 	reqs := rcv.Requests()
 	if len(reqs) != 4 {
 		t.Fatalf("%d requests, want 3 failures and 1 delivery", len(reqs))

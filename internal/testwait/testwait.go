@@ -1,9 +1,13 @@
-// Package testwait holds the one polling helper the tests share: wait for a
+// Package testwait holds the polling helpers the tests share: wait for a
 // condition that another goroutine or process makes true, with a deadline
-// generous enough for a loaded CI machine running under -race.
+// generous enough for a loaded CI machine running under -race, and wait for
+// a consumer group to have handled everything before checking that nothing
+// (more) happened.
 package testwait
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -41,4 +45,25 @@ func EventuallyState(tb testing.TB, what string, check func() (ok bool, state st
 		}
 		time.Sleep(Interval)
 	}
+}
+
+// Lagger reads a consumer group's lag on a topic: *bus.Admin. An interface
+// so that bus's own tests can use this package without an import cycle.
+type Lagger interface {
+	Lag(ctx context.Context, group, topic string) (int64, error)
+}
+
+// Consumed waits until group's lag on topic is 0: its consumer has handled
+// and committed every message there. A test that checks that nothing (more)
+// happened calls it first, so the check follows the consumer's work instead
+// of a sleep that guesses how long the work takes.
+func Consumed(tb testing.TB, l Lagger, group, topic string) {
+	tb.Helper()
+	EventuallyState(tb, fmt.Sprintf("group %s to consume %s", group, topic), func() (bool, string) {
+		lag, err := l.Lag(tb.Context(), group, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		return lag == 0, fmt.Sprintf("lag %d", lag)
+	})
 }
