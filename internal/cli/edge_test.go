@@ -182,10 +182,9 @@ func TestServeVDXPClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	certPath, keyPath, serverPool := serverCert(t, dir)
-	addr := freeAddr(t)
 	yaml := `hub:
   organId: "000.00.00.G01"
-  addr: ` + addr + `
+  addr: ` + anyAddr + `
   dataDir: ` + filepath.Join(dir, "data") + `
 tls:
   certFile: ` + certPath + `
@@ -214,7 +213,7 @@ agencies:
 	if code, _, errOut := run(t, "serve", "--check-config", path); code != ExitOK {
 		t.Fatalf("--check-config: %s", errOut)
 	}
-	serveConfig(t, path, io.Discard)
+	addr := serveConfig(t, path, io.Discard)
 	httpClient := func(iss *pki.Issued) *http.Client { return tlsClient(serverPool, iss) }
 	if err := waitReady("https://"+addr, httpClient(nil)); err != nil {
 		t.Fatalf("not ready: %v", err)
