@@ -29,12 +29,12 @@ while IFS=: read -r file decl; do
   new=$(comm -13 <(echo "$before") <(echo "$after"))
   if [ -n "$new" ]; then
     echo "$name: new reproducer: $new"
-    failed+=("$name")
+    failed+=("$dir/$name")
   elif [ "$rc" -ne 0 ]; then
     if grep -q 'context deadline exceeded' "$log"; then
       echo "$name: no reproducer written; the coordinator's deadline race (go.dev/issue/75804), not a finding"
     else
-      failed+=("$name")
+      failed+=("$dir/$name")
     fi
   fi
 done < <({ grep -rHoE --include='*_test.go' --exclude-dir=.git --exclude-dir=testdata \
