@@ -123,13 +123,9 @@ func TestTwoInstances(t *testing.T) {
 	if code, out := second.do(t, "POST", "/v1/inbox/"+id+"/ack", h29.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 200 {
 		t.Fatalf("ack: %d %v", code, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(first.inbox(t, h29, "edoc", -1)) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the ack through one instance never reached the other's view")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.Eventually(t, "the ack through one instance to reach the other's view", func() bool {
+		return len(first.inbox(t, h29, "edoc", -1)) == 0
+	})
 }
 
 // The signature policy may differ per agency: G12 may send unsigned while

@@ -66,17 +66,13 @@ func dlqProduce(t *testing.T, cfg bus.Config, msgs ...bus.Message) {
 // dlqWaitEntries lists the dead-letter topic until it holds n entries.
 func dlqWaitEntries(t *testing.T, cfg bus.Config, n int) []push.DeadLetter {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		dls, err := push.ListDeadLetters(t.Context(), cfg, push.Topics{})
-		if err == nil && len(dls) >= n {
-			return dls
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dead letters: %d, %v; want %d", len(dls), err, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var dls []push.DeadLetter
+	testwait.EventuallyState(t, fmt.Sprintf("%d dead letters", n), func() (bool, string) {
+		var err error
+		dls, err = push.ListDeadLetters(t.Context(), cfg, push.Topics{})
+		return err == nil && len(dls) >= n, fmt.Sprintf("%d, %v", len(dls), err)
+	})
+	return dls
 }
 
 func TestDLQWebhookListAndReplay(t *testing.T) {

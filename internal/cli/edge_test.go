@@ -17,6 +17,7 @@ import (
 
 	"lienthong/internal/config"
 	"lienthong/internal/pki"
+	"lienthong/internal/testwait"
 	"lienthong/internal/trust"
 	"lienthong/internal/vdxp"
 )
@@ -150,17 +151,10 @@ func TestConnectionCap(t *testing.T) {
 		t.Fatalf("healthz on an open connection at the cap: %v", err)
 	}
 	_ = b.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.Eventually(t, "the slot of a closed connection to be freed", func() bool {
 		c, br := dial(t, addr)
-		if healthz(t, c, br) == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the slot of a closed connection is not freed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return healthz(t, c, br) == nil
+	})
 }
 
 // A national-axis system with a pinned client certificate must present it

@@ -272,14 +272,13 @@ func TestDeadLetterAfterMaxAttemptsThenReplay(t *testing.T) {
 	// Both items are tried MaxAttempts times each: the consumer moves on.
 	rcv.Wait(t, wait, "6 attempts", func(r []pushtest.Request) bool { return len(r) >= 6 })
 	var dls []push.DeadLetter
-	deadline := time.Now().Add(wait)
-	for len(dls) < 2 && time.Now().Before(deadline) {
+	testwait.EventuallyState(t, "2 dead letters", func() (bool, string) {
 		var err error
 		if dls, err = push.ListDeadLetters(t.Context(), cfg, topics); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(dls) >= 2, fmt.Sprintf("%d", len(dls))
+	})
 	if len(dls) != 2 {
 		t.Fatalf("%d dead letters, want 2", len(dls))
 	}
@@ -378,11 +377,7 @@ func TestSlowEndpointDoesNotDelayOthers(t *testing.T) {
 	}, HTTP: &http.Client{Timeout: time.Minute}})
 
 	fastRcv.WaitDelivered(t, 1, wait)
-	for deadline := time.Now().Add(wait); slowRcv.Arrived() == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow receiver got nothing")
-		}
-	}
+	testwait.Eventually(t, "the slow receiver to get its request", func() bool { return slowRcv.Arrived() > 0 })
 	for i := range 3 {
 		sent := time.Now()
 		produce(t, cfg, fast, 2+i, 1)
@@ -452,19 +447,14 @@ func TestPanicIsParked(t *testing.T) {
 	produce(t, cfg, organ, 1, 1)
 	run(t, push.Config{Bus: cfg, Endpoints: []push.Endpoint{{OrganID: organ, URL: "https://dms.example.vn/hook", Secret: secret(organ)}},
 		HTTP: &http.Client{Transport: panicTransport{}}})
-	deadline := time.Now().Add(wait)
-	for {
-		dls, err := push.ListDeadLetters(t.Context(), cfg, topics)
-		if err == nil && len(dls) == 1 {
-			if !strings.Contains(dls[0].Error, "transport bug") || dls[0].Endpoint != organ {
-				t.Errorf("dead letter %+v", dls[0])
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dead letters: %v, %v", dls, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var dls []push.DeadLetter
+	testwait.EventuallyState(t, "the panic parked", func() (bool, string) {
+		var err error
+		dls, err = push.ListDeadLetters(t.Context(), cfg, topics)
+		return err == nil && len(dls) == 1, fmt.Sprintf("dead letters %v, %v", dls, err)
+	})
+	if !strings.Contains(dls[0].Error, "transport bug") || dls[0].Endpoint != organ {
+		t.Errorf("dead letter %+v", dls[0])
 	}
 }
 
