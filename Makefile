@@ -45,10 +45,10 @@ MODULE     = $(shell $(GO) list -m)
 
 test: tools ## Vet and run every test against real servers, -race where there is concurrency, fuzz seed corpora included (what CI runs)
 	$(GO) vet ./...
-	scripts/with-services.sh bash -c 'rc=0; \
-		$(GO) test -count=1 -race $(RACE_PKGS) || rc=$$?; \
-		$(GO) test -count=1 $(PLAIN_PKGS) || rc=$$?; \
-		exit $$rc'
+	scripts/with-services.sh bash -c 'failed=; \
+		$(GO) test -count=1 -race $(RACE_PKGS) || failed="$$failed go-test-race"; \
+		$(GO) test -count=1 $(PLAIN_PKGS) || failed="$$failed go-test"; \
+		if [ -n "$$failed" ]; then echo "FAIL:$$failed (see above)"; exit 1; fi'
 
 tools: ## Install the programs tests check against (openssl, xmlsec1, xmllint, chromium) if missing
 	scripts/install-test-tools.sh
