@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/bus"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/metrics"
+	"lienthong/internal/testwait"
 )
 
 // While the broker is down, submissions get 503 hub.unavailable and never
@@ -120,13 +123,9 @@ func TestTwoInstances(t *testing.T) {
 	if code, out := second.do(t, "POST", "/v1/inbox/"+id+"/ack", h29.token, "application/json", strings.NewReader(`{"result":"done"}`)); code != 200 {
 		t.Fatalf("ack: %d %v", code, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(first.inbox(t, h29, "edoc", -1)) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the ack through one instance never reached the other's view")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.Eventually(t, "the ack through one instance to reach the other's view", func() bool {
+		return len(first.inbox(t, h29, "edoc", -1)) == 0
+	})
 }
 
 // The signature policy may differ per agency: G12 may send unsigned while
@@ -158,7 +157,20 @@ func TestViewSurvivesGarbage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(500 * time.Millisecond) // the view meets the garbage first
+	// The router and the view meet the garbage first: every lag of this
+	// hub's consumers back to 0.
+	testwait.EventuallyState(t, "the hub's consumers past the garbage", func() (bool, string) {
+		health := h.Hub.Health(t.Context())
+		if !health.Up[metrics.ComponentBroker] {
+			return false, "broker down"
+		}
+		for _, l := range health.Lags {
+			if l.Messages != 0 {
+				return false, fmt.Sprintf("%s lags %d on %s", l.Group, l.Messages, l.Topic)
+			}
+		}
+		return true, ""
+	})
 	g22, h29 := th.agencies["000.00.00.G22"], th.agencies["000.00.00.H29"]
 	code, rc := th.send(t, g22.token, read(t, "edoc-new.xml"), g22)
 	if code != 201 {

@@ -48,6 +48,11 @@ func TestS3CustomCA(t *testing.T) {
 	dir := t.TempDir()
 	srv := tlstest.New(t, dir)
 	cert, key, pool := srv.CertFile, srv.KeyFile, srv.Pool
+	// versitygw takes a port, not a listener, and does not say which port
+	// it got from :0: it gets one the kernel just gave and took back. If
+	// another process binds it in between, versitygw exits ("versitygw
+	// exited" below) and nothing else passes the TLS handshake with this
+	// test's CA: a clear failure, never a test against the wrong server.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

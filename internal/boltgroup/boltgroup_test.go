@@ -3,6 +3,7 @@ package boltgroup
 import (
 	"errors"
 	"fmt"
+	"lienthong/internal/testwait"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -240,23 +241,18 @@ func TestLeaderStopsHandsOver(t *testing.T) {
 // returns other's result.
 func queueBehind(t *testing.T, g *Group, lead, other func(*bolt.Tx) error) error {
 	t.Helper()
-	waitFor := func(cond func() bool) {
-		for !cond() {
-			time.Sleep(time.Millisecond)
-		}
-	}
 	hold := make(chan struct{})
 	first := make(chan error, 1)
 	go func() { first <- g.Update(func(*bolt.Tx) error { <-hold; return nil }) }()
-	waitFor(g.isBusy)
+	testwait.Eventually(t, "the first write to hold the group", g.isBusy)
 	go func() {
 		defer func() { _ = recover() }()
 		_ = g.Update(lead)
 	}()
-	waitFor(func() bool { return g.queued() == 1 })
+	testwait.Eventually(t, "lead queued", func() bool { return g.queued() == 1 })
 	res := make(chan error, 1)
 	go func() { res <- g.Update(other) }()
-	waitFor(func() bool { return g.queued() == 2 })
+	testwait.Eventually(t, "other queued behind lead", func() bool { return g.queued() == 2 })
 	close(hold)
 	if err := <-first; err != nil {
 		t.Fatal(err)

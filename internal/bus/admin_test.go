@@ -3,11 +3,11 @@ package bus_test
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 // partitionCount reads a topic's partition count straight from the broker.
@@ -103,7 +103,7 @@ func TestLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startConsumer(t, c)
-	waitFor(t, 30*time.Second, "lag 0", func() bool { return lag() == 0 })
+	testwait.Eventually(t, "lag 0", func() bool { return lag() == 0 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}

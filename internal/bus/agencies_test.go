@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 const (
@@ -95,7 +96,7 @@ func TestAgencyPrincipalAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := startConsumer(t, c)
-		waitFor(t, 20*time.Second, "the agency to read its inbox", func() bool { return len(col.snapshot()) == 1 })
+		testwait.Eventually(t, "the agency to read its inbox", func() bool { return len(col.snapshot()) == 1 })
 		if err := r.stop(t); err != nil {
 			t.Fatalf("consumer: %v", err)
 		}
@@ -368,7 +369,7 @@ func TestHubACLsSuffice(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startConsumer(t, c)
-	waitFor(t, 20*time.Second, "the hub's group to read", func() bool { return len(col.snapshot()) == 1 })
+	testwait.Eventually(t, "the hub's group to read", func() bool { return len(col.snapshot()) == 1 })
 	if err := r.stop(t); err != nil {
 		t.Fatalf("consumer: %v", err)
 	}

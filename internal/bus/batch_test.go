@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 // With Batch, messages already waiting reach it together, in order; a
@@ -52,7 +52,7 @@ func TestConsumerBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startConsumer(t, c)
-	waitFor(t, 30*time.Second, "300 messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 300 })
+	testwait.Eventually(t, "300 messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 300 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}

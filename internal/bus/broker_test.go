@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 // envChildBroker makes the test binary run a broker on the directory it
@@ -96,7 +97,7 @@ func TestBrokerSurvivesKill(t *testing.T) {
 	}
 	r := startConsumer(t, c)
 	admin := newAdmin(t, brokers)
-	waitFor(t, 30*time.Second, "the group to commit 300", func() bool {
+	testwait.Eventually(t, "the group to commit 300", func() bool {
 		lag, err := admin.Lag(t.Context(), group, topic)
 		return err == nil && lag == 0
 	})
@@ -129,7 +130,7 @@ func TestBrokerSurvivesKill(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, 30*time.Second, "2000 acknowledged messages in flight", func() bool {
+	testwait.Eventually(t, "2000 acknowledged messages in flight", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= 2000
@@ -169,7 +170,7 @@ func TestBrokerSurvivesKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2 := startConsumer(t, c2)
-	waitFor(t, 60*time.Second, "every acknowledged message", func() bool {
+	testwait.Eventually(t, "every acknowledged message", func() bool {
 		got := map[string]bool{}
 		for _, m := range all.snapshot() {
 			got[string(m.Value)] = true
@@ -277,15 +278,26 @@ func TestStartBrokerErrors(t *testing.T) {
 }
 
 func TestStartBrokerFixedPort(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{Addr: addr, DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	// The test is of a fixed port, so it must name one: a port the kernel
+	// just gave and took back. Another process may bind it in between;
+	// then the broker finds it in use, and the test picks another.
+	var addr string
+	var b *bus.Broker
+	for try := 0; ; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = l.Addr().String()
+		l.Close()
+		b, err = bus.StartBroker(t.Context(), bus.BrokerConfig{Addr: addr, DataDir: t.TempDir()})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || try == 4 {
+			t.Fatal(err)
+		}
+		t.Logf("%s taken meanwhile: %v", addr, err)
 	}
 	defer b.Close()
 	if got := b.Addrs(); len(got) != 1 || got[0] != addr {
@@ -321,18 +333,21 @@ func TestBrokerNeverCreatesTopics(t *testing.T) {
 }
 
 func TestRunBroker(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
+	listening := listenLog(make(chan string, 1))
 	go func() {
-		done <- bus.RunBroker(ctx, bus.BrokerConfig{Addr: addr, DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+		done <- bus.RunBroker(ctx, bus.BrokerConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(listening)})
 	}()
-	waitFor(t, 10*time.Second, "the broker port", func() bool {
+	var addr string
+	select {
+	case addr = <-listening:
+	case err := <-done:
+		t.Fatalf("RunBroker = %v before it listened", err)
+	case <-time.After(testwait.Deadline):
+		t.Fatal("RunBroker never said where it listens")
+	}
+	testwait.Eventually(t, "the broker port", func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
 			conn.Close()
@@ -349,4 +364,29 @@ func TestRunBroker(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("RunBroker did not return after cancel")
 	}
+}
+
+// listenLog is a slog handler that passes on the addr of RunBroker's
+// "kafka broker listening" line: where a broker on port 0 listens.
+type listenLog chan string
+
+func (l listenLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l listenLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l listenLog) WithGroup(string) slog.Handler            { return l }
+
+func (l listenLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "kafka broker listening" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "addr" {
+			return true
+		}
+		select {
+		case l <- a.Value.String():
+		default:
+		}
+		return false
+	})
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 func produceN(tb testing.TB, p bus.Publisher, topic string, from, n int) {
@@ -68,7 +69,7 @@ func TestConsumerGroupRebalance(t *testing.T) {
 
 	a := start()
 	produceN(t, p, topic, 0, 100)
-	waitFor(t, 30*time.Second, "a to handle the first 100", func() bool { return len(seen(a)) == 100 })
+	testwait.Eventually(t, "a to handle the first 100", func() bool { return len(seen(a)) == 100 })
 	if got := a.parts(); len(got) != 4 {
 		t.Fatalf("alone, a handled partitions %v, want all 4", got)
 	}
@@ -90,7 +91,7 @@ func TestConsumerGroupRebalance(t *testing.T) {
 	aMark, bMark := len(a.col.snapshot()), len(b.col.snapshot())
 	produceN(t, p, topic, next, 100)
 	next += 100
-	waitFor(t, 30*time.Second, "every message so far", func() bool { return len(seen(a, b)) == next })
+	testwait.Eventually(t, "every message so far", func() bool { return len(seen(a, b)) == next })
 	var aParts, bParts []int
 	for _, m := range a.col.snapshot()[aMark:] {
 		aParts = append(aParts, m.Partition)
@@ -113,7 +114,7 @@ func TestConsumerGroupRebalance(t *testing.T) {
 	}
 	produceN(t, p, topic, next, 100)
 	next += 100
-	waitFor(t, 45*time.Second, "a to handle everything after b left", func() bool { return len(seen(a, b)) == next })
+	testwait.Eventually(t, "a to handle everything after b left", func() bool { return len(seen(a, b)) == next })
 	if err := a.run.stop(t); err != nil {
 		t.Fatalf("a Run: %v", err)
 	}
@@ -172,7 +173,7 @@ func TestConsumerCommitsOnlyAfterSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startConsumer(t, c2)
-	waitFor(t, 30*time.Second, "the rest", func() bool { return len(col.snapshot()) >= 5 })
+	testwait.Eventually(t, "the rest", func() bool { return len(col.snapshot()) >= 5 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestConsumerPartitionsInOrderAndConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	startConsumer(t, c)
-	waitFor(t, 30*time.Second, "all messages", func() bool { mu.Lock(); defer mu.Unlock(); return handled >= n })
+	testwait.Eventually(t, "all messages", func() bool { mu.Lock(); defer mu.Unlock(); return handled >= n })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(order) > 0 {

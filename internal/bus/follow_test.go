@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 // Follow reads a topic from its start, says when it has caught up with
@@ -67,7 +68,7 @@ func TestFollow(t *testing.T) {
 	}
 	produceN(t, p, topic, 5, 3)
 	for _, f := range []*follower{a, b} {
-		waitFor(t, 20*time.Second, "8 messages", func() bool {
+		testwait.Eventually(t, "8 messages", func() bool {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			return len(f.got) == 8

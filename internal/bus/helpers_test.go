@@ -160,15 +160,3 @@ func (c *collector) snapshot() []bus.Message {
 	defer c.mu.Unlock()
 	return append([]bus.Message(nil), c.msgs...)
 }
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

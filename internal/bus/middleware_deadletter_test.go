@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 // recordingPublisher keeps what it is asked to produce, or fails.
@@ -143,8 +144,8 @@ func TestDeadLetterOverKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	startConsumer(t, dc)
-	waitFor(t, 30*time.Second, "5 parked messages", func() bool { return len(parked.snapshot()) >= 5 })
-	waitFor(t, 30*time.Second, "15 good messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(good) == 15 })
+	testwait.Eventually(t, "5 parked messages", func() bool { return len(parked.snapshot()) >= 5 })
+	testwait.Eventually(t, "15 good messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(good) == 15 })
 	if err := r.stop(t); err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 )
 
 func TestRoundTripKeysAndHeaders(t *testing.T) {
@@ -46,7 +46,7 @@ func TestRoundTripKeysAndHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startConsumer(t, c)
-	waitFor(t, 30*time.Second, "all messages", func() bool { return len(col.snapshot()) >= len(sent) })
+	testwait.Eventually(t, "all messages", func() bool { return len(col.snapshot()) >= len(sent) })
 	if err := r.stop(t); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestProduceCopiesCorrelationFromContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	startConsumer(t, c)
-	waitFor(t, 30*time.Second, "2 messages", func() bool { return len(col.snapshot()) >= 2 })
+	testwait.Eventually(t, "2 messages", func() bool { return len(col.snapshot()) >= 2 })
 	got := col.snapshot()
 	if got[0].Header(bus.HeaderCorrelationID) != "req-1" || got[1].Header(bus.HeaderCorrelationID) != "own" {
 		t.Errorf("correlation ids %q, %q; want req-1, own", got[0].Header(bus.HeaderCorrelationID), got[1].Header(bus.HeaderCorrelationID))

@@ -22,6 +22,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"lienthong/internal/bus"
+	"lienthong/internal/testwait"
 	"lienthong/internal/tlstest"
 )
 
@@ -105,7 +106,7 @@ func TestSecuredBusEveryClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startConsumer(t, c)
-	waitFor(t, 20*time.Second, "the group to read 4 messages", func() bool { return len(col.snapshot()) >= 4 })
+	testwait.Eventually(t, "the group to read 4 messages", func() bool { return len(col.snapshot()) >= 4 })
 	if err := r.stop(t); err != nil {
 		t.Fatalf("consumer: %v", err)
 	}

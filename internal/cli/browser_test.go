@@ -182,8 +182,7 @@ func TestBrowser(t *testing.T) {
 	}
 	browser := newChromium(t)
 	data := t.TempDir()
-	addr := freeAddr(t)
-	startDev(t, data, addr)
+	addr, _ := startDev(t, data, nil)
 	base := "http://" + addr
 
 	raw, err := os.ReadFile(filepath.Join(data, "dev", "agencies.json"))

@@ -33,7 +33,6 @@ func TestServeSecuredBus(t *testing.T) {
 	dir := t.TempDir()
 	ca, g22 := testCA(t, dir)
 	cert, key, pool := serverCert(t, dir)
-	addr, kafkaAddr := freeAddr(t), freeAddr(t)
 	t.Setenv("LIENTHONG_BUS_SASL_PASSWORD", "hub-kafka-password-0123")
 	const h29Kafka = `
     kafka:
@@ -41,10 +40,10 @@ func TestServeSecuredBus(t *testing.T) {
       password: agency-h29-kafka-password`
 	yaml := `hub:
   organId: "000.00.00.G01"
-  addr: ` + addr + `
+  addr: ` + anyAddr + `
   dataDir: ` + filepath.Join(dir, "data") + `
 bus:
-  addr: ` + kafkaAddr + `
+  addr: ` + anyAddr + `
   tls:
     enabled: true
     caFile: ` + cert + `
@@ -76,16 +75,16 @@ agencies:
 		t.Fatalf("check-config: %d %s %s", code, out, errOut)
 	}
 	logs := &lockedWriter{}
+	// Each start has the hub and its embedded broker on new ports.
+	var addr, kafkaAddr string
 	start := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan int, 1)
-		go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, logs) }()
+		from := len(logs.String())
+		addr, stop = startServe(t, path, logs)
+		kafkaAddr = logAddr(t, logs, from, "embedded kafka broker")
 		if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
-			cancel()
-			<-done
 			t.Fatalf("not ready: %v\n%s", err, logs.String())
 		}
-		return func() { cancel(); <-done }
+		return stop
 	}
 	stop := start()
 	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
@@ -135,6 +134,7 @@ agencies:
 	}
 	stop = start()
 	defer stop()
+	agency.Brokers = []string{kafkaAddr}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if _, err := bus.ReadTopic(ctx, agency, "lienthong.inbox.000.00.00.H29", 0); err == nil {
@@ -172,12 +172,11 @@ func TestBrokerCommandSecured(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("broker-superuser-pw-01\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
 	logs := &lockedWriter{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"broker", "--data", filepath.Join(dir, "kafka"), "--addr", addr, "--tls-cert", cert, "--tls-key", key,
+		done <- Run(ctx, []string{"broker", "--data", filepath.Join(dir, "kafka"), "--addr", anyAddr, "--tls-cert", cert, "--tls-key", key,
 			"--sasl-user", "admin", "--sasl-password-file", pwFile, "--acls"}, io.Discard, logs)
 	}()
 	defer func() {
@@ -186,6 +185,7 @@ func TestBrokerCommandSecured(t *testing.T) {
 			t.Errorf("broker exited %d: %s", code, logs.String())
 		}
 	}()
+	addr := logAddr(t, logs, 0, "kafka broker listening")
 	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	ensure := func(cfg bus.Config) error {
 		a, err := bus.NewAdmin(cfg)
@@ -264,19 +264,10 @@ func (w *lockedWriter) String() string {
 // its own inbox topic only; a restart reuses the same credentials.
 func TestDevSecureBus(t *testing.T) {
 	data := t.TempDir()
-	addr, kafkaAddr := freeAddr(t), freeAddr(t)
 	for run := range 2 {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan int, 1)
 		logs := &lockedWriter{}
-		go func() {
-			done <- Run(ctx, []string{"dev", "--data", data, "--addr", addr, "--secure-bus", "--bus-addr", kafkaAddr}, io.Discard, logs)
-		}()
-		if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
-			cancel()
-			<-done
-			t.Fatalf("run %d: dev not ready: %v\n%s", run, err, logs.String())
-		}
+		_, stop := startDev(t, data, logs, "--secure-bus", "--bus-addr", anyAddr)
+		kafkaAddr := logAddr(t, logs, 0, "embedded kafka broker")
 		raw, err := os.ReadFile(filepath.Join(data, "dev", "kafka", "kafka.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -307,8 +298,7 @@ func TestDevSecureBus(t *testing.T) {
 			t.Errorf("run %d: a plaintext client without SASL read %s", run, a.Topic)
 		}
 		rcancel()
-		cancel()
-		if code := <-done; code != 0 {
+		if code := stop(); code != 0 {
 			t.Fatalf("run %d: dev exited %d\n%s", run, code, logs.String())
 		}
 		if strings.Contains(logs.String(), k.Password) || strings.Contains(logs.String(), a.Password) {
@@ -348,11 +338,10 @@ func TestServeWithHubACLsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	addr := freeAddr(t)
 	t.Setenv("LIENTHONG_BUS_SASL_PASSWORD", "hub-kafka-password-0123")
 	yaml := `hub:
   organId: "000.00.00.G01"
-  addr: ` + addr + `
+  addr: ` + anyAddr + `
   dataDir: ` + filepath.Join(dir, "data") + `
 bus:
   embedded: false
@@ -382,10 +371,7 @@ agencies:
 		t.Fatal(err)
 	}
 	logs := &lockedWriter{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, logs) }()
-	defer func() { cancel(); <-done }()
+	addr := serveConfig(t, path, logs)
 	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
 		t.Fatalf("not ready: %v\n%s", err, logs.String())
 	}

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"lienthong/internal/pki"
+	"lienthong/internal/testwait"
 	"lienthong/internal/vdxp"
 )
 
@@ -41,44 +42,56 @@ func waitReady(base string, c *http.Client) error {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// startDev runs `lienthong dev --addr 127.0.0.1:0 ARGS` until the test ends
+// or stop is called, and returns the address it printed. stop returns dev's
+// exit code (and fails the test when it is not 0).
+func startDev(t *testing.T, data string, stderr io.Writer, args ...string) (addr string, stop func() int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if stderr == nil {
+		stderr = io.Discard
 	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startDev runs `lienthong dev` until the test ends or stop is called.
-func startDev(t *testing.T, data, addr string) (stop func()) {
-	t.Helper()
+	out := &lockedWriter{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"dev", "--data", data, "--addr", addr}, io.Discard, io.Discard) }()
-	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
-		cancel()
-		t.Fatalf("dev not ready: %v", err)
-	}
-	stopped := false
-	stop = func() {
+	go func() {
+		done <- Run(ctx, append([]string{"dev", "--data", data, "--addr", anyAddr}, args...), out, stderr)
+	}()
+	code, stopped := 0, false
+	stop = func() int {
 		if !stopped {
 			stopped = true
 			cancel()
-			if code := <-done; code != 0 {
+			if code = <-done; code != 0 {
 				t.Errorf("dev exited %d", code)
 			}
 		}
+		return code
 	}
-	t.Cleanup(stop)
-	return stop
+	t.Cleanup(func() { stop() })
+	printed := regexp.MustCompile(`hub on http://(\S+) `)
+	testwait.EventuallyState(t, "dev to print its address", func() (bool, string) {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("dev exited %d before it listened", code)
+		default:
+		}
+		m := printed.FindStringSubmatch(out.String())
+		if m == nil {
+			return false, fmt.Sprintf("%q", out.String())
+		}
+		addr = m[1]
+		return true, ""
+	})
+	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+		t.Fatalf("dev not ready: %v", err)
+	}
+	return addr, stop
 }
 
 func TestDev(t *testing.T) {
 	data := t.TempDir()
-	addr := freeAddr(t)
-	stop := startDev(t, data, addr)
+	addr, stop := startDev(t, data, nil)
 
 	raw, err := os.ReadFile(filepath.Join(data, "dev", "agencies.json"))
 	if err != nil {
@@ -166,7 +179,7 @@ func TestDev(t *testing.T) {
 
 	// Everything persists across a restart.
 	stop()
-	stop = startDev(t, data, addr)
+	addr, stop = startDev(t, data, nil)
 	waitInbox(t, addr, h29["token"])
 
 	// A lost view is rebuilt from the topics.
@@ -174,7 +187,7 @@ func TestDev(t *testing.T) {
 	if err := os.Remove(filepath.Join(data, "view.db")); err != nil {
 		t.Fatal(err)
 	}
-	startDev(t, data, addr)
+	addr, _ = startDev(t, data, nil)
 	waitInbox(t, addr, h29["token"])
 }
 

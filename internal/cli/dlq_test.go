@@ -16,6 +16,7 @@ import (
 	"lienthong/internal/hubtest"
 	"lienthong/internal/push"
 	"lienthong/internal/push/pushtest"
+	"lienthong/internal/testwait"
 	"lienthong/internal/track"
 )
 
@@ -65,17 +66,13 @@ func dlqProduce(t *testing.T, cfg bus.Config, msgs ...bus.Message) {
 // dlqWaitEntries lists the dead-letter topic until it holds n entries.
 func dlqWaitEntries(t *testing.T, cfg bus.Config, n int) []push.DeadLetter {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		dls, err := push.ListDeadLetters(t.Context(), cfg, push.Topics{})
-		if err == nil && len(dls) >= n {
-			return dls
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dead letters: %d, %v; want %d", len(dls), err, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var dls []push.DeadLetter
+	testwait.EventuallyState(t, fmt.Sprintf("%d dead letters", n), func() (bool, string) {
+		var err error
+		dls, err = push.ListDeadLetters(t.Context(), cfg, push.Topics{})
+		return err == nil && len(dls) >= n, fmt.Sprintf("%d, %v", len(dls), err)
+	})
+	return dls
 }
 
 func TestDLQWebhookListAndReplay(t *testing.T) {
@@ -166,7 +163,14 @@ func TestDLQWebhookListAndReplay(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "would replay 0") {
 		t.Errorf("dry run: %d %s", code, out)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Had the dry run produced, the pusher would have tried again: check
+	// once it has consumed everything in the inbox topic.
+	admin, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	testwait.Consumed(t, admin, push.Topics{}.Group(), inbox)
 	if n := len(rcv.Requests()); n != 2 {
 		t.Fatalf("%d requests after a dry run, want the 2 failed attempts", n)
 	}
@@ -199,7 +203,7 @@ func TestDLQWebhookListAndReplay(t *testing.T) {
 	if code, _, errOut := dlq(t, "replay", "--brokers", brokers, "--all"); code != ExitInvalid || !strings.Contains(errOut, "cannot be replayed") {
 		t.Errorf("replay --all with a foreign entry: %d %s", code, errOut)
 	}
-	time.Sleep(300 * time.Millisecond)
+	testwait.Consumed(t, admin, push.Topics{}.Group(), inbox)
 	if n := len(rcv.Delivered()); n != 1 {
 		t.Errorf("delivered %d times, want once", n)
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
@@ -13,15 +12,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"lienthong/internal/pki"
+	"lienthong/internal/testwait"
 )
 
-// fedHub runs one hub of the federation test from a configuration. With
-// LIENTHONG_TEST_S3_ENDPOINT set (make test), the hub stores on that S3
-// server under a prefix of its own.
-func fedHub(t *testing.T, dir, yaml, addr string) {
+// fedHub runs one hub of the federation test from a configuration and
+// returns the address it listens on. With LIENTHONG_TEST_S3_ENDPOINT set
+// (make test), the hub stores on that S3 server under a prefix of its own.
+func fedHub(t *testing.T, dir, yaml string) (addr string) {
 	t.Helper()
 	if ep := os.Getenv("LIENTHONG_TEST_S3_ENDPOINT"); ep != "" {
 		yaml += `blob:
@@ -43,14 +42,12 @@ func fedHub(t *testing.T, dir, yaml, addr string) {
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
 	var logs bytes.Buffer
-	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, &logs) }()
-	t.Cleanup(func() { cancel(); <-done })
+	addr = serveConfig(t, path, &logs)
 	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
 		t.Fatalf("hub on %s not ready: %v\n%s", addr, err, logs.String())
 	}
+	return addr
 }
 
 func fedPost(t *testing.T, addr, token string, packet, sig []byte) (int, map[string]any) {
@@ -90,18 +87,6 @@ func fedDo(t *testing.T, req *http.Request) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// fedWait polls until cond holds for the JSON at path.
-func fedWait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // Two hubs federated on loopback: the national hub receives for
 // 000.00.00.H29 through the provincial hub, which relays the exact bytes
 // and signature on; the recipient's status comes back the same way, and
@@ -113,16 +98,18 @@ func TestFederation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	national, provincial := freeAddr(t), freeAddr(t)
+	// Each hub names the other as a peer before either knows its port: the
+	// peers' URLs are proxies, pointed at the hubs once they listen.
+	nationalURL, provincialURL := newLateProxy(t), newLateProxy(t)
 	const (
 		g22Token = "g22-token-0123456789"
 		h29Token = "h29-token-0123456789"
 		nAtP     = "national-at-hcm-0123456789"
 		pAtN     = "hcm-at-national-0123456789"
 	)
-	fedHub(t, filepath.Join(dir, "national"), `hub:
+	national := fedHub(t, filepath.Join(dir, "national"), `hub:
   organId: "000.00.00.G01"
-  addr: `+national+`
+  addr: `+anyAddr+`
   dataDir: `+filepath.Join(dir, "national", "data")+`
 trust:
   roots: [`+ca.RootPath()+`]
@@ -135,14 +122,15 @@ agencies:
     endpoint: "hub:hcm"
 peers:
   - name: hcm
-    url: http://`+provincial+`
+    url: `+provincialURL.URL+`
     token: `+nAtP+`
     tokens: ["`+pAtN+`"]
     organs: ["000.00.00.H29"]
-`, national)
-	fedHub(t, filepath.Join(dir, "hcm"), `hub:
+`)
+	nationalURL.to(national)
+	provincial := fedHub(t, filepath.Join(dir, "hcm"), `hub:
   organId: "000.00.99.H29"
-  addr: `+provincial+`
+  addr: `+anyAddr+`
   dataDir: `+filepath.Join(dir, "hcm", "data")+`
 trust:
   roots: [`+ca.RootPath()+`]
@@ -155,11 +143,12 @@ agencies:
     endpoint: "hub:national"
 peers:
   - name: national
-    url: http://`+national+`
+    url: `+nationalURL.URL+`
     token: `+pAtN+`
     tokens: ["`+nAtP+`"]
     organs: ["000.00.00.G22"]
-`, provincial)
+`)
+	provincialURL.to(provincial)
 
 	fixtures := filepath.Join("..", "edxml", "testdata", "fixtures")
 	edoc, err := os.ReadFile(filepath.Join(fixtures, "edoc-new.xml"))
@@ -177,7 +166,7 @@ peers:
 	id := rc["id"].(string)
 
 	// It reaches H29's inbox at the provincial hub, bytes unchanged.
-	fedWait(t, "H29's inbox at the provincial hub", func() bool {
+	testwait.Eventually(t, "H29's inbox at the provincial hub", func() bool {
 		_, inbox := fedGet(t, provincial, h29Token, "/v1/inbox")
 		return strings.Contains(inbox["raw"].(string), id)
 	})
@@ -201,11 +190,11 @@ peers:
 	if code, out := fedPost(t, provincial, h29Token, status, ssig); code != 201 {
 		t.Fatalf("status at the provincial hub: %d %v", code, out)
 	}
-	fedWait(t, "the status in G22's inbox at the national hub", func() bool {
+	testwait.Eventually(t, "the status in G22's inbox at the national hub", func() bool {
 		_, inbox := fedGet(t, national, g22Token, "/v1/inbox?kind=status")
 		return strings.Contains(inbox["raw"].(string), `"from":"000.00.00.H29"`)
 	})
-	fedWait(t, "the national timeline to show the hop and the 03", func() bool {
+	testwait.Eventually(t, "the national timeline to show the hop and the 03", func() bool {
 		_, tl := fedGet(t, national, g22Token, "/v1/packets/"+id+"/timeline")
 		rs, _ := tl["recipients"].([]any)
 		if len(rs) != 1 {

@@ -47,14 +47,15 @@ func BenchmarkLargePacket(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/lienthong").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	addr := freeAddrB(b)
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "dev", "--data", data, "--addr", addr)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	cmd := exec.Command(bin, "dev", "--data", data, "--addr", anyAddr)
+	logs := &lockedWriter{}
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := logAddr(b, logs, 0, "hub serving")
 	base := "http://" + addr
 	if err := waitReady(base, http.DefaultClient); err != nil {
 		b.Fatalf("hub not ready: %v", err)
@@ -125,15 +126,6 @@ func BenchmarkLargePacket(b *testing.B) {
 	if growth > budget {
 		b.Fatalf("the hub's resident memory grew by %d MiB, over the %d MiB budget", growth>>20, budget>>20)
 	}
-}
-
-func freeAddrB(b *testing.B) string {
-	b.Helper()
-	addr, err := benchFreeAddr()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return addr
 }
 
 // writeLargePacket writes an edoc from one agency to another whose one

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -25,15 +24,6 @@ func serverCert(t *testing.T, dir string) (certPath, keyPath string, pool *x509.
 	t.Helper()
 	s := tlstest.New(t, dir)
 	return s.CertFile, s.KeyFile, s.Pool
-}
-
-// serveConfig runs `lienthong serve --config path` until the test ends.
-func serveConfig(t *testing.T, path string, stderr io.Writer) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--config", path}, io.Discard, stderr) }()
-	t.Cleanup(func() { cancel(); <-done })
 }
 
 // tlsClient trusts the servers pool trusts and, when iss is set, presents
@@ -68,10 +58,9 @@ func TestServeClientCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	certPath, keyPath, serverPool := serverCert(t, dir)
-	addr := freeAddr(t)
 	yaml := `hub:
   organId: "000.00.00.G01"
-  addr: ` + addr + `
+  addr: ` + anyAddr + `
   dataDir: ` + filepath.Join(dir, "data") + `
 tls:
   certFile: ` + certPath + `
@@ -89,7 +78,7 @@ agencies:
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	serveConfig(t, path, io.Discard)
+	addr := serveConfig(t, path, io.Discard)
 
 	client := func(iss *pki.Issued) *http.Client { return tlsClient(serverPool, iss) }
 	get := func(c *http.Client, path string) int {
@@ -167,10 +156,9 @@ func TestServeClientCertificateFromProxy(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := freeAddr(t)
 			yaml := `hub:
   organId: "000.00.00.G01"
-  addr: ` + addr + `
+  addr: ` + anyAddr + `
   dataDir: ` + filepath.Join(dir, fmt.Sprint("data", i)) + `
   ` + tt.proxy + `
 tls:
@@ -189,7 +177,7 @@ agencies:
 			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			serveConfig(t, path, io.Discard)
+			addr := serveConfig(t, path, io.Discard)
 			if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
 				t.Fatalf("not ready: %v", err)
 			}

@@ -21,10 +21,9 @@ func TestServeWebhook(t *testing.T) {
 	ca, g22 := testCA(t, dir)
 	const secret = "webhook-secret-of-h29-0123"
 	rcv := pushtest.NewReceiver(t, []byte(secret))
-	addr := freeAddr(t)
-	fedHub(t, filepath.Join(dir, "hub"), `hub:
+	addr := fedHub(t, filepath.Join(dir, "hub"), `hub:
   organId: "000.00.00.G01"
-  addr: `+addr+`
+  addr: `+anyAddr+`
   dataDir: `+filepath.Join(dir, "hub", "data")+`
 trust:
   roots: [`+ca.RootPath()+`]
@@ -37,7 +36,7 @@ agencies:
     endpoint: `+rcv.URL+`
     webhookSecret: `+secret+`
     tokens: ["h29-token-0123456789"]
-`, addr)
+`)
 	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/edxml"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/testwait"
 	"lienthong/internal/track"
 )
 
@@ -37,7 +38,7 @@ func TestAuto01AtLeastOnce(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{Store: store})
 	_, clerk := senderAndRecipient(t, h)
 	id := sendREST(t, h)
-	eventually(t, "the letter in H29's inbox", func() bool {
+	testwait.Eventually(t, "the letter in H29's inbox", func() bool {
 		items, _, err := h.Hub.Inbox(h29, "edoc", 100, "")
 		return err == nil && len(items) == 1
 	})
@@ -68,7 +69,7 @@ func TestAuto01AtLeastOnce(t *testing.T) {
 	if len(codes) != 1 || codes[0] != "01" {
 		t.Errorf("statuses on the timeline after three openings: %v, want one 01", codes)
 	}
-	eventually(t, "the 01 at G22", func() bool {
+	testwait.Eventually(t, "the 01 at G22", func() bool {
 		items, _, err := h.Hub.Inbox(g22, "status", 100, "")
 		return err == nil && len(items) == 1
 	})

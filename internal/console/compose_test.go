@@ -14,6 +14,7 @@ import (
 
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/testwait"
 )
 
 // multipart posts a form: fields first (csrf among them), then files.
@@ -116,7 +117,7 @@ func TestComposeAndDownload(t *testing.T) {
 	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
 		t.Fatalf("H29 sign in: %d", code)
 	}
-	eventually(t, "the composed letter in H29's inbox", func() bool {
+	testwait.Eventually(t, "the composed letter in H29's inbox", func() bool {
 		body := clerk.page("/inbox")
 		return strings.Contains(body, subj) && strings.Contains(body, "/doc/"+id)
 	})

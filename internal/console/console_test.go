@@ -15,12 +15,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
+	"lienthong/internal/testwait"
 )
 
 const (
@@ -164,17 +164,6 @@ func senderAndRecipient(t *testing.T, h *hubtest.Hub) (g22Clerk, h29Clerk *brows
 	return g22Clerk, h29Clerk
 }
 
-func eventually(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestClerks(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	hash, err := console.HashPassword("mật khẩu đúng")
@@ -231,7 +220,7 @@ func TestClerks(t *testing.T) {
 
 	// G22 sends a signed letter to H29 through the REST API.
 	id := sendREST(t, h)
-	eventually(t, "the letter in H29's inbox page", func() bool {
+	testwait.Eventually(t, "the letter in H29's inbox page", func() bool {
 		body := clerk.page("/inbox")
 		return strings.Contains(body, subject) && strings.Contains(body, "/doc/"+id) && strings.Contains(body, "Chưa đọc")
 	})
@@ -262,7 +251,7 @@ func TestClerks(t *testing.T) {
 		t.Fatalf("02 without a reason: %d %s", code, hdr.Get("Location"))
 	}
 	// The 01 sent on opening reaches G22.
-	eventually(t, "the automatic 01 at G22", func() bool {
+	testwait.Eventually(t, "the automatic 01 at G22", func() bool {
 		items, _, err := h.Hub.Inbox(g22, "status", 100, "")
 		return err == nil && len(items) == 1
 	})
@@ -270,7 +259,7 @@ func TestClerks(t *testing.T) {
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/doc/"+id+"?ok=03" {
 		t.Fatalf("accept: %d %s", code, hdr.Get("Location"))
 	}
-	eventually(t, "the 03 at G22", func() bool {
+	testwait.Eventually(t, "the 03 at G22", func() bool {
 		items, _, err := h.Hub.Inbox(g22, "status", 100, "")
 		if err != nil || len(items) != 2 {
 			return false

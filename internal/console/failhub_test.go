@@ -14,6 +14,7 @@ import (
 	"lienthong/internal/blob"
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/testwait"
 )
 
 // readsFail is a real store whose objects fail to read while broken is
@@ -44,7 +45,7 @@ func TestHubIOFailureIs503(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{Store: store})
 	_, clerk := senderAndRecipient(t, h)
 	id := sendREST(t, h)
-	eventually(t, "the letter in H29's inbox", func() bool {
+	testwait.Eventually(t, "the letter in H29's inbox", func() bool {
 		items, _, err := h.Hub.Inbox(h29, "edoc", 100, "")
 		return err == nil && len(items) == 1
 	})

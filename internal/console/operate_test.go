@@ -16,6 +16,7 @@ import (
 	"lienthong/internal/console"
 	"lienthong/internal/creds"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/testwait"
 )
 
 // The operators' pages: packet search and trace, dead letters with
@@ -90,7 +91,7 @@ func TestOperatorPages(t *testing.T) {
 	}
 
 	// The trace shows routing and the timeline, not the letter.
-	eventually(t, "the trace shows H29 fetched or delivered", func() bool {
+	testwait.Eventually(t, "the trace shows H29 fetched or delivered", func() bool {
 		body := op.page("/ops/packet/" + id)
 		return strings.Contains(body, "<td>"+h29+"</td>") && strings.Contains(body, "000.00.00.G22,2025/11/20,1234/VPCP-KSTT")
 	})
@@ -104,7 +105,7 @@ func TestOperatorPages(t *testing.T) {
 		t.Fatalf("clerk sign in: %d", code)
 	}
 	clerk.page("/doc/" + id)
-	eventually(t, "the trace shows H29's 01", func() bool {
+	testwait.Eventually(t, "the trace shows H29's 01", func() bool {
 		return strings.Contains(op.page("/ops/packet/"+id), "01 Đã nhận")
 	})
 
@@ -119,7 +120,7 @@ func TestOperatorPages(t *testing.T) {
 	}
 	_ = p.Close()
 	var body string
-	eventually(t, "the dead letter listed", func() bool {
+	testwait.Eventually(t, "the dead letter listed", func() bool {
 		body = op.page("/ops/dead-letters")
 		return strings.Contains(body, `<a href="/ops/packet/garbage-1">garbage-1</a>`)
 	})
@@ -135,7 +136,7 @@ func TestOperatorPages(t *testing.T) {
 		t.Fatalf("replay: %d %s", code, hdr.Get("Location"))
 	}
 	// It fails again: a second entry, and the first shows its replay.
-	eventually(t, "the replay recorded and failed again", func() bool {
+	testwait.Eventually(t, "the replay recorded and failed again", func() bool {
 		body = op.page("/ops/dead-letters?replayed=1")
 		return strings.Count(body, `garbage-1</a>`) == 2 && strings.Contains(body, "console:vanhanh") && strings.Contains(body, "Đã gửi lại: 1")
 	})

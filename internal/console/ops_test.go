@@ -10,6 +10,7 @@ import (
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/metrics"
+	"lienthong/internal/testwait"
 )
 
 func TestOperatorDashboard(t *testing.T) {
@@ -52,7 +53,7 @@ func TestOperatorDashboard(t *testing.T) {
 	accepted := `<tr data-key="edoc"><td>Văn bản</td><td class="num">1</td>`
 	pending := "<td>" + h29 + "</td><td>Cơ quan " + h29 + "</td><td class=\"num\">1</td>"
 	var body string
-	eventually(t, "accepted 1 and H29 pending 1 on /ops", func() bool {
+	testwait.Eventually(t, "accepted 1 and H29 pending 1 on /ops", func() bool {
 		body = op.page("/ops")
 		return strings.Contains(body, accepted) && strings.Contains(body, pending)
 	})

@@ -18,6 +18,7 @@ import (
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/logouts"
+	"lienthong/internal/testwait"
 )
 
 // replica serves a console as one hub replica would: the shared session
@@ -40,7 +41,7 @@ func replica(t *testing.T, h *hubtest.Hub, accounts []console.Account) string {
 		}
 		_ = signedOut.Close()
 	})
-	eventually(t, "the sessions topic read", signedOut.IsReady)
+	testwait.Eventually(t, "the sessions topic read", signedOut.IsReady)
 	handler, err := console.New(console.Options{Hub: h.Hub, Accounts: accounts, SessionKey: key, Revocations: signedOut})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestSessionsAcrossReplicas(t *testing.T) {
 		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
-	eventually(t, "the sign-out on A reaching B", func() bool { return inboxOnB() == http.StatusSeeOther })
+	testwait.Eventually(t, "the sign-out on A reaching B", func() bool { return inboxOnB() == http.StatusSeeOther })
 }
 
 // With the broker gone, a sign-out still answers (the write to the
@@ -145,7 +146,7 @@ func TestSignOutWithBrokerDown(t *testing.T) {
 				<-done
 				_ = signedOut.Close()
 			}()
-			eventually(t, "the sessions topic read", signedOut.IsReady)
+			testwait.Eventually(t, "the sessions topic read", signedOut.IsReady)
 			base := serveConsole(t, console.Options{Hub: h.Hub, Revocations: signedOut,
 				Accounts: []console.Account{{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29}}})
 			clerk := newBrowser(t, base)

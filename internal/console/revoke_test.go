@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"lienthong/internal/hubtest"
+	"lienthong/internal/testwait"
 )
 
 // The sender revokes a document from its outbox: a reason is required,
@@ -17,7 +18,7 @@ func TestRevoke(t *testing.T) {
 	sender, other := senderAndRecipient(t, h)
 	id := sendREST(t, h)
 	var body string
-	eventually(t, "the revoke action in G22's outbox", func() bool {
+	testwait.Eventually(t, "the revoke action in G22's outbox", func() bool {
 		body = sender.page("/outbox")
 		return strings.Contains(body, `action="/doc/`+id+`/revoke"`)
 	})
@@ -40,7 +41,7 @@ func TestRevoke(t *testing.T) {
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/outbox?ok=revoked" {
 		t.Fatalf("revoke: %d %s", code, hdr.Get("Location"))
 	}
-	eventually(t, "H29's copy revoked in G22's outbox", func() bool {
+	testwait.Eventually(t, "H29's copy revoked in G22's outbox", func() bool {
 		body = sender.page("/outbox?ok=revoked")
 		return strings.Contains(body, `<li data-organ="`+h29+`">`+h29+`: <span class="state" data-state="revoked">`)
 	})
@@ -53,7 +54,7 @@ func TestRevoke(t *testing.T) {
 	}
 	// H29 receives the revoke packet, with the original's subject.
 	var inbox string
-	eventually(t, "the revoke packet in H29's inbox", func() bool {
+	testwait.Eventually(t, "the revoke packet in H29's inbox", func() bool {
 		inbox = other.page("/inbox")
 		return strings.Count(inbox, "V/v rà soát") == 2
 	})

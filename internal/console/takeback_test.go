@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"lienthong/internal/hubtest"
+	"lienthong/internal/testwait"
 )
 
 func TestReportAndTakeBack(t *testing.T) {
@@ -14,7 +15,7 @@ func TestReportAndTakeBack(t *testing.T) {
 	sender, clerk := senderAndRecipient(t, h)
 
 	id := sendREST(t, h)
-	eventually(t, "the letter in H29's inbox", func() bool {
+	testwait.Eventually(t, "the letter in H29's inbox", func() bool {
 		return strings.Contains(clerk.page("/inbox"), "/doc/"+id)
 	})
 
@@ -73,12 +74,12 @@ func TestReportAndTakeBack(t *testing.T) {
 
 	// H29 sees the request and the 15/16 buttons, on the document and on
 	// the 13 itself.
-	eventually(t, "the take-back request at H29", func() bool {
+	testwait.Eventually(t, "the take-back request at H29", func() bool {
 		body := clerk.page("/doc/" + id)
 		return strings.Contains(body, "Yêu cầu lấy lại văn bản") && strings.Contains(body, "Đồng ý thu hồi") && strings.Contains(body, "Không đồng ý")
 	})
 	var statusID string
-	eventually(t, "the 13 in H29's inbox", func() bool {
+	testwait.Eventually(t, "the 13 in H29's inbox", func() bool {
 		items, _, err := h.Hub.Inbox(h29, "status", 100, "")
 		if err != nil || len(items) != 1 {
 			return false
@@ -97,7 +98,7 @@ func TestReportAndTakeBack(t *testing.T) {
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/doc/"+id+"?ok=15" {
 		t.Fatalf("agree: %d %s", code, hdr.Get("Location"))
 	}
-	eventually(t, "the 15 on G22's timeline", func() bool {
+	testwait.Eventually(t, "the 15 on G22's timeline", func() bool {
 		tl, err := h.Hub.Timeline(g22, id)
 		return err == nil && len(tl.Recipients) == 1 && tl.Recipients[0].OrganID == h29 && tl.Recipients[0].State == "15"
 	})

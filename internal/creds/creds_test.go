@@ -13,6 +13,7 @@ import (
 	"lienthong/internal/bus"
 	"lienthong/internal/config"
 	"lienthong/internal/creds"
+	"lienthong/internal/testwait"
 )
 
 const (
@@ -80,17 +81,6 @@ func replica(t *testing.T, cfg bus.Config) *creds.Store {
 	return s
 }
 
-func eventually(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // Two replicas share rotations: a token issued on one works on the
 // other; a configured token revoked on one is refused by both, and by a
 // process started later.
@@ -124,7 +114,7 @@ func TestRotation(t *testing.T) {
 	if o, ok := a.Organ(tok); !ok || o != g22 {
 		t.Fatalf("issued token on its replica: %q %v", o, ok)
 	}
-	eventually(t, "the issued token on the other replica", func() bool { o, ok := c.Organ(tok); return ok && o == g22 })
+	testwait.Eventually(t, "the issued token on the other replica", func() bool { o, ok := c.Organ(tok); return ok && o == g22 })
 
 	// G22's tokens: the configured one, then the issued one.
 	toks := c.Tokens(g22)
@@ -136,7 +126,7 @@ func TestRotation(t *testing.T) {
 	if err := c.Revoke(t.Context(), g22, toks[0].Fingerprint(), "console:vanhanh"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the revoked token refused on the other replica", func() bool { _, ok := a.Organ("g22-config-token-0123456789"); return !ok })
+	testwait.Eventually(t, "the revoked token refused on the other replica", func() bool { _, ok := a.Organ("g22-config-token-0123456789"); return !ok })
 	if _, ok := a.Organ(tok); !ok {
 		t.Error("revoking one token refused another")
 	}
@@ -201,7 +191,7 @@ func TestRotation(t *testing.T) {
 	if err := late.Revoke(t.Context(), g22, toks[1].Fingerprint(), "console:vanhanh"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the issued token refused", func() bool { _, ok := a.Organ(tok); return !ok })
+	testwait.Eventually(t, "the issued token refused", func() bool { _, ok := a.Organ(tok); return !ok })
 }
 
 // A credentials topic that would drop records with retention is refused.

@@ -12,6 +12,7 @@ import (
 
 	"lienthong/internal/bus"
 	"lienthong/internal/logouts"
+	"lienthong/internal/testwait"
 )
 
 func replica(t *testing.T, cfg bus.Config, key []byte) *logouts.Store {
@@ -33,19 +34,8 @@ func replica(t *testing.T, cfg bus.Config, key []byte) *logouts.Store {
 		}
 		_ = s.Close()
 	})
-	waitFor(t, s.IsReady)
+	testwait.Eventually(t, "the store ready", s.IsReady)
 	return s
-}
-
-func waitFor(t *testing.T, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // A sign-out reaches the other replicas and the ones started later; one
@@ -70,7 +60,7 @@ func TestSharedSignOut(t *testing.T) {
 	if !a.Revoked("old-session") || a.Revoked("new-session") {
 		t.Fatal("the writing replica does not see its own sign-out at once")
 	}
-	waitFor(t, func() bool { return other.Revoked("old-session") })
+	testwait.Eventually(t, "the sign-out on the other replica", func() bool { return other.Revoked("old-session") })
 	late := replica(t, cfg, key)
 	if !late.Revoked("old-session") {
 		t.Error("a replica started later misses the sign-out")
@@ -143,7 +133,7 @@ func TestRevokeBoundedWhenBrokerHangs(t *testing.T) {
 			t.Errorf("run: %v", err)
 		}
 	}()
-	waitFor(t, s.IsReady)
+	testwait.Eventually(t, "the store ready", s.IsReady)
 	_ = b.Close()
 	ln, err := net.Listen("tcp", b.Addrs()[0])
 	if err != nil {

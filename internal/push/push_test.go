@@ -18,6 +18,7 @@ import (
 	"lienthong/internal/bus"
 	"lienthong/internal/push"
 	"lienthong/internal/push/pushtest"
+	"lienthong/internal/testwait"
 	"lienthong/internal/track"
 )
 
@@ -118,6 +119,18 @@ func run(t *testing.T, cfg push.Config) {
 	})
 }
 
+// consumed waits until the Pusher has handled, and committed, every item of
+// organ's inbox topic.
+func consumed(t *testing.T, cfg bus.Config, organ string) {
+	t.Helper()
+	admin, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	testwait.Consumed(t, admin, topics.Group(), topics.Inbox(organ))
+}
+
 func secret(organ string) []byte { return []byte("webhook-secret-of-" + organ) }
 
 func noJitter(d time.Duration) time.Duration { return d }
@@ -137,14 +150,7 @@ func TestDeliveredSigned(t *testing.T) {
 		}})
 
 	got := rcv.WaitDelivered(t, 2, wait)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		n := len(reported)
-		mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
-			break
-		}
-	}
+	consumed(t, cfg, organ) // OnDelivered runs before the commit
 	mu.Lock()
 	if id1, _ := item(organ, 1); len(reported) != 2 || reported[0] != organ+" "+id1+" 1" {
 		t.Errorf("OnDelivered calls: %q", reported)
@@ -214,7 +220,7 @@ func TestRetryThenDelivered(t *testing.T) {
 		}})
 
 	rcv.WaitDelivered(t, 1, wait)
-	time.Sleep(500 * time.Millisecond) // nothing more comes
+	consumed(t, cfg, organ) // nothing more comes
 	reqs := rcv.Requests()
 	if len(reqs) != 4 {
 		t.Fatalf("%d requests, want 3 failures and 1 delivery", len(reqs))
@@ -266,14 +272,13 @@ func TestDeadLetterAfterMaxAttemptsThenReplay(t *testing.T) {
 	// Both items are tried MaxAttempts times each: the consumer moves on.
 	rcv.Wait(t, wait, "6 attempts", func(r []pushtest.Request) bool { return len(r) >= 6 })
 	var dls []push.DeadLetter
-	deadline := time.Now().Add(wait)
-	for len(dls) < 2 && time.Now().Before(deadline) {
+	testwait.EventuallyState(t, "2 dead letters", func() (bool, string) {
 		var err error
 		if dls, err = push.ListDeadLetters(t.Context(), cfg, topics); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(dls) >= 2, fmt.Sprintf("%d", len(dls))
+	})
 	if len(dls) != 2 {
 		t.Fatalf("%d dead letters, want 2", len(dls))
 	}
@@ -372,11 +377,7 @@ func TestSlowEndpointDoesNotDelayOthers(t *testing.T) {
 	}, HTTP: &http.Client{Timeout: time.Minute}})
 
 	fastRcv.WaitDelivered(t, 1, wait)
-	for deadline := time.Now().Add(wait); slowRcv.Arrived() == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow receiver got nothing")
-		}
-	}
+	testwait.Eventually(t, "the slow receiver to get its request", func() bool { return slowRcv.Arrived() > 0 })
 	for i := range 3 {
 		sent := time.Now()
 		produce(t, cfg, fast, 2+i, 1)
@@ -446,19 +447,14 @@ func TestPanicIsParked(t *testing.T) {
 	produce(t, cfg, organ, 1, 1)
 	run(t, push.Config{Bus: cfg, Endpoints: []push.Endpoint{{OrganID: organ, URL: "https://dms.example.vn/hook", Secret: secret(organ)}},
 		HTTP: &http.Client{Transport: panicTransport{}}})
-	deadline := time.Now().Add(wait)
-	for {
-		dls, err := push.ListDeadLetters(t.Context(), cfg, topics)
-		if err == nil && len(dls) == 1 {
-			if !strings.Contains(dls[0].Error, "transport bug") || dls[0].Endpoint != organ {
-				t.Errorf("dead letter %+v", dls[0])
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dead letters: %v, %v", dls, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var dls []push.DeadLetter
+	testwait.EventuallyState(t, "the panic parked", func() (bool, string) {
+		var err error
+		dls, err = push.ListDeadLetters(t.Context(), cfg, topics)
+		return err == nil && len(dls) == 1, fmt.Sprintf("dead letters %v, %v", dls, err)
+	})
+	if !strings.Contains(dls[0].Error, "transport bug") || dls[0].Endpoint != organ {
+		t.Errorf("dead letter %+v", dls[0])
 	}
 }
 

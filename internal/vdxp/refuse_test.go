@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"lienthong/internal/edxml"
+	"lienthong/internal/testwait"
 	"lienthong/internal/vdxp"
 )
 
@@ -55,7 +56,7 @@ func sendToH29(t *testing.T, e *env, doc []byte) *vdxp.SendReply {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "H29's inbox", func() (bool, string) {
+	testwait.EventuallyState(t, "H29's inbox", func() (bool, string) {
 		n, err := e.clients["SYS-H29"].CountReceiveEdoc(ctx)
 		return n == 1, printf(n, err)
 	})

@@ -21,6 +21,7 @@ import (
 	"lienthong/internal/edxml"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/organ"
+	"lienthong/internal/testwait"
 	"lienthong/internal/vdxp"
 )
 
@@ -126,22 +127,6 @@ func (e *env) client(system, url string) *vdxp.Client {
 	return &vdxp.Client{BaseURL: url, SystemID: system, Secret: e.systems[system].Secret}
 }
 
-// eventually retries check until it passes or 20 s have gone.
-func eventually(t *testing.T, what string, check func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok, state := check()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %s", what, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestPullLoop(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
@@ -162,7 +147,7 @@ func TestPullLoop(t *testing.T) {
 
 	// H29's system lists it, gets it (the exact bytes), downloads it.
 	var items []vdxp.ReceivedItem
-	eventually(t, "H29's edoc list", func() (bool, string) {
+	testwait.EventuallyState(t, "H29's edoc list", func() (bool, string) {
 		items, err = sysH29.ReceivedList(ctx, edxml.KindEdoc, time.Time{}, time.Time{})
 		return err == nil && len(items) == 1, printf(items, err)
 	})
@@ -208,7 +193,7 @@ func TestPullLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	var statuses []vdxp.ReceivedItem
-	eventually(t, "G22's status list", func() (bool, string) {
+	testwait.EventuallyState(t, "G22's status list", func() (bool, string) {
 		statuses, err = sysG22.ReceivedList(ctx, edxml.KindStatus, time.Time{}, time.Time{})
 		return err == nil && len(statuses) == 1, printf(statuses, err)
 	})
@@ -229,7 +214,7 @@ func TestPullLoop(t *testing.T) {
 	}
 
 	// G22's outbox: H29 fetched it, acknowledged it (done) and accepted it (03).
-	eventually(t, "G22's sent list", func() (bool, string) {
+	testwait.EventuallyState(t, "G22's sent list", func() (bool, string) {
 		rows, err := sysG22.SentList(ctx, edxml.KindEdoc, time.Time{}, time.Time{})
 		if err != nil || len(rows) != 1 {
 			return false, printf(rows, err)
@@ -287,7 +272,7 @@ func TestSystemOfSeveralAgencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var items []vdxp.ReceivedItem
-	eventually(t, "the list", func() (bool, string) {
+	testwait.EventuallyState(t, "the list", func() (bool, string) {
 		items, err = c.ReceivedList(ctx, edxml.KindEdoc, time.Time{}, time.Time{})
 		return err == nil && len(items) == 1 && len(strings.Split(items[0].To, ",")) == 2, printf(items, err)
 	})
@@ -372,7 +357,7 @@ func TestSendEdocForms(t *testing.T) {
 	got, err := e.clients["SYS-H29"].GetEdoc(ctx, id)
 	if err != nil {
 		// The item may not have reached the view yet.
-		eventually(t, "getEdoc", func() (bool, string) {
+		testwait.EventuallyState(t, "getEdoc", func() (bool, string) {
 			got, err = e.clients["SYS-H29"].GetEdoc(ctx, id)
 			return err == nil, printf(nil, err)
 		})
