@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"lienthong/internal/metrics"
 	"strings"
 	"testing"
 	"time"
+
+	"lienthong/internal/bench"
+	"lienthong/internal/metrics"
 )
 
 // A small embedded run: every packet accepted and delivered, a floor
@@ -35,7 +37,7 @@ func TestBenchEmbedded(t *testing.T) {
 			t.Errorf("key %q missing", k)
 		}
 	}
-	var r benchResult
+	var r bench.Result
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestBenchDurationCut(t *testing.T) {
 	if code != ExitInvalid {
 		t.Fatalf("exit %d for a cut run, want %d: %s\n%s", code, ExitInvalid, stdout.String(), stderr.String())
 	}
-	var r benchResult
+	var r bench.Result
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout.String(), stderr.String())
 	}
@@ -103,23 +105,5 @@ func TestBenchUsage(t *testing.T) {
 		if code := Run(context.Background(), args, &stdout, &stderr); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
 		}
-	}
-}
-
-func TestBenchPercentile(t *testing.T) {
-	var d []time.Duration
-	for i := 1; i <= 100; i++ {
-		d = append(d, time.Duration(i)*time.Millisecond)
-	}
-	for _, c := range []struct {
-		pct  int
-		want time.Duration
-	}{{50, 50 * time.Millisecond}, {90, 90 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}} {
-		if got := benchPct(d, c.pct); got != c.want {
-			t.Errorf("p%d = %s, want %s", c.pct, got, c.want)
-		}
-	}
-	if got := benchPct(d[:1], 99); got != time.Millisecond {
-		t.Errorf("p99 of one = %s", got)
 	}
 }

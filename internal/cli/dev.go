@@ -2,9 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,36 +9,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"lienthong/internal/atomicfile"
 	"lienthong/internal/config"
 	"lienthong/internal/console"
-	"lienthong/internal/pki"
+	"lienthong/internal/devsite"
 )
-
-// devAgency is one entry of DIR/dev/agencies.json (docs/contracts.md, CLI).
-type devAgency struct {
-	OrganID      string `json:"organId"`
-	Name         string `json:"name"`
-	Token        string `json:"token"`
-	Cert         string `json:"cert"`
-	Key          string `json:"key"`
-	Chain        string `json:"chain"`
-	VDXPSystemID string `json:"vdxpSystemId"`
-	VDXPSecret   string `json:"vdxpSecret"`
-	// The agency's clerk account on the web console at "/".
-	ConsoleUser     string `json:"consoleUser"`
-	ConsolePassword string `json:"consolePassword"`
-}
-
-var devAgencies = []struct{ id, name string }{
-	{"000.00.00.G22", "Văn phòng Chính phủ"},
-	{"000.00.00.H29", "UBND Thành phố Hồ Chí Minh"},
-	{"000.00.00.G12", "Bộ Tài chính"},
-}
-
-const devHubOrgan = "000.00.00.G01"
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	serverGC()
@@ -75,27 +48,15 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 	if err != nil {
 		return err
 	}
-	devDir := filepath.Join(data, "dev")
-	if err := os.MkdirAll(devDir, 0o700); err != nil {
-		return err
-	}
-	ca, agencies, _, err := devIdentities(devDir)
+	site, err := devsite.Open(data)
 	if err != nil {
 		return err
 	}
-	cfg := config.Default()
-	cfg.Hub.OrganID, cfg.Hub.Name, cfg.Hub.Addr, cfg.Hub.DataDir = devHubOrgan, "lienthong dev hub", addr, data
-	cfg.Blob.FS.Dir = filepath.Join(data, "blobs")
-	cfg.Bus.DataDir, cfg.Bus.ClientID = filepath.Join(data, "kafka"), "lienthong-dev"
-	cfg.Trust.Roots = []string{ca.RootPath()}
-	if _, err := os.Stat(ca.CRLPath(false)); err == nil {
-		cfg.Trust.CRLs = []string{ca.CRLPath(false)}
-	}
-	hubDir := filepath.Join(ca.Dir(), pki.AgenciesDir, devHubOrgan)
-	cfg.Trust.HubCert, cfg.Trust.HubKey, cfg.Trust.HubChain = filepath.Join(hubDir, pki.AgencyCertFile), filepath.Join(hubDir, pki.AgencyKeyFile), filepath.Join(hubDir, pki.AgencyChainFile)
-	for _, a := range agencies {
-		cfg.Agencies = append(cfg.Agencies, config.Agency{OrganID: a.OrganID, Name: a.Name, Endpoint: "pull",
-			Tokens: []config.Secret{config.Secret(a.Token)}, VDXPSystemID: a.VDXPSystemID, VDXPSecret: config.Secret(a.VDXPSecret)})
+	devDir := site.Dir
+	cfg := site.Config
+	cfg.Hub.Name, cfg.Hub.Addr = "lienthong dev hub", addr
+	cfg.Bus.ClientID = "lienthong-dev"
+	for _, a := range site.Agencies {
 		// A clerk per agency on the console, whose statuses the hub signs
 		// with the agency's dev key (hosted signing).
 		hash, err := console.HashPassword(a.ConsolePassword)
@@ -103,8 +64,7 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 			return err
 		}
 		cfg.Console.Accounts = append(cfg.Console.Accounts, config.ConsoleAccount{Username: a.ConsoleUser, PasswordHash: config.Secret(hash), Role: "clerk", OrganID: a.OrganID})
-		rel := func(p string) string { return filepath.Join(devDir, p) }
-		cfg.Console.HostedKeys = append(cfg.Console.HostedKeys, config.HostedKey{OrganID: a.OrganID, Cert: rel(a.Cert), Key: rel(a.Key), Chain: rel(a.Chain)})
+		cfg.Console.HostedKeys = append(cfg.Console.HostedKeys, config.HostedKey{OrganID: a.OrganID, Cert: site.Path(a.Cert), Key: site.Path(a.Key), Chain: site.Path(a.Chain)})
 	}
 	// dev keeps its demo keys in the clear; a real hub seals them.
 	cfg.Console.AllowPlainHostedKeys = true
@@ -148,55 +108,6 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 	})
 }
 
-// devIdentities makes, on the first run, the dev PKI, the agencies'
-// certificates and tokens, and the hub's receipt certificate; later runs
-// read them back. agencies.json and ca.pem are written last, complete.
-func devIdentities(devDir string) (*pki.CA, []devAgency, *pki.Issued, error) {
-	pkiDir := filepath.Join(devDir, "pki")
-	agenciesPath := filepath.Join(devDir, "agencies.json")
-	ca, err := pki.Open(pkiDir)
-	if err != nil {
-		if ca, err = pki.Init(pkiDir, pki.InitOptions{}); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	hubCert, err := loadIssued(ca, devHubOrgan)
-	if err != nil {
-		if hubCert, err = ca.Issue(devHubOrgan, "lienthong dev hub", pki.IssueOptions{}); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	var agencies []devAgency
-	if b, err := os.ReadFile(agenciesPath); err == nil {
-		if err := json.Unmarshal(b, &agencies); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", agenciesPath, err)
-		}
-		return ca, agencies, hubCert, nil
-	}
-	for _, a := range devAgencies {
-		iss, err := ca.Issue(a.id, a.name, pki.IssueOptions{})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		rel := func(p string) string { r, _ := filepath.Rel(devDir, p); return r }
-		agencies = append(agencies, devAgency{OrganID: a.id, Name: a.name, Token: secret(), Cert: rel(iss.CertPath),
-			Key: rel(iss.KeyPath), Chain: rel(iss.ChainPath), VDXPSystemID: "vdxp-" + a.id, VDXPSecret: secret(),
-			ConsoleUser: "vanthu." + strings.ToLower(a.id[strings.LastIndexByte(a.id, '.')+1:]), ConsolePassword: secret()[:16]})
-	}
-	root, err := os.ReadFile(ca.RootPath())
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(devDir, "ca.pem"), root, 0o600); err != nil {
-		return nil, nil, nil, err
-	}
-	out, err := json.MarshalIndent(agencies, "", "  ")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return ca, agencies, hubCert, atomicfile.WriteBytes(agenciesPath, out, 0o600)
-}
-
 // devAccount is the operator's console account, in DIR/dev/operator.json.
 type devAccount struct {
 	Username string `json:"username"`
@@ -209,7 +120,7 @@ func devOperator(devDir string) (devAccount, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return a, json.Unmarshal(b, &a)
 	}
-	a = devAccount{Username: "vanhanh", Password: secret()[:16]}
+	a = devAccount{Username: "vanhanh", Password: devsite.Secret()[:16]}
 	b, err := json.MarshalIndent(a, "", "  ")
 	if err != nil {
 		return a, err
@@ -223,25 +134,6 @@ func devSessionKey(devDir string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
 		return string(b), nil
 	}
-	key := secret()
+	key := devsite.Secret()
 	return key, atomicfile.WriteBytes(path, []byte(key), 0o600)
-}
-
-func loadIssued(ca *pki.CA, organID string) (*pki.Issued, error) {
-	d := filepath.Join(ca.Dir(), pki.AgenciesDir, organID)
-	certs, err := pki.LoadCertificates(filepath.Join(d, pki.AgencyCertFile))
-	if err != nil {
-		return nil, err
-	}
-	key, err := pki.LoadPrivateKey(filepath.Join(d, pki.AgencyKeyFile))
-	if err != nil {
-		return nil, err
-	}
-	return &pki.Issued{OrganID: organID, Cert: certs[0], Key: key, Chain: []*x509.Certificate{ca.Intermediate()}}, nil
-}
-
-func secret() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

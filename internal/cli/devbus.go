@@ -18,6 +18,7 @@ import (
 	"lienthong/internal/atomicfile"
 	"lienthong/internal/bus"
 	"lienthong/internal/config"
+	"lienthong/internal/devsite"
 )
 
 // devKafka is DIR/dev/kafka.json, written by `lienthong dev --secure-bus`:
@@ -58,10 +59,10 @@ func devSecureBus(cfg *config.Config, devDir string) error {
 		if err := devBrokerCert(cert, key); err != nil {
 			return err
 		}
-		k = devKafka{CA: cert, Mechanism: bus.MechanismSCRAM512, User: "lienthong-dev", Password: secret()}
+		k = devKafka{CA: cert, Mechanism: bus.MechanismSCRAM512, User: "lienthong-dev", Password: devsite.Secret()}
 		for _, a := range cfg.Agencies {
 			id := strings.ToLower(a.OrganID[strings.LastIndexByte(a.OrganID, '.')+1:])
-			k.Agencies = append(k.Agencies, devKafkaAgency{OrganID: a.OrganID, User: "agency-" + id, Password: secret(),
+			k.Agencies = append(k.Agencies, devKafkaAgency{OrganID: a.OrganID, User: "agency-" + id, Password: devsite.Secret(),
 				Topic: bus.AgencyInbox(cfg.Bus.TopicPrefix, a.OrganID)})
 		}
 	}

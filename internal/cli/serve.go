@@ -389,23 +389,7 @@ func newVerifier(cfg *config.Config, dir *organ.Directory) (*trust.Verifier, err
 }
 
 func loadSigner(certPath, chainPath, keyPath string) (*x509.Certificate, []*x509.Certificate, crypto.Signer, error) {
-	certs, err := pki.LoadCertificates(certPath)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	chain := certs[1:]
-	if chainPath != "" {
-		more, err := pki.LoadCertificates(chainPath)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		chain = append(chain, more...)
-	}
-	if keyPath == "" {
-		return certs[0], chain, nil, nil
-	}
-	key, err := pki.LoadPrivateKey(keyPath)
-	return certs[0], chain, key, err
+	return pki.LoadSigner(certPath, chainPath, keyPath)
 }
 
 // loadHostedKey loads an agency's hosted signing key, which must be sealed

@@ -65,6 +65,30 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
+// LoadSigner reads a signer: the certificate at certPath (certificates
+// after the first in that file start its chain), the intermediates at
+// chainPath when given, and the key at keyPath when given (nil otherwise).
+// The hub's receipt key, its hosted keys and bench's agencies load so.
+func LoadSigner(certPath, chainPath, keyPath string) (*x509.Certificate, []*x509.Certificate, crypto.Signer, error) {
+	certs, err := LoadCertificates(certPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	chain := certs[1:]
+	if chainPath != "" {
+		more, err := LoadCertificates(chainPath)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		chain = append(chain, more...)
+	}
+	if keyPath == "" {
+		return certs[0], chain, nil, nil
+	}
+	key, err := LoadPrivateKey(keyPath)
+	return certs[0], chain, key, err
+}
+
 // LoadPrivateKey reads an unencrypted RSA or ECDSA private key from a PEM
 // file: PKCS#8 ("PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY") or SEC 1
 // ("EC PRIVATE KEY"), the forms openssl writes.

@@ -1,0 +1,211 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"mime/multipart"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"lienthong/internal/edxml"
+	"lienthong/internal/pki"
+)
+
+// packet is one packet: its multipart body sits in the bodies file,
+// the packet's own bytes inside it.
+type packet struct {
+	bodyOff, bodyLen int64
+	pktOff, pktLen   int64
+	contentType      string // multipart/form-data; boundary=...
+	sha256           string // of the packet bytes
+	from             int
+	to               []int
+	docID, subject   string
+
+	// Filled by the submit.
+	id      string
+	status  int
+	latency time.Duration
+}
+
+// prepare builds the packets and their multipart bodies, signs them
+// with the senders' keys, and writes the bodies to one file at path, synced,
+// so that submits read them from the page cache: the in-process hub then
+// runs with a heap of its own size, not one swollen by the load.
+func prepare(ctx context.Context, o Options, agencies []agency, path string) (*os.File, []*packet, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*os.File, []*packet, error) {
+		f.Close() //nolint:errcheck // failing
+		return nil, nil, err
+	}
+	var tag [4]byte
+	_, _ = rand.Read(tag[:])
+	run := strings.ToUpper(hex.EncodeToString(tag[:]))
+	now := time.Now()
+	// The attachment's length makes the whole packet about o.Size: the
+	// markup around it is measured on a packet without content.
+	empty, err := build(agencies, 0, run, now, nil, o.Packets)
+	if err != nil {
+		return fail(err)
+	}
+	raw := max((o.Size-int64(len(empty.xml)))*3/4, 64)
+
+	packets := make([]*packet, o.Packets)
+	var (
+		mu     sync.Mutex
+		offset int64
+		first  error
+		seed   = binaryUint64(tag[:])
+	)
+	parallel(ctx, o.Packets, runtime.GOMAXPROCS(0), func(i int) {
+		content := pdfContent(raw, seed, uint64(i))
+		b, err := build(agencies, i, run, now, content, o.Packets)
+		if err == nil {
+			err = b.sign(agencies[b.p.from])
+		}
+		if err == nil {
+			mu.Lock()
+			b.p.bodyOff = offset
+			offset += int64(len(b.body))
+			mu.Unlock()
+			b.p.pktOff += b.p.bodyOff
+			_, err = f.WriteAt(b.body, b.p.bodyOff)
+			packets[i] = b.p
+		}
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+	})
+	if first != nil {
+		return fail(first)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	// Written back now, not while the hub phase fsyncs.
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	return f, packets, nil
+}
+
+func binaryUint64(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+// pdfContent is a PDF-like file of n bytes: a PDF header and trailer
+// around pseudo-random bytes (incompressible, as scanned letters are).
+func pdfContent(n int64, seed, i uint64) []byte {
+	head, tail := []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"), []byte("\n%%EOF\n")
+	b := make([]byte, n)
+	var key [32]byte
+	for j := range 8 {
+		key[j] = byte(seed >> (8 * j))
+		key[8+j] = byte(i >> (8 * j))
+	}
+	_, _ = mrand.NewChaCha8(key).Read(b)
+	copy(b, head)
+	copy(b[max(int64(len(head)), n-int64(len(tail))):], tail)
+	return b
+}
+
+type built struct {
+	p    *packet
+	xml  []byte
+	body []byte
+}
+
+// build makes packet i: from agency i mod K to the next two agencies
+// (the one other with two), with a unique DocumentId and TraceHeader
+// Timestamp.
+func build(agencies []agency, i int, run string, now time.Time, content []byte, n int) (*built, error) {
+	k := len(agencies)
+	from := i % k
+	to := []int{(from + 1) % k}
+	if k > 2 {
+		to = append(to, (from+2)%k)
+	}
+	day := now.In(edxml.Zone).Format("2006/01/02")
+	number := strconv.Itoa(i + 1)
+	notation := "BENCH-" + run
+	docID := agencies[from].organID + "," + day + "," + number + "/" + notation
+	subject := fmt.Sprintf("Thử tải lienthong bench %s, văn bản %d/%d", run, i+1, n)
+	h := &edxml.Header{
+		From:         edxml.Organization{OrganID: agencies[from].organID, OrganName: agencies[from].name},
+		DocumentID:   docID,
+		Code:         edxml.Code{Number: number, Notation: notation},
+		Promulgation: edxml.Promulgation{Place: "Hà Nội", Date: day},
+		DocumentType: edxml.DocumentType{Type: "1", TypeDetail: "0", TypeName: "Công văn"},
+		Subject:      subject,
+		Content:      "Văn bản thử tải do lienthong bench sinh ra.",
+		Signer:       edxml.Signer{Position: "Chánh Văn phòng", FullName: "Nguyễn Văn A"},
+		OtherInfo:    edxml.OtherInfo{Priority: "0"},
+	}
+	for _, t := range to {
+		h.To = append(h.To, edxml.Organization{OrganID: agencies[t].organID, OrganName: agencies[t].name})
+	}
+	pk := &edxml.Packet{Kind: edxml.KindEdoc, Header: h, Trace: &edxml.Trace{
+		Headers:  []edxml.TraceHeader{{OrganID: agencies[from].organID, Timestamp: edxml.FormatTimestamp(now.Add(-time.Duration(i) * time.Second))}},
+		Business: &edxml.Business{DocumentID: docID, DocType: edxml.BusinessNew, DocReason: "Văn bản điện tử mới", Paper: "0"},
+	}}
+	pk.AddFile("a1", "CV "+number+".pdf", "Văn bản chính", "application/pdf")
+	var buf bytes.Buffer
+	buf.Grow(len(content)*4/3 + 8<<10)
+	if err := edxml.Write(&buf, pk, func(int) (io.Reader, error) { return bytes.NewReader(content), nil }); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return &built{xml: buf.Bytes(), p: &packet{from: from, to: to, docID: docID, subject: subject,
+		pktLen: int64(buf.Len()), sha256: hex.EncodeToString(sum[:])}}, nil
+}
+
+// sign makes the detached CMS signature and the multipart body.
+func (b *built) sign(a agency) error {
+	sig, err := pki.SignDetached(bytes.NewReader(b.xml), a.cert, a.key, a.chain, pki.SignOptions{})
+	if err != nil {
+		return err
+	}
+	var body bytes.Buffer
+	body.Grow(len(b.xml) + len(sig) + 1024)
+	mw := multipart.NewWriter(&body)
+	w, err := mw.CreateFormFile("packet", "packet.xml")
+	if err != nil {
+		return err
+	}
+	b.p.pktOff = int64(body.Len()) // multipart.Writer writes through
+	if _, err := w.Write(b.xml); err != nil {
+		return err
+	}
+	if w, err = mw.CreateFormFile("signature", "packet.xml.p7s"); err != nil {
+		return err
+	}
+	if _, err := w.Write(sig); err != nil {
+		return err
+	}
+	if err := mw.Close(); err != nil {
+		return err
+	}
+	b.body, b.p.bodyLen, b.p.contentType = body.Bytes(), int64(body.Len()), mw.FormDataContentType()
+	return nil
+}
