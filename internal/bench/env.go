@@ -68,6 +68,9 @@ type environment struct {
 // the address it really listens on. stopped waits for the hub to end, once
 // hubCtx is done, then closes the broker.
 func embedded(runCtx, hubCtx context.Context, o Options, dir string, stderr io.Writer) (env *environment, stopped func(), err error) {
+	if o.Serve == nil {
+		return nil, nil, errors.New("an embedded hub needs Options.Serve")
+	}
 	data := filepath.Join(dir, "data")
 	site, err := devsite.Open(data)
 	if err != nil {
