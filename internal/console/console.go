@@ -23,19 +23,20 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"lienthong/internal/client"
 	"lienthong/internal/edge"
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
 	"lienthong/internal/track"
+	"lienthong/internal/trust"
 )
 
 //go:embed templates
@@ -65,7 +66,7 @@ type Signer struct {
 
 // Options configure the console.
 type Options struct {
-	Hub      *hub.Hub
+	Hub      Hub
 	Accounts []Account
 	// Signers are the hosted signing keys by OrganId; an agency without
 	// one sends its statuses unsigned (the hub's policy may refuse them).
@@ -725,27 +726,44 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *
 // the recipient of a 13), signs it with the hosted key when there is one,
 // and submits it.
 func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code edxml.StatusCode, reason, to string) error {
-	b, err := client.BuildStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: u.OrganID}, Code: code,
-		Description: reason, To: to, Time: s.o.Now()})
+	b, err := s.statusPacket(u.OrganID, doc, code, reason, to)
 	if err != nil {
 		return err
 	}
-	return s.submit(ctx, u, edxml.KindStatus, b)
+	_, err = s.submit(ctx, u, edxml.KindStatus, bytes.NewReader(b))
+	return err
 }
 
-// submit signs packet b with the agency's hosted key when the hub holds
-// one and submits it on the console's channel.
-func (s *server) submit(ctx context.Context, u *Account, kind edxml.Kind, b []byte) error {
-	sub := hub.Submission{Caller: u.OrganID, Packet: bytes.NewReader(b), Channel: "console", Kind: kind}
+// statusPacket is the status organ sends answering doc, built by edxml as
+// the client library builds it.
+func (s *server) statusPacket(organ string, doc *edxml.Packet, code edxml.StatusCode, reason, to string) ([]byte, error) {
+	return edxml.BuildStatus(doc, edxml.StatusInput{From: edxml.Organization{OrganID: organ}, Code: code,
+		Description: reason, To: to, Time: s.o.Now()})
+}
+
+// submit signs the packet read from src with the agency's hosted key when
+// the hub holds one and submits it on the console's channel: the one path
+// for composed documents, statuses and revocations. When src is a file,
+// the SHA-256 taken while signing is the hub's too: it reads the file as
+// it is rather than spooling and hashing it again.
+func (s *server) submit(ctx context.Context, u *Account, kind edxml.Kind, src io.ReadSeeker) (*hub.Receipt, error) {
+	sub := hub.Submission{Caller: u.OrganID, Packet: src, Channel: "console", Kind: kind}
 	if sg, ok := s.o.Signers[u.OrganID]; ok {
-		sig, err := pki.SignDetached(bytes.NewReader(b), sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
+		dr := trust.NewDigestReader(src, crypto.SHA256)
+		sig, err := pki.SignDetached(dr, sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("signing: %w", err)
+		}
+		if _, err := src.Seek(0, io.SeekStart); err != nil {
+			return nil, err
 		}
 		sub.Signature = sig
+		if f, ok := src.(*os.File); ok {
+			sub.Packet, sub.Spooled = nil, &hub.Spooled{File: f, Digests: dr.Digests()}
+		}
 	}
-	_, _, err := s.o.Hub.Submit(ctx, sub)
-	return err
+	rc, _, err := s.o.Hub.Submit(ctx, sub)
+	return rc, err
 }
 
 // errCode is a short form of err for the page: a hub error's code.
@@ -754,7 +772,7 @@ func errCode(err error) string {
 	if errors.As(err, &he) {
 		return he.Code
 	}
-	if errors.Is(err, client.ErrStatus) {
+	if errors.Is(err, edxml.ErrStatus) {
 		return err.Error()
 	}
 	return "internal"
