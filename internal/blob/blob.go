@@ -51,6 +51,9 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	List(ctx context.Context, prefix string, fn func(Info) error) error
 	Ping(ctx context.Context) error
+	// Close releases what the store holds open (the fs store's small.db,
+	// the S3 store's idle connections); the store is unusable after.
+	Close() error
 }
 
 // Meta is what the caller states about an object it creates.

@@ -181,3 +181,6 @@ func (m *metricsStore) Ping(ctx context.Context) error {
 	m.observe(opPing, start, err)
 	return err
 }
+
+// Close closes the store it wraps.
+func (m *metricsStore) Close() error { return m.s.Close() }

@@ -112,3 +112,25 @@ func TestWithMetrics(t *testing.T) {
 		t.Errorf("after a second store's create: %v, want 2", got)
 	}
 }
+
+// Closing the wrapped store closes the store under it: the fs store's
+// small.db is released, so the directory opens again at once (a store still
+// holding it makes NewFS wait for the lock and fail).
+func TestWithMetricsCloses(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := blob.WithMetrics(fs, prometheus.NewRegistry())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatalf("reopening after Close: %v", err)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -121,6 +121,7 @@ func (c S3Config) Validate() error {
 // without Last-Modified); Stat gives the server's, in whole seconds.
 type S3 struct {
 	client   *minio.Client
+	tr       *http.Transport // minio's own default, kept to close its idle connections
 	core     minio.Core
 	bucket   string
 	prefix   string
@@ -154,20 +155,21 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		Secure: cfg.UseTLS,
 		Region: cfg.Region,
 	}
-	if cfg.UseTLS && cfg.RootCAs != nil {
-		tr, err := minio.DefaultTransport(true)
-		if err != nil {
-			return nil, fmt.Errorf("blob: s3 transport: %w", err)
-		}
-		tr.TLSClientConfig.RootCAs = cfg.RootCAs
-		opts.Transport = tr
+	tr, err := minio.DefaultTransport(cfg.UseTLS)
+	if err != nil {
+		return nil, fmt.Errorf("blob: s3 transport: %w", err)
 	}
+	if cfg.UseTLS && cfg.RootCAs != nil {
+		tr.TLSClientConfig.RootCAs = cfg.RootCAs
+	}
+	opts.Transport = tr
 	client, err := minio.New(cfg.Endpoint, opts)
 	if err != nil {
 		return nil, fmt.Errorf("blob: s3 client: %w", err)
 	}
 	s := &S3{
 		client:   client,
+		tr:       tr,
 		core:     minio.Core{Client: client},
 		bucket:   cfg.Bucket,
 		prefix:   cfg.Prefix,
@@ -180,6 +182,12 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		}
 	}
 	return s, nil
+}
+
+// Close closes the store's idle connections; requests in flight finish.
+func (s *S3) Close() error {
+	s.tr.CloseIdleConnections()
+	return nil
 }
 
 func (s *S3) ensureBucket(ctx context.Context, region string) error {

@@ -118,7 +118,7 @@ func clientFail(name string, stderr io.Writer, err error) int {
 	}
 	fmt.Fprintf(stderr, "lienthong %s: %v\n", name, err)
 	var xe *edxml.Error
-	if errors.Is(err, client.ErrDigestMismatch) || errors.Is(err, client.ErrReceipt) || errors.Is(err, client.ErrStatus) ||
+	if errors.Is(err, client.ErrDigestMismatch) || errors.Is(err, client.ErrReceipt) || errors.Is(err, edxml.ErrStatus) ||
 		errors.Is(err, pki.ErrKeyMismatch) || errors.Is(err, pki.ErrUnsupportedKey) || errors.As(err, &xe) {
 		return ExitInvalid
 	}
@@ -444,7 +444,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return clientFail("status", stderr, err)
 	}
-	p, err := client.NewStatus(doc, client.StatusInput{From: edxml.Organization{OrganID: organ}, Code: sc,
+	p, err := edxml.NewStatus(doc, edxml.StatusInput{From: edxml.Organization{OrganID: organ}, Code: sc,
 		Description: *description, Staff: edxml.StaffInfo{Staff: *staff}, To: *to})
 	if err != nil {
 		return clientFail("status", stderr, err)

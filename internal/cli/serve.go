@@ -146,9 +146,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := store.(io.Closer); ok { // the fs store's small-object file
-		g.OnClose("store", c.Close)
-	}
+	g.OnClose("store", store.Close)
 	// Metrics live on a registry of this hub's own, never the global one.
 	var reg *prometheus.Registry
 	var hubMetrics *metrics.Hub

@@ -1,13 +1,9 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"slices"
-	"time"
 
 	"lienthong/internal/edxml"
 )
@@ -38,25 +34,12 @@ func (c *Client) FetchPacket(ctx context.Context, id string) (*edxml.Packet, err
 	return p, nil
 }
 
-// StatusInput is what BuildStatus needs beyond the document answered.
-type StatusInput struct {
-	// From is the agency sending the status: the one whose certificate
-	// signs it. Only OrganID is required; the other fields, when empty, are
-	// taken from the document's From or To block for the same agency.
-	From        edxml.Organization
-	Code        edxml.StatusCode // one of edxml.StatusCodes
-	Description string           // the reason, for 02 and 13 especially
-	Staff       edxml.StaffInfo
-	// To names the recipient a 13 (take back) is about; the sender of the
-	// document sends it. Unused by the other codes.
-	To string
-	// Time is the status's Timestamp; zero means now. The packet id depends
-	// on it to the second.
-	Time time.Time
-}
+// StatusInput is what BuildStatus needs beyond the document answered;
+// the builder is edxml's, shared with the hub's console.
+type StatusInput = edxml.StatusInput
 
 // ErrStatus reports a status that cannot answer the document.
-var ErrStatus = errors.New("cannot build this status")
+var ErrStatus = edxml.ErrStatus
 
 // BuildStatus builds a status packet answering doc, a received edoc:
 // ResponseFor names the document (its sender's OrganId, Code,
@@ -64,69 +47,10 @@ var ErrStatus = errors.New("cannot build this status")
 // document's sender, and its ResponseFor/OrganId is instead the recipient
 // in.To. It returns the packet's exact bytes, to be signed and sent.
 func BuildStatus(doc *edxml.Packet, in StatusInput) ([]byte, error) {
-	p, err := NewStatus(doc, in)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	if err := edxml.Write(&b, p, nil); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return edxml.BuildStatus(doc, in)
 }
 
 // NewStatus is BuildStatus returning the packet's model.
 func NewStatus(doc *edxml.Packet, in StatusInput) (*edxml.Packet, error) {
-	if doc == nil || doc.Kind != edxml.KindEdoc || doc.Header == nil {
-		return nil, fmt.Errorf("%w: a status answers an edoc", ErrStatus)
-	}
-	if !in.Code.Valid() {
-		return nil, fmt.Errorf("%w: %q is not a status code (01-06, 13, 15, 16)", ErrStatus, in.Code)
-	}
-	if in.From.OrganID == "" {
-		return nil, fmt.Errorf("%w: no sending agency", ErrStatus)
-	}
-	h := doc.Header
-	rf := edxml.ResponseFor{OrganID: h.From.OrganID, Code: h.Code.String(), PromulgationDate: h.Promulgation.Date, DocumentID: h.DocumentID}
-	if in.Code.FromSender() {
-		if in.From.OrganID != h.From.OrganID {
-			return nil, fmt.Errorf("%w: only the document's sender %s takes it back, not %s", ErrStatus, h.From.OrganID, in.From.OrganID)
-		}
-		if in.To == "" {
-			return nil, fmt.Errorf("%w: a 13 names the recipient it takes the document back from", ErrStatus)
-		}
-		if !slices.Contains(doc.To(), in.To) {
-			return nil, fmt.Errorf("%w: %s is not a recipient of the document (%v)", ErrStatus, in.To, doc.To())
-		}
-		rf.OrganID = in.To
-	}
-	from := in.From
-	known := append([]edxml.Organization{h.From}, h.To...)
-	if i := slices.IndexFunc(known, func(o edxml.Organization) bool { return o.OrganID == from.OrganID }); i >= 0 {
-		fill(&from, known[i])
-	}
-	at := in.Time
-	if at.IsZero() {
-		at = time.Now()
-	}
-	return &edxml.Packet{Kind: edxml.KindStatus, Status: &edxml.Status{
-		From: from, ResponseFor: rf, Staff: in.Staff, StatusCode: in.Code, Description: in.Description,
-		Timestamp: edxml.FormatTimestamp(at),
-	}}, nil
-}
-
-// fill sets the empty fields of o from d.
-func fill(o *edxml.Organization, d edxml.Organization) {
-	set := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	set(&o.OrganizationInCharge, d.OrganizationInCharge)
-	set(&o.OrganName, d.OrganName)
-	set(&o.OrganAdd, d.OrganAdd)
-	set(&o.Email, d.Email)
-	set(&o.Telephone, d.Telephone)
-	set(&o.Fax, d.Fax)
-	set(&o.Website, d.Website)
+	return edxml.NewStatus(doc, in)
 }

@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,8 +20,6 @@ import (
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
-	"lienthong/internal/pki"
-	"lienthong/internal/trust"
 )
 
 // Bounds of the compose form.
@@ -129,7 +126,7 @@ type formError struct{ key, detail string }
 func (e *formError) Error() string { return e.key }
 
 func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
-	sg, hosted := s.o.Signers[u.OrganID]
+	_, hosted := s.o.Signers[u.OrganID]
 	// Every local failure below (disk full, I/O) is 503: the letter is not
 	// the clerk's fault and trying again may work.
 	dir, err := os.MkdirTemp(s.o.SpoolDir, "lienthong-compose-")
@@ -184,24 +181,11 @@ func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account,
 		return
 	}
 	defer in.Close() //nolint:errcheck // read only
-	// The SHA-256 taken while signing is the hub's too: it reads the file
-	// as it is rather than spooling and hashing it again.
-	dr := trust.NewDigestReader(in, crypto.SHA256)
-	sig, err := pki.SignDetached(dr, sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: now})
-	if err == nil {
-		_, err = in.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		s.o.Log.Error("console: compose: signing", "organ", u.OrganID, "err", err)
-		s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
-		return
-	}
-	rc, _, err := s.o.Hub.Submit(r.Context(), hub.Submission{Caller: u.OrganID, Spooled: &hub.Spooled{File: in, Digests: dr.Digests()},
-		Signature: sig, Channel: "console", Kind: edxml.KindEdoc})
+	rc, err := s.submit(r.Context(), u, edxml.KindEdoc, in)
 	if err != nil {
 		var he *hub.Error
 		if !errors.As(err, &he) {
-			s.o.Log.Error("console: compose: submit", "organ", u.OrganID, "err", err)
+			s.o.Log.Error("console: compose: submit", "organ", u.OrganID, "err", err) // signing included
 			s.fail(w, r, u, ss, http.StatusInternalServerError, "unavailable", "")
 			return
 		}

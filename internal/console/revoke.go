@@ -76,5 +76,6 @@ func (s *server) submitEdoc(ctx context.Context, u *Account, pk *edxml.Packet) e
 	if err := edxml.Write(&b, pk, nil); err != nil {
 		return err
 	}
-	return s.submit(ctx, u, edxml.KindEdoc, b.Bytes())
+	_, err := s.submit(ctx, u, edxml.KindEdoc, bytes.NewReader(b.Bytes()))
+	return err
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"CancelMidUpload", testCancel},
 		{"InvalidKeys", testInvalidKeys},
 		{"Ping", testPing},
+		{"Close", testClose},
 		{"Stream300MB", testStream},
 	}
 	for _, tt := range tests {
@@ -705,6 +706,31 @@ func testInvalidKeys(t *testing.T, s blob.Store) {
 func testPing(t *testing.T, s blob.Store) {
 	if err := s.Ping(testCtx(t)); err != nil {
 		t.Errorf("Ping: %v", err)
+	}
+}
+
+// testClose closes a store that was used: what it held open (a file, a
+// connection) is released without error.
+func testClose(t *testing.T, s blob.Store) {
+	ctx := testCtx(t)
+	for key, n := range map[string]int{"close/small": 100, "close/large": 100_000} {
+		data := Bytes(3, n)
+		if _, err := s.Create(ctx, key, bytes.NewReader(data), int64(n), blob.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		rc, _, err := s.Get(ctx, key, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }
 

@@ -1,0 +1,238 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"lienthong/internal/edxml"
+	"lienthong/internal/hub"
+	"lienthong/internal/pki"
+	"lienthong/internal/track"
+	"lienthong/internal/trust"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+)
+
+type docView struct {
+	ID          string
+	Header      *edxml.Header
+	Status      *edxml.Status
+	Attachments []edxml.Attachment
+	Priority    string
+	Timeline    track.Timeline
+	CanAnswer   bool
+	Hosted      bool
+	// Business is what the packet does to a document when it is not a
+	// new one: a revoke, an update or a replacement.
+	Business *edxml.Business
+	Codes    []edxml.StatusCode
+	// AnswerID is the document a pending take-back request (13) is
+	// answered on, with 15 or 16; empty when none is pending.
+	AnswerID string
+	// TakeBack lists the recipients the sender may take the document back
+	// from (13).
+	TakeBack []string
+	Report   *reportView
+}
+
+// answerCodes are the business statuses a clerk sends from a document.
+var answerCodes = []edxml.StatusCode{edxml.StatusAccepted, edxml.StatusRejected, edxml.StatusAssigned, edxml.StatusProcessing, edxml.StatusCompleted}
+
+// load fetches and parses a packet as the caller; the hub authorises.
+func (s *server) load(ctx context.Context, organ, id string) (*edxml.Packet, error) {
+	rc, _, err := s.o.Hub.Fetch(ctx, organ, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close() //nolint:errcheck // read only
+	p, err := edxml.Parse(rc, edxml.Options{NoZipCheck: true})
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, rc)
+	return p, nil
+}
+
+func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	id := r.PathValue("id")
+	tl, tlErr := s.o.Hub.Timeline(u.OrganID, id)
+	pk, err := s.load(r.Context(), u.OrganID, id)
+	switch {
+	case err != nil:
+		s.failHub(w, r, u, ss, err)
+		return
+	case tlErr != nil && pk.Kind != edxml.KindStatus: // a status has no timeline
+		s.failHub(w, r, u, ss, tlErr)
+		return
+	}
+	recipient := tl.From != u.OrganID && len(tl.Recipients) > 0
+	p := s.page(w, r, u, ss)
+	_, hosted := s.o.Signers[u.OrganID]
+	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
+		if err := s.send(r.Context(), u, pk, edxml.StatusArrived, "", ""); err != nil {
+			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
+			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
+		} else if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
+			tl = tl2 // with the 01 just sent
+		}
+	}
+	d := &docView{ID: id, Header: pk.Header, Status: pk.Status, Attachments: pk.Attachments, Timeline: tl,
+		CanAnswer: recipient && pk.Kind == edxml.KindEdoc, Hosted: hosted, Codes: answerCodes}
+	if pk.Trace != nil && pk.Trace.Business != nil && pk.Trace.Business.DocType != edxml.BusinessNew {
+		d.Business = pk.Trace.Business
+	}
+	switch {
+	case d.CanAnswer && pendingFor(tl, u.OrganID):
+		d.AnswerID = id
+	case pk.Kind == edxml.KindStatus:
+		if doc := s.requested(u, pk.Status); doc != "" {
+			if dtl, err := s.o.Hub.Timeline(u.OrganID, doc); err == nil && pendingFor(dtl, u.OrganID) {
+				d.AnswerID = doc
+			}
+		}
+	case tl.From == u.OrganID && pk.Kind == edxml.KindEdoc:
+		d.TakeBack = takeBackable(tl)
+	}
+	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
+		d.Report = newReportView(p.M, rep)
+	} else {
+		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err, "cause", errors.Unwrap(err))
+	}
+	if pk.Header != nil {
+		p.Title = pk.Header.Subject
+		if pr := pk.Header.OtherInfo.Priority; pr != "" {
+			d.Priority = p.M.T("prio" + pr)
+		}
+	}
+	p.Doc = d
+	p.flashStatus(r.URL.Query())
+	s.render(w, http.StatusOK, "doc", p)
+}
+
+// flashStatus shows the outcome of a status sent, from the redirect's
+// query.
+func (p *page) flashStatus(q url.Values) {
+	switch q.Get("err") {
+	case "reason_required", "bad_code", "takeback_reason", "refuse_reason", "bad_takeback", "no_takeback", "revoke_reason", "bad_revoke":
+		p.Error = p.M.T(q.Get("err"))
+		return
+	case "status_failed":
+		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
+		return
+	}
+	if q.Get("ok") == "revoked" {
+		p.Flash = p.M.T("revoked_ok")
+		return
+	}
+	if ok := q.Get("ok"); edxml.StatusCode(ok).Valid() {
+		p.Flash = p.M.T("status_sent") + ": " + p.M.State(ok)
+	}
+}
+
+func (s *server) status(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	id := r.PathValue("id")
+	back := "/doc/" + id
+	code, reason := edxml.StatusCode(r.PostForm.Get("code")), strings.TrimSpace(r.PostForm.Get("reason"))
+	if !slices.Contains(answerCodes, code) && !slices.Contains(takeBackCodes, code) {
+		http.Redirect(w, r, back+"?err=bad_code", http.StatusSeeOther)
+		return
+	}
+	if code.NeedsReason() && reason == "" {
+		http.Redirect(w, r, back+"?err=reason_required", http.StatusSeeOther)
+		return
+	}
+	if code == edxml.StatusChangeRejected && reason == "" {
+		http.Redirect(w, r, back+"?err=refuse_reason", http.StatusSeeOther)
+		return
+	}
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
+	}
+	tl, err := s.o.Hub.Timeline(u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if tl.From == u.OrganID || len(tl.Recipients) == 0 {
+		s.fail(w, r, u, ss, http.StatusForbidden, "forbidden", "")
+		return
+	}
+	if slices.Contains(takeBackCodes, code) && !pendingFor(tl, u.OrganID) {
+		http.Redirect(w, r, back+"?err=no_takeback", http.StatusSeeOther)
+		return
+	}
+	pk, err := s.load(r.Context(), u.OrganID, id)
+	if err != nil {
+		s.failHub(w, r, u, ss, err)
+		return
+	}
+	if err := s.send(r.Context(), u, pk, code, reason, ""); err != nil {
+		s.o.Log.Warn("console: status", "packet", id, "organ", u.OrganID, "code", code, "err", err)
+		http.Redirect(w, r, back+"?err=status_failed&detail="+url.QueryEscape(errCode(err)), http.StatusSeeOther)
+		return
+	}
+	s.o.Log.Info("console: status sent", "packet", id, "organ", u.OrganID, "code", code, "user", u.Username)
+	http.Redirect(w, r, back+"?ok="+string(code), http.StatusSeeOther)
+}
+
+// send builds a status answering doc from the clerk's agency (to names
+// the recipient of a 13), signs it with the hosted key when there is one,
+// and submits it.
+func (s *server) send(ctx context.Context, u *Account, doc *edxml.Packet, code edxml.StatusCode, reason, to string) error {
+	b, err := s.statusPacket(u.OrganID, doc, code, reason, to)
+	if err != nil {
+		return err
+	}
+	_, err = s.submit(ctx, u, edxml.KindStatus, bytes.NewReader(b))
+	return err
+}
+
+// statusPacket is the status organ sends answering doc, built by edxml as
+// the client library builds it.
+func (s *server) statusPacket(organ string, doc *edxml.Packet, code edxml.StatusCode, reason, to string) ([]byte, error) {
+	return edxml.BuildStatus(doc, edxml.StatusInput{From: edxml.Organization{OrganID: organ}, Code: code,
+		Description: reason, To: to, Time: s.o.Now()})
+}
+
+// submit signs the packet read from src with the agency's hosted key when
+// the hub holds one and submits it on the console's channel: the one path
+// for composed documents, statuses and revocations. When src is a file,
+// the SHA-256 taken while signing is the hub's too: it reads the file as
+// it is rather than spooling and hashing it again.
+func (s *server) submit(ctx context.Context, u *Account, kind edxml.Kind, src io.ReadSeeker) (*hub.Receipt, error) {
+	sub := hub.Submission{Caller: u.OrganID, Packet: src, Channel: "console", Kind: kind}
+	if sg, ok := s.o.Signers[u.OrganID]; ok {
+		dr := trust.NewDigestReader(src, crypto.SHA256)
+		sig, err := pki.SignDetached(dr, sg.Cert, sg.Key, sg.Chain, pki.SignOptions{Time: s.o.Now()})
+		if err != nil {
+			return nil, fmt.Errorf("signing: %w", err)
+		}
+		if _, err := src.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		sub.Signature = sig
+		if f, ok := src.(*os.File); ok {
+			sub.Packet, sub.Spooled = nil, &hub.Spooled{File: f, Digests: dr.Digests()}
+		}
+	}
+	rc, _, err := s.o.Hub.Submit(ctx, sub)
+	return rc, err
+}
+
+// errCode is a short form of err for the page: a hub error's code.
+func errCode(err error) string {
+	var he *hub.Error
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	if errors.Is(err, edxml.ErrStatus) {
+		return err.Error()
+	}
+	return "internal"
+}

@@ -1,0 +1,38 @@
+package console
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"lienthong/internal/blob"
+	"lienthong/internal/hub"
+	"lienthong/internal/push"
+	"lienthong/internal/track"
+	"lienthong/internal/trust"
+)
+
+// Hub is what the console asks of the hub, as vdxp.Hub is for the VDXP
+// endpoint: the data path a clerk uses, the lookups behind the pages and
+// the operators' dead letters. *hub.Hub is one; a test may pass another.
+type Hub interface {
+	Submit(ctx context.Context, s hub.Submission) (*hub.Receipt, bool, error)
+	Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob.Info, error)
+	Inbox(caller, kind string, limit int, cursor string) ([]track.Item, string, error)
+	Sent(caller string, since, until time.Time, limit int) ([]track.Packet, error)
+	Timeline(caller, id string) (track.Timeline, error)
+	Report(ctx context.Context, caller, id string) (*trust.Report, error)
+	// Search and Trace are the operators' lookups across agencies.
+	Search(q track.Query) ([]track.Packet, bool, error)
+	Trace(id string) (track.Packet, track.Timeline, error)
+	DeadLetterQueue
+}
+
+// DeadLetterQueue is the operators' view of the push dead letters.
+type DeadLetterQueue interface {
+	PushTopics() push.Topics
+	DeadLetters(ctx context.Context, n int) ([]push.DeadLetter, error)
+	Replay(ctx context.Context, refs []string, n int, by string) ([]push.Replayed, error)
+}
+
+var _ Hub = (*hub.Hub)(nil)
