@@ -35,6 +35,7 @@ import (
 	"lienthong/internal/hub"
 	"lienthong/internal/organ"
 	"lienthong/internal/pki"
+	"lienthong/internal/push"
 	"lienthong/internal/track"
 )
 
@@ -65,8 +66,10 @@ type Signer struct {
 
 // Options configure the console.
 type Options struct {
-	Hub      *hub.Hub
-	Accounts []Account
+	Hub *hub.Hub
+	// DeadLetters lists and replays the webhook dead letters (/ops/dead-letters).
+	DeadLetters *push.DeadLetters
+	Accounts    []Account
 	// Signers are the hosted signing keys by OrganId; an agency without
 	// one sends its statuses unsigned (the hub's policy may refuse them).
 	Signers map[string]Signer

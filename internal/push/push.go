@@ -85,6 +85,12 @@ type Endpoint struct {
 type Config struct {
 	Bus    bus.Config
 	Topics Topics
+	// Publisher and Admin, when set, are the process's shared clients
+	// (the dead letters are produced through Publisher, the topics made
+	// with Admin); the caller closes them after Run returns. When nil, Run
+	// opens its own from Bus.
+	Publisher bus.Publisher
+	Admin     *bus.Admin
 	// Endpoints are the webhook endpoints; agencies that pull are not
 	// listed (see IsWebhook).
 	Endpoints []Endpoint
@@ -249,23 +255,31 @@ func (p *Pusher) Run(ctx context.Context) error {
 	for _, e := range p.eps {
 		specs = append(specs, bus.TopicSpec{Name: t.Inbox(e.OrganID), Partitions: 1, ReplicationFactor: t.ReplicationFactor})
 	}
-	admin, err := bus.NewAdmin(p.cfg.Bus)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
+	admin := p.cfg.Admin
+	if admin == nil {
+		own, err := bus.NewAdmin(p.cfg.Bus)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		defer own.Close() //nolint:errcheck // admin client
+		admin = own
 	}
-	err = admin.EnsureTopics(ctx, specs...)
-	_ = admin.Close()
+	err := admin.EnsureTopics(ctx, specs...)
 	if ctx.Err() != nil {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("push: topics: %w", err)
 	}
-	producer, err := bus.NewProducer(p.cfg.Bus)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
+	producer := p.cfg.Publisher
+	if producer == nil {
+		own, err := bus.NewProducer(p.cfg.Bus)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		defer own.Close() //nolint:errcheck // nothing is pending once the consumers are done
+		producer = own
 	}
-	defer producer.Close() //nolint:errcheck // nothing is pending once the consumers are done
 
 	consumers := make([]*bus.Consumer, len(p.eps))
 	for i, e := range p.eps {
