@@ -73,6 +73,9 @@ type Options struct {
 	// an event (default 2 s): while it is down, submit and ack answer 503
 	// instead of hanging on kafka-go's own timeouts.
 	BrokerWait time.Duration
+	// Restart is what Run does when one of its consumers fails (default:
+	// bus.RestartPolicy's).
+	Restart bus.RestartPolicy
 	// PushGroup is the webhook pusher's consumer group (push.Topics.Group),
 	// whose lag Health reports.
 	PushGroup string

@@ -131,7 +131,8 @@ func Start(t testing.TB, o Options) *Hub {
 	}
 	t.Cleanup(func() { _ = admin.Close() })
 	th.opts = hub.Options{OrganID: "000.00.00.G01", Directory: d, Store: store,
-		Bus: bc, Publisher: producer, Admin: admin, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
+		// A consumer that fails is not restarted: it fails the test at once.
+		Bus: bc, Publisher: producer, Admin: admin, Restart: bus.RestartPolicy{Restarts: -1}, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
 		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain, Metrics: o.Metrics}
 	if o.Hub != nil {
 		o.Hub(&th.opts)
