@@ -83,7 +83,7 @@ func startFaultHub(t *testing.T) *faultHub {
 	t.Helper()
 	fh := &faultHub{store: &stepStore{Store: hubtest.NewStore(t, t.TempDir())}, pub: &stepPublisher{}}
 	fh.h = hubtest.Start(t, hubtest.Options{Store: fh.store, Hub: func(o *hub.Options) {
-		o.WrapPublisher = func(p bus.Publisher) bus.Publisher { fh.pub.Publisher = p; return fh.pub }
+		fh.pub.Publisher, o.Publisher = o.Publisher, fh.pub
 		o.Now = func() time.Time { return time.Now().Add(time.Duration(fh.ahead.Load())) }
 	}})
 	fh.testHub = wrap(fh.h)

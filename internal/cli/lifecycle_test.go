@@ -114,7 +114,7 @@ func TestServeRunnerFails(t *testing.T) {
 			if len(stops) != 6 || stops[0] != tt.give {
 				t.Errorf("runners stopped %q, want all six, %s first", stops, tt.give)
 			}
-			if want := []string{"http listener", "logouts", "tokens", "hub", "view", "store", "broker"}; !slices.Equal(closes, want) {
+			if want := []string{"http listener", "logouts", "tokens", "view", "bus producer", "bus admin", "store", "broker"}; !slices.Equal(closes, want) {
 				t.Errorf("closed %q, want %q", closes, want)
 			}
 			if resp, err := http.Get(base + "/healthz"); err == nil {
@@ -152,7 +152,7 @@ func TestServeStops(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("serve = %v, want nil", err)
 	}
-	if len(closes) != 7 {
+	if len(closes) != 8 {
 		t.Errorf("closed %q", closes)
 	}
 }

@@ -162,6 +162,27 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			return nil, err
 		}
 	}
+	// One producer and one admin for the whole process, shared by the hub,
+	// the pusher, the credentials and the sign-outs, and closed after all
+	// of them (closers run last first). Every Produce is metered.
+	admin, err := bus.NewAdmin(busCfg)
+	if err != nil {
+		return nil, err
+	}
+	g.OnClose("bus admin", admin.Close)
+	producer, err := bus.NewProducer(busCfg)
+	if err != nil {
+		return nil, err
+	}
+	g.OnClose("bus producer", producer.Close)
+	var publisher bus.Publisher = producer
+	if reg != nil {
+		bm, err := bus.NewMetrics(reg)
+		if err != nil {
+			return nil, err
+		}
+		publisher = bm.Publisher(producer)
+	}
 	view, err := track.Open(filepath.Join(data, "view.db"))
 	if err != nil {
 		return nil, err
@@ -171,8 +192,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
+	pushTopics := push.Topics{Prefix: cfg.Bus.TopicPrefix, ReplicationFactor: cfg.Bus.ReplicationFactor}
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
-		Bus:    busCfg,
+		Bus: busCfg, Publisher: publisher, Admin: admin, PushGroup: pushTopics.Group(),
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
 		Metrics: hubMetrics, BrokerWait: cfg.Hub.BrokerWait, MinFreeBytes: int64(cfg.Hub.MinFreeSpace), DiskDirs: cfg.DiskDirs(spool)}
@@ -195,7 +217,6 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	g.OnClose("hub", h.Close)
 	if err := provisionAgencies(ctx, busCfg, cfg, log); err != nil {
 		return nil, err
 	}
@@ -206,7 +227,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			hooks = append(hooks, push.Endpoint{OrganID: a.OrganID, URL: a.Endpoint, Secret: []byte(a.WebhookSecret.Reveal())})
 		}
 	}
-	pusher, err := push.New(push.Config{Bus: o.Bus, Topics: push.Topics{Prefix: o.Topics.Prefix, ReplicationFactor: cfg.Bus.ReplicationFactor}, Endpoints: hooks, Log: log,
+	pusher, err := push.New(push.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topics: pushTopics, Endpoints: hooks, Log: log,
 		OnAttempt: func(organ string, err error) {
 			outcome := metrics.OutcomeOK
 			if err != nil {
@@ -229,7 +250,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if sk := cfg.Console.SessionKey.Reveal(); sk != "" {
 		m := hmac.New(sha256.New, []byte(sk))
 		m.Write([]byte("lienthong credentials v1"))
-		tokens, err = creds.New(ctx, creds.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "credentials", ReplicationFactor: cfg.Bus.ReplicationFactor,
+		tokens, err = creds.New(ctx, creds.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topic: o.Topics.Prefix + "credentials", ReplicationFactor: cfg.Bus.ReplicationFactor,
 			Base: auth, Configured: configuredTokens(cfg.Agencies), Key: m.Sum(nil),
 			Canonical: func(id string) string {
 				if c, ok := dir.Canonical(organ.ID(id)); ok {
@@ -247,7 +268,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		// sign-outs are shared through <prefix>sessions.
 		m = hmac.New(sha256.New, []byte(sk))
 		m.Write([]byte("lienthong sessions v1"))
-		if signedOut, err = logouts.New(ctx, logouts.Config{Bus: o.Bus, Topic: o.Topics.Prefix + "sessions", ReplicationFactor: cfg.Bus.ReplicationFactor, Key: m.Sum(nil),
+		if signedOut, err = logouts.New(ctx, logouts.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topic: o.Topics.Prefix + "sessions", ReplicationFactor: cfg.Bus.ReplicationFactor, Key: m.Sum(nil),
 			WriteWait: cfg.Hub.BrokerWait}); err != nil {
 			return nil, err
 		}
@@ -300,7 +321,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(cfg, h, dir, reg, hubMetrics.Totals(), tokens, signedOut, proxies, log)
+		con, err := newConsole(cfg, h, &push.DeadLetters{Bus: busCfg, Topics: pushTopics}, dir, reg, hubMetrics.Totals(), tokens, signedOut, proxies, log)
 		if err != nil {
 			return nil, err
 		}
@@ -319,13 +340,13 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
-func newConsole(cfg *config.Config, h *hub.Hub, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
+func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
 	tokens *creds.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (*console.Console, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
 	}
-	o := console.Options{Hub: h, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
+	o := console.Options{Hub: h, DeadLetters: deadLetters, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}, Proxies: proxies, SpoolDir: filepath.Join(cfg.Hub.DataDir, "spool"),
 		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute}
 	if signedOut != nil {

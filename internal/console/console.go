@@ -57,8 +57,10 @@ type Signer struct {
 
 // Options configure the console.
 type Options struct {
-	Hub      Hub
-	Accounts []Account
+	Hub Hub
+	// DeadLetters lists and replays the webhook dead letters (/ops/dead-letters).
+	DeadLetters DeadLetterQueue
+	Accounts    []Account
 	// Signers are the hosted signing keys by OrganId; an agency without
 	// one sends its statuses unsigned (the hub's policy may refuse them).
 	Signers map[string]Signer

@@ -13,8 +13,8 @@ import (
 )
 
 // Hub is what the console asks of the hub, as vdxp.Hub is for the VDXP
-// endpoint: the data path a clerk uses, the lookups behind the pages and
-// the operators' dead letters. *hub.Hub is one; a test may pass another.
+// endpoint: the data path a clerk uses and the lookups behind the pages.
+// *hub.Hub is one; a test may pass another.
 type Hub interface {
 	Submit(ctx context.Context, s hub.Submission) (*hub.Receipt, bool, error)
 	Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob.Info, error)
@@ -25,14 +25,18 @@ type Hub interface {
 	// Search and Trace are the operators' lookups across agencies.
 	Search(q track.Query) ([]track.Packet, bool, error)
 	Trace(id string) (track.Packet, track.Timeline, error)
-	DeadLetterQueue
 }
 
-// DeadLetterQueue is the operators' view of the push dead letters.
+// DeadLetterQueue is the operators' view of the webhook dead letters
+// (*push.DeadLetters is one), apart from the hub: its data path does not
+// depend on the pusher.
 type DeadLetterQueue interface {
-	PushTopics() push.Topics
-	DeadLetters(ctx context.Context, n int) ([]push.DeadLetter, error)
+	Newest(ctx context.Context, n int) ([]push.DeadLetter, error)
+	Replayable(d push.DeadLetter) bool
 	Replay(ctx context.Context, refs []string, n int, by string) ([]push.Replayed, error)
 }
 
-var _ Hub = (*hub.Hub)(nil)
+var (
+	_ Hub             = (*hub.Hub)(nil)
+	_ DeadLetterQueue = (*push.DeadLetters)(nil)
+)

@@ -14,7 +14,6 @@ import (
 
 	"lienthong/internal/creds"
 	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
 	"lienthong/internal/organ"
 	"lienthong/internal/push"
 	"lienthong/internal/track"
@@ -119,6 +118,9 @@ type deadLetterRow struct {
 	Replayable                       bool
 }
 
+// errNoDeadLetters: the console was given no Options.DeadLetters.
+var errNoDeadLetters = errors.New("console: no dead-letter topic configured")
+
 // maxDeadLetters bounds the entries the page lists, newest first.
 const maxDeadLetters = 500
 
@@ -129,7 +131,11 @@ func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, u *Account,
 	p.DeadLetters = v
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	all, err := s.o.Hub.DeadLetters(ctx, maxDeadLetters)
+	var all []push.DeadLetter
+	err := errNoDeadLetters
+	if s.o.DeadLetters != nil {
+		all, err = s.o.DeadLetters.Newest(ctx, maxDeadLetters)
+	}
 	if err != nil {
 		s.o.Log.Warn("console: dead letters", "err", err)
 		p.Error = p.M.T("unavailable")
@@ -137,9 +143,8 @@ func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, u *Account,
 		return
 	}
 	for _, d := range all {
-		_, rerr := push.ReplayMessage(d, s.o.Hub.PushTopics())
 		v.Entries = append(v.Entries, deadLetterRow{Ref: d.Ref(), Topic: d.OriginalTopic, Endpoint: d.Endpoint, Key: string(d.Key),
-			Error: d.Error, FailedAt: d.FailedAt, Replays: d.Replays, Replayable: rerr == nil})
+			Error: d.Error, FailedAt: d.FailedAt, Replays: d.Replays, Replayable: s.o.DeadLetters.Replayable(d)})
 	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("replayed")); err == nil && n >= 0 {
 		p.Flash = p.M.T("replayed") + ": " + strconv.Itoa(n)
@@ -155,11 +160,15 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	done, err := s.o.Hub.Replay(ctx, refs, maxDeadLetters, "console:"+u.Username)
+	var done []push.Replayed
+	err := errNoDeadLetters
+	if s.o.DeadLetters != nil {
+		done, err = s.o.DeadLetters.Replay(ctx, refs, maxDeadLetters, "console:"+u.Username)
+	}
 	if err != nil {
 		s.o.Log.Warn("console: replay", "user", u.Username, "refs", refs, "replayed", len(done), "err", err)
 		switch {
-		case errors.Is(err, hub.ErrNoSuchDeadLetter):
+		case errors.Is(err, push.ErrNoSuchDeadLetter):
 			s.fail(w, r, u, ss, http.StatusNotFound, "no_dead_letter", "")
 		case errors.Is(err, push.ErrNotReplayable):
 			s.fail(w, r, u, ss, http.StatusBadRequest, "not_replayable", "")

@@ -16,6 +16,7 @@ import (
 	"lienthong/internal/console"
 	"lienthong/internal/creds"
 	"lienthong/internal/hubtest"
+	"lienthong/internal/push"
 	"lienthong/internal/testwait"
 )
 
@@ -54,7 +55,8 @@ func TestOperatorPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := serveConsole(t, console.Options{
-		Hub: h.Hub,
+		Hub:         h.Hub,
+		DeadLetters: &push.DeadLetters{Bus: bus.Config{Brokers: h.Broker.Addrs()}},
 		Accounts: []console.Account{
 			{Username: "vanhanh", PasswordHash: hash, Role: console.RoleOperator},
 			{Username: "quantri", PasswordHash: hash, Role: console.RoleAdmin},

@@ -69,8 +69,13 @@ var (
 
 // Config configures a Store.
 type Config struct {
-	Bus   bus.Config
-	Topic string // e.g. "lienthong.credentials"
+	Bus bus.Config
+	// Publisher and Admin, when set, are the process's shared clients,
+	// which the caller closes after the Store; when nil, New opens its
+	// own from Bus and Close closes them.
+	Publisher bus.Publisher
+	Admin     *bus.Admin
+	Topic     string // e.g. "lienthong.credentials"
 	// ReplicationFactor of the topic; 0 leaves it to the broker.
 	ReplicationFactor int
 	// Base authenticates the tokens of the configuration.
@@ -91,7 +96,8 @@ type Config struct {
 // made by other processes to arrive.
 type Store struct {
 	cfg   Config
-	prod  *bus.Producer
+	prod  bus.Publisher
+	own   *bus.Producer // the producer New opened, if any
 	ready chan struct{}
 	once  sync.Once
 
@@ -113,11 +119,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Canonical == nil {
 		cfg.Canonical = func(o string) string { return o }
 	}
-	admin, err := bus.NewAdmin(cfg.Bus)
-	if err != nil {
-		return nil, err
+	admin := cfg.Admin
+	if admin == nil {
+		own, err := bus.NewAdmin(cfg.Bus)
+		if err != nil {
+			return nil, err
+		}
+		defer own.Close() //nolint:errcheck // admin client
+		admin = own
 	}
-	err = admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
+	err := admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
 		Config: map[string]string{"cleanup.policy": "compact"}})
 	var policy string
 	if err == nil {
@@ -125,22 +136,29 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		// would drop revocations after its retention.
 		policy, err = admin.TopicConfig(ctx, cfg.Topic, "cleanup.policy")
 	}
-	_ = admin.Close()
 	if err != nil {
 		return nil, fmt.Errorf("creds: %w", err)
 	}
 	if policy != "compact" {
 		return nil, fmt.Errorf("creds: topic %s has cleanup.policy %q: revocations would expire with retention; set it to compact", cfg.Topic, policy)
 	}
-	p, err := bus.NewProducer(cfg.Bus)
-	if err != nil {
-		return nil, err
+	var own *bus.Producer
+	if cfg.Publisher == nil {
+		if own, err = bus.NewProducer(cfg.Bus); err != nil {
+			return nil, err
+		}
+		cfg.Publisher = own
 	}
-	return &Store{cfg: cfg, prod: p, ready: make(chan struct{}), changes: map[string]Change{}}, nil
+	return &Store{cfg: cfg, prod: cfg.Publisher, own: own, ready: make(chan struct{}), changes: map[string]Change{}}, nil
 }
 
-// Close releases the producer.
-func (s *Store) Close() error { return s.prod.Close() }
+// Close releases the producer New opened, if it opened one.
+func (s *Store) Close() error {
+	if s.own == nil {
+		return nil
+	}
+	return s.own.Close()
+}
 
 // Run follows the topic until ctx ends.
 func (s *Store) Run(ctx context.Context) error {

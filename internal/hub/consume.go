@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"lienthong/internal/bus"
 	"lienthong/internal/track"
 )
@@ -49,19 +47,21 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return router.Run(ctx) })
-	g.Go(func() error { return view.Run(ctx) })
-	g.Go(func() error { h.drainOutbox(ctx); return nil })
+	// One owner, one restart policy (bus.Router): a consumer that fails
+	// is restarted, and the hub fails once its restarts are spent.
+	g := &bus.Router{Policy: h.o.Restart, Log: h.o.Log}
+	g.Add("router", router.Run)
+	g.Add("view", view.Run)
+	g.Add("outbox", func(ctx context.Context) error { h.drainOutbox(ctx); return nil })
 	if topics := h.forwardTopics(); len(topics) > 0 {
 		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.forwardGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
 			bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.Millisecond, MaxInterval: 30 * time.Second}), bus.DeadLetter(h.pub, h.o.Topics.deadLetter()))
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return fw.Run(ctx) })
+		g.Add("forwarder", fw.Run)
 	}
-	return g.Wait()
+	return g.Run(ctx)
 }
 
 // route fans an accepted packet out: one delivery event per endpoint, keyed

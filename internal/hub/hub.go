@@ -39,13 +39,20 @@ type Options struct {
 	InstanceID string // distinguishes this process's view consumer group
 	Directory  *organ.Directory
 	Store      blob.Store
-	Bus        bus.Config
-	Topics     Topics
-	View       *track.Store
-	Verifier   *trust.Verifier
-	Policy     string
-	Limits     edxml.Limits
-	SpoolDir   string
+	// Bus configures the hub's consumer groups (Run).
+	Bus bus.Config
+	// Publisher produces every event the hub writes and Admin makes its
+	// topics and answers the probes. Both are required and owned by the
+	// caller, which shares them between the process's components and
+	// closes them after the hub (docs/bus.md, One client per process).
+	Publisher bus.Publisher
+	Admin     Admin
+	Topics    Topics
+	View      *track.Store
+	Verifier  *trust.Verifier
+	Policy    string
+	Limits    edxml.Limits
+	SpoolDir  string
 	// The hub's signing key for receipts.
 	ReceiptCert  *x509.Certificate
 	ReceiptKey   crypto.Signer
@@ -66,17 +73,29 @@ type Options struct {
 	// an event (default 2 s): while it is down, submit and ack answer 503
 	// instead of hanging on kafka-go's own timeouts.
 	BrokerWait time.Duration
+	// Restart is what Run does when one of its consumers fails (default:
+	// bus.RestartPolicy's).
+	Restart bus.RestartPolicy
+	// PushGroup is the webhook pusher's consumer group (push.Topics.Group),
+	// whose lag Health reports.
+	PushGroup string
 	// MinFreeBytes, when set, makes Ready fail while a directory of
 	// DiskDirs (default: SpoolDir) has less free space.
 	MinFreeBytes int64
 	DiskDirs     []string
-	// WrapPublisher, when set, wraps the hub's producer (tests inject
-	// broker faults there).
-	WrapPublisher func(bus.Publisher) bus.Publisher
 	// OpenSpool, when set, replaces making an unlinked spool file in
 	// SpoolDir (tests inject a full disk there).
 	OpenSpool func() (*os.File, error)
 }
+
+// Admin is what the hub asks of the bus's admin client (*bus.Admin).
+type Admin interface {
+	EnsureTopics(ctx context.Context, specs ...bus.TopicSpec) error
+	Lag(ctx context.Context, group, topic string) (int64, error)
+	Lags(ctx context.Context, group string, topics []string) (map[string]int64, error)
+}
+
+var _ Admin = (*bus.Admin)(nil)
 
 // DefaultBrokerWait is Options.BrokerWait's default.
 const DefaultBrokerWait = 2 * time.Second
@@ -102,10 +121,9 @@ func (t Topics) viewGroup(i string) string { return t.Prefix + "view." + i }
 
 // Hub is one hub process. Many may share a Kafka cluster and a store.
 type Hub struct {
-	o        Options
-	producer *bus.Producer
-	pub      bus.Publisher // producer, or what WrapPublisher made of it
-	spools   *spools
+	o      Options
+	pub    bus.Publisher
+	spools *spools
 	// outboxWake tells the outbox drainer a fetched event waits.
 	outboxWake chan struct{}
 }
@@ -154,17 +172,12 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if len(o.DiskDirs) == 0 && o.SpoolDir != "" {
 		o.DiskDirs = []string{o.SpoolDir}
 	}
-	if o.Directory == nil || o.Store == nil || o.View == nil || o.Verifier == nil {
-		return nil, errors.New("hub: Directory, Store, View and Verifier are required")
+	if o.Directory == nil || o.Store == nil || o.View == nil || o.Verifier == nil || o.Publisher == nil || o.Admin == nil {
+		return nil, errors.New("hub: Directory, Store, View, Verifier, Publisher and Admin are required")
 	}
 	if err := checkReceiptSigner(o.ReceiptCert, o.ReceiptKey, o.ReceiptChain); err != nil {
 		return nil, err
 	}
-	admin, err := bus.NewAdmin(o.Bus)
-	if err != nil {
-		return nil, err
-	}
-	defer admin.Close() //nolint:errcheck // admin client
 	specs := []bus.TopicSpec{
 		{Name: o.Topics.accepted(), Partitions: o.Topics.Partitions, ReplicationFactor: o.Topics.ReplicationFactor},
 		{Name: o.Topics.events(), Partitions: o.Topics.Partitions, ReplicationFactor: o.Topics.ReplicationFactor},
@@ -173,24 +186,14 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	for _, a := range o.Directory.Agencies() {
 		specs = append(specs, bus.TopicSpec{Name: o.Topics.inbox(string(a.ID)), Partitions: 1, ReplicationFactor: o.Topics.ReplicationFactor})
 	}
-	if err := admin.EnsureTopics(ctx, specs...); err != nil {
+	if err := o.Admin.EnsureTopics(ctx, specs...); err != nil {
 		return nil, fmt.Errorf("hub: topics: %w", err)
 	}
-	p, err := bus.NewProducer(o.Bus)
-	if err != nil {
-		return nil, err
-	}
 	o.Metrics.ObservePending(o.View.Pending)
-	h := &Hub{o: o, producer: p, pub: p, spools: &spools{dir: o.SpoolDir, open: o.OpenSpool}, outboxWake: make(chan struct{}, 1)}
-	if o.WrapPublisher != nil {
-		h.pub = o.WrapPublisher(p)
-	}
+	h := &Hub{o: o, pub: o.Publisher, spools: &spools{dir: o.SpoolDir, open: o.OpenSpool}, outboxWake: make(chan struct{}, 1)}
 	o.Metrics.ObserveHealth(h.Health)
 	return h, nil
 }
-
-// Close releases the producer.
-func (h *Hub) Close() error { return h.producer.Close() }
 
 // Ready reports whether the store and the broker answer and the disks
 // have room (Options.MinFreeBytes).
@@ -201,16 +204,11 @@ func (h *Hub) Ready(ctx context.Context) error {
 	if err := h.o.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	admin, err := bus.NewAdmin(h.o.Bus)
-	if err != nil {
-		return err
-	}
-	defer admin.Close() //nolint:errcheck // admin client
 	// A hung broker is not ready either: the probe answers within the
 	// wait a request would have, instead of at kafka-go's dial timeouts.
 	ctx, cancel := context.WithTimeout(ctx, h.o.BrokerWait)
 	defer cancel()
-	if _, err := admin.Lag(ctx, h.o.Topics.routerGroup(), h.o.Topics.accepted()); err != nil {
+	if _, err := h.o.Admin.Lag(ctx, h.o.Topics.routerGroup(), h.o.Topics.accepted()); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
 	return nil
@@ -226,13 +224,8 @@ func (h *Hub) Health(ctx context.Context) metrics.Health {
 		metrics.ComponentStore:  h.o.Store.Ping(ctx) == nil,
 		metrics.ComponentBroker: false,
 	}}
-	admin, err := bus.NewAdmin(h.o.Bus)
-	if err != nil {
-		return out
-	}
-	defer admin.Close() //nolint:errcheck // admin client
 	add := func(role, group string, topics []string) bool {
-		lags, err := admin.Lags(ctx, group, topics)
+		lags, err := h.o.Admin.Lags(ctx, group, topics)
 		if err != nil {
 			return false
 		}
@@ -255,8 +248,8 @@ func (h *Hub) Health(ctx context.Context) metrics.Health {
 			hooks = append(hooks, h.o.Topics.inbox(string(a.ID)))
 		}
 	}
-	if len(hooks) > 0 {
-		add("push", h.PushTopics().Group(), hooks)
+	if len(hooks) > 0 && h.o.PushGroup != "" {
+		add("push", h.o.PushGroup, hooks)
 	}
 	return out
 }

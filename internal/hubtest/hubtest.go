@@ -117,8 +117,22 @@ func Start(t testing.TB, o Options) *Hub {
 		t.Fatal(err)
 	}
 	th.ctx, th.tokens = ctx, tokens
+	// One producer and one admin for every instance, as serve opens one
+	// per process; closed after every instance (cleanups run last first).
+	bc := bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}
+	producer, err := bus.NewProducer(bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = producer.Close() })
+	admin, err := bus.NewAdmin(bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
 	th.opts = hub.Options{OrganID: "000.00.00.G01", Directory: d, Store: store,
-		Bus: bus.Config{Brokers: broker.Addrs(), WriteTimeout: 3 * time.Second, DialTimeout: time.Second}, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
+		// A consumer that fails is not restarted: it fails the test at once.
+		Bus: bc, Publisher: producer, Admin: admin, Restart: bus.RestartPolicy{Restarts: -1}, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
 		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain, Metrics: o.Metrics}
 	if o.Hub != nil {
 		o.Hub(&th.opts)
@@ -151,7 +165,6 @@ func (th *Hub) Instance(t testing.TB) (string, *hub.Hub) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = h.Close() })
 	// Run is stopped and waited for before the hub and its view close
 	// (cleanups run last first); a consumer that failed fails the test.
 	ctx, cancel := context.WithCancel(th.ctx)

@@ -64,7 +64,7 @@ func TestStartReportsRunError(t *testing.T) {
 	defer tb.runCleanups()
 	fail := &failDeadLetter{failed: make(chan struct{})}
 	h := hubtest.Start(tb, hubtest.Options{Hub: func(o *hub.Options) {
-		o.WrapPublisher = func(p bus.Publisher) bus.Publisher { fail.Publisher = p; return fail }
+		fail.Publisher, o.Publisher = o.Publisher, fail
 	}})
 	p, err := bus.NewProducer(bus.Config{Brokers: h.Broker.Addrs()})
 	if err != nil {

@@ -39,8 +39,13 @@ var ErrNotReady = errors.New("logouts: the sessions topic is not read yet")
 
 // Config configures a Store.
 type Config struct {
-	Bus   bus.Config
-	Topic string // e.g. "lienthong.sessions"
+	Bus bus.Config
+	// Publisher and Admin, when set, are the process's shared clients,
+	// which the caller closes after the Store; when nil, New opens its
+	// own from Bus and Close closes them.
+	Publisher bus.Publisher
+	Admin     *bus.Admin
+	Topic     string // e.g. "lienthong.sessions"
 	// ReplicationFactor of the topic; 0 leaves it to the broker.
 	ReplicationFactor int
 	// Key authenticates the records (at least 32 bytes).
@@ -73,7 +78,8 @@ func (r record) mac(key []byte) string {
 // be going for sign-outs on other replicas to arrive.
 type Store struct {
 	cfg   Config
-	prod  *bus.Producer
+	prod  bus.Publisher
+	own   *bus.Producer // the producer New opened, if any
 	ready chan struct{}
 	once  sync.Once
 
@@ -93,11 +99,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = DefaultWriteWait
 	}
-	admin, err := bus.NewAdmin(cfg.Bus)
-	if err != nil {
-		return nil, err
+	admin := cfg.Admin
+	if admin == nil {
+		own, err := bus.NewAdmin(cfg.Bus)
+		if err != nil {
+			return nil, err
+		}
+		defer own.Close() //nolint:errcheck // admin client
+		admin = own
 	}
-	err = admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
+	err := admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
 		Config: map[string]string{"cleanup.policy": "delete", "retention.ms": strconv.FormatInt(Retention.Milliseconds(), 10)}})
 	var retention string
 	if err == nil {
@@ -105,22 +116,29 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		// signed-out session back in once its record expired.
 		retention, err = admin.TopicConfig(ctx, cfg.Topic, "retention.ms")
 	}
-	_ = admin.Close()
 	if err != nil {
 		return nil, fmt.Errorf("logouts: %w", err)
 	}
 	if ms, err := strconv.ParseInt(retention, 10, 64); err == nil && ms >= 0 && time.Duration(ms)*time.Millisecond < MinRetention {
 		return nil, fmt.Errorf("logouts: topic %s keeps records %v, less than the %v a sign-out must last; raise its retention.ms", cfg.Topic, time.Duration(ms)*time.Millisecond, MinRetention)
 	}
-	p, err := bus.NewProducer(cfg.Bus)
-	if err != nil {
-		return nil, err
+	var own *bus.Producer
+	if cfg.Publisher == nil {
+		if own, err = bus.NewProducer(cfg.Bus); err != nil {
+			return nil, err
+		}
+		cfg.Publisher = own
 	}
-	return &Store{cfg: cfg, prod: p, ready: make(chan struct{}), until: map[string]time.Time{}}, nil
+	return &Store{cfg: cfg, prod: cfg.Publisher, own: own, ready: make(chan struct{}), until: map[string]time.Time{}}, nil
 }
 
-// Close releases the producer.
-func (s *Store) Close() error { return s.prod.Close() }
+// Close releases the producer New opened, if it opened one.
+func (s *Store) Close() error {
+	if s.own == nil {
+		return nil
+	}
+	return s.own.Close()
+}
 
 // Run follows the topic until ctx ends.
 func (s *Store) Run(ctx context.Context) error {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -85,6 +84,15 @@ type Endpoint struct {
 type Config struct {
 	Bus    bus.Config
 	Topics Topics
+	// Publisher and Admin, when set, are the process's shared clients
+	// (the dead letters are produced through Publisher, the topics made
+	// with Admin); the caller closes them after Run returns. When nil, Run
+	// opens its own from Bus.
+	Publisher bus.Publisher
+	Admin     *bus.Admin
+	// Restart is what Run does when an endpoint's consumer fails
+	// (default: bus.RestartPolicy's).
+	Restart bus.RestartPolicy
 	// Endpoints are the webhook endpoints; agencies that pull are not
 	// listed (see IsWebhook).
 	Endpoints []Endpoint
@@ -236,8 +244,9 @@ func (p *Pusher) backoff(n int) time.Duration {
 // dead-letter topics if they are missing (as the hub does), and runs one
 // consumer per endpoint in the group Topics.Group(), so that a receiver
 // that is slow or down holds back its own inbox only. A consumer that stops
-// on an error (the broker unreachable while parking a message) is logged
-// and restarted; only a failure to set up the topics is returned. With no
+// on an error (the broker unreachable while parking a message) is
+// restarted as Config.Restart says; a failure to set up the topics, or a
+// consumer whose restarts are spent, is returned. With no
 // endpoints Run just waits for ctx.
 func (p *Pusher) Run(ctx context.Context) error {
 	if len(p.eps) == 0 {
@@ -249,23 +258,31 @@ func (p *Pusher) Run(ctx context.Context) error {
 	for _, e := range p.eps {
 		specs = append(specs, bus.TopicSpec{Name: t.Inbox(e.OrganID), Partitions: 1, ReplicationFactor: t.ReplicationFactor})
 	}
-	admin, err := bus.NewAdmin(p.cfg.Bus)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
+	admin := p.cfg.Admin
+	if admin == nil {
+		own, err := bus.NewAdmin(p.cfg.Bus)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		defer own.Close() //nolint:errcheck // admin client
+		admin = own
 	}
-	err = admin.EnsureTopics(ctx, specs...)
-	_ = admin.Close()
+	err := admin.EnsureTopics(ctx, specs...)
 	if ctx.Err() != nil {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("push: topics: %w", err)
 	}
-	producer, err := bus.NewProducer(p.cfg.Bus)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
+	producer := p.cfg.Publisher
+	if producer == nil {
+		own, err := bus.NewProducer(p.cfg.Bus)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		defer own.Close() //nolint:errcheck // nothing is pending once the consumers are done
+		producer = own
 	}
-	defer producer.Close() //nolint:errcheck // nothing is pending once the consumers are done
 
 	consumers := make([]*bus.Consumer, len(p.eps))
 	for i, e := range p.eps {
@@ -278,36 +295,21 @@ func (p *Pusher) Run(ctx context.Context) error {
 			return fmt.Errorf("push: %w", err)
 		}
 	}
-	var wg sync.WaitGroup
+	// The hub's restart policy (bus.Router): one endpoint's consumer
+	// restarts on its own, and the pusher fails once its restarts are spent.
+	r := &bus.Router{Policy: p.cfg.Restart, Log: p.cfg.Log}
 	for i, e := range p.eps {
-		wg.Go(func() { p.keepRunning(ctx, consumers[i], e) })
+		r.Add("push "+e.OrganID, consumers[i].Run)
 	}
 	p.cfg.Log.InfoContext(ctx, "webhook delivery running", "endpoints", len(p.eps), "group", t.Group())
-	wg.Wait()
+	err = r.Run(ctx)
 	if p.ownHTTP != nil {
 		p.ownHTTP.CloseIdleConnections()
 	}
-	return nil
-}
-
-// keepRunning runs c until ctx ends, restarting it after an error.
-func (p *Pusher) keepRunning(ctx context.Context, c *bus.Consumer, e *endpoint) {
-	pause := time.Second
-	for {
-		err := c.Run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		p.cfg.Log.ErrorContext(ctx, "webhook consumer stopped, restarting", "organ", e.OrganID, "in", pause, "err", err)
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		pause = min(2*pause, 30*time.Second)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
 	}
+	return nil
 }
 
 // tagEndpoint adds the x-endpoint header, which DeadLetter copies.
