@@ -13,11 +13,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"lienthong/internal/config"
 	"lienthong/internal/lifecycle"
+	"lienthong/internal/testwait"
 )
 
 // Each of serve's runners failing in turn stops serve with its error,
@@ -187,4 +189,25 @@ agencies:
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// The run-time token and sign-out followers ride out a failure as the
+// hub's consumers do: restarted, not the end of the process.
+func TestSupervisedFollowerRestarts(t *testing.T) {
+	var calls atomic.Int32
+	run := supervised("tokens", func(ctx context.Context) error {
+		if calls.Add(1) == 1 {
+			return errors.New("broker gone for a moment")
+		}
+		<-ctx.Done()
+		return nil
+	}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	testwait.Eventually(t, "the follower restarted", func() bool { return calls.Load() == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("a follower that failed once and was restarted: %v", err)
+	}
 }

@@ -262,7 +262,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			return nil, err
 		}
 		g.OnClose("tokens", tokens.Close)
-		g.Go("tokens", tokens.Run)
+		g.Go("tokens", supervised("tokens", tokens.Run, log))
 		auth = tokens
 		// Console sessions live in signed cookies any replica can check;
 		// sign-outs are shared through <prefix>sessions.
@@ -273,7 +273,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			return nil, err
 		}
 		g.OnClose("logouts", signedOut.Close)
-		g.Go("logouts", signedOut.Run)
+		g.Go("logouts", supervised("logouts", signedOut.Run, log))
 	}
 	proxies, err := edge.ParseProxies(cfg.Hub.TrustedProxies)
 	if err != nil {
@@ -551,4 +551,15 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 		tc.ClientCAs = pool
 	}
 	return tc, nil
+}
+
+// supervised runs a follower under the restart policy the hub's and the
+// pusher's consumers have (bus.Router): a broker outage shorter than the
+// policy's is ridden out, a longer one stops the process.
+func supervised(name string, run func(context.Context) error, log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		r := &bus.Router{Log: log}
+		r.Add(name, run)
+		return r.Run(ctx)
+	}
 }
