@@ -33,6 +33,19 @@ type Admin struct {
 	closed    atomic.Bool
 }
 
+// AdminOf returns shared when a process passed one in, else an admin of
+// its own from cfg; release closes only an admin AdminOf opened.
+func AdminOf(cfg Config, shared *Admin) (admin *Admin, release func(), err error) {
+	if shared != nil {
+		return shared, func() {}, nil
+	}
+	own, err := NewAdmin(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return own, func() { _ = own.Close() }, nil
+}
+
 // NewAdmin returns an Admin for cfg. It does not contact the brokers.
 func NewAdmin(cfg Config) (*Admin, error) {
 	if err := cfg.Validate(); err != nil {

@@ -119,16 +119,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Canonical == nil {
 		cfg.Canonical = func(o string) string { return o }
 	}
-	admin := cfg.Admin
-	if admin == nil {
-		own, err := bus.NewAdmin(cfg.Bus)
-		if err != nil {
-			return nil, err
-		}
-		defer own.Close() //nolint:errcheck // admin client
-		admin = own
+	admin, release, err := bus.AdminOf(cfg.Bus, cfg.Admin)
+	if err != nil {
+		return nil, err
 	}
-	err := admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
+	defer release()
+	err = admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
 		Config: map[string]string{"cleanup.policy": "compact"}})
 	var policy string
 	if err == nil {

@@ -99,16 +99,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = DefaultWriteWait
 	}
-	admin := cfg.Admin
-	if admin == nil {
-		own, err := bus.NewAdmin(cfg.Bus)
-		if err != nil {
-			return nil, err
-		}
-		defer own.Close() //nolint:errcheck // admin client
-		admin = own
+	admin, release, err := bus.AdminOf(cfg.Bus, cfg.Admin)
+	if err != nil {
+		return nil, err
 	}
-	err := admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
+	defer release()
+	err = admin.EnsureTopics(ctx, bus.TopicSpec{Name: cfg.Topic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
 		Config: map[string]string{"cleanup.policy": "delete", "retention.ms": strconv.FormatInt(Retention.Milliseconds(), 10)}})
 	var retention string
 	if err == nil {

@@ -258,16 +258,12 @@ func (p *Pusher) Run(ctx context.Context) error {
 	for _, e := range p.eps {
 		specs = append(specs, bus.TopicSpec{Name: t.Inbox(e.OrganID), Partitions: 1, ReplicationFactor: t.ReplicationFactor})
 	}
-	admin := p.cfg.Admin
-	if admin == nil {
-		own, err := bus.NewAdmin(p.cfg.Bus)
-		if err != nil {
-			return fmt.Errorf("push: %w", err)
-		}
-		defer own.Close() //nolint:errcheck // admin client
-		admin = own
+	admin, release, err := bus.AdminOf(p.cfg.Bus, p.cfg.Admin)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
 	}
-	err := admin.EnsureTopics(ctx, specs...)
+	defer release()
+	err = admin.EnsureTopics(ctx, specs...)
 	if ctx.Err() != nil {
 		return nil
 	}
