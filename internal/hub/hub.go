@@ -122,7 +122,6 @@ func (t Topics) viewGroup(i string) string { return t.Prefix + "view." + i }
 // Hub is one hub process. Many may share a Kafka cluster and a store.
 type Hub struct {
 	o      Options
-	pub    bus.Publisher
 	spools *spools
 	// outboxWake tells the outbox drainer a fetched event waits.
 	outboxWake chan struct{}
@@ -190,7 +189,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: topics: %w", err)
 	}
 	o.Metrics.ObservePending(o.View.Pending)
-	h := &Hub{o: o, pub: o.Publisher, spools: &spools{dir: o.SpoolDir, open: o.OpenSpool}, outboxWake: make(chan struct{}, 1)}
+	h := &Hub{o: o, spools: &spools{dir: o.SpoolDir, open: o.OpenSpool}, outboxWake: make(chan struct{}, 1)}
 	o.Metrics.ObserveHealth(h.Health)
 	return h, nil
 }
@@ -324,7 +323,7 @@ func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return h.pub.Produce(ctx, bus.Message{Topic: topic, Key: []byte(key), Value: raw})
+	return h.o.Publisher.Produce(ctx, bus.Message{Topic: topic, Key: []byte(key), Value: raw})
 }
 
 // publish produces for a request, waiting at most BrokerWait: a broker
@@ -334,5 +333,5 @@ func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {
 func (h *Hub) publish(ctx context.Context, msgs ...bus.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, h.o.BrokerWait)
 	defer cancel()
-	return h.pub.Produce(ctx, msgs...)
+	return h.o.Publisher.Produce(ctx, msgs...)
 }

@@ -214,7 +214,7 @@ func TestOutboxKeepsWhatTheBrokerRefused(t *testing.T) {
 	var logs bytes.Buffer
 	h.o.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	pub := &recorder{err: errors.New("broker away")}
-	h.pub, h.o.BrokerWait = pub, time.Second
+	h.o.Publisher, h.o.BrokerWait = pub, time.Second
 	rc, _, err := h.Fetch(context.Background(), h29, edocID)
 	must(t, err)
 	_ = rc.Close()
@@ -274,7 +274,7 @@ func TestForwardWithoutHopsIsRetried(t *testing.T) {
 		must(t, err)
 		h.o.Directory, h.o.HTTP = d, peer.Client()
 		h.o.Peers = map[string]Peer{"north": {Name: "north", URL: peer.URL, Organs: []string{north}}}
-		h.pub = &recorder{}
+		h.o.Publisher = &recorder{}
 	}
 	msg := bus.Message{Topic: "t.inbox." + north, Key: []byte(edocID),
 		Value: []byte(`{"id":"` + edocID + `","endpoint":"` + north + `","organs":["` + north + `"],"kind":"edoc"}`)}
