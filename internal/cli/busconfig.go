@@ -49,7 +49,7 @@ func embeddedBroker(cfg *config.Config, log *slog.Logger) (bus.BrokerConfig, err
 // It runs whenever the hub logs in with SASL, so removing the last
 // agency's user revokes it too; a hub without the cluster ACLs for it and
 // no agency user to provision only logs that it skipped.
-func provisionAgencies(ctx context.Context, bc bus.Config, cfg *config.Config, log *slog.Logger) error {
+func provisionAgencies(ctx context.Context, admin *bus.Admin, cfg *config.Config, log *slog.Logger) error {
 	if !cfg.Bus.SASL.Enabled() {
 		return nil
 	}
@@ -59,11 +59,6 @@ func provisionAgencies(ctx context.Context, bc bus.Config, cfg *config.Config, l
 			users = append(users, bus.AgencyUser{OrganID: a.OrganID, User: a.Kafka.User, Password: a.Kafka.Password.Reveal()})
 		}
 	}
-	admin, err := bus.NewAdmin(bc)
-	if err != nil {
-		return err
-	}
-	defer admin.Close() //nolint:errcheck // admin client
 	revoked, err := admin.ProvisionAgencies(ctx, cfg.Bus.TopicPrefix, cfg.Bus.SASL.User, users)
 	if err != nil {
 		if len(users) == 0 && (errors.Is(err, kafka.ClusterAuthorizationFailed) || errors.Is(err, kafka.SecurityDisabled)) {

@@ -217,7 +217,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	if err := provisionAgencies(ctx, busCfg, cfg, log); err != nil {
+	if err := provisionAgencies(ctx, admin, cfg, log); err != nil {
 		return nil, err
 	}
 	g.Go("hub", h.Run)
