@@ -239,36 +239,51 @@ func (s *sessions) verify(signed string) (string, bool) {
 	return v, hmac.Equal([]byte(m), []byte(s.mac(v)))
 }
 
+// seal signs "version.fields….expiry" as a cookie value; no field may
+// hold a dot (they are base64url or rand.Text).
+func (s *sessions) seal(version string, exp time.Time, fields ...string) string {
+	parts := append(append([]string{version}, fields...), strconv.FormatInt(exp.Unix(), 10))
+	return s.sign(strings.Join(parts, "."))
+}
+
+// open returns the n fields of a value seal made under version, and its
+// expiry, when its HMAC holds and it has not expired at now.
+func (s *sessions) open(signed, version string, n int, now time.Time) ([]string, time.Time, bool) {
+	v, ok := s.verify(signed)
+	if !ok {
+		return nil, time.Time{}, false
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != n+2 || parts[0] != version {
+		return nil, time.Time{}, false
+	}
+	exp, err := strconv.ParseInt(parts[n+1], 10, 64)
+	if err != nil || !now.Before(time.Unix(exp, 0)) {
+		return nil, time.Time{}, false
+	}
+	return parts[1 : n+1], time.Unix(exp, 0), true
+}
+
 const sessionVersion = "s1"
 
 // create starts a session for user and returns the cookie value.
 func (s *sessions) create(user string, now time.Time) (string, *session) {
 	ss := &session{id: randomToken(), user: user, expires: now.Add(s.ttl).Truncate(time.Second)}
 	ss.csrf = s.csrf(ss.id)
-	v := strings.Join([]string{sessionVersion, base64.RawURLEncoding.EncodeToString([]byte(user)), ss.id,
-		strconv.FormatInt(ss.expires.Unix(), 10)}, ".")
-	return s.sign(v), ss
+	return s.seal(sessionVersion, ss.expires, base64.RawURLEncoding.EncodeToString([]byte(user)), ss.id), ss
 }
 
 // parse checks a cookie's HMAC and expiry, not whether it was revoked.
 func (s *sessions) parse(cookie string, now time.Time) (*session, bool) {
-	v, ok := s.verify(cookie)
-	if !ok {
+	f, exp, ok := s.open(cookie, sessionVersion, 2, now)
+	if !ok || f[1] == "" {
 		return nil, false
 	}
-	parts := strings.Split(v, ".")
-	if len(parts) != 4 || parts[0] != sessionVersion || parts[2] == "" {
-		return nil, false
-	}
-	user, err := base64.RawURLEncoding.DecodeString(parts[1])
+	user, err := base64.RawURLEncoding.DecodeString(f[0])
 	if err != nil {
 		return nil, false
 	}
-	exp, err := strconv.ParseInt(parts[3], 10, 64)
-	if err != nil || !now.Before(time.Unix(exp, 0)) {
-		return nil, false
-	}
-	return &session{id: parts[2], user: string(user), csrf: s.csrf(parts[2]), expires: time.Unix(exp, 0)}, true
+	return &session{id: f[1], user: string(user), csrf: s.csrf(f[1]), expires: exp}, true
 }
 
 func (s *sessions) get(cookie string, now time.Time) (*session, bool) {

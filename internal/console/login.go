@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -32,8 +31,8 @@ const loginFormTTL = time.Hour
 
 func (s *server) loginPage(w http.ResponseWriter, r *http.Request, status int, errKey string) {
 	tok := randomToken()
-	exp := strconv.FormatInt(s.o.Now().Add(loginFormTTL).Unix(), 10)
-	http.SetCookie(w, s.cookie(r, loginCookie, s.sess.sign(loginFormVersion+"."+tok+"."+exp), int(loginFormTTL/time.Second)))
+	sealed := s.sess.seal(loginFormVersion, s.o.Now().Add(loginFormTTL), tok)
+	http.SetCookie(w, s.cookie(r, loginCookie, sealed, int(loginFormTTL/time.Second)))
 	p := s.page(w, r, nil, nil)
 	p.CSRF, p.Title = tok, p.M.T("signin")
 	if errKey != "" {
@@ -47,19 +46,11 @@ const loginFormVersion = "l1"
 // loginFormToken is the CSRF token of a sign-in form's cookie, or "" when
 // the cookie is forged, of another kind, or expired.
 func (s *server) loginFormToken(cookie string) string {
-	v, ok := s.sess.verify(cookie)
+	f, _, ok := s.sess.open(cookie, loginFormVersion, 1, s.o.Now())
 	if !ok {
 		return ""
 	}
-	parts := strings.Split(v, ".")
-	if len(parts) != 3 || parts[0] != loginFormVersion || parts[1] == "" {
-		return ""
-	}
-	exp, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || !s.o.Now().Before(time.Unix(exp, 0)) {
-		return ""
-	}
-	return parts[1]
+	return f[0]
 }
 
 // loginSlots is LoginConcurrency, or sized from memory for the largest
