@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the console's zone (Asia/Ho_Chi_Minh) in containers without a zone database
 
 	"lienthong/internal/cli"
 )

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -349,6 +350,13 @@ func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, d
 	o := console.Options{Hub: h, DeadLetters: deadLetters, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}, Proxies: proxies, SpoolDir: filepath.Join(cfg.Hub.DataDir, "spool"),
 		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute}
+	if cfg.Console.TimeZone != "" {
+		z, err := time.LoadLocation(cfg.Console.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("console.timeZone: %w", err)
+		}
+		o.Zone = z
+	}
 	if signedOut != nil {
 		o.Revocations = signedOut
 	}

@@ -272,7 +272,13 @@ type Console struct {
 	AllowPlainHostedKeys bool `mapstructure:"allowPlainHostedKeys" json:"allowPlainHostedKeys,omitempty"`
 	// Login bounds sign-in attempts (config/edge.go).
 	Login ConsoleLogin `mapstructure:"login" json:"login"`
+	// TimeZone is the IANA zone every time on the pages is shown in
+	// (default Asia/Ho_Chi_Minh): one clock for clerks and operators.
+	TimeZone string `mapstructure:"timeZone" json:"timeZone"`
 }
+
+// DefaultTimeZone is the console's zone when none is configured.
+const DefaultTimeZone = "Asia/Ho_Chi_Minh"
 
 // ConsoleAccount is a console user.
 type ConsoleAccount struct {
@@ -351,7 +357,7 @@ func defaults() *Config {
 		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},
 		Log:     Log{Level: "info", Format: "text"},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
-		Console: Console{Login: ConsoleLogin{Wait: DefaultLoginWait, PerMinute: DefaultLoginPerMinute}},
+		Console: Console{Login: ConsoleLogin{Wait: DefaultLoginWait, PerMinute: DefaultLoginPerMinute}, TimeZone: DefaultTimeZone},
 	}
 }
 

@@ -502,6 +502,9 @@ func checkPeerURL(s string) error {
 }
 
 func (c Console) validate(p *problems, op organ.Policy, checkFiles bool) {
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
+		p.addf("console.timeZone", "%w: %q is not an IANA time zone such as Asia/Ho_Chi_Minh", ErrUnknownValue, c.TimeZone)
+	}
 	if k := c.SessionKey.Reveal(); k != "" && len(k) < 32 {
 		p.addf("console.sessionKey", "%w: at least 32 characters", ErrWeakSecret)
 	}

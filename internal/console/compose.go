@@ -386,21 +386,12 @@ func (s *server) checkCompose(f *composeForm, u *Account, files []upload) error 
 	return nil
 }
 
-func (s *server) organName(id string) string {
-	if s.o.Directory != nil {
-		if a, ok := s.o.Directory.Lookup(organ.ID(id)); ok && a.Name != "" {
-			return a.Name
-		}
-	}
-	return id
-}
-
 // buildEdoc makes a new document (business type 0) from the form.
 func (s *server) buildEdoc(u *Account, f composeForm, files []upload, now time.Time) (*edxml.Packet, error) {
 	date := edxml.FormatDate(now)
 	docID := u.OrganID + "," + date + "," + f.Number + "/" + f.Notation
 	h := &edxml.Header{
-		From:         edxml.Organization{OrganID: u.OrganID, OrganName: s.organName(u.OrganID), OrganizationInCharge: s.organName(u.OrganID)},
+		From:         edxml.Organization{OrganID: u.OrganID, OrganName: s.organLabel(u.OrganID), OrganizationInCharge: s.organLabel(u.OrganID)},
 		DocumentID:   docID,
 		Code:         edxml.Code{Number: f.Number, Notation: f.Notation},
 		Promulgation: edxml.Promulgation{Date: date},
@@ -413,7 +404,7 @@ func (s *server) buildEdoc(u *Account, f composeForm, files []upload, now time.T
 		h.DueDate = strings.ReplaceAll(f.Due, "-", "/")
 	}
 	for _, id := range f.To {
-		h.To = append(h.To, edxml.Organization{OrganID: id, OrganName: s.organName(id)})
+		h.To = append(h.To, edxml.Organization{OrganID: id, OrganName: s.organLabel(id)})
 	}
 	pk := &edxml.Packet{Kind: edxml.KindEdoc, Header: h, Trace: &edxml.Trace{
 		Headers: []edxml.TraceHeader{{OrganID: u.OrganID, Timestamp: edxml.FormatTimestamp(now)}},

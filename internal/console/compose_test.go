@@ -122,7 +122,7 @@ func TestComposeAndDownload(t *testing.T) {
 		return strings.Contains(body, subj) && strings.Contains(body, "/doc/"+id)
 	})
 	body = clerk.page("/doc/" + id)
-	for _, want := range []string{subj, "42/VPCP-TTĐT", "Cơ quan " + g22, "Nguyễn Văn A", "2030/01/15", "/doc/" + id + "/file/0", pdfName} {
+	for _, want := range []string{subj, "42/VPCP-TTĐT", "Cơ quan " + g22, "Nguyễn Văn A", "15/01/2030", "/doc/" + id + "/file/0", pdfName} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("document page lacks %q: %s", want, body)
 		}

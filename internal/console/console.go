@@ -107,7 +107,9 @@ type Options struct {
 	SpoolDir string
 	// SessionTTL is how long a session lasts; zero means 8 hours.
 	SessionTTL time.Duration
-	Now        func() time.Time
+	// Zone is the zone every time is shown in; nil means Asia/Ho_Chi_Minh.
+	Zone *time.Location
+	Now  func() time.Time
 	Log        *slog.Logger
 }
 
@@ -176,6 +178,9 @@ func New(o Options) (*Console, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Zone == nil {
+		o.Zone = defaultZone()
+	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
 	}
@@ -221,7 +226,7 @@ func New(o Options) (*Console, error) {
 			return nil, fmt.Errorf("console: signer of %s without a certificate or key", id)
 		}
 	}
-	if s.tmpl, err = template.ParseFS(files, "templates/*.html"); err != nil {
+	if s.tmpl, err = template.New("").Funcs(s.funcs()).ParseFS(files, "templates/*.html"); err != nil {
 		return nil, err
 	}
 	s.static = map[string]staticFile{}
@@ -269,6 +274,15 @@ func New(o Options) (*Console, error) {
 	return &Console{Handler: edge.HSTS(o.Proxies, headers(mux)), s: s}, nil
 }
 
+// defaultZone is Asia/Ho_Chi_Minh from the zone database (the binary
+// embeds time/tzdata), else the same fixed offset under that name.
+func defaultZone() *time.Location {
+	if z, err := time.LoadLocation("Asia/Ho_Chi_Minh"); err == nil {
+		return z
+	}
+	return time.FixedZone("Asia/Ho_Chi_Minh", 7*60*60)
+}
+
 // onNew, when set, is given each server New builds (tests look behind
 // the handler).
 var onNew func(*server)
@@ -291,6 +305,7 @@ type page struct {
 	User   *Account
 	CSRF   string
 	Title  string
+	Zone   string // the zone the page's times are in, named once in its footer
 	Flash  string
 	Error  string
 	Status int
@@ -309,7 +324,7 @@ type page struct {
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {
 	l := lang(w, r, s.secure(r))
-	p := &page{M: messages[l], Lang: l, User: u}
+	p := &page{M: messages[l], Lang: l, User: u, Zone: zoneLabel(s.o.Zone, s.o.Now())}
 	if ss != nil {
 		p.CSRF = ss.csrf
 	}

@@ -263,15 +263,15 @@ var messages = map[string]msgs{
 		"ops_messages":                "Thông điệp chưa xử lý",
 		"ops_webhooks":                "Lượt gửi webhook",
 		"ops_outcome":                 "Kết quả",
-		"s01":                         "01 Đã nhận",
-		"s02":                         "02 Từ chối",
-		"s03":                         "03 Đã tiếp nhận",
-		"s04":                         "04 Phân công",
-		"s05":                         "05 Đang xử lý",
-		"s06":                         "06 Hoàn thành",
-		"s13":                         "13 Lấy lại",
-		"s15":                         "15 Đồng ý cho lấy lại",
-		"s16":                         "16 Từ chối cho lấy lại",
+		"s01":                         "Đã đến",
+		"s02":                         "Từ chối",
+		"s03":                         "Đã tiếp nhận",
+		"s04":                         "Phân công",
+		"s05":                         "Đang xử lý",
+		"s06":                         "Hoàn thành",
+		"s13":                         "Lấy lại",
+		"s15":                         "Đồng ý cập nhật/lấy lại",
+		"s16":                         "Từ chối cập nhật/lấy lại",
 		"btn02":                       "Từ chối",
 		"btn03":                       "Tiếp nhận",
 		"btn04":                       "Phân công",
@@ -518,15 +518,15 @@ var messages = map[string]msgs{
 		"ops_messages":                "Messages not yet processed",
 		"ops_webhooks":                "Webhook attempts",
 		"ops_outcome":                 "Outcome",
-		"s01":                         "01 Received",
-		"s02":                         "02 Rejected",
-		"s03":                         "03 Accepted",
-		"s04":                         "04 Assigned",
-		"s05":                         "05 Processing",
-		"s06":                         "06 Completed",
-		"s13":                         "13 Take back",
-		"s15":                         "15 Take-back agreed",
-		"s16":                         "16 Take-back refused",
+		"s01":                         "Arrived",
+		"s02":                         "Rejected",
+		"s03":                         "Accepted",
+		"s04":                         "Assigned",
+		"s05":                         "Processing",
+		"s06":                         "Completed",
+		"s13":                         "Take back",
+		"s15":                         "Update or take-back agreed",
+		"s16":                         "Update or take-back refused",
 		"btn02":                       "Reject",
 		"btn03":                       "Accept",
 		"btn04":                       "Assign",
@@ -545,6 +545,28 @@ var messages = map[string]msgs{
 		"prio3":                       "Express",
 		"prio4":                       "Express, timed",
 	},
+}
+
+// addMessages merges the tables of one area of the console (a file keeps
+// the messages of its pages) into messages; a key defined twice panics at
+// start, so two areas cannot silently disagree.
+func addMessages(vi, en msgs) {
+	for l, t := range map[string]msgs{"vi": vi, "en": en} {
+		for k, v := range t {
+			if _, dup := messages[l][k]; dup {
+				panic("console: message " + k + " defined twice")
+			}
+			messages[l][k] = v
+		}
+	}
+}
+
+func init() {
+	addMessages(msgs{
+		"zone_note": "Thời gian hiển thị theo múi giờ",
+	}, msgs{
+		"zone_note": "Times are shown in the time zone",
+	})
 }
 
 // Code labels a status code.

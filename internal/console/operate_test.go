@@ -108,7 +108,7 @@ func TestOperatorPages(t *testing.T) {
 	}
 	clerk.page("/doc/" + id)
 	testwait.Eventually(t, "the trace shows H29's 01", func() bool {
-		return strings.Contains(op.page("/ops/packet/"+id), "01 Đã nhận")
+		return strings.Contains(op.page("/ops/packet/"+id), "Đã đến")
 	})
 
 	// A message the router cannot read ends in the dead letters; the

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"lienthong/internal/edxml"
 	"lienthong/internal/track"
@@ -160,7 +161,7 @@ type signatureView struct {
 	Subject  string
 	OrganID  string
 	SHA256   string
-	SignedAt string
+	SignedAt time.Time
 	Checks   []string
 	Errors   []problemView
 	Warnings []problemView
@@ -200,7 +201,7 @@ func newReportView(m msgs, r *trust.Report) *reportView {
 			sv.Subject, sv.OrganID, sv.SHA256 = sg.Signer.Subject, sg.Signer.OrganID, sg.Signer.SHA256
 		}
 		if sg.SignedAt != nil {
-			sv.SignedAt = sg.SignedAt.In(edxml.Zone).Format("02/01/2006 15:04:05")
+			sv.SignedAt = *sg.SignedAt
 		}
 		v.Unsigned = v.Unsigned || unsigned(sg.Warnings)
 		v.Signatures = append(v.Signatures, sv)
