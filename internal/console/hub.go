@@ -20,6 +20,10 @@ type Hub interface {
 	Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob.Info, error)
 	Inbox(caller, kind string, limit int, cursor string) ([]track.Item, string, error)
 	Sent(caller string, since, until time.Time, limit int) ([]track.Packet, error)
+	// Received and Outgoing page through a clerk's incoming and outgoing
+	// documents, handled or not, with their timelines.
+	Received(caller string, q track.MailQuery) ([]track.Letter, string, error)
+	Outgoing(caller string, q track.MailQuery) ([]track.Letter, string, error)
 	Timeline(caller, id string) (track.Timeline, error)
 	Report(ctx context.Context, caller, id string) (*trust.Report, error)
 	// Search and Trace are the operators' lookups across agencies.

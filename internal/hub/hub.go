@@ -279,6 +279,12 @@ type accepted struct {
 	Replaces   []string         `json:"replaces,omitempty"`
 	// Hops are the hubs that relayed the packet here, first first.
 	Hops []string `json:"hops,omitempty"`
+	// An edoc's register fields (track.Packet), as the packet writes them.
+	Code             string `json:"code,omitempty"`
+	PromulgationDate string `json:"promulgationDate,omitempty"`
+	TypeName         string `json:"typeName,omitempty"`
+	Signer           string `json:"signer,omitempty"`
+	FromName         string `json:"fromName,omitempty"`
 }
 
 type delivery struct {
@@ -315,7 +321,8 @@ func (a accepted) packet() track.Packet {
 	return track.Packet{Endpoints: endpoints, ID: a.ID, Kind: a.Kind, From: a.From, To: to, DocumentID: a.DocumentID, Subject: a.Subject,
 		Priority: a.Priority, BusinessType: a.Business, StatusCode: a.StatusCode, ResponseForOrgan: a.RFOrgan,
 		ResponseForDocument: a.RFDocument, SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Flags: a.Flags,
-		DueDate: a.DueDate, Replaces: a.Replaces, Hops: a.Hops}
+		DueDate: a.DueDate, Replaces: a.Replaces, Hops: a.Hops,
+		Code: a.Code, PromulgationDate: a.PromulgationDate, TypeName: a.TypeName, Signer: a.Signer, FromName: a.FromName}
 }
 
 func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {

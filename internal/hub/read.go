@@ -164,7 +164,7 @@ func (h *Hub) timeline(id string) (track.Timeline, error) {
 	if err != nil {
 		return tl, err
 	}
-	tl.MarkOverdue(h.o.Now(), func(s string) (time.Time, error) { t, _, err := edxml.ParseDate(s); return t, err })
+	tl.MarkOverdue(h.o.Now(), parseDueDate)
 	return tl, nil
 }
 
@@ -202,6 +202,51 @@ func (h *Hub) Sent(caller string, since, until time.Time, limit int) ([]track.Pa
 		return nil, unavailable("the view", err)
 	}
 	return ps, nil
+}
+
+// Received lists a page of the documents delivered to caller's inbox,
+// acknowledged or not, with caller's parts of their timelines: a clerk's
+// incoming lists and register.
+func (h *Hub) Received(caller string, q track.MailQuery) ([]track.Letter, string, error) {
+	mine := func(organID string) bool {
+		a, _, ok := h.o.Directory.Route(organ.ID(organID))
+		return ok && string(a.ID) == caller
+	}
+	ls, next, err := h.o.View.Received(caller, mine, q)
+	return h.letters(ls, next, q, err)
+}
+
+// Outgoing lists a page of the documents caller sent, with every
+// recipient's timeline: a clerk's outgoing lists and register.
+func (h *Hub) Outgoing(caller string, q track.MailQuery) ([]track.Letter, string, error) {
+	c := caller
+	if id, ok := h.o.Directory.Canonical(organ.ID(caller)); ok {
+		c = string(id)
+	}
+	ls, next, err := h.o.View.Outgoing(c, q)
+	return h.letters(ls, next, q, err)
+}
+
+func (h *Hub) letters(ls []track.Letter, next string, q track.MailQuery, err error) ([]track.Letter, string, error) {
+	switch {
+	case errors.Is(err, track.ErrBadCursor):
+		e := refuse(http.StatusBadRequest, "request.bad_cursor", "cursor %q does not continue this listing", q.Cursor)
+		e.Err = err
+		return nil, "", e
+	case err != nil:
+		return nil, "", unavailable("the view", err)
+	}
+	now := h.o.Now()
+	for i := range ls {
+		tl := track.Timeline{DueDate: ls[i].DueDate, Recipients: ls[i].Parts}
+		tl.MarkOverdue(now, parseDueDate)
+	}
+	return ls, next, nil
+}
+
+func parseDueDate(s string) (time.Time, error) {
+	t, _, err := edxml.ParseDate(s)
+	return t, err
 }
 
 // Report returns the verification report stored with a packet, to its

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/digitorus/pkcs7"
@@ -338,6 +339,9 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 		a.Priority, _ = strconv.Atoi(p.Header.OtherInfo.Priority)
 		a.Business = p.BusinessType()
 		a.DueDate = p.Header.DueDate
+		h := p.Header
+		a.Code, a.PromulgationDate, a.TypeName = h.Code.String(), h.Promulgation.Date, h.DocumentType.TypeName
+		a.Signer, a.FromName = strings.TrimSpace(h.Signer.Position+" "+h.Signer.FullName), h.From.OrganName
 		if p.Trace != nil && p.Trace.Business != nil {
 			for _, r := range p.Trace.Business.Replacements {
 				a.Replaces = append(a.Replaces, r.DocumentID)

@@ -21,6 +21,9 @@ func (s *Store) accepted(tx *bolt.Tx, p Packet) error {
 	if err := tx.Bucket(bSent).Put(sentKey(p.From, p.AcceptedAt, p.ID), nil); err != nil {
 		return err
 	}
+	if err := indexReceived(tx, p); err != nil {
+		return err
+	}
 	timelines := tx.Bucket(bTimelines)
 	if p.Kind == "edoc" {
 		tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate, Hops: p.Hops}

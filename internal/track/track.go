@@ -57,6 +57,15 @@ type Packet struct {
 	// Replaces are the DocumentIds a replacement (business type 3)
 	// supersedes, all from the same sender.
 	Replaces []string `json:"replaces,omitempty"`
+	// What the registers of Nghị định 30/2020 record of an edoc, as the
+	// packet writes it: số, ký hiệu (Code), ngày tháng (PromulgationDate,
+	// yyyy/MM/dd), tên loại (TypeName), người ký (Signer), and the
+	// sender's name (FromName; the directory's may differ).
+	Code             string `json:"code,omitempty"`
+	PromulgationDate string `json:"promulgationDate,omitempty"`
+	TypeName         string `json:"typeName,omitempty"`
+	Signer           string `json:"signer,omitempty"`
+	FromName         string `json:"fromName,omitempty"`
 }
 
 // Item is one pending inbox entry: a packet for one endpoint.
@@ -153,7 +162,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open view %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta, bEarly, bSent, bOutbox} {
+		for _, b := range [][]byte{bPackets, bTimelines, bDocs, bInbox, bPending, bMeta, bEarly, bSent, bOutbox, bReceived} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -163,6 +172,10 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		db.Close() //nolint:errcheck // already failing
 		return nil, fmt.Errorf("open view %s: %w", path, err)
+	}
+	if err := backfillReceived(db); err != nil {
+		db.Close() //nolint:errcheck // already failing
+		return nil, fmt.Errorf("open view %s: index received documents: %w", path, err)
 	}
 	s := &Store{db: db, w: boltgroup.New(db)}
 	if s.epoch, err = s.loadEpoch(); err != nil {
