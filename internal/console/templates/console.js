@@ -1,6 +1,7 @@
 // The compose form's helpers. The form works without them: they filter
-// the recipient list as the clerk types, check the files' size before
-// sending, and show the upload's progress.
+// the recipient list as the clerk types and count the ticked ones, check
+// the files' size before sending, and show the upload's progress (the
+// bar stays hidden until then).
 (function () {
   "use strict";
   var form = document.querySelector("form.compose");
@@ -13,21 +14,34 @@
       .replace(/[đĐ]/g, "d").toLowerCase();
   }
 
+  // The recipient picker: a filter box over the ticked list and the
+  // number ticked. Ticked agencies stay visible whatever the filter.
   var filter = document.getElementById("to-filter");
-  var select = form.querySelector("select[name=to]");
-  if (filter && select) {
-    filter.hidden = false;
-    filter.addEventListener("input", function () {
+  var picker = form.querySelector("ul.picker");
+  var count = document.getElementById("to-count");
+  if (filter && picker) {
+    var items = picker.querySelectorAll("li");
+    var update = function () {
       var q = fold(filter.value.trim());
-      for (var i = 0; i < select.options.length; i++) {
-        var o = select.options[i];
-        o.hidden = q !== "" && !o.selected && fold(o.text).indexOf(q) < 0;
+      var n = 0;
+      for (var i = 0; i < items.length; i++) {
+        var box = items[i].querySelector("input[type=checkbox]");
+        if (box.checked) n++;
+        items[i].classList.toggle("checked", box.checked);
+        items[i].hidden = q !== "" && !box.checked && fold(items[i].textContent).indexOf(q) < 0;
       }
-    });
+      if (count) count.querySelector("strong").textContent = String(n);
+    };
+    filter.hidden = false;
+    document.getElementById("to-filter-label").hidden = false;
+    if (count) count.hidden = false;
+    filter.addEventListener("input", update);
+    picker.addEventListener("change", update);
     // Enter in the filter must not send the form.
     filter.addEventListener("keydown", function (e) {
       if (e.key === "Enter") e.preventDefault();
     });
+    update();
   }
 
   var files = form.querySelector("input[name=files]");
@@ -51,7 +65,7 @@
       return;
     }
     e.preventDefault();
-    var button = form.querySelector("button[type=submit]");
+    var button = form.querySelector("button.primary");
     button.disabled = true;
     bar.hidden = false;
     bar.value = 0;
