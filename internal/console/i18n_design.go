@@ -14,6 +14,8 @@ func init() {
 		"size_unit":        "MB",
 		"doc_fields":       "Thông tin văn bản",
 		"signer_fields":    "Người ký",
+		"refresh_pause":    "Tạm dừng tự cập nhật",
+		"refresh_resume":   "Tiếp tục tự cập nhật",
 	}, msgs{
 		"skip_to_main":     "Skip to main content",
 		"nav_main":         "Main functions",
@@ -26,5 +28,7 @@ func init() {
 		"size_unit":        "MB",
 		"doc_fields":       "Document",
 		"signer_fields":    "Signer",
+		"refresh_pause":    "Pause the refresh",
+		"refresh_resume":   "Resume the refresh",
 	})
 }

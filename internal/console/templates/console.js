@@ -2,6 +2,74 @@
 // the recipient list as the clerk types and count the ticked ones, check
 // the files' size before sending, and show the upload's progress (the
 // bar stays hidden until then).
+// Lists too wide for the screen (on a phone) scroll sideways inside a
+// box put around them, never the page; a box that scrolls is focusable,
+// so a keyboard can scroll it.
+document.documentElement.classList.add("js");
+(function () {
+  "use strict";
+  var boxes = [];
+  var tables = document.querySelectorAll("table.list");
+  for (var i = 0; i < tables.length; i++) {
+    var box = document.createElement("div");
+    box.className = "scroll";
+    tables[i].parentNode.insertBefore(box, tables[i]);
+    box.appendChild(tables[i]);
+    boxes.push(box);
+  }
+  if (!boxes.length) return;
+  // A box is named after the heading before it, else the page.
+  var name = function (box) {
+    for (var e = box.previousElementSibling; e; e = e.previousElementSibling) {
+      if (/^H[1-6]$/.test(e.tagName)) return e.textContent.trim();
+    }
+    return document.title;
+  };
+  var mark = function () {
+    for (var i = 0; i < boxes.length; i++) {
+      if (boxes[i].scrollWidth > boxes[i].clientWidth + 1) {
+        boxes[i].setAttribute("tabindex", "0");
+        boxes[i].setAttribute("role", "region");
+        boxes[i].setAttribute("aria-label", name(boxes[i]));
+      } else {
+        boxes[i].removeAttribute("tabindex");
+        boxes[i].removeAttribute("role");
+        boxes[i].removeAttribute("aria-label");
+      }
+    }
+  };
+  mark();
+  window.addEventListener("resize", mark);
+})();
+
+// The dashboard's refresh: the page reloads itself every data-refresh
+// seconds unless the operator paused it (remembered for the tab) or is
+// typing in a field. A script, not <meta refresh>, so it can be paused
+// (WCAG 2.2.1).
+(function () {
+  "use strict";
+  var period = Number(document.body && document.body.dataset.refresh || 0);
+  var toggle = document.getElementById("refresh-toggle");
+  if (!(period > 0) || !toggle) return;
+  var key = "lt-refresh-paused";
+  var paused = function () { return window.sessionStorage && sessionStorage.getItem(key) === "1"; };
+  var label = function () {
+    toggle.textContent = paused() ? toggle.dataset.resume : toggle.dataset.pause;
+    toggle.setAttribute("aria-pressed", paused() ? "true" : "false");
+  };
+  toggle.parentNode.hidden = false;
+  label();
+  toggle.addEventListener("click", function () {
+    if (paused()) sessionStorage.removeItem(key); else sessionStorage.setItem(key, "1");
+    label();
+  });
+  window.setInterval(function () {
+    var a = document.activeElement;
+    var typing = a && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName);
+    if (!paused() && !typing && !document.hidden) window.location.reload();
+  }, period * 1000);
+})();
+
 (function () {
   "use strict";
   var form = document.querySelector("form.compose");
@@ -55,6 +123,9 @@
     msg.className = isError ? "error" : "note";
     msg.hidden = text === "";
   }
+
+  // Other files: an earlier refusal no longer holds.
+  if (files) files.addEventListener("change", function () { say("", false); });
 
   form.addEventListener("submit", function (e) {
     var total = 0;
