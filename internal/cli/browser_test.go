@@ -46,9 +46,6 @@ func newChromium(t *testing.T) context.Context {
 		// This machine has no internet: no update, sync or QUIC probes.
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
-		// A Vietnamese clerk's browser: its own controls (the file
-		// picker's button) speak Vietnamese.
-		chromedp.Flag("lang", "vi-VN"),
 		chromedp.WindowSize(desktopW, desktopH),
 	)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -271,7 +268,7 @@ func (b *tab) checkKeyboard(page string) {
 // evalVoid evaluates js in the page for its effect.
 func evalVoid(js string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](js + "\n;true")(ctx, t)
+		_, err := chromedp.Evaluate[bool](js+"\n;true")(ctx, t)
 		return err
 	})
 }
@@ -299,7 +296,7 @@ func (b *tab) signIn(user, password string) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
 		chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
+		chromedp.WaitVisible(chromedp.CSS(`header nav.main`)),
 	)
 }
 
