@@ -131,6 +131,9 @@ const (
 // visible focus outline.
 func (b *tab) screenshot(page string) {
 	b.t.Helper()
+	// The dashboard must not reload itself in the middle of the checks.
+	b.run("pause the refresh", evalVoid(`sessionStorage.setItem("lt-refresh-paused", "1")`))
+	defer b.run("resume the refresh", evalVoid(`sessionStorage.removeItem("lt-refresh-paused")`))
 	b.save(page)
 	b.checkAxe(page)
 	b.run("phone width", chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulatePortrait))
@@ -365,6 +368,13 @@ func TestBrowser(t *testing.T) {
 	acceptedBefore := operator.opsCount("accepted", "edoc")
 	statusBefore := operator.opsCount("accepted", "status")
 	operator.screenshot("ops")
+	// The dashboard's refresh can be paused (no <meta refresh>, which
+	// cannot), and resumed.
+	operator.run("pause the dashboard", chromedp.Click(chromedp.CSS(`#refresh-toggle`)))
+	if got := get(operator, "the pause button", chromedp.Evaluate[string](`document.getElementById("refresh-toggle").getAttribute("aria-pressed") + " " + document.getElementById("refresh-toggle").textContent`)); got != "true Tiếp tục tự cập nhật" {
+		t.Errorf("after pausing, the dashboard's button says %q", got)
+	}
+	operator.run("resume the dashboard", chromedp.Click(chromedp.CSS(`#refresh-toggle`)))
 
 	// G22's clerk composes a letter to H29 with a PDF.
 	pdf := filepath.Join(t.TempDir(), "Công văn 42.pdf")
