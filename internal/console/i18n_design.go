@@ -8,12 +8,10 @@ func init() {
 		"signed_in_as":     "Đang đăng nhập:",
 		"lang_switch":      "Ngôn ngữ",
 		"recipients_count": "Số nơi nhận đã chọn:",
-		"recipients_hint":  "Đánh dấu các cơ quan nhận văn bản.",
+		"recipients_hint":  "Chọn các cơ quan nhận văn bản.",
 		"recipients_typed": "Mã định danh cơ quan nhận, cách nhau bởi dấu phẩy",
 		"due_hint":         "ngày/tháng/năm, ví dụ 31/12/2026",
 		"size_unit":        "MB",
-		"doc_fields":       "Thông tin văn bản",
-		"signer_fields":    "Người ký",
 		"refresh_pause":    "Tạm dừng tự cập nhật",
 		"refresh_resume":   "Tiếp tục tự cập nhật",
 	}, msgs{
@@ -26,8 +24,6 @@ func init() {
 		"recipients_typed": "Recipients' agency identifiers, separated by commas",
 		"due_hint":         "day/month/year, e.g. 31/12/2026",
 		"size_unit":        "MB",
-		"doc_fields":       "Document",
-		"signer_fields":    "Signer",
 		"refresh_pause":    "Pause the refresh",
 		"refresh_resume":   "Resume the refresh",
 	})
