@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
 # Installs the external programs the tests check our code against, when
-# missing: openssl (CMS), xmlsec1 (XML-DSig), xmllint (canonical XML), and
-# Chromium for the console's browser tests (driven over CDP by chromedp).
+# missing: openssl (CMS), xmlsec1 (XML-DSig), xmllint (canonical XML),
+# Chromium for the console's browser tests (driven over CDP by chromedp),
+# and axe-core, the accessibility checker those tests load into each page
+# (from npm, into $(go env GOPATH)/lienthong-tools, outside the checkout;
+# LIENTHONG_AXE points the tests at another axe.min.js).
 # Debian packages; needs root (CI runs as root). Quick when all are there.
 set -euo pipefail
+
+axe_version=4.14.1
+tools="$(go env GOPATH)/lienthong-tools"
+install_axe() {
+  if [ -f "$tools/node_modules/axe-core/axe.min.js" ] &&
+    grep -q "\"version\": \"$axe_version\"" "$tools/node_modules/axe-core/package.json"; then
+    return
+  fi
+  echo "installing axe-core $axe_version into $tools"
+  mkdir -p "$tools"
+  (cd "$tools" && npm install --no-audit --no-fund --silent --no-save "axe-core@$axe_version" >/dev/null)
+}
 
 need=()
 command -v openssl >/dev/null || need+=(openssl)
@@ -13,7 +28,11 @@ command -v xmllint >/dev/null || need+=(libxml2-utils)
 # here and in the machine's probe.
 browser=()
 command -v chromium >/dev/null || browser+=(chromium chromium-driver)
-[ ${#need[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ] && exit 0
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ]; then
+  install_axe
+  exit 0
+fi
 
 echo "installing ${need[*]} ${browser[*]}"
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,3 +46,4 @@ fi
 if [ ${#browser[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser[@]}" >/dev/null
 fi
+install_axe

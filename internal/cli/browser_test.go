@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/build"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"lienthong/internal/tooltest"
 )
@@ -44,7 +46,7 @@ func newChromium(t *testing.T) context.Context {
 		// This machine has no internet: no update, sync or QUIC probes.
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(desktopW, desktopH),
 	)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
@@ -64,6 +66,7 @@ type tab struct {
 	base string
 	shot string // screenshot folder
 	name string
+	axe  string // axe-core's script, "" to skip the accessibility checks
 }
 
 func newTab(browser context.Context, t *testing.T, base, name string) *tab {
@@ -75,7 +78,7 @@ func newTab(browser context.Context, t *testing.T, base, name string) *tab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
-	return &tab{t: t, ctx: ctx, base: base, shot: screenshotDir(t), name: name}
+	return &tab{t: t, ctx: ctx, base: base, shot: screenshotDir(t), name: name, axe: axeSource(t)}
 }
 
 func (b *tab) run(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -115,13 +118,170 @@ func (b *tab) fail(what string, err error) {
 	b.t.Fatalf("%s, %s: %v\nat %s: %s", b.name, what, err, loc, html)
 }
 
-// screenshot saves the whole page as NAME-page.png.
+// Viewports the pages are checked at: a desktop and a 390-px phone.
+const (
+	desktopW, desktopH = 1280, 900
+	phoneW, phoneH     = 390, 844
+)
+
+// screenshot saves the whole page as NAME-page.png and, at a phone's
+// width, NAME-page-phone.png, and checks the page at both widths: axe-core
+// finds no serious or critical violation, nothing overflows the phone's
+// width, no badge wraps; and every control is reached by Tab with a
+// visible focus outline.
 func (b *tab) screenshot(page string) {
 	b.t.Helper()
-	png := get(b, "screenshot "+page, chromedp.FullScreenshot(100))
-	if err := os.WriteFile(filepath.Join(b.shot, b.name+"-"+page+".png"), png, 0o644); err != nil {
+	// The dashboard must not reload itself in the middle of the checks.
+	b.run("pause the refresh", evalVoid(`sessionStorage.setItem("lt-refresh-paused", "1")`))
+	defer b.run("resume the refresh", evalVoid(`sessionStorage.removeItem("lt-refresh-paused")`))
+	b.save(page)
+	b.checkAxe(page)
+	b.run("phone width", chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	b.save(page + "-phone")
+	b.checkAxe(page + "-phone")
+	b.checkPhone(page)
+	b.run("desktop width", chromedp.EmulateViewport(desktopW, desktopH))
+	b.checkKeyboard(page)
+}
+
+func (b *tab) save(name string) {
+	b.t.Helper()
+	png := get(b, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(b.shot, b.name+"-"+name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// axePath is axe-core's script: LIENTHONG_AXE, else where
+// scripts/install-test-tools.sh puts it. Missing, it fails the test in
+// CI and skips the accessibility checks elsewhere.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("LIENTHONG_AXE")
+	if p == "" {
+		p = filepath.Join(build.Default.GOPATH, "lienthong-tools", "node_modules", "axe-core", "axe.min.js")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("axe-core is missing (%v); CI must run the accessibility checks (scripts/install-test-tools.sh)", err)
+		}
+		t.Logf("axe-core is missing (%v): no accessibility checks (scripts/install-test-tools.sh installs it)", err)
+		return ""
+	}
+	return string(b)
+}
+
+// axeViolation is what the test prints of an axe-core violation.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// checkAxe runs axe-core in the page, loaded by evaluation over CDP (the
+// page's CSP stays as served: an evaluation is no script the page loads),
+// and fails on any serious or critical violation.
+func (b *tab) checkAxe(page string) {
+	b.t.Helper()
+	if b.axe == "" {
+		return
+	}
+	b.run("load axe-core", evalVoid(`if (typeof axe === "undefined") {`+b.axe+"\n}"))
+	found := get(b, "run axe-core on "+page, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({
+			id: v.id, impact: v.impact, help: v.help,
+			nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + ": " + n.html.slice(0, 200) + " — " + (n.failureSummary || "").replace(/\s+/g, " "))})))`,
+		chromedp.EvalAwaitPromise))
+	for _, v := range found {
+		b.t.Errorf("%s-%s: axe %s (%s): %s\n\t%s", b.name, page, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+	}
+}
+
+// checkPhone checks the page at a phone's width: the page itself never
+// scrolls sideways (lists scroll inside it) and badges stay on one line.
+func (b *tab) checkPhone(page string) {
+	b.t.Helper()
+	wide := get(b, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if wide > phoneW {
+		over := get(b, "what overflows", chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest("table.list, ul.picker, header nav ul")).slice(0, 5).map(e => e.tagName + "." + e.className + ": " + (e.textContent || "").trim().slice(0, 60))`))
+		b.t.Errorf("%s-%s: the page is %d px wide on a %d px phone: %v", b.name, page, wide, phoneW, over)
+	}
+	wrapped := get(b, "badges", chromedp.Evaluate[[]string](`[...document.querySelectorAll(".badge")].filter(e => e.getClientRects().length > 1 || e.getBoundingClientRect().height > 1.8 * parseFloat(getComputedStyle(e).fontSize) * 1.6).map(e => e.textContent)`))
+	if len(wrapped) > 0 {
+		b.t.Errorf("%s-%s: badges wrap on a phone: %q", b.name, page, wrapped)
+	}
+}
+
+// checkKeyboard presses Tab through the page from its start and checks
+// that each link, button, field and disclosure shown is reached, each with
+// a visible focus outline, the skip link first.
+func (b *tab) checkKeyboard(page string) {
+	b.t.Helper()
+	n := get(b, "list the controls", chromedp.Evaluate[int](`(() => {
+		const all = [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")]
+			.filter(e => !e.disabled && e.checkVisibility({contentVisibilityAuto: true, visibilityProperty: true}));
+		all.forEach((e, i) => e.dataset.kb = String(i));
+		// Tab starts from the top: from a focused element placed first.
+		const start = document.createElement("span");
+		start.id = "kb-start";
+		start.tabIndex = -1;
+		document.body.prepend(start);
+		start.focus();
+		return all.length;
+	})()`))
+	type stop struct {
+		Key     string `json:"key"`
+		What    string `json:"what"`
+		Outline bool   `json:"outline"`
+	}
+	seen := map[string]bool{}
+	var first string
+	for i := 0; i < 2*n+5 && len(seen) < n; i++ {
+		b.run("press Tab", chromedp.KeyEvent(kb.Tab))
+		s := get(b, "the focused element", chromedp.Evaluate[stop](`(() => {
+			const e = document.activeElement, cs = getComputedStyle(e);
+			return {key: e.dataset?.kb ?? "", what: e.outerHTML.slice(0, 120),
+				outline: e.matches(":focus-visible") && cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2};
+		})()`))
+		if i == 0 {
+			first = s.What
+		}
+		if s.Key == "" {
+			continue // the body, or something the list left out
+		}
+		if !s.Outline && !seen[s.Key] {
+			b.t.Errorf("%s-%s: no visible focus outline on %s", b.name, page, s.What)
+		}
+		seen[s.Key] = true
+	}
+	if !strings.Contains(first, `class="skip"`) {
+		b.t.Errorf("%s-%s: the first Tab reaches %s, not the skip link", b.name, page, first)
+	}
+	if len(seen) < n {
+		missed := get(b, "the controls missed", chromedp.Evaluate[[]string](fmt.Sprintf(
+			`[...document.querySelectorAll("[data-kb]")].filter(e => !%s.includes(e.dataset.kb)).slice(0, 10).map(e => e.outerHTML.slice(0, 120))`,
+			jsList(seen))))
+		b.t.Errorf("%s-%s: %d of %d controls not reached by Tab: %v", b.name, page, n-len(seen), n, missed)
+	}
+	b.run("leave the focus", evalVoid(`document.activeElement?.blur(); document.getElementById("kb-start")?.remove()`))
+}
+
+// evalVoid evaluates js in the page for its effect.
+func evalVoid(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](js+"\n;true")(ctx, t)
+		return err
+	})
+}
+
+func jsList(set map[string]bool) string {
+	var keys []string
+	for k := range set {
+		keys = append(keys, strconv.Quote(k))
+	}
+	return "[" + strings.Join(keys, ",") + "]"
 }
 
 func (b *tab) signIn(user, password string) {
@@ -139,7 +299,7 @@ func (b *tab) signIn(user, password string) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
 		chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
+		chromedp.WaitVisible(chromedp.CSS(`header nav.main`)),
 	)
 }
 
@@ -208,6 +368,13 @@ func TestBrowser(t *testing.T) {
 	acceptedBefore := operator.opsCount("accepted", "edoc")
 	statusBefore := operator.opsCount("accepted", "status")
 	operator.screenshot("ops")
+	// The dashboard's refresh can be paused (no <meta refresh>, which
+	// cannot), and resumed.
+	operator.run("pause the dashboard", chromedp.Click(chromedp.CSS(`#refresh-toggle`)))
+	if got := get(operator, "the pause button", chromedp.Evaluate[string](`document.getElementById("refresh-toggle").getAttribute("aria-pressed") + " " + document.getElementById("refresh-toggle").textContent`)); got != "true Tiếp tục tự cập nhật" {
+		t.Errorf("after pausing, the dashboard's button says %q", got)
+	}
+	operator.run("resume the dashboard", chromedp.Click(chromedp.CSS(`#refresh-toggle`)))
 
 	// G22's clerk composes a letter to H29 with a PDF.
 	pdf := filepath.Join(t.TempDir(), "Công văn 42.pdf")
@@ -221,12 +388,24 @@ func TestBrowser(t *testing.T) {
 	// The filter finds H29 by its code, diacritics and case aside, and
 	// hides the other agencies.
 	sender.run("filter recipients", chromedp.SendKeys(chromedp.CSS(`#to-filter`), "h29"))
-	visible := get(sender, "visible recipients", chromedp.Evaluate[[]string](`[...document.querySelectorAll("select[name=to] option")].filter(o => !o.hidden).map(o => o.value)`))
+	visible := get(sender, "visible recipients", chromedp.Evaluate[[]string](`[...document.querySelectorAll("ul.picker li")].filter(li => li.getClientRects().length > 0).map(li => li.querySelector("input").value)`))
 	if len(visible) != 1 || visible[0] != h29["organId"] {
 		t.Fatalf("filtering for h29 leaves %v", visible)
 	}
+	// The upload bar is not shown before a send.
+	if get(sender, "the upload bar", chromedp.Evaluate[bool](`document.getElementById("upload-progress").getClientRects().length > 0`)) {
+		t.Error("an empty upload bar is shown before sending")
+	}
+	sender.run("tick H29", chromedp.Click(chromedp.CSS(`input[name=to][value="000.00.00.H29"]`)))
+	if n := sender.text("the count of recipients", "#to-count strong"); n != "1" {
+		t.Errorf("after ticking H29 the count says %q, want 1", n)
+	}
+	if name := sender.text("H29's name", `li.checked .name`); name != h29["name"] {
+		t.Errorf("the ticked recipient is named %q, want the directory's %q", name, h29["name"])
+	}
 	sender.run("fill the letter",
-		chromedp.SetAttributeValue(chromedp.CSS(`select[name=to] option[value="000.00.00.H29"]`), "selected", ""),
+		chromedp.SetValue(chromedp.CSS(`select[name=type_name]`), "Tờ trình"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=due]`), "15/01/2030"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=number]`), "42"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=notation]`), "VPCP-TTĐT"),
 		chromedp.SendKeys(chromedp.CSS(`textarea[name=subject]`), subject),
@@ -269,7 +448,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`button[name=action][value="03"]`)),
 	)
 	page := recipient.text("read the letter", "main")
-	for _, want := range []string{subject, "42/VPCP-TTĐT", "Nguyễn Văn A", "Công văn 42.pdf"} {
+	for _, want := range []string{subject, "42/VPCP-TTĐT", "Nguyễn Văn A", "Công văn 42.pdf", "Tờ trình", "15/01/2030"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the document page lacks %q", want)
 		}
@@ -305,7 +484,7 @@ func TestBrowser(t *testing.T) {
 	)
 	operator.screenshot("search")
 	operator.run("trace", chromedp.Click(chromedp.CSS(`#results tr:first-child a`)), chromedp.WaitVisible(chromedp.CSS(`table.timeline`)))
-	if trace := operator.text("the trace", "main"); !strings.Contains(trace, h29["organId"]) || !strings.Contains(trace, "03") {
+	if trace := operator.text("the trace", "main"); !strings.Contains(trace, h29["organId"]) || !strings.Contains(trace, "Đã tiếp nhận") {
 		t.Errorf("the trace of the newest packet to H29 lacks its recipient or status: %s", trace)
 	}
 	operator.screenshot("trace")

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -30,18 +31,33 @@ const (
 	maxField         = 4 << 10
 )
 
+// docTypes are the administrative document types of Nghị định 30/2020
+// (Phụ lục III), the names a clerk picks from; the packet carries the
+// name as DocumentType/TypeName.
+var docTypes = []string{
+	"Nghị quyết", "Quyết định", "Chỉ thị", "Quy chế", "Quy định", "Thông cáo", "Thông báo", "Hướng dẫn",
+	"Chương trình", "Kế hoạch", "Phương án", "Đề án", "Dự án", "Báo cáo", "Biên bản", "Tờ trình", "Hợp đồng",
+	"Công văn", "Công điện", "Bản ghi nhớ", "Bản thỏa thuận", "Giấy ủy quyền", "Giấy mời", "Giấy giới thiệu",
+	"Giấy nghỉ phép", "Phiếu gửi", "Phiếu chuyển", "Phiếu báo", "Thư công",
+}
+
+// docTypeCode is the DocumentType/Type of every composed document: 1, an
+// administrative document (FORMAT.md: the code validators accept).
+const docTypeCode = "1"
+
 // composeForm is what a clerk typed, kept to show the form again.
 type composeForm struct {
 	To             []string
 	Number         string
 	Notation       string
 	Subject        string
-	Type           string
 	TypeName       string
 	Priority       string
-	Due            string
+	Due            string // as typed; dd/MM/yyyy once checked
 	SignerName     string
 	SignerPosition string
+
+	due time.Time // Due, parsed by checkCompose
 }
 
 type option struct {
@@ -53,8 +69,10 @@ type composeView struct {
 	Hosted     bool
 	Form       composeForm
 	Recipients []option // from the directory; empty without one
+	Selected   int      // how many recipients are ticked
+	Types      []option
 	Priorities []option
-	MaxMiB     int64
+	MaxMB      int64 // the limit in binary megabytes, written "MB" as a clerk says it
 	MaxBytes   int64
 }
 
@@ -72,7 +90,7 @@ func (s *server) maxUpload() int64 {
 }
 
 func (s *server) composeGet(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
-	s.composePage(w, r, u, ss, http.StatusOK, composeForm{Type: "1", TypeName: "Công văn", Priority: "0"}, "", "")
+	s.composePage(w, r, u, ss, http.StatusOK, composeForm{TypeName: "Công văn", Priority: "0"}, "", "")
 }
 
 func (s *server) composePage(w http.ResponseWriter, r *http.Request, u *Account, ss *session, status int, f composeForm, errKey, detail string) {
@@ -85,15 +103,21 @@ func (s *server) composePage(w http.ResponseWriter, r *http.Request, u *Account,
 		}
 	}
 	_, hosted := s.o.Signers[u.OrganID]
-	v := &composeView{Hosted: hosted, Form: f, MaxMiB: s.maxUpload() >> 20, MaxBytes: s.maxUpload()}
+	v := &composeView{Hosted: hosted, Form: f, MaxMB: s.maxUpload() >> 20, MaxBytes: s.maxUpload()}
 	if s.o.Directory != nil {
 		for _, a := range s.o.Directory.Agencies() {
 			if string(a.ID) == u.OrganID {
 				continue
 			}
-			v.Recipients = append(v.Recipients, option{Value: string(a.ID), Label: a.Name + " (" + string(a.ID) + ")",
-				Selected: slices.Contains(f.To, string(a.ID))})
+			o := option{Value: string(a.ID), Label: cmp.Or(a.Name, string(a.ID)), Selected: slices.Contains(f.To, string(a.ID))}
+			if o.Selected {
+				v.Selected++
+			}
+			v.Recipients = append(v.Recipients, o)
 		}
+	}
+	for _, t := range docTypes {
+		v.Types = append(v.Types, option{Value: t, Label: t, Selected: f.TypeName == t})
 	}
 	for i := range 5 {
 		n := strconv.Itoa(i)
@@ -280,8 +304,6 @@ func setField(f *composeForm, name, v string) {
 		f.Notation = v
 	case "subject":
 		f.Subject = v
-	case "type":
-		f.Type = v
 	case "type_name":
 		f.TypeName = v
 	case "priority":
@@ -365,20 +387,18 @@ func (s *server) checkCompose(f *composeForm, u *Account, files []upload) error 
 	case utf8.RuneCountInString(f.Subject) > 500:
 		return &formError{key: "subject_too_long"}
 	}
-	if n, err := strconv.Atoi(f.Type); err != nil || n < 0 {
+	if !slices.Contains(docTypes, f.TypeName) {
 		return &formError{key: "bad_type"}
 	}
 	if n, err := strconv.Atoi(f.Priority); err != nil || n < 0 || n > 4 {
 		return &formError{key: "bad_priority"}
 	}
 	if f.Due != "" {
-		d, err := time.ParseInLocation("2006-01-02", f.Due, edxml.Zone)
-		if err != nil {
-			if d, _, err = edxml.ParseDate(f.Due); err != nil {
-				return &formError{key: "bad_due"}
-			}
+		d, ok := parseDue(f.Due)
+		if !ok {
+			return &formError{key: "bad_due"}
 		}
-		f.Due = d.Format("2006-01-02")
+		f.due, f.Due = d, d.Format("02/01/2006")
 	}
 	if len(files) == 0 {
 		return &formError{key: "need_file"}
@@ -395,13 +415,13 @@ func (s *server) buildEdoc(u *Account, f composeForm, files []upload, now time.T
 		DocumentID:   docID,
 		Code:         edxml.Code{Number: f.Number, Notation: f.Notation},
 		Promulgation: edxml.Promulgation{Date: date},
-		DocumentType: edxml.DocumentType{Type: f.Type, TypeName: f.TypeName},
+		DocumentType: edxml.DocumentType{Type: docTypeCode, TypeName: f.TypeName},
 		Subject:      f.Subject,
 		Signer:       edxml.Signer{FullName: f.SignerName, Position: f.SignerPosition},
 		OtherInfo:    edxml.OtherInfo{Priority: f.Priority},
 	}
-	if f.Due != "" {
-		h.DueDate = strings.ReplaceAll(f.Due, "-", "/")
+	if !f.due.IsZero() {
+		h.DueDate = f.due.Format("2006/01/02")
 	}
 	for _, id := range f.To {
 		h.To = append(h.To, edxml.Organization{OrganID: id, OrganName: s.organLabel(id)})
@@ -419,6 +439,19 @@ func (s *server) buildEdoc(u *Account, f composeForm, files []upload, now time.T
 		pk.AddFile(cid, up.name, "", "application/pdf")
 	}
 	return pk, nil
+}
+
+// parseDue reads a due date as a Vietnamese clerk writes it, d/M/yyyy,
+// or as a browser's date field sends it, yyyy-MM-dd, or as a packet
+// has it, yyyy/MM/dd.
+func parseDue(v string) (time.Time, bool) {
+	for _, layout := range []string{"2/1/2006", "2006-01-02"} {
+		if d, err := time.ParseInLocation(layout, v, edxml.Zone); err == nil {
+			return d, true
+		}
+	}
+	d, _, err := edxml.ParseDate(v)
+	return d, err == nil
 }
 
 func contentID() (string, error) {

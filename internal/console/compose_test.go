@@ -85,10 +85,11 @@ func TestComposeAndDownload(t *testing.T) {
 	if strings.Contains(form, `value="`+g22+`"`) {
 		t.Fatalf("the sender is offered as a recipient: %s", form)
 	}
+	checkComposeForm(t, form)
 	token := csrf(t, form)
 	const subj = "V/v thử nghiệm soạn văn bản trên giao diện web"
 	fields := [][2]string{{"csrf", token}, {"to", h29}, {"number", "42"}, {"notation", "VPCP-TTĐT"},
-		{"subject", subj}, {"type", "1"}, {"type_name", "Công văn"}, {"priority", "1"}, {"due", "2030-01-15"},
+		{"subject", subj}, {"type_name", "Tờ trình"}, {"priority", "1"}, {"due", "15/1/2030"},
 		{"signer_name", "Nguyễn Văn A"}, {"signer_position", "Phó Chủ nhiệm"}}
 	pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
 	const pdfName = "Công văn số 42.pdf"
@@ -122,7 +123,7 @@ func TestComposeAndDownload(t *testing.T) {
 		return strings.Contains(body, subj) && strings.Contains(body, "/doc/"+id)
 	})
 	body = clerk.page("/doc/" + id)
-	for _, want := range []string{subj, "42/VPCP-TTĐT", "Cơ quan " + g22, "Nguyễn Văn A", "15/01/2030", "/doc/" + id + "/file/0", pdfName} {
+	for _, want := range []string{subj, "42/VPCP-TTĐT", "Cơ quan " + g22, "Nguyễn Văn A", "15/01/2030", "Tờ trình", "/doc/" + id + "/file/0", pdfName} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("document page lacks %q: %s", want, body)
 		}
@@ -154,6 +155,95 @@ func TestComposeAndDownload(t *testing.T) {
 	}
 }
 
+// checkComposeForm checks the compose page a clerk of G22 gets: agencies
+// picked by name from ticked boxes, the document type by name from the
+// list of Nghị định 30/2020, no type code field, sizes in MB, a due date
+// read as dd/MM/yyyy, and the upload bar hidden until a send starts.
+func checkComposeForm(t *testing.T, form string) {
+	t.Helper()
+	for _, want := range []string{
+		`<input type="checkbox" name="to" value="` + h29 + `"> <span class="name">Cơ quan ` + h29 + `</span> <small class="code">` + h29 + `</small>`,
+		`<select name="type_name" required>`,
+		`<option selected>Công văn</option>`,
+		`<option>Thư công</option>`,
+		`<option>Giấy nghỉ phép</option>`,
+		`50 MB.`,
+		`<progress id="upload-progress" max="1" value="0" hidden>`,
+		`<span class="hint" id="due-hint">ngày/tháng/năm`,
+		`<button type="submit" class="primary">Ký và gửi</button>`,
+		`<a href="/compose" aria-current="page">`,
+		`Cơ quan ` + g22,
+	} {
+		if !strings.Contains(form, want) {
+			t.Errorf("compose page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"MiB", `name="type"`, "Mã loại văn bản", `<select name="to"`, `type="date"`, `aria-current="page">Văn bản đến`} {
+		if strings.Contains(form, bad) {
+			t.Errorf("compose page has %q", bad)
+		}
+	}
+	if n := strings.Count(form, "<option>") + strings.Count(form, "<option selected>"); n != 29 {
+		t.Errorf("compose page offers %d document types, want the 29 of Nghị định 30/2020", n)
+	}
+	if n := strings.Count(form, `class="primary"`); n != 1 {
+		t.Errorf("compose page has %d primary buttons, want 1", n)
+	}
+}
+
+// The form's document type and due date are checked on the server, and
+// the stylesheet hides what is hidden (the upload bar showed, empty,
+// because a display rule beat the hidden attribute).
+func TestComposeFormChecks(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveConsole(t, console.Options{
+		Hub:      h.Hub,
+		Accounts: []console.Account{{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22}},
+		Signers:  hosted(h, g22), Directory: testDirectory(t),
+	})
+	sender := newBrowser(t, base)
+	if code, _ := sender.login("vanthu.g22", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("G22 sign in: %d", code)
+	}
+	token := csrf(t, sender.page("/compose"))
+	tests := []struct {
+		name     string
+		typeName string
+		due      string
+		want     string
+	}{
+		{name: "a type not in the list", typeName: "Công văn hỏa tốc", want: "Hãy chọn loại văn bản trong danh sách."},
+		{name: "no type", typeName: "", want: "Hãy chọn loại văn bản trong danh sách."},
+		{name: "a day that does not exist", typeName: "Công văn", due: "31/02/2030", want: "Hạn xử lý không phải là ngày hợp lệ"},
+		{name: "month first", typeName: "Công văn", due: "01/15/2030", want: "Hạn xử lý không phải là ngày hợp lệ"},
+		// A valid date goes on to the next check, the missing file, and is
+		// shown back as dd/MM/yyyy.
+		{name: "ISO date", typeName: "Quyết định", due: "2030-01-15", want: `value="15/01/2030"`},
+		{name: "short day and month", typeName: "Quyết định", due: "5/1/2030", want: `value="05/01/2030"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fields := [][2]string{{"csrf", token}, {"to", h29}, {"number", "1"}, {"notation", "VPCP"},
+				{"subject", "V/v thử"}, {"type_name", tt.typeName}, {"priority", "0"}, {"due", tt.due}}
+			code, body, _ := sender.multipart("/compose", fields, nil)
+			if code != http.StatusBadRequest || !strings.Contains(body, tt.want) {
+				t.Fatalf("got %d, want 400 with %q: %s", code, tt.want, body)
+			}
+			if tt.typeName != "" && !strings.Contains(body, "<option selected>"+tt.typeName+"</option>") && strings.Contains(tt.want, "value=") {
+				t.Errorf("the chosen type %q is not kept", tt.typeName)
+			}
+		})
+	}
+	_, css, _ := sender.raw("/static/console.css")
+	if !strings.Contains(string(css), "[hidden]{display:none!important}") {
+		t.Error("console.css does not make the hidden attribute win over display rules")
+	}
+}
+
 // A local write failure while composing is the server's fault: 503 with
 // Retry-After, never a 4xx that tells the clerk the letter is wrong.
 func TestComposeLocalFailureIs503(t *testing.T) {
@@ -177,7 +267,7 @@ func TestComposeLocalFailureIs503(t *testing.T) {
 		t.Fatalf("G22 sign in: %d", code)
 	}
 	fields := [][2]string{{"csrf", csrf(t, sender.page("/compose"))}, {"to", h29}, {"number", "1"}, {"notation", "VPCP"},
-		{"subject", "V/v thử"}, {"type", "1"}, {"type_name", "Công văn"}, {"priority", "0"},
+		{"subject", "V/v thử"}, {"type_name", "Công văn"}, {"priority", "0"},
 		{"signer_name", "Nguyễn Văn A"}, {"signer_position", "Phó Chủ nhiệm"}}
 	code, _, hdr := sender.multipart("/compose", fields, map[string][]byte{"a.pdf": []byte("%PDF-1.4\n%%EOF\n")})
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {

@@ -110,7 +110,7 @@ type Options struct {
 	// Zone is the zone every time is shown in; nil means Asia/Ho_Chi_Minh.
 	Zone *time.Location
 	Now  func() time.Time
-	Log        *slog.Logger
+	Log  *slog.Logger
 }
 
 // Names of the cookies.
@@ -305,6 +305,7 @@ type page struct {
 	User   *Account
 	CSRF   string
 	Title  string
+	Nav    string // the navigation entry of the page, marked aria-current (navEntry)
 	Zone   string // the zone the page's times are in, named once in its footer
 	Flash  string
 	Error  string
@@ -324,7 +325,7 @@ type page struct {
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {
 	l := lang(w, r, s.secure(r))
-	p := &page{M: messages[l], Lang: l, User: u, Zone: zoneLabel(s.o.Zone, s.o.Now())}
+	p := &page{M: messages[l], Lang: l, User: u, Nav: navEntry(r.URL.Path), Zone: zoneLabel(s.o.Zone, s.o.Now())}
 	if ss != nil {
 		p.CSRF = ss.csrf
 	}

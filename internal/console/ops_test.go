@@ -57,7 +57,7 @@ func TestOperatorDashboard(t *testing.T) {
 		body = op.page("/ops")
 		return strings.Contains(body, accepted) && strings.Contains(body, pending)
 	})
-	for _, want := range []string{`<meta http-equiv="refresh" content="10">`, "Bảng điều khiển vận hành", "Tồn đọng theo cơ quan", "p99"} {
+	for _, want := range []string{`<body data-refresh="10">`, `<script src="/static/console.js" defer>`, "Bảng điều khiển vận hành", "Tồn đọng theo cơ quan", "p99"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("/ops lacks %q: %s", want, body)
 		}

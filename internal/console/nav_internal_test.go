@@ -1,0 +1,26 @@
+package console
+
+import "testing"
+
+func TestNavEntry(t *testing.T) {
+	tests := []struct {
+		give, want string
+	}{
+		{give: "/inbox", want: "/inbox"},
+		{give: "/outbox", want: "/outbox"},
+		{give: "/compose", want: "/compose"},
+		{give: "/ops", want: "/ops"},
+		{give: "/ops/search", want: "/ops/search"},
+		{give: "/ops/packet/abc", want: "/ops/search"},
+		{give: "/ops/dead-letters", want: "/ops/dead-letters"},
+		{give: "/ops/directory/000.00.00.H29/tokens", want: "/ops/directory"},
+		{give: "/doc/abc", want: ""},
+		{give: "/", want: ""},
+		{give: "/inboxes", want: ""},
+	}
+	for _, tt := range tests {
+		if got := navEntry(tt.give); got != tt.want {
+			t.Errorf("navEntry(%q) = %q, want %q", tt.give, got, tt.want)
+		}
+	}
+}
