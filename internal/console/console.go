@@ -110,7 +110,7 @@ type Options struct {
 	// Zone is the zone every time is shown in; nil means Asia/Ho_Chi_Minh.
 	Zone *time.Location
 	Now  func() time.Time
-	Log        *slog.Logger
+	Log  *slog.Logger
 }
 
 // Names of the cookies.
@@ -312,6 +312,7 @@ type page struct {
 
 	Inbox   []inboxRow
 	Outbox  []outboxRow
+	Mail    *mailView // the lists' views, filters and pager
 	Doc     *docView
 	Compose *composeView
 	Ops     *opsView
