@@ -127,7 +127,7 @@ func (s *server) mailQuery(q url.Values, incoming bool) (mailForm, track.MailQue
 		if !ok {
 			bad = append(bad, "mail_bad_since")
 		} else {
-			mq.Since, f.Since = d, d.Format(time.DateOnly)
+			mq.Since, f.Since = d, d.Format(dateLayout)
 		}
 	}
 	if f.Until != "" {
@@ -136,7 +136,7 @@ func (s *server) mailQuery(q url.Values, incoming bool) (mailForm, track.MailQue
 			bad = append(bad, "mail_bad_until")
 		} else {
 			// The day named is included.
-			mq.Until, f.Until = d.AddDate(0, 0, 1), d.Format(time.DateOnly)
+			mq.Until, f.Until = d.AddDate(0, 0, 1), d.Format(dateLayout)
 		}
 	}
 	if !mq.Since.IsZero() && !mq.Until.IsZero() && !mq.Since.Before(mq.Until) {

@@ -272,6 +272,10 @@ func TestMailLists(t *testing.T) {
 			t.Errorf("filter %s: %v, want %v", tt.give, got, tt.want)
 		}
 	}
+	// A date sent as yyyy-mm-dd comes back as every date is shown.
+	if p := h29c.page("/inbox?since=" + today.Format("2006-01-02")); !strings.Contains(p, `name="since" value="`+today.Format("02/01/2006")+`"`) {
+		t.Errorf("the date typed is not shown as dd/mm/yyyy: %s", p)
+	}
 	bad := []struct {
 		give, want string
 	}{
