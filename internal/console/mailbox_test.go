@@ -110,6 +110,9 @@ func listed(body string) []string {
 	return ids
 }
 
+// keyRE finds a message key shown for want of its message.
+var keyRE = regexp.MustCompile(`\b(mail_[a-z_]+|prio\d|mail_st_\w+)\b`)
+
 var nextRE = regexp.MustCompile(`<a href="([^"]+)" rel="next">Trang sau</a>`)
 
 // The incoming list keeps a letter after the agency's DMS acknowledged
@@ -304,6 +307,18 @@ func TestMailLists(t *testing.T) {
 	if row(g12c.page("/outbox?view=all"), b) == "" {
 		t.Error("G12's outgoing list lacks its letter")
 	}
+
+	// Every string of the lists is in both languages.
+	for _, q := range []string{"/inbox?view=all&lang=en", "/outbox?view=all&lang=en", "/inbox?view=all&lang=vi", "/outbox?view=all&since=x"} {
+		_, page, _ := g12c.do(http.MethodGet, q, nil)
+		if keyRE.MatchString(page) {
+			t.Errorf("%s shows a message key: %s", q, page)
+		}
+	}
+	if en := g12c.page("/inbox?lang=en"); !strings.Contains(en, ">To handle</a>") || !strings.Contains(en, "Filter") {
+		t.Errorf("the English list: %s", en)
+	}
+	g12c.page("/inbox?lang=vi")
 
 	// Pages: two a page over five letters, the filter kept on each link.
 	defer console.SetListPageSize(2)()
