@@ -313,6 +313,7 @@ type page struct {
 
 	Inbox   []inboxRow
 	Outbox  []outboxRow
+	Mail    *mailView // the lists' views, filters and pager
 	Doc     *docView
 	Compose *composeView
 	Ops     *opsView

@@ -43,7 +43,7 @@ func TestRevoke(t *testing.T) {
 	}
 	testwait.Eventually(t, "H29's copy revoked in G22's outbox", func() bool {
 		body = sender.page("/outbox?ok=revoked")
-		return strings.Contains(body, `<li data-organ="`+h29+`">`+h29+`: <span class="state" data-state="revoked">`)
+		return strings.Contains(body, `<li data-organ="`+h29+`"><span class="organ" title="`+h29+`">`+h29+`</span>: <span class="state" data-state="revoked">Đã thu hồi</span>`)
 	})
 	if !strings.Contains(body, "Đã gửi văn bản thu hồi.") || strings.Contains(body, `/revoke"`) {
 		t.Errorf("after revoking, the outbox: %s", body)
@@ -55,7 +55,8 @@ func TestRevoke(t *testing.T) {
 	// H29 receives the revoke packet, with the original's subject.
 	var inbox string
 	testwait.Eventually(t, "the revoke packet in H29's inbox", func() bool {
-		inbox = other.page("/inbox")
+		// The revoked letter is handled: it is among all, not pending.
+		inbox = other.page("/inbox?view=all")
 		return strings.Count(inbox, "V/v rà soát") == 2
 	})
 	// Its page says what it does and why.
