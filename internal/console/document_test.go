@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"lienthong/internal/hubtest"
 	"lienthong/internal/pki"
 	"lienthong/internal/testwait"
+	"lienthong/internal/track"
 )
 
 var (
@@ -138,11 +140,14 @@ func TestDocumentPagePlain(t *testing.T) {
 	if err := h.Hub.Ack(t.Context(), h29, id, "done", ""); err != nil {
 		t.Fatal(err)
 	}
-	var spage string
-	testwait.Eventually(t, "the acknowledgement on G22's page", func() bool {
-		spage = sender.page("/doc/" + id)
-		return strings.Contains(spage, "Hệ thống của đơn vị nhận xác nhận đã nhận văn bản")
+	testwait.Eventually(t, "the acknowledgement on G22's timeline", func() bool {
+		tl, err := h.Hub.Timeline(g22, id)
+		return err == nil && len(tl.Recipients) == 1 && slices.ContainsFunc(tl.Recipients[0].Events, func(e track.Event) bool { return e.Type == track.EventAcked })
 	})
+	spage := sender.page("/doc/" + id)
+	if !strings.Contains(spage, "Hệ thống của đơn vị nhận xác nhận đã nhận văn bản") {
+		t.Errorf("the acknowledgement is not in words: %s", spage)
+	}
 	tech := techOnly(page)
 	for _, p := range []struct{ who, page string }{{"H29", page}, {"G22", spage}} {
 		for _, bad := range []string{"revocation status", "is unknown", "cms ·", "(done)", "0.9.2342", "MiB", "application/pdf (", "Mã loại"} {
