@@ -160,6 +160,13 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	}
 	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
 		d.Report = newReportView(p.M, p.Lang, rep)
+		for i, sg := range d.Report.Signatures {
+			// An agency's certificate names the agency: said once, as
+			// the signing agency.
+			if n := s.organName(sg.OrganID); n != "" && sameName(sg.Person, n) {
+				d.Report.Signatures[i].Person = ""
+			}
+		}
 	} else {
 		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err, "cause", errors.Unwrap(err))
 	}
