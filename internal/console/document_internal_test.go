@@ -78,4 +78,10 @@ func TestProblemSentences(t *testing.T) {
 	if strings.Contains(v.Signatures[0].Errors[0].Message, "digest") {
 		t.Errorf("an English message on a Vietnamese page: %+v", v.Signatures[0].Errors[0])
 	}
+	// Each problem names its certificate, readable, in any language.
+	msg := `revocation status of "CN=Cơ quan G22,0.9.2342.19200300.100.1.1=#130d3030302e30302e30302e473232" is unknown: no CRL for its issuer`
+	ps := problems(messages["vi"], "vi", []trust.Problem{{Code: trust.CodeRevocationUnknown, Message: msg}})
+	if want := "CN=Cơ quan G22, UID=000.00.00.G22"; ps[0].Cert != want || ps[0].Message != "" {
+		t.Errorf("problem %+v, want the certificate %q and no English", ps[0], want)
+	}
 }

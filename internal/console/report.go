@@ -1,7 +1,9 @@
 package console
 
 import (
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -16,6 +18,26 @@ import (
 // English, so on English pages only) go to the technical details.
 type problemView struct {
 	Code, Text, Message string
+	// Cert is the certificate the problem is about, as a readable DN,
+	// when the message names one (a chain has several).
+	Cert string
+}
+
+// quotedRE finds the first quoted string of a verifier's message: the
+// certificate's subject, written with %q (revocation.go).
+var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// problemCert is the readable subject a message quotes, "" when none.
+func problemCert(msg string) string {
+	q := quotedRE.FindString(msg)
+	if q == "" {
+		return ""
+	}
+	dn, err := strconv.Unquote(q)
+	if err != nil || !strings.Contains(dn, "=") {
+		return ""
+	}
+	return pki.ReadableDN(dn)
 }
 
 // signatureView is one signature of a verification report.
@@ -76,7 +98,7 @@ func sentence(s string) string {
 func problems(m msgs, lang string, ps []trust.Problem) []problemView {
 	out := make([]problemView, 0, len(ps))
 	for _, p := range ps {
-		v := problemView{Code: p.Code, Text: sentence(sigClause(m, p))}
+		v := problemView{Code: p.Code, Text: sentence(sigClause(m, p)), Cert: problemCert(p.Message)}
 		if lang == "en" {
 			v.Message = pki.ReadableText(p.Message)
 		}
