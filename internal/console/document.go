@@ -116,7 +116,8 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
 		if err := s.send(r.Context(), u, pk, edxml.StatusArrived, "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
-			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
+			// The cause is in the log; the clerk needs to know it is retried.
+			p.Error = p.M.T("auto01_failed")
 		} else if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
 			tl = tl2 // with the 01 just sent
 		}
@@ -189,7 +190,10 @@ func (p *page) flashStatus(q url.Values) {
 		p.Error = p.M.T(q.Get("err"))
 		return
 	case "status_failed":
-		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
+		p.Error = p.M.T("status_failed")
+		if d := q.Get("detail"); d != "" {
+			p.Error += " (" + p.M.T("err_code") + ": " + d + ")"
+		}
 		return
 	}
 	if q.Get("ok") == "revoked" {

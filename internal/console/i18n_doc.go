@@ -5,6 +5,7 @@ package console
 func init() {
 	addMessages(msgs{
 		"tech":                        "Chi tiết kỹ thuật",
+		"err_code":                    "mã lỗi để báo bộ phận hỗ trợ",
 		"verdict_valid":               "Chữ ký số hợp lệ",
 		"verdict_invalid":             "Chữ ký số không hợp lệ",
 		"verdict_unsigned":            "Văn bản không có chữ ký số",
@@ -70,6 +71,7 @@ func init() {
 		"ev_other":                    "Sự kiện khác",
 	}, msgs{
 		"tech":                        "Technical details",
+		"err_code":                    "error code for support",
 		"verdict_valid":               "The digital signature is valid",
 		"verdict_invalid":             "The digital signature is not valid",
 		"verdict_unsigned":            "The document has no digital signature",
