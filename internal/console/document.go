@@ -116,8 +116,7 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
 		if err := s.send(r.Context(), u, pk, edxml.StatusArrived, "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
-			// The cause is in the log; the clerk needs to know it is retried.
-			p.Error = p.M.T("auto01_failed")
+			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
 		} else if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
 			tl = tl2 // with the 01 just sent
 		}
@@ -161,13 +160,6 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	}
 	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
 		d.Report = newReportView(p.M, p.Lang, rep)
-		for i, sg := range d.Report.Signatures {
-			// An agency's certificate names the agency: said once, as
-			// the signing agency.
-			if n := s.organName(sg.OrganID); n != "" && sameName(sg.Person, n) {
-				d.Report.Signatures[i].Person = ""
-			}
-		}
 	} else {
 		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err, "cause", errors.Unwrap(err))
 	}
@@ -190,10 +182,7 @@ func (p *page) flashStatus(q url.Values) {
 		p.Error = p.M.T(q.Get("err"))
 		return
 	case "status_failed":
-		p.Error = p.M.T("status_failed")
-		if d := q.Get("detail"); d != "" {
-			p.Error += " (" + p.M.T("err_code") + ": " + d + ")"
-		}
+		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
 		return
 	}
 	if q.Get("ok") == "revoked" {

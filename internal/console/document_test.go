@@ -309,6 +309,9 @@ func TestStatusPagePlain(t *testing.T) {
 	if !regexp.MustCompile(`Cơ quan 000\.00\.00\.H29 báo: Văn bản số 1234/VPCP-KSTT đã đến hệ thống lúc \d\d/\d\d/\d{4} \d\d:\d\d\.`).MatchString(page) {
 		t.Errorf("the status page does not say it plainly: %s", page)
 	}
+	if !strings.Contains(page, `<a href="/doc/`+id+`">Xem văn bản</a>`) {
+		t.Errorf("the status page does not link to the document: %s", page)
+	}
 	if strings.Contains(visible(outsideTech(page)), "000.00.00.G22,2025") {
 		t.Errorf("the DocumentId is shown outside the technical details: %s", page)
 	}
