@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"lienthong/internal/edxml"
@@ -51,6 +52,9 @@ type docView struct {
 	// from (13).
 	TakeBack []string
 	Report   *reportView
+	// Related is the document a status packet is about, when the clerk's
+	// agency sent or received it: the page links to it.
+	Related string
 	// StatusLine says a status packet in one sentence: "<cơ quan> báo: Đã
 	// tiếp nhận văn bản số … lúc …".
 	StatusLine string
@@ -116,7 +120,8 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
 		if err := s.send(r.Context(), u, pk, edxml.StatusArrived, "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
-			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
+			// The cause is in the log; the clerk needs to know it is retried.
+			p.Error = p.M.T("auto01_failed")
 		} else if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
 			tl = tl2 // with the 01 just sent
 		}
@@ -151,15 +156,25 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 		d.AnswerID = id
 	case pk.Kind == edxml.KindStatus:
 		if doc := s.requested(u, pk.Status); doc != "" {
+			d.Related = doc
 			if dtl, err := s.o.Hub.Timeline(u.OrganID, doc); err == nil && pendingFor(dtl, u.OrganID) {
 				d.AnswerID = doc
 			}
+		} else {
+			d.Related = s.sentDoc(u, pk.Status)
 		}
 	case tl.From == u.OrganID && pk.Kind == edxml.KindEdoc:
 		d.TakeBack = takeBackable(tl)
 	}
 	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
 		d.Report = newReportView(p.M, p.Lang, rep)
+		for i, sg := range d.Report.Signatures {
+			// An agency's certificate names the agency: said once, as
+			// the signing agency.
+			if n := s.organName(sg.OrganID); n != "" && sameName(sg.Person, n) {
+				d.Report.Signatures[i].Person = ""
+			}
+		}
 	} else {
 		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err, "cause", errors.Unwrap(err))
 	}
@@ -182,7 +197,10 @@ func (p *page) flashStatus(q url.Values) {
 		p.Error = p.M.T(q.Get("err"))
 		return
 	case "status_failed":
-		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
+		p.Error = p.M.T("status_failed")
+		if d := q.Get("detail"); d != "" {
+			p.Error += " (" + p.M.T("err_code") + ": " + d + ")"
+		}
 		return
 	}
 	if q.Get("ok") == "revoked" {
@@ -294,6 +312,33 @@ func errCode(err error) string {
 		return err.Error()
 	}
 	return "internal"
+}
+
+// sentScan bounds the outgoing packets read to find a status's document.
+const sentScan = 5000
+
+// sentDoc finds, among what the clerk's agency sent, the newest document
+// a status answers (its DocumentId); "" when the status is not about one
+// of the agency's documents or it is older than the last sentScan sent.
+func (s *server) sentDoc(u *Account, st *edxml.Status) string {
+	if st == nil || st.ResponseFor.OrganID != u.OrganID || st.StatusCode == edxml.StatusTakeBack {
+		return ""
+	}
+	since := time.Time{}
+	if t, _, err := edxml.ParseTimestamp(st.Timestamp); err == nil {
+		since = t.AddDate(-1, 0, 0) // a status answers a document of the last year
+	}
+	sent, err := s.o.Hub.Sent(u.OrganID, since, time.Time{}, sentScan)
+	if err != nil {
+		return ""
+	}
+	found := ""
+	for _, p := range sent {
+		if p.Kind == string(edxml.KindEdoc) && p.DocumentID == st.ResponseFor.DocumentID {
+			found = p.ID
+		}
+	}
+	return found
 }
 
 // organView names an agency of a packet by the directory, and keeps the
