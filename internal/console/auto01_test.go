@@ -50,7 +50,7 @@ func TestAuto01AtLeastOnce(t *testing.T) {
 	rc.Close()
 
 	store.down.Store(true)
-	if body := clerk.page("/doc/" + id); !strings.Contains(body, "Không gửi được trạng thái 01") {
+	if body := clerk.page("/doc/" + id); !strings.Contains(body, "Không tự động gửi được trạng thái «Đã đến»") {
 		t.Errorf("the clerk is not told the 01 failed: %s", body)
 	}
 	store.down.Store(false)

@@ -7,27 +7,40 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
 	"lienthong/internal/pki"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
-	"net/http"
-	"net/url"
-	"os"
-	"slices"
-	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 type docView struct {
 	ID          string
 	Header      *edxml.Header
 	Status      *edxml.Status
-	Attachments []edxml.Attachment
+	Attachments []attachmentView
 	Priority    string
 	Timeline    track.Timeline
 	CanAnswer   bool
 	Hosted      bool
+	// From and To are the agencies by directory name, each with the name
+	// the packet claims when the two differ.
+	From organView
+	To   []organView
+	// BusinessType names what the packet does (Văn bản mới, Thu hồi, …).
+	BusinessType string
 	// Business is what the packet does to a document when it is not a
 	// new one: a revoke, an update or a replacement.
 	Business *edxml.Business
@@ -39,6 +52,36 @@ type docView struct {
 	// from (13).
 	TakeBack []string
 	Report   *reportView
+	// Related is the document a status packet is about, when the clerk's
+	// agency sent or received it: the page links to it.
+	Related string
+	// StatusLine says a status packet in one sentence: "<cơ quan> báo: Đã
+	// tiếp nhận văn bản số … lúc …".
+	StatusLine string
+}
+
+// organView is an agency on a document page.
+type organView struct {
+	ID string
+	// Name is the directory's name, else the id; Listed tells which.
+	Name   string
+	Listed bool
+	// Claimed is the OrganName the packet gives when it is not the
+	// directory's: the page shows the directory's and Warning says so.
+	Claimed, Warning string
+}
+
+// attachmentView is an attachment as the page lists it.
+type attachmentView struct {
+	N int
+	// Name is safe to show; Kind is "PDF", "DOCX", …; Size is in human
+	// units in the page's language.
+	Name, Kind, Size string
+	// ContentType and SHA256 are for the technical details only.
+	ContentType, SHA256 string
+	// PDF: the content starts with %PDF- (judged by its bytes), so the
+	// page previews it inline.
+	PDF bool
 }
 
 // answerCodes are the business statuses a clerk sends from a document.
@@ -77,37 +120,68 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	if recipient && owes01(tl, u.OrganID) && hosted && pk.Kind == edxml.KindEdoc {
 		if err := s.send(r.Context(), u, pk, edxml.StatusArrived, "", ""); err != nil {
 			s.o.Log.Warn("console: automatic 01", "packet", id, "organ", u.OrganID, "err", err)
-			p.Error = p.M.T("auto01_failed") + ": " + errCode(err)
+			// The cause is in the log; the clerk needs to know it is retried.
+			p.Error = p.M.T("auto01_failed")
 		} else if tl2, err := s.o.Hub.Timeline(u.OrganID, id); err == nil {
 			tl = tl2 // with the 01 just sent
 		}
 	}
-	d := &docView{ID: id, Header: pk.Header, Status: pk.Status, Attachments: pk.Attachments, Timeline: tl,
+	d := &docView{ID: id, Header: pk.Header, Status: pk.Status, Timeline: tl,
 		CanAnswer: recipient && pk.Kind == edxml.KindEdoc, Hosted: hosted, Codes: answerCodes}
-	if pk.Trace != nil && pk.Trace.Business != nil && pk.Trace.Business.DocType != edxml.BusinessNew {
-		d.Business = pk.Trace.Business
+	for i, a := range pk.Attachments {
+		d.Attachments = append(d.Attachments, attachmentView{N: i, Name: fileName(a.AttachmentName, i),
+			Kind: fileKind(p.M, a), Size: humanSize(p.Lang, a.Size), ContentType: a.ContentType, SHA256: a.SHA256, PDF: a.Format == "pdf"})
+	}
+	if h := pk.Header; h != nil {
+		d.From = s.organView(p.M, h.From)
+		for _, o := range h.To {
+			d.To = append(d.To, s.organView(p.M, o))
+		}
+		d.BusinessType = p.M.T("btype_" + edxml.BusinessNew)
+	}
+	if pk.Trace != nil && pk.Trace.Business != nil {
+		if l, ok := p.M["btype_"+pk.Trace.Business.DocType]; ok {
+			d.BusinessType = l
+		}
+		if pk.Trace.Business.DocType != edxml.BusinessNew {
+			d.Business = pk.Trace.Business
+		}
+	}
+	if st := pk.Status; st != nil {
+		d.From = s.organView(p.M, st.From)
+		d.StatusLine = s.statusLine(p.M, st)
 	}
 	switch {
 	case d.CanAnswer && pendingFor(tl, u.OrganID):
 		d.AnswerID = id
 	case pk.Kind == edxml.KindStatus:
 		if doc := s.requested(u, pk.Status); doc != "" {
+			d.Related = doc
 			if dtl, err := s.o.Hub.Timeline(u.OrganID, doc); err == nil && pendingFor(dtl, u.OrganID) {
 				d.AnswerID = doc
 			}
+		} else {
+			d.Related = s.sentDoc(u, pk.Status)
 		}
 	case tl.From == u.OrganID && pk.Kind == edxml.KindEdoc:
 		d.TakeBack = takeBackable(tl)
 	}
 	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
-		d.Report = newReportView(p.M, rep)
+		d.Report = newReportView(p.M, p.Lang, rep)
+		for i, sg := range d.Report.Signatures {
+			// An agency's certificate names the agency: said once, as
+			// the signing agency.
+			if n := s.organName(sg.OrganID); n != "" && sameName(sg.Person, n) {
+				d.Report.Signatures[i].Person = ""
+			}
+		}
 	} else {
 		s.o.Log.Warn("console: verification report", "packet", id, "organ", u.OrganID, "err", err, "cause", errors.Unwrap(err))
 	}
 	if pk.Header != nil {
 		p.Title = pk.Header.Subject
-		if pr := pk.Header.OtherInfo.Priority; pr != "" {
-			d.Priority = p.M.T("prio" + pr)
+		if l, ok := p.M["prio"+pk.Header.OtherInfo.Priority]; ok {
+			d.Priority = l
 		}
 	}
 	p.Doc = d
@@ -123,7 +197,10 @@ func (p *page) flashStatus(q url.Values) {
 		p.Error = p.M.T(q.Get("err"))
 		return
 	case "status_failed":
-		p.Error = p.M.T("status_failed") + ": " + q.Get("detail")
+		p.Error = p.M.T("status_failed")
+		if d := q.Get("detail"); d != "" {
+			p.Error += " (" + p.M.T("err_code") + ": " + d + ")"
+		}
 		return
 	}
 	if q.Get("ok") == "revoked" {
@@ -235,4 +312,109 @@ func errCode(err error) string {
 		return err.Error()
 	}
 	return "internal"
+}
+
+// sentScan bounds the outgoing packets read to find a status's document.
+const sentScan = 5000
+
+// sentDoc finds, among what the clerk's agency sent, the newest document
+// a status answers (its DocumentId); "" when the status is not about one
+// of the agency's documents or it is older than the last sentScan sent.
+func (s *server) sentDoc(u *Account, st *edxml.Status) string {
+	if st == nil || st.ResponseFor.OrganID != u.OrganID || st.StatusCode == edxml.StatusTakeBack {
+		return ""
+	}
+	since := time.Time{}
+	if t, _, err := edxml.ParseTimestamp(st.Timestamp); err == nil {
+		since = t.AddDate(-1, 0, 0) // a status answers a document of the last year
+	}
+	sent, err := s.o.Hub.Sent(u.OrganID, since, time.Time{}, sentScan)
+	if err != nil {
+		return ""
+	}
+	found := ""
+	for _, p := range sent {
+		if p.Kind == string(edxml.KindEdoc) && p.DocumentID == st.ResponseFor.DocumentID {
+			found = p.ID
+		}
+	}
+	return found
+}
+
+// organView names an agency of a packet by the directory, and keeps the
+// packet's OrganName when it is not the directory's: a sender may write
+// any name, the directory is the hub's.
+func (s *server) organView(m msgs, o edxml.Organization) organView {
+	v := organView{ID: o.OrganID, Name: s.organName(o.OrganID)}
+	v.Listed = v.Name != ""
+	if !v.Listed {
+		v.Name = o.OrganID
+		return v
+	}
+	if claimed := strings.TrimSpace(o.OrganName); claimed != "" && !sameName(claimed, v.Name) {
+		v.Claimed, v.Warning = claimed, fmt.Sprintf(m.T("name_mismatch"), claimed)
+	}
+	return v
+}
+
+// sameName compares agency names as a reader would: spacing, case and
+// Unicode composition aside.
+func sameName(a, b string) bool {
+	fold := func(s string) string { return strings.Join(strings.Fields(norm.NFC.String(s)), " ") }
+	return strings.EqualFold(fold(a), fold(b))
+}
+
+// statusLine says a status in one sentence, the agency by name: "Cơ
+// quan X báo: Đã tiếp nhận văn bản số 12/UBND lúc 07/12/2026 09:30."
+func (s *server) statusLine(m msgs, st *edxml.Status) string {
+	code := strings.TrimSpace(st.ResponseFor.Code)
+	if code == "" {
+		code = m.T("sline_nocode")
+	}
+	who, at := s.organLabel(st.From.OrganID), s.ptime(st.Timestamp)
+	if f, ok := m["sline_"+string(st.StatusCode)]; ok {
+		return fmt.Sprintf(f, who, code, at)
+	}
+	// Parsing normalises the code (14 reads 15), so this is a fallback.
+	return who + ": " + m.Code(st.StatusCode) + " — " + code + ", " + at
+}
+
+// fileKind names an attachment's format for a clerk: "PDF" when its bytes
+// are a PDF, else its name's extension ("DOCX"), else a generic word.
+func fileKind(m msgs, a edxml.Attachment) string {
+	if a.Format == "pdf" {
+		return "PDF"
+	}
+	if a.Format == "zip" && !strings.Contains(strings.ToLower(a.AttachmentName), ".") {
+		return "ZIP"
+	}
+	ext := strings.TrimPrefix(path.Ext(fileName(a.AttachmentName, 0)), ".")
+	// A .pdf that is not one by its bytes is not called PDF.
+	if ext != "" && len(ext) <= 5 && !strings.EqualFold(ext, "pdf") && strings.IndexFunc(ext, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) < 0 {
+		return strings.ToUpper(ext)
+	}
+	return m.T("file_other")
+}
+
+// humanSize is a size in bytes as a person reads it, with the language's
+// decimal mark: "1,2 MB" in Vietnamese, "1.2 MB" in English.
+func humanSize(lang string, n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, unit := float64(n)/1024, "KB"
+	for _, u := range []string{"MB", "GB", "TB"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, u
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0")
+	if lang == "vi" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s + " " + unit
 }

@@ -16,7 +16,9 @@ import (
 // file streams the n-th attachment of a packet, decoded. The hub's Fetch
 // decides who may read the packet (its sender and recipients). The packet
 // is read twice: once for the attachment's metadata, which may follow its
-// content, and once to stream the content to the response.
+// content, and once to stream the content to the response. With
+// ?inline=1 a PDF (by its bytes) is served for the document page's
+// preview frame; anything else is a download whatever the query says.
 func (s *server) file(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	id := r.PathValue("id")
 	n, err := strconv.Atoi(r.PathValue("n"))
@@ -41,8 +43,16 @@ func (s *server) file(w http.ResponseWriter, r *http.Request, u *Account, ss *se
 	}
 	defer rc.Close() //nolint:errcheck // read only
 	h := w.Header()
-	h.Set("Content-Type", attachmentType(a.ContentType))
-	h.Set("Content-Disposition", contentDisposition(a.AttachmentName, n))
+	if r.URL.Query().Get("inline") == "1" && a.Format == "pdf" {
+		h.Set("Content-Type", "application/pdf")
+		h.Set("Content-Disposition", disposition("inline", a.AttachmentName, n))
+		// Only this response may be framed, and by the console only.
+		h.Set("Content-Security-Policy", framedCSP)
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+	} else {
+		h.Set("Content-Type", attachmentType(a.ContentType))
+		h.Set("Content-Disposition", contentDisposition(a.AttachmentName, n))
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("Content-Length", strconv.FormatInt(a.Size, 10))
@@ -108,10 +118,18 @@ func fileName(name string, n int) string {
 	return name
 }
 
+// framedCSP is the console's policy with frame-ancestors 'self': for a
+// PDF preview, which the document page frames.
+const framedCSP = "default-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
+
 // contentDisposition is an attachment disposition with an ASCII filename
 // and the exact one in RFC 6266's extended filename* parameter (UTF-8,
 // percent-encoded).
-func contentDisposition(name string, n int) string {
+func contentDisposition(name string, n int) string { return disposition("attachment", name, n) }
+
+// disposition is contentDisposition with the type given (attachment or
+// inline).
+func disposition(typ, name string, n int) string {
 	name = fileName(name, n)
 	var ascii, ext strings.Builder
 	for _, r := range name {
@@ -128,7 +146,7 @@ func contentDisposition(name string, n int) string {
 			ext.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(b)|0x100, 16)[1:]))
 		}
 	}
-	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
+	return typ + `; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
 }
 
 // attrChar is RFC 5987's attr-char.

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -70,9 +71,9 @@ var messages = map[string]msgs{
 		"no_takeback":                 "Không có yêu cầu lấy lại văn bản đang chờ trả lời.",
 		"btn13":                       "Lấy lại",
 		"revoke":                      "Thu hồi văn bản",
-		"business_1":                  "Văn bản này thu hồi văn bản",
-		"business_2":                  "Văn bản này cập nhật văn bản",
-		"business_3":                  "Văn bản này thay thế văn bản",
+		"business_1":                  "Văn bản này thu hồi một văn bản đã gửi trước đó của",
+		"business_2":                  "Văn bản này cập nhật một văn bản đã gửi trước đó của",
+		"business_3":                  "Văn bản này thay thế một văn bản đã gửi trước đó của",
 		"revoke_note":                 "Thu hồi hủy văn bản đã ban hành ở mọi nơi nhận (loại nghiệp vụ 1); khác với lấy lại (13), nơi nhận không cần trả lời.",
 		"revoke_btn":                  "Thu hồi",
 		"revoke_reason":               "Thu hồi văn bản phải nêu lý do.",
@@ -153,8 +154,8 @@ var messages = map[string]msgs{
 		"reason_required":             "Từ chối văn bản phải nêu lý do.",
 		"bad_code":                    "Mã trạng thái không hợp lệ.",
 		"status_sent":                 "Đã gửi trạng thái",
-		"status_failed":               "Không gửi được trạng thái",
-		"auto01_failed":               "Không gửi được trạng thái 01 (đã nhận) tự động",
+		"status_failed":               "Không gửi được trạng thái; hãy thử lại sau",
+		"auto01_failed":               "Không tự động gửi được trạng thái «Đã đến» cho nơi gửi; hệ thống sẽ gửi lại khi văn bản được mở lần sau.",
 		"hosted":                      "Trạng thái được ký bằng khóa ký số của đơn vị do trục liên thông lưu giữ (ký hộ).",
 		"not_hosted":                  "Trục liên thông không giữ khóa ký số của đơn vị: trạng thái gửi đi không có chữ ký.",
 		"forbidden":                   "Bạn không có quyền truy cập trang này.",
@@ -277,13 +278,13 @@ var messages = map[string]msgs{
 		"btn04":                       "Phân công",
 		"btn05":                       "Đang xử lý",
 		"btn06":                       "Hoàn thành",
-		"ev_accepted":                 "trục đã nhận",
-		"ev_routed":                   "đã định tuyến",
-		"ev_delivered":                "đã chuyển đến",
-		"ev_fetched":                  "đã tải về",
-		"ev_acked":                    "đã xác nhận",
-		"ev_status":                   "trạng thái",
-		"ev_forwarded":                "chuyển tiếp",
+		"ev_accepted":                 "Trục liên thông đã nhận văn bản",
+		"ev_routed":                   "Trục đã xác định nơi nhận",
+		"ev_delivered":                "Đã chuyển đến hộp thư của đơn vị nhận",
+		"ev_fetched":                  "Đơn vị nhận đã tải văn bản về",
+		"ev_acked":                    "Hệ thống của đơn vị nhận đã trả lời",
+		"ev_status":                   "Đơn vị nhận báo trạng thái",
+		"ev_forwarded":                "Đã chuyển tiếp sang trục liên thông khác",
 		"prio0":                       "Thường",
 		"prio1":                       "Khẩn",
 		"prio2":                       "Thượng khẩn",
@@ -325,9 +326,9 @@ var messages = map[string]msgs{
 		"no_takeback":                 "No take-back request awaits an answer.",
 		"btn13":                       "Take back",
 		"revoke":                      "Revoke the document",
-		"business_1":                  "This packet revokes the document",
-		"business_2":                  "This packet updates the document",
-		"business_3":                  "This packet replaces the document",
+		"business_1":                  "This document revokes an earlier document of",
+		"business_2":                  "This document updates an earlier document of",
+		"business_3":                  "This document replaces an earlier document of",
 		"revoke_note":                 "Revoking cancels the issued document for every recipient (business type 1); unlike a take-back (13), recipients need not answer.",
 		"revoke_btn":                  "Revoke",
 		"revoke_reason":               "A revocation needs a reason.",
@@ -408,8 +409,8 @@ var messages = map[string]msgs{
 		"reason_required":             "A rejection needs a reason.",
 		"bad_code":                    "Not a valid status code.",
 		"status_sent":                 "Status sent",
-		"status_failed":               "The status could not be sent",
-		"auto01_failed":               "The automatic 01 (received) status could not be sent",
+		"status_failed":               "The status could not be sent; try again later",
+		"auto01_failed":               "The automatic “Arrived” status could not be sent to the sender; it will be sent when the document is next opened.",
 		"hosted":                      "Statuses are signed with the agency's signing key, which the hub holds (hosted signing).",
 		"not_hosted":                  "The hub does not hold this agency's signing key: statuses are sent unsigned.",
 		"forbidden":                   "You may not see this page.",
@@ -532,13 +533,13 @@ var messages = map[string]msgs{
 		"btn04":                       "Assign",
 		"btn05":                       "Processing",
 		"btn06":                       "Completed",
-		"ev_accepted":                 "accepted by the hub",
-		"ev_routed":                   "routed",
-		"ev_delivered":                "delivered",
-		"ev_fetched":                  "fetched",
-		"ev_acked":                    "acknowledged",
-		"ev_status":                   "status",
-		"ev_forwarded":                "forwarded",
+		"ev_accepted":                 "Received by the hub",
+		"ev_routed":                   "Recipients determined by the hub",
+		"ev_delivered":                "Delivered to the recipient's mailbox",
+		"ev_fetched":                  "Downloaded by the recipient",
+		"ev_acked":                    "The recipient's system answered",
+		"ev_status":                   "The recipient reported a status",
+		"ev_forwarded":                "Forwarded to another hub",
 		"prio0":                       "Normal",
 		"prio1":                       "Urgent",
 		"prio2":                       "Very urgent",
@@ -582,9 +583,23 @@ func (m msgs) State(s string) string {
 		return s
 	}
 	typ, result, _ := strings.Cut(s, ":")
-	l := m.T("ev_" + typ)
+	return m.Event(typ, result)
+}
+
+// Event labels a timeline event of type typ with its result in words:
+// "acked"/"done" is the recipient's system confirming receipt, never
+// "(done)"; a forward names the peer hub. An unknown result is left out.
+func (m msgs) Event(typ, result string) string {
 	if result != "" {
-		l += " (" + result + ")"
+		if l, ok := m["ev_"+typ+"_"+result]; ok {
+			return l
+		}
+		if l, ok := m["ev_"+typ+"_to"]; ok {
+			return fmt.Sprintf(l, result)
+		}
 	}
-	return l
+	if l, ok := m["ev_"+typ]; ok {
+		return l
+	}
+	return m.T("ev_other")
 }

@@ -5,11 +5,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"lienthong/internal/edxml"
 	"lienthong/internal/track"
-	"lienthong/internal/trust"
 )
 
 // takeBackCodes are the answers to a pending take-back request (13): the
@@ -147,64 +145,4 @@ func (s *server) senderAction(w http.ResponseWriter, r *http.Request, u *Account
 		reason = reason[:maxReason]
 	}
 	return tl, reason, true
-}
-
-// problemView is an error or warning of a verification report.
-type problemView struct {
-	Code, Label, Message string
-}
-
-// signatureView is one signature of a verification report.
-type signatureView struct {
-	Type     string
-	Valid    bool
-	Subject  string
-	OrganID  string
-	SHA256   string
-	SignedAt time.Time
-	Checks   []string
-	Errors   []problemView
-	Warnings []problemView
-}
-
-// reportView is the verification report shown on a document page.
-type reportView struct {
-	Valid      bool
-	Unsigned   bool
-	Signatures []signatureView
-	Errors     []problemView
-	Warnings   []problemView
-}
-
-func problems(m msgs, ps []trust.Problem) []problemView {
-	out := make([]problemView, 0, len(ps))
-	for _, p := range ps {
-		v := problemView{Code: p.Code, Message: p.Message}
-		if l, ok := m["code_"+p.Code]; ok {
-			v.Label = l
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-func newReportView(m msgs, r *trust.Report) *reportView {
-	v := &reportView{Valid: r.Valid, Errors: problems(m, r.Errors), Warnings: problems(m, r.Warnings)}
-	unsigned := func(ps []trust.Problem) bool {
-		return slices.ContainsFunc(ps, func(p trust.Problem) bool { return p.Code == trust.CodeUnsigned })
-	}
-	v.Unsigned = unsigned(r.Warnings)
-	for _, sg := range r.Signatures {
-		sv := signatureView{Type: sg.Type, Valid: sg.Valid, Checks: sg.Checks,
-			Errors: problems(m, sg.Errors), Warnings: problems(m, sg.Warnings)}
-		if sg.Signer != nil {
-			sv.Subject, sv.OrganID, sv.SHA256 = sg.Signer.Subject, sg.Signer.OrganID, sg.Signer.SHA256
-		}
-		if sg.SignedAt != nil {
-			sv.SignedAt = *sg.SignedAt
-		}
-		v.Unsigned = v.Unsigned || unsigned(sg.Warnings)
-		v.Signatures = append(v.Signatures, sv)
-	}
-	return v
 }

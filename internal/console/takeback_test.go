@@ -21,7 +21,7 @@ func TestReportAndTakeBack(t *testing.T) {
 
 	// H29 sees the verification report, and no take-back action.
 	body := clerk.page("/doc/" + id)
-	for _, want := range []string{"Kết quả kiểm tra chữ ký số", "Chữ ký số hợp lệ", "Mã định danh cơ quan ký", "<dd>" + g22 + "</dd>", "cms"} {
+	for _, want := range []string{"Kết quả kiểm tra chữ ký số", "Chữ ký số hợp lệ", "Cơ quan ký", "<dd>" + g22 + "</dd>", "Chữ ký rời (CMS)"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("document page lacks %q: %s", want, body)
 		}
@@ -29,7 +29,7 @@ func TestReportAndTakeBack(t *testing.T) {
 	if strings.Contains(body, "/takeback") || strings.Contains(body, `value="15"`) {
 		t.Fatalf("H29 is offered a take-back action: %s", body)
 	}
-	if en := clerk.page("/doc/" + id + "?lang=en"); !strings.Contains(en, "The signatures are valid") {
+	if en := clerk.page("/doc/" + id + "?lang=en"); !strings.Contains(en, "The digital signature is valid") {
 		t.Fatalf("English report: %s", en)
 	}
 	clerk.page("/inbox?lang=vi")
