@@ -22,8 +22,6 @@ import (
 	"lienthong/internal/pki"
 	"lienthong/internal/track"
 	"lienthong/internal/trust"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 type docView struct {
@@ -355,13 +353,6 @@ func (s *server) organView(m msgs, o edxml.Organization) organView {
 		v.Claimed, v.Warning = claimed, fmt.Sprintf(m.T("name_mismatch"), claimed)
 	}
 	return v
-}
-
-// sameName compares agency names as a reader would: spacing, case and
-// Unicode composition aside.
-func sameName(a, b string) bool {
-	fold := func(s string) string { return strings.Join(strings.Fields(norm.NFC.String(s)), " ") }
-	return strings.EqualFold(fold(a), fold(b))
 }
 
 // statusLine says a status in one sentence, the agency by name: "Cơ

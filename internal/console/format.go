@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"lienthong/internal/edxml"
 	"lienthong/internal/organ"
 )
@@ -92,4 +94,11 @@ func zoneLabel(z *time.Location, now time.Time) string {
 		sign, off = '-', -off
 	}
 	return fmt.Sprintf("%s (UTC%c%02d:%02d)", z, sign, off/3600, off%3600/60)
+}
+
+// sameName compares agency names as a reader would: spacing, case and
+// Unicode composition aside.
+func sameName(a, b string) bool {
+	fold := func(s string) string { return strings.Join(strings.Fields(norm.NFC.String(s)), " ") }
+	return strings.EqualFold(fold(a), fold(b))
 }

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
-	"golang.org/x/text/unicode/norm"
 
 	"lienthong/internal/edxml"
 	"lienthong/internal/hub"
@@ -298,13 +297,6 @@ func (s *server) inboxRow(m msgs, l track.Letter) inboxRow {
 		row.Overdue = row.Overdue || rc.Overdue
 	}
 	return row
-}
-
-// sameName compares agency names as people read them: case, Unicode
-// form and spacing aside.
-func sameName(a, b string) bool {
-	n := func(s string) string { return strings.Join(strings.Fields(norm.NFC.String(s)), " ") }
-	return strings.EqualFold(n(a), n(b))
 }
 
 func (s *server) parts(m msgs, rcs []track.Recipient) []partState {
