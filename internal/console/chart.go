@@ -156,11 +156,11 @@ func (h *history) runSampler(ctx context.Context, g prometheus.Gatherer, now fun
 // The chart's box (SVG user units): the viewBox scales it to the page, at
 // most chartMaxWidth wide, so labels stay legible on a 390-px phone.
 const (
-	chartW, chartH           = 480, 270
-	chartLeft, chartRight    = 44, 12
+	chartW, chartH           = 440, 260
+	chartLeft, chartRight    = 40, 24
 	chartTop, chartBottom    = 52, 34
-	chartFont                = 13
-	chartMaxWidth            = "min(100%, 640px)"
+	chartFont                = 14
+	chartMaxWidth            = "min(100%, 600px)"
 	chartPlotW, chartPlotH   = chartW - chartLeft - chartRight, chartH - chartTop - chartBottom
 	chartPlotX1, chartPlotY1 = chartLeft + chartPlotW, chartTop + chartPlotH
 )
@@ -246,7 +246,7 @@ func chart(r chartRange, per [3][]float64, start time.Time, tx chartText) *chart
 		}
 	}
 	var sums [3]string
-	legendX := float64(chartLeft)
+	legendX := 4.0
 	for i, s := range per {
 		var d strings.Builder
 		pen, sum := false, 0.0
@@ -277,7 +277,8 @@ func chart(r chartRange, per [3][]float64, start time.Time, tx chartText) *chart
 		sums[i] = strconv.FormatFloat(sum, 'f', 0, 64)
 		c.Lines = append(c.Lines, chartLine{Key: chartSeries[i].key, Color: chartSeries[i].color, Dash: chartSeries[i].dash,
 			Label: tx.Labels[i], Path: d.String(), LegendX: legendX, LegendX2: legendX + 24, LegendTextX: legendX + 30, LegendLineY: 14, Last: last, Total: sums[i]})
-		legendX += 36 + float64(len([]rune(tx.Labels[i])))*chartFont*0.55
+		// Room for the sample line and the label (diacritics widen it).
+		legendX += 48 + float64(len([]rune(tx.Labels[i])))*chartFont*0.6
 	}
 	c.Desc = tx.Desc(sums, strconv.FormatFloat(highest, 'f', 0, 64))
 	for k := n - 1; k >= 0; k-- {

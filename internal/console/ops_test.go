@@ -149,7 +149,7 @@ func checkChart(t *testing.T, body, rng, unit, title string, buckets int) {
 		t.Fatalf("no %s chart: %s", rng, body)
 	}
 	for _, want := range []string{`role="img"`, `aria-labelledby="chart-title chart-desc"`, `<title id="chart-title">` + title + ` (` + unit + `)</title>`,
-		`<desc id="chart-desc">`, `viewBox="0 0 `, `width="min(100%, 640px)"`, `<text class="unit" x="4" y="38">` + unit + `</text>`,
+		`<desc id="chart-desc">`, `viewBox="0 0 `, `width="min(100%, 600px)"`, `<text class="unit" x="4" y="38">` + unit + `</text>`,
 		`<g class="legend">`, ">Đã tiếp nhận</text>", ">Đã chuyển đến</text>", ">Bị từ chối</text>"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("%s chart lacks %q: %s", rng, want, svg)
@@ -184,6 +184,10 @@ func checkPlainVietnamese(t *testing.T, path, body string) {
 	t.Helper()
 	text := regexp.MustCompile(`(?s)<details class="tech">.*?</details>|<code class="tech">.*?</code>|<head>.*?</head>`).ReplaceAllString(body, " ")
 	text = html.UnescapeString(regexp.MustCompile(`(?s)<[^>]*>`).ReplaceAllString(text, " "))
+	// A message key shown as itself has no message.
+	if m := regexp.MustCompile(`\b[a-z0-9]+_[a-z0-9_.]+\b`).FindAllString(text, -1); len(m) > 0 {
+		t.Errorf("%s shows message keys %q", path, m)
+	}
 	if m := jargon.FindAllString(text, -1); len(m) > 0 {
 		t.Errorf("%s shows %q outside the technical details: %s", path, m, strings.Join(strings.Fields(text), " "))
 	}
