@@ -171,7 +171,7 @@ func TestOperatorPages(t *testing.T) {
 	// The directory lists agencies and their credentials, never a value.
 	body = op.page("/ops/directory")
 	gfp := hex.EncodeToString(agencies[0].TokenDigests()[0][:])[:12]
-	for _, want := range []string{`<tr data-organ="` + g22 + `">`, `<div class="token" data-fp="` + gfp + `">`, "tệp cấu hình", "Tài khoản trục quốc gia", "<td>Tự lấy</td>", "khóa ký hộ:",
+	for _, want := range []string{`<tr data-organ="` + g22 + `">`, `<div class="token" data-fp="` + gfp + `">`, "tệp cấu hình", "Tài khoản trục quốc gia", "<td>Tự lấy</td>", "Khóa ký hộ:",
 		"<td>Cơ quan " + g22 + ` <span class="secondary">` + g22 + "</span></td>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("directory lacks %q", want)
