@@ -75,6 +75,9 @@ func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		}
 		*f.out = d.Add(f.add) // "until" includes its day
 	}
+	// A name the directory lists stands for its agency (the fields
+	// suggest names).
+	tq.From, tq.To = s.organByName(tq.From), s.organByName(tq.To)
 	for _, id := range []string{tq.From, tq.To} {
 		if id == "" {
 			continue
@@ -92,6 +95,23 @@ func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	}
 	v.Searched, v.Results, v.Truncated = true, res, cut
 	s.render(w, http.StatusOK, "search", p)
+}
+
+// organByName is the OrganId of the agency the directory names v (any
+// case), else v.
+func (s *server) organByName(v string) string {
+	if v == "" || s.o.Directory == nil {
+		return v
+	}
+	if _, err := organ.Parse(v); err == nil {
+		return v
+	}
+	for _, a := range s.o.Directory.Agencies() {
+		if strings.EqualFold(strings.Join(strings.Fields(a.Name), " "), strings.Join(strings.Fields(v), " ")) {
+			return string(a.ID)
+		}
+	}
+	return v
 }
 
 type traceView struct {
