@@ -67,6 +67,7 @@ func init() {
 		"flag_organ.alias":               "Gửi đến mã cũ của cơ quan",
 		"flag_edxml.status_alias":        "Trạng thái 14 được hiểu là 15",
 		"flag_sig.unsigned":              "Không có chữ ký số (được chấp nhận theo quy định của trục)",
+		"flag_other":                     "Cảnh báo khác",
 		"rej_other":                      "Lý do khác",
 		"rej_xml.malformed":              "Gói tin không đúng cú pháp XML",
 		"rej_xml.dtd_forbidden":          "Gói tin chứa khai báo không được phép",
@@ -202,6 +203,7 @@ func init() {
 		"flag_organ.alias":               "Sent to an agency's old code",
 		"flag_edxml.status_alias":        "Status 14 read as 15",
 		"flag_sig.unsigned":              "Not signed (accepted by the hub's policy)",
+		"flag_other":                     "Another warning",
 		"rej_other":                      "Other reason",
 		"rej_xml.malformed":              "Not well-formed XML",
 		"rej_xml.dtd_forbidden":          "A forbidden declaration",
@@ -286,6 +288,15 @@ func (m msgs) Result(r string) string {
 		return l
 	}
 	return r
+}
+
+// Flag says what a packet's warning flag means ("organ.alias": sent to
+// an agency's old code); the code itself is in the technical details.
+func (m msgs) Flag(f string) string {
+	if l, ok := m["flag_"+f]; ok {
+		return l
+	}
+	return m.T("flag_other")
 }
 
 // TraceState labels a recipient's state as State does, its result in

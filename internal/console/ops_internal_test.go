@@ -266,3 +266,23 @@ func TestOpsMessagesBothLanguages(t *testing.T) {
 		}
 	}
 }
+
+// Warning flags and results read in words, an unknown one as "another".
+func TestFlagAndResultWords(t *testing.T) {
+	vi := messages["vi"]
+	tests := []struct {
+		give, got, want string
+	}{
+		{"organ.alias", vi.Flag("organ.alias"), "Gửi đến mã cũ của cơ quan"},
+		{"unknown flag", vi.Flag("new.flag"), "Cảnh báo khác"},
+		{"acked:done", vi.TraceState("acked:done"), "đã xác nhận (xử lý xong)"},
+		{"acked:fail", vi.TraceState("acked:fail"), "đã xác nhận (không xử lý được)"},
+		{"03", vi.TraceState("03"), "Đã tiếp nhận"},
+		{"forwarded peer", vi.Result("hub-b"), "hub-b"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.give, tt.got, tt.want)
+		}
+	}
+}
