@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"lienthong/internal/metrics"
+
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -155,6 +157,14 @@ func (s *server) ops(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	for _, o := range slices.Sorted(maps.Keys(byOutcome)) {
 		v.Webhooks = append(v.Webhooks, countRow{Key: o, Label: p.M.T("outcome_" + o), Value: byOutcome[o]})
 	}
+	// Successes first.
+	okFirst := func(r countRow) int {
+		if r.Key == metrics.OutcomeOK {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(v.Webhooks, func(a, b countRow) int { return cmp.Compare(okFirst(a), okFirst(b)) })
 	s.render(w, http.StatusOK, "ops", p)
 }
 

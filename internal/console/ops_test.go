@@ -81,6 +81,9 @@ func TestOperatorDashboard(t *testing.T) {
 			t.Errorf("/ops lacks %q", want)
 		}
 	}
+	if strings.Index(body, `<tr data-key="ok">`) > strings.Index(body, `<tr data-key="error">`) {
+		t.Error("webhook failures listed before successes")
+	}
 	// H29's row comes first: the backlog is sorted by pending.
 	if i := strings.Index(body, `<tr data-organ="`+h29+`">`); i < 0 || i > strings.Index(body, `<tr data-organ="`+g22+`">`) {
 		t.Fatalf("backlog order: %s", body)
