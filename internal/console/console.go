@@ -251,6 +251,7 @@ func New(o Options) (*Console, error) {
 	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
 	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
 	mux.HandleFunc("GET /ops", s.operator(s.ops))
+	mux.HandleFunc("GET /ops/glossary", s.operator(s.glossary))
 	mux.HandleFunc("GET /ops/search", s.operator(s.search))
 	mux.HandleFunc("GET /ops/packet/{id}", s.operator(s.trace))
 	mux.HandleFunc("GET /ops/dead-letters", s.operator(s.deadLetters))

@@ -4,7 +4,6 @@ package console
 // agencies' names, the business type, attachments and the timeline.
 func init() {
 	addMessages(msgs{
-		"tech":                        "Chi tiết kỹ thuật",
 		"err_code":                    "mã lỗi để báo bộ phận hỗ trợ",
 		"verdict_valid":               "Chữ ký số hợp lệ",
 		"verdict_invalid":             "Chữ ký số không hợp lệ",
@@ -44,7 +43,6 @@ func init() {
 		"btype_2":                     "Cập nhật",
 		"btype_3":                     "Thay thế",
 		"business_doc":                "Mã định danh văn bản liên quan",
-		"packet_id":                   "Mã gói tin",
 		"name_mismatch":               "Tên cơ quan trong văn bản (%s) khác với tên trong danh bạ của trục",
 		"btn13_from":                  "Lấy lại từ",
 		"preview":                     "Xem trước",
@@ -71,7 +69,6 @@ func init() {
 		"ev_replaced":                 "Văn bản đã được thay thế",
 		"ev_other":                    "Sự kiện khác",
 	}, msgs{
-		"tech":                        "Technical details",
 		"err_code":                    "error code for support",
 		"verdict_valid":               "The digital signature is valid",
 		"verdict_invalid":             "The digital signature is not valid",
@@ -111,7 +108,6 @@ func init() {
 		"btype_2":                     "Update",
 		"btype_3":                     "Replacement",
 		"business_doc":                "Related document id",
-		"packet_id":                   "Packet id",
 		"name_mismatch":               "The agency name in the document (%s) differs from the name in the hub's directory",
 		"btn13_from":                  "Take back from",
 		"preview":                     "Preview",

@@ -24,6 +24,7 @@ import (
 
 type searchView struct {
 	Q         searchForm
+	Agencies  []organ.Agency // offered in the sender and recipient fields
 	Searched  bool
 	Results   []track.Packet
 	Truncated bool
@@ -50,6 +51,9 @@ func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	v := &searchView{Q: searchForm{ID: strings.TrimSpace(q.Get("id")), DocumentID: strings.TrimSpace(q.Get("doc")),
 		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Since: q.Get("since"), Until: q.Get("until")}}
 	p.Search = v
+	if s.o.Directory != nil {
+		v.Agencies = s.o.Directory.Agencies()
+	}
 	if v.Q == (searchForm{}) {
 		s.render(w, http.StatusOK, "search", p)
 		return
@@ -71,6 +75,9 @@ func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *
 		}
 		*f.out = d.Add(f.add) // "until" includes its day
 	}
+	// A name the directory lists stands for its agency (the fields
+	// suggest names).
+	tq.From, tq.To = s.organByName(tq.From), s.organByName(tq.To)
 	for _, id := range []string{tq.From, tq.To} {
 		if id == "" {
 			continue
@@ -88,6 +95,23 @@ func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	}
 	v.Searched, v.Results, v.Truncated = true, res, cut
 	s.render(w, http.StatusOK, "search", p)
+}
+
+// organByName is the OrganId of the agency the directory names v (any
+// case), else v.
+func (s *server) organByName(v string) string {
+	if v == "" || s.o.Directory == nil {
+		return v
+	}
+	if _, err := organ.Parse(v); err == nil {
+		return v
+	}
+	for _, a := range s.o.Directory.Agencies() {
+		if strings.EqualFold(strings.Join(strings.Fields(a.Name), " "), strings.Join(strings.Fields(v), " ")) {
+			return string(a.ID)
+		}
+	}
+	return v
 }
 
 type traceView struct {
@@ -113,9 +137,12 @@ type deadLetterView struct {
 
 type deadLetterRow struct {
 	Ref, Topic, Endpoint, Key, Error string
-	FailedAt                         time.Time
-	Replays                          []push.Replayed
-	Replayable                       bool
+	// Channel names the original topic in the page's words, Organ the
+	// agency whose inbox it is; Cause says which stage failed.
+	Channel, Organ, Cause string
+	FailedAt              time.Time
+	Replays               []push.Replayed
+	Replayable            bool
 }
 
 // errNoDeadLetters: the console was given no Options.DeadLetters.
@@ -143,8 +170,22 @@ func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, u *Account,
 		return
 	}
 	for _, d := range all {
-		v.Entries = append(v.Entries, deadLetterRow{Ref: d.Ref(), Topic: d.OriginalTopic, Endpoint: d.Endpoint, Key: string(d.Key),
-			Error: d.Error, FailedAt: d.FailedAt, Replays: d.Replays, Replayable: s.o.DeadLetters.Replayable(d)})
+		row := deadLetterRow{Ref: d.Ref(), Topic: d.OriginalTopic, Endpoint: d.Endpoint, Key: string(d.Key),
+			Error: d.Error, FailedAt: d.FailedAt, Replays: d.Replays, Replayable: s.o.DeadLetters.Replayable(d)}
+		row.Channel, row.Organ = s.channel(p.M, d.OriginalTopic)
+		// The router reads the accepted topic; an inbox is read by the
+		// webhook pusher (with an endpoint) or the forwarder.
+		switch {
+		case d.Endpoint != "":
+			row.Cause = p.M.T("dl_cause_push")
+		case row.Organ != "":
+			row.Cause = p.M.T("dl_cause_forward")
+		case strings.HasSuffix(d.OriginalTopic, "accepted"):
+			row.Cause = p.M.T("dl_cause_route")
+		default:
+			row.Cause = p.M.T("dl_cause_other")
+		}
+		v.Entries = append(v.Entries, row)
 	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("replayed")); err == nil && n >= 0 {
 		p.Flash = p.M.T("replayed") + ": " + strconv.Itoa(n)

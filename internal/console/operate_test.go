@@ -76,11 +76,21 @@ func TestOperatorPages(t *testing.T) {
 	row := `<tr data-id="` + id + `">`
 
 	// Search by sender, recipient, part of the DocumentId, id and date.
-	for _, q := range []string{"from=" + g22, "to=" + h29, "doc=vpcp-kstt", "id=" + id, "since=2020-01-01&until=2099-12-31"} {
+	for _, q := range []string{"from=" + g22, "to=" + h29, "from=" + url.QueryEscape("CƠ QUAN  "+g22), "doc=vpcp-kstt", "id=" + id, "since=2020-01-01&until=2099-12-31"} {
 		if body := op.page("/ops/search?" + q); !strings.Contains(body, row) || !strings.Contains(body, `<a href="/ops/packet/`+id+`">`) {
 			t.Errorf("search %s does not find the packet: %s", q, body)
 		}
 	}
+	// Results name the agencies, their codes secondary; the fields offer
+	// the directory's agencies by name.
+	body := op.page("/ops/search?to=" + h29)
+	for _, want := range []string{"<td>Cơ quan " + g22 + ` <span class="secondary">` + g22 + "</span></td>",
+		"<td>Cơ quan " + h29 + ` <span class="secondary">` + h29 + "</span></td>", `<option value="` + h29 + `">Cơ quan ` + h29 + "</option>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("search results lack %q: %s", want, body)
+		}
+	}
+	checkPlainVietnamese(t, "/ops/search", body)
 	for _, q := range []string{"from=" + h29, "to=" + g22, "doc=nothing-like-it", "id=nope", "until=2020-01-01"} {
 		if body := op.page("/ops/search?" + q); strings.Contains(body, row) || !strings.Contains(body, "Không có gói tin nào khớp.") {
 			t.Errorf("search %s finds the packet", q)
@@ -95,8 +105,16 @@ func TestOperatorPages(t *testing.T) {
 	// The trace shows routing and the timeline, not the letter.
 	testwait.Eventually(t, "the trace shows H29 fetched or delivered", func() bool {
 		body := op.page("/ops/packet/" + id)
-		return strings.Contains(body, "<td>"+h29+"</td>") && strings.Contains(body, "000.00.00.G22,2025/11/20,1234/VPCP-KSTT")
+		return strings.Contains(body, `<tr data-organ="`+h29+`">`+"\n<td>Cơ quan "+h29+` <span class="secondary">`+h29+"</span></td>") &&
+			strings.Contains(body, "000.00.00.G22,2025/11/20,1234/VPCP-KSTT")
 	})
+	trace := op.page("/ops/packet/" + id)
+	for _, want := range []string{"<dd>Cơ quan " + g22 + ` <span class="secondary">` + g22 + "</span></dd>", `<code class="id">` + id + "</code>"} {
+		if !strings.Contains(trace, want) {
+			t.Errorf("the trace lacks %q: %s", want, trace)
+		}
+	}
+	checkPlainVietnamese(t, "/ops/packet/"+id, trace)
 	if code, _, _ := op.do(http.MethodGet, "/ops/packet/no-such-packet", nil); code != http.StatusNotFound {
 		t.Errorf("trace of an unknown packet: %d", code)
 	}
@@ -121,12 +139,19 @@ func TestOperatorPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = p.Close()
-	var body string
 	testwait.Eventually(t, "the dead letter listed", func() bool {
 		body = op.page("/ops/dead-letters")
 		return strings.Contains(body, `<a href="/ops/packet/garbage-1">garbage-1</a>`)
 	})
 	ref := regexpFind(t, body, `name="ref" value="([^"]+)"`)
+	// The stage and the channel in words; the topic and Go's error in
+	// the technical details.
+	for _, want := range []string{"<td>Gói tin đã tiếp nhận</td>", "<td>Không định tuyến được\n<details class=\"tech\">", "<dt>topic</dt><dd><code>lienthong.accepted</code></dd>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dead letters lack %q: %s", want, body)
+		}
+	}
+	checkPlainVietnamese(t, "/ops/dead-letters", body)
 	if code, _, _ := op.do(http.MethodPost, "/ops/dead-letters/replay", url.Values{"ref": {ref}}); code != http.StatusForbidden {
 		t.Errorf("replay without the CSRF token: %d", code)
 	}
@@ -146,7 +171,8 @@ func TestOperatorPages(t *testing.T) {
 	// The directory lists agencies and their credentials, never a value.
 	body = op.page("/ops/directory")
 	gfp := hex.EncodeToString(agencies[0].TokenDigests()[0][:])[:12]
-	for _, want := range []string{`<tr data-organ="` + g22 + `">`, `<div class="token" data-fp="` + gfp + `">`, "tệp cấu hình", "Tài khoản trục quốc gia (VDXP)", "Tự lấy (pull)", "khóa ký hộ:"} {
+	for _, want := range []string{`<tr data-organ="` + g22 + `">`, `<div class="token" data-fp="` + gfp + `">`, "tệp cấu hình", "Tài khoản trục quốc gia", "<td>Tự lấy</td>", "Khóa ký hộ:",
+		"<td>Cơ quan " + g22 + ` <span class="secondary">` + g22 + "</span></td>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("directory lacks %q", want)
 		}
@@ -155,7 +181,8 @@ func TestOperatorPages(t *testing.T) {
 		t.Error("the directory shows a token")
 	}
 	// An operator sees tokens but may not issue or revoke them.
-	if strings.Contains(body, "Cấp token mới") || strings.Contains(body, "Thu hồi token") {
+	checkPlainVietnamese(t, "/ops/directory", body)
+	if strings.Contains(body, "Cấp mã truy cập mới") || strings.Contains(body, "Thu hồi mã truy cập") {
 		t.Error("an operator is offered token actions")
 	}
 	if code, _, _ := op.do(http.MethodPost, "/ops/directory/"+g22+"/tokens", url.Values{"csrf": {csrf(t, body)}}); code != http.StatusForbidden {
@@ -169,6 +196,7 @@ func TestOperatorPages(t *testing.T) {
 		t.Fatalf("admin sign in: %d", code)
 	}
 	abody := admin.page("/ops/directory")
+	checkPlainVietnamese(t, "/ops/directory (admin)", abody)
 	if code, _, _ := admin.do(http.MethodPost, "/ops/directory/"+g22+"/tokens", url.Values{}); code != http.StatusForbidden {
 		t.Errorf("issuing without the CSRF token: %d", code)
 	}
@@ -185,6 +213,7 @@ func TestOperatorPages(t *testing.T) {
 	}
 	// Shown once: the next page has it no more.
 	if page := admin.page("/ops/directory"); strings.Contains(page, tok) || !strings.Contains(page, "cấp tại đây · console:quantri") {
+		checkPlainVietnamese(t, "/ops/directory (token issued)", page)
 		t.Errorf("after issuing, the directory shows the token again or not its origin")
 	}
 	if code, _, _ := admin.do(http.MethodPost, "/ops/directory/"+g22+"/tokens/ffffffffffff/revoke", url.Values{"csrf": {csrf(t, abody)}}); code != http.StatusNotFound {
@@ -200,7 +229,7 @@ func TestOperatorPages(t *testing.T) {
 	if _, ok := tokens.Organ(tok); !ok {
 		t.Error("revoking the old token refused the new one")
 	}
-	if page := admin.page("/ops/directory?ok=revoked"); !strings.Contains(page, `<div class="token revoked" data-fp="`+gfp+`">`) || !strings.Contains(page, "Đã thu hồi token") {
+	if page := admin.page("/ops/directory?ok=revoked"); !strings.Contains(page, `<div class="token revoked" data-fp="`+gfp+`">`) || !strings.Contains(page, "Đã thu hồi mã truy cập") {
 		t.Errorf("after revoking: %s", page)
 	}
 

@@ -7,11 +7,12 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
-	dto "github.com/prometheus/client_model/go"
+	"lienthong/internal/metrics"
 
-	"lienthong/internal/organ"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metric names the operator dashboard reads (internal/metrics).
@@ -40,7 +41,6 @@ type countRow struct {
 
 type backlogRow struct {
 	Agency  string
-	Name    string
 	Pending float64
 	Oldest  string
 }
@@ -68,9 +68,14 @@ type healthRow struct {
 	Up        bool
 }
 
+// lagRow is a consumer's backlog on one topic: Stage says what the
+// consumer does and Channel what the topic carries, in the page's words;
+// Group and Topic are the names Kafka and Prometheus know them by.
 type lagRow struct {
-	Group, Topic string
-	Messages     float64
+	Group, Topic   string
+	Stage, Channel string
+	Organ          string // the agency whose inbox the topic is, if one
+	Messages       float64
 }
 
 // operator wraps a handler for a signed-in operator or admin (signedIn).
@@ -113,26 +118,34 @@ func (s *server) ops(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	v.Delivered = counts(byName[mDelivered], "kind", false)
 	v.Rejected = counts(byName[mRejected], "code", true)
 	v.Verification = counts(byName[mVerification], "code", true)
-	for i := range v.Accepted {
-		v.Accepted[i].Label = p.M.T("kind_" + v.Accepted[i].Label)
+	for _, rows := range [][]countRow{v.Accepted, v.Delivered} {
+		for i := range rows {
+			rows[i].Label = p.M.T("kind_" + rows[i].Key)
+		}
 	}
-	for i := range v.Delivered {
-		v.Delivered[i].Label = p.M.T("kind_" + v.Delivered[i].Label)
+	for i := range v.Rejected {
+		v.Rejected[i].Label = codeLabel(p.M, v.Rejected[i].Key)
+	}
+	for i := range v.Verification {
+		v.Verification[i].Label = codeLabel(p.M, v.Verification[i].Key)
 	}
 	if h := histogram(byName[mSubmit]); h != nil {
-		v.SubmitP50, v.SubmitP99 = fmtSeconds(bucketQuantile(0.5, h)), fmtSeconds(bucketQuantile(0.99, h))
+		v.SubmitP50, v.SubmitP99 = fmtSeconds(p.M, bucketQuantile(0.5, h)), fmtSeconds(p.M, bucketQuantile(0.99, h))
 	}
 	if h := histogram(byName[mLatency]); h != nil {
-		v.DeliveryP50, v.DeliveryP99 = fmtSeconds(bucketQuantile(0.5, h)), fmtSeconds(bucketQuantile(0.99, h))
+		v.DeliveryP50, v.DeliveryP99 = fmtSeconds(p.M, bucketQuantile(0.5, h)), fmtSeconds(p.M, bucketQuantile(0.99, h))
 	}
-	v.Backlog = backlog(byName[mPending], byName[mOldest], s.o.Directory)
-	v.Chart = chart(s.history.perMinute(s.o.Now()), [3]string{p.M.T("ops_accepted"), p.M.T("ops_delivered"), p.M.T("ops_rejected_short")})
+	v.Backlog = backlog(p.M, byName[mPending], byName[mOldest])
+	v.Chart = s.chart(p, r.URL.Query().Get("chart"))
 	for _, m := range byName[mUp].GetMetric() {
 		v.Health = append(v.Health, healthRow{Component: label(m, "component"), Up: value(m) == 1})
 	}
 	slices.SortFunc(v.Health, func(a, b healthRow) int { return strings.Compare(a.Component, b.Component) })
 	for _, m := range byName[mLag].GetMetric() {
-		v.Lags = append(v.Lags, lagRow{Group: label(m, "group"), Topic: label(m, "topic"), Messages: value(m)})
+		row := lagRow{Group: label(m, "group"), Topic: label(m, "topic"), Messages: value(m)}
+		row.Stage = p.M.T("stage_" + row.Group)
+		row.Channel, row.Organ = s.channel(p.M, row.Topic)
+		v.Lags = append(v.Lags, row)
 	}
 	slices.SortFunc(v.Lags, func(a, b lagRow) int {
 		return cmp.Or(cmp.Compare(b.Messages, a.Messages), strings.Compare(a.Group, b.Group), strings.Compare(a.Topic, b.Topic))
@@ -142,9 +155,72 @@ func (s *server) ops(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 		byOutcome[label(m, "outcome")] += value(m)
 	}
 	for _, o := range slices.Sorted(maps.Keys(byOutcome)) {
-		v.Webhooks = append(v.Webhooks, countRow{Key: o, Label: o, Value: byOutcome[o]})
+		v.Webhooks = append(v.Webhooks, countRow{Key: o, Label: p.M.T("outcome_" + o), Value: byOutcome[o]})
 	}
+	// Successes first.
+	okFirst := func(r countRow) int {
+		if r.Key == metrics.OutcomeOK {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(v.Webhooks, func(a, b countRow) int { return cmp.Compare(okFirst(a), okFirst(b)) })
 	s.render(w, http.StatusOK, "ops", p)
+}
+
+// glossary explains the words of the operators' pages and names what
+// Kafka and Prometheus call them.
+func (s *server) glossary(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
+	p := s.page(w, r, u, ss)
+	p.Title = p.M.T("glossary")
+	s.render(w, http.StatusOK, "glossary", p)
+}
+
+// chart draws the view asked for (?chart=day, else the last hour).
+func (s *server) chart(p *page, which string) *chartView {
+	r := hourRange
+	if which == dayRange.Key {
+		r = dayRange
+	}
+	per, start := s.history.counts(r, s.o.Now())
+	m := p.M
+	return chart(r, per, start, chartText{
+		Title:  m.T("chart_title_" + r.Key),
+		Unit:   m.T("chart_unit_" + r.Key),
+		Period: m.T("chart_period_" + r.Key),
+		Labels: [3]string{m.T("ops_accepted"), m.T("ops_delivered_short"), m.T("ops_rejected_short")},
+		Desc: func(t [3]string, highest string) string {
+			return fmt.Sprintf(m.T("chart_desc_"+r.Key), t[0], t[1], t[2], highest)
+		},
+		Row:  s.datetime,
+		Zone: s.o.Zone,
+	})
+}
+
+// channel names a topic for the page: what it carries and, for an inbox,
+// whose it is. Names are the hub's (internal/hub Topics) after the prefix.
+func (s *server) channel(m msgs, topic string) (string, string) {
+	if i := strings.LastIndex(topic, "inbox."); i >= 0 && (i == 0 || topic[i-1] == '.') {
+		o := topic[i+len("inbox."):]
+		return m.T("channel_inbox") + " " + s.organLabel(o), o
+	}
+	for _, k := range []string{"accepted", "events", "dead-letter", "credentials"} {
+		if topic == k || strings.HasSuffix(topic, "."+k) {
+			return m.T("channel_" + k), ""
+		}
+	}
+	return topic, ""
+}
+
+// codeLabel says what an error code means, the code itself when no
+// message does (it is shown with the technical details anyway).
+func codeLabel(m msgs, code string) string {
+	for _, k := range []string{"rej_" + code, "code_" + code} {
+		if l, ok := m[k]; ok {
+			return l
+		}
+	}
+	return m.T("rej_other")
 }
 
 func label(m *dto.Metric, name string) string {
@@ -227,51 +303,50 @@ func bucketQuantile(q float64, h *dto.Histogram) float64 {
 	return last
 }
 
+// decimal writes v with prec decimals and the language's separator.
+func decimal(m msgs, v float64, prec int) string {
+	return strings.Replace(strconv.FormatFloat(v, 'f', prec, 64), ".", m.T("ops_decimal"), 1)
+}
+
 // fmtSeconds shows a duration in seconds, in milliseconds below one.
-func fmtSeconds(s float64) string {
+func fmtSeconds(m msgs, s float64) string {
 	switch {
 	case math.IsNaN(s):
 		return "—"
 	case s < 1:
-		return fmt.Sprintf("%.0f ms", s*1000)
+		return decimal(m, s*1000, 0) + " " + m.T("ops_unit_ms")
 	default:
-		return fmt.Sprintf("%.2f s", s)
+		return decimal(m, s, 2) + " " + m.T("ops_unit_s")
 	}
 }
 
 // fmtAge shows an age in seconds roughly.
-func fmtAge(s float64) string {
+func fmtAge(m msgs, s float64) string {
 	switch {
 	case s <= 0:
 		return "—"
 	case s < 120:
-		return fmt.Sprintf("%.0f s", s)
+		return decimal(m, s, 0) + " " + m.T("ops_unit_s")
 	case s < 7200:
-		return fmt.Sprintf("%.0f min", s/60)
+		return decimal(m, s/60, 0) + " " + m.T("ops_unit_min")
 	case s < 172800:
-		return fmt.Sprintf("%.1f h", s/3600)
+		return decimal(m, s/3600, 1) + " " + m.T("ops_unit_h")
 	default:
-		return fmt.Sprintf("%.1f d", s/86400)
+		return decimal(m, s/86400, 1) + " " + m.T("ops_unit_d")
 	}
 }
 
 // backlog joins the pending and oldest gauges per agency, sorted by
-// pending, most first, then by agency.
-func backlog(pending, oldest *dto.MetricFamily, d *organ.Directory) []backlogRow {
+// pending, most first, then by agency. The page names the agencies.
+func backlog(m msgs, pending, oldest *dto.MetricFamily) []backlogRow {
 	age := map[string]float64{}
-	for _, m := range oldest.GetMetric() {
-		age[label(m, "agency")] = value(m)
+	for _, mt := range oldest.GetMetric() {
+		age[label(mt, "agency")] = value(mt)
 	}
 	var rows []backlogRow
-	for _, m := range pending.GetMetric() {
-		a := label(m, "agency")
-		row := backlogRow{Agency: a, Pending: value(m), Oldest: fmtAge(age[a])}
-		if d != nil {
-			if ag, ok := d.Lookup(organ.ID(a)); ok {
-				row.Name = ag.Name
-			}
-		}
-		rows = append(rows, row)
+	for _, mt := range pending.GetMetric() {
+		a := label(mt, "agency")
+		rows = append(rows, backlogRow{Agency: a, Pending: value(mt), Oldest: fmtAge(m, age[a])})
 	}
 	slices.SortFunc(rows, func(a, b backlogRow) int {
 		if c := cmp.Compare(b.Pending, a.Pending); c != 0 {
