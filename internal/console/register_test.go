@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -247,6 +249,23 @@ func TestRegisters(t *testing.T) {
 	if got := readCSV(t, raw); len(got) != 1 {
 		t.Errorf("H29's outgoing register lists G22's letters: %q", got)
 	}
+
+	// A refusal (02) is noted in both books' Ghi chú.
+	ids := regexp.MustCompile(`href="/doc/([^"]+)"`).FindAllStringSubmatch(h29Clerk.page("/registers/in/2026"), -1)
+	if len(ids) != 2 {
+		t.Fatalf("links to the documents: %q", ids)
+	}
+	refused := ids[1][1]
+	doc := h29Clerk.page("/doc/" + refused)
+	if code, _, _ := h29Clerk.do(http.MethodPost, "/doc/"+refused+"/status", url.Values{"csrf": {csrf(t, doc)}, "code": {"02"}, "reason": {"Không đúng thẩm quyền"}}); code != http.StatusSeeOther {
+		t.Fatalf("refuse: %d", code)
+	}
+	testwait.EventuallyState(t, "the refusal noted", func() (bool, string) {
+		in, out := htmlRows(h29Clerk.page("/registers/in/2026")), htmlRows(g22Clerk.page("/registers/out/2026"))
+		state := fmt.Sprintf("%q %q", in, out)
+		return len(in) == 2 && in[1][8] == "Từ chối" && in[0][8] == "" &&
+			len(out) == 3 && out[2][9] == "Từ chối: Cơ quan "+h29 && out[1][9] == "", state
+	})
 
 	// Invalid years and books answer 400 (404), in Vietnamese.
 	bad := []struct {
