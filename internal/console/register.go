@@ -70,7 +70,8 @@ type registerView struct {
 	Year    int
 	Heading string // SỔ ĐĂNG KÝ VĂN BẢN ĐẾN — Năm 2026
 	Agency  string
-	Cols    []string
+	Cols    []string // the columns' names
+	Keys    []string // and message keys, as classes (print widths)
 	Link    int
 	Rows    []registerRow
 	Page    int
@@ -158,6 +159,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request, u *Account, ss
 	}
 	p := s.page(w, r, u, ss)
 	v := &registerView{Slug: b.slug, Year: year, Heading: heading(p.M, b, year), Agency: s.organLabel(u.OrganID), Link: b.link, Page: pg}
+	v.Keys = b.cols
 	for _, c := range b.cols {
 		v.Cols = append(v.Cols, p.M.T(c))
 	}

@@ -42,7 +42,7 @@ func letter(t *testing.T, n int, to, subject, position string) []byte {
 }
 
 var (
-	cellRE = regexp.MustCompile(`(?s)<td>(.*?)</td>`)
+	cellRE = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
 	rowRE  = regexp.MustCompile(`(?s)<tbody>(.*?)</tbody>`)
 	tagRE  = regexp.MustCompile(`<[^>]+>`)
 )
