@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -56,8 +57,11 @@ const (
 )
 
 // registerRows is one HTML page of a register: a year of tens of thousands
-// of letters is paged, its numbers running on across pages.
-const registerRows = 500
+// of letters is paged, its numbers running on across pages (tests set
+// it while a server runs, hence atomic).
+var registerRows atomic.Int64
+
+func init() { registerRows.Store(500) }
 
 // registerPage is what the register templates get: the page and the book.
 type registerPage struct {
@@ -163,13 +167,14 @@ func (s *server) register(w http.ResponseWriter, r *http.Request, u *Account, ss
 	for _, c := range b.cols {
 		v.Cols = append(v.Cols, p.M.T(c))
 	}
-	first := (pg-1)*registerRows + 1
+	size := int(registerRows.Load())
+	first := (pg-1)*size + 1
 	more := false
 	err := s.eachEntry(u.OrganID, b, year, func(n int, l track.Letter) bool {
 		if n < first {
 			return true
 		}
-		if n >= first+registerRows {
+		if n >= first+size {
 			more = true
 			return false
 		}

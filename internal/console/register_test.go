@@ -193,6 +193,17 @@ func TestRegisters(t *testing.T) {
 		}
 	}
 
+	// Pages go on numbering: page 2 of one row each is Số đến 2.
+	undo := console.SetRegisterRows(1)
+	body := h29Clerk.page("/registers/in/2026?page=2")
+	undo()
+	if got := htmlRows(body); len(got) != 1 || !slices.Equal(got[0], tests[1].want[1]) {
+		t.Errorf("page 2: %q", got)
+	}
+	if !strings.Contains(body, `href="/registers/in/2026?page=1"`) || strings.Contains(body, "?page=3") {
+		t.Errorf("page 2's pager: %s", body)
+	}
+
 	// The outgoing book: a signer written as a formula is text in the CSV.
 	code, raw, _ := g22Clerk.raw("/registers/out/2025?format=csv")
 	if code != http.StatusOK {
