@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -396,7 +397,8 @@ func csvSafe(v string) string {
 // hub answers the first page; a later failure aborts the response so the
 // download is not taken for the whole book.
 func (s *server) registerCSV(w http.ResponseWriter, r *http.Request, u *Account, ss *session, m msgs, b book, year int) {
-	bw := bufio.NewWriterSize(w, 32<<10)
+	sent := &countWriter{w: w}
+	bw := bufio.NewWriterSize(sent, 32<<10)
 	cw := csv.NewWriter(bw)
 	cw.UseCRLF = true
 	started := false
@@ -429,6 +431,11 @@ func (s *server) registerCSV(w http.ResponseWriter, r *http.Request, u *Account,
 	case err != nil && !started:
 		s.failHub(w, r, u, ss, err)
 		return
+	case err != nil && sent.n == 0:
+		// Nothing went out yet: an error page instead of the file.
+		w.Header().Del("Content-Disposition")
+		s.failHub(w, r, u, ss, err)
+		return
 	case err != nil:
 		s.o.Log.Error("console: register export", "book", b.slug, "year", year, "err", err)
 		panic(http.ErrAbortHandler)
@@ -440,6 +447,18 @@ func (s *server) registerCSV(w http.ResponseWriter, r *http.Request, u *Account,
 	}
 	cw.Flush()
 	_ = bw.Flush()
+}
+
+// countWriter counts what went out to the client.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // registerXLSX writes a year's book as a workbook: the title and the

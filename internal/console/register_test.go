@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +24,7 @@ import (
 	"lienthong/internal/hub"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/testwait"
+	"lienthong/internal/track"
 )
 
 var vnZone = time.FixedZone("ICT", 7*60*60)
@@ -297,5 +300,72 @@ func TestRegisters(t *testing.T) {
 		if code != tt.code || !strings.Contains(body, tt.want) {
 			t.Errorf("GET %s: %d, want %d with %q", tt.give, code, tt.code, tt.want)
 		}
+	}
+}
+
+// failsAfter is a real hub whose listing of received letters gives the
+// same page again and again, saying there is more, and fails at call n,
+// as a view closed in the middle of an export would.
+type failsAfter struct {
+	*hub.Hub
+	n, calls *atomic.Int32
+}
+
+func (h failsAfter) Received(caller string, q track.MailQuery) ([]track.Letter, string, error) {
+	if h.calls.Add(1) >= h.n.Load() {
+		return nil, "", errors.New("view closed")
+	}
+	q.Cursor = ""
+	ls, _, err := h.Hub.Received(caller, q)
+	return ls, "more", err
+}
+
+// An export that fails before anything went out is a 503 to try again;
+// one that fails after is cut off, never served as a whole register.
+func TestRegisterExportFailsMidway(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	hash, err := console.HashPassword("mật khẩu đúng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fails := failsAfter{Hub: h.Hub, n: &atomic.Int32{}, calls: &atomic.Int32{}}
+	base := serveConsole(t, console.Options{Hub: fails,
+		Accounts: []console.Account{{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29}}})
+	clerk := newBrowser(t, base)
+	if code, _ := clerk.login("vanthu.h29", "mật khẩu đúng"); code != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", code)
+	}
+	sendREST(t, h)
+	year := strconv.Itoa(time.Now().In(vnZone).Year())
+	testwait.Eventually(t, "the letter received", func() bool {
+		ls, _, err := h.Hub.Received(h29, track.MailQuery{})
+		return err == nil && len(ls) == 1
+	})
+
+	// Failing on the second page: nothing went out yet.
+	fails.n.Store(2)
+	for _, path := range []string{"/registers/in/" + year + "?format=csv", "/registers/in/" + year + "?format=xlsx", "/registers/in/" + year} {
+		fails.calls.Store(0)
+		code, _, hdr := clerk.do(http.MethodGet, path, nil)
+		if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || hdr.Get("Content-Disposition") != "" {
+			t.Errorf("GET %s with the view failing: %d Retry-After %q Content-Disposition %q, want 503", path, code, hdr.Get("Retry-After"), hdr.Get("Content-Disposition"))
+		}
+		// More calls: the client retried an answer cut off (GET is idempotent).
+		if n := fails.calls.Load(); n != 2 {
+			t.Errorf("GET %s: %d calls to the hub, want 2", path, n)
+		}
+	}
+
+	// Failing after hundreds of rows went out: the download is cut off.
+	fails.n.Store(1000)
+	fails.calls.Store(0)
+	resp, err := clerk.c.Get(base + "/registers/in/" + year + "?format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || rerr == nil || len(raw) < 32<<10 {
+		t.Errorf("a CSV cut off by a failure: %d, %d bytes, read error %v; want 200 and a read error", resp.StatusCode, len(raw), rerr)
 	}
 }
