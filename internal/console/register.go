@@ -64,6 +64,10 @@ var registerRows atomic.Int64
 
 func init() { registerRows.Store(500) }
 
+// maxRegisterPage bounds ?page= (no year has that many pages; the bound
+// keeps the row arithmetic from overflowing).
+const maxRegisterPage = 1_000_000
+
 // registerPage is what the register templates get: the page and the book.
 type registerPage struct {
 	*page
@@ -156,7 +160,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request, u *Account, ss
 	pg := 1
 	if v := r.URL.Query().Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
+		if err != nil || n < 1 || n > maxRegisterPage {
 			s.fail(w, r, u, ss, http.StatusBadRequest, "reg_bad_page", "")
 			return
 		}

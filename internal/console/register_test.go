@@ -249,6 +249,9 @@ func TestRegisters(t *testing.T) {
 	if st, err := f.GetStyle(style); err != nil || st.Font == nil || !st.Font.Bold || st.Alignment == nil || !st.Alignment.WrapText {
 		t.Errorf("XLSX header style: %+v %v", st, err)
 	}
+	if w, err := f.GetColWidth(sheet, "F"); err != nil || w < 40 {
+		t.Errorf("XLSX width of the trích yếu: %v %v", w, err)
+	}
 	if panes, err := f.GetPanes(sheet); err != nil || !panes.Freeze || panes.YSplit != 3 {
 		t.Errorf("XLSX panes: %+v %v", panes, err)
 	}
@@ -293,6 +296,7 @@ func TestRegisters(t *testing.T) {
 		{"/registers?book=in&year=26", http.StatusBadRequest, "Năm không hợp lệ"},
 		{"/registers/in/2026?format=pdf", http.StatusBadRequest, "Định dạng tải về không hợp lệ"},
 		{"/registers/in/2026?page=0", http.StatusBadRequest, "Số trang không hợp lệ"},
+		{"/registers/in/2026?page=9223372036854775807", http.StatusBadRequest, "Số trang không hợp lệ"},
 		{"/registers/x/2026", http.StatusNotFound, "Không có loại sổ này"},
 	}
 	for _, tt := range bad {
