@@ -196,6 +196,12 @@ func TestRegisters(t *testing.T) {
 		}
 	}
 
+	// In English, the same book under English names.
+	if body := h29Clerk.page("/registers/in/2026?lang=en"); !strings.Contains(body, "REGISTER OF INCOMING DOCUMENTS — Year 2026") || !strings.Contains(body, "Arrival number") {
+		t.Errorf("English register: %s", body)
+	}
+	h29Clerk.page("/registers/in/2026?lang=vi")
+
 	// Pages go on numbering: page 2 of one row each is Số đến 2.
 	undo := console.SetRegisterRows(1)
 	body := h29Clerk.page("/registers/in/2026?page=2")
