@@ -230,7 +230,7 @@ func New(o Options) (*Console, error) {
 		return nil, err
 	}
 	s.static = map[string]staticFile{}
-	for name, typ := range map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"} {
+	for name, typ := range map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8", "print.css": "text/css; charset=utf-8"} {
 		b, err := files.ReadFile("templates/" + name)
 		if err != nil {
 			return nil, err
@@ -248,6 +248,8 @@ func New(o Options) (*Console, error) {
 	mux.HandleFunc("POST /doc/{id}/takeback", s.clerk(s.takeBack))
 	mux.HandleFunc("POST /doc/{id}/revoke", s.clerk(s.revoke))
 	mux.HandleFunc("GET /doc/{id}/file/{n}", s.clerk(s.file))
+	mux.HandleFunc("GET /registers", s.clerk(s.registers))
+	mux.HandleFunc("GET /registers/{book}/{year}", s.clerk(s.register))
 	mux.HandleFunc("GET /compose", s.clerk(s.composeGet))
 	mux.HandleFunc("POST /compose", s.clerkUpload(s.composePost))
 	mux.HandleFunc("GET /ops", s.operator(s.ops))
