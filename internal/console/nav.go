@@ -15,6 +15,8 @@ func navEntry(path string) string {
 		return "/ops/search"
 	case strings.HasPrefix(path, "/ops/directory/"):
 		return "/ops/directory"
+	case path == "/registers", strings.HasPrefix(path, "/registers/"):
+		return "/registers"
 	}
 	return ""
 }

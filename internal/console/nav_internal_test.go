@@ -9,6 +9,8 @@ func TestNavEntry(t *testing.T) {
 		{give: "/inbox", want: "/inbox"},
 		{give: "/outbox", want: "/outbox"},
 		{give: "/compose", want: "/compose"},
+		{give: "/registers", want: "/registers"},
+		{give: "/registers/in/2026", want: "/registers"},
 		{give: "/ops", want: "/ops"},
 		{give: "/ops/search", want: "/ops/search"},
 		{give: "/ops/packet/abc", want: "/ops/search"},

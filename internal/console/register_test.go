@@ -29,9 +29,9 @@ import (
 
 var vnZone = time.FixedZone("ICT", 7*60*60)
 
-// letter is the edoc-new fixture as number n, from G22 to a recipient,
+// registerLetter is the edoc-new fixture as number n, from G22 to a recipient,
 // with its own subject and signer's position.
-func letter(t *testing.T, n int, to, subject, position string) []byte {
+func registerLetter(t *testing.T, n int, to, subject, position string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile("../edxml/testdata/fixtures/edoc-new.xml")
 	if err != nil {
@@ -45,22 +45,22 @@ func letter(t *testing.T, n int, to, subject, position string) []byte {
 }
 
 var (
-	cellRE = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
-	rowRE  = regexp.MustCompile(`(?s)<tbody>(.*?)</tbody>`)
-	tagRE  = regexp.MustCompile(`<[^>]+>`)
+	regCellRE = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
+	regBodyRE  = regexp.MustCompile(`(?s)<tbody>(.*?)</tbody>`)
+	regTagRE  = regexp.MustCompile(`<[^>]+>`)
 )
 
 // htmlRows reads a register page's table.
 func htmlRows(body string) [][]string {
-	m := rowRE.FindStringSubmatch(body)
+	m := regBodyRE.FindStringSubmatch(body)
 	if m == nil {
 		return nil
 	}
 	var rows [][]string
 	for _, tr := range strings.Split(m[1], "</tr>") {
 		var cells []string
-		for _, c := range cellRE.FindAllStringSubmatch(tr, -1) {
-			cells = append(cells, tagRE.ReplaceAllString(c[1], ""))
+		for _, c := range regCellRE.FindAllStringSubmatch(tr, -1) {
+			cells = append(cells, regTagRE.ReplaceAllString(c[1], ""))
 		}
 		if cells != nil {
 			rows = append(rows, cells)
@@ -135,7 +135,7 @@ func TestRegisters(t *testing.T) {
 	for _, sd := range sends {
 		set(sd.at)
 		_, _, err := h.Hub.Submit(context.Background(), hub.Submission{Caller: g22, Channel: "v1",
-			Packet: bytes.NewReader(letter(t, sd.n, sd.to, sd.subject, sd.position))})
+			Packet: bytes.NewReader(registerLetter(t, sd.n, sd.to, sd.subject, sd.position))})
 		if err != nil {
 			t.Fatalf("send %d: %v", sd.n, err)
 		}
