@@ -34,6 +34,7 @@ func (s *server) funcs() template.FuncMap {
 			return s.ptime(v)
 		},
 		"ptime":      s.ptime,
+		"docRef":     docRef,
 		"organName":  s.organName,
 		"organLabel": s.organLabel,
 	}
@@ -101,4 +102,21 @@ func zoneLabel(z *time.Location, now time.Time) string {
 func sameName(a, b string) bool {
 	fold := func(s string) string { return strings.Join(strings.Fields(norm.NFC.String(s)), " ") }
 	return strings.EqualFold(fold(a), fold(b))
+}
+
+// docRef names a document by its DocumentId the way a clerk cites it:
+// "OrganId,yyyy/MM/dd,1234/VPCP-KSTT" reads "1234/VPCP-KSTT, 20/11/2025"
+// (the sender is named beside it by the page). Another form is shown as
+// written.
+func docRef(documentID string) string {
+	_, rest, ok := strings.Cut(documentID, ",")
+	if !ok {
+		return documentID
+	}
+	day, code, ok := strings.Cut(rest, ",")
+	t, _, err := edxml.ParseDate(day)
+	if !ok || err != nil || code == "" {
+		return documentID
+	}
+	return code + ", " + t.Format(dateLayout)
 }

@@ -567,10 +567,12 @@ func init() {
 		"zone_note": "Thời gian hiển thị theo múi giờ",
 		"tech":      "Chi tiết kỹ thuật",
 		"packet_id": "Mã gói tin",
+		"doc_ref":   "Văn bản (số, ký hiệu, ngày)",
 	}, msgs{
 		"zone_note": "Times are shown in the time zone",
 		"tech":      "Technical details",
 		"packet_id": "Packet id",
+		"doc_ref":   "Document (number, date)",
 	})
 }
 

@@ -126,7 +126,7 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request, u *Account, ss *s
 		return
 	}
 	p := s.page(w, r, u, ss)
-	p.Title = pk.ID
+	p.Title = p.M.T("ops_packet")
 	p.Trace = &traceView{Packet: pk, Timeline: tl}
 	s.render(w, http.StatusOK, "trace", p)
 }

@@ -77,7 +77,7 @@ func TestOperatorPages(t *testing.T) {
 
 	// Search by sender, recipient, part of the DocumentId, id and date.
 	for _, q := range []string{"from=" + g22, "to=" + h29, "from=" + url.QueryEscape("CƠ QUAN  "+g22), "doc=vpcp-kstt", "id=" + id, "since=2020-01-01&until=2099-12-31"} {
-		if body := op.page("/ops/search?" + q); !strings.Contains(body, row) || !strings.Contains(body, `<a href="/ops/packet/`+id+`">`) {
+		if body := op.page("/ops/search?" + q); !strings.Contains(body, row) || !strings.Contains(body, `<a href="/ops/packet/`+id+`" title="`) {
 			t.Errorf("search %s does not find the packet: %s", q, body)
 		}
 	}

@@ -46,7 +46,7 @@ func registerLetter(t *testing.T, n int, to, subject, position string) []byte {
 
 var (
 	regCellRE = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
-	regBodyRE  = regexp.MustCompile(`(?s)<tbody>(.*?)</tbody>`)
+	regBodyRE = regexp.MustCompile(`(?s)<tbody>(.*?)</tbody>`)
 	regTagRE  = regexp.MustCompile(`<[^>]+>`)
 )
 
