@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -56,7 +57,7 @@ func visibleText(t *testing.T, page string) (text, attrs string) {
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
-			if z.Err() != io.EOF {
+			if !errors.Is(z.Err(), io.EOF) {
 				t.Fatal(z.Err())
 			}
 			return b.String(), a.String()
