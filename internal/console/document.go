@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"lienthong/internal/edxml"
@@ -312,31 +311,14 @@ func errCode(err error) string {
 	return "internal"
 }
 
-// sentScan bounds the outgoing packets read to find a status's document.
-const sentScan = 5000
-
 // sentDoc finds, among what the clerk's agency sent, the newest document
 // a status answers (its DocumentId); "" when the status is not about one
-// of the agency's documents or it is older than the last sentScan sent.
+// of the agency's documents.
 func (s *server) sentDoc(u *Account, st *edxml.Status) string {
 	if st == nil || st.ResponseFor.OrganID != u.OrganID || st.StatusCode == edxml.StatusTakeBack {
 		return ""
 	}
-	since := time.Time{}
-	if t, _, err := edxml.ParseTimestamp(st.Timestamp); err == nil {
-		since = t.AddDate(-1, 0, 0) // a status answers a document of the last year
-	}
-	sent, err := s.o.Hub.Sent(u.OrganID, since, time.Time{}, sentScan)
-	if err != nil {
-		return ""
-	}
-	found := ""
-	for _, p := range sent {
-		if p.Kind == string(edxml.KindEdoc) && p.DocumentID == st.ResponseFor.DocumentID {
-			found = p.ID
-		}
-	}
-	return found
+	return s.newest(s.o.Hub.Outgoing(u.OrganID, track.MailQuery{DocumentID: st.ResponseFor.DocumentID, Limit: 1}))
 }
 
 // organView names an agency of a packet by the directory, and keeps the

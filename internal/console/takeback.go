@@ -72,23 +72,16 @@ func (s *server) requested(u *Account, st *edxml.Status) string {
 	if st == nil || st.StatusCode != edxml.StatusTakeBack || st.ResponseFor.OrganID != u.OrganID {
 		return ""
 	}
-	found, cursor := "", ""
-	for range 5 {
-		batch, next, err := s.o.Hub.Inbox(u.OrganID, string(edxml.KindEdoc), 1000, cursor)
-		if err != nil {
-			return found
-		}
-		for _, it := range batch {
-			if it.DocumentID == st.ResponseFor.DocumentID && it.From == st.From.OrganID {
-				found = it.ID
-			}
-		}
-		if next == "" || len(batch) == 0 {
-			return found
-		}
-		cursor = next
+	return s.newest(s.o.Hub.Received(u.OrganID, track.MailQuery{Party: st.From.OrganID, DocumentID: st.ResponseFor.DocumentID, Limit: 1}))
+}
+
+// newest is the id of the first letter of a page, newest first; "" when
+// there is none or the lookup failed (the page then offers no link).
+func (s *server) newest(ls []track.Letter, _ string, err error) string {
+	if err != nil || len(ls) == 0 {
+		return ""
 	}
-	return found
+	return ls[0].ID
 }
 
 // takeBack sends a 13 from the document's sender for one recipient, with

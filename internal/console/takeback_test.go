@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,6 +73,15 @@ func TestReportAndTakeBack(t *testing.T) {
 		t.Fatalf("no confirmation: %s", body)
 	}
 
+	// H29's document system has acknowledged the letter: the request is
+	// answered from the page all the same.
+	if err := h.Hub.Ack(context.Background(), h29, id, "done", ""); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Eventually(t, "the letter acknowledged", func() bool {
+		items, _, err := h.Hub.Inbox(h29, "edoc", 100, "")
+		return err == nil && len(items) == 0
+	})
 	// H29 sees the request and the 15/16 buttons, on the document and on
 	// the 13 itself.
 	testwait.Eventually(t, "the take-back request at H29", func() bool {

@@ -45,6 +45,8 @@ type MailQuery struct {
 	// matched in any case, with or without Vietnamese diacritics.
 	Code string
 	Text string
+	// DocumentID, when set, is the DocumentId wanted, exactly.
+	DocumentID string
 	// Business, when set, keeps only these business types.
 	Business []string
 	// Oldest lists oldest first (registers); the default is newest first.
@@ -236,6 +238,8 @@ func (s *Store) letters(bucket []byte, owner string, q MailQuery, build letterFu
 func matches(p Packet, q MailQuery, code, text string) bool {
 	switch {
 	case q.Priority != nil && p.Priority != *q.Priority:
+		return false
+	case q.DocumentID != "" && p.DocumentID != q.DocumentID:
 		return false
 	case len(q.Business) > 0 && !slices.Contains(q.Business, p.BusinessType):
 		return false

@@ -75,6 +75,7 @@ func TestReceivedLists(t *testing.T) {
 		{"số, ký hiệu", track.MailQuery{Code: "bc-vpcp"}, []string{"c"}},
 		{"urgency", track.MailQuery{Priority: &five}, []string{"b"}},
 		{"sender", track.MailQuery{Party: g12}, []string{}},
+		{"DocumentId", track.MailQuery{DocumentID: b.DocumentID}, []string{"b"}},
 		{"date range", track.MailQuery{Since: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour)}, []string{"b"}},
 	}
 	for _, tt := range tests {
