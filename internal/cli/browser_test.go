@@ -470,6 +470,26 @@ func TestBrowser(t *testing.T) {
 	sender.reloadUntil("03 in the outbox", "/outbox", stateIs("03"))
 	sender.screenshot("outbox-03")
 
+	// Handled, the letter moves to "Đã xử lý"; both registers list it,
+	// and every page names the one time zone once.
+	recipient.reloadUntil("the letter handled", "/inbox?view=handled",
+		fmt.Sprintf(`[...document.querySelectorAll("tbody a")].some(a => a.textContent === %q)`, subject))
+	recipient.screenshot("inbox-handled")
+	year := time.Now().In(time.FixedZone("ICT", 7*60*60)).Format("2006") // the console's zone, Asia/Ho_Chi_Minh
+	recipient.run("the incoming register", chromedp.Navigate(base+"/registers/in/"+year), chromedp.WaitVisible(chromedp.CSS("table")))
+	if reg := recipient.text("the incoming register", "main"); !strings.Contains(reg, subject) || !strings.Contains(reg, "Văn phòng Chính phủ") {
+		t.Errorf("the incoming register lacks the letter or its sender's name: %s", reg)
+	}
+	recipient.screenshot("register-in")
+	sender.run("the outgoing register", chromedp.Navigate(base+"/registers/out/"+year), chromedp.WaitVisible(chromedp.CSS("table")))
+	if reg := sender.text("the outgoing register", "main"); !strings.Contains(reg, subject) || !strings.Contains(reg, "42/VPCP-TTĐT") {
+		t.Errorf("the outgoing register lacks the letter: %s", reg)
+	}
+	sender.screenshot("register-out")
+	if foot := sender.text("the footer", "footer"); !strings.Contains(foot, "Asia/Ho_Chi_Minh") {
+		t.Errorf("the footer does not name the zone: %q", foot)
+	}
+
 	// The operator sees the letter and the two statuses counted.
 	operator.reloadUntil("the counts move", "/ops", fmt.Sprintf(
 		`Number(document.querySelector('#accepted tr[data-key="edoc"] td.num').textContent) >= %v && Number(document.querySelector('#accepted tr[data-key="status"] td.num').textContent) >= %v`,
@@ -490,6 +510,10 @@ func TestBrowser(t *testing.T) {
 	operator.screenshot("trace")
 	operator.run("dead letters", chromedp.Navigate(base+"/ops/dead-letters"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	operator.screenshot("dead-letters")
+	operator.run("the day chart", chromedp.Navigate(base+"/ops?chart=day"), chromedp.WaitVisible(chromedp.CSS("svg")))
+	operator.screenshot("ops-day")
+	operator.run("glossary", chromedp.Navigate(base+"/ops/glossary"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	operator.screenshot("glossary")
 
 	// The operator (an admin in dev) rotates H29's token: a new one works
 	// at once over the REST API, and the old one is refused once revoked.
