@@ -336,9 +336,11 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *se
 	return p
 }
 
-func (s *server) render(w http.ResponseWriter, status int, name string, p *page) {
+// render executes a template with data: a *page, or a page type of its
+// own that embeds one (the registers').
+func (s *server) render(w http.ResponseWriter, status int, name string, data any) {
 	var b bytes.Buffer
-	if err := s.tmpl.ExecuteTemplate(&b, name, p); err != nil {
+	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
 		s.o.Log.Error("console: template", "name", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

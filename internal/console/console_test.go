@@ -3,10 +3,8 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"html"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,11 +13,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/organ"
-	"lienthong/internal/pki"
 	"lienthong/internal/testwait"
 )
 
@@ -318,32 +316,5 @@ func sendREST(t *testing.T, h *hubtest.Hub) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := h.Agencies[g22]
-	sig, err := pki.SignDetached(bytes.NewReader(packet), a.Cert.Cert, a.Cert.Key, a.Cert.Chain, pki.SignOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	w, _ := mw.CreateFormFile("signature", "packet.p7s")
-	_, _ = w.Write(sig)
-	w, _ = mw.CreateFormFile("packet", "packet.xml")
-	_, _ = w.Write(packet)
-	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, h.URL+"/v1/packets", &body)
-	req.Header.Set("Authorization", "Bearer "+a.Token)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var rc struct {
-		ID string `json:"id"`
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &rc) != nil || rc.ID == "" {
-		t.Fatalf("send: %d %s", resp.StatusCode, raw)
-	}
-	return rc.ID
+	return sendPacket(t, h, g22, packet, time.Time{})
 }

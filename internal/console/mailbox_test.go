@@ -1,10 +1,6 @@
 package console_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"regexp"
@@ -17,7 +13,6 @@ import (
 	"lienthong/internal/console"
 	"lienthong/internal/hubtest"
 	"lienthong/internal/organ"
-	"lienthong/internal/pki"
 	"lienthong/internal/testwait"
 	"lienthong/internal/track"
 )
@@ -45,35 +40,7 @@ func sendLetter(t *testing.T, h *hubtest.Hub, l letter) string {
 	s = strings.Replace(s, "<edXML:CodeNotation>VPCP-KSTT<", "<edXML:CodeNotation>"+l.notation+"<", 1)
 	s = strings.Replace(s, "<edXML:Subject>"+subject+"<", "<edXML:Subject>"+l.subject+"<", 1)
 	s = strings.Replace(s, "<edXML:Priority>1<", "<edXML:Priority>"+strconv.Itoa(l.priority)+"<", 1)
-	packet := []byte(s)
-	a := h.Agencies[l.from]
-	sig, err := pki.SignDetached(bytes.NewReader(packet), a.Cert.Cert, a.Cert.Key, a.Cert.Chain, pki.SignOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	w, _ := mw.CreateFormFile("signature", "packet.p7s")
-	_, _ = w.Write(sig)
-	w, _ = mw.CreateFormFile("packet", "packet.xml")
-	_, _ = w.Write(packet)
-	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, h.URL+"/v1/packets", &body)
-	req.Header.Set("Authorization", "Bearer "+a.Token)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var rc struct {
-		ID string `json:"id"`
-	}
-	rb, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(rb, &rc) != nil || rc.ID == "" {
-		t.Fatalf("send %s: %d %s", l.subject, resp.StatusCode, rb)
-	}
-	return rc.ID
+	return sendPacket(t, h, l.from, []byte(s), time.Time{})
 }
 
 var rowRE = regexp.MustCompile(`(?s)<tr[ >].*?</tr>`)

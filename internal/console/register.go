@@ -2,7 +2,6 @@ package console
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -115,7 +114,7 @@ func (s *server) registers(w http.ResponseWriter, r *http.Request, u *Account, s
 	}
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("registers")
-	s.renderRegister(w, http.StatusOK, "registers", &registerPage{page: p, Reg: &registerView{
+	s.render(w, http.StatusOK, "registers", &registerPage{page: p, Reg: &registerView{
 		ThisYear: s.o.Now().In(s.o.Zone).Year(),
 		Agency:   s.organLabel(u.OrganID),
 	}})
@@ -198,7 +197,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request, u *Account, ss
 		v.Next = fmt.Sprintf("%s?page=%d", base, pg+1)
 	}
 	p.Title = v.Heading
-	s.renderRegister(w, http.StatusOK, "register", &registerPage{page: p, Reg: v})
+	s.render(w, http.StatusOK, "register", &registerPage{page: p, Reg: v})
 }
 
 func heading(m msgs, b book, year int) string {
@@ -350,19 +349,6 @@ func stateNote(m msgs, state string) string {
 		return m.T("rn_replaced")
 	}
 	return ""
-}
-
-func (s *server) renderRegister(w http.ResponseWriter, status int, name string, p *registerPage) {
-	var b bytes.Buffer
-	if err := s.tmpl.ExecuteTemplate(&b, name, p); err != nil {
-		s.o.Log.Error("console: template", "name", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
 }
 
 // attachment sets the headers of a download named name (ASCII) and
