@@ -349,7 +349,8 @@ func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, d
 	}
 	o := console.Options{Hub: h, DeadLetters: deadLetters, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}, Proxies: proxies, SpoolDir: filepath.Join(cfg.Hub.DataDir, "spool"),
-		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute}
+		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute,
+		RegisterSettle: cfg.Console.RegisterSettle}
 	if cfg.Console.TimeZone != "" {
 		z, err := time.LoadLocation(cfg.Console.TimeZone)
 		if err != nil {

@@ -275,7 +275,14 @@ type Console struct {
 	// TimeZone is the IANA zone every time on the pages is shown in
 	// (default Asia/Ho_Chi_Minh): one clock for clerks and operators.
 	TimeZone string `mapstructure:"timeZone" json:"timeZone"`
+	// RegisterSettle is how old a letter is before the registers (sổ đăng
+	// ký) number it: numbers follow the order of arrival, which a replica
+	// learns from the others moments later. 0 suits a single replica.
+	RegisterSettle time.Duration `mapstructure:"registerSettle" json:"registerSettle"`
 }
+
+// DefaultRegisterSettle is console.registerSettle's default.
+const DefaultRegisterSettle = 5 * time.Minute
 
 // DefaultTimeZone is the console's zone when none is configured.
 const DefaultTimeZone = "Asia/Ho_Chi_Minh"
@@ -357,7 +364,7 @@ func defaults() *Config {
 		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},
 		Log:     Log{Level: "info", Format: "text"},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
-		Console: Console{Login: ConsoleLogin{Wait: DefaultLoginWait, PerMinute: DefaultLoginPerMinute}, TimeZone: DefaultTimeZone},
+		Console: Console{Login: ConsoleLogin{Wait: DefaultLoginWait, PerMinute: DefaultLoginPerMinute}, TimeZone: DefaultTimeZone, RegisterSettle: DefaultRegisterSettle},
 	}
 }
 

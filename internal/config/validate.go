@@ -502,6 +502,9 @@ func checkPeerURL(s string) error {
 }
 
 func (c Console) validate(p *problems, op organ.Policy, checkFiles bool) {
+	if c.RegisterSettle < 0 {
+		p.addf("console.registerSettle", "%w (got %s)", ErrNegative, c.RegisterSettle)
+	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
 		p.addf("console.timeZone", "%w: %q is not an IANA time zone such as Asia/Ho_Chi_Minh", ErrUnknownValue, c.TimeZone)
 	}

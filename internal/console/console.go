@@ -107,6 +107,9 @@ type Options struct {
 	SpoolDir string
 	// SessionTTL is how long a session lasts; zero means 8 hours.
 	SessionTTL time.Duration
+	// RegisterSettle is how old a letter is before the registers number
+	// it (config.Console.RegisterSettle); 0 numbers it at once.
+	RegisterSettle time.Duration
 	// Zone is the zone every time is shown in; nil means Asia/Ho_Chi_Minh.
 	Zone *time.Location
 	Now  func() time.Time
@@ -134,6 +137,7 @@ type server struct {
 	tmpl     *template.Template
 	static   map[string]staticFile
 	history  history
+	xlsx     chan struct{} // a slot per register workbook being built
 }
 
 type staticFile struct {
@@ -187,7 +191,8 @@ func New(o Options) (*Console, error) {
 	if o.Revocations == nil {
 		o.Revocations = &memRevocations{ids: map[string]time.Time{}, now: o.Now}
 	}
-	s := &server{o: o, accounts: map[string]Account{}, sess: newSessions(o.SessionKey, o.SessionTTL, o.Revocations)}
+	s := &server{o: o, accounts: map[string]Account{}, sess: newSessions(o.SessionKey, o.SessionTTL, o.Revocations),
+		xlsx: make(chan struct{}, xlsxExports)}
 	for _, a := range o.Accounts {
 		if a.Username == "" {
 			return nil, errors.New("console: an account without a username")

@@ -27,12 +27,7 @@ func (s *server) funcs() template.FuncMap {
 		// pdate and ptime read a packet's date or timestamp (yyyy/MM/dd,
 		// lenient forms too) and show it as every other date; a value
 		// that is not a date is shown as written.
-		"pdate": func(v string) string {
-			if t, _, err := edxml.ParseDate(strings.TrimSpace(v)); err == nil {
-				return t.Format(dateLayout) // a calendar date: no zone to convert
-			}
-			return s.ptime(v)
-		},
+		"pdate":      s.pdate,
 		"ptime":      s.ptime,
 		"docRef":     docRef,
 		"organName":  s.organName,
@@ -52,6 +47,13 @@ func (s *server) date(t time.Time) string {
 		return ""
 	}
 	return t.In(s.o.Zone).Format(dateLayout)
+}
+
+func (s *server) pdate(v string) string {
+	if t, _, err := edxml.ParseDate(strings.TrimSpace(v)); err == nil {
+		return t.Format(dateLayout) // a calendar date: no zone to convert
+	}
+	return s.ptime(v)
 }
 
 func (s *server) ptime(v string) string {

@@ -27,17 +27,16 @@ const maxFilterLen = 200
 // mailView is what a list page (incoming or outgoing) shows besides its
 // rows: the views, the filter form as typed, and the pager.
 type mailView struct {
-	Path      string // "/inbox" or "/outbox"
-	Incoming  bool
-	Form      mailForm
-	Views     []viewTab
-	Parties   []option // the directory's agencies, by name; nil: a code field
-	Prios     []option
-	Filtered  bool   // some filter is set
-	Next      string // the next page's URL, "" on the last
-	First     string // the first page's URL, when not on it
-	Cut       bool   // the page stopped reading before it was full
-	Registers string
+	Path     string // "/inbox" or "/outbox"
+	Incoming bool
+	Form     mailForm
+	Views    []viewTab
+	Parties  []option // the directory's agencies, by name; nil: a code field
+	Prios    []option
+	Filtered bool   // some filter is set
+	Next     string // the next page's URL, "" on the last
+	First    string // the first page's URL, when not on it
+	Cut      bool   // the page stopped reading before it was full
 }
 
 // mailForm is the filter form as the clerk typed it, kept on every link.
@@ -195,7 +194,7 @@ func (s *server) mailPage(w http.ResponseWriter, r *http.Request, u *Account, ss
 		p.Title = p.M.T("inbox")
 	}
 	f, q, bad := s.mailQuery(r.URL.Query(), incoming)
-	v := &mailView{Path: path, Incoming: incoming, Form: f, Registers: "/registers"}
+	v := &mailView{Path: path, Incoming: incoming, Form: f}
 	p.Mail = v
 	v.Filtered = f.Since != "" || f.Until != "" || f.Party != "" || f.Priority != "" || f.Code != "" || f.Text != ""
 	for _, view := range []string{track.ViewPending, track.ViewHandled, track.ViewAll} {

@@ -107,7 +107,7 @@ func (s *server) organByName(v string) string {
 		return v
 	}
 	for _, a := range s.o.Directory.Agencies() {
-		if strings.EqualFold(strings.Join(strings.Fields(a.Name), " "), strings.Join(strings.Fields(v), " ")) {
+		if sameName(a.Name, v) {
 			return string(a.ID)
 		}
 	}

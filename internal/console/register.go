@@ -81,6 +81,7 @@ type registerView struct {
 	Cols    []string // the columns' names
 	Keys    []string // and message keys, as classes (print widths)
 	Link    int
+	Settle  string // the note that recent letters are numbered later; "" when at once
 	Rows    []registerRow
 	Page    int
 	Prev    string // links of the pager, "" when none
@@ -116,7 +117,6 @@ func (s *server) registers(w http.ResponseWriter, r *http.Request, u *Account, s
 	p.Title = p.M.T("registers")
 	s.render(w, http.StatusOK, "registers", &registerPage{page: p, Reg: &registerView{
 		ThisYear: s.o.Now().In(s.o.Zone).Year(),
-		Agency:   s.organLabel(u.OrganID),
 	}})
 }
 
@@ -168,6 +168,9 @@ func (s *server) register(w http.ResponseWriter, r *http.Request, u *Account, ss
 	p := s.page(w, r, u, ss)
 	v := &registerView{Slug: b.slug, Year: year, Heading: heading(p.M, b, year), Agency: s.organLabel(u.OrganID), Link: b.link, Page: pg}
 	v.Keys = b.cols
+	if d := s.o.RegisterSettle; d > 0 {
+		v.Settle = fmt.Sprintf(p.M.T("reg_settle"), fmtAge(p.M, d.Seconds()))
+	}
 	for _, c := range b.cols {
 		v.Cols = append(v.Cols, p.M.T(c))
 	}
@@ -204,6 +207,9 @@ func heading(m msgs, b book, year int) string {
 	return fmt.Sprintf("%s — %s %d", m.T(b.title), m.T("reg_year"), year)
 }
 
+// xlsxExports bounds the workbooks being built at once.
+const xlsxExports = 2
+
 // eachEntry calls fn with each letter of a book's year, oldest first, and
 // its number in the year (1 on the first letter from 1 January, 00:00 in
 // the console's zone), until fn returns false.
@@ -218,6 +224,12 @@ func (s *server) eachEntry(caller string, b book, year int, fn func(n int, l tra
 		Since:  time.Date(year, time.January, 1, 0, 0, 0, 0, s.o.Zone),
 		Until:  time.Date(year+1, time.January, 1, 0, 0, 0, 0, s.o.Zone),
 		Limit:  1000,
+	}
+	// Numbers follow the order of arrival, which a replica learns from
+	// the others moments later: a letter is entered once it is
+	// RegisterSettle old, so the numbers a clerk prints do not move.
+	if settled := s.o.Now().Add(-s.o.RegisterSettle); settled.Before(q.Until) {
+		q.Until = settled
 	}
 	n := 0
 	for {
@@ -253,7 +265,7 @@ func (s *server) registerCells(m msgs, b book, agency string, n int, l track.Let
 			strconv.Itoa(n),
 			s.organLabel(l.From),
 			l.Code,
-			s.registerDate(l.PromulgationDate),
+			s.pdate(l.PromulgationDate),
 			typeSubject,
 			receiver,
 			"", // ký nhận: signed on paper
@@ -266,7 +278,7 @@ func (s *server) registerCells(m msgs, b book, agency string, n int, l track.Let
 	}
 	return []string{
 		l.Code,
-		s.registerDate(l.PromulgationDate),
+		s.pdate(l.PromulgationDate),
 		typeSubject,
 		l.Signer,
 		strings.Join(to, "; "),
@@ -284,14 +296,6 @@ func (s *server) partNames(parts []track.Recipient) string {
 		names = append(names, s.organLabel(p.OrganID))
 	}
 	return strings.Join(names, "; ")
-}
-
-// registerDate shows a packet's date (yyyy/MM/dd) as every date is shown.
-func (s *server) registerDate(v string) string {
-	if t, _, err := edxml.ParseDate(strings.TrimSpace(v)); err == nil {
-		return t.Format(dateLayout)
-	}
-	return s.ptime(v)
 }
 
 // businessNote names what a letter does to an earlier one (thu hồi, cập
@@ -418,9 +422,6 @@ func (s *server) registerCSV(w http.ResponseWriter, r *http.Request, u *Account,
 		return true
 	})
 	switch {
-	case err != nil && !started:
-		s.failHub(w, r, u, ss, err)
-		return
 	case err != nil && sent.n == 0:
 		// Nothing went out yet: an error page instead of the file.
 		w.Header().Del("Content-Disposition")
@@ -453,10 +454,18 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // registerXLSX writes a year's book as a workbook: the title and the
 // agency above a bold, frozen header row, columns sized, text wrapped.
-// The rows go through excelize's StreamWriter, which spools them to disk
-// past a few MiB, so a year of many letters stays bounded in memory; the
-// workbook is complete before the response starts.
+// The rows go through excelize's StreamWriter, which spools them to disk,
+// but excelize zips the workbook in memory (a few MB for a year of tens of
+// thousands of letters), so at most xlsxExports run at once; the workbook
+// is complete before the response starts.
 func (s *server) registerXLSX(w http.ResponseWriter, r *http.Request, u *Account, ss *session, m msgs, b book, year int) {
+	select {
+	case s.xlsx <- struct{}{}:
+		defer func() { <-s.xlsx }()
+	default:
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "busy", "")
+		return
+	}
 	f := excelize.NewFile(excelize.Options{TmpDir: s.o.SpoolDir})
 	defer f.Close() //nolint:errcheck // removes the spooled rows
 	agency := s.organLabel(u.OrganID)

@@ -100,7 +100,8 @@ func TestRegisters(t *testing.T) {
 		Hub:       h.Hub,
 		Directory: testDirectory(t),
 		// The console's today; the hub's clock moves over the year's end.
-		Now: func() time.Time { return time.Date(2026, 3, 2, 12, 0, 0, 0, vnZone) },
+		Now:            func() time.Time { return time.Date(2026, 3, 2, 12, 0, 0, 0, vnZone) },
+		RegisterSettle: 5 * time.Minute,
 		Accounts: []console.Account{
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 			{Username: "vanthu.g12", PasswordHash: hash, Role: console.RoleClerk, OrganID: g12},
@@ -131,6 +132,8 @@ func TestRegisters(t *testing.T) {
 		{time.Date(2025, 12, 31, 17, 10, 0, 0, time.UTC), 103, h29, "V/v đầu năm 2026", "Phó Chủ nhiệm"},
 		{time.Date(2026, 3, 2, 8, 0, 0, 0, vnZone), 104, g12, "V/v gửi Cơ quan G12", "Phó Chủ nhiệm"},
 		{time.Date(2026, 3, 2, 10, 0, 0, 0, vnZone), 105, h29, "V/v thứ hai năm 2026", "Phó Chủ nhiệm"},
+		// Two minutes before the console's now: not numbered yet (registerSettle).
+		{time.Date(2026, 3, 2, 11, 58, 0, 0, vnZone), 106, h29, "V/v vừa đến", "Phó Chủ nhiệm"},
 	}
 	for _, sd := range sends {
 		set(sd.at)
@@ -175,7 +178,7 @@ func TestRegisters(t *testing.T) {
 	for _, tt := range tests {
 		path := "/registers/in/" + strconv.Itoa(tt.year)
 		body := h29Clerk.page(path)
-		for _, want := range []string{"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN — Năm " + strconv.Itoa(tt.year), agency, `href="/static/print.css" media="print"`} {
+		for _, want := range []string{"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN — Năm " + strconv.Itoa(tt.year), agency, `href="/static/print.css" media="print"`, "đánh số 5 phút sau khi đến"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s lacks %q", path, want)
 			}

@@ -45,7 +45,9 @@ type MailQuery struct {
 	// matched in any case, with or without Vietnamese diacritics.
 	Code string
 	Text string
-	// DocumentID, when set, is the DocumentId wanted, exactly.
+	// DocumentID, when set, is the DocumentId wanted, exactly; with the
+	// sender known (outgoing, or Party) it is read from the documents
+	// index, every match on one page.
 	DocumentID string
 	// Business, when set, keeps only these business types.
 	Business []string
@@ -150,9 +152,16 @@ func answered(state string) bool {
 	return state == EventRevoked || state == EventReplaced
 }
 
-// finished: a recipient's state after which the sender waits for nothing.
+// finished: a recipient's state after which the sender waits for nothing:
+// completed (06), refused (02), given back (15), revoked or replaced. A
+// take-back request (13) waits for its answer; after a refusal to give it
+// back (16) the recipient goes on handling the document.
 func finished(state string) bool {
-	return state == string(edxml.StatusCompleted) || closed(state)
+	switch edxml.StatusCode(state) {
+	case edxml.StatusCompleted, edxml.StatusRejected, edxml.StatusChangeAccepted:
+		return true
+	}
+	return state == EventRevoked || state == EventReplaced
 }
 
 type letterFunc func(p Packet, tl Timeline) (Letter, bool)
@@ -179,6 +188,12 @@ func (s *Store) letters(bucket []byte, owner string, q MailQuery, build letterFu
 		after = c
 	}
 	code, text := fold(q.Code), fold(q.Text)
+	if sender := q.Party; q.DocumentID != "" && (sender != "" || bytes.Equal(bucket, bSent)) {
+		if bytes.Equal(bucket, bSent) {
+			sender = owner
+		}
+		return s.document(bucket, owner, sender, q, code, text, build)
+	}
 	out := []Letter{}
 	next := ""
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -268,4 +283,46 @@ func fold(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// document answers a query for one DocumentId from the documents index
+// (sender and DocumentId → packets), not by walking the listing: newest
+// first, every match on one page.
+func (s *Store) document(bucket []byte, owner, sender string, q MailQuery, code, text string, build letterFunc) ([]Letter, string, error) {
+	out := []Letter{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ids, _, err := get[[]string](tx.Bucket(bDocs), docKey(sender, q.DocumentID))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			p, ok, err := get[Packet](tx.Bucket(bPackets), []byte(id))
+			if err != nil {
+				return err
+			}
+			if !ok || !matches(p, q, code, text) || (q.Since.After(p.AcceptedAt)) || (!q.Until.IsZero() && !p.AcceptedAt.Before(q.Until)) {
+				continue
+			}
+			// Only the owner's listing: its sent packets, or those routed
+			// to its inbox.
+			if tx.Bucket(bucket).Get(sentKey(owner, p.AcceptedAt, p.ID)) == nil {
+				continue
+			}
+			tl, _, err := get[Timeline](tx.Bucket(bTimelines), []byte(id))
+			if err != nil {
+				return err
+			}
+			l, ok := build(p, tl)
+			if !ok || (q.View == ViewPending && l.Handled) || (q.View == ViewHandled && !l.Handled) {
+				continue
+			}
+			out = append(out, l)
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b Letter) int { return b.AcceptedAt.Compare(a.AcceptedAt) })
+	if q.Oldest {
+		slices.Reverse(out)
+	}
+	return out, "", err
 }

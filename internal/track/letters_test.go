@@ -76,6 +76,8 @@ func TestReceivedLists(t *testing.T) {
 		{"urgency", track.MailQuery{Priority: &five}, []string{"b"}},
 		{"sender", track.MailQuery{Party: g12}, []string{}},
 		{"DocumentId", track.MailQuery{DocumentID: b.DocumentID}, []string{"b"}},
+		{"DocumentId from its sender", track.MailQuery{DocumentID: b.DocumentID, Party: g22}, []string{"b"}},
+		{"DocumentId from another", track.MailQuery{DocumentID: b.DocumentID, Party: g12}, []string{}},
 		{"date range", track.MailQuery{Since: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour)}, []string{"b"}},
 	}
 	for _, tt := range tests {
@@ -93,7 +95,16 @@ func TestReceivedLists(t *testing.T) {
 	if len(got[0].Parts) != 1 || got[0].Parts[0].OrganID != h29 || got[0].Parts[0].State != "03" || !got[0].Handled {
 		t.Errorf("b for H29: %+v", got[0])
 	}
-	got, _, err = s.Received(g12, mineOf(g12), track.MailQuery{View: track.ViewPending})
+	// A letter routed to H29 only is not G12's, found by its DocumentId or not.
+	d := letter("d", "Chỉ gửi H29", "9/VPCP", 0, t0.Add(5*time.Hour))
+	d.Endpoints = []string{h29}
+	must(t, s.Accepted(d))
+	got, _, err = s.Received(g12, mineOf(g12), track.MailQuery{Party: g22, DocumentID: d.DocumentID})
+	must(t, err)
+	if len(got) != 0 {
+		t.Errorf("G12 finds H29's letter by its DocumentId: %v", ids(got))
+	}
+	got, _, err = s.Received(g12, mineOf(g12), track.MailQuery{View: track.ViewPending, Until: d.AcceptedAt})
 	must(t, err)
 	if !slices.Equal(ids(got), []string{"c", "b", "a"}) {
 		t.Errorf("G12 pending: %v", ids(got))
@@ -146,6 +157,13 @@ func TestOutgoingHandled(t *testing.T) {
 	must(t, s.Accepted(a))
 	must(t, s.Accepted(b))
 	must(t, s.Accepted(status("s", g22, "01", t0))) // G22's own statuses are not outgoing documents
+	c := letter("c", "V/v ba", "3/VPCP", 0, t0.Add(2*time.Minute))
+	must(t, s.Accepted(c))
+	// c: H29 completed; G12 is asked to give it back (13) and has not
+	// answered: the sender still waits.
+	answer(t, s, "c06", c.DocumentID, h29, edxml.StatusCompleted, t0.Add(time.Hour))
+	must(t, s.Accepted(track.Packet{ID: "c13", Kind: "status", From: g22, StatusCode: edxml.StatusTakeBack, ResponseForOrgan: g12,
+		ResponseForDocument: c.DocumentID, AcceptedAt: t0.Add(time.Hour)}))
 	// a: H29 completed, G12 refused; b: H29 completed only.
 	answer(t, s, "a06", a.DocumentID, h29, edxml.StatusCompleted, t0.Add(time.Hour))
 	answer(t, s, "a02", a.DocumentID, g12, edxml.StatusRejected, t0.Add(time.Hour))
@@ -154,10 +172,12 @@ func TestOutgoingHandled(t *testing.T) {
 		give track.MailQuery
 		want []string
 	}{
-		{track.MailQuery{}, []string{"b", "a"}},
+		{track.MailQuery{}, []string{"c", "b", "a"}},
 		{track.MailQuery{View: track.ViewHandled}, []string{"a"}},
-		{track.MailQuery{View: track.ViewPending}, []string{"b"}},
-		{track.MailQuery{Party: g12, View: track.ViewPending}, []string{"b"}},
+		{track.MailQuery{View: track.ViewPending}, []string{"c", "b"}},
+		{track.MailQuery{Party: g12, View: track.ViewPending}, []string{"c", "b"}},
+		{track.MailQuery{DocumentID: a.DocumentID}, []string{"a"}},
+		{track.MailQuery{DocumentID: a.DocumentID, View: track.ViewPending}, []string{}},
 	} {
 		got, _, err := s.Outgoing(g22, tt.give)
 		must(t, err)
