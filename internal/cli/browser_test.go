@@ -427,6 +427,10 @@ func TestBrowser(t *testing.T) {
 	sender.screenshot("compose-too-large")
 	sender.run("attach the PDF", chromedp.SetUploadFiles(chromedp.CSS(`input[name=files]`), []string{pdf}))
 	sender.screenshot("compose")
+	// The file field speaks the page's language, not the browser's.
+	if pick, chosen := sender.text("the file button", ".filepick .button"), sender.text("the chosen file", ".filepick .chosen"); pick != "Chọn tệp…" || chosen != "Công văn 42.pdf" {
+		t.Errorf("the file field reads %q, %q; want Chọn tệp… and the chosen file's name", pick, chosen)
+	}
 	sender.run("send",
 		chromedp.Click(chromedp.CSS(`form.compose button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),

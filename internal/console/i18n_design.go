@@ -4,6 +4,8 @@ package console
 func init() {
 	addMessages(msgs{
 		"skip_to_main":     "Chuyển đến nội dung chính",
+		"files_pick":       "Chọn tệp…",
+		"files_none":       "Chưa chọn tệp nào",
 		"nav_main":         "Chức năng chính",
 		"signed_in_as":     "Đang đăng nhập:",
 		"lang_switch":      "Ngôn ngữ",
@@ -16,6 +18,8 @@ func init() {
 		"refresh_resume":   "Tiếp tục tự cập nhật",
 	}, msgs{
 		"skip_to_main":     "Skip to main content",
+		"files_pick":       "Choose files…",
+		"files_none":       "No file chosen",
 		"nav_main":         "Main functions",
 		"signed_in_as":     "Signed in as",
 		"lang_switch":      "Language",

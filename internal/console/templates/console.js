@@ -124,8 +124,17 @@ document.documentElement.classList.add("js");
     msg.hidden = text === "";
   }
 
+  // The picker's button and the chosen names, in the page's language
+  // (the browser's own button speaks the browser's).
+  var chosen = form.querySelector(".filepick .chosen");
+  function names() {
+    if (!chosen) return;
+    var n = [];
+    for (var i = 0; files && i < files.files.length; i++) n.push(files.files[i].name);
+    chosen.textContent = n.length ? n.join(", ") : chosen.dataset.none;
+  }
   // Other files: an earlier refusal no longer holds.
-  if (files) files.addEventListener("change", function () { say("", false); });
+  if (files) files.addEventListener("change", function () { say("", false); names(); });
 
   form.addEventListener("submit", function (e) {
     var total = 0;
