@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"lienthong/internal/creds"
-	"lienthong/internal/edxml"
 	"lienthong/internal/organ"
 	"lienthong/internal/push"
 	"lienthong/internal/track"
@@ -34,16 +33,6 @@ type searchForm struct {
 	ID, DocumentID, From, To, Since, Until string
 }
 
-// parseDay reads a yyyy-mm-dd date in Vietnam's time zone, between 2000
-// and 2100 (the view keeps times as Unix nanoseconds).
-func parseDay(s string) (time.Time, error) {
-	d, err := time.ParseInLocation("2006-01-02", s, edxml.Zone)
-	if err == nil && (d.Year() < 2000 || d.Year() > 2100) {
-		err = errors.New("year out of range")
-	}
-	return d, err
-}
-
 func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("ops_search")
@@ -60,20 +49,20 @@ func (s *server) search(w http.ResponseWriter, r *http.Request, u *Account, ss *
 	}
 	tq := track.Query{ID: v.Q.ID, DocumentID: v.Q.DocumentID, From: v.Q.From, To: v.Q.To}
 	for _, f := range []struct {
-		in  string
-		out *time.Time
-		add time.Duration
-	}{{v.Q.Since, &tq.Since, 0}, {v.Q.Until, &tq.Until, 24 * time.Hour}} {
+		in   string
+		out  *time.Time
+		days int
+	}{{v.Q.Since, &tq.Since, 0}, {v.Q.Until, &tq.Until, 1}} {
 		if f.in == "" {
 			continue
 		}
-		d, err := parseDay(f.in)
-		if err != nil {
+		d, ok := parseListDay(strings.TrimSpace(f.in), s.o.Zone)
+		if !ok {
 			p.Error = p.M.T("bad_date")
 			s.render(w, http.StatusBadRequest, "search", p)
 			return
 		}
-		*f.out = d.Add(f.add) // "until" includes its day
+		*f.out = d.AddDate(0, 0, f.days) // "until" includes its day
 	}
 	// A name the directory lists stands for its agency (the fields
 	// suggest names).

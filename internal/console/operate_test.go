@@ -76,7 +76,7 @@ func TestOperatorPages(t *testing.T) {
 	row := `<tr data-id="` + id + `">`
 
 	// Search by sender, recipient, part of the DocumentId, id and date.
-	for _, q := range []string{"from=" + g22, "to=" + h29, "from=" + url.QueryEscape("CƠ QUAN  "+g22), "doc=vpcp-kstt", "id=" + id, "since=2020-01-01&until=2099-12-31"} {
+	for _, q := range []string{"from=" + g22, "to=" + h29, "from=" + url.QueryEscape("CƠ QUAN  "+g22), "doc=vpcp-kstt", "id=" + id, "since=2020-01-01&until=2099-12-31", "since=01/01/2020&until=31/12/2099"} {
 		if body := op.page("/ops/search?" + q); !strings.Contains(body, row) || !strings.Contains(body, `<a href="/ops/packet/`+id+`" title="`) {
 			t.Errorf("search %s does not find the packet: %s", q, body)
 		}
@@ -96,7 +96,7 @@ func TestOperatorPages(t *testing.T) {
 			t.Errorf("search %s finds the packet", q)
 		}
 	}
-	for q, msg := range map[string]string{"since=27/11/2026": "Ngày không hợp lệ.", "since=1900-01-01": "Ngày không hợp lệ.", "from=G22": "Mã định danh cơ quan không hợp lệ"} {
+	for q, msg := range map[string]string{"since=31/02/2026": "Ngày không hợp lệ.", "since=11-27-2026": "Ngày không hợp lệ.", "since=1900-01-01": "Ngày không hợp lệ.", "from=G22": "Mã định danh cơ quan không hợp lệ"} {
 		if code, body, _ := op.do(http.MethodGet, "/ops/search?"+q, nil); code != http.StatusBadRequest || !strings.Contains(body, msg) {
 			t.Errorf("search %s: %d, want 400 with %q", q, code, msg)
 		}
