@@ -11,7 +11,7 @@ DATA     ?= ./data
 FUZZTIME ?= 30s
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  = -X lienthong/internal/cli.Version=$(VERSION)
+LDFLAGS  = -X github.com/lienthong/lienthong/internal/cli.Version=$(VERSION)
 
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS)/golangci-lint

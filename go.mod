@@ -1,4 +1,4 @@
-module lienthong
+module github.com/lienthong/lienthong
 
 go 1.26.8
 

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // the console's zone (Asia/Ho_Chi_Minh) in containers without a zone database
 
-	"lienthong/internal/cli"
+	"github.com/lienthong/lienthong/internal/cli"
 )
 
 func main() {

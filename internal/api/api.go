@@ -18,10 +18,10 @@ import (
 	"strconv"
 	"strings"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Tokens maps bearer tokens to the agency they authenticate. Tokens are

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/hubtest"
 )
 
 // subUnit is registered under H29 with its own inbox: it is not H29.

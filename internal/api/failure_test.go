@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/metrics"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // While the broker is down, submissions get 503 hub.unavailable and never

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/hub"
-	"lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/hubtest"
 )
 
 // call makes a request with a bound the test fails on (an answer, not a

@@ -5,7 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"lienthong/internal/api"
+	"github.com/lienthong/lienthong/internal/api"
 )
 
 // startingTokens knows no token, and says whether it has read them all.

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"testing"
 
-	"lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/hubtest"
 )
 
 // A bad cursor is the client's fault: 400 request.bad_cursor. The view

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/atomicfile"
 )
 
 func TestWrite(t *testing.T) {

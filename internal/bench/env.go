@@ -17,11 +17,11 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/devsite"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/devsite"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // Options are the flags of lienthong bench.

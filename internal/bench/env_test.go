@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/devsite"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/devsite"
 )
 
 // The embedded run's broker is started on :0 and the floor is given the

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // packet is one packet: its multipart body sits in the bodies file,

@@ -22,9 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // Run prepares the packets, runs the hub phase and then the floor, within

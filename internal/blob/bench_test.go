@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/blob/blobtest"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/blob/blobtest"
 )
 
 // BenchmarkCreate measures Create throughput (MB/s) on FS and, when

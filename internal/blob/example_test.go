@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/blob"
 )
 
 // A packet is stored once under the key derived from its id; a second

@@ -19,7 +19,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"lienthong/internal/boltgroup"
+	"github.com/lienthong/lienthong/internal/boltgroup"
 )
 
 // FS is the embedded Store: small objects in one bbolt file, larger ones a

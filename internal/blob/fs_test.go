@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/blob/blobtest"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/blob/blobtest"
 )
 
 func newFS(t *testing.T) *blob.FS {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/blob"
 )
 
 func TestPacketKey(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/blob/blobtest"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/blob/blobtest"
 )
 
 func TestWithMetricsPassesSuite(t *testing.T) {

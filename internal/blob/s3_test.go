@@ -22,8 +22,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/blob/blobtest"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/blob/blobtest"
 )
 
 // s3Config reads the test server from the environment (scripts/versitygw.sh

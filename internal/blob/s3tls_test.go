@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/tlstest"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/tlstest"
 )
 
 // versitygwBinary finds versitygw as scripts/versitygw.sh installs it.

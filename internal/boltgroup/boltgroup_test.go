@@ -3,13 +3,14 @@ package boltgroup
 import (
 	"errors"
 	"fmt"
-	"lienthong/internal/testwait"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/internal/testwait"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // With Batch, messages already waiting reach it together, in order; a

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // BenchmarkProduce measures synchronous Produce throughput (acks=all) with 1

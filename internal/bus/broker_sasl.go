@@ -13,7 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/atomicfile"
 )
 
 // kfake reloads the SASL users of an earlier run from sasl.json in its data

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // envChildBroker makes the test binary run a broker on the directory it

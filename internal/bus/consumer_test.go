@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 func produceN(tb testing.TB, p bus.Publisher, topic string, from, n int) {

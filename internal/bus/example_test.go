@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // Example wires the bus as the hub does: an embedded broker (Apache Kafka

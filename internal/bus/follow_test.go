@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // Follow reads a topic from its start, says when it has caught up with

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // envKafka names an external broker to test against instead of an

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 func TestCorrelation(t *testing.T) {

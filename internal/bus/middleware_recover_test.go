@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 func TestRecover(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // failing returns a handler that fails its first n calls, and a call counter.

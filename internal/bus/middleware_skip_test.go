@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 func TestSkipPermanent(t *testing.T) {

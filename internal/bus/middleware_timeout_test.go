@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 func TestTimeout(t *testing.T) {

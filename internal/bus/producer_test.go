@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 func TestRoundTripKeysAndHeaders(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // ReadTopic reads every partition to its end, keeps the newest when asked,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 var errRun = errors.New("consumer failed")

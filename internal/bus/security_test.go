@@ -21,9 +21,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/testwait"
-	"lienthong/internal/tlstest"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/tlstest"
 )
 
 // testCA makes a CA and a server certificate for 127.0.0.1 and kafka.test

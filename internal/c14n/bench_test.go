@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 // packet20MB is edoc-new.xml with a signature template and 20 MB of

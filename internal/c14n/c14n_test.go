@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 const dsigDecl = `xmlns:ds="http://www.w3.org/2000/09/xmldsig#"`

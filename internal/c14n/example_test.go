@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 // A verifier digests a packet as its Reference URI="" says: the signature

@@ -11,7 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 // FuzzEnveloped: Enveloped never panics; both algorithms accept the same

@@ -15,8 +15,8 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"lienthong/internal/c14n"
-	"lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/tooltest"
 )
 
 func tool(t testing.TB, name string) string { return tooltest.Require(t, name) }

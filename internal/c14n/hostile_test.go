@@ -9,7 +9,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 // lintVerdict is what xmllint --exc-c14n makes of a hostile document.

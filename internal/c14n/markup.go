@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"lienthong/internal/xmlinput"
 	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lienthong/lienthong/internal/xmlinput"
 )
 
 const (

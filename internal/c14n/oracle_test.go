@@ -8,7 +8,7 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 // TestXmllint: for every document of the corpus, in every line-end and BOM

@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"testing"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 // base64Lines generates size bytes of base64 text, wrapped at 76 columns

@@ -13,7 +13,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/c14n"
 )
 
 // sigTemplate is what TestXmlsec puts into a document that has no dsig

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/bench"
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/bench"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 // lienthong bench: the flags here, the load and its report in

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bench"
-	"lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/bench"
+	"github.com/lienthong/lienthong/internal/metrics"
 )
 
 // A small embedded run: every packet accepted and delivered, a floor

@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/tooltest"
 )
 
 // screenshotDir is where the browser tests leave a PNG of each page they

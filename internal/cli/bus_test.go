@@ -19,9 +19,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // A hub whose embedded broker serves TLS, SASL and ACLs: every Kafka

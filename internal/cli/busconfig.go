@@ -11,8 +11,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 // busConfig is the bus.Config of every Kafka client of the hub (hub,

@@ -15,11 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/atomicfile"
-	"lienthong/internal/client"
-	"lienthong/internal/edxml"
-	"lienthong/internal/pki"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/client"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Client subcommands (docs/contracts.md, CLI): send, inbox, fetch, ack, status and

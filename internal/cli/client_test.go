@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/hubtest"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // clientLines decodes JSON lines.

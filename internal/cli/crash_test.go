@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // The crash test runs the hub as a child process: this test binary, re-run

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 // kafkaEnv is one broker's environment in a deployment.

@@ -15,8 +15,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"lienthong/internal/config"
-	"lienthong/internal/config/configtest"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config/configtest"
 )
 
 // The production deployment in deploy/: the compose file and the

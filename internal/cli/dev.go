@@ -10,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"lienthong/internal/atomicfile"
-	"lienthong/internal/config"
-	"lienthong/internal/console"
-	"lienthong/internal/devsite"
+	"github.com/lienthong/lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/devsite"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/testwait"
-	"lienthong/internal/vdxp"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/vdxp"
 )
 
 // waitReady polls base's /readyz until it answers 200, for a minute.

@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/atomicfile"
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/devsite"
+	"github.com/lienthong/lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/devsite"
 )
 
 // devKafka is DIR/dev/kafka.json, written by `lienthong dev --secure-bus`:

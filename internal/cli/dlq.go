@@ -16,9 +16,9 @@ import (
 	"time"
 	"unicode"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/push"
 )
 
 // `lienthong dlq list|replay`: the operator's view of <prefix>dead-letter

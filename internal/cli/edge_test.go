@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/config"
-	"lienthong/internal/pki"
-	"lienthong/internal/testwait"
-	"lienthong/internal/trust"
-	"lienthong/internal/vdxp"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/vdxp"
 )
 
 // --check-config refuses a federation peer over plain http to another

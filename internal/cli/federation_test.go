@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // fedHub runs one hub of the federation test from a configuration and

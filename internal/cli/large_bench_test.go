@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // BenchmarkLargePacket submits one CMS-signed packet with a large

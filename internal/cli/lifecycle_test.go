@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/config"
-	"lienthong/internal/lifecycle"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/lifecycle"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // Each of serve's runners failing in turn stops serve with its error,

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"lienthong/internal/config"
-	"lienthong/internal/edge"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/edge"
 )
 
 // newHTTPServer is the hub's one HTTP server. Every timeout is set: with

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/config"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // The tests give a hub hub.addr 127.0.0.1:0 and learn the port it got from

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/organ"
-	"lienthong/internal/pki"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // pkiSubcommands are the verbs of `lienthong pki`.

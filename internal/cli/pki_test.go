@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/tooltest"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 func pkiRunOpenSSL(t *testing.T, args ...string) (string, bool) {

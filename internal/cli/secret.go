@@ -9,8 +9,8 @@ import (
 	"os"
 	"strings"
 
-	"lienthong/internal/config"
-	"lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/console"
 )
 
 // runSecret makes secrets for a configuration file. "seal" encrypts one:

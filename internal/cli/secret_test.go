@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/config"
-	"lienthong/internal/console"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // `lienthong secret token` prints a new token and the hash for the

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/config"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // testCA makes a development CA under dir/pki and issues G22's

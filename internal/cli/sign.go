@@ -11,8 +11,8 @@ import (
 	"os"
 	"time"
 
-	"lienthong/internal/atomicfile"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) int {

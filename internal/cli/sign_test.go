@@ -16,7 +16,7 @@ import (
 
 	"github.com/digitorus/pkcs7"
 
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // signFixture is a CA with one agency certificate, made through the CLI.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/tlstest"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/tlstest"
 )
 
 // serverCert writes a TLS server certificate for 127.0.0.1 and the CA

@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // validateResult is the contract JSON of `lienthong validate` (docs/contracts.md, CLI).

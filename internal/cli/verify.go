@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/organ"
-	"lienthong/internal/pki"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // listFlag collects a repeated flag.

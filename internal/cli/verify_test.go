@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // verifyOutput is the contract of docs/contracts.md, CLI, read strictly.

@@ -8,7 +8,7 @@ import (
 	"runtime/debug"
 )
 
-// Version is set at build time with -ldflags "-X lienthong/internal/cli.Version=...".
+// Version is set at build time with -ldflags "-X github.com/lienthong/lienthong/internal/cli.Version=...".
 var Version = "dev"
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/push/pushtest"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/push/pushtest"
 )
 
 // serve pushes deliveries to an agency that registered a webhook: a signed

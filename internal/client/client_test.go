@@ -29,10 +29,10 @@ import (
 
 	"github.com/digitorus/pkcs7"
 
-	"lienthong/internal/client"
-	"lienthong/internal/edxml"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/client"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 const fixtures = "../edxml/testdata/fixtures"

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/client"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/client"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // A DMS integrator's loop: the sending agency signs and sends a packet and

@@ -11,7 +11,7 @@ import (
 
 	"github.com/digitorus/pkcs7"
 
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Receipt is the hub's answer to an accepted packet (docs/contracts.md).

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // FetchPacket fetches packet id and parses it as it arrives (attachments

@@ -3,7 +3,7 @@ package config
 import (
 	"fmt"
 
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // Agency is an agency the hub serves, with its credentials.

@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Config is the hub's whole configuration.

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/config"
-	"lienthong/internal/edxml"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 func TestDefault(t *testing.T) {

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/config"
-	"lienthong/internal/config/configtest"
-	"lienthong/internal/edxml"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config/configtest"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // The production example names files under /etc/lienthong. It is checked

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 // certFiles writes a self-signed certificate and its key as PEM.

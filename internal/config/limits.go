@@ -3,7 +3,7 @@ package config
 import (
 	"reflect"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // Limits are edxml.Limits as configured: the same fields by name, with

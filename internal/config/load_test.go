@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 func writeFile(t *testing.T, name, content string) string {

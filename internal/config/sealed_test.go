@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 func TestSealedSecrets(t *testing.T) {

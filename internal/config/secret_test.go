@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 const secretValue = "hunter2-the-real-secret"

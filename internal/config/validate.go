@@ -16,9 +16,9 @@ import (
 	"time"
 	"unicode"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/organ"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Validation and loading errors. Each error Load and Validate return wraps

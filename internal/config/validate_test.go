@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/config"
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 const (

@@ -3,8 +3,8 @@ package console
 import (
 	"testing"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 func TestOwes01(t *testing.T) {

@@ -8,11 +8,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/edxml"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/testwait"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // createDown is a real store whose Creates fail while down is set.

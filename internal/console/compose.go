@@ -18,9 +18,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // Bounds of the compose form.

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // multipart posts a form: fields first (csrf among them), then files.

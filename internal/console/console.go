@@ -25,9 +25,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"lienthong/internal/edge"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/edge"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 //go:embed templates

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/organ"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 const (

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
 )
 
 // The shared layout and the sign-in page: a skip link to the main content,

@@ -16,11 +16,11 @@ import (
 	"strings"
 	"unicode"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
-	"lienthong/internal/pki"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 type docView struct {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 func TestHumanSize(t *testing.T) {

@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/console"
-	"lienthong/internal/hub"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/pki"
-	"lienthong/internal/testwait"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 var (

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // file streams the n-th attachment of a packet, decoded. The hub's Fetch

@@ -11,10 +11,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // readsFail is a real store whose objects fail to read while broken is

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // Date layouts of every page: one format, day first (dd/MM/yyyy, HH:mm).

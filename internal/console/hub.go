@@ -5,11 +5,11 @@ import (
 	"io"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/hub"
-	"lienthong/internal/push"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Hub is what the console asks of the hub, as vdxp.Hub is for the VDXP

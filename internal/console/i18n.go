@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // msgs is one language's message table; T falls back to the key.

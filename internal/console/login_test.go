@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/console"
-	"lienthong/internal/edge"
-	"lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/edge"
+	"github.com/lienthong/lienthong/internal/hubtest"
 )
 
 const goodPassword = "mật khẩu đúng"

@@ -12,10 +12,10 @@ import (
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // listPageSize is the rows of a list page (a test lowers it).

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/organ"
-	"lienthong/internal/testwait"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // letter is a variation of the edoc-new fixture.

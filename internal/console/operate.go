@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/creds"
-	"lienthong/internal/organ"
-	"lienthong/internal/push"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/creds"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // The operators' pages besides the dashboard: packet search and trace,

@@ -11,13 +11,13 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/console"
-	"lienthong/internal/creds"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/push"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/creds"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // The operators' pages: packet search and trace, dead letters with

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/metrics"
 
 	dto "github.com/prometheus/client_model/go"
 )

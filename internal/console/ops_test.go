@@ -9,10 +9,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/metrics"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 func TestOperatorDashboard(t *testing.T) {

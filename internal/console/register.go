@@ -13,8 +13,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // The registers clerks keep by law (sổ đăng ký văn bản đến / đi, the

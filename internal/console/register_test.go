@@ -20,11 +20,11 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"lienthong/internal/console"
-	"lienthong/internal/hub"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/testwait"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 var vnZone = time.FixedZone("ICT", 7*60*60)

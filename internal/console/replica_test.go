@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/logouts"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/logouts"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // replica serves a console as one hub replica would: the shared session

@@ -9,8 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // problemView is an error or warning of a verification report: a plain

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // Revoking (thu hồi, business type 1) cancels a document the agency sent:

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/hubtest"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // The sender revokes a document from its outbox: a reason is required,

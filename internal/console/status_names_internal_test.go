@@ -3,7 +3,7 @@ package console
 import (
 	"testing"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // Status names on Vietnamese pages are the standard's (FORMAT.md §6),

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"testing"
 
-	"lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/hubtest"
 )
 
 // The sender of a document may read it but never answer it: a business

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // takeBackCodes are the answers to a pending take-back request (13): the

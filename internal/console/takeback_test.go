@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/hubtest"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 func TestReportAndTakeBack(t *testing.T) {

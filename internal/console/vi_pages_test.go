@@ -14,14 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/html"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/console"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/metrics"
-	"lienthong/internal/organ"
-	"lienthong/internal/push"
-	"lienthong/internal/testwait"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/console"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // English and developer words a clerk or operator saw on Vietnamese

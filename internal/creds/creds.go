@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // Actions of a change.

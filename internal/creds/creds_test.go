@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/config"
-	"lienthong/internal/creds"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/creds"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 const (

@@ -15,9 +15,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"lienthong/internal/atomicfile"
-	"lienthong/internal/config"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // HubOrgan is the dev hub's organ id.

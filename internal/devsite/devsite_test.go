@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // The site is made on the first run and read back, unchanged, on later

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/edge"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/edge"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 func proxies(t *testing.T) edge.Proxies {

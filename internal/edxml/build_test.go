@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 const fixtures = "testdata/fixtures"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // fuzzLimits keep each input's work small, so the fuzzer looks for crashes

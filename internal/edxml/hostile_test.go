@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // base is a valid packet to break: edoc-new.xml.

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"lienthong/internal/xmlinput"
 	"strconv"
 	"strings"
+
+	"github.com/lienthong/lienthong/internal/xmlinput"
 
 	"github.com/beevik/etree"
 )

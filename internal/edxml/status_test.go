@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // TestStatusCodeRules pins the vocabulary of FORMAT.md §6 that hub, track,

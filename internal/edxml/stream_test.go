@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // bigPacket streams edoc-new.xml with its attachment replaced by size bytes

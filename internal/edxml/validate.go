@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // Code returns the status code with its aliases resolved (StatusCode.Resolve).

@@ -10,11 +10,11 @@ import (
 	"io"
 	"net/http"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/edxml"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // acceptance is the receipt object (blob.ReceiptKey): the signed receipt

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // viewGroup is this process's view's consumer group.

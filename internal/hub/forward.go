@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/organ"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // Peer is another hub that receives for a subtree of agencies (registered

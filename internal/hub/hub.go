@@ -16,14 +16,14 @@ import (
 	"os"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/edxml"
-	"lienthong/internal/metrics"
-	"lienthong/internal/organ"
-	"lienthong/internal/route"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/route"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Signature policies per channel (docs/contracts.md, Identity and trust).

@@ -3,7 +3,7 @@ package hub
 import (
 	"errors"
 
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // What operators see. These calls are not scoped to a caller: the console

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // outboxRetry is how long the drainer waits after the broker refused.

@@ -16,10 +16,10 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/organ"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 const (

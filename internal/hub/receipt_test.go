@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 func TestCheckReceiptSigner(t *testing.T) {

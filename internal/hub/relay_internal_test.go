@@ -3,7 +3,7 @@ package hub
 import (
 	"testing"
 
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // A peer relays packets from its subtrees only, judged on canonical ids:

@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/hub"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // A packet the log has but whose receipt was never stored (a crash

@@ -18,13 +18,13 @@ import (
 
 	"github.com/digitorus/pkcs7"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/edxml"
-	"lienthong/internal/metrics"
-	"lienthong/internal/organ"
-	"lienthong/internal/route"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/route"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Receipt answers an accepted packet (docs/contracts.md, REST API v1).

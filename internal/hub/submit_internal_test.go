@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/edxml"
-	"lienthong/internal/metrics"
-	"lienthong/internal/organ"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // The recovery branches of Submit, against an injected publisher: no

@@ -18,15 +18,15 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/api"
-	"lienthong/internal/blob"
-	"lienthong/internal/bus"
-	"lienthong/internal/hub"
-	"lienthong/internal/metrics"
-	"lienthong/internal/organ"
-	"lienthong/internal/pki"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/api"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Agencies are the three demo agencies every test hub has.

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/hub"
-	"lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/hubtest"
 )
 
 // cleanupTB runs the cleanups when told and keeps the errors they report.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/lifecycle"
+	"github.com/lienthong/lienthong/internal/lifecycle"
 )
 
 // log records events from several goroutines.

@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // Retention is the default retention of the topic.

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/logouts"
-	"lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/logouts"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 func replica(t *testing.T, cfg bus.Config, key []byte) *logouts.Store {

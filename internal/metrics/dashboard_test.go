@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/metrics"
 )
 
 // Every metric the Grafana dashboard in deploy/ queries is one the hub

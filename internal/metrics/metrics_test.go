@@ -19,10 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
-	"lienthong/internal/api"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/metrics"
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/api"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 const fixtures = "../edxml/testdata/fixtures"

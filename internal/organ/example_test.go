@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 func ExampleParse() {

@@ -15,13 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"lienthong/internal/atomicfile"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lienthong/lienthong/internal/atomicfile"
 )
 
 // Names of the files a CA keeps in its directory.

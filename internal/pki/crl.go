@@ -5,11 +5,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"lienthong/internal/atomicfile"
 	"math/big"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/lienthong/lienthong/internal/atomicfile"
 )
 
 // CRLValidity is the default interval between thisUpdate and nextUpdate.

@@ -5,7 +5,7 @@ import (
 	"encoding/asn1"
 	"testing"
 
-	"lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 func TestReadableDN(t *testing.T) {

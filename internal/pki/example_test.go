@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // A client makes a development CA, issues its agency certificate and signs

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"lienthong/internal/atomicfile"
-	"lienthong/internal/organ"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/atomicfile"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Names of the files Issue writes under agencies/<organId>/.

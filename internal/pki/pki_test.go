@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/organ"
-	"lienthong/internal/tooltest"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 func runOpenSSL(t *testing.T, args ...string) (string, bool) {

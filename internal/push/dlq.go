@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // HeaderReplayOf marks a message Replay produced: "<topic>/<partition>/<offset>"

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 // ErrNoSuchDeadLetter is returned when a replay names an entry the topic

@@ -18,8 +18,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // Defaults applied to zero Config fields.

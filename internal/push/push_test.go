@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/bus"
-	"lienthong/internal/push"
-	"lienthong/internal/push/pushtest"
-	"lienthong/internal/testwait"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/push/pushtest"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 const wait = 20 * time.Second // generous: 2 shared cores, a consumer group to join

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/push"
 )
 
 func TestSignKnownAnswer(t *testing.T) {

@@ -6,8 +6,8 @@ package route
 import (
 	"slices"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // Flags recorded with a decision (warning codes, docs/contracts.md).

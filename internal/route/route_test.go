@@ -4,8 +4,8 @@ import (
 	"reflect"
 	"testing"
 
-	"lienthong/internal/organ"
-	"lienthong/internal/route"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/route"
 )
 
 func directory(t *testing.T) *organ.Directory {

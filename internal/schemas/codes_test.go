@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/schemas"
+	"github.com/lienthong/lienthong/internal/schemas"
 )
 
 // Every code the Go code can put in a problem, a report or a flag is in the

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/schemas"
+	"github.com/lienthong/lienthong/internal/schemas"
 )
 
 // Every schema compiles, published and strict, and declares what the

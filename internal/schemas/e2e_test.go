@@ -19,9 +19,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/segmentio/kafka-go"
 
-	"lienthong/internal/hubtest"
-	"lienthong/internal/pki"
-	"lienthong/internal/schemas"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/schemas"
 )
 
 const (

@@ -8,10 +8,10 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"lienthong/internal/hub"
-	"lienthong/internal/schemas"
-	"lienthong/internal/track"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/schemas"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 var (

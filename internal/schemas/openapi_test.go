@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/schemas"
+	"github.com/lienthong/lienthong/internal/schemas"
 )
 
 // The OpenAPI document parses, is 3.1, describes every route the API

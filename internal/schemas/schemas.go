@@ -23,7 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 
-	published "lienthong/schemas"
+	published "github.com/lienthong/lienthong/schemas"
 )
 
 // FS holds openapi.yaml and events/*.schema.json, as published.

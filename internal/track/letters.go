@@ -12,7 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/text/unicode/norm"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // bReceived indexes the documents each inbox received, by acceptance

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // A fetch's event is kept with the fetch, survives a restart until it is

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 func TestSearch(t *testing.T) {

@@ -1,11 +1,12 @@
 package track
 
 import (
-	"lienthong/internal/edxml"
-	"lienthong/internal/organ"
-	"lienthong/internal/route"
 	"slices"
 	"time"
+
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/route"
 
 	bolt "go.etcd.io/bbolt"
 )

@@ -16,9 +16,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"lienthong/internal/boltgroup"
-	"lienthong/internal/edxml"
-	"lienthong/internal/route"
+	"github.com/lienthong/lienthong/internal/boltgroup"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/route"
 )
 
 // The view's errors a caller tells apart; any other is the view failing

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/route"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/route"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 var t0 = time.Date(2025, 11, 20, 9, 15, 0, 0, time.UTC)

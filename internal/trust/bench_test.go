@@ -8,8 +8,8 @@ import (
 
 	"crypto/x509"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // BenchmarkVerifyCMS verifies a detached signature over a 50 KB packet,

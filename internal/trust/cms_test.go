@@ -18,10 +18,10 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
-	"lienthong/internal/organ"
-	"lienthong/internal/pki"
-	"lienthong/internal/tooltest"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 const fixtures = "../edxml/testdata/fixtures"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/organ"
 )
 
 // RevocationPolicy says what an unknown revocation status means.

@@ -19,8 +19,8 @@ import (
 
 	"github.com/beevik/etree"
 
-	"lienthong/internal/c14n"
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/c14n"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 const (

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/pki"
-	"lienthong/internal/tooltest"
-	"lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 const (

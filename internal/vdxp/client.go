@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/edxml"
 )
 
 // Upload is how Client.SendEdoc puts the file in the request.

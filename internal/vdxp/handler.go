@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // Options configure the handler. The zero value is what the axis's Java

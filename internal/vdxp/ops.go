@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"lienthong/internal/blob"
-	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
-	"lienthong/internal/organ"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // ServiceType is the only servicetype of the axis.

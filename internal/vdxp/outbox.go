@@ -3,7 +3,7 @@ package vdxp
 import (
 	"time"
 
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // Outbox lists the packets an agency sent, accepted in [since, until)

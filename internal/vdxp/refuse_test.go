@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/testwait"
-	"lienthong/internal/vdxp"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/vdxp"
 )
 
 // resign replaces a request's signed header with raw, signed with secret

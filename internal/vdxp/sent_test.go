@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/hub"
-	"lienthong/internal/track"
-	"lienthong/internal/vdxp"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/vdxp"
 )
 
 // timelineDown is the hub with its view failing under timelines (the

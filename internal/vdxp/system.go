@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/config"
 )
 
 // Secret is a per-system HMAC key: config.Secret, which formats, logs and

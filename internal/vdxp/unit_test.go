@@ -15,9 +15,9 @@ import (
 	"testing/iotest"
 	"time"
 
-	"lienthong/internal/config"
-	"lienthong/internal/edxml"
-	"lienthong/internal/track"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 func TestUnpaddedHex(t *testing.T) {

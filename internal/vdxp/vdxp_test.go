@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/edxml"
-	"lienthong/internal/hubtest"
-	"lienthong/internal/organ"
-	"lienthong/internal/testwait"
-	"lienthong/internal/vdxp"
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/vdxp"
 )
 
 const fixtures = "../edxml/testdata/fixtures"

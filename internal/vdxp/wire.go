@@ -1,6 +1,6 @@
 package vdxp
 
-import "lienthong/internal/hub"
+import "github.com/lienthong/lienthong/internal/hub"
 
 // Reply values of the status field.
 const (

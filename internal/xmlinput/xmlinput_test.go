@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"lienthong/internal/xmlinput"
+	"github.com/lienthong/lienthong/internal/xmlinput"
 )
 
 // Markup is bounded, text is not, and the last two markup bytes and the

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/blob"
+	"github.com/lienthong/lienthong/internal/blob"
 )
 
 // Sizes the suite uses.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/push"
 )
 
 // MaxAge is the replay window the receiver allows.

@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus"
 )
 
 func main() {
