@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/atomicfile"
-	"github.com/lienthong/lienthong/internal/client"
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/trust"
+	"github.com/lienthong/lienthong/schemas/client"
 )
 
 // Client subcommands (docs/contracts.md, CLI): send, inbox, fetch, ack, status and

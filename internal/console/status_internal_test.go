@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lienthong/lienthong/internal/client"
 	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/schemas/client"
 )
 
 // A clerk's console and an integrator's client answer the same document

@@ -73,9 +73,7 @@ func (h *Hub) route(ctx context.Context, m bus.Message) error {
 	}
 	msgs := make([]bus.Message, 0, len(a.Deliveries))
 	for _, d := range a.Deliveries {
-		it := track.Item{ID: a.ID, Endpoint: d.Endpoint, Organs: d.Organs, Kind: a.Kind, From: a.From,
-			DocumentID: a.DocumentID, Subject: a.Subject, Priority: a.Priority, AcceptedAt: a.AcceptedAt, SHA256: a.SHA256, Size: a.Size}
-		raw, err := json.Marshal(it)
+		raw, err := json.Marshal(a.delivery(d))
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/lienthong/lienthong/internal/route"
 	"github.com/lienthong/lienthong/internal/track"
 	"github.com/lienthong/lienthong/internal/trust"
+	"github.com/lienthong/lienthong/schemas/events"
 )
 
 // Signature policies per channel (docs/contracts.md, Identity and trust).
@@ -287,21 +288,12 @@ type accepted struct {
 	FromName         string `json:"fromName,omitempty"`
 }
 
-type delivery struct {
-	Endpoint string   `json:"endpoint"`
-	Organs   []string `json:"organs"`
-}
+// delivery is one routing decision of an accepted event.
+type delivery = events.AcceptedDestination
 
-// event is a transport event on the events topic.
-type event struct {
-	V        int       `json:"v"`
-	Type     string    `json:"type"` // "fetched", "acked" or "forwarded"
-	ID       string    `json:"id"`
-	Endpoint string    `json:"endpoint"`
-	Result   string    `json:"result,omitempty"`
-	Reason   string    `json:"reason,omitempty"`
-	At       time.Time `json:"at"`
-}
+// event is a transport event on the events topic: the public type, so what
+// the hub writes is what agencies' and operators' programs decode.
+type event = events.Transport
 
 // deliveries are the routing decisions the event carries.
 func (a accepted) deliveries() []route.Delivery {
@@ -310,6 +302,15 @@ func (a accepted) deliveries() []route.Delivery {
 		ds[i] = route.Delivery{Endpoint: d.Endpoint, Organs: d.Organs}
 	}
 	return ds
+}
+
+// delivery is the inbox message of a for one of its destinations. It is
+// derived from the accepted event alone (a status's name from its code),
+// so a replay writes the same bytes: the same key, the same value.
+func (a accepted) delivery(d delivery) events.Delivery {
+	return events.Delivery{V: events.Version, ID: a.ID, Endpoint: d.Endpoint, Organs: d.Organs, Kind: a.Kind, From: a.From,
+		DocumentID: a.DocumentID, Subject: a.Subject, Priority: a.Priority, AcceptedAt: a.AcceptedAt, SHA256: a.SHA256, Size: a.Size,
+		BusinessType: a.Business, StatusCode: string(a.StatusCode), StatusName: a.StatusCode.Name()}
 }
 
 func (a accepted) packet() track.Packet {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -19,9 +20,11 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/hubtest"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/schemas"
+	"github.com/lienthong/lienthong/schemas/events"
 )
 
 const (
@@ -187,14 +190,19 @@ func TestRealPayloadsValidate(t *testing.T) {
 	// Statuses: 03 then 01 (out of order) from H29, 02 from G12, a take-back
 	// 13 from G22 to H29, and a 05 about a document the hub does not know.
 	unknownDoc := bytes.ReplaceAll(fixture(t, "status-05.xml"), []byte("1234/VPCP-KSTT"), []byte("9999/VPCP-KSTT"))
-	for _, st := range []struct {
+	var id03 string
+	for i, st := range []struct {
 		packet []byte
 		by     *hubtest.Agency
 	}{
 		{fixture(t, "status-03.xml"), h29}, {fixture(t, "status-01.xml"), h29}, {fixture(t, "status-02.xml"), g12},
 		{fixture(t, "status-13.xml"), g22}, {unknownDoc, h29},
 	} {
-		c.expect(c.send(st.by.Token, st.packet, st.by), 201, "")
+		x := c.send(st.by.Token, st.packet, st.by)
+		c.expect(x, 201, "")
+		if i == 0 {
+			id03 = field(t, x.body, "id")
+		}
 	}
 	c.inbox(g22, "status", 4)
 	c.inbox(h29, "status", 1)
@@ -253,7 +261,34 @@ func TestRealPayloadsValidate(t *testing.T) {
 		}
 	}
 
-	checkTopics(t, h.Broker.Addrs(), published, strict)
+	inboxes := checkTopics(t, h.Broker.Addrs(), published, strict)
+
+	// An agency acts on its inbox message without fetching the packet: the
+	// real document and the real status carry what it needs.
+	doc1234ID := field(t, r1234.body, "documentId")
+	for _, tt := range []struct {
+		topic, id string
+		want      events.Delivery
+	}{
+		{prefix + "inbox.000.00.00.H29", id1234, events.Delivery{V: 1, Kind: "edoc", From: "000.00.00.G22", DocumentID: doc1234ID, BusinessType: "0"}},
+		{prefix + "inbox.000.00.00.G22", id03, events.Delivery{V: 1, Kind: "status", From: "000.00.00.H29", DocumentID: doc1234ID,
+			StatusCode: "03", StatusName: "Đã tiếp nhận"}},
+	} {
+		var got *events.Delivery
+		for _, d := range inboxes[tt.topic] {
+			if d.ID == tt.id {
+				got = &d
+			}
+		}
+		if got == nil {
+			t.Errorf("%s has no message for %s", tt.topic, tt.id)
+			continue
+		}
+		if got.V != tt.want.V || got.Kind != tt.want.Kind || got.From != tt.want.From || got.DocumentID != tt.want.DocumentID ||
+			got.BusinessType != tt.want.BusinessType || got.StatusCode != tt.want.StatusCode || got.StatusName != tt.want.StatusName {
+			t.Errorf("%s %s: %+v, want %+v", tt.topic, tt.id, *got, tt.want)
+		}
+	}
 }
 
 func validateBody(sch *jsonschema.Schema, x exchange) error {
@@ -269,8 +304,10 @@ var correlationID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // offset to the end and validates each message: its value against its
 // topic's schema, its key (the packet id), its headers. It also checks that
 // the run wrote every field each schema describes, so the schemas' optional
-// fields were exercised too.
-func checkTopics(t *testing.T, addrs []string, sets ...*schemas.Set) {
+// fields were exercised too, and that each value decodes into its public Go
+// type (schemas/events) and encodes back to the same bytes. It returns the
+// inbox messages by topic.
+func checkTopics(t *testing.T, addrs []string, sets ...*schemas.Set) map[string][]events.Delivery {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -286,6 +323,7 @@ func checkTopics(t *testing.T, addrs []string, sets ...*schemas.Set) {
 	written := map[string]map[string]bool{} // schema → top-level fields seen
 	count := map[string]int{}
 	types := map[string]bool{}
+	inboxes := map[string][]events.Delivery{}
 	for _, p := range parts {
 		if !strings.HasPrefix(p.Topic, prefix) {
 			continue
@@ -334,6 +372,14 @@ func checkTopics(t *testing.T, addrs []string, sets ...*schemas.Set) {
 				}
 			}
 			types[name+"/"+kindOrType(v)] = true
+			d, err := publicType(name, m.Value)
+			if err != nil {
+				t.Errorf("%s@%d as its Go type in schemas/events: %v", m.Topic, m.Offset, err)
+			}
+			if d != nil {
+				checkKindFields(t, m, *d)
+				inboxes[m.Topic] = append(inboxes[m.Topic], *d)
+			}
 		}
 	}
 	t.Logf("validated %v messages", count)
@@ -342,17 +388,69 @@ func checkTopics(t *testing.T, addrs []string, sets ...*schemas.Set) {
 			t.Errorf("no %s message on the topics", want)
 		}
 	}
-	// Every documented field was written at least once, but the delivery's
-	// v, which the hub does not write yet (see delivery.schema.json).
+	// Every documented field was written at least once.
 	for name, doc := range sets[0].Events {
 		props, _ := doc["properties"].(map[string]any)
 		for k := range props {
 			// hops is written only by federated hubs (TestFederation in
 			// internal/cli covers it).
-			if !written[name][k] && (name != schemas.EventDelivery || k != "v") && k != "hops" {
+			if !written[name][k] && k != "hops" {
 				t.Errorf("no %s message had %q: untested, or no longer written", name, k)
 			}
 		}
+	}
+	return inboxes
+}
+
+// publicType decodes value into the Go type of schema name, refusing a
+// field the type lacks, and encodes it back: the bytes must be the hub's.
+// It returns the inbox message.
+func publicType(name string, value []byte) (*events.Delivery, error) {
+	var v any
+	var d events.Delivery
+	switch name {
+	case schemas.EventAccepted:
+		v = &events.Accepted{}
+	case schemas.EventDelivery:
+		v = &d
+	case schemas.EventTransport:
+		v = &events.Transport{}
+	default:
+		return nil, fmt.Errorf("no Go type for %s", name)
+	}
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return nil, err
+	}
+	back, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(back, value) {
+		return nil, fmt.Errorf("encodes back as\n%s\nnot\n%s", back, value)
+	}
+	if name != schemas.EventDelivery {
+		return nil, nil
+	}
+	return &d, nil
+}
+
+// checkKindFields checks what an inbox message says of its packet's kind:
+// an edoc its business type, a status its code and the code's name.
+func checkKindFields(t *testing.T, m kafka.Message, d events.Delivery) {
+	t.Helper()
+	ok := d.V == events.Version
+	switch d.Kind {
+	case events.KindEdoc:
+		ok = ok && d.BusinessType != "" && d.StatusCode == "" && d.StatusName == ""
+	case events.KindStatus:
+		ok = ok && d.BusinessType == "" && d.StatusCode != "" && d.StatusName == edxml.StatusCode(d.StatusCode).Name()
+	default:
+		ok = false
+	}
+	if !ok {
+		t.Errorf("%s@%d: %+v", m.Topic, m.Offset, d)
 	}
 }
 

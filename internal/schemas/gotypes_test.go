@@ -12,6 +12,7 @@ import (
 	"github.com/lienthong/lienthong/internal/schemas"
 	"github.com/lienthong/lienthong/internal/track"
 	"github.com/lienthong/lienthong/internal/trust"
+	"github.com/lienthong/lienthong/schemas/events"
 )
 
 var (
@@ -21,8 +22,8 @@ var (
 )
 
 // The exported Go types that become payloads match the strict schemas
-// without a hub: a quick failure for a renamed json tag. (The hub's
-// unexported accepted and event types are covered by the end-to-end test.)
+// without a hub: a quick failure for a renamed json tag. (The end-to-end
+// test holds what the hub really writes to them.)
 func TestGoTypesMatchSchemas(t *testing.T) {
 	s, err := schemas.Load(true)
 	if err != nil {
@@ -43,6 +44,20 @@ func TestGoTypesMatchSchemas(t *testing.T) {
 		{"track.Item as an inbox message", func() (*jsonschema.Schema, error) { return s.Event(schemas.EventDelivery) },
 			track.Item{ID: sampleID, Endpoint: "000.00.00.H29", Organs: []string{"000.00.12.H29"}, Kind: "edoc", From: "000.00.00.G22",
 				DocumentID: "000.00.00.G22,2025/11/20,1234/VPCP-KSTT", Subject: "s", Priority: 1, AcceptedAt: sampleAt, SHA256: sampleSum, Size: 10}},
+		{"events.Delivery of an edoc", func() (*jsonschema.Schema, error) { return s.Event(schemas.EventDelivery) },
+			events.Delivery{V: events.Version, ID: sampleID, Endpoint: "000.00.00.H29", Organs: []string{"000.00.12.H29"}, Kind: events.KindEdoc,
+				From: "000.00.00.G22", DocumentID: "d", Subject: "s", Priority: 1, AcceptedAt: sampleAt, SHA256: sampleSum, Size: 10, BusinessType: "3"}},
+		{"events.Delivery of a status", func() (*jsonschema.Schema, error) { return s.Event(schemas.EventDelivery) },
+			events.Delivery{V: events.Version, ID: sampleID, Endpoint: "000.00.00.G22", Organs: []string{"000.00.00.G22"}, Kind: events.KindStatus,
+				From: "000.00.00.H29", DocumentID: "d", AcceptedAt: sampleAt, SHA256: sampleSum, Size: 10, StatusCode: "01", StatusName: "Đã đến"}},
+		{"events.Accepted", func() (*jsonschema.Schema, error) { return s.Event(schemas.EventAccepted) },
+			events.Accepted{V: events.Version, ID: sampleID, Kind: events.KindEdoc, From: "000.00.00.G22", To: []string{"000.00.12.H29"}, DocumentID: "d",
+				Subject: "s", Priority: 1, BusinessType: "0", BlobKey: "packets/ab/" + sampleID + "/packet.xml", SHA256: sampleSum, Size: 10,
+				AcceptedAt: sampleAt, Deliveries: []events.AcceptedDestination{{Endpoint: "000.00.00.H29", Organs: []string{"000.00.12.H29"}}},
+				Flags: []string{"organ.alias"}, Channel: "v1", DueDate: "2025/12/01", Replaces: []string{"d0"}, Hops: []string{"000.00.00.G01"},
+				Code: "42/VPCP-TTĐT", PromulgationDate: "2025/11/20", TypeName: "Công văn", Signer: "Bộ trưởng Nguyễn Văn A", FromName: "Văn phòng Chính phủ"}},
+		{"events.Transport", func() (*jsonschema.Schema, error) { return s.Event(schemas.EventTransport) },
+			events.Transport{V: events.Version, Type: events.TypeAcked, ID: sampleID, Endpoint: "000.00.00.H29", Result: "fail", Reason: "r", At: sampleAt}},
 		{"track.Timeline", func() (*jsonschema.Schema, error) { return s.Component("Timeline") },
 			track.Timeline{ID: sampleID, DocumentID: "d", From: "000.00.00.G22", Recipients: []track.Recipient{{OrganID: "000.00.00.H29", State: "acked:done",
 				Events: []track.Event{{Type: track.EventAcked, Result: "done", At: sampleAt, Flags: []string{}},

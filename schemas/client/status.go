@@ -12,7 +12,7 @@ import (
 // are decoded and dropped, nothing is kept but the model), with the digest
 // checked as by Fetch. A packet with errors is returned with them in its
 // Errors; a packet that is not edXML at all is an *edxml.Error.
-func (c *Client) FetchPacket(ctx context.Context, id string) (*edxml.Packet, error) {
+func (c *Client) FetchPacket(ctx context.Context, id string) (*Packet, error) {
 	pr, pw := io.Pipe()
 	fetched := make(chan error, 1)
 	go func() {
@@ -46,11 +46,25 @@ var ErrStatus = edxml.ErrStatus
 // PromulgationDate and DocumentId). A 13 (take back) is sent by the
 // document's sender, and its ResponseFor/OrganId is instead the recipient
 // in.To. It returns the packet's exact bytes, to be signed and sent.
-func BuildStatus(doc *edxml.Packet, in StatusInput) ([]byte, error) {
+func BuildStatus(doc *Packet, in StatusInput) ([]byte, error) {
 	return edxml.BuildStatus(doc, in)
 }
 
 // NewStatus is BuildStatus returning the packet's model.
-func NewStatus(doc *edxml.Packet, in StatusInput) (*edxml.Packet, error) {
+func NewStatus(doc *Packet, in StatusInput) (*Packet, error) {
 	return edxml.NewStatus(doc, in)
 }
+
+// The edXML types the client's functions take and return, named here so a
+// program outside this module can declare them (it cannot import
+// internal/edxml).
+type (
+	// Packet is a parsed edXML packet (FetchPacket, BuildStatus).
+	Packet = edxml.Packet
+	// Organization is an agency block of a packet (StatusInput.From).
+	Organization = edxml.Organization
+	// StaffInfo is the person handling a status (StatusInput.Staff).
+	StaffInfo = edxml.StaffInfo
+	// StatusCode is a business status code ("01" … "16").
+	StatusCode = edxml.StatusCode
+)

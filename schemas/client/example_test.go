@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lienthong/lienthong/internal/client"
 	"github.com/lienthong/lienthong/internal/hubtest"
 	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/schemas/client"
 )
 
 // A DMS integrator's loop: the sending agency signs and sends a packet and
@@ -21,7 +21,7 @@ func Example() {
 	h, stop := exampleHub() // a whole hub with three agencies, for this example
 	defer stop()
 	ctx := context.Background()
-	packet, err := os.ReadFile("../edxml/testdata/fixtures/edoc-new.xml") // from 000.00.00.G22 to 000.00.00.H29
+	packet, err := os.ReadFile("../../internal/edxml/testdata/fixtures/edoc-new.xml") // from 000.00.00.G22 to 000.00.00.H29
 	if err != nil {
 		panic(err)
 	}

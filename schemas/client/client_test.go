@@ -29,13 +29,13 @@ import (
 
 	"github.com/digitorus/pkcs7"
 
-	"github.com/lienthong/lienthong/internal/client"
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/hubtest"
 	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/schemas/client"
 )
 
-const fixtures = "../edxml/testdata/fixtures"
+const fixtures = "../../internal/edxml/testdata/fixtures"
 
 const (
 	g22 = "000.00.00.G22"
