@@ -310,10 +310,14 @@ func runInbox(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return ExitUsage
 	}
 	q := client.InboxQuery{Kind: *kind, Limit: *limit, Cursor: *cursor}
-	for {
+	for listed := 0; ; {
 		page, err := c.Inbox(ctx, q)
 		if err != nil {
 			return clientFail("inbox", stderr, err)
+		}
+		// An empty stdout alone looks like a hang or a failure to a person.
+		if listed += len(page.Items); listed == 0 && (page.Next == "" || page.Next == q.Cursor) {
+			fmt.Fprintln(stderr, "lienthong inbox: nothing pending")
 		}
 		for _, it := range page.Items {
 			if err := clientWriteJSON(stdout, it, false); err != nil {
