@@ -172,3 +172,52 @@ func TestExampleConsumers(t *testing.T) {
 		})
 	}
 }
+
+// The Java example compiles. Its client (kafka-clients) is not a Debian
+// package, so it compiles against stubs of the few signatures it uses,
+// copied from kafka-clients' API; skipped without a JDK.
+func TestJavaExampleCompiles(t *testing.T) {
+	javac, err := exec.LookPath("javac")
+	if err != nil {
+		t.Skip("no javac (the Java example is not run by CI)")
+	}
+	dir := t.TempDir()
+	stubs := map[string]string{
+		"org/apache/kafka/clients/consumer/KafkaConsumer.java": `package org.apache.kafka.clients.consumer;
+public class KafkaConsumer<K, V> implements AutoCloseable {
+  public KafkaConsumer(java.util.Properties properties) {}
+  public void subscribe(java.util.Collection<String> topics) {}
+  public ConsumerRecords<K, V> poll(java.time.Duration timeout) { return null; }
+  public void commitSync() {}
+  public void close() {}
+}`,
+		"org/apache/kafka/clients/consumer/ConsumerRecords.java": `package org.apache.kafka.clients.consumer;
+public class ConsumerRecords<K, V> implements Iterable<ConsumerRecord<K, V>> {
+  public boolean isEmpty() { return true; }
+  public java.util.Iterator<ConsumerRecord<K, V>> iterator() { return null; }
+}`,
+		"org/apache/kafka/clients/consumer/ConsumerRecord.java": `package org.apache.kafka.clients.consumer;
+public class ConsumerRecord<K, V> {
+  public K key() { return null; }
+  public V value() { return null; }
+}`,
+		"org/apache/kafka/common/serialization/StringDeserializer.java": `package org.apache.kafka.common.serialization;
+public class StringDeserializer {}`,
+	}
+	var files []string
+	for name, src := range stubs {
+		path := filepath.Join(dir, "stubs", name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+	}
+	example := filepath.Join("..", "..", "scripts", "examples", "java", "InboxConsumer.java")
+	args := append([]string{"-Xlint:all", "-Werror", "-d", filepath.Join(dir, "out"), example}, files...)
+	if out, err := exec.CommandContext(t.Context(), javac, args...).CombinedOutput(); err != nil {
+		t.Errorf("javac: %v\n%s", err, out)
+	}
+}
