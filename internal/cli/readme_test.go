@@ -113,3 +113,25 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 	}
 }
+
+// `make run ADDR=...` starts dev on that address, as the README says.
+func TestMakeRunAddr(t *testing.T) {
+	mk := tooltest.Require(t, "make")
+	tests := []struct {
+		give []string
+		want string
+	}{
+		{give: nil, want: "bin/lienthong dev --data ./data\n"},
+		{give: []string{"ADDR=127.0.0.1:8081"}, want: "bin/lienthong dev --data ./data --addr 127.0.0.1:8081\n"},
+	}
+	for _, tt := range tests {
+		out, err := exec.CommandContext(t.Context(), mk, append([]string{"-n", "-s", "-C", filepath.Join("..", ".."), "run"}, tt.give...)...).Output()
+		if err != nil {
+			t.Fatalf("make -n run %v: %v", tt.give, err)
+		}
+		lines := strings.SplitAfter(string(out), "\n")
+		if got := lines[len(lines)-2]; strings.TrimRight(got, " \n")+"\n" != tt.want {
+			t.Errorf("make run %v runs %q; want %q", tt.give, got, tt.want)
+		}
+	}
+}
