@@ -22,9 +22,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	serverGC()
 	fs := newFlags("dev", "[--data DIR] [--addr HOST:PORT] [--kafka-addr HOST:PORT] [--secure-bus]", stderr)
 	fs.Usage = devUsage(fs, stderr)
-	data := fs.String("data", "./data", "where everything persists")
-	addr := fs.String("addr", "127.0.0.1:8080", "the API's and console's address")
-	busAddr := fs.String("kafka-addr", "127.0.0.1:0", "the embedded Kafka broker's address (port 0: any free port; the banner and DIR/dev/kafka/kafka.json say which)")
+	data := fs.String("data", "./data", "the `DIR` everything persists in")
+	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` of the API and the console")
+	busAddr := fs.String("kafka-addr", "127.0.0.1:0", "the embedded Kafka broker's `HOST:PORT` (port 0: any free port; the banner and DIR/dev/kafka/kafka.json say which)")
 	secure := fs.Bool("secure-bus", false, "run the embedded Kafka with TLS, SASL and ACLs, and a Kafka principal per agency (DIR/dev/kafka/kafka.json)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return flagsFailed(err)
