@@ -8,6 +8,7 @@ GO       ?= go
 TOOLS    := $(shell $(GO) env GOPATH)/bin
 BIN      := bin/lienthong
 DATA     ?= ./data
+ADDR     ?=
 FUZZTIME ?= 30s
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -30,8 +31,8 @@ help: ## Show this help
 build: ## Build bin/lienthong, stamped with git describe
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lienthong
 
-run: build ## Run the hub on the embedded default (broker, store, hub, demo agencies; data in ./data)
-	$(BIN) dev --data $(DATA)
+run: build ## Run the hub on the embedded default (broker, store, hub, demo agencies; data in ./data; ADDR=host:port for another port)
+	$(BIN) dev --data $(DATA) $(if $(ADDR),--addr $(ADDR))
 
 ##@ Test
 

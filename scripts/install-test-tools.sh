@@ -20,6 +20,26 @@ install_axe() {
   (cd "$tools" && npm install --no-audit --no-fund --silent --no-save "axe-core@$axe_version" >/dev/null)
 }
 
+# The example consumers of scripts/examples/ (kcat.sh, consume.py), run by
+# TestExampleConsumers in internal/cli: kcat and Debian's Python Kafka
+# client, which lives in /usr/bin/python3's dist-packages (a python3 of
+# pyenv or a venv earlier on PATH does not see it; the test finds the one
+# that imports it).
+install_example_tools() {
+  local missing=()
+  command -v kcat >/dev/null || missing+=(kcat)
+  /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-tools: need root to install ${missing[*]} (sudo apt-get install ...)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install_example_tools
+
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)

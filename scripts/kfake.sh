@@ -9,11 +9,13 @@
 # Settings: LIENTHONG_KFAKE_ADDR (default 127.0.0.1:9092; port 0 picks one),
 # LIENTHONG_KFAKE_DATA (default $DIR/data), LIENTHONG_KFAKE_WAIT (seconds to
 # wait for the port, default 300: the first `go run` compiles kafka-go and
-# franz-go). Pid, log, address and data live in DIR=${TMPDIR:-/tmp}/lienthong-kfake.
+# franz-go). Pid, log, address and data live in
+# DIR=${TMPDIR:-/tmp}/lienthong-kfake-<uid>-<checksum of the checkout's path>:
+# this checkout's own, so another checkout's stop does not stop it.
 # The data survives stop and restart; `stop --clean` removes DIR.
 set -euo pipefail
 
-DIR="${TMPDIR:-/tmp}/lienthong-kfake"
+DIR="${TMPDIR:-/tmp}/lienthong-kfake-$(id -u)-$(cd "$(dirname "$0")/.." && pwd -P | cksum | cut -d' ' -f1)"
 PIDFILE="$DIR/pid"
 BROKERPID="$DIR/broker.pid"
 ADDRFILE="$DIR/addr"

@@ -9,16 +9,19 @@
 #   scripts/versitygw.sh status    say whether it runs
 #
 # Every command is idempotent. State (pid, log, credentials, data) lives in
-# $LIENTHONG_VGW_STATE, default ${TMPDIR:-/tmp}/lienthong-versitygw
-# (scripts/with-services.sh gives each run a directory of its own, so two
-# test runs on one machine do not share or stop each other's server). Credentials come from
+# $LIENTHONG_VGW_STATE; scripts/with-services.sh gives each run a directory
+# of its own (mktemp), so two test runs on one machine do not share or stop
+# each other's server. Run alone, the default is a directory of this
+# checkout's own under ${TMPDIR:-/tmp} (named after the user and a checksum
+# of the checkout's path), never one name shared by every checkout. Credentials come from
 # LIENTHONG_VGW_ACCESS_KEY / LIENTHONG_VGW_SECRET_KEY, or are generated.
 # VERSITYGW overrides the binary path.
 set -euo pipefail
 
 VERSION=v1.8.0
 MODULE=github.com/versity/versitygw
-STATE=${LIENTHONG_VGW_STATE:-${TMPDIR:-/tmp}/lienthong-versitygw}
+checkout_id() { (cd "$(dirname "$0")/.." && pwd -P | cksum | cut -d' ' -f1); }
+STATE=${LIENTHONG_VGW_STATE:-${TMPDIR:-/tmp}/lienthong-versitygw-$(id -u)-$(checkout_id)}
 BUCKET=lienthong-test
 
 gobin() { echo "$(go env GOPATH)/bin"; }

@@ -164,6 +164,11 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 		return nil, errors.Join(fmt.Errorf("start broker: %w", err), unlock())
 	}
 	b := &Broker{cluster: c, addrs: c.ListenAddrs(), unlock: unlock}
+	if cfg.Superuser.Enabled() {
+		if err := advertiseSASLHandshakeV0(c); err != nil {
+			return nil, errors.Join(err, b.Close())
+		}
+	}
 	if err := waitListening(ctx, b.addrs[0]); err != nil {
 		return nil, errors.Join(err, b.Close())
 	}

@@ -15,7 +15,7 @@ import (
 // lienthong bench: the flags here, the load and its report in
 // internal/bench.
 
-const benchUsage = "[--hub URL --agencies FILE] [--packets N] [--size 50KB] [--concurrency C] [--duration 2m] " +
+const benchUsage = "[--hub URL --agencies FILE] [--packets N] [--size SIZE] [--concurrency C] [--duration D] " +
 	"[--store fs|s3] [--brokers HOST:PORT,...] [--blob-dir DIR] [--cpuprofile FILE] [--json]"
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -34,7 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return ExitUsage
+		return flagsFailed(err)
 	}
 	o := bench.Options{Hub: *hubURL, Agencies: *agencies, Packets: *packets, Concurrency: *concurrency, Duration: *duration,
 		Store: *store, BlobDir: *blobDir, CPUProfile: *cpuprofile, Serve: serve}

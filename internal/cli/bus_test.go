@@ -266,7 +266,7 @@ func TestDevSecureBus(t *testing.T) {
 	data := t.TempDir()
 	for run := range 2 {
 		logs := &lockedWriter{}
-		_, stop := startDev(t, data, logs, "--secure-bus", "--bus-addr", anyAddr)
+		_, stop := startDev(t, data, logs, "--secure-bus", "--kafka-addr", anyAddr)
 		kafkaAddr := logAddr(t, logs, 0, "embedded kafka broker")
 		raw, err := os.ReadFile(filepath.Join(data, "dev", "kafka", "kafka.json"))
 		if err != nil {

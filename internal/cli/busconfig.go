@@ -82,7 +82,7 @@ const brokerPasswordEnv = "LIENTHONG_BROKER_SASL_PASSWORD"
 
 func runBroker(ctx context.Context, args []string, _, stderr io.Writer) int {
 	serverGC()
-	fs := newFlags("broker", "--data DIR [--addr 127.0.0.1:9092] [--tls-cert FILE --tls-key FILE] [--sasl-user NAME [--sasl-password-file FILE] [--acls]]", stderr)
+	fs := newFlags("broker", "--data DIR [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE] [--sasl-user NAME [--sasl-password-file FILE] [--acls]]", stderr)
 	data := fs.String("data", "", "where the broker persists (required)")
 	addr := fs.String("addr", "127.0.0.1:9092", "listen address")
 	cert := fs.String("tls-cert", "", "serve TLS only, with this PEM certificate (chain)")
@@ -91,7 +91,10 @@ func runBroker(ctx context.Context, args []string, _, stderr io.Writer) int {
 	mech := fs.String("sasl-mechanism", bus.MechanismSCRAM512, "the superuser's mechanism: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
 	pwFile := fs.String("sasl-password-file", "", "file holding the superuser's password (default: $"+brokerPasswordEnv+")")
 	acls := fs.Bool("acls", false, "check ACLs: other users get only what ACLs grant (needs --sasl-user)")
-	if _, err := parseFlags(fs, args); err != nil || *data == "" {
+	if _, err := parseFlags(fs, args); err != nil {
+		return flagsFailed(err) // flag printed the usage
+	}
+	if *data == "" {
 		fs.Usage()
 		return ExitUsage
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -80,14 +81,62 @@ func newFlags(name, args string, stderr io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: lienthong %s %s\n", name, args)
 		var b strings.Builder
-		fs.SetOutput(&b)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
+		printFlags(&b, fs)
 		if b.Len() > 0 {
 			fmt.Fprintf(stderr, "\nFlags:\n%s", b.String())
 		}
 	}
 	return fs
+}
+
+// printFlags lists fs's flags the way the usage lines and docs spell them
+// (--name; -o, the one-letter flags, with one dash), each default once:
+// flag.PrintDefaults writes -name and adds "(default ...)" even where the
+// text already says what the default is.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		if arg == "value" && isBoolFlag(f) {
+			arg = ""
+		}
+		line := "  " + dash + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if !strings.Contains(usage, "default") && !zeroDefault(f) {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// zeroDefault tells a flag whose default is its type's zero value, which
+// says nothing worth printing.
+func zeroDefault(f *flag.Flag) bool {
+	switch f.DefValue {
+	case "", "0", "false", "0s", "[]":
+		return true
+	}
+	return false
+}
+
+// flagsFailed is the exit code after parseFlags failed: 0 when help was
+// asked for (-h, --help) and printed, 2 for a usage error.
+func flagsFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	return ExitUsage
 }
 
 // parseFlags parses flags placed before or after the positional arguments.

@@ -45,8 +45,8 @@ func addClientHubFlags(fs *flag.FlagSet) clientHubFlags {
 		hub = clientDefaultHub
 	}
 	return clientHubFlags{
-		hub:   fs.String("hub", hub, "the hub's URL (default: $LIENTHONG_HUB, else "+clientDefaultHub+")"),
-		token: fs.String("token", os.Getenv("LIENTHONG_TOKEN"), "the agency's bearer token (default: $LIENTHONG_TOKEN)"),
+		hub:   fs.String("hub", hub, "the hub's `URL` (default: $LIENTHONG_HUB, else "+clientDefaultHub+")"),
+		token: fs.String("token", os.Getenv("LIENTHONG_TOKEN"), "the agency's bearer `TOKEN` (default: $LIENTHONG_TOKEN)"),
 	}
 }
 
@@ -200,7 +200,7 @@ func clientLoadRoots(name string, stderr io.Writer, path string) ([]*x509.Certif
 }
 
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("send", "FILE [--cert CERT.pem --key KEY.pem [--chain CHAIN.pem] | --signature SIG.p7s] [--trust ROOTS.pem] [--quiet] [--hub URL] [--token T]", stderr)
+	fs := newFlags("send", "FILE [--cert CERT.pem --key KEY.pem [--chain CHAIN.pem] | --signature SIG.p7s] [--trust ROOTS.pem] [--quiet] [--hub URL] [--token TOKEN]", stderr)
 	hf := addClientHubFlags(fs)
 	certPath := fs.String("cert", "", "sign with this certificate (PEM or DER) before sending")
 	keyPath := fs.String("key", "", "the certificate's private key (PEM, unencrypted)")
@@ -287,7 +287,7 @@ func clientProgress(w io.Writer) func(sent, total int64) {
 }
 
 func runInbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("inbox", "[--kind edoc|status] [--limit N] [--cursor C | --all] [--hub URL] [--token T]", stderr)
+	fs := newFlags("inbox", "[--kind edoc|status] [--limit N] [--cursor C | --all] [--hub URL] [--token TOKEN]", stderr)
 	hf := addClientHubFlags(fs)
 	kind := fs.String("kind", "", "only edoc or status items")
 	limit := fs.Int("limit", 0, "items per page (the hub's default is 100, at most 1000)")
@@ -310,10 +310,14 @@ func runInbox(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return ExitUsage
 	}
 	q := client.InboxQuery{Kind: *kind, Limit: *limit, Cursor: *cursor}
-	for {
+	for listed := 0; ; {
 		page, err := c.Inbox(ctx, q)
 		if err != nil {
 			return clientFail("inbox", stderr, err)
+		}
+		// An empty stdout alone looks like a hang or a failure to a person.
+		if listed += len(page.Items); listed == 0 && (page.Next == "" || page.Next == q.Cursor) {
+			fmt.Fprintln(stderr, "lienthong inbox: nothing pending")
 		}
 		for _, it := range page.Items {
 			if err := clientWriteJSON(stdout, it, false); err != nil {
@@ -333,7 +337,7 @@ func runInbox(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func runFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("fetch", "ID [-o FILE] [--hub URL] [--token T]", stderr)
+	fs := newFlags("fetch", "ID [-o FILE] [--hub URL] [--token TOKEN]", stderr)
 	hf := addClientHubFlags(fs)
 	out := fs.String("o", "", "write the packet to this file (atomically) instead of standard output")
 	pos, code, ok := parseClientFlags(fs, args, 1)
@@ -366,7 +370,7 @@ func clientFetchFile(ctx context.Context, c *client.Client, id, path string) err
 }
 
 func runAck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("ack", "ID --result done|fail [--reason R] [--hub URL] [--token T]", stderr)
+	fs := newFlags("ack", "ID --result done|fail [--reason R] [--hub URL] [--token TOKEN]", stderr)
 	hf := addClientHubFlags(fs)
 	result := fs.String("result", "", "done (stored) or fail (could not be processed)")
 	reason := fs.String("reason", "", "why, for fail")
@@ -390,7 +394,7 @@ func runAck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("status", "ID --code 01|02|03|04|05|06|13|15|16 [--description D] [--to ORGAN] [--staff NAME] --cert CERT.pem --key KEY.pem [--chain CHAIN.pem] [--trust ROOTS.pem] [--hub URL] [--token T]", stderr)
+	fs := newFlags("status", "ID --code 01|02|03|04|05|06|13|15|16 [--description D] [--to ORGAN] [--staff NAME] --cert CERT.pem --key KEY.pem [--chain CHAIN.pem] [--trust ROOTS.pem] [--hub URL] [--token TOKEN]", stderr)
 	hf := addClientHubFlags(fs)
 	code := fs.String("code", "", "the status code: 01 arrived, 02 rejected, 03 accepted, 04 assigned, 05 processing, 06 completed, 13 take back (by the sender), 15/16 change accepted/refused")
 	description := fs.String("description", "", "the status's Description (the reason, for 02 and 13)")
@@ -471,7 +475,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("timeline", "ID [--hub URL] [--token T]", stderr)
+	fs := newFlags("timeline", "ID [--hub URL] [--token TOKEN]", stderr)
 	hf := addClientHubFlags(fs)
 	pos, code, ok := parseClientFlags(fs, args, 1)
 	if !ok {

@@ -88,6 +88,7 @@ func TestClientCommands(t *testing.T) {
 		retry   bool   // until wantOut and lines hold (asynchronous delivery)
 		check   func(t *testing.T, stdout string)
 	}{
+		{name: "inbox empty", give: cat([]string{"inbox"}, as(g12)), want: ExitOK, wantErr: "nothing pending"},
 		{name: "send signed", give: cat([]string{"send", doc}, signer(g22), as(g22)), want: ExitOK,
 			wantOut: `"kind": "edoc"`, capture: "id"},
 		{name: "send again, receipt checked", give: cat([]string{"send", doc, "--trust", h.CA.RootPath()}, signer(g22), as(g22)), want: ExitOK,

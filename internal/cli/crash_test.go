@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv("LIENTHONG_CRASH_CONFIG"); path != "" {
 		os.Exit(Run(context.Background(), []string{"serve", "--config", path}, io.Discard, os.Stderr))
 	}
+	// TestReadmeWalkthrough's bin/lienthong: this binary as the CLI.
+	if os.Getenv("LIENTHONG_TEST_AS_CLI") != "" {
+		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 

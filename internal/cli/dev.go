@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lienthong/lienthong/internal/atomicfile"
 	"github.com/lienthong/lienthong/internal/config"
@@ -18,13 +20,14 @@ import (
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	serverGC()
-	fs := newFlags("dev", "[--data DIR] [--addr 127.0.0.1:8080] [--secure-bus] [--bus-addr HOST:PORT]", stderr)
-	data := fs.String("data", "./data", "where everything persists")
-	addr := fs.String("addr", "127.0.0.1:8080", "the API's address")
+	fs := newFlags("dev", "[--data DIR] [--addr HOST:PORT] [--kafka-addr HOST:PORT] [--secure-bus]", stderr)
+	fs.Usage = devUsage(fs, stderr)
+	data := fs.String("data", "./data", "the `DIR` everything persists in")
+	addr := fs.String("addr", "127.0.0.1:8080", "the `HOST:PORT` of the API and the console")
+	busAddr := fs.String("kafka-addr", "127.0.0.1:0", "the embedded Kafka broker's `HOST:PORT` (port 0: any free port; the banner and DIR/dev/kafka/kafka.json say which)")
 	secure := fs.Bool("secure-bus", false, "run the embedded Kafka with TLS, SASL and ACLs, and a Kafka principal per agency (DIR/dev/kafka/kafka.json)")
-	busAddr := fs.String("bus-addr", "127.0.0.1:0", "the embedded Kafka's address (bus.addr)")
 	if _, err := parseFlags(fs, args); err != nil {
-		return ExitUsage
+		return flagsFailed(err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := dev(ctx, *data, *addr, devBus{secure: *secure, addr: *busAddr}, stdout, log); err != nil {
@@ -32,6 +35,28 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	return ExitOK
+}
+
+// devUsage is dev's help: its flags, then what it writes, so a new user
+// knows where the tokens and keys are before starting it.
+func devUsage(fs *flag.FlagSet, stderr io.Writer) func() {
+	flags := fs.Usage
+	return func() {
+		flags()
+		fmt.Fprint(stderr, `
+Runs broker, blob store, hub, API and console in one process, with three demo
+agencies and a development PKI, and keeps everything under DIR across restarts.
+It writes, before the hub answers /readyz:
+  DIR/dev/agencies.json     each agency: organId, name, token, cert, key, chain
+                            (paths relative to DIR/dev), vdxpSystemId, vdxpSecret,
+                            consoleUser, consolePassword
+  DIR/dev/ca.pem            the development trust root
+  DIR/dev/pki/              the development PKI (agencies' keys are unencrypted)
+  DIR/dev/operator.json     the console operator's username and password
+  DIR/dev/kafka/kafka.json  with --secure-bus: the broker's CA, its address and
+                            each agency's Kafka user, password, topic and group prefix
+`)
+	}
 }
 
 // devBus are dev's options for its embedded Kafka.
@@ -98,13 +123,18 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 	agenciesPath := filepath.Join(devDir, "agencies.json")
 	return serve(ctx, cfg, log, func(a net.Addr) {
 		fmt.Fprintf(stdout, `lienthong dev: hub on http://%s (data in %s)
+  kafka broker:              %s
   agencies, tokens and keys: %s
   trust root:                %s
   try: lienthong sign FILE --cert ... --key ... -o FILE.p7s, then
        curl -H "Authorization: Bearer TOKEN" -F packet=@FILE -F signature=@FILE.p7s http://%s/v1/packets
-`, a, data, agenciesPath, filepath.Join(devDir, "ca.pem"), a)
+`, a, data, strings.Join(cfg.Bus.Brokers, ","), agenciesPath, filepath.Join(devDir, "ca.pem"), a)
 		if db.secure {
-			fmt.Fprintf(stdout, "  kafka (TLS, SASL, ACLs):   %s (the broker's address is in the log)\n", filepath.Join(devDir, "kafka", "kafka.json"))
+			path := filepath.Join(devDir, "kafka", "kafka.json")
+			if err := devKafkaBrokers(path, cfg.Bus.Brokers); err != nil {
+				log.Error("writing the broker's address", "file", path, "err", err)
+			}
+			fmt.Fprintf(stdout, "  kafka TLS, SASL and ACLs:  %s\n", path)
 		}
 	})
 }

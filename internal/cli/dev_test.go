@@ -47,10 +47,17 @@ func waitReady(base string, c *http.Client) error {
 // exit code (and fails the test when it is not 0).
 func startDev(t *testing.T, data string, stderr io.Writer, args ...string) (addr string, stop func() int) {
 	t.Helper()
+	addr, _, stop = startDevOut(t, data, stderr, args...)
+	return addr, stop
+}
+
+// startDevOut is startDev that also returns what dev printed on stdout.
+func startDevOut(t *testing.T, data string, stderr io.Writer, args ...string) (addr string, out *lockedWriter, stop func() int) {
+	t.Helper()
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	out := &lockedWriter{}
+	out = &lockedWriter{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -86,7 +93,7 @@ func startDev(t *testing.T, data string, stderr io.Writer, args ...string) (addr
 	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
 		t.Fatalf("dev not ready: %v", err)
 	}
-	return addr, stop
+	return addr, out, stop
 }
 
 func TestDev(t *testing.T) {

@@ -25,7 +25,10 @@ import (
 // how to reach the embedded broker as the hub or as an agency.
 type devKafka struct {
 	// CA is the broker's self-signed certificate, to trust.
-	CA        string           `json:"ca"`
+	CA string `json:"ca"`
+	// Brokers is where the broker listens this run (it may change at each
+	// start with --kafka-addr port 0).
+	Brokers   []string         `json:"brokers,omitempty"`
 	Mechanism string           `json:"mechanism"`
 	User      string           `json:"user"`
 	Password  string           `json:"password"`
@@ -90,6 +93,24 @@ func devSecureBus(cfg *config.Config, devDir string) error {
 		}
 	}
 	return nil
+}
+
+// devKafkaBrokers records the broker's address of this run in kafka.json.
+func devKafkaBrokers(path string, brokers []string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var k devKafka
+	if err := json.Unmarshal(b, &k); err != nil {
+		return err
+	}
+	k.Brokers = brokers
+	out, err := json.MarshalIndent(k, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, out, 0o600)
 }
 
 // devBrokerCert writes a self-signed certificate for the loopback

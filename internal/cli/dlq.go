@@ -232,7 +232,7 @@ func dlqOneLine(s string, limit int) string {
 }
 
 func runDLQList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("dlq list", "--brokers HOST:PORT,... [--prefix lienthong.] [--endpoint ORGANID] [--json]", stderr)
+	fs := newFlags("dlq list", "--brokers HOST:PORT,... [--prefix PREFIX] [--endpoint ORGANID] [--json]", stderr)
 	f := addDLQFlags(fs, "dlq list")
 	if code, ok := f.parse(fs, args); !ok {
 		return code
@@ -320,7 +320,7 @@ func (o *dlqOffsets) Set(s string) error {
 }
 
 func runDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("dlq replay", "--brokers HOST:PORT,... (--offset N ... | --all [--endpoint ORGANID]) [--dry-run] [--prefix lienthong.] [--json]", stderr)
+	fs := newFlags("dlq replay", "--brokers HOST:PORT,... (--offset N ... | --all [--endpoint ORGANID]) [--dry-run] [--prefix PREFIX] [--json]", stderr)
 	f := addDLQFlags(fs, "dlq replay")
 	var offsets dlqOffsets
 	fs.Var(&offsets, "offset", "replay the entry at this offset (N or PARTITION:N); repeat or separate with commas")

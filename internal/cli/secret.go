@@ -21,7 +21,7 @@ func runSecret(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("secret", "seal|token|password  (seal and password read standard input; the sealing key is in "+config.SecretsKeyEnv+")", stderr)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return ExitUsage
+		return flagsFailed(err)
 	}
 	if len(pos) == 1 && pos[0] == "token" {
 		b := make([]byte, 32)

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,11 +47,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	serverGC()
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: lienthong serve --config FILE [--addr HOST:PORT] [--data DIR] | --check-config FILE\n\nFlags:\n%s", fs.FlagUsages())
+	}
 	path := fs.String("config", "", "configuration file (YAML, JSON or TOML)")
 	check := fs.String("check-config", "", "load and validate FILE, open every file it names, and exit")
 	fs.String("addr", "", "listen address (hub.addr)")
 	fs.String("data", "", "data directory (hub.dataDir)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return ExitOK
+		}
 		return ExitUsage
 	}
 	if *check != "" {
@@ -137,6 +144,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		}
 		g.OnClose("broker", b.Close)
 		brokers = b.Addrs()
+		cfg.Bus.Brokers = brokers // the address it got (bus.addr may say port 0), for dev's banner
 		log.Info("embedded kafka broker", "addr", brokers[0], "tls", bcfg.TLS != nil, "sasl", bcfg.Superuser.Enabled(), "acls", bcfg.ACLs)
 	}
 	busCfg, err := busConfig(cfg, brokers)

@@ -40,7 +40,7 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	kind := fs.String("kind", "", "the kind the sender declared (edoc or status); the other kind is edxml.kind_mismatch")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return ExitUsage
+		return flagsFailed(err)
 	}
 	if len(pos) != 1 {
 		fs.Usage()

@@ -38,7 +38,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	sha1 := fs.Bool("allow-sha1", false, "accept SHA-1 digests, with a warning")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return ExitUsage
+		return flagsFailed(err)
 	}
 	if len(pos) != 1 || *trustPath == "" {
 		fs.Usage()

@@ -14,7 +14,7 @@ var Version = "dev"
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("version", "", stderr)
 	if _, err := parseFlags(fs, args); err != nil {
-		return ExitUsage
+		return flagsFailed(err)
 	}
 	rev := ""
 	if info, ok := debug.ReadBuildInfo(); ok {
