@@ -44,7 +44,8 @@ func TestServeMetricsListener(t *testing.T) {
 		wantPublicPprofCode int
 	}{
 		{"public", "metrics:\n  enabled: true\n", 200, 0, 0, 404},
-		{"separate", "metrics:\n  enabled: true\n  addr: " + anyAddr + "\n", 404, 200, 404, 404},
+		{"separate", "metrics:\n  enabled: true\n  addr: " + anyAddr + "\n" +
+			"console:\n  sessionKey: 0123456789abcdef0123456789abcdef\n", 404, 200, 404, 404},
 		{"separate with pprof", "metrics:\n  enabled: true\n  addr: " + anyAddr + "\n  pprof: true\n", 404, 200, 200, 404},
 	}
 	for _, tt := range tests {
@@ -92,10 +93,25 @@ func TestServeMetricsListener(t *testing.T) {
 			if got := get("http://" + private + "/metrics"); got != tt.wantPrivateMetrics {
 				t.Errorf("metrics listener /metrics: %d, want %d", got, tt.wantPrivateMetrics)
 			}
-			// The trust root's end, for the expiry alerts.
+			// The trust root's end, for the expiry alerts, and kafka-go's
+			// writer statistics.
 			body := scrape(t, "http://"+private+"/metrics")
 			if want := `lienthong_certificate_expiry_timestamp_seconds{serial=`; !strings.Contains(body, want) || !strings.Contains(body, `use="trust_root"`) {
 				t.Errorf("no trust root expiry in /metrics")
+			}
+			if !strings.Contains(body, `lienthong_kafka_writer_messages_total{client="lienthong"}`) {
+				t.Errorf("no kafka-go writer statistics in /metrics")
+			}
+			if strings.Contains(tt.give, "sessionKey") {
+				// The run-time tokens were read once the hub is ready.
+				if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+					t.Fatal(err)
+				}
+				body = scrape(t, "http://"+private+"/metrics")
+				m := regexp.MustCompile(`(?m)^lienthong_credentials_last_read_timestamp_seconds (\S+)$`).FindStringSubmatch(body)
+				if m == nil || m[1] == "0" {
+					t.Errorf("credentials last read: %v", m)
+				}
 			}
 			if got := get("http://" + private + "/debug/pprof/"); got != tt.wantPrivatePprof {
 				t.Errorf("metrics listener /debug/pprof/: %d, want %d", got, tt.wantPrivatePprof)

@@ -168,6 +168,11 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			return nil, err
 		}
 		reg.MustRegister(expiry)
+		// kafka-go's own writer and reader statistics, for every producer
+		// and consumer made from busCfg.
+		if busCfg.Stats, err = bus.NewKafkaStats(reg); err != nil {
+			return nil, err
+		}
 	}
 	// One producer and one admin for the whole process, shared by the hub,
 	// the pusher, the credentials and the sign-outs, and closed after all
@@ -269,6 +274,17 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			return nil, err
 		}
 		g.OnClose("tokens", tokens.Close)
+		if reg != nil {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "lienthong_credentials_last_read_timestamp_seconds",
+				Help: "When this replica last read a run-time token record or caught up with the credentials topic (Unix seconds; 0 before).",
+			}, func() float64 {
+				if t := tokens.LastRead(); !t.IsZero() {
+					return float64(t.UnixNano()) / 1e9
+				}
+				return 0
+			}))
+		}
 		g.Go("tokens", supervised("tokens", tokens.Run, log))
 		auth = tokens
 		// Console sessions live in signed cookies any replica can check;
