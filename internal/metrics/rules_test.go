@@ -112,6 +112,21 @@ func registeredMetrics(t *testing.T) map[string]bool {
 	for _, f := range families {
 		known[f.GetName()] = true
 	}
+	// kafka-go's statistics appear with a producer or consumer running;
+	// what the collector describes is what it exports.
+	ks, err := bus.NewKafkaStats(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	descs := make(chan *prometheus.Desc, 64)
+	ks.Describe(descs)
+	close(descs)
+	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
+	for d := range descs {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			known[m[1]] = true
+		}
+	}
 	return known
 }
 
