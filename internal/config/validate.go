@@ -140,8 +140,8 @@ func (c *Config) validate(checkFiles bool) error {
 			p.addf("metrics.addr", "%w %q: want host:port such as 0.0.0.0:9464: %v", ErrBadAddress, a, err)
 		}
 	}
-	if c.Metrics.Pprof && c.Metrics.Addr == "" {
-		p.addf("metrics.pprof", "%w: needs metrics.addr, profiles are never served on the public listener", ErrConflict)
+	if c.Metrics.Pprof && (c.Metrics.Addr == "" || !c.Metrics.Enabled) {
+		p.addf("metrics.pprof", "%w: needs metrics.enabled and metrics.addr, profiles are never served on the public listener", ErrConflict)
 	}
 	return errors.Join(p...)
 }
