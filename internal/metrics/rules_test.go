@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
@@ -41,9 +44,43 @@ func TestPrometheusRules(t *testing.T) {
 	if out, ok := tooltest.Run(t, "promtool", append([]string{"test", "rules"}, tests...)...); !ok {
 		t.Errorf("promtool test rules:\n%s", out)
 	}
-	// The compose Prometheus's configuration, rules included.
+	// Both deployments' Prometheus configurations, which load the rules:
+	// compose's file, and Kubernetes's in the prometheus-config ConfigMap.
 	if out, ok := tooltest.Run(t, "promtool", "check", "config", "--syntax-only", "../../deploy/compose/prometheus.yml"); !ok {
-		t.Errorf("promtool check config:\n%s", out)
+		t.Errorf("promtool check config compose/prometheus.yml:\n%s", out)
+	}
+	k8s := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(k8s, []byte(k8sPrometheusConfig(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, ok := tooltest.Run(t, "promtool", "check", "config", "--syntax-only", k8s); !ok {
+		t.Errorf("promtool check config k8s/monitoring.yaml:\n%s", out)
+	}
+}
+
+// k8sPrometheusConfig is prometheus.yml of the prometheus-config ConfigMap.
+func k8sPrometheusConfig(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../deploy/k8s/monitoring.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	for {
+		var doc struct {
+			Kind     string                `yaml:"kind"`
+			Metadata struct{ Name string } `yaml:"metadata"`
+			Data     map[string]string     `yaml:"data"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("no prometheus-config ConfigMap in k8s/monitoring.yaml: %v", err)
+		}
+		if doc.Kind == "ConfigMap" && doc.Metadata.Name == "prometheus-config" {
+			if !strings.Contains(doc.Data["prometheus.yml"], "rule_files") {
+				t.Error("k8s Prometheus loads no rules")
+			}
+			return doc.Data["prometheus.yml"]
+		}
 	}
 }
 
