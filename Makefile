@@ -55,7 +55,7 @@ test: tools ## Vet, lint, and run every test against real servers, -race where t
 		if [ -n "$$failed" ]; then echo "FAIL:$$failed (see above)"; exit 1; fi' || rc=$$?; \
 	if [ "$$lint" != 0 ]; then echo "FAIL: lint (see above)"; exit 1; fi; exit $$rc
 
-tools: ## Install the programs tests check against (openssl, xmlsec1, xmllint, chromium) if missing
+tools: ## Install the programs tests check against (openssl, xmlsec1, xmllint, chromium, promtool) if missing
 	scripts/install-test-tools.sh
 
 test-short: ## Run the tests that are quick (go test -short)

@@ -40,6 +40,20 @@ install_example_tools() {
 }
 install_example_tools
 
+# promtool, for the Prometheus rules' unit tests (deploy/prometheus/tests,
+# internal/metrics TestPrometheusRules): Debian's prometheus package.
+install_promtool() {
+  command -v promtool >/dev/null && return
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-tools: need root to install promtool (sudo apt-get install prometheus)" >&2
+    exit 1
+  fi
+  echo "installing prometheus (promtool)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+}
+install_promtool
+
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)

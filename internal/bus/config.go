@@ -76,6 +76,9 @@ type Config struct {
 	TLS *tls.Config
 	// SASL, when set, authenticates every connection.
 	SASL SASL
+	// Stats, when set, exports the statistics of every writer and reader
+	// made with this Config (NewKafkaStats).
+	Stats *KafkaStats
 }
 
 // Validate reports the first problem with c, as one of the Err* sentinels.

@@ -158,6 +158,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		ReadLagInterval:   -1,
 		ErrorLogger:       kafkaLogger{c.cc.Logger, slog.LevelWarn},
 	})
+	unstat := c.cfg.Stats.addReader(c.cc.Group, r)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -185,6 +186,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	closeErr := r.Close()
+	unstat()
 
 	if failErr != nil {
 		return errors.Join(failErr, closeErr)

@@ -56,6 +56,8 @@ func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) 
 		StartOffset: kafka.FirstOffset,
 		MaxWait:     DefaultMaxWait,
 	})
+	unstat := cfg.Stats.addReader("follow:"+topic, r)
+	defer unstat()
 	defer r.Close() //nolint:errcheck // read-only
 	for {
 		km, err := r.ReadMessage(ctx)

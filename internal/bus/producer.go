@@ -33,6 +33,7 @@ type Producer struct {
 	transport *kafka.Transport
 	meta      *metadataCache
 	closed    atomic.Bool
+	unstat    func()
 }
 
 // NewProducer returns a Producer for cfg. It does not contact the brokers.
@@ -54,7 +55,7 @@ func NewProducer(cfg Config) (*Producer, error) {
 		AllowAutoTopicCreation: false,
 		Transport:              t,
 	}
-	return &Producer{w: w, transport: t, meta: &metadataCache{cfg: cfg, transport: t}}, nil
+	return &Producer{w: w, transport: t, meta: &metadataCache{cfg: cfg, transport: t}, unstat: cfg.Stats.addWriter(cfg.ClientID, w)}, nil
 }
 
 // Produce writes msgs and returns when all are acknowledged, or with an error
@@ -150,6 +151,7 @@ func (p *Producer) Close() error {
 		return nil
 	}
 	err := p.w.Close()
+	p.unstat()
 	p.transport.CloseIdleConnections()
 	if err != nil {
 		return fmt.Errorf("close producer: %w", err)

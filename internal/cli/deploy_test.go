@@ -236,10 +236,15 @@ func TestDeployPortsAndPaths(t *testing.T) {
 	if c.Metrics.Path != "/metrics" || !c.Metrics.Enabled {
 		t.Errorf("metrics at %q (enabled %v), which Prometheus scrapes at /metrics", c.Metrics.Path, c.Metrics.Enabled)
 	}
+	// Metrics on their own port, so the public one never answers them.
+	_, mport, err := net.SplitHostPort(c.Metrics.Addr)
+	if err != nil || mport == port || c.Metrics.Pprof {
+		t.Fatalf("metrics.addr %q (pprof %v): want a port of its own, pprof off", c.Metrics.Addr, c.Metrics.Pprof)
+	}
 
 	for _, name := range []string{"hub-1", "hub-2"} {
-		if exp := dig(services[name], "expose"); !slices.Contains(exp.([]any), any(port)) {
-			t.Errorf("compose %s exposes %v, the hub listens on %s", name, exp, port)
+		if exp := dig(services[name], "expose"); !slices.Contains(exp.([]any), any(port)) || !slices.Contains(exp.([]any), any(mport)) {
+			t.Errorf("compose %s exposes %v, the hub listens on %s and %s", name, exp, port, mport)
 		}
 	}
 	nginx, err := os.ReadFile(filepath.Join(deployDir, "compose", "nginx.conf"))
@@ -255,8 +260,11 @@ func TestDeployPortsAndPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(prom), `"hub-1:`+port+`", "hub-2:`+port+`"`) {
-		t.Errorf("prometheus.yml does not scrape both hubs on %s", port)
+	if !strings.Contains(string(prom), `"hub-1:`+mport+`", "hub-2:`+mport+`"`) {
+		t.Errorf("prometheus.yml does not scrape both hubs on %s", mport)
+	}
+	if strings.Contains(string(nginx), "/metrics") {
+		t.Error("nginx.conf still routes or hides /metrics: the public port does not serve it")
 	}
 
 	_, docs := k8sHubEnv(t)
@@ -268,12 +276,19 @@ func TestDeployPortsAndPaths(t *testing.T) {
 			if p, _ := dig(ports[0], "containerPort").(int); strconv.Itoa(p) != port || dig(ports[0], "name") != "http" {
 				t.Errorf("the hub container's port %v, the hub listens on %s", p, port)
 			}
+			if p, _ := dig(ports[1], "containerPort").(int); strconv.Itoa(p) != mport || dig(ports[1], "name") != "metrics" {
+				t.Errorf("the hub container's metrics port %v, metrics.addr is on %s", p, mport)
+			}
 			if dig(c0, "readinessProbe", "httpGet", "path") != "/readyz" || dig(c0, "livenessProbe", "httpGet", "path") != "/healthz" {
 				t.Error("the hub's probes are not /readyz and /healthz")
 			}
 		case d["kind"] == "ConfigMap" && dig(d, "metadata", "name") == "prometheus-config":
-			if cfg, _ := dig(d, "data", "prometheus.yml").(string); !strings.Contains(cfg, "port: "+port) {
-				t.Errorf("Prometheus in k8s does not scrape port %s", port)
+			if cfg, _ := dig(d, "data", "prometheus.yml").(string); !strings.Contains(cfg, "port: "+mport) {
+				t.Errorf("Prometheus in k8s does not scrape port %s", mport)
+			}
+		case d["kind"] == "Ingress":
+			if _, ok := dig(d, "metadata", "annotations").(map[string]any)["nginx.ingress.kubernetes.io/server-snippet"]; ok {
+				t.Error("the ingress has a server-snippet, which recent ingress-nginx refuses; metrics have their own port")
 			}
 		}
 	}

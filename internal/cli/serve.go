@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,16 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		if hubMetrics, err = metrics.NewHub(reg, ids); err != nil {
 			return nil, err
 		}
+		expiry, err := certificateExpiry(cfg)
+		if err != nil {
+			return nil, err
+		}
+		reg.MustRegister(expiry)
+		// kafka-go's own writer and reader statistics, for every producer
+		// and consumer made from busCfg.
+		if busCfg.Stats, err = bus.NewKafkaStats(reg); err != nil {
+			return nil, err
+		}
 	}
 	// One producer and one admin for the whole process, shared by the hub,
 	// the pusher, the credentials and the sign-outs, and closed after all
@@ -271,6 +282,17 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			return nil, err
 		}
 		g.OnClose("tokens", tokens.Close)
+		if reg != nil {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "lienthong_credentials_last_read_timestamp_seconds",
+				Help: "When this replica last read a run-time token record or caught up with the credentials topic (Unix seconds; 0 before).",
+			}, func() float64 {
+				if t := tokens.LastRead(); !t.IsZero() {
+					return float64(t.UnixNano()) / 1e9
+				}
+				return 0
+			}))
+		}
 		g.Go("tokens", supervised("tokens", tokens.Run, log))
 		auth = tokens
 		// Console sessions live in signed cookies any replica can check;
@@ -309,9 +331,16 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	mux := http.NewServeMux()
 	if reg != nil {
 		mh := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError})
-		if cfg.Metrics.Path == "" || cfg.Metrics.Path == "/metrics" {
+		switch {
+		case cfg.Metrics.Addr != "":
+			// Metrics (and pprof) on their own listener; the public one
+			// answers neither, so no proxy rule has to hide them.
+			if err := serveMetrics(cfg, mh, g, log); err != nil {
+				return nil, err
+			}
+		case cfg.Metrics.Path == "" || cfg.Metrics.Path == "/metrics":
 			srv.Metrics = mh
-		} else {
+		default:
 			mux.Handle("GET "+cfg.Metrics.Path, mh)
 		}
 	}
@@ -345,6 +374,31 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	g.Serve("http", httpSrv, ln)
 	log.Info("hub serving", "addr", ln.Addr().String(), "organ", cfg.Hub.OrganID, "agencies", len(dir.Agencies()), "tls", cfg.TLS.Enabled())
 	return ln.Addr(), nil
+}
+
+// serveMetrics adds the metrics listener (metrics.addr): plain HTTP for
+// the inside network, with pprof only when metrics.pprof is on.
+func serveMetrics(cfg *config.Config, mh http.Handler, g *lifecycle.Group, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+cfg.Metrics.Path, mh)
+	if cfg.Metrics.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		return fmt.Errorf("metrics.addr: %w", err)
+	}
+	srv := newHTTPServer(cfg.Hub, mux, log)
+	// A CPU profile or trace runs for its ?seconds=, longer than a
+	// request's write timeout allows.
+	srv.WriteTimeout = 0
+	g.Serve("metrics", srv, ln)
+	log.Info("metrics serving", "addr", ln.Addr().String(), "path", cfg.Metrics.Path, "pprof", cfg.Metrics.Pprof)
+	return nil
 }
 
 // newConsole makes the web console from the configuration: its accounts,

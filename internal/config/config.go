@@ -256,6 +256,13 @@ func (l Log) SlogLevel() slog.Level {
 type Metrics struct {
 	Enabled bool   `mapstructure:"enabled" json:"enabled"`
 	Path    string `mapstructure:"path" json:"path"`
+	// Addr, when set, serves Path (and pprof when on) on a listener of its
+	// own, plain HTTP for the inside network; the public listener then
+	// answers neither. Empty keeps metrics on the public listener.
+	Addr string `mapstructure:"addr" json:"addr,omitempty"`
+	// Pprof serves net/http/pprof under /debug/pprof/ on Addr; off by
+	// default, and only with Addr (never on the public listener).
+	Pprof bool `mapstructure:"pprof" json:"pprof,omitempty"`
 }
 
 // Console configures the web console.

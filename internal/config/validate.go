@@ -135,6 +135,14 @@ func (c *Config) validate(checkFiles bool) error {
 	if !strings.HasPrefix(c.Metrics.Path, "/") || strings.ContainsFunc(c.Metrics.Path, unicode.IsSpace) {
 		p.addf("metrics.path", "%w %q: want an absolute URL path such as /metrics", ErrBadURL, c.Metrics.Path)
 	}
+	if a := c.Metrics.Addr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			p.addf("metrics.addr", "%w %q: want host:port such as 0.0.0.0:9464: %v", ErrBadAddress, a, err)
+		}
+	}
+	if c.Metrics.Pprof && (c.Metrics.Addr == "" || !c.Metrics.Enabled) {
+		p.addf("metrics.pprof", "%w: needs metrics.enabled and metrics.addr, profiles are never served on the public listener", ErrConflict)
+	}
 	return errors.Join(p...)
 }
 

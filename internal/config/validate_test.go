@@ -263,6 +263,11 @@ func TestValidateErrors(t *testing.T) {
 		{"log level", func(c *config.Config) { c.Log.Level = "trace" }, "log.level", config.ErrUnknownValue},
 		{"log format", func(c *config.Config) { c.Log.Format = "xml" }, "log.format", config.ErrUnknownValue},
 		{"metrics path", func(c *config.Config) { c.Metrics.Path = "metrics" }, "metrics.path", config.ErrBadURL},
+		{"metrics addr", func(c *config.Config) { c.Metrics.Addr = "9464" }, "metrics.addr", config.ErrBadAddress},
+		{"pprof without metrics addr", func(c *config.Config) { c.Metrics.Pprof = true }, "metrics.pprof", config.ErrConflict},
+		{"pprof without metrics", func(c *config.Config) {
+			c.Metrics.Pprof, c.Metrics.Addr, c.Metrics.Enabled = true, "127.0.0.1:0", false
+		}, "metrics.pprof", config.ErrConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

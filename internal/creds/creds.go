@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/bus"
@@ -100,6 +101,8 @@ type Store struct {
 	own   *bus.Producer // the producer New opened, if any
 	ready chan struct{}
 	once  sync.Once
+	// lastRead is when Run last read a record or caught up (Unix nanoseconds).
+	lastRead atomic.Int64
 
 	mu      sync.RWMutex
 	changes map[string]Change // by digest
@@ -159,6 +162,7 @@ func (s *Store) Close() error {
 // Run follows the topic until ctx ends.
 func (s *Store) Run(ctx context.Context) error {
 	return bus.Follow(ctx, s.cfg.Bus, s.cfg.Topic, func(m bus.Message) error {
+		s.lastRead.Store(s.cfg.Now().UnixNano())
 		var c Change
 		if err := json.Unmarshal(m.Value, &c); err != nil || c.V != 1 || len(c.Digest) != 64 ||
 			!hmac.Equal([]byte(c.MAC), []byte(c.mac(s.cfg.Key))) || string(m.Key) != c.Digest {
@@ -166,7 +170,20 @@ func (s *Store) Run(ctx context.Context) error {
 		}
 		s.apply(c)
 		return nil
-	}, func() { s.once.Do(func() { close(s.ready) }) })
+	}, func() {
+		s.lastRead.Store(s.cfg.Now().UnixNano())
+		s.once.Do(func() { close(s.ready) })
+	})
+}
+
+// LastRead is when Run last read a record of the topic or caught up with
+// it (zero before): a replica whose value stops moving while others see
+// issues and revocations is not following the topic.
+func (s *Store) LastRead() time.Time {
+	if n := s.lastRead.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // WaitReady waits until Run has read the changes made before it started.

@@ -100,9 +100,16 @@ func TestRotation(t *testing.T) {
 	if _, ok := early.Organ("g22-config-token-0123456789"); ok {
 		t.Error("a token accepted before the topic was read")
 	}
+	if !early.LastRead().IsZero() {
+		t.Error("a last read before Run")
+	}
 	_ = early.Close()
 
 	a, c := replica(t, cfg), replica(t, cfg)
+	caughtUp := c.LastRead() // the metric lienthong_credentials_last_read_timestamp_seconds
+	if caughtUp.IsZero() {
+		t.Error("no last read once caught up")
+	}
 	if o, ok := a.Organ("g22-config-token-0123456789"); !ok || o != g22 {
 		t.Fatalf("configured token: %q %v", o, ok)
 	}
@@ -115,6 +122,9 @@ func TestRotation(t *testing.T) {
 		t.Fatalf("issued token on its replica: %q %v", o, ok)
 	}
 	testwait.Eventually(t, "the issued token on the other replica", func() bool { o, ok := c.Organ(tok); return ok && o == g22 })
+	if !c.LastRead().After(caughtUp) {
+		t.Errorf("last read %v after reading an issue, %v when caught up", c.LastRead(), caughtUp)
+	}
 
 	// G22's tokens: the configured one, then the issued one.
 	toks := c.Tokens(g22)

@@ -15,6 +15,8 @@
 //	lienthong_webhook_attempts_total{agency,outcome} webhook posts (ok, error)
 //	lienthong_up{component}                         broker and store answered the last probe (1) or not (0)
 //	lienthong_consumer_lag{group,topic}             messages a consumer group has not committed
+//	lienthong_certificate_expiry_timestamp_seconds{use,subject,serial}  NotAfter of configured certificates (ExpiryCollector)
+//	lienthong_crl_next_update_timestamp_seconds{issuer,file}            NextUpdate of configured CRLs (ExpiryCollector)
 //
 // Every method is safe on a nil *Hub, so the hub runs without metrics.
 package metrics
