@@ -2,9 +2,11 @@
 # Installs the external programs the tests check our code against, when
 # missing: openssl (CMS), xmlsec1 (XML-DSig), xmllint (canonical XML),
 # Chromium for the console's browser tests (driven over CDP by chromedp),
-# and axe-core, the accessibility checker those tests load into each page
+# axe-core, the accessibility checker those tests load into each page
 # (from npm, into $(go env GOPATH)/lienthong-tools, outside the checkout;
-# LIENTHONG_AXE points the tests at another axe.min.js).
+# LIENTHONG_AXE points the tests at another axe.min.js), kcat and Debian's
+# python3-confluent-kafka for the example consumers, and promtool for the
+# Prometheus rules' unit tests.
 # Debian packages; needs root (CI runs as root). Quick when all are there.
 set -euo pipefail
 
