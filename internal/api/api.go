@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -309,8 +311,21 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request, caller string) {
 	defer body.Close() //nolint:errcheck // read-only
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
-	w.Header().Set("Digest", "sha-256="+info.SHA256)
+	setDigests(w.Header(), info.SHA256)
 	_, _ = io.Copy(w, body)
+}
+
+// setDigests announces the SHA-256 of the bytes served (hex, as stored):
+// RFC 9530's Content-Digest, a structured-field byte sequence, and the
+// RFC 3230 Digest older clients read, in that RFC's base64 form.
+func setDigests(h http.Header, hexSum string) {
+	sum, err := hex.DecodeString(hexSum)
+	if err != nil || len(sum) != sha256.Size {
+		return // no digest rather than a wrong one
+	}
+	b64 := base64.StdEncoding.EncodeToString(sum)
+	h.Set("Content-Digest", "sha-256=:"+b64+":")
+	h.Set("Digest", "SHA-256="+b64)
 }
 
 func (s *Server) signature(w http.ResponseWriter, r *http.Request, caller string) {
