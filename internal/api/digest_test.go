@@ -22,8 +22,9 @@ func sfByteSequences(t *testing.T, field string) map[string][]byte {
 			t.Fatalf("Content-Digest %q: member %q is not key=value with a lowercase key", field, m)
 		}
 		val, _, _ = strings.Cut(val, ";")
-		inner, ok := strings.CutPrefix(val, ":")
-		if inner, ok = strings.CutSuffix(inner, ":"); !ok || !strings.HasPrefix(val, ":") {
+		inner, open := strings.CutPrefix(val, ":")
+		inner, closed := strings.CutSuffix(inner, ":")
+		if !open || !closed {
 			t.Fatalf("Content-Digest %q: %s is not a byte sequence", field, key)
 		}
 		b, err := base64.StdEncoding.DecodeString(inner)
