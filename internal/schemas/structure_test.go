@@ -103,6 +103,9 @@ func openAPIProblems(doc map[string]any) []string {
 			addf("path %s: no operations", p)
 		}
 	}
+	// A YAML key with no value is a slip (an unquoted ", " in a flow
+	// mapping makes one), never meant in these documents.
+	walkNulls(doc, "#", func(at string) { addf("%s: null (a key without a value?)", at) })
 	walkRefs(doc, "#", func(at, ref string) {
 		if !strings.HasPrefix(ref, "#/") {
 			addf("%s: $ref %q is not local", at, ref)
@@ -188,7 +191,10 @@ func TestOpenAPIStructureCatches(t *testing.T) {
 		{"dangling $ref", func(d map[string]any) {
 			d["components"].(map[string]any)["schemas"].(map[string]any)["Reply"].(map[string]any)["properties"].(map[string]any)["x"] = map[string]any{"$ref": "#/components/schemas/Nope"}
 		}, `$ref "#/components/schemas/Nope"`},
-		{"openapi 2", func(d map[string]any) { d["swagger"], d["openapi"] = "2.0", nil }, "want 3.1.x"},
+		{"openapi 2", func(d map[string]any) { d["swagger"] = "2.0"; delete(d, "openapi") }, "want 3.1.x"},
+		{"a key without a value", func(d map[string]any) {
+			d["components"].(map[string]any)["schemas"].(map[string]any)["Reply"].(map[string]any)["comma-separated."] = nil
+		}, "Reply/comma-separated.: null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +257,21 @@ func TestVDXPOpenAPICoversOperations(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s is documented but not served", p)
+		}
+	}
+}
+
+func walkNulls(v any, at string, fn func(at string)) {
+	switch x := v.(type) {
+	case nil:
+		fn(at)
+	case map[string]any:
+		for k, sub := range x {
+			walkNulls(sub, at+"/"+k, fn)
+		}
+	case []any:
+		for i, sub := range x {
+			walkNulls(sub, fmt.Sprintf("%s/%d", at, i), fn)
 		}
 	}
 }
