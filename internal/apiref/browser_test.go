@@ -104,6 +104,10 @@ func TestBrowserReference(t *testing.T) {
 					t.Errorf("the page does not show %q", s)
 				}
 			}
+			// Swagger UI's warning about the 2020-12 dialect is hidden.
+			if strings.Contains(text, "jsonSchemaDialect") {
+				t.Errorf("the page shows Swagger UI's jsonSchemaDialect warning")
+			}
 			// Late reports (images of expanded parts) come within a tick.
 			time.Sleep(500 * time.Millisecond)
 			mu.Lock()
