@@ -63,6 +63,20 @@ trust:
 					t.Errorf("GET %s: %d %q, want 200 %q with %q", p.give, resp.StatusCode, resp.Header.Get("Content-Type"), p.wantType, p.wantIn)
 				}
 			}
+			if tt.extra != "" {
+				// The console's pages (the sign-in page here) link the reference in their footer.
+				req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+				req.Header.Set("Accept-Language", "vi")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if !strings.Contains(string(b), `<a href="/docs/api">Tài liệu API</a>`) {
+					t.Errorf("the sign-in page does not link the API reference: %.300s", b[max(0, len(b)-300):])
+				}
+			}
 			resp, err := http.Get(base + "/v1/inbox")
 			if err != nil {
 				t.Fatal(err)
