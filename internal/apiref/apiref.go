@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -50,6 +49,16 @@ var Patterns = []string{
 // csp is the console's policy (docs/security.md): the pages load only the
 // hub's own files, with no inline script or style.
 const csp = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+// types of the static files, fixed here: mime.TypeByExtension reads the
+// machine's mime.types, which differ between hosts.
+var types = map[string]string{
+	".js":  "text/javascript; charset=utf-8",
+	".css": "text/css; charset=utf-8",
+	".png": "image/png",
+	".svg": "image/svg+xml",
+	".jpg": "image/jpeg",
+}
 
 // file is a response computed once.
 type file struct {
@@ -146,7 +155,7 @@ func New() (*Handler, error) {
 				return nil, err
 			}
 		}
-		static[path.Base(name)] = newFile(b, mime.TypeByExtension(path.Ext(name)), assets)
+		static[path.Base(name)] = newFile(b, types[path.Ext(name)], assets)
 	}
 	h.mux.HandleFunc("GET /docs/api/static/{name}", func(w http.ResponseWriter, r *http.Request) {
 		f, ok := static[r.PathValue("name")]
@@ -268,10 +277,14 @@ func extractDataURLs(css []byte, static map[string]file) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("swagger-ui.css: data: URL: %w", err)
 		}
-		exts, _ := mime.ExtensionsByType(params[0])
-		ext := ".img"
-		if len(exts) > 0 {
-			ext = exts[0]
+		ext := ""
+		for e, t := range types {
+			if t == params[0] {
+				ext = e
+			}
+		}
+		if ext == "" {
+			return nil, fmt.Errorf("swagger-ui.css: a data: URL of type %q", params[0])
 		}
 		sum := sha256.Sum256(content)
 		name := "img-" + hex.EncodeToString(sum[:8]) + ext
