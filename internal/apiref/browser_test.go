@@ -3,8 +3,11 @@ package apiref_test
 import (
 	"context"
 	"fmt"
+	"go/build"
 	"io/fs"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -142,4 +145,65 @@ func operations(t *testing.T, name string) int {
 		}
 	}
 	return n
+}
+
+// The problem pages, which are ours (Swagger UI's markup is not), pass
+// axe-core with no serious or critical violation, as the console's pages
+// do (internal/cli, TestBrowser).
+func TestBrowserProblemsAccessible(t *testing.T) {
+	path := tooltest.Require(t, "chromium")
+	axePath := os.Getenv("LIENTHONG_AXE")
+	if axePath == "" {
+		axePath = filepath.Join(build.Default.GOPATH, "lienthong-tools", "node_modules", "axe-core", "axe.min.js")
+	}
+	axeJS, err := os.ReadFile(axePath)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("axe-core is missing (%v); CI must run the accessibility checks (scripts/install-test-tools.sh)", err)
+		}
+		t.Skipf("axe-core is missing (%v); scripts/install-test-tools.sh installs it", err)
+	}
+	h, err := apiref.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	for _, page := range []string{"/problems", "/problems/sig.expired"} {
+		ctx, cancelTimeout := context.WithTimeout(browser, 30*time.Second)
+		// axe-core is evaluated over CDP: the page's CSP stays as served.
+		found, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]string, error) {
+			if _, err := chromedp.Navigate(srv.URL+page)(ctx, tg); err != nil {
+				return nil, err
+			}
+			if _, err := chromedp.Evaluate[any](string(axeJS)+"\n;0")(ctx, tg); err != nil {
+				return nil, err
+			}
+			return chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+				r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + ": " + v.help + " " + v.nodes.slice(0, 3).map(n => n.html.slice(0, 120)).join(" | ")))`,
+				chromedp.EvalAwaitPromise)(ctx, tg)
+		})
+		cancelTimeout()
+		if err != nil {
+			t.Fatalf("%s: %v", page, err)
+		}
+		for _, v := range found {
+			t.Errorf("%s: axe %s", page, v)
+		}
+	}
 }
