@@ -5,7 +5,7 @@ package schemas
 
 import "embed"
 
-// FS holds openapi.yaml and events/*.schema.json.
+// FS holds openapi.yaml, vdxp.openapi.yaml and events/*.schema.json.
 //
-//go:embed openapi.yaml events/*.schema.json
+//go:embed openapi.yaml vdxp.openapi.yaml events/*.schema.json
 var FS embed.FS

@@ -56,6 +56,23 @@ install_promtool() {
 }
 install_promtool
 
+# redocly lints the published OpenAPI documents (internal/schemas,
+# TestRedoclyLint), from npm into a folder of its own beside axe-core's (an
+# npm install --no-save in one folder prunes what the other put there).
+redocly_version=2.77.0
+install_redocly() {
+  local dir="$tools/redocly"
+  if [ -x "$dir/node_modules/.bin/redocly" ] &&
+    grep -q "\"version\": \"$redocly_version\"" "$dir/node_modules/@redocly/cli/package.json"; then
+    return
+  fi
+  echo "installing @redocly/cli $redocly_version into $dir"
+  mkdir -p "$dir"
+  # A package.json of its own, or npm would install into $tools's.
+  [ -f "$dir/package.json" ] || echo '{"private": true}' >"$dir/package.json"
+  (cd "$dir" && npm install --no-audit --no-fund --silent --no-save "@redocly/cli@$redocly_version" >/dev/null)
+}
+
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)
@@ -67,6 +84,7 @@ command -v chromium >/dev/null || browser+=(chromium chromium-driver)
 command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ]; then
   install_axe
+  install_redocly
   exit 0
 fi
 
@@ -83,3 +101,4 @@ if [ ${#browser[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser[@]}" >/dev/null
 fi
 install_axe
+install_redocly

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lienthong/lienthong/internal/apiref"
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/organ"
@@ -72,6 +75,13 @@ type Server struct {
 	Ready        func(r *http.Request) error
 	// Metrics, when set, serves Prometheus metrics at GET /metrics.
 	Metrics http.Handler
+	// ProblemBase is the absolute URL the problem types start with: the
+	// hub's public address (hub.publicUrl) + "/problems/". Empty: relative
+	// "/problems/CODE" references.
+	ProblemBase string
+	// Reference serves the published API reference (apiref.Patterns);
+	// nil makes one.
+	Reference http.Handler
 }
 
 // Handler returns the routes.
@@ -88,7 +98,7 @@ func (s *Server) Handler() http.Handler {
 		if s.Ready != nil {
 			if err := s.Ready(r); err != nil {
 				w.Header().Set("Retry-After", retryAfter)
-				problem(w, http.StatusServiceUnavailable, "hub.unavailable", err.Error(), nil)
+				s.problem(w, http.StatusServiceUnavailable, "hub.unavailable", err.Error(), nil)
 				return
 			}
 		}
@@ -96,6 +106,13 @@ func (s *Server) Handler() http.Handler {
 	})
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics)
+	}
+	ref := s.Reference
+	if ref == nil {
+		ref = apiref.Must()
+	}
+	for _, p := range apiref.Patterns {
+		mux.Handle(p, ref)
 	}
 	return mux
 }
@@ -126,20 +143,26 @@ func (s *Server) auth(h handler) http.HandlerFunc {
 			// be judged, so say "try again", not "wrong token".
 			if rd, ok := s.Tokens.(interface{ IsReady() bool }); ok && !rd.IsReady() {
 				w.Header().Set("Retry-After", "1")
-				problem(w, http.StatusServiceUnavailable, "hub.unavailable", "the hub is starting: its credentials are not read yet", nil)
+				s.problem(w, http.StatusServiceUnavailable, "hub.unavailable", "the hub is starting: its credentials are not read yet", nil)
 				return
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lienthong"`)
-			problem(w, http.StatusUnauthorized, "auth.required", "a valid bearer token is required", nil)
+			s.problem(w, http.StatusUnauthorized, "auth.required", "a valid bearer token is required", nil)
 			return
 		}
 		h(w, r, organ)
 	}
 }
 
-// problem writes an RFC 9457 problem+json.
-func problem(w http.ResponseWriter, status int, code, detail string, extra map[string]any) {
-	body := map[string]any{"type": "https://lienthong.example/problems/" + code, "title": http.StatusText(status),
+// problem writes an RFC 9457 problem+json. Its type names the code's page
+// on this hub (internal/apiref): under ProblemBase, else the relative
+// reference /problems/CODE, which resolves against the request's URL.
+func (s *Server) problem(w http.ResponseWriter, status int, code, detail string, extra map[string]any) {
+	base := s.ProblemBase
+	if base == "" {
+		base = "/problems/"
+	}
+	body := map[string]any{"type": base + code, "title": http.StatusText(status),
 		"status": status, "code": code, "detail": detail}
 	for k, v := range extra {
 		body[k] = v
@@ -170,14 +193,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if he.Status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", retryAfter)
 		}
-		problem(w, he.Status, he.Code, he.Message, extra)
+		s.problem(w, he.Status, he.Code, he.Message, extra)
 		return
 	}
 	if s.Log != nil {
 		s.Log.Error("request failed", "path", r.URL.Path, "err", err)
 	}
 	w.Header().Set("Retry-After", retryAfter)
-	problem(w, http.StatusServiceUnavailable, "hub.unavailable", "the hub could not complete the request", nil)
+	s.problem(w, http.StatusServiceUnavailable, "hub.unavailable", "the hub could not complete the request", nil)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -215,7 +238,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, caller string) {
 	case "application/xml", "text/xml", "":
 		sub.Packet = r.Body
 	default:
-		problem(w, http.StatusUnsupportedMediaType, "request.media_type", "send application/xml or multipart/form-data", nil)
+		s.problem(w, http.StatusUnsupportedMediaType, "request.media_type", "send application/xml or multipart/form-data", nil)
 		return
 	}
 	rc, created, err := s.Hub.Submit(r.Context(), sub)
@@ -309,8 +332,21 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request, caller string) {
 	defer body.Close() //nolint:errcheck // read-only
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
-	w.Header().Set("Digest", "sha-256="+info.SHA256)
+	setDigests(w.Header(), info.SHA256)
 	_, _ = io.Copy(w, body)
+}
+
+// setDigests announces the SHA-256 of the bytes served (hex, as stored):
+// RFC 9530's Content-Digest, a structured-field byte sequence, and the
+// RFC 3230 Digest older clients read, in that RFC's base64 form.
+func setDigests(h http.Header, hexSum string) {
+	sum, err := hex.DecodeString(hexSum)
+	if err != nil || len(sum) != sha256.Size {
+		return // no digest rather than a wrong one
+	}
+	b64 := base64.StdEncoding.EncodeToString(sum)
+	h.Set("Content-Digest", "sha-256=:"+b64+":")
+	h.Set("Digest", "SHA-256="+b64)
 }
 
 func (s *Server) signature(w http.ResponseWriter, r *http.Request, caller string) {
@@ -352,7 +388,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, caller string) {
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	kind := q.Get("kind")
 	if kind != "" && kind != "edoc" && kind != "status" {
-		problem(w, http.StatusBadRequest, "request.bad_kind", "kind must be edoc or status", nil)
+		s.problem(w, http.StatusBadRequest, "request.bad_kind", "kind must be edoc or status", nil)
 		return
 	}
 	items, next, err := s.Hub.Inbox(caller, kind, limit, q.Get("cursor"))
@@ -380,7 +416,7 @@ func (s *Server) ack(w http.ResponseWriter, r *http.Request, caller string) {
 		Reason string `json:"reason"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&body); err != nil {
-		problem(w, http.StatusBadRequest, "request.json", "the body must be {\"result\":\"done\"|\"fail\",\"reason\":\"...\"}", nil)
+		s.problem(w, http.StatusBadRequest, "request.json", "the body must be {\"result\":\"done\"|\"fail\",\"reason\":\"...\"}", nil)
 		return
 	}
 	if err := s.Hub.Ack(r.Context(), caller, r.PathValue("id"), body.Result, body.Reason); err != nil {

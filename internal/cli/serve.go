@@ -26,6 +26,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lienthong/lienthong/internal/api"
+	"github.com/lienthong/lienthong/internal/apiref"
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/config"
@@ -329,6 +330,16 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	// The API reference and problem pages are public and take precedence
+	// over the console's "/" and the national axis's "/vdxp/".
+	ref := apiref.Must()
+	srv.Reference = ref
+	for _, p := range apiref.Patterns {
+		mux.Handle(p, ref)
+	}
+	if cfg.Hub.PublicURL != "" {
+		srv.ProblemBase = strings.TrimSuffix(cfg.Hub.PublicURL, "/") + "/problems/"
+	}
 	if reg != nil {
 		mh := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError})
 		switch {

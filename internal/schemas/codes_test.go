@@ -11,7 +11,7 @@ import (
 
 // Every code the Go code can put in a problem, a report or a flag is in the
 // OpenAPI document's ErrorCode or WarningCode enum: error codes returned by
-// the hub and the API (the second argument of refuse, the third of problem,
+// the hub and the API (the second argument of refuse, the third of (s.)problem,
 // a Code field written as a literal), and the Code… and Flag… constants of
 // the packages that define codes.
 func TestCodesDocumented(t *testing.T) {
@@ -40,11 +40,14 @@ func TestCodesDocumented(t *testing.T) {
 			ast.Inspect(f, func(n ast.Node) bool {
 				switch n := n.(type) {
 				case *ast.CallExpr:
-					id, ok := n.Fun.(*ast.Ident)
-					if !ok {
-						return true
+					var name string
+					switch f := n.Fun.(type) {
+					case *ast.Ident:
+						name = f.Name
+					case *ast.SelectorExpr: // s.problem
+						name = f.Sel.Name
 					}
-					arg := map[string]int{"refuse": 1, "problem": 2}[id.Name]
+					arg := map[string]int{"refuse": 1, "problem": 2}[name]
 					if arg > 0 && len(n.Args) > arg {
 						if s, ok := stringLit(n.Args[arg]); ok {
 							returned[s] = true

@@ -26,7 +26,8 @@ import (
 	published "github.com/lienthong/lienthong/schemas"
 )
 
-// FS holds openapi.yaml and events/*.schema.json, as published.
+// FS holds openapi.yaml, vdxp.openapi.yaml and events/*.schema.json, as
+// published.
 var FS = published.FS
 
 // Event schema names: the file names under events/ without .schema.json.
@@ -123,20 +124,29 @@ func Load(strict bool) (*Set, error) {
 	return s, nil
 }
 
+// OpenAPI documents in FS: the REST API's and the national axis's.
+const (
+	OpenAPIFile     = "openapi.yaml"
+	VDXPOpenAPIFile = "vdxp.openapi.yaml"
+)
+
 // ReadOpenAPI parses openapi.yaml into JSON values (numbers as json.Number),
 // failing on anything JSON cannot hold, such as a non-string mapping key.
-func ReadOpenAPI() (map[string]any, error) {
-	raw, err := fs.ReadFile(FS, "openapi.yaml")
+func ReadOpenAPI() (map[string]any, error) { return ReadYAML(OpenAPIFile) }
+
+// ReadYAML parses a YAML file of FS into JSON values, as ReadOpenAPI.
+func ReadYAML(name string) (map[string]any, error) {
+	raw, err := fs.ReadFile(FS, name)
 	if err != nil {
 		return nil, err
 	}
 	var y any
 	if err := yaml.Unmarshal(raw, &y); err != nil {
-		return nil, fmt.Errorf("openapi.yaml: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	js, err := json.Marshal(y)
 	if err != nil {
-		return nil, fmt.Errorf("openapi.yaml is not JSON-compatible: %w", err)
+		return nil, fmt.Errorf("%s is not JSON-compatible: %w", name, err)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
 	if err != nil {
@@ -144,7 +154,7 @@ func ReadOpenAPI() (map[string]any, error) {
 	}
 	obj, ok := doc.(map[string]any)
 	if !ok {
-		return nil, errors.New("openapi.yaml: not a mapping")
+		return nil, fmt.Errorf("%s: not a mapping", name)
 	}
 	return obj, nil
 }

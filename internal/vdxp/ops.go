@@ -2,7 +2,9 @@ package vdxp
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"mime"
@@ -375,8 +377,11 @@ func (h *handler) downloadEdoc(w http.ResponseWriter, r *http.Request, s *signed
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": id + ".edxml"}))
-	if info.SHA256 != "" {
-		w.Header().Set("Digest", "sha-256="+info.SHA256)
+	if sum, err := hex.DecodeString(info.SHA256); err == nil && len(sum) == sha256.Size {
+		// RFC 9530 and RFC 3230 both carry base64, not the stored hex.
+		b64 := base64.StdEncoding.EncodeToString(sum)
+		w.Header().Set("Content-Digest", "sha-256=:"+b64+":")
+		w.Header().Set("Digest", "SHA-256="+b64)
 	}
 	if _, cerr := io.Copy(w, body); cerr != nil {
 		h.o.Log.Error("vdxp downloadEdoc: reading the stored packet failed", "id", id, "err", cerr)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -168,6 +170,21 @@ func TestPullLoop(t *testing.T) {
 	}
 	if raw, err := sysH29.DownloadEdoc(ctx, it.DocID); err != nil || !bytes.Equal(raw, doc) {
 		t.Errorf("downloadEdoc: %v (identical: %v)", err, bytes.Equal(raw, doc))
+	}
+	// The download announces the SHA-256 of its bytes in base64, as RFC 9530
+	// and RFC 3230 define the headers (not the stored hex).
+	if req, err := sysH29.NewRequest(ctx, http.MethodGet, "downloadEdoc", []vdxp.Param{{"docId", it.DocID}}, "", nil); err != nil {
+		t.Error(err)
+	} else if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		sum := sha256.Sum256(raw)
+		b64 := base64.StdEncoding.EncodeToString(sum[:])
+		if cd, d := resp.Header.Get("Content-Digest"), resp.Header.Get("Digest"); cd != "sha-256=:"+b64+":" || d != "SHA-256="+b64 {
+			t.Errorf("downloadEdoc: Content-Digest %q, Digest %q, want sha-256=:%s: and SHA-256=%s", cd, d, b64, b64)
+		}
 	}
 
 	// processing keeps it pending; done removes it.
