@@ -331,13 +331,18 @@ func TestFetchDigest(t *testing.T) {
 	tests := []struct {
 		name    string
 		give    []string // Digest header values
+		content []string // Content-Digest header values
 		wantErr error
 	}{
-		{"hex", []string{"sha-256=" + hex.EncodeToString(sum[:])}, nil},
-		{"base64 of RFC 3230, among others", []string{"md5=xyz, SHA-256=" + base64.StdEncoding.EncodeToString(sum[:])}, nil},
-		{"lying digest", []string{"sha-256=" + hex.EncodeToString(other[:])}, client.ErrDigestMismatch},
-		{"no digest", nil, client.ErrDigestMismatch},
-		{"unreadable digest", []string{"sha-256=zzz"}, client.ErrDigestMismatch},
+		{"Content-Digest (RFC 9530)", nil, []string{"sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"}, nil},
+		{"Content-Digest wins over Digest", []string{"sha-256=" + hex.EncodeToString(other[:])}, []string{"sha-512=:AAAA:, sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"}, nil},
+		{"lying Content-Digest", []string{"sha-256=" + hex.EncodeToString(sum[:])}, []string{"sha-256=:" + base64.StdEncoding.EncodeToString(other[:]) + ":"}, client.ErrDigestMismatch},
+		{"Content-Digest without its colons", nil, []string{"sha-256=" + base64.StdEncoding.EncodeToString(sum[:])}, client.ErrDigestMismatch},
+		{"hex", []string{"sha-256=" + hex.EncodeToString(sum[:])}, nil, nil},
+		{"base64 of RFC 3230, among others", []string{"md5=xyz, SHA-256=" + base64.StdEncoding.EncodeToString(sum[:])}, nil, nil},
+		{"lying digest", []string{"sha-256=" + hex.EncodeToString(other[:])}, nil, client.ErrDigestMismatch},
+		{"no digest", nil, nil, client.ErrDigestMismatch},
+		{"unreadable digest", []string{"sha-256=zzz"}, nil, client.ErrDigestMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,6 +353,9 @@ func TestFetchDigest(t *testing.T) {
 				}
 				for _, d := range tt.give {
 					w.Header().Add("Digest", d)
+				}
+				for _, d := range tt.content {
+					w.Header().Add("Content-Digest", d)
 				}
 				_, _ = w.Write(body)
 			}))

@@ -110,7 +110,7 @@ func (c *Client) InboxAll(ctx context.Context, kind string) iter.Seq2[InboxItem,
 }
 
 // ErrDigestMismatch reports fetched bytes that are not those the hub
-// vouched for in its Digest header.
+// vouched for in its Content-Digest (or older Digest) header.
 var ErrDigestMismatch = errors.New("the fetched bytes do not match the hub's digest")
 
 // Fetch writes the exact bytes of packet id to w as they arrive and returns
@@ -128,7 +128,10 @@ func (c *Client) Fetch(ctx context.Context, id string, w io.Writer) (sum string,
 		return "", 0, err
 	}
 	defer resp.Body.Close() //nolint:errcheck // read-only
-	want, derr := digestSHA256(resp.Header.Values("Digest"))
+	want, derr := contentDigest(resp.Header.Values("Content-Digest"))
+	if errors.Is(derr, errNoContentDigest) { // a hub older than RFC 9530's header
+		want, derr = digestSHA256(resp.Header.Values("Digest"))
+	}
 	h := sha256.New()
 	n, err = io.Copy(io.MultiWriter(w, h), resp.Body)
 	if err != nil {
@@ -149,6 +152,33 @@ func (c *Client) Fetch(ctx context.Context, id string, w io.Writer) (sum string,
 // digestSHA256 finds sha-256 in Digest headers (RFC 3230: "sha-256=<v>",
 // comma-separated), in the hub's lowercase hex or RFC 3230's base64, and
 // returns it as lowercase hex.
+var errNoContentDigest = errors.New("no sha-256 Content-Digest")
+
+// contentDigest reads RFC 9530's Content-Digest (sha-256=:BASE64:, a
+// structured-field dictionary) as lowercase hex.
+func contentDigest(headers []string) (string, error) {
+	for _, hv := range headers {
+		for _, d := range strings.Split(hv, ",") {
+			alg, val, ok := strings.Cut(strings.TrimSpace(d), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(alg), "sha-256") {
+				continue
+			}
+			val = strings.TrimSpace(val)
+			if len(val) < 2 || val[0] != ':' || val[len(val)-1] != ':' {
+				return "", fmt.Errorf("unreadable Content-Digest value %q", val)
+			}
+			raw, err := base64.StdEncoding.DecodeString(val[1 : len(val)-1])
+			if err != nil || len(raw) != sha256.Size {
+				return "", fmt.Errorf("unreadable Content-Digest value %q", val)
+			}
+			return hex.EncodeToString(raw), nil
+		}
+	}
+	return "", errNoContentDigest
+}
+
+// digestSHA256 reads the older Digest header (RFC 3230; hex as hubs before
+// Content-Digest wrote it, or base64).
 func digestSHA256(headers []string) (string, error) {
 	for _, hv := range headers {
 		for _, d := range strings.Split(hv, ",") {
