@@ -135,6 +135,7 @@ func (c *Config) validate(checkFiles bool) error {
 	if !strings.HasPrefix(c.Metrics.Path, "/") || strings.ContainsFunc(c.Metrics.Path, unicode.IsSpace) {
 		p.addf("metrics.path", "%w %q: want an absolute URL path such as /metrics", ErrBadURL, c.Metrics.Path)
 	}
+	c.Tracing.validate(&p)
 	return errors.Join(p...)
 }
 

@@ -30,7 +30,8 @@ func (h *Hub) viewTopics() []string {
 // reading every topic), until ctx ends. The view's group is named after the
 // view file's epoch: a new or lost view file is rebuilt from the topics.
 func (h *Hub) Run(ctx context.Context) error {
-	mws := []bus.Middleware{bus.Recover(), bus.Correlation(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}), bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter())}
+	// The router carries the correlation id minted at the HTTP edge (edge.Correlate) and mints none.
+	mws := []bus.Middleware{bus.Recover(), bus.CarryCorrelation(), h.o.Tracer.Consume("route"), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}), bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter())}
 	// A killed process holds its partitions until its session times out:
 	// 10 s (the default 30 s delayed deliveries that long after a crash).
 	const session = 10 * time.Second
@@ -55,7 +56,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	g.Add("outbox", func(ctx context.Context) error { h.drainOutbox(ctx); return nil })
 	if topics := h.forwardTopics(); len(topics) > 0 {
 		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.forwardGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
-			bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.Millisecond, MaxInterval: 30 * time.Second}), bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter()))
+			bus.Recover(), bus.CarryCorrelation(), h.o.Tracer.Consume("forward"), bus.Retry(bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.Millisecond, MaxInterval: 30 * time.Second}), bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter()))
 		if err != nil {
 			return err
 		}
