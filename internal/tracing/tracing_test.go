@@ -129,3 +129,31 @@ func TestHandler(t *testing.T) {
 		}
 	}
 }
+
+// With an endpoint, spans go to <endpoint>/v1/traces as OTLP/HTTP protobuf
+// (what a collector's otlphttp receiver takes), at the latest on Shutdown.
+func TestOTLPEndpoint(t *testing.T) {
+	got := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	tr, err := tracing.New(t.Context(), tracing.Config{Endpoint: srv.URL + "/"})
+	if err != nil || tr == nil {
+		t.Fatalf("New: %v, %v", tr, err)
+	}
+	_, span := tr.Start(t.Context(), "submit")
+	span.End()
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req := <-got:
+		if want := "POST /v1/traces application/x-protobuf"; req != want {
+			t.Errorf("the collector got %q, want %q", req, want)
+		}
+	default:
+		t.Fatal("no export reached the collector")
+	}
+}
