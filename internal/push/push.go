@@ -401,6 +401,8 @@ func (p *Pusher) post(ctx context.Context, e *endpoint, id string, body []byte, 
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	req.Header.Set(HeaderSignature, Sign(e.Secret, ts, body))
 	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	// With tracing on, the agency's receiver may continue the packet's trace.
+	p.cfg.Tracer.InjectHTTP(ctx, req.Header)
 	resp, err := p.cfg.HTTP.Do(req)
 	if err != nil {
 		// url.Error quotes the whole URL, query included: name it ourselves.
