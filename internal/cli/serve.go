@@ -133,11 +133,13 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	g.OnClose("tracing", func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return tracer.Shutdown(ctx)
-	})
+	if tracer != nil {
+		g.OnClose("tracing", func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return tracer.Shutdown(ctx)
+		})
+	}
 	brokers := cfg.Bus.Brokers
 	if cfg.Bus.Embedded {
 		bcfg, err := embeddedBroker(cfg, log)
