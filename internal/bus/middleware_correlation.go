@@ -46,3 +46,19 @@ func Correlation() Middleware {
 		}
 	}
 }
+
+// CarryCorrelation puts a message's x-correlation-id, when it has one, in
+// the handler's context, from where Produce copies it onto what the
+// handler produces. Unlike Correlation it never mints one: the hub mints
+// the id at its HTTP edge (edge.Correlate), so a message without one was
+// not caused by a request and stays without.
+func CarryCorrelation() Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, msg Message) error {
+			if id := msg.Header(HeaderCorrelationID); id != "" {
+				ctx = WithCorrelationID(ctx, id)
+			}
+			return next(ctx, msg)
+		}
+	}
+}

@@ -48,3 +48,29 @@ func TestCorrelation(t *testing.T) {
 		t.Errorf("two new ids are equal: %s", a)
 	}
 }
+
+func TestCarryCorrelation(t *testing.T) {
+	tests := []struct {
+		name string
+		give map[string]string
+		want string
+	}{
+		{name: "carries the header", give: map[string]string{bus.HeaderCorrelationID: "abc"}, want: "abc"},
+		{name: "mints none", give: nil, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var gotCtx, gotHeader string
+			h := bus.CarryCorrelation()(func(ctx context.Context, m bus.Message) error {
+				gotCtx, gotHeader = bus.CorrelationID(ctx), m.Header(bus.HeaderCorrelationID)
+				return nil
+			})
+			if err := h(t.Context(), bus.Message{Headers: tt.give}); err != nil {
+				t.Fatal(err)
+			}
+			if gotCtx != tt.want || gotHeader != tt.want {
+				t.Errorf("ctx id %q, header %q; want %q", gotCtx, gotHeader, tt.want)
+			}
+		})
+	}
+}

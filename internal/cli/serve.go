@@ -40,6 +40,7 @@ import (
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/push"
+	"github.com/lienthong/lienthong/internal/tracing"
 	"github.com/lienthong/lienthong/internal/track"
 	"github.com/lienthong/lienthong/internal/trust"
 	"github.com/lienthong/lienthong/internal/vdxp"
@@ -134,6 +135,20 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
+	// Off (nil) unless tracing.endpoint is set; closed last, so the spans
+	// of the shutdown are exported too.
+	tracer, err := tracing.New(ctx, tracing.Config{Endpoint: cfg.Tracing.Endpoint, SampleRatio: cfg.Tracing.SampleRatio,
+		Instance: cfg.Hub.OrganID, Exporter: testSpanExporter})
+	if err != nil {
+		return nil, err
+	}
+	if tracer != nil {
+		g.OnClose("tracing", func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return tracer.Shutdown(ctx)
+		})
+	}
 	brokers := cfg.Bus.Brokers
 	if cfg.Bus.Embedded {
 		bcfg, err := embeddedBroker(cfg, log)
@@ -204,6 +219,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		}
 		publisher = bm.Publisher(producer)
 	}
+	publisher = tracer.Publisher(publisher)
 	view, err := track.Open(filepath.Join(data, "view.db"))
 	if err != nil {
 		return nil, err
@@ -218,7 +234,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		Bus: busCfg, Publisher: publisher, Admin: admin, PushGroup: pushTopics.Group(),
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
-		Metrics: hubMetrics, BrokerWait: cfg.Hub.BrokerWait, MinFreeBytes: int64(cfg.Hub.MinFreeSpace), DiskDirs: cfg.DiskDirs(spool)}
+		Metrics: hubMetrics, BrokerWait: cfg.Hub.BrokerWait, MinFreeBytes: int64(cfg.Hub.MinFreeSpace), DiskDirs: cfg.DiskDirs(spool), Tracer: tracer}
 	o.AgencyPolicy = map[string]string{}
 	for _, a := range cfg.Agencies {
 		if a.Policy != "" {
@@ -248,7 +264,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			hooks = append(hooks, push.Endpoint{OrganID: a.OrganID, URL: a.Endpoint, Secret: []byte(a.WebhookSecret.Reveal())})
 		}
 	}
-	pusher, err := push.New(push.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topics: pushTopics, Endpoints: hooks, Log: log,
+	pusher, err := push.New(push.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topics: pushTopics, Endpoints: hooks, Log: log, Tracer: tracer,
 		OnAttempt: func(organ string, err error) {
 			outcome := metrics.OutcomeOK
 			if err != nil {
@@ -377,7 +393,8 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		g.Go("console", con.Run)
 		mux.Handle("/", con)
 	}
-	httpSrv := newHTTPServer(cfg.Hub, edge.HSTS(proxies, mux), log)
+	// The correlation id is minted here, at the edge, before the request's span starts.
+	httpSrv := newHTTPServer(cfg.Hub, edge.HSTS(proxies, edge.Correlate(tracer.Handler(mux))), log)
 	ln, err := listen(cfg, log)
 	if err != nil {
 		return nil, err

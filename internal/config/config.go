@@ -34,6 +34,7 @@ type Config struct {
 	VDXP    VDXP    `mapstructure:"vdxp" json:"vdxp"`
 	Log     Log     `mapstructure:"log" json:"log"`
 	Metrics Metrics `mapstructure:"metrics" json:"metrics"`
+	Tracing Tracing `mapstructure:"tracing" json:"tracing"`
 }
 
 // Hub is the HTTP server and the hub's own identity.

@@ -143,6 +143,7 @@ func (c *Config) validate(checkFiles bool) error {
 	if c.Metrics.Pprof && (c.Metrics.Addr == "" || !c.Metrics.Enabled) {
 		p.addf("metrics.pprof", "%w: needs metrics.enabled and metrics.addr, profiles are never served on the public listener", ErrConflict)
 	}
+	c.Tracing.validate(&p)
 	return errors.Join(p...)
 }
 

@@ -268,6 +268,8 @@ func TestValidateErrors(t *testing.T) {
 		{"pprof without metrics", func(c *config.Config) {
 			c.Metrics.Pprof, c.Metrics.Addr, c.Metrics.Enabled = true, "127.0.0.1:0", false
 		}, "metrics.pprof", config.ErrConflict},
+		{"tracing endpoint", func(c *config.Config) { c.Tracing.Endpoint = "otel-collector:4318" }, "tracing.endpoint", config.ErrBadURL},
+		{"tracing sample ratio", func(c *config.Config) { c.Tracing.SampleRatio = 1.5 }, "tracing.sampleRatio", config.ErrOutOfRange},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,6 +335,9 @@ func TestValidateAccepts(t *testing.T) {
 		{"all interfaces", func(c *config.Config) { c.Hub.Addr = ":8443" }},
 		{"embedded bus", func(c *config.Config) { c.Bus.Embedded, c.Bus.Brokers = true, nil }},
 		{"hard fail", func(c *config.Config) { c.Trust.Revocation = "hard-fail" }},
+		{"tracing", func(c *config.Config) {
+			c.Tracing = config.Tracing{Endpoint: "http://otel-collector:4318", SampleRatio: 0.1}
+		}},
 		{"no agencies", func(c *config.Config) { c.Agencies = nil }},
 		{"trusted proxies", func(c *config.Config) { c.Hub.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.7", "::1"} }},
 		{"vdxp pin", func(c *config.Config) { c.Agencies[1].VDXPCertSHA256 = []string{strings.Repeat("AB:", 31) + "AB"} }},

@@ -30,7 +30,7 @@ func (h *Hub) viewTopics() []string {
 // reading every topic), until ctx ends. The view's group is named after the
 // view file's epoch: a new or lost view file is rebuilt from the topics.
 func (h *Hub) Run(ctx context.Context) error {
-	mws := []bus.Middleware{bus.Recover(), bus.Correlation(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}), bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter())}
+	mws := h.parking("route", bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second})
 	// A killed process holds its partitions until its session times out:
 	// 10 s (the default 30 s delayed deliveries that long after a crash).
 	const session = 10 * time.Second
@@ -55,13 +55,29 @@ func (h *Hub) Run(ctx context.Context) error {
 	g.Add("outbox", func(ctx context.Context) error { h.drainOutbox(ctx); return nil })
 	if topics := h.forwardTopics(); len(topics) > 0 {
 		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.forwardGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
-			bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.Millisecond, MaxInterval: 30 * time.Second}), bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter()))
+			h.parking("forward", forwardRetry)...)
 		if err != nil {
 			return err
 		}
 		g.Add("forwarder", fw.Run)
 	}
 	return g.Run(ctx)
+}
+
+// forwardRetry spans a peer's short outage, and this view lagging the
+// forwarder (the hops are read in the view).
+var forwardRetry = bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.Millisecond, MaxInterval: 30 * time.Second}
+
+// parking is the middleware of a consumer that parks in the dead-letter
+// topic what it failed on after retry's attempts (or at once, when the
+// failure is permanent). DeadLetter is outside Retry: inside, it parked
+// every first failure, and a view lagging the forwarder by a moment sent
+// the packet to the dead letters. The correlation id minted at the HTTP
+// edge (edge.Correlate) is carried, never minted, and the packet's trace
+// continues in a span named span.
+func (h *Hub) parking(span string, retry bus.RetryConfig) []bus.Middleware {
+	return []bus.Middleware{bus.CarryCorrelation(), h.o.Tracer.Consume(span),
+		bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter()), bus.Retry(retry), bus.Recover()}
 }
 
 // route fans an accepted packet out: one delivery event per endpoint, keyed

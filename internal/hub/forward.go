@@ -151,6 +151,11 @@ func (h *Hub) forward(ctx context.Context, m bus.Message) error {
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+peer.Token)
 	req.Header.Set(HeaderHops, strings.Join(append(hops, h.o.OrganID), ","))
+	// The peer continues the packet's correlation id and trace.
+	if cid := bus.CorrelationID(ctx); cid != "" {
+		req.Header.Set("X-Correlation-Id", cid)
+	}
+	h.o.Tracer.InjectHTTP(ctx, req.Header)
 	resp, err := h.http().Do(req)
 	if err != nil {
 		return fmt.Errorf("forward %s to %s: %w", it.ID, peer.Name, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/route"
+	"github.com/lienthong/lienthong/internal/tracing"
 	"github.com/lienthong/lienthong/internal/track"
 	"github.com/lienthong/lienthong/internal/trust"
 	"github.com/lienthong/lienthong/schemas/events"
@@ -84,6 +85,8 @@ type Options struct {
 	// DiskDirs (default: SpoolDir) has less free space.
 	MinFreeBytes int64
 	DiskDirs     []string
+	// Tracer, when set, traces each packet (internal/tracing); nil is off.
+	Tracer *tracing.Tracer
 	// OpenSpool, when set, replaces making an unlinked spool file in
 	// SpoolDir (tests inject a full disk there).
 	OpenSpool func() (*os.File, error)

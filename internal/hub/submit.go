@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/digitorus/pkcs7"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
@@ -24,6 +26,7 @@ import (
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/route"
+	"github.com/lienthong/lienthong/internal/tracing"
 	"github.com/lienthong/lienthong/internal/trust"
 )
 
@@ -69,6 +72,8 @@ type Submission struct {
 func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bool, err error) {
 	start := time.Now()
 	defer func() { h.observeSubmit(start, rc, created, err) }()
+	ctx, span := h.o.Tracer.Start(ctx, "submit", trace.WithAttributes(attribute.String("lienthong.channel", s.Channel)))
+	defer tracing.End(span, &err)
 	var (
 		f       *os.File
 		digests spoolDigests
@@ -87,7 +92,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		}
 		defer h.spools.put(f)
 	}
-	st := stages{at: time.Now()}
+	st := stages{at: time.Now(), tr: h.o.Tracer, ctx: ctx}
 	p, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind})
 	if err != nil {
 		if code := edxml.CodeOf(err); code != "" {
@@ -101,6 +106,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		return nil, false, &Error{Status: http.StatusUnprocessableEntity, Code: p.Errors[0].Code, Message: p.Errors[0].Message, Problems: p.Errors}
 	}
 	st.done("parse")
+	span.SetAttributes(tracing.AttrPacketID.String(p.ID()))
 	if !h.mayRelay(s, p.From()) && !h.sameOrgan(s.Caller, p.From()) {
 		return nil, false, refuse(http.StatusForbidden, "auth.forbidden", "%s may not send as %s", s.Caller, p.From())
 	}
@@ -229,10 +235,18 @@ type stages struct {
 	names [8]string
 	took  [8]time.Duration
 	n     int
+	// With tracing on, each stage is also a span of the submission,
+	// dated after the fact.
+	tr  *tracing.Tracer
+	ctx context.Context
 }
 
 func (s *stages) done(stage string) {
 	now := time.Now()
+	if s.tr != nil {
+		_, span := s.tr.Start(s.ctx, stage, trace.WithTimestamp(s.at))
+		span.End(trace.WithTimestamp(now))
+	}
 	s.names[s.n], s.took[s.n] = stage, now.Sub(s.at)
 	s.n++
 	s.at = now

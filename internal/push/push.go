@@ -20,6 +20,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/tracing"
 )
 
 // Defaults applied to zero Config fields.
@@ -122,6 +123,9 @@ type Config struct {
 	// OnAttempt, when set, is called after each POST with its error (nil
 	// for a 2xx); the hub counts them (metrics.Hub.WebhookAttempt).
 	OnAttempt func(organID string, err error)
+	// Tracer, when set, continues each item's trace in a "deliver" span
+	// (internal/tracing); nil is off.
+	Tracer *tracing.Tracer
 	// Now stamps X-Lienthong-Timestamp (default time.Now).
 	Now func() time.Time
 }
@@ -286,7 +290,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 		consumers[i], err = bus.NewConsumer(p.cfg.Bus, bus.ConsumerConfig{
 			Group: t.Group(), Topics: []string{t.Inbox(e.OrganID)},
 			SessionTimeout: p.cfg.SessionTimeout, RebalanceTimeout: p.cfg.SessionTimeout, Logger: p.cfg.Log,
-		}, p.handler(e), bus.Correlation(), tagEndpoint(e.OrganID), bus.DeadLetter(producer, t.DeadLetter()), bus.Recover())
+		}, p.handler(e), bus.CarryCorrelation(), p.cfg.Tracer.Consume("deliver"), tagEndpoint(e.OrganID), bus.DeadLetter(producer, t.DeadLetter()), bus.Recover())
 		if err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
@@ -397,6 +401,8 @@ func (p *Pusher) post(ctx context.Context, e *endpoint, id string, body []byte, 
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	req.Header.Set(HeaderSignature, Sign(e.Secret, ts, body))
 	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	// With tracing on, the agency's receiver may continue the packet's trace.
+	p.cfg.Tracer.InjectHTTP(ctx, req.Header)
 	resp, err := p.cfg.HTTP.Do(req)
 	if err != nil {
 		// url.Error quotes the whole URL, query included: name it ourselves.

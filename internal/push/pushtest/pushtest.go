@@ -29,6 +29,7 @@ type Request struct {
 	Timestamp   string
 	Signature   string
 	Attempt     string
+	Traceparent string // W3C trace context, with tracing on
 	Body        []byte
 	At          time.Time
 	// Verified is push.Verify's verdict; a request that fails it is
@@ -77,7 +78,7 @@ func (r *Receiver) serve(w http.ResponseWriter, hr *http.Request) {
 	}
 	req := Request{ID: hr.Header.Get(push.HeaderID), Event: hr.Header.Get(push.HeaderEvent), ContentType: hr.Header.Get("Content-Type"),
 		Timestamp: hr.Header.Get(push.HeaderTimestamp), Signature: hr.Header.Get(push.HeaderSignature), Attempt: hr.Header.Get(push.HeaderAttempt),
-		Body: body, At: time.Now()}
+		Traceparent: hr.Header.Get("Traceparent"), Body: body, At: time.Now()}
 	req.Verified = push.Verify(r.Secret, req.Signature, req.Timestamp, body, time.Now(), MaxAge)
 	r.mu.Lock()
 	r.arrived++
