@@ -234,19 +234,28 @@ func (s *Store) letters(bucket []byte, owner string, q MailQuery, build letterFu
 			if !ok || !matches(p, q, code, text) {
 				continue
 			}
-			tl, _, err := get[Timeline](timelines, []byte(p.ID))
+			l, ok, err := letter(timelines, p, q, build)
 			if err != nil {
 				return err
 			}
-			l, ok := build(p, tl)
-			if !ok || (q.View == ViewPending && l.Handled) || (q.View == ViewHandled && !l.Handled) {
-				continue
+			if ok {
+				out = append(out, l)
 			}
-			out = append(out, l)
 		}
 		return nil
 	})
 	return out, next, err
+}
+
+// letter builds p's letter with its timeline and tells whether the view
+// of q (pending, handled, all) keeps it.
+func letter(timelines *bolt.Bucket, p Packet, q MailQuery, build letterFunc) (Letter, bool, error) {
+	tl, _, err := get[Timeline](timelines, []byte(p.ID))
+	if err != nil {
+		return Letter{}, false, err
+	}
+	l, ok := build(p, tl)
+	return l, ok && !(q.View == ViewPending && l.Handled) && !(q.View == ViewHandled && !l.Handled), nil
 }
 
 // matches applies the filters a packet's own fields answer.
@@ -308,15 +317,13 @@ func (s *Store) document(bucket []byte, owner, sender string, q MailQuery, code,
 			if tx.Bucket(bucket).Get(sentKey(owner, p.AcceptedAt, p.ID)) == nil {
 				continue
 			}
-			tl, _, err := get[Timeline](tx.Bucket(bTimelines), []byte(id))
+			l, ok, err := letter(tx.Bucket(bTimelines), p, q, build)
 			if err != nil {
 				return err
 			}
-			l, ok := build(p, tl)
-			if !ok || (q.View == ViewPending && l.Handled) || (q.View == ViewHandled && !l.Handled) {
-				continue
+			if ok {
+				out = append(out, l)
 			}
-			out = append(out, l)
 		}
 		return nil
 	})
