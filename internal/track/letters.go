@@ -255,7 +255,13 @@ func letter(timelines *bolt.Bucket, p Packet, q MailQuery, build letterFunc) (Le
 		return Letter{}, false, err
 	}
 	l, ok := build(p, tl)
-	return l, ok && !(q.View == ViewPending && l.Handled) && !(q.View == ViewHandled && !l.Handled), nil
+	switch q.View {
+	case ViewPending:
+		ok = ok && !l.Handled
+	case ViewHandled:
+		ok = ok && l.Handled
+	}
+	return l, ok, nil
 }
 
 // matches applies the filters a packet's own fields answer.
