@@ -76,7 +76,9 @@ var forwardRetry = bus.RetryConfig{MaxAttempts: 8, InitialInterval: 200 * time.M
 // edge (edge.Correlate) is carried, never minted, and the packet's trace
 // continues in a span named span.
 func (h *Hub) parking(span string, retry bus.RetryConfig) []bus.Middleware {
-	return []bus.Middleware{bus.CarryCorrelation(), h.o.Tracer.Consume(span),
+	// Recover also outermost: a panic in the outer steps must not end the
+	// process either.
+	return []bus.Middleware{bus.Recover(), bus.CarryCorrelation(), h.o.Tracer.Consume(span),
 		bus.DeadLetter(h.o.Publisher, h.o.Topics.deadLetter()), bus.Retry(retry), bus.Recover()}
 }
 

@@ -36,8 +36,9 @@ type Config struct {
 	// Endpoint is the OTLP/HTTP collector's base URL, such as
 	// http://otel-collector:4318 (traces go to <Endpoint>/v1/traces).
 	Endpoint string
-	// SampleRatio is the share of new traces recorded, 0 to 1 (0 means 1).
-	// A trace continued from a caller follows the caller's decision.
+	// SampleRatio is the share of traces recorded, 0 to 1 (0 means 1),
+	// new ones and those a caller continues alike: a caller's sampled flag
+	// does not force recording.
 	SampleRatio float64
 	// Service names the process in the traces (default lienthong), and
 	// Instance the hub (its OrganId).
@@ -83,7 +84,10 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 	if cfg.Instance != "" {
 		attrs = append(attrs, semconv.ServiceInstanceID(cfg.Instance))
 	}
-	opts = append(opts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))),
+	// A caller's sampled flag does not force recording: a remote parent is
+	// sampled by the ratio too; the hub's own spans follow their parent.
+	sample := sdktrace.TraceIDRatioBased(ratio)
+	opts = append(opts, sdktrace.WithSampler(sdktrace.ParentBased(sample, sdktrace.WithRemoteParentSampled(sample))),
 		sdktrace.WithResource(resource.NewSchemaless(attrs...)))
 	tp := sdktrace.NewTracerProvider(opts...)
 	return &Tracer{provider: tp, tracer: tp.Tracer(Name), prop: propagation.TraceContext{}}, nil
@@ -232,6 +236,11 @@ func (t *Tracer) Handler(next http.Handler) http.Handler {
 			return
 		}
 		ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		// A caller's tracestate is its own: it is not carried on into
+		// Kafka, peer hubs or other agencies' webhooks.
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, sc.WithTraceState(trace.TraceState{}))
+		}
 		ctx, span := t.Start(ctx, r.Method+" "+route(r.URL.Path), trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.URLPath(r.URL.Path)))
 		defer span.End()

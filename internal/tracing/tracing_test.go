@@ -130,6 +130,37 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// A caller's traceparent does not force recording past sampleRatio, and
+// its tracestate is not carried on.
+func TestCallerContextBounded(t *testing.T) {
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" // sampled
+	for _, tt := range []struct {
+		ratio     float64
+		wantSpans int
+	}{{1e-12, 0}, {1, 1}} {
+		exp := tracetest.NewInMemoryExporter()
+		tr, err := tracing.New(t.Context(), tracing.Config{Exporter: exp, SampleRatio: tt.ratio})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inner string
+		h := tr.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			inner = trace.SpanContextFromContext(r.Context()).TraceState().String()
+		}))
+		req := httptest.NewRequest(http.MethodGet, "/v1/inbox", nil)
+		req.Header.Set("traceparent", parent)
+		req.Header.Set("tracestate", "agency=secret")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		spans := exp.GetSpans()
+		if len(spans) != tt.wantSpans {
+			t.Errorf("ratio %g: %d spans, want %d", tt.ratio, len(spans), tt.wantSpans)
+		}
+		if inner != "" {
+			t.Errorf("ratio %g: the caller's tracestate %q went on", tt.ratio, inner)
+		}
+	}
+}
+
 // With an endpoint, spans go to <endpoint>/v1/traces as OTLP/HTTP protobuf
 // (what a collector's otlphttp receiver takes), at the latest on Shutdown.
 func TestOTLPEndpoint(t *testing.T) {

@@ -115,7 +115,8 @@ var ErrDigestMismatch = errors.New("the fetched bytes do not match the hub's dig
 
 // Fetch writes the exact bytes of packet id to w as they arrive and returns
 // their SHA-256 (lowercase hex) and length. When the stream ends it checks
-// them against the hub's Digest (sha-256) and Content-Length headers: a
+// them against the hub's Content-Digest (RFC 9530; the older Digest from a
+// hub that sends none) and Content-Length headers: a
 // difference, or a missing digest, is an error wrapping ErrDigestMismatch,
 // and whatever was written to w must then be discarded.
 func (c *Client) Fetch(ctx context.Context, id string, w io.Writer) (sum string, n int64, err error) {
@@ -149,9 +150,6 @@ func (c *Client) Fetch(ctx context.Context, id string, w io.Writer) (sum string,
 	return sum, n, nil
 }
 
-// digestSHA256 finds sha-256 in Digest headers (RFC 3230: "sha-256=<v>",
-// comma-separated), in the hub's lowercase hex or RFC 3230's base64, and
-// returns it as lowercase hex.
 var errNoContentDigest = errors.New("no sha-256 Content-Digest")
 
 // contentDigest reads RFC 9530's Content-Digest (sha-256=:BASE64:, a
@@ -177,8 +175,9 @@ func contentDigest(headers []string) (string, error) {
 	return "", errNoContentDigest
 }
 
-// digestSHA256 reads the older Digest header (RFC 3230; hex as hubs before
-// Content-Digest wrote it, or base64).
+// digestSHA256 finds sha-256 in Digest headers (RFC 3230: "sha-256=<v>",
+// comma-separated), in the lowercase hex of hubs before Content-Digest or
+// RFC 3230's base64, and returns it as lowercase hex.
 func digestSHA256(headers []string) (string, error) {
 	for _, hv := range headers {
 		for _, d := range strings.Split(hv, ",") {

@@ -42,8 +42,10 @@ kcat -F "$conf" -b "$KAFKA_BROKERS" -G "$KAFKA_GROUP" -e -q -u -f '%k\t%s\n' "$K
   while IFS=$'\t' read -r id event; do
     printf '%s\n' "$event"
     # 404: not pending any more (acknowledged before: delivery is at least once).
+    # The token goes in from a here-string (printf is a builtin): never on
+    # curl's command line, where ps shows it.
     code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST \
-      -H "Authorization: Bearer $LIENTHONG_TOKEN" -H 'Content-Type: application/json' \
+      -H @<(printf 'Authorization: Bearer %s\n' "$LIENTHONG_TOKEN") -H 'Content-Type: application/json' \
       -d '{"result":"done"}' "$hub/v1/inbox/$id/ack")
     case $code in
     200) echo "acked $id" >&2 ;;
