@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/creds"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/testwait"
 )
@@ -53,7 +56,7 @@ agencies:
 	}
 	pathA, pathB := replica("a"), replica("b")
 	_ = serveConfig(t, pathA, io.Discard)
-	addrB := serveConfig(t, pathB, io.Discard)
+	addrB, stopB := startServe(t, pathB, io.Discard)
 	for _, addr := range []string{addrB} {
 		if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
 			t.Fatalf("not ready: %v", err)
@@ -104,6 +107,28 @@ agencies:
 	defer admin.Close()
 	if _, err := admin.TopicConfig(t.Context(), bus.AgencyInbox("lienthong.", "000.00.00.H29"), "cleanup.policy"); err != nil {
 		t.Errorf("H29's inbox topic: %v", err)
+	}
+
+	// Restarted, replica B reads H29's inbox: the packet is there for H29
+	// with a token issued at run time (as the console does).
+	m := hmac.New(sha256.New, []byte("session-key-of-the-agencies-test-0123456"))
+	m.Write([]byte("lienthong credentials v1"))
+	tokens, err := creds.New(t.Context(), creds.Config{Bus: bus.Config{Brokers: b.Addrs()}, Topic: "lienthong.credentials", Base: configTokens{}, Key: m.Sum(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokens.Close()
+	h29, err := tokens.Issue(t.Context(), "000.00.00.H29", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopB()
+	addrB = serveConfig(t, pathB, io.Discard)
+	if err := waitReady("http://"+addrB, http.DefaultClient); err != nil {
+		t.Fatalf("not ready: %v", err)
+	}
+	if got := waitInboxCount(t, addrB, h29, 1); len(got) == 0 {
+		t.Error("H29's inbox is empty on the restarted replica")
 	}
 
 	if code, _, errOut := run(t, "agencies", "retire", "--config", pathB, "--id", "000.00.00.H29", "--by", "cli:vanhanh"); code != ExitOK {

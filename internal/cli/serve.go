@@ -248,6 +248,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
 		Metrics: hubMetrics, BrokerWait: cfg.Hub.BrokerWait, MinFreeBytes: int64(cfg.Hub.MinFreeSpace), DiskDirs: cfg.DiskDirs(spool), Tracer: tracer}
+	if onboarded != nil {
+		o.DirectoryReady = onboarded.WaitReady
+	}
 	o.AgencyPolicy = map[string]string{}
 	for _, a := range cfg.Agencies {
 		if a.Policy != "" {

@@ -30,6 +30,11 @@ func (h *Hub) viewTopics() []string {
 // reading every topic), until ctx ends. The view's group is named after the
 // view file's epoch: a new or lost view file is rebuilt from the topics.
 func (h *Hub) Run(ctx context.Context) error {
+	if h.o.DirectoryReady != nil {
+		if err := h.o.DirectoryReady(ctx); err != nil {
+			return err
+		}
+	}
 	mws := h.parking("route", bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second})
 	// A killed process holds its partitions until its session times out:
 	// 10 s (the default 30 s delayed deliveries that long after a crash).
