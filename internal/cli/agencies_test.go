@@ -21,7 +21,8 @@ import (
 
 // An agency added with `lienthong agencies add` against replica A's
 // configuration is routed to by replica B, which runs on, without a
-// restart: B accepts a packet for it, and its inbox topic exists. Retired,
+// restart: B accepts a packet for it, its inbox topic exists, and B's
+// inbox API lists the packet for it. Retired,
 // B refuses packets to it again.
 func TestAgenciesCommand(t *testing.T) {
 	dir := t.TempDir()
@@ -109,8 +110,9 @@ agencies:
 		t.Errorf("H29's inbox topic: %v", err)
 	}
 
-	// Restarted, replica B reads H29's inbox: the packet is there for H29
-	// with a token issued at run time (as the console does).
+	// Replica B reads H29's inbox without a restart, and after one: the
+	// packet is there for H29 with a token issued at run time (as the
+	// console does).
 	m := hmac.New(sha256.New, []byte("session-key-of-the-agencies-test-0123456"))
 	m.Write([]byte("lienthong credentials v1"))
 	tokens, err := creds.New(t.Context(), creds.Config{Bus: bus.Config{Brokers: b.Addrs()}, Topic: "lienthong.credentials", Base: configTokens{}, Key: m.Sum(nil)})
@@ -121,6 +123,9 @@ agencies:
 	h29, err := tokens.Issue(t.Context(), "000.00.00.H29", "test")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := waitInboxCount(t, addrB, h29, 1); len(got) == 0 {
+		t.Error("H29's inbox is empty on replica B, which runs on")
 	}
 	stopB()
 	addrB = serveConfig(t, pathB, io.Discard)
