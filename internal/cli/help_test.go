@@ -20,6 +20,9 @@ func TestHelp(t *testing.T) {
 		tests = append(tests, []string{"pki", name, "--help"})
 	}
 	tests = append(tests, []string{"dlq", "list", "--help"}, []string{"dlq", "replay", "--help"}, []string{"--help"})
+	for name := range agenciesSubcommands {
+		tests = append(tests, []string{"agencies", name, "--help"})
+	}
 	sort.Slice(tests, func(i, j int) bool { return strings.Join(tests[i], " ") < strings.Join(tests[j], " ") })
 	singleDash := regexp.MustCompile(`(?m)^\s+-[A-Za-z][A-Za-z-]+\b`)
 	flagLine := regexp.MustCompile(`^\s+--?[A-Za-z]`)

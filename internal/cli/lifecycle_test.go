@@ -30,7 +30,7 @@ func TestServeRunnerFails(t *testing.T) {
 	tests := []struct {
 		give string // the runner that fails
 	}{
-		{give: "hub"}, {give: "pusher"}, {give: "tokens"}, {give: "logouts"}, {give: "console"}, {give: "http"},
+		{give: "hub"}, {give: "pusher"}, {give: "tokens"}, {give: "logouts"}, {give: "agencies"}, {give: "console"}, {give: "http"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
@@ -113,10 +113,10 @@ func TestServeRunnerFails(t *testing.T) {
 					closes = append(closes, strings.TrimPrefix(e, "close "))
 				}
 			}
-			if len(stops) != 6 || stops[0] != tt.give {
-				t.Errorf("runners stopped %q, want all six, %s first", stops, tt.give)
+			if len(stops) != 7 || stops[0] != tt.give {
+				t.Errorf("runners stopped %q, want all seven, %s first", stops, tt.give)
 			}
-			if want := []string{"http listener", "logouts", "tokens", "view", "bus producer", "bus admin", "store", "broker"}; !slices.Equal(closes, want) {
+			if want := []string{"http listener", "logouts", "tokens", "view", "agencies", "bus producer", "bus admin", "store", "broker"}; !slices.Equal(closes, want) {
 				t.Errorf("closed %q, want %q", closes, want)
 			}
 			if resp, err := http.Get(base + "/healthz"); err == nil {
@@ -154,7 +154,7 @@ func TestServeStops(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("serve = %v, want nil", err)
 	}
-	if len(closes) != 8 {
+	if len(closes) != 9 {
 		t.Errorf("closed %q", closes)
 	}
 }

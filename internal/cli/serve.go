@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
+	"github.com/lienthong/lienthong/internal/agencies"
 	"github.com/lienthong/lienthong/internal/api"
 	"github.com/lienthong/lienthong/internal/apiref"
 	"github.com/lienthong/lienthong/internal/blob"
@@ -220,6 +221,18 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		publisher = bm.Publisher(producer)
 	}
 	publisher = tracer.Publisher(publisher)
+	// With the console on (its session key derives the record key, as for
+	// the credentials), agencies added, changed and retired at run time,
+	// shared by every replica through <prefix>agencies, over those of the
+	// configuration: the directory every component holds is replaced.
+	var onboarded *agencies.Store
+	if sk := cfg.Console.SessionKey.Reveal(); sk != "" {
+		if onboarded, err = agencies.New(ctx, agenciesConfig(cfg, busCfg, sk, dir, publisher, admin, log)); err != nil {
+			return nil, err
+		}
+		g.OnClose("agencies", onboarded.Close)
+		g.Go("agencies", supervised("agencies", onboarded.Run, log))
+	}
 	view, err := track.Open(filepath.Join(data, "view.db"))
 	if err != nil {
 		return nil, err
@@ -235,6 +248,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,
 		Metrics: hubMetrics, BrokerWait: cfg.Hub.BrokerWait, MinFreeBytes: int64(cfg.Hub.MinFreeSpace), DiskDirs: cfg.DiskDirs(spool), Tracer: tracer}
+	if onboarded != nil {
+		o.DirectoryReady = onboarded.WaitReady
+	}
 	o.AgencyPolicy = map[string]string{}
 	for _, a := range cfg.Agencies {
 		if a.Policy != "" {
@@ -338,6 +354,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			}
 			if signedOut != nil && !signedOut.IsReady() {
 				return logouts.ErrNotReady
+			}
+			if onboarded != nil && !onboarded.IsReady() {
+				return agencies.ErrNotReady
 			}
 			return h.Ready(r.Context())
 		}}
@@ -655,6 +674,17 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 // supervised runs a follower under the restart policy the hub's and the
 // pusher's consumers have (bus.Router): a broker outage shorter than the
 // policy's is ridden out, a longer one stops the process.
+// agenciesConfig is the agencies store of a hub with configuration cfg,
+// for serve and for the agencies command.
+func agenciesConfig(cfg *config.Config, busCfg bus.Config, sessionKey string, dir *organ.Directory, pub bus.Publisher, admin *bus.Admin, log *slog.Logger) agencies.Config {
+	m := hmac.New(sha256.New, []byte(sessionKey))
+	m.Write([]byte("lienthong agencies v1"))
+	prefix := cfg.Bus.TopicPrefix
+	return agencies.Config{Bus: busCfg, Publisher: pub, Admin: admin, Topic: prefix + "agencies", ReplicationFactor: cfg.Bus.ReplicationFactor,
+		Key: m.Sum(nil), Directory: dir, Policy: cfg.Policy.Organ(), Log: log,
+		Inbox: func(id string) string { return bus.AgencyInbox(prefix, id) }}
+}
+
 func supervised(name string, run func(context.Context) error, log *slog.Logger) func(context.Context) error {
 	return func(ctx context.Context) error {
 		r := &bus.Router{Log: log}

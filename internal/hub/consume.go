@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/bus"
@@ -30,6 +31,11 @@ func (h *Hub) viewTopics() []string {
 // reading every topic), until ctx ends. The view's group is named after the
 // view file's epoch: a new or lost view file is rebuilt from the topics.
 func (h *Hub) Run(ctx context.Context) error {
+	if h.o.DirectoryReady != nil {
+		if err := h.o.DirectoryReady(ctx); err != nil {
+			return err
+		}
+	}
 	mws := h.parking("route", bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second})
 	// A killed process holds its partitions until its session times out:
 	// 10 s (the default 30 s delayed deliveries that long after a crash).
@@ -38,20 +44,22 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	view, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.viewGroup(), Topics: h.viewTopics(), SessionTimeout: session, RebalanceTimeout: session,
-		Batch: h.applyBatch}, h.apply,
-		// A message the view can never read (not JSON) is logged and
-		// passed: the router dead-letters a bad accepted event, and
-		// stopping here would stop the process at every start.
-		bus.SkipPermanent(h.o.Log), bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
-	if err != nil {
+	view := func(topics []string) (*bus.Consumer, error) {
+		return bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.viewGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session,
+			Batch: h.applyBatch}, h.apply,
+			// A message the view can never read (not JSON) is logged and
+			// passed: the router dead-letters a bad accepted event, and
+			// stopping here would stop the process at every start.
+			bus.SkipPermanent(h.o.Log), bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
+	}
+	if _, err := view(h.viewTopics()); err != nil {
 		return err
 	}
 	// One owner, one restart policy (bus.Router): a consumer that fails
 	// is restarted, and the hub fails once its restarts are spent.
 	g := &bus.Router{Policy: h.o.Restart, Log: h.o.Log}
 	g.Add("router", router.Run)
-	g.Add("view", view.Run)
+	g.Add("view", func(ctx context.Context) error { return h.runView(ctx, view) })
 	g.Add("outbox", func(ctx context.Context) error { h.drainOutbox(ctx); return nil })
 	if topics := h.forwardTopics(); len(topics) > 0 {
 		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.forwardGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
@@ -62,6 +70,52 @@ func (h *Hub) Run(ctx context.Context) error {
 		g.Add("forwarder", fw.Run)
 	}
 	return g.Run(ctx)
+}
+
+// viewRecheck is how often the view looks for inbox topics of agencies
+// added at run time.
+var viewRecheck = time.Second
+
+// runView runs the view's consumer over the inbox topics of the agencies
+// in the directory, and again, in the same group, when agencies are
+// added or retired at run time (internal/agencies): a new agency's inbox
+// is read without a restart.
+func (h *Hub) runView(ctx context.Context, newView func([]string) (*bus.Consumer, error)) error {
+	for {
+		topics := h.viewTopics()
+		c, err := newView(topics)
+		if err != nil {
+			return err
+		}
+		vctx, cancel := context.WithCancel(ctx)
+		changed := make(chan struct{})
+		go func() {
+			t := time.NewTicker(viewRecheck)
+			defer t.Stop()
+			for {
+				select {
+				case <-vctx.Done():
+					return
+				case <-t.C:
+					if !slices.Equal(h.viewTopics(), topics) {
+						close(changed)
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+		err = c.Run(vctx)
+		cancel()
+		select {
+		case <-changed:
+			if ctx.Err() == nil {
+				continue
+			}
+		default:
+		}
+		return err
+	}
 }
 
 // forwardRetry spans a peer's short outage, and this view lagging the

@@ -40,7 +40,11 @@ type Options struct {
 	OrganID    string // the hub's own identifier, for its receipts
 	InstanceID string // distinguishes this process's view consumer group
 	Directory  *organ.Directory
-	Store      blob.Store
+	// DirectoryReady, when set, waits until Directory holds the agencies
+	// added at run time (internal/agencies): Run reads the inbox topics of
+	// the agencies listed then.
+	DirectoryReady func(context.Context) error
+	Store          blob.Store
 	// Bus configures the hub's consumer groups (Run).
 	Bus bus.Config
 	// Publisher produces every event the hub writes and Admin makes its

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode"
 )
 
@@ -46,12 +47,25 @@ func (a Agency) clone() Agency {
 	return a
 }
 
-// Directory resolves ids and aliases to agencies. It is immutable after
-// construction and safe for concurrent use.
+// Directory resolves ids and aliases to agencies. It is safe for
+// concurrent use. Its entries change only through Replace, all at once:
+// every holder of the *Directory (hub, console, verifier, …) sees the
+// agencies added and retired at run time (internal/agencies) without a
+// restart, and each call reads one consistent version.
 type Directory struct {
+	cur atomic.Pointer[snapshot]
+}
+
+// snapshot is one immutable version of a Directory.
+type snapshot struct {
 	agencies []Agency   // sorted by ID
 	index    map[ID]int // id or alias → position in agencies
 }
+
+func (d *Directory) snap() *snapshot { return d.cur.Load() }
+
+// Replace makes d's entries those of next, at once.
+func (d *Directory) Replace(next *Directory) { d.cur.Store(next.snap()) }
 
 // NewDirectory validates agencies under the default Policy.
 func NewDirectory(agencies []Agency) (*Directory, error) {
@@ -79,7 +93,7 @@ func (p Policy) NewDirectory(agencies []Agency) (*Directory, error) {
 	}
 	slices.SortStableFunc(list, func(a, b Agency) int { return strings.Compare(string(a.ID), string(b.ID)) })
 
-	d := &Directory{agencies: list, index: make(map[ID]int, len(list))}
+	d := &snapshot{agencies: list, index: make(map[ID]int, len(list))}
 	owner := make(map[ID]string)
 	for i, a := range list {
 		for j, k := range append([]ID{a.ID}, a.Aliases...) {
@@ -103,7 +117,9 @@ func (p Policy) NewDirectory(agencies []Agency) (*Directory, error) {
 			return nil, err
 		}
 	}
-	return d, nil
+	dir := &Directory{}
+	dir.cur.Store(d)
+	return dir, nil
 }
 
 func (p Policy) normalize(a Agency) (Agency, error) {
@@ -193,7 +209,7 @@ func IsLoopback(host string) bool {
 
 // checkCycle walks up from start. Computed parents always lower the level,
 // so only explicit parents and alias resolution can close a loop.
-func (d *Directory) checkCycle(start ID) error {
+func (d *snapshot) checkCycle(start ID) error {
 	path := []ID{start}
 	for cur := start; ; {
 		p, ok := d.ParentOf(cur)
@@ -213,7 +229,9 @@ func (d *Directory) checkCycle(start ID) error {
 }
 
 // Lookup finds the agency registered under id, either as its id or as an alias.
-func (d *Directory) Lookup(id ID) (Agency, bool) {
+func (d *Directory) Lookup(id ID) (Agency, bool) { return d.snap().Lookup(id) }
+
+func (d *snapshot) Lookup(id ID) (Agency, bool) {
 	i, ok := d.index[id]
 	if !ok {
 		return Agency{}, false
@@ -222,7 +240,9 @@ func (d *Directory) Lookup(id ID) (Agency, bool) {
 }
 
 // Canonical maps an alias to the current id and a registered id to itself.
-func (d *Directory) Canonical(id ID) (ID, bool) {
+func (d *Directory) Canonical(id ID) (ID, bool) { return d.snap().Canonical(id) }
+
+func (d *snapshot) Canonical(id ID) (ID, bool) {
 	i, ok := d.index[id]
 	if !ok {
 		return "", false
@@ -231,7 +251,7 @@ func (d *Directory) Canonical(id ID) (ID, bool) {
 }
 
 // canon is Canonical falling back to id itself.
-func (d *Directory) canon(id ID) ID {
+func (d *snapshot) canon(id ID) ID {
 	if c, ok := d.Canonical(id); ok {
 		return c
 	}
@@ -241,7 +261,9 @@ func (d *Directory) canon(id ID) ID {
 // ParentOf returns the parent of id in the directory's hierarchy: the
 // explicit Parent of a registered agency (an alias counts as its agency),
 // else the computed parent. The result is canonical when it is registered.
-func (d *Directory) ParentOf(id ID) (ID, bool) {
+func (d *Directory) ParentOf(id ID) (ID, bool) { return d.snap().ParentOf(id) }
+
+func (d *snapshot) ParentOf(id ID) (ID, bool) {
 	if i, ok := d.index[id]; ok {
 		a := d.agencies[i]
 		if a.Parent != "" {
@@ -260,7 +282,9 @@ func (d *Directory) ParentOf(id ID) (ID, bool) {
 // true when id itself is registered, as an id or an alias (compare a.ID with
 // id to tell which); otherwise a is the nearest registered ancestor. ok is
 // false when neither exists (packet.unknown_recipient).
-func (d *Directory) Route(id ID) (a Agency, exact bool, ok bool) {
+func (d *Directory) Route(id ID) (a Agency, exact bool, ok bool) { return d.snap().Route(id) }
+
+func (d *snapshot) Route(id ID) (a Agency, exact bool, ok bool) {
 	if a, ok := d.Lookup(id); ok {
 		return a, true, true
 	}
@@ -273,7 +297,9 @@ func (d *Directory) Route(id ID) (a Agency, exact bool, ok bool) {
 }
 
 // Agencies lists all agencies sorted by ID.
-func (d *Directory) Agencies() []Agency {
+func (d *Directory) Agencies() []Agency { return d.snap().Agencies() }
+
+func (d *snapshot) Agencies() []Agency {
 	out := make([]Agency, len(d.agencies))
 	for i, a := range d.agencies {
 		out[i] = a.clone()

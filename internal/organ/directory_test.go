@@ -389,3 +389,34 @@ func TestIsWebhook(t *testing.T) {
 		}
 	}
 }
+
+// Holders of a *Directory see a Replace at once; a reader never sees a
+// mix of two versions.
+func TestDirectoryReplace(t *testing.T) {
+	live, err := NewDirectory([]Agency{{ID: "000.00.00.G22"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := NewDirectory([]Agency{{ID: "000.00.00.G22"}, {ID: "000.00.00.H29", Aliases: []ID{"000.00.00.H30"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			if a, exact, ok := live.Route("000.00.00.H30"); ok && (!exact || a.ID != "000.00.00.H29") {
+				t.Errorf("a torn read: %+v %v", a, exact)
+				return
+			}
+		}
+	}()
+	live.Replace(next)
+	<-done
+	if c, ok := live.Canonical("000.00.00.H30"); !ok || c != "000.00.00.H29" {
+		t.Errorf("after Replace: %q %v", c, ok)
+	}
+	if n := len(live.Agencies()); n != 2 {
+		t.Errorf("after Replace: %d agencies", n)
+	}
+}

@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lienthong/lienthong/internal/agencies"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/organ"
+)
+
+// `lienthong agencies list|add|set|retire`: agencies changed at run time,
+// for every replica, through <prefix>agencies (internal/agencies). It
+// needs the hub's configuration: its bus, and its console session key,
+// which the records' key derives from. Exit 0 ok; 1 when the change is
+// refused (invalid entry, unknown or existing agency); 2 for usage and
+// environment errors.
+
+var agenciesSubcommands = map[string]string{
+	"list":   "print the directory as the hubs see it: configured and run-time agencies",
+	"add":    "add an agency (its inbox topic is created)",
+	"set":    "change an agency's entry: the fields given replace its own",
+	"retire": "retire an agency: packets to it are refused",
+}
+
+func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, "Usage: lienthong agencies list|add|set|retire --config FILE [flags]")
+		for _, name := range []string{"list", "add", "set", "retire"} {
+			fmt.Fprintf(stderr, "  %-7s %s\n", name, agenciesSubcommands[name])
+		}
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	sub := args[0]
+	if _, ok := agenciesSubcommands[sub]; !ok {
+		fmt.Fprintf(stderr, "lienthong agencies: unknown subcommand %q (want list, add, set or retire)\n", sub)
+		return ExitUsage
+	}
+	name := "agencies " + sub
+	usage := "--config FILE [flags]"
+	switch sub {
+	case "add", "set":
+		usage = "--config FILE --id ORGANID [--name NAME] [--parent ID] [--aliases ID,...] [--endpoint pull|URL|hub:NAME] [--cert-sha256 HEX,...]"
+	case "retire":
+		usage = "--config FILE --id ORGANID"
+	}
+	fs := newFlags(name, usage, stderr)
+	path := fs.String("config", "", "the hub's configuration file (its bus and console.sessionKey)")
+	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	by := fs.String("by", "", "who makes the change, for the audit trail (default: cli:USER@HOST)")
+	var id, nm, parent, aliases, endpoint, certs *string
+	var asJSON *bool
+	if sub == "list" {
+		asJSON = fs.Bool("json", false, "print JSON lines")
+	} else {
+		id = fs.String("id", "", "the agency's OrganId")
+	}
+	if sub == "add" || sub == "set" {
+		nm = fs.String("name", "", "the agency's name")
+		parent = fs.String("parent", "", "its parent's OrganId, when its code does not tell")
+		aliases = fs.String("aliases", "", "old codes still used by senders, comma-separated")
+		endpoint = fs.String("endpoint", "", "pull, an https webhook URL, or hub:NAME (default: pull)")
+		certs = fs.String("cert-sha256", "", "SHA-256 fingerprints pinning its signers, comma-separated")
+	}
+	pos, err := parseFlags(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		return ExitUsage
+	}
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "lienthong %s: "+format+"\n", append([]any{name}, a...)...)
+		return code
+	}
+	switch {
+	case len(pos) != 0:
+		return fail(ExitUsage, "unexpected argument %q", pos[0])
+	case *path == "":
+		return fail(ExitUsage, "--config is required")
+	case id != nil && *id == "":
+		return fail(ExitUsage, "--id is required")
+	case *timeout <= 0:
+		return fail(ExitUsage, "--timeout must be positive")
+	}
+	if *by == "" {
+		*by = "cli:" + dlqWho()
+	}
+	cfg, err := config.Load(*path, nil)
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	sk := cfg.Console.SessionKey.Reveal()
+	if sk == "" {
+		return fail(ExitUsage, "console.sessionKey is not set: run-time agencies need it (the hubs do not follow <prefix>agencies without it)")
+	}
+	dir, err := cfg.LoadDirectory()
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	busCfg, err := busConfig(cfg, cfg.Bus.Brokers)
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	store, err := agencies.New(ctx, agenciesConfig(cfg, busCfg, sk, dir, nil, nil, slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	defer store.Close() //nolint:errcheck // its producer only
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- store.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil {
+			fmt.Fprintf(stderr, "lienthong %s: following the topic: %v\n", name, err)
+		}
+	}()
+	if err := store.WaitReady(ctx); err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+
+	switch sub {
+	case "list":
+		return listAgencies(dir, store, *asJSON, stdout)
+	case "retire":
+		err = store.Retire(ctx, *id, *by)
+	case "add", "set":
+		a, exists := dir.Lookup(organ.ID(*id))
+		if exists && string(a.ID) != *id {
+			return fail(ExitInvalid, "%s is an alias of %s", *id, a.ID)
+		}
+		switch {
+		case sub == "add" && exists:
+			return fail(ExitInvalid, "%s exists; change it with set", *id)
+		case sub == "set" && !exists:
+			return fail(ExitInvalid, "%s: %v; add it with add", *id, agencies.ErrUnknown)
+		case !exists:
+			a = organ.Agency{ID: organ.ID(*id)}
+		}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "name":
+				a.Name = *nm
+			case "parent":
+				a.Parent = organ.ID(*parent)
+			case "aliases":
+				a.Aliases = nil
+				for _, s := range splitList(*aliases) {
+					a.Aliases = append(a.Aliases, organ.ID(s))
+				}
+			case "endpoint":
+				a.Endpoint = *endpoint
+			case "cert-sha256":
+				a.CertSHA256 = splitList(*certs)
+			}
+		})
+		err = store.Set(ctx, a, *by)
+	}
+	switch {
+	case errors.Is(err, agencies.ErrInvalid) || errors.Is(err, agencies.ErrUnknown):
+		return fail(ExitInvalid, "%v", err)
+	case err != nil:
+		return fail(ExitUsage, "%v", err)
+	}
+	fmt.Fprintf(stderr, "lienthong %s: %s done, by %s\n", name, *id, *by)
+	return ExitOK
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// listedAgency is an agency as `agencies list --json` prints it.
+type listedAgency struct {
+	organ.Agency
+	Source string    `json:"source"` // "config", "runtime" or "retired"
+	By     string    `json:"by,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+}
+
+func listAgencies(dir *organ.Directory, store *agencies.Store, asJSON bool, stdout io.Writer) int {
+	changes := map[string]agencies.Change{}
+	for _, c := range store.Changes() {
+		changes[c.OrganID] = c
+	}
+	var list []listedAgency
+	for _, a := range dir.Agencies() {
+		l := listedAgency{Agency: a, Source: "config"}
+		if c, ok := changes[string(a.ID)]; ok {
+			l.Source, l.By, l.At = "runtime", c.By, c.At
+		}
+		list = append(list, l)
+	}
+	for _, c := range store.Changes() {
+		if c.Action == agencies.ActionRetire {
+			list = append(list, listedAgency{Agency: organ.Agency{ID: organ.ID(c.OrganID)}, Source: "retired", By: c.By, At: c.At})
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, l := range list {
+			if err := enc.Encode(l); err != nil {
+				return ExitUsage
+			}
+		}
+		return ExitOK
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ORGANID\tNAME\tENDPOINT\tSOURCE\tBY\tAT")
+	for _, l := range list {
+		at := ""
+		if !l.At.IsZero() {
+			at = l.At.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Name, l.Endpoint, l.Source, l.By, at)
+	}
+	if err := w.Flush(); err != nil {
+		return ExitUsage
+	}
+	return ExitOK
+}

@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/creds"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/testwait"
+)
+
+// An agency added with `lienthong agencies add` against replica A's
+// configuration is routed to by replica B, which runs on, without a
+// restart: B accepts a packet for it, its inbox topic exists, and B's
+// inbox API lists the packet for it. Retired,
+// B refuses packets to it again.
+func TestAgenciesCommand(t *testing.T) {
+	dir := t.TempDir()
+	ca, g22 := testCA(t, dir)
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	replica := func(name string) string {
+		yaml := `hub:
+  organId: "000.00.00.G01"
+  addr: ` + anyAddr + `
+  dataDir: ` + filepath.Join(dir, name) + `
+bus:
+  embedded: false
+  brokers: [` + b.Addrs()[0] + `]
+trust:
+  roots: [` + ca.RootPath() + `]
+console:
+  sessionKey: session-key-of-the-agencies-test-0123456
+agencies:
+  - organId: "000.00.00.G22"
+    name: Văn phòng Chính phủ
+    tokens: ["g22-token-0123456789"]
+`
+		path := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	pathA, pathB := replica("a"), replica("b")
+	_ = serveConfig(t, pathA, io.Discard)
+	addrB, stopB := startServe(t, pathB, io.Discard)
+	for _, addr := range []string{addrB} {
+		if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+			t.Fatalf("not ready: %v", err)
+		}
+	}
+	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml")) // G22 → H29
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each submission is a new document: a resubmission is answered 200
+	// from what the hub already accepted.
+	n := 0
+	submit := func() (int, string) {
+		n++
+		p := bytes.ReplaceAll(packet, []byte("1234/VPCP-KSTT"), fmt.Appendf(nil, "%d/VPCP-KSTT", 5000+n))
+		sig, err := pki.SignDetached(bytes.NewReader(p), g22.Cert, g22.Key, g22.Chain, pki.SignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := fedPost(t, addrB, "g22-token-0123456789", p, sig)
+		c, _ := body["code"].(string)
+		return code, c
+	}
+	if code, c := submit(); code != 422 || c != "packet.unknown_recipient" {
+		t.Fatalf("to H29 before it is added: %d %s", code, c)
+	}
+
+	tests := []struct {
+		give []string
+		want int
+	}{
+		{give: []string{"agencies", "add", "--config", pathA, "--id", "000.00.00.G22"}, want: ExitInvalid}, // configured
+		{give: []string{"agencies", "set", "--config", pathA, "--id", "000.00.00.H29"}, want: ExitInvalid}, // not yet added
+		{give: []string{"agencies", "add", "--config", pathA, "--id", "000.00.00.H29", "--endpoint", "ftp://x"}, want: ExitInvalid},
+		{give: []string{"agencies", "add", "--id", "000.00.00.H29"}, want: ExitUsage},
+		{give: []string{"agencies", "add", "--config", pathA, "--id", "000.00.00.H29", "--name", "UBND TP HCM", "--by", "cli:vanhanh"}, want: ExitOK},
+	}
+	for _, tt := range tests {
+		if code, _, errOut := run(t, tt.give...); code != tt.want {
+			t.Fatalf("%q: exit %d, want %d\n%s", tt.give, code, tt.want, errOut)
+		}
+	}
+	testwait.Eventually(t, "replica B accepts a packet for H29", func() bool { code, _ := submit(); return code == 201 })
+	admin, err := bus.NewAdmin(bus.Config{Brokers: b.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.TopicConfig(t.Context(), bus.AgencyInbox("lienthong.", "000.00.00.H29"), "cleanup.policy"); err != nil {
+		t.Errorf("H29's inbox topic: %v", err)
+	}
+
+	// Replica B reads H29's inbox without a restart, and after one: the
+	// packet is there for H29 with a token issued at run time (as the
+	// console does).
+	m := hmac.New(sha256.New, []byte("session-key-of-the-agencies-test-0123456"))
+	m.Write([]byte("lienthong credentials v1"))
+	tokens, err := creds.New(t.Context(), creds.Config{Bus: bus.Config{Brokers: b.Addrs()}, Topic: "lienthong.credentials", Base: configTokens{}, Key: m.Sum(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokens.Close()
+	h29, err := tokens.Issue(t.Context(), "000.00.00.H29", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitInboxCount(t, addrB, h29, 1); len(got) == 0 {
+		t.Error("H29's inbox is empty on replica B, which runs on")
+	}
+	stopB()
+	addrB = serveConfig(t, pathB, io.Discard)
+	if err := waitReady("http://"+addrB, http.DefaultClient); err != nil {
+		t.Fatalf("not ready: %v", err)
+	}
+	if got := waitInboxCount(t, addrB, h29, 1); len(got) == 0 {
+		t.Error("H29's inbox is empty on the restarted replica")
+	}
+
+	if code, _, errOut := run(t, "agencies", "retire", "--config", pathB, "--id", "000.00.00.H29", "--by", "cli:vanhanh"); code != ExitOK {
+		t.Fatalf("retire: %d %s", code, errOut)
+	}
+	testwait.EventuallyState(t, "replica B refuses packets for H29", func() (bool, string) {
+		code, c := submit()
+		return c == "packet.unknown_recipient", fmt.Sprint(code, " ", c)
+	})
+
+	code, out, errOut := run(t, "agencies", "list", "--config", pathA, "--json")
+	if code != ExitOK {
+		t.Fatalf("list: %d %s", code, errOut)
+	}
+	var sources []string
+	for line := range strings.Lines(out) {
+		var l struct {
+			OrganID string `json:"organId"`
+			Source  string `json:"source"`
+			By      string `json:"by"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, l.OrganID+" "+l.Source+" "+l.By)
+	}
+	if want := []string{"000.00.00.G22 config ", "000.00.00.H29 retired cli:vanhanh"}; strings.Join(sources, "|") != strings.Join(want, "|") {
+		t.Errorf("list: %q, want %q", sources, want)
+	}
+}
