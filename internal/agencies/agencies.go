@@ -16,8 +16,6 @@ package agencies
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,10 +52,7 @@ type Change struct {
 
 func (c Change) mac(key []byte) string {
 	c.MAC = ""
-	raw, _ := json.Marshal(c)
-	m := hmac.New(sha256.New, key)
-	m.Write(raw)
-	return hex.EncodeToString(m.Sum(nil))
+	return bus.RecordMAC(key, c)
 }
 
 // valid reports whether c is well formed and signed with key.

@@ -51,10 +51,7 @@ type Change struct {
 // mac is the record's HMAC under key.
 func (c Change) mac(key []byte) string {
 	c.MAC = ""
-	raw, _ := json.Marshal(c)
-	m := hmac.New(sha256.New, key)
-	m.Write(raw)
-	return hex.EncodeToString(m.Sum(nil))
+	return bus.RecordMAC(key, c)
 }
 
 // Authenticator maps a bearer token to its agency (api.Authenticator).

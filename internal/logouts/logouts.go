@@ -15,8 +15,6 @@ package logouts
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,10 +66,7 @@ type record struct {
 
 func (r record) mac(key []byte) string {
 	r.MAC = ""
-	raw, _ := json.Marshal(r)
-	m := hmac.New(sha256.New, key)
-	m.Write(raw)
-	return hex.EncodeToString(m.Sum(nil))
+	return bus.RecordMAC(key, r)
 }
 
 // Store is the shared list; it implements console.Revocations. Run must
