@@ -24,10 +24,11 @@ import (
 // that SaslHandshake starts at v0. A v0 handshake is still refused by
 // kfake, as before; no client sends one to a broker that has v1.
 
+// handshakeBase is kfake's ApiVersions answer, read once it is read
+// without error (a transient failure is tried again by the next broker).
 var (
-	handshakeOnce sync.Once
+	handshakeMu   sync.Mutex
 	handshakeBase *kmsg.ApiVersionsResponse
-	handshakeErr  error
 )
 
 // The client software name and version a real broker accepts (KIP-511);
@@ -37,11 +38,17 @@ var softwareName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9]
 // advertiseSASLHandshakeV0 makes c answer ApiVersions (up to the version
 // of kfake's answer it copied) with SaslHandshake from v0.
 func advertiseSASLHandshakeV0(c *kfake.Cluster) error {
-	handshakeOnce.Do(func() { handshakeBase, handshakeErr = kfakeAPIVersions() })
-	if handshakeErr != nil {
-		return fmt.Errorf("read kfake's ApiVersions: %w", handshakeErr)
+	handshakeMu.Lock()
+	if handshakeBase == nil {
+		b, err := kfakeAPIVersions()
+		if err != nil {
+			handshakeMu.Unlock()
+			return fmt.Errorf("read kfake's ApiVersions: %w", err)
+		}
+		handshakeBase = b
 	}
 	base := handshakeBase
+	handshakeMu.Unlock()
 	c.ControlKey(int16(kmsg.ApiVersions), func(kr kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		req, ok := kr.(*kmsg.ApiVersionsRequest)
