@@ -98,57 +98,7 @@ func TestFederation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each hub names the other as a peer before either knows its port: the
-	// peers' URLs are proxies, pointed at the hubs once they listen.
-	nationalURL, provincialURL := newLateProxy(t), newLateProxy(t)
-	const (
-		g22Token = "g22-token-0123456789"
-		h29Token = "h29-token-0123456789"
-		nAtP     = "national-at-hcm-0123456789"
-		pAtN     = "hcm-at-national-0123456789"
-	)
-	national := fedHub(t, filepath.Join(dir, "national"), `hub:
-  organId: "000.00.00.G01"
-  addr: `+anyAddr+`
-  dataDir: `+filepath.Join(dir, "national", "data")+`
-trust:
-  roots: [`+ca.RootPath()+`]
-agencies:
-  - organId: "000.00.00.G22"
-    name: VPCP
-    tokens: ["`+g22Token+`"]
-  - organId: "000.00.00.H29"
-    name: UBND TP HCM
-    endpoint: "hub:hcm"
-peers:
-  - name: hcm
-    url: `+provincialURL.URL+`
-    token: `+nAtP+`
-    tokens: ["`+pAtN+`"]
-    organs: ["000.00.00.H29"]
-`)
-	nationalURL.to(national)
-	provincial := fedHub(t, filepath.Join(dir, "hcm"), `hub:
-  organId: "000.00.99.H29"
-  addr: `+anyAddr+`
-  dataDir: `+filepath.Join(dir, "hcm", "data")+`
-trust:
-  roots: [`+ca.RootPath()+`]
-agencies:
-  - organId: "000.00.00.H29"
-    name: UBND TP HCM
-    tokens: ["`+h29Token+`"]
-  - organId: "000.00.00.G22"
-    name: VPCP
-    endpoint: "hub:national"
-peers:
-  - name: national
-    url: `+nationalURL.URL+`
-    token: `+pAtN+`
-    tokens: ["`+nAtP+`"]
-    organs: ["000.00.00.G22"]
-`)
-	provincialURL.to(provincial)
+	national, provincial := startFedPair(t, dir, ca.RootPath())
 
 	fixtures := filepath.Join("..", "edxml", "testdata", "fixtures")
 	edoc, err := os.ReadFile(filepath.Join(fixtures, "edoc-new.xml"))
@@ -159,7 +109,7 @@ peers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, rc := fedPost(t, national, g22Token, edoc, sig)
+	code, rc := fedPost(t, national, fedG22Token, edoc, sig)
 	if code != 201 {
 		t.Fatalf("submit at the national hub: %d %v", code, rc)
 	}
@@ -167,13 +117,13 @@ peers:
 
 	// It reaches H29's inbox at the provincial hub, bytes unchanged.
 	testwait.Eventually(t, "H29's inbox at the provincial hub", func() bool {
-		_, inbox := fedGet(t, provincial, h29Token, "/v1/inbox")
+		_, inbox := fedGet(t, provincial, fedH29Token, "/v1/inbox")
 		return strings.Contains(inbox["raw"].(string), id)
 	})
-	if code, got := fedGet(t, provincial, h29Token, "/v1/packets/"+id); code != 200 || got["raw"] != string(edoc) {
+	if code, got := fedGet(t, provincial, fedH29Token, "/v1/packets/"+id); code != 200 || got["raw"] != string(edoc) {
 		t.Fatalf("fetch at the provincial hub: %d (identical: %v)", code, got["raw"] == string(edoc))
 	}
-	_, tl := fedGet(t, provincial, h29Token, "/v1/packets/"+id+"/timeline")
+	_, tl := fedGet(t, provincial, fedH29Token, "/v1/packets/"+id+"/timeline")
 	if hops, _ := tl["hops"].([]any); len(hops) != 1 || hops[0] != "000.00.00.G01" {
 		t.Errorf("the provincial timeline's hops: %v", tl["hops"])
 	}
@@ -187,15 +137,15 @@ peers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, out := fedPost(t, provincial, h29Token, status, ssig); code != 201 {
+	if code, out := fedPost(t, provincial, fedH29Token, status, ssig); code != 201 {
 		t.Fatalf("status at the provincial hub: %d %v", code, out)
 	}
 	testwait.Eventually(t, "the status in G22's inbox at the national hub", func() bool {
-		_, inbox := fedGet(t, national, g22Token, "/v1/inbox?kind=status")
+		_, inbox := fedGet(t, national, fedG22Token, "/v1/inbox?kind=status")
 		return strings.Contains(inbox["raw"].(string), `"from":"000.00.00.H29"`)
 	})
 	testwait.Eventually(t, "the national timeline to show the hop and the 03", func() bool {
-		_, tl := fedGet(t, national, g22Token, "/v1/packets/"+id+"/timeline")
+		_, tl := fedGet(t, national, fedG22Token, "/v1/packets/"+id+"/timeline")
 		rs, _ := tl["recipients"].([]any)
 		if len(rs) != 1 {
 			return false
@@ -213,7 +163,68 @@ peers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, out := fedPost(t, national, pAtN, other, sig); code != 403 {
+	if code, out := fedPost(t, national, fedPAtN, other, sig); code != 403 {
 		t.Errorf("relay outside its subtree: %d %v", code, out["code"])
 	}
+}
+
+// Tokens of the federated pair startFedPair runs.
+const (
+	fedG22Token = "g22-token-0123456789"
+	fedH29Token = "h29-token-0123456789"
+	fedNAtP     = "national-at-hcm-0123456789" // the national hub's at the provincial one
+	fedPAtN     = "hcm-at-national-0123456789" // the provincial hub's at the national one
+)
+
+// startFedPair runs a national hub (G22 its own, H29 behind peer hcm) and
+// a provincial one (H29 its own, G22 behind peer national) in dir, both
+// trusting roots, and returns their addresses.
+func startFedPair(t *testing.T, dir, roots string) (national, provincial string) {
+	t.Helper()
+	// Each hub names the other as a peer before either knows its port: the
+	// peers' URLs are proxies, pointed at the hubs once they listen.
+	nationalURL, provincialURL := newLateProxy(t), newLateProxy(t)
+	national = fedHub(t, filepath.Join(dir, "national"), `hub:
+  organId: "000.00.00.G01"
+  addr: `+anyAddr+`
+  dataDir: `+filepath.Join(dir, "national", "data")+`
+trust:
+  roots: [`+roots+`]
+agencies:
+  - organId: "000.00.00.G22"
+    name: VPCP
+    tokens: ["`+fedG22Token+`"]
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    endpoint: "hub:hcm"
+peers:
+  - name: hcm
+    url: `+provincialURL.URL+`
+    token: `+fedNAtP+`
+    tokens: ["`+fedPAtN+`"]
+    organs: ["000.00.00.H29"]
+`)
+	nationalURL.to(national)
+	provincial = fedHub(t, filepath.Join(dir, "hcm"), `hub:
+  organId: "000.00.99.H29"
+  addr: `+anyAddr+`
+  dataDir: `+filepath.Join(dir, "hcm", "data")+`
+trust:
+  roots: [`+roots+`]
+agencies:
+  - organId: "000.00.00.H29"
+    name: UBND TP HCM
+    tokens: ["`+fedH29Token+`"]
+  - organId: "000.00.00.G22"
+    name: VPCP
+    endpoint: "hub:national"
+peers:
+  - name: national
+    url: `+nationalURL.URL+`
+    token: `+fedPAtN+`
+    tokens: ["`+fedNAtP+`"]
+    organs: ["000.00.00.G22"]
+`)
+	provincialURL.to(provincial)
+	return national, provincial
 }

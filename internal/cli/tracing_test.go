@@ -33,54 +33,7 @@ func TestTracingFederation(t *testing.T) {
 
 	dir := t.TempDir()
 	ca, g22 := testCA(t, dir)
-	nationalURL, provincialURL := newLateProxy(t), newLateProxy(t)
-	const (
-		g22Token = "g22-token-0123456789"
-		nAtP     = "national-at-hcm-0123456789"
-		pAtN     = "hcm-at-national-0123456789"
-	)
-	national := fedHub(t, filepath.Join(dir, "national"), `hub:
-  organId: "000.00.00.G01"
-  addr: `+anyAddr+`
-  dataDir: `+filepath.Join(dir, "national", "data")+`
-trust:
-  roots: [`+ca.RootPath()+`]
-agencies:
-  - organId: "000.00.00.G22"
-    name: VPCP
-    tokens: ["`+g22Token+`"]
-  - organId: "000.00.00.H29"
-    name: UBND TP HCM
-    endpoint: "hub:hcm"
-peers:
-  - name: hcm
-    url: `+provincialURL.URL+`
-    token: `+nAtP+`
-    tokens: ["`+pAtN+`"]
-    organs: ["000.00.00.H29"]
-`)
-	nationalURL.to(national)
-	provincial := fedHub(t, filepath.Join(dir, "hcm"), `hub:
-  organId: "000.00.99.H29"
-  addr: `+anyAddr+`
-  dataDir: `+filepath.Join(dir, "hcm", "data")+`
-trust:
-  roots: [`+ca.RootPath()+`]
-agencies:
-  - organId: "000.00.00.H29"
-    name: UBND TP HCM
-    tokens: ["h29-token-0123456789"]
-  - organId: "000.00.00.G22"
-    name: VPCP
-    endpoint: "hub:national"
-peers:
-  - name: national
-    url: `+nationalURL.URL+`
-    token: `+pAtN+`
-    tokens: ["`+nAtP+`"]
-    organs: ["000.00.00.G22"]
-`)
-	provincialURL.to(provincial)
+	national, _ := startFedPair(t, dir, ca.RootPath())
 
 	edoc, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
 	if err != nil {
@@ -99,7 +52,7 @@ peers:
 	_ = mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+national+"/v1/packets", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+g22Token)
+	req.Header.Set("Authorization", "Bearer "+fedG22Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
