@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/lienthong/lienthong/internal/hubtest"
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/track"
 )
 
 // While the broker is down, submissions get 503 hub.unavailable and never
@@ -178,5 +180,30 @@ func TestViewSurvivesGarbage(t *testing.T) {
 	}
 	if items := th.inbox(t, h29, "edoc", 1); items[0]["id"] != rc["id"] {
 		t.Errorf("inbox %v", items)
+	}
+}
+
+// On another replica the view may hold the delivery before the accepted
+// event (two topics, read apart): an item listed in the agency's inbox is
+// fetchable then, and still nobody else's.
+func TestFetchDeliveredBeforeAccepted(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	th := wrap(h)
+	h29, g12 := th.agencies["000.00.00.H29"], th.agencies["000.00.00.G12"]
+	packet := read(t, "edoc-new.xml")
+	const id = "0000000000000000000000000000000000000000000000000000000000000abc"
+	if _, err := h.Store.Create(t.Context(), blob.PacketKey(id), bytes.NewReader(packet), int64(len(packet)), blob.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	if err := h.View.Delivered(track.Item{ID: id, Endpoint: "000.00.00.H29", Organs: []string{"000.00.00.H29"}, Kind: "edoc",
+		From: "000.00.00.G22", AcceptedAt: at, Size: int64(len(packet))}, at); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := th.do(t, "GET", "/v1/packets/"+id, h29.token, "", nil); code != 200 || out["raw"] != string(packet) {
+		t.Errorf("fetch of a listed item before its accepted event: %d", code)
+	}
+	if code, _ := th.do(t, "GET", "/v1/packets/"+id, g12.token, "", nil); code != 404 {
+		t.Errorf("fetch by another agency: %d, want 404", code)
 	}
 }

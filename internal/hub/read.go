@@ -23,6 +23,10 @@ import (
 // id must not tell a non-party that the packet exists.
 var ErrNotParty = errors.New("hub: not a party to the packet")
 
+// errUnknownPacket marks a NotFound for a packet the view does not have
+// (as against one it has, for others: ErrNotParty).
+var errUnknownPacket = errors.New("hub: the view does not know the packet")
+
 // NotFound is the refusal of an unknown packet id.
 func NotFound(id string) *Error {
 	return refuse(http.StatusNotFound, "packet.not_found", "no packet %s", id)
@@ -50,7 +54,9 @@ func (h *Hub) known(caller, id string) (track.Packet, error) {
 	p, err := h.o.View.Packet(id)
 	switch {
 	case errors.Is(err, track.ErrNotFound):
-		return p, NotFound(id)
+		e := NotFound(id)
+		e.Err = errUnknownPacket
+		return p, e
 	case err != nil:
 		return p, unavailable("the view", err)
 	case !h.party(caller, p):
@@ -64,9 +70,21 @@ func (h *Hub) known(caller, id string) (track.Packet, error) {
 	return p, nil
 }
 
+// pendingFor tells whether a packet the view does not know yet is pending
+// in caller's inbox: the view consumes the accepted and the inbox topics
+// apart, so on another replica the delivery may come first, and an item
+// the agency was just listed must be fetchable.
+func (h *Hub) pendingFor(caller, id string, err error) bool {
+	if !errors.Is(err, errUnknownPacket) {
+		return false
+	}
+	_, ierr := h.o.View.Item(caller, id)
+	return ierr == nil
+}
+
 // Fetch returns a packet's exact bytes to its sender or a recipient.
 func (h *Hub) Fetch(ctx context.Context, caller, id string) (io.ReadCloser, blob.Info, error) {
-	if _, err := h.known(caller, id); err != nil {
+	if _, err := h.known(caller, id); err != nil && !h.pendingFor(caller, id, err) {
 		return nil, blob.Info{}, err
 	}
 	r, info, err := h.o.Store.Get(ctx, blob.PacketKey(id), 0, -1)
