@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/organ"
 )
 
@@ -45,9 +46,12 @@ type Change struct {
 	OrganID string        `json:"organId"`
 	Action  string        `json:"action"`
 	Agency  *organ.Agency `json:"agency,omitempty"` // the whole entry, for ActionSet
-	By      string        `json:"by,omitempty"`
-	At      time.Time     `json:"at"`
-	MAC     string        `json:"mac,omitempty"` // hex HMAC-SHA256 of the record without it
+	// Secrets, for ActionSet, are the agency's sealed Secrets, which then
+	// replace those of the configuration; empty keeps the configuration's.
+	Secrets string    `json:"secrets,omitempty"`
+	By      string    `json:"by,omitempty"`
+	At      time.Time `json:"at"`
+	MAC     string    `json:"mac,omitempty"` // hex HMAC-SHA256 of the record without it
 }
 
 func (c Change) mac(key []byte) string {
@@ -64,7 +68,7 @@ func (c Change) valid(key []byte, msgKey string) bool {
 	case ActionSet:
 		return c.Agency != nil && string(c.Agency.ID) == c.OrganID
 	case ActionRetire:
-		return c.Agency == nil
+		return c.Agency == nil && c.Secrets == ""
 	}
 	return false
 }
@@ -95,6 +99,17 @@ type Config struct {
 	// overlaid by the topic.
 	Directory *organ.Directory
 	Policy    organ.Policy
+	// Base are the configuration's agencies with their credentials, which
+	// Credentials overlays; Validate, when set, checks the overlaid list
+	// (config.Config.ValidateAgencies) before a change is published and
+	// as it is applied, so replicas refuse the same conflicting changes.
+	Base     []config.Agency
+	Validate func([]config.Agency) error
+	// OnIgnored, when set, is told of each record of the topic that is
+	// ignored: reason "unsigned" (not signed by a hub, or secrets that do
+	// not open) or "conflict" (an entry the directory or the credentials'
+	// rules refuse).
+	OnIgnored func(reason string)
 	// Inbox names an agency's inbox topic, which Set creates before the
 	// change is published, so no replica routes to a missing topic.
 	Inbox func(organID string) string
@@ -114,8 +129,11 @@ type Store struct {
 	ready chan struct{}
 	once  sync.Once
 
+	changed chan struct{} // a token after each change applied
+
 	mu      sync.Mutex
-	changes map[string]Change // by OrganId
+	changes map[string]Change   // by OrganId
+	secrets map[string]*Secrets // opened Change.Secrets, by OrganId
 }
 
 // New creates the topics when missing.
@@ -131,6 +149,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.OnIgnored == nil {
+		cfg.OnIgnored = func(string) {}
 	}
 	admin, release, err := bus.AdminOf(cfg.Bus, cfg.Admin)
 	if err != nil {
@@ -152,7 +173,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		release()
 		return nil, fmt.Errorf("agencies: %w", err)
 	}
-	s := &Store{cfg: cfg, base: cfg.Directory.Agencies(), admin: admin, close: release, ready: make(chan struct{}), changes: map[string]Change{}}
+	s := &Store{cfg: cfg, base: cfg.Directory.Agencies(), admin: admin, close: release, ready: make(chan struct{}),
+		changed: make(chan struct{}, 1), changes: map[string]Change{}, secrets: map[string]*Secrets{}}
 	if cfg.Publisher == nil {
 		if s.own, err = bus.NewProducer(cfg.Bus); err != nil {
 			release()
@@ -179,10 +201,20 @@ func (s *Store) Run(ctx context.Context) error {
 		var c Change
 		if err := json.Unmarshal(m.Value, &c); err != nil || !c.valid(s.cfg.Key, string(m.Key)) {
 			s.cfg.Log.Warn("agencies: a record not signed by a hub ignored", "offset", m.Offset)
+			s.cfg.OnIgnored("unsigned")
 			return nil
 		}
-		if err := s.apply(c); err != nil {
+		err := s.apply(c)
+		switch {
+		case errors.Is(err, errSealed):
+			s.cfg.Log.Warn("agencies: a record whose secrets do not open ignored", "organId", c.OrganID, "offset", m.Offset)
+			s.cfg.OnIgnored("unsigned")
+		case err != nil:
+			// Two replicas may each publish a change that fits alone
+			// (two agencies taking one alias): every replica applies the
+			// first in the topic's order and ignores the second alike.
 			s.cfg.Log.Warn("agencies: a change that does not fit the directory ignored", "organId", c.OrganID, "err", err)
+			s.cfg.OnIgnored("conflict")
 		}
 		return nil
 	}, func() { s.once.Do(func() { close(s.ready) }) })
@@ -208,6 +240,41 @@ func (s *Store) IsReady() bool {
 	}
 }
 
+// Changed receives a token after changes were applied (one token for
+// several when the reader lags): time to read Credentials again.
+func (s *Store) Changed() <-chan struct{} { return s.changed }
+
+// Credentials are the agencies with their credentials as the changes make
+// them: the configuration's (Config.Base) overlaid by the topic, retired
+// ones left out. Agencies of directory.file carry no credentials unless
+// set at run time.
+func (s *Store) Credentials() []config.Agency {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.credentials(s.changes, s.secrets)
+}
+
+func (s *Store) credentials(changes map[string]Change, secrets map[string]*Secrets) []config.Agency {
+	var out []config.Agency
+	seen := map[string]bool{}
+	for _, a := range s.cfg.Base {
+		seen[a.OrganID] = true
+		c, ok := changes[a.OrganID]
+		switch {
+		case !ok:
+			out = append(out, a)
+		case c.Action == ActionSet:
+			out = append(out, overlay(a, *c.Agency, secrets[a.OrganID]))
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(changes)) {
+		if c := changes[id]; c.Action == ActionSet && !seen[id] {
+			out = append(out, overlay(config.Agency{}, *c.Agency, secrets[id]))
+		}
+	}
+	return out
+}
+
 // build is the configuration's agencies overlaid by changes.
 func (s *Store) build(changes map[string]Change) (*organ.Directory, error) {
 	var list []organ.Agency
@@ -225,30 +292,68 @@ func (s *Store) build(changes map[string]Change) (*organ.Directory, error) {
 }
 
 // apply overlays c and replaces the live directory; a change the
-// directory refuses (an alias another agency holds) changes nothing.
+// directory or the credentials' rules refuse (an alias or a national-axis
+// system another agency holds) changes nothing.
 func (s *Store) apply(c Change) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := maps.Clone(s.changes)
-	next[c.OrganID] = c
-	d, err := s.build(next)
+	next, secrets, d, err := s.next(c)
 	if err != nil {
 		return err
 	}
-	s.changes = next
+	s.changes, s.secrets = next, secrets
 	s.cfg.Directory.Replace(d)
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
+// next is the state with c applied; s.mu is held.
+func (s *Store) next(c Change) (map[string]Change, map[string]*Secrets, *organ.Directory, error) {
+	next := maps.Clone(s.changes)
+	next[c.OrganID] = c
+	secrets := maps.Clone(s.secrets)
+	delete(secrets, c.OrganID)
+	if c.Secrets != "" {
+		sec, err := open(s.cfg.Key, c.OrganID, c.Secrets)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		secrets[c.OrganID] = sec
+	}
+	d, err := s.build(next)
+	if err == nil && s.cfg.Validate != nil {
+		err = s.cfg.Validate(s.credentials(next, secrets))
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return next, secrets, d, nil
+}
+
 // Set adds agency a, or replaces its entry, for every replica. Its inbox
-// topic is created first.
-func (s *Store) Set(ctx context.Context, a organ.Agency, by string) error {
+// topic is created first. sec, when not nil, replaces the agency's
+// credentials (those of the configuration too); nil keeps them.
+func (s *Store) Set(ctx context.Context, a organ.Agency, sec *Secrets, by string) error {
 	id, err := s.cfg.Policy.Parse(string(a.ID))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	a.ID = id
 	c := Change{V: 1, OrganID: string(id), Action: ActionSet, Agency: &a, By: by, At: s.cfg.Now().UTC()}
+	if sec != nil {
+		if c.Secrets, err = seal(s.cfg.Key, c.OrganID, *sec); err != nil {
+			return err
+		}
+	} else {
+		s.mu.Lock()
+		if prev := s.changes[c.OrganID]; prev.Action == ActionSet {
+			c.Secrets = prev.Secrets // sealed for this agency: it opens here too
+		}
+		s.mu.Unlock()
+	}
 	if err := s.check(c); err != nil {
 		return err
 	}
@@ -282,9 +387,7 @@ func (s *Store) check(c Change) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := maps.Clone(s.changes)
-	next[c.OrganID] = c
-	if _, err := s.build(next); err != nil {
+	if _, _, _, err := s.next(c); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil

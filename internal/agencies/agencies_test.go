@@ -6,11 +6,13 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/agencies"
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/route"
 	"github.com/lienthong/lienthong/internal/testwait"
@@ -30,11 +32,24 @@ func inbox(id string) string { return bus.AgencyInbox("lienthong.", id) }
 // the configuration's agencies (G22 only), until the test ends.
 func replica(t *testing.T, cfg bus.Config) (*agencies.Store, *organ.Directory) {
 	t.Helper()
+	s, dir, _ := replicaIgnoring(t, cfg)
+	return s, dir
+}
+
+// replicaIgnoring is replica, also counting the records it ignores by
+// reason. G22 is configured with a national-axis system.
+func replicaIgnoring(t *testing.T, cfg bus.Config) (*agencies.Store, *organ.Directory, func(reason string) int) {
+	t.Helper()
 	dir, err := organ.NewDirectory([]organ.Agency{{ID: g22, Name: "Văn phòng Chính phủ"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := agencies.New(t.Context(), agencies.Config{Bus: cfg, Topic: topic, Key: key, Directory: dir, Inbox: inbox})
+	var mu sync.Mutex
+	ignored := map[string]int{}
+	base := []config.Agency{{OrganID: g22, Name: "Văn phòng Chính phủ", VDXPSystemID: "vpcp-dms", VDXPSecret: "vpcp-secret-0123456789"}}
+	s, err := agencies.New(t.Context(), agencies.Config{Bus: cfg, Topic: topic, Key: key, Directory: dir, Inbox: inbox,
+		Base: base, Validate: (&config.Config{}).ValidateAgencies,
+		OnIgnored: func(reason string) { mu.Lock(); ignored[reason]++; mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +68,7 @@ func replica(t *testing.T, cfg bus.Config) (*agencies.Store, *organ.Directory) {
 	if err := s.WaitReady(wctx); err != nil {
 		t.Fatal(err)
 	}
-	return s, dir
+	return s, dir, func(reason string) int { mu.Lock(); defer mu.Unlock(); return ignored[reason] }
 }
 
 // routes reports whether a packet from G22 to id is routed to id's inbox
@@ -98,12 +113,12 @@ func TestOnboarding(t *testing.T) {
 		{give: organ.Agency{ID: h29, Endpoint: "http://example.org/hook"}, want: agencies.ErrInvalid},
 	}
 	for _, tt := range tests {
-		if err := a.Set(t.Context(), tt.give, "cli:vanhanh"); !errors.Is(err, tt.want) {
+		if err := a.Set(t.Context(), tt.give, nil, "cli:vanhanh"); !errors.Is(err, tt.want) {
 			t.Errorf("Set(%+v) = %v, want %v", tt.give, err, tt.want)
 		}
 	}
 
-	if err := a.Set(t.Context(), organ.Agency{ID: h29, Name: "Bộ Y tế"}, "cli:vanhanh"); err != nil {
+	if err := a.Set(t.Context(), organ.Agency{ID: h29, Name: "Bộ Y tế"}, nil, "cli:vanhanh"); err != nil {
 		t.Fatal(err)
 	}
 	testwait.Eventually(t, "H29 routed on the other replica", func() bool { return routes(dirB, h29) })
@@ -161,4 +176,129 @@ func TestOnboarding(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("audit trail %q, want %q", got, want)
 	}
+}
+
+func credentialsOf(s *agencies.Store, id string) (config.Agency, bool) {
+	for _, a := range s.Credentials() {
+		if a.OrganID == id {
+			return a, true
+		}
+	}
+	return config.Agency{}, false
+}
+
+// Credentials set at run time reach every replica, sealed on the topics;
+// they follow the configuration's rules; a change without them keeps them;
+// sealed secrets moved to another agency's record do not open.
+func TestSecrets(t *testing.T) {
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	cfg := bus.Config{Brokers: b.Addrs()}
+	a, _ := replica(t, cfg)
+	other, _, ignored := replicaIgnoring(t, cfg)
+	select { // drained: the next token is a change's
+	case <-other.Changed():
+	default:
+	}
+
+	hook := organ.Agency{ID: h29, Name: "Bộ Y tế", Endpoint: "https://dms.h29.example.vn/hook"}
+	tests := []struct {
+		name string
+		give *agencies.Secrets
+	}{
+		{name: "webhook without a secret", give: nil},
+		{name: "short webhook secret", give: &agencies.Secrets{WebhookSecret: "short"}},
+		{name: "G22's system", give: &agencies.Secrets{WebhookSecret: "h29-webhook-0123456789", VDXPSystemID: "vpcp-dms", VDXPSecret: "another-secret-0123456789"}},
+		{name: "system without a secret", give: &agencies.Secrets{WebhookSecret: "h29-webhook-0123456789", VDXPSystemID: "byt-dms"}},
+		{name: "bad Kafka user", give: &agencies.Secrets{WebhookSecret: "h29-webhook-0123456789", KafkaUser: "User:x", KafkaPassword: "kafka-password-0123"}},
+	}
+	for _, tt := range tests {
+		if err := a.Set(t.Context(), hook, tt.give, "cli:vanhanh"); !errors.Is(err, agencies.ErrInvalid) {
+			t.Errorf("%s: Set = %v, want ErrInvalid", tt.name, err)
+		}
+	}
+
+	sec := &agencies.Secrets{WebhookSecret: "h29-webhook-0123456789", VDXPSystemID: "byt-dms", VDXPSecret: "byt-vdxp-secret-0123456789"}
+	if err := a.Set(t.Context(), hook, sec, "cli:vanhanh"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-other.Changed():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the other replica was not told of the change")
+	}
+	got, ok := credentialsOf(other, h29)
+	if !ok || got.WebhookSecret != sec.WebhookSecret || got.VDXPSystemID != "byt-dms" || got.VDXPSecret != sec.VDXPSecret || got.Endpoint != hook.Endpoint {
+		t.Fatalf("H29 on the other replica: %+v (found %v)", got, ok)
+	}
+	if g, _ := credentialsOf(other, g22); g.VDXPSystemID != "vpcp-dms" || g.VDXPSecret != "vpcp-secret-0123456789" {
+		t.Errorf("the configuration's G22 lost its credentials: %+v", g)
+	}
+
+	// A change of the entry alone keeps the secrets.
+	hook.Name = "Bộ Y tế (mới)"
+	if err := a.Set(t.Context(), hook, nil, "cli:vanhanh"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Eventually(t, "the new name on the other replica", func() bool {
+		c, _ := credentialsOf(other, h29)
+		return c.Name == hook.Name
+	})
+	if c, _ := credentialsOf(other, h29); c.WebhookSecret != sec.WebhookSecret || c.VDXPSecret != sec.VDXPSecret {
+		t.Errorf("a change without secrets dropped them: %+v", c)
+	}
+
+	// Neither the topic nor the audit trail holds a secret in the clear.
+	raw := readAll(t, cfg, topic) + readAll(t, cfg, topic+".audit")
+	for _, s := range []string{"h29-webhook-0123456789", "byt-vdxp-secret-0123456789"} {
+		if strings.Contains(raw, s) {
+			t.Errorf("a secret in the clear on the topics: %q", s)
+		}
+	}
+
+	// H29's sealed secrets, signed into a record of another agency by
+	// whoever holds the record key, do not open there.
+	var h29Change agencies.Change
+	for _, c := range a.Changes() {
+		if c.OrganID == h29 {
+			h29Change = c
+		}
+	}
+	if h29Change.Secrets == "" {
+		t.Fatal("no sealed secrets in H29's change")
+	}
+	moved := agencies.Change{V: 1, OrganID: "000.00.00.X99", Action: agencies.ActionSet, Agency: &organ.Agency{ID: "000.00.00.X99"}, Secrets: h29Change.Secrets, At: time.Now()}
+	moved.MAC = bus.RecordMAC(key, moved)
+	p, err := bus.NewProducer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close() //nolint:errcheck // test
+	rawMoved, _ := json.Marshal(moved)
+	if err := p.Produce(t.Context(), bus.Message{Topic: topic, Key: []byte(moved.OrganID), Value: rawMoved}); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Eventually(t, "the moved secrets ignored", func() bool { return ignored("unsigned") == 1 })
+	if _, ok := credentialsOf(other, "000.00.00.X99"); ok {
+		t.Error("X99 was added with another agency's secrets")
+	}
+}
+
+// readAll is every record value of topic, as read until its end.
+func readAll(t *testing.T, cfg bus.Config, topic string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var sb strings.Builder
+	err := bus.Follow(ctx, cfg, topic, func(m bus.Message) error {
+		sb.Write(m.Value)
+		return nil
+	}, cancel)
+	if err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+	return sb.String()
 }

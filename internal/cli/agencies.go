@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -51,7 +53,8 @@ func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	usage := "--config FILE [flags]"
 	switch sub {
 	case "add", "set":
-		usage = "--config FILE --id ORGANID [--name NAME] [--parent ID] [--aliases ID,...] [--endpoint pull|URL|hub:NAME] [--cert-sha256 HEX,...]"
+		usage = "--config FILE --id ORGANID [--name NAME] [--parent ID] [--aliases ID,...] [--endpoint pull|URL|hub:NAME] [--cert-sha256 HEX,...]\n" +
+			"  [--webhook-secret-file FILE] [--vdxp-system ID --vdxp-secret-file FILE] [--vdxp-cert-sha256 HEX,...] [--kafka-user NAME --kafka-password-file FILE]"
 	case "retire":
 		usage = "--config FILE --id ORGANID"
 	}
@@ -60,6 +63,7 @@ func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
 	by := fs.String("by", "", "who makes the change, for the audit trail (default: cli:USER@HOST)")
 	var id, nm, parent, aliases, endpoint, certs *string
+	var hookSecret, vdxpSystem, vdxpSecret, vdxpCerts, kafkaUser, kafkaPassword *string
 	var asJSON *bool
 	if sub == "list" {
 		asJSON = fs.Bool("json", false, "print JSON lines")
@@ -72,6 +76,14 @@ func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		aliases = fs.String("aliases", "", "old codes still used by senders, comma-separated")
 		endpoint = fs.String("endpoint", "", "pull, an https webhook URL, or hub:NAME (default: pull)")
 		certs = fs.String("cert-sha256", "", "SHA-256 fingerprints pinning its signers, comma-separated")
+		// Secrets come from files, never the command line (ps, shell
+		// history); they travel sealed on the topics.
+		hookSecret = fs.String("webhook-secret-file", "", "file holding the secret that signs its webhook deliveries")
+		vdxpSystem = fs.String("vdxp-system", "", "the national-axis system id its software signs /vdxp/ requests with (empty: none)")
+		vdxpSecret = fs.String("vdxp-secret-file", "", "file holding that system's HMAC secret")
+		vdxpCerts = fs.String("vdxp-cert-sha256", "", "SHA-256 fingerprints of the TLS client certificates that system must present, comma-separated")
+		kafkaUser = fs.String("kafka-user", "", "its own Kafka user, to read its inbox topic directly (empty: none)")
+		kafkaPassword = fs.String("kafka-password-file", "", "file holding that Kafka user's password")
 	}
 	pos, err := parseFlags(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -151,7 +163,41 @@ func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		case !exists:
 			a = organ.Agency{ID: organ.ID(*id)}
 		}
+		var sec *agencies.Secrets
+		secret := func(file string) (config.Secret, error) {
+			b, err := os.ReadFile(file)
+			return config.Secret(strings.TrimSpace(string(b))), err
+		}
+		var readErr error
 		fs.Visit(func(f *flag.Flag) {
+			if strings.HasPrefix(f.Name, "webhook-") || strings.HasPrefix(f.Name, "vdxp-") || strings.HasPrefix(f.Name, "kafka-") {
+				if sec == nil {
+					// The fields given replace the agency's current
+					// credentials' own; the others stay.
+					sec = &agencies.Secrets{}
+					for _, c := range store.Credentials() {
+						if c.OrganID == string(a.ID) {
+							sec = agencies.SecretsOf(c)
+						}
+					}
+				}
+			}
+			var err error
+			switch f.Name {
+			case "webhook-secret-file":
+				sec.WebhookSecret, err = secret(*hookSecret)
+			case "vdxp-system":
+				sec.VDXPSystemID = *vdxpSystem
+			case "vdxp-secret-file":
+				sec.VDXPSecret, err = secret(*vdxpSecret)
+			case "vdxp-cert-sha256":
+				sec.VDXPCertSHA256 = splitList(*vdxpCerts)
+			case "kafka-user":
+				sec.KafkaUser = *kafkaUser
+			case "kafka-password-file":
+				sec.KafkaPassword, err = secret(*kafkaPassword)
+			}
+			readErr = cmp.Or(readErr, err)
 			switch f.Name {
 			case "name":
 				a.Name = *nm
@@ -168,7 +214,10 @@ func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				a.CertSHA256 = splitList(*certs)
 			}
 		})
-		err = store.Set(ctx, a, *by)
+		if readErr != nil {
+			return fail(ExitUsage, "%v", readErr)
+		}
+		err = store.Set(ctx, a, sec, *by)
 	}
 	switch {
 	case errors.Is(err, agencies.ErrInvalid) || errors.Is(err, agencies.ErrUnknown):

@@ -671,9 +671,6 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 	return tc, nil
 }
 
-// supervised runs a follower under the restart policy the hub's and the
-// pusher's consumers have (bus.Router): a broker outage shorter than the
-// policy's is ridden out, a longer one stops the process.
 // agenciesConfig is the agencies store of a hub with configuration cfg,
 // for serve and for the agencies command.
 func agenciesConfig(cfg *config.Config, busCfg bus.Config, sessionKey string, dir *organ.Directory, pub bus.Publisher, admin *bus.Admin, log *slog.Logger) agencies.Config {
@@ -681,10 +678,13 @@ func agenciesConfig(cfg *config.Config, busCfg bus.Config, sessionKey string, di
 	m.Write([]byte("lienthong agencies v1"))
 	prefix := cfg.Bus.TopicPrefix
 	return agencies.Config{Bus: busCfg, Publisher: pub, Admin: admin, Topic: prefix + "agencies", ReplicationFactor: cfg.Bus.ReplicationFactor,
-		Key: m.Sum(nil), Directory: dir, Policy: cfg.Policy.Organ(), Log: log,
+		Key: m.Sum(nil), Directory: dir, Policy: cfg.Policy.Organ(), Log: log, Base: cfg.Agencies, Validate: cfg.ValidateAgencies,
 		Inbox: func(id string) string { return bus.AgencyInbox(prefix, id) }}
 }
 
+// supervised runs a follower under the restart policy the hub's and the
+// pusher's consumers have (bus.Router): a broker outage shorter than the
+// policy's is ridden out, a longer one stops the process.
 func supervised(name string, run func(context.Context) error, log *slog.Logger) func(context.Context) error {
 	return func(ctx context.Context) error {
 		r := &bus.Router{Log: log}

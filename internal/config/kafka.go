@@ -197,6 +197,12 @@ func (c *Config) validateKafka(p *problems, checkFiles bool) {
 		p.addf("bus.embeddedBroker.acls", "%w when agencies have Kafka users on the embedded broker: without it they may read and write every topic", ErrRequired)
 	}
 
+	c.validateAgencyKafka(p)
+}
+
+// validateAgencyKafka checks the agencies' Kafka principals.
+func (c *Config) validateAgencyKafka(p *problems) {
+	s := c.Bus.SASL
 	users := map[string]string{}
 	for i, a := range c.Agencies {
 		at := fmt.Sprintf("agencies[%d].kafka", i)

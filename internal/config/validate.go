@@ -337,6 +337,19 @@ func (t Trust) validate(p *problems, checkFiles bool) {
 	p.file("trust.hubChain", t.HubChain, checkFiles)
 }
 
+// ValidateAgencies checks list, the agencies with their credentials, by
+// the rules for the configuration's agencies: ids, endpoints, tokens,
+// pins, national-axis systems and Kafka principals. internal/agencies
+// checks the agencies as changed at run time with it.
+func (c *Config) ValidateAgencies(list []Agency) error {
+	var p problems
+	validateAgencies(&p, list, c.Policy.Organ())
+	cc := *c
+	cc.Agencies = list
+	cc.validateAgencyKafka(&p)
+	return errors.Join(p...)
+}
+
 func validateAgencies(p *problems, list []Agency, op organ.Policy) {
 	before := len(*p)
 	ids := map[organ.ID]string{}    // id or alias → its key path
