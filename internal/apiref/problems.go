@@ -162,7 +162,7 @@ var VDXPProblems = []Problem{
 		EN: Text{"A /vdxp/ operation's parameter has a value the operation does not take (messagetype, status, a date).",
 			"Use a value docs/vdxp.md lists: messagetype edoc or status; updateStatus's status done, fail or processing (a business status is a status packet sent with sendEdoc); fromDate/toDate as yyyy/MM/dd (or another form docs/vdxp.md lists)."}},
 	{Code: "request.unknown_operation", Status: 404,
-		VI: Text{"Không có thao tác này dưới /vdxp/, hoặc phương thức HTTP không phải GET hay POST.",
+		VI: Text{"Không có thao tác này dưới /vdxp/, hoặc phương thức HTTP không phải GET hay POST (khi đó 405).",
 			"Kiểm tra tên thao tác (ví dụ sendEdoc, getReceivedEdocList); registerAgency và deleteAgency không được phục vụ: danh bạ là cấu hình của trục."},
 		EN: Text{"No such operation under /vdxp/, or an HTTP method other than GET and POST (405 then).",
 			"Check the operation's name (e.g. sendEdoc, getReceivedEdocList); registerAgency and deleteAgency are not served: the directory is the hub's configuration."}},
