@@ -370,7 +370,10 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request, caller string)
 	writeJSON(w, http.StatusOK, tl)
 }
 
+// inboxItem is a pending item as the inbox message (schemas/events.Delivery)
+// has it, without the endpoint (the caller's own): same names, same values.
 type inboxItem struct {
+	V          int      `json:"v,omitempty"`
 	ID         string   `json:"id"`
 	Kind       string   `json:"kind"`
 	From       string   `json:"from"`
@@ -381,6 +384,10 @@ type inboxItem struct {
 	AcceptedAt string   `json:"acceptedAt"`
 	SHA256     string   `json:"sha256"`
 	Size       int64    `json:"size"`
+	// Absent where the item's message did not carry them (older hubs).
+	BusinessType string `json:"businessType,omitempty"`
+	StatusCode   string `json:"statusCode,omitempty"`
+	StatusName   string `json:"statusName,omitempty"`
 }
 
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request, caller string) {
@@ -401,8 +408,9 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, caller string) {
 		Next  *string     `json:"next"`
 	}{Items: []inboxItem{}}
 	for _, it := range items {
-		out.Items = append(out.Items, inboxItem{ID: it.ID, Kind: it.Kind, From: it.From, Organs: it.Organs, DocumentID: it.DocumentID,
-			Subject: it.Subject, Priority: it.Priority, AcceptedAt: it.AcceptedAt.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), SHA256: it.SHA256, Size: it.Size})
+		out.Items = append(out.Items, inboxItem{V: it.V, ID: it.ID, Kind: it.Kind, From: it.From, Organs: it.Organs, DocumentID: it.DocumentID,
+			Subject: it.Subject, Priority: it.Priority, AcceptedAt: it.AcceptedAt.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), SHA256: it.SHA256, Size: it.Size,
+			BusinessType: it.BusinessType, StatusCode: it.StatusCode, StatusName: it.StatusName})
 	}
 	if next != "" {
 		out.Next = &next

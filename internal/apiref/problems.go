@@ -1,10 +1,19 @@
 package apiref
 
+import "slices"
+
 // Problem explains one error code: the page its problem type URI names.
 type Problem struct {
 	Code   string
 	Status int // the HTTP status the REST API answers it with
 	VI, EN Text
+}
+
+// VDXPOnly reports whether only the /vdxp/ endpoints answer p's code
+// (docs/vdxp.md): in the reply's ErrorCode, with HTTP status 200 unless
+// the channel's HTTPStatus option is on, then Status.
+func (p Problem) VDXPOnly() bool {
+	return slices.ContainsFunc(VDXPProblems, func(q Problem) bool { return q.Code == p.Code })
 }
 
 // Text is a problem's explanation in one language.
@@ -13,9 +22,12 @@ type Text struct {
 	Fix   string // what the caller does about it
 }
 
-// Problems is the catalogue, in the order of the ErrorCode enum of
-// schemas/openapi.yaml (the authoritative list; a test keeps them equal).
-var Problems = []Problem{
+// Problems is the catalogue: the ErrorCode enum of schemas/openapi.yaml,
+// in its order (the authoritative list of the REST API; a test keeps them
+// equal), then VDXPProblems.
+var Problems = slices.Concat(restProblems, VDXPProblems)
+
+var restProblems = []Problem{
 	{"xml.malformed", 400,
 		Text{"Gói tin không phải XML hợp lệ (hoặc không đọc hết được).", "Kiểm tra tệp gửi đi là edXML nguyên vẹn, mã hoá UTF-8; chỉ lỗi XML đầu tiên được báo."},
 		Text{"The packet is not well-formed XML (or could not be read to the end).", "Send the complete edXML file, UTF-8 encoded; only this first fatal XML error is reported."}},
@@ -133,4 +145,25 @@ var Problems = []Problem{
 	{"request.bad_result", 400,
 		Text{"Kết quả xác nhận không hợp lệ.", "result phải là done hoặc fail."},
 		Text{"The acknowledgement's result is not valid.", "result must be done or fail."}},
+}
+
+// VDXPProblems are the codes only the /vdxp/ endpoints answer, not in the
+// REST API's ErrorCode (a test collects every code internal/vdxp answers
+// with from its source, so a new one needs a page here).
+var VDXPProblems = []Problem{
+	{Code: "request.missing_parameter", Status: 400,
+		VI: Text{"Thiếu một tham số bắt buộc của thao tác /vdxp/ (docId, status, hoặc from khi hệ thống phục vụ nhiều cơ quan).",
+			"Gửi tham số được nêu trong ErrorDesc trong phần tiêu đề đã ký (XroadVnpt-…), rồi gửi lại."},
+		EN: Text{"A /vdxp/ operation's required parameter is absent (docId, status, or from when the system serves several agencies).",
+			"Send the parameter ErrorDesc names in the signed header (XroadVnpt-…), and try again."}},
+	{Code: "request.bad_parameter", Status: 400,
+		VI: Text{"Một tham số của thao tác /vdxp/ có giá trị thao tác không nhận (messagetype, status, ngày tháng).",
+			"Dùng giá trị docs/vdxp.md nêu: messagetype là edoc hoặc status; status của updateStatus là done, fail hoặc processing (trạng thái nghiệp vụ gửi bằng gói tin trạng thái qua sendEdoc); ngày tháng fromDate/toDate dạng yyyy/MM/dd (hoặc một dạng khác docs/vdxp.md liệt kê)."},
+		EN: Text{"A /vdxp/ operation's parameter has a value the operation does not take (messagetype, status, a date).",
+			"Use a value docs/vdxp.md lists: messagetype edoc or status; updateStatus's status done, fail or processing (a business status is a status packet sent with sendEdoc); fromDate/toDate as yyyy/MM/dd (or another form docs/vdxp.md lists)."}},
+	{Code: "request.unknown_operation", Status: 404,
+		VI: Text{"Không có thao tác này dưới /vdxp/, hoặc phương thức HTTP không phải GET hay POST (khi đó 405).",
+			"Kiểm tra tên thao tác (ví dụ sendEdoc, getReceivedEdocList); registerAgency và deleteAgency không được phục vụ: danh bạ là cấu hình của trục."},
+		EN: Text{"No such operation under /vdxp/, or an HTTP method other than GET and POST (405 then).",
+			"Check the operation's name (e.g. sendEdoc, getReceivedEdocList); registerAgency and deleteAgency are not served: the directory is the hub's configuration."}},
 }

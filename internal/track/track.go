@@ -68,8 +68,13 @@ type Packet struct {
 	FromName         string `json:"fromName,omitempty"`
 }
 
-// Item is one pending inbox entry: a packet for one endpoint.
+// Item is one pending inbox entry: a packet for one endpoint. It is the
+// inbox message (schemas/events.Delivery) as the view decoded it, with its
+// field names, so the REST inbox answers what the event says. V,
+// BusinessType, StatusCode and StatusName are empty in items of messages
+// written before the hub added them, and in records stored then.
 type Item struct {
+	V          int       `json:"v,omitempty"`
 	ID         string    `json:"id"`
 	Endpoint   string    `json:"endpoint"`
 	Organs     []string  `json:"organs"`
@@ -81,6 +86,11 @@ type Item struct {
 	AcceptedAt time.Time `json:"acceptedAt"`
 	SHA256     string    `json:"sha256"`
 	Size       int64     `json:"size"`
+	// An edoc's BussinessDocType; a status's code (aliases resolved) and
+	// the standard's name of it.
+	BusinessType string `json:"businessType,omitempty"`
+	StatusCode   string `json:"statusCode,omitempty"`
+	StatusName   string `json:"statusName,omitempty"`
 }
 
 // Event types of a timeline (docs/contracts.md, REST API v1).

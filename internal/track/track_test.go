@@ -1,6 +1,7 @@
 package track_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -431,5 +432,42 @@ func TestSentinels(t *testing.T) {
 		if err == nil || errors.Is(err, track.ErrBadCursor) || errors.Is(err, track.ErrNotFound) {
 			t.Errorf("%s, the view closed: %v, want its failure", tt.name, err)
 		}
+	}
+}
+
+// An item keeps the inbox message's kind fields through the view's store,
+// and one decoded from an older message (without them) lists with them
+// empty.
+func TestInboxItemFields(t *testing.T) {
+	tests := []struct {
+		name string
+		give string // the inbox message
+		want track.Item
+	}{
+		{"status", `{"v":1,"id":"p1","endpoint":"000.00.00.G22","organs":["000.00.00.G22"],"kind":"status","from":"000.00.00.H29",` +
+			`"documentId":"d","acceptedAt":"2025-11-20T09:15:00Z","statusCode":"01","statusName":"Đã đến"}`,
+			track.Item{V: 1, ID: "p1", Endpoint: "000.00.00.G22", Organs: []string{"000.00.00.G22"}, Kind: "status", From: "000.00.00.H29",
+				DocumentID: "d", AcceptedAt: t0, StatusCode: "01", StatusName: "Đã đến"}},
+		{"edoc", `{"v":1,"id":"p1","endpoint":"000.00.00.G22","organs":["000.00.00.G22"],"kind":"edoc","from":"000.00.00.H29",` +
+			`"documentId":"d","acceptedAt":"2025-11-20T09:15:00Z","businessType":"2"}`,
+			track.Item{V: 1, ID: "p1", Endpoint: "000.00.00.G22", Organs: []string{"000.00.00.G22"}, Kind: "edoc", From: "000.00.00.H29",
+				DocumentID: "d", AcceptedAt: t0, BusinessType: "2"}},
+		{"older hub", `{"id":"p1","endpoint":"000.00.00.G22","organs":["000.00.00.G22"],"kind":"status","from":"000.00.00.H29",` +
+			`"documentId":"d","acceptedAt":"2025-11-20T09:15:00Z"}`,
+			track.Item{ID: "p1", Endpoint: "000.00.00.G22", Organs: []string{"000.00.00.G22"}, Kind: "status", From: "000.00.00.H29",
+				DocumentID: "d", AcceptedAt: t0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			var it track.Item
+			must(t, json.Unmarshal([]byte(tt.give), &it))
+			must(t, s.Delivered(it, t0))
+			items, _, err := s.Inbox("000.00.00.G22", "", 10, "")
+			must(t, err)
+			if len(items) != 1 || !reflect.DeepEqual(items[0], tt.want) {
+				t.Errorf("inbox %+v, want %+v", items, tt.want)
+			}
+		})
 	}
 }

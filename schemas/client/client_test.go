@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
@@ -155,6 +156,10 @@ func TestFullLoop(t *testing.T) {
 		it.DocumentID != "000.00.00.G22,2025/11/20,1234/VPCP-KSTT" || it.AcceptedAt.IsZero() {
 		t.Errorf("item %+v", it)
 	}
+	// The inbox message's fields, for an edoc: v and its business type.
+	if it.V != 1 || it.BusinessType != "0" || it.StatusCode != "" || it.StatusName != "" {
+		t.Errorf("edoc item v %d businessType %q statusCode %q statusName %q, want 1, 0 and no status", it.V, it.BusinessType, it.StatusCode, it.StatusName)
+	}
 
 	// Fetch the exact bytes, acknowledge.
 	var got bytes.Buffer
@@ -189,6 +194,10 @@ func TestFullLoop(t *testing.T) {
 	st := waitInbox(t, h.c[g22], "status", 1)[0]
 	if st.ID != src.ID || st.From != h29 || st.DocumentID != rc.DocumentID {
 		t.Errorf("status item %+v", st)
+	}
+	if st.V != 1 || st.Kind != "status" || st.StatusCode != "03" || st.StatusName != "Đã tiếp nhận" || st.BusinessType != "" {
+		t.Errorf("status item v %d kind %s statusCode %q statusName %q businessType %q, want 1 status 03 Đã tiếp nhận and none",
+			st.V, st.Kind, st.StatusCode, st.StatusName, st.BusinessType)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -759,6 +768,43 @@ func TestInboxAll(t *testing.T) {
 			}
 			if !slices.Equal(got, tt.want) || client.Code(gotErr) != tt.wantCode || (gotErr != nil) != (tt.wantCode != "") || requests.Load() != tt.wantReqs {
 				t.Errorf("got %v, err %v, %d requests; want %v, %s, %d", got, gotErr, requests.Load(), tt.want, tt.wantCode, tt.wantReqs)
+			}
+		})
+	}
+}
+
+// Inbox decodes the fields an item shares with the inbox message, and reads
+// an item of an older hub (without them) with those fields empty.
+func TestInboxItemFields(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	base := `"id":"` + id + `","kind":"%s","from":"000.00.00.H29","organs":["000.00.00.G22"],"documentId":"d","subject":"",` +
+		`"priority":0,"acceptedAt":"2025-11-20T09:15:00.000000000Z","sha256":"` + id + `","size":1`
+	tests := []struct {
+		name string
+		give string
+		want client.InboxItem
+	}{
+		{"edoc", `{"v":1,` + fmt.Sprintf(base, "edoc") + `,"businessType":"3"}`,
+			client.InboxItem{V: 1, Kind: "edoc", BusinessType: "3"}},
+		{"status", `{"v":1,` + fmt.Sprintf(base, "status") + `,"statusCode":"01","statusName":"Đã đến"}`,
+			client.InboxItem{V: 1, Kind: "status", StatusCode: "01", StatusName: "Đã đến"}},
+		{"older hub", `{` + fmt.Sprintf(base, "status") + `}`, client.InboxItem{Kind: "status"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"items":[%s],"next":null}`, tt.give)
+			}))
+			defer srv.Close()
+			page, err := client.New(srv.URL, "t").Inbox(t.Context(), client.InboxQuery{})
+			if err != nil || len(page.Items) != 1 {
+				t.Fatalf("%+v %v", page, err)
+			}
+			got := page.Items[0]
+			if got.ID != id || got.V != tt.want.V || got.Kind != tt.want.Kind || got.BusinessType != tt.want.BusinessType ||
+				got.StatusCode != tt.want.StatusCode || got.StatusName != tt.want.StatusName {
+				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
 	}

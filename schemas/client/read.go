@@ -25,8 +25,14 @@ type InboxQuery struct {
 }
 
 // InboxItem is one pending packet for the caller: one item per packet and
-// endpoint, Organs naming the caller's organs it is addressed to.
+// endpoint, Organs naming the caller's organs it is addressed to. Its
+// fields are those of the inbox message (events.Delivery) of the same
+// packet, with the same values, so a program can read either.
 type InboxItem struct {
+	// V is the message's shape version, 1; 0 for items delivered before
+	// the hub wrote it (read as 1), whose BusinessType, StatusCode and
+	// StatusName are empty too.
+	V          int       `json:"v,omitempty"`
 	ID         string    `json:"id"`
 	Kind       string    `json:"kind"`
 	From       string    `json:"from"`
@@ -37,6 +43,13 @@ type InboxItem struct {
 	AcceptedAt time.Time `json:"acceptedAt"`
 	SHA256     string    `json:"sha256"`
 	Size       int64     `json:"size"`
+	// BusinessType is an edoc's BussinessDocType ("0" new, "1" revocation,
+	// "2" update, "3" replacement); "" for statuses.
+	BusinessType string `json:"businessType,omitempty"`
+	// StatusCode is a status's code, aliases resolved ("01" … "16"), and
+	// StatusName the standard's Vietnamese name of it; "" for edocs.
+	StatusCode string `json:"statusCode,omitempty"`
+	StatusName string `json:"statusName,omitempty"`
 }
 
 // InboxPage is one page of the inbox, oldest first.
