@@ -251,6 +251,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
+	if reg != nil && cfg.Trust.FetchCRLs {
+		reg.MustRegister(metrics.NewCRLFetchCollector(verifier.CRLFetches))
+	}
 	pushTopics := push.Topics{Prefix: cfg.Bus.TopicPrefix, ReplicationFactor: cfg.Bus.ReplicationFactor}
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
 		Bus: busCfg, Publisher: publisher, Admin: admin, PushGroup: pushTopics.Group(),

@@ -17,6 +17,9 @@
 //	lienthong_consumer_lag{group,topic}             messages a consumer group has not committed
 //	lienthong_certificate_expiry_timestamp_seconds{use,subject,serial}  NotAfter of configured certificates (ExpiryCollector)
 //	lienthong_crl_next_update_timestamp_seconds{issuer,file}            NextUpdate of configured CRLs (ExpiryCollector)
+//	lienthong_crl_fetch_next_update_timestamp_seconds{url}              NextUpdate of the last good fetched CRL (CRLFetchCollector)
+//	lienthong_crl_fetch_last_success_timestamp_seconds{url}             when the last good CRL was fetched (CRLFetchCollector)
+//	lienthong_crl_fetch_failures_total{url}                             failed fetches of a distribution point (CRLFetchCollector)
 //
 // Every method is safe on a nil *Hub, so the hub runs without metrics.
 package metrics
