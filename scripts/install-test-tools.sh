@@ -56,6 +56,20 @@ install_promtool() {
 }
 install_promtool
 
+# amtool and the Alertmanager itself, for deploy/alertmanager
+# (internal/cli TestDeployAlertmanager*): Debian's prometheus-alertmanager.
+install_alertmanager() {
+  command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null && return
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-tools: need root to install amtool (sudo apt-get install prometheus-alertmanager)" >&2
+    exit 1
+  fi
+  echo "installing prometheus-alertmanager (amtool)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null; }
+}
+install_alertmanager
+
 # redocly lints the published OpenAPI documents (internal/schemas,
 # TestRedoclyLint), from npm into a folder of its own beside axe-core's (an
 # npm install --no-save in one folder prunes what the other put there).

@@ -188,6 +188,15 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		if hubMetrics, err = metrics.NewHub(reg, ids); err != nil {
 			return nil, err
 		}
+		// The inbox gauges list the live directory's agencies, which
+		// internal/agencies replaces at run time.
+		hubMetrics.ObserveAgencies(func() []string {
+			var ids []string
+			for _, a := range dir.Agencies() {
+				ids = append(ids, string(a.ID))
+			}
+			return ids
+		})
 		expiry, err := certificateExpiry(cfg)
 		if err != nil {
 			return nil, err
@@ -241,6 +250,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	verifier, err := newVerifier(cfg, dir)
 	if err != nil {
 		return nil, err
+	}
+	if reg != nil && cfg.Trust.FetchCRLs {
+		reg.MustRegister(metrics.NewCRLFetchCollector(verifier.CRLFetches))
 	}
 	pushTopics := push.Topics{Prefix: cfg.Bus.TopicPrefix, ReplicationFactor: cfg.Bus.ReplicationFactor}
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Certificate uses, the use label of lienthong_certificate_expiry_timestamp_seconds.
@@ -80,5 +82,51 @@ func (c *ExpiryCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, e := range c.crls {
 		ch <- prometheus.MustNewConstMetric(crlNextDesc, prometheus.GaugeValue, float64(e.next.Unix()), e.issuer, e.file)
+	}
+}
+
+var (
+	crlFetchNextDesc = prometheus.NewDesc("lienthong_crl_fetch_next_update_timestamp_seconds",
+		"NextUpdate (Unix seconds) of the last good CRL fetched from a distribution point (trust.fetchCrls); a day later the hub stops using it.",
+		[]string{"url"}, nil)
+	crlFetchLastDesc = prometheus.NewDesc("lienthong_crl_fetch_last_success_timestamp_seconds",
+		"When the last good CRL was fetched from a distribution point (Unix seconds); later than its NextUpdate, the point publishes no current list.",
+		[]string{"url"}, nil)
+	crlFetchFailDesc = prometheus.NewDesc("lienthong_crl_fetch_failures_total",
+		"Failed fetches of a CRL distribution point (transport, HTTP status, size, parse or signature).",
+		[]string{"url"}, nil)
+)
+
+// CRLFetchCollector reports the CRLs the verifier fetched, read at scrape
+// time (a point never fetched good has only its failures). The URLs are
+// those named by certificates that chain to a configured root, bounded in
+// trust.
+type CRLFetchCollector struct {
+	fetches func() []trust.CRLFetch
+}
+
+// NewCRLFetchCollector reports through fn (trust.Verifier.CRLFetches).
+func NewCRLFetchCollector(fn func() []trust.CRLFetch) *CRLFetchCollector {
+	return &CRLFetchCollector{fetches: fn}
+}
+
+// Describe implements prometheus.Collector.
+func (c *CRLFetchCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- crlFetchNextDesc
+	ch <- crlFetchLastDesc
+	ch <- crlFetchFailDesc
+}
+
+// Collect implements prometheus.Collector. A CRL without NextUpdate has no
+// next-update series.
+func (c *CRLFetchCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, f := range c.fetches() {
+		if !f.NextUpdate.IsZero() {
+			ch <- prometheus.MustNewConstMetric(crlFetchNextDesc, prometheus.GaugeValue, float64(f.NextUpdate.Unix()), f.URL)
+		}
+		if !f.Fetched.IsZero() {
+			ch <- prometheus.MustNewConstMetric(crlFetchLastDesc, prometheus.GaugeValue, float64(f.Fetched.Unix()), f.URL)
+		}
+		ch <- prometheus.MustNewConstMetric(crlFetchFailDesc, prometheus.CounterValue, float64(f.Failures), f.URL)
 	}
 }

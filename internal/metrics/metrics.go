@@ -10,13 +10,16 @@
 //	lienthong_submit_duration_seconds               duration of Submit, accepted or not
 //	lienthong_delivery_latency_seconds              acceptedAt to delivery into an inbox
 //	lienthong_verification_failures_total{code}     signature failures (sig.*)
-//	lienthong_inbox_pending{agency}                 pending items, read from the view at scrape time
+//	lienthong_inbox_pending{agency}                 pending items, read from the view at scrape time (agencies of the live directory)
 //	lienthong_inbox_oldest_seconds{agency}          age of the oldest pending item (0 when none)
 //	lienthong_webhook_attempts_total{agency,outcome} webhook posts (ok, error)
 //	lienthong_up{component}                         broker and store answered the last probe (1) or not (0)
 //	lienthong_consumer_lag{group,topic}             messages a consumer group has not committed
 //	lienthong_certificate_expiry_timestamp_seconds{use,subject,serial}  NotAfter of configured certificates (ExpiryCollector)
 //	lienthong_crl_next_update_timestamp_seconds{issuer,file}            NextUpdate of configured CRLs (ExpiryCollector)
+//	lienthong_crl_fetch_next_update_timestamp_seconds{url}              NextUpdate of the last good fetched CRL (CRLFetchCollector)
+//	lienthong_crl_fetch_last_success_timestamp_seconds{url}             when the last good CRL was fetched (CRLFetchCollector)
+//	lienthong_crl_fetch_failures_total{url}                             failed fetches of a distribution point (CRLFetchCollector)
 //
 // Every method is safe on a nil *Hub, so the hub runs without metrics.
 package metrics
@@ -175,6 +178,16 @@ func (m *Hub) ObservePending(fn PendingFunc) {
 	m.inbox.SetFunc(fn)
 }
 
+// ObserveAgencies makes the inbox gauges list the agencies through fn at
+// scrape time (the live directory), so agencies added at run time appear
+// and retired ones go.
+func (m *Hub) ObserveAgencies(fn func() []string) {
+	if m == nil {
+		return
+	}
+	m.inbox.SetAgencies(fn)
+}
+
 // ObserveHealth makes lienthong_up and lienthong_consumer_lag probe
 // through fn at scrape time.
 func (m *Hub) ObserveHealth(fn HealthFunc) {
@@ -258,6 +271,7 @@ type InboxCollector struct {
 	now      func() time.Time
 	mu       sync.RWMutex
 	fn       PendingFunc
+	list     func() []string // the live directory's agencies, when set
 }
 
 // NewInboxCollector reports the agencies' inboxes through fn (may be nil).
@@ -272,6 +286,15 @@ func (c *InboxCollector) SetFunc(fn PendingFunc) {
 	c.mu.Unlock()
 }
 
+// SetAgencies makes the collector list the agencies through fn at scrape
+// time instead of the list it was made with: agencies are added and retired
+// at run time (internal/agencies replaces the directory).
+func (c *InboxCollector) SetAgencies(fn func() []string) {
+	c.mu.Lock()
+	c.list = fn
+	c.mu.Unlock()
+}
+
 // Describe implements prometheus.Collector.
 func (c *InboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pendingDesc
@@ -282,10 +305,14 @@ func (c *InboxCollector) Describe(ch chan<- *prometheus.Desc) {
 // reported as an invalid metric, which fails the scrape visibly.
 func (c *InboxCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.RLock()
-	fn := c.fn
+	fn, list := c.fn, c.list
 	c.mu.RUnlock()
+	agencies := c.agencies
+	if list != nil {
+		agencies = list()
+	}
 	now := c.now()
-	for _, a := range c.agencies {
+	for _, a := range agencies {
 		n, oldest, age := 0, time.Time{}, 0.0
 		if fn != nil {
 			var err error

@@ -22,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong/internal/api"
 	"github.com/lienthong/lienthong/internal/hubtest"
 	"github.com/lienthong/lienthong/internal/metrics"
+	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/pki"
 )
 
@@ -161,6 +162,55 @@ func TestMetricsInboxCollector(t *testing.T) {
 	if _, err := bad.Gather(); err == nil || !strings.Contains(err.Error(), "view closed") {
 		t.Errorf("gather with a failing view: %v, want the error", err)
 	}
+}
+
+// The inbox gauges follow the live directory: an agency added at run time
+// (organ.Directory.Replace, as internal/agencies does) gets its series, a
+// retired one loses it.
+func TestMetricsInboxFollowsDirectory(t *testing.T) {
+	dir := directory(t, "000.00.00.G22", "000.00.00.H29")
+	reg := prometheus.NewRegistry()
+	m, err := metrics.NewHub(reg, ids(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveAgencies(func() []string { return ids(dir) })
+	m.ObservePending(func(string) (int, time.Time, error) { return 1, time.Now(), nil })
+	dir.Replace(directory(t, "000.00.00.G22", "000.00.00.K01"))
+	tests := []struct {
+		give string
+		want bool
+	}{
+		{"000.00.00.G22", true},
+		{"000.00.00.K01", true},  // added
+		{"000.00.00.H29", false}, // retired
+	}
+	for _, tt := range tests {
+		if _, ok := value(t, reg, "lienthong_inbox_pending", map[string]string{"agency": tt.give}); ok != tt.want {
+			t.Errorf("lienthong_inbox_pending{agency=%q} exists = %v, want %v", tt.give, ok, tt.want)
+		}
+	}
+}
+
+func directory(t *testing.T, agencies ...string) *organ.Directory {
+	t.Helper()
+	var as []organ.Agency
+	for _, a := range agencies {
+		as = append(as, organ.Agency{ID: organ.ID(a), Name: a})
+	}
+	d, err := organ.NewDirectory(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func ids(d *organ.Directory) []string {
+	var out []string
+	for _, a := range d.Agencies() {
+		out = append(out, string(a.ID))
+	}
+	return out
 }
 
 func read(t *testing.T, name string) []byte {

@@ -23,6 +23,7 @@ import (
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 const rulesDir = "../../deploy/prometheus"
@@ -141,6 +142,9 @@ func registeredMetrics(t *testing.T) map[string]bool {
 	exp.AddCertificates(metrics.UseTrustRoot, cert)
 	exp.AddCRL("ca.crl", crl)
 	reg.MustRegister(exp)
+	reg.MustRegister(metrics.NewCRLFetchCollector(func() []trust.CRLFetch {
+		return []trust.CRLFetch{{URL: "http://ca/ca.crl", NextUpdate: crl.NextUpdate, Fetched: time.Now(), Failures: 1}}
+	}))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -208,6 +212,9 @@ func TestExpiryCollector(t *testing.T) {
 	exp.AddCRL("ca.crl", crl)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exp)
+	reg.MustRegister(metrics.NewCRLFetchCollector(func() []trust.CRLFetch {
+		return []trust.CRLFetch{{URL: "http://ca/ca.crl", NextUpdate: crl.NextUpdate, Fetched: time.Now(), Failures: 1}}
+	}))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

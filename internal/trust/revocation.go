@@ -12,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -189,10 +191,62 @@ type crlCache struct {
 	fetched map[fetchKey]fetchedCRL
 	failed  map[fetchKey]time.Time // backoff after a failed fetch
 	checked map[staticKey]bool     // signature checks of static CRLs
+	points  map[string]*CRLFetch   // per distribution point, for metrics
 }
 
 func newCRLCache(cfg Config) *crlCache {
-	return &crlCache{cfg: cfg, static: cfg.CRLs, fetched: map[fetchKey]fetchedCRL{}, failed: map[fetchKey]time.Time{}, checked: map[staticKey]bool{}}
+	return &crlCache{cfg: cfg, static: cfg.CRLs, fetched: map[fetchKey]fetchedCRL{}, failed: map[fetchKey]time.Time{},
+		checked: map[staticKey]bool{}, points: map[string]*CRLFetch{}}
+}
+
+// CRLFetch is what the verifier knows of one distribution point it fetched
+// from (trust.fetchCrls).
+type CRLFetch struct {
+	URL string
+	// NextUpdate of the last good CRL fetched (zero before one, or when it
+	// has none).
+	NextUpdate time.Time
+	// Fetched is when the last good CRL was fetched: after NextUpdate, the
+	// point publishes no current list.
+	Fetched time.Time
+	// Failures counts the fetches that failed (transport, status, size,
+	// parse or signature), not those skipped during the backoff.
+	Failures uint64
+}
+
+// maxCRLPoints bounds the distribution points remembered for metrics. Only
+// certificates that chain to a configured root name them, so it is never
+// reached in practice; it keeps a misbehaving CA from growing the series.
+const maxCRLPoints = 256
+
+// CRLFetches reports every distribution point fetched from, by URL.
+func (v *Verifier) CRLFetches() []CRLFetch {
+	c := v.crls
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]CRLFetch, 0, len(c.points))
+	for _, p := range c.points {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b CRLFetch) int { return strings.Compare(a.URL, b.URL) })
+	return out
+}
+
+// notePoint records a fetch of dp; c.mu is held.
+func (c *crlCache) notePoint(dp string, crl *x509.RevocationList, err error) {
+	p, ok := c.points[dp]
+	if !ok {
+		if len(c.points) >= maxCRLPoints {
+			return
+		}
+		p = &CRLFetch{URL: dp}
+		c.points[dp] = p
+	}
+	if err != nil {
+		p.Failures++
+		return
+	}
+	p.NextUpdate, p.Fetched = crl.NextUpdate, time.Now()
 }
 
 // forIssuer returns the configured CRLs that issuer signed. Signature
@@ -274,6 +328,7 @@ func (c *crlCache) fetch(ctx context.Context, dp string, issuer *x509.Certificat
 	crl, err := c.load(ctx, dp, issuer)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.notePoint(dp, crl, err)
 	if err != nil {
 		c.failed[key] = now
 		if ok {
