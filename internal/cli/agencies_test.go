@@ -12,11 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/creds"
 	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/push/pushtest"
 	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/vdxp"
 )
 
 // An agency added with `lienthong agencies add` against replica A's
@@ -162,5 +165,90 @@ agencies:
 	}
 	if want := []string{"000.00.00.G22 config ", "000.00.00.H29 retired cli:vanhanh"}; strings.Join(sources, "|") != strings.Join(want, "|") {
 		t.Errorf("list: %q, want %q", sources, want)
+	}
+}
+
+// Credentials given to an agency at run time take effect on a running
+// hub: its webhook is pushed to, signed with the new secret, and its
+// national-axis system authenticates on /vdxp/; no log line carries them.
+func TestAgencyCredentialsAtRunTime(t *testing.T) {
+	dir := t.TempDir()
+	ca, g22 := testCA(t, dir)
+	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	yaml := `hub:
+  organId: "000.00.00.G01"
+  addr: ` + anyAddr + `
+  dataDir: ` + filepath.Join(dir, "data") + `
+bus:
+  embedded: false
+  brokers: [` + b.Addrs()[0] + `]
+trust:
+  roots: [` + ca.RootPath() + `]
+console:
+  sessionKey: session-key-of-the-agencies-test-0123456
+agencies:
+  - organId: "000.00.00.G22"
+    name: Văn phòng Chính phủ
+    tokens: ["g22-token-0123456789"]
+`
+	path := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	addr := serveConfig(t, path, &logs)
+	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
+		t.Fatal(err)
+	}
+	const hookSecret, vdxpSecret = "h29-webhook-secret-0123456789", "h29-vdxp-secret-0123456789"
+	rcv := pushtest.NewReceiver(t, []byte(hookSecret))
+	secretFile := func(name, v string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sys := &vdxp.Client{BaseURL: "http://" + addr + "/vdxp", SystemID: "byt-dms", Secret: vdxpSecret}
+	if _, err := sys.CountReceiveEdoc(t.Context()); err == nil {
+		t.Fatal("an unknown national-axis system was let in")
+	}
+
+	add := []string{"agencies", "add", "--config", path, "--id", "000.00.00.H29", "--name", "Bộ Y tế", "--endpoint", rcv.URL}
+	if code, _, errOut := run(t, add...); code != ExitInvalid {
+		t.Fatalf("a webhook without a secret: exit %d, want %d\n%s", code, ExitInvalid, errOut)
+	}
+	add = append(add, "--webhook-secret-file", secretFile("hook", hookSecret),
+		"--vdxp-system", "byt-dms", "--vdxp-secret-file", secretFile("vdxp", vdxpSecret))
+	if code, _, errOut := run(t, add...); code != ExitOK {
+		t.Fatalf("add: exit %d\n%s", code, errOut)
+	}
+
+	testwait.EventuallyState(t, "the run-time system authenticates", func() (bool, string) {
+		_, err := sys.CountReceiveEdoc(t.Context())
+		return err == nil, fmt.Sprint(err)
+	})
+	packet, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml")) // G22 → H29
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pki.SignDetached(bytes.NewReader(packet), g22.Cert, g22.Key, g22.Chain, pki.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := fedPost(t, addr, "g22-token-0123456789", packet, sig); code != 201 {
+		t.Fatalf("submit to H29: %d %v", code, body)
+	}
+	if got := rcv.WaitDelivered(t, 1, 30*time.Second); got[0].Verified != nil {
+		t.Errorf("the webhook delivery does not verify with the run-time secret: %v", got[0].Verified)
+	}
+	for _, s := range []string{hookSecret, vdxpSecret} {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("a run-time secret in the hub's log: %q", s)
+		}
 	}
 }

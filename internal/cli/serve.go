@@ -236,7 +236,17 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	// configuration: the directory every component holds is replaced.
 	var onboarded *agencies.Store
 	if sk := cfg.Console.SessionKey.Reveal(); sk != "" {
-		if onboarded, err = agencies.New(ctx, agenciesConfig(cfg, busCfg, sk, dir, publisher, admin, log)); err != nil {
+		ac := agenciesConfig(cfg, busCfg, sk, dir, publisher, admin, log)
+		if reg != nil {
+			ignored := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lienthong_agencies_records_ignored_total",
+				Help: "Records of the agencies topic ignored: reason unsigned (not signed by a hub) or conflict (refused by the directory's or the credentials' rules)."}, []string{"reason"})
+			for _, r := range []string{"unsigned", "conflict"} {
+				ignored.WithLabelValues(r)
+			}
+			reg.MustRegister(ignored)
+			ac.OnIgnored = func(reason string) { ignored.WithLabelValues(reason).Inc() }
+		}
+		if onboarded, err = agencies.New(ctx, ac); err != nil {
 			return nil, err
 		}
 		g.OnClose("agencies", onboarded.Close)
@@ -282,17 +292,16 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	if err := provisionAgencies(ctx, admin, cfg, log); err != nil {
-		return nil, err
-	}
-	g.Go("hub", h.Run)
-	var hooks []push.Endpoint
-	for _, a := range cfg.Agencies {
-		if organ.IsWebhook(a.Endpoint) {
-			hooks = append(hooks, push.Endpoint{OrganID: a.OrganID, URL: a.Endpoint, Secret: []byte(a.WebhookSecret.Reveal())})
+	// With run-time agencies, their principals are known only once the
+	// topic is read (applyCredentials): provisioning the configuration's
+	// alone would revoke the others' for a moment at every start.
+	if onboarded == nil {
+		if err := provisionAgencies(ctx, admin, cfg, log); err != nil {
+			return nil, err
 		}
 	}
-	pusher, err := push.New(push.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topics: pushTopics, Endpoints: hooks, Log: log, Tracer: tracer,
+	g.Go("hub", h.Run)
+	pusher, err := push.New(push.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topics: pushTopics, Endpoints: webhookEndpoints(cfg.Agencies), Log: log, Tracer: tracer,
 		OnAttempt: func(organ string, err error) {
 			outcome := metrics.OutcomeOK
 			if err != nil {
@@ -372,9 +381,15 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 			}
 			return h.Ready(r.Context())
 		}}
-	systems, err := vdxp.SystemsFromConfig(cfg.Agencies)
+	static, err := vdxp.SystemsFromConfig(cfg.Agencies)
 	if err != nil {
 		return nil, err
+	}
+	systems := vdxp.NewLiveSystems(static)
+	if onboarded != nil {
+		g.Go("agency credentials", func(ctx context.Context) error {
+			return applyCredentials(ctx, onboarded, pusher, systems, admin, cfg, log)
+		})
 	}
 	mux := http.NewServeMux()
 	// The API reference and problem pages are public and take precedence
@@ -681,6 +696,56 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 		tc.ClientCAs = pool
 	}
 	return tc, nil
+}
+
+// applyCredentials follows the agencies' credentials as operators change
+// them at run time (internal/agencies), until ctx ends: webhook endpoints
+// and secrets, national-axis systems, and agencies' Kafka principals. A
+// set the store accepted fits the configuration's rules, so what can fail
+// here is the broker (provisioning principals): fatal the first time, once
+// the topic is read, as at start without run-time agencies; later logged
+// and tried again at the next change.
+func applyCredentials(ctx context.Context, store *agencies.Store, pusher *push.Pusher, systems *vdxp.LiveSystems, admin *bus.Admin, cfg *config.Config, log *slog.Logger) error {
+	if err := store.WaitReady(ctx); err != nil {
+		return nil //nolint:nilerr // ctx ended: shutting down
+	}
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-store.Changed():
+			}
+		}
+		list := store.Credentials()
+		if err := pusher.SetEndpoints(webhookEndpoints(list)); err != nil {
+			log.Error("run-time agencies: webhook endpoints not applied", "err", err)
+		}
+		if s, err := vdxp.SystemsFromConfig(list); err != nil {
+			log.Error("run-time agencies: national-axis systems not applied", "err", err)
+		} else {
+			systems.Set(s)
+		}
+		c := *cfg
+		c.Agencies = list
+		if err := provisionAgencies(ctx, admin, &c, log); err != nil && ctx.Err() == nil {
+			if first {
+				return err
+			}
+			log.Error("run-time agencies: Kafka principals not applied", "err", err)
+		}
+	}
+}
+
+// webhookEndpoints are the endpoints of the agencies that take webhooks.
+func webhookEndpoints(list []config.Agency) []push.Endpoint {
+	var hooks []push.Endpoint
+	for _, a := range list {
+		if organ.IsWebhook(a.Endpoint) {
+			hooks = append(hooks, push.Endpoint{OrganID: a.OrganID, URL: a.Endpoint, Secret: []byte(a.WebhookSecret.Reveal())})
+		}
+	}
+	return hooks
 }
 
 // agenciesConfig is the agencies store of a hub with configuration cfg,

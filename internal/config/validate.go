@@ -347,6 +347,15 @@ func (c *Config) ValidateAgencies(list []Agency) error {
 	cc := *c
 	cc.Agencies = list
 	cc.validateAgencyKafka(&p)
+	peers := map[string]bool{}
+	for _, peer := range c.Peers {
+		peers[peer.Name] = true
+	}
+	for i, a := range list {
+		if name, ok := strings.CutPrefix(a.Endpoint, organ.HubPrefix); ok && !peers[name] {
+			p.addf(fmt.Sprintf("agencies[%d].endpoint", i), "%w: no peer named %q", ErrUnknownValue, name)
+		}
+	}
 	return errors.Join(p...)
 }
 

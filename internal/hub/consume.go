@@ -59,45 +59,49 @@ func (h *Hub) Run(ctx context.Context) error {
 	// is restarted, and the hub fails once its restarts are spent.
 	g := &bus.Router{Policy: h.o.Restart, Log: h.o.Log}
 	g.Add("router", router.Run)
-	g.Add("view", func(ctx context.Context) error { return h.runView(ctx, view) })
+	g.Add("view", func(ctx context.Context) error { return h.rerun(ctx, h.viewTopics, view) })
 	g.Add("outbox", func(ctx context.Context) error { h.drainOutbox(ctx); return nil })
-	if topics := h.forwardTopics(); len(topics) > 0 {
-		fw, err := bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.forwardGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
-			h.parking("forward", forwardRetry)...)
-		if err != nil {
-			return err
-		}
-		g.Add("forwarder", fw.Run)
-	}
+	// The federated inboxes change with agencies set at run time: an
+	// agency moved to a peer hub is forwarded without a restart.
+	g.Add("forwarder", func(ctx context.Context) error {
+		return h.rerun(ctx, h.forwardTopics, func(topics []string) (*bus.Consumer, error) {
+			return bus.NewConsumer(h.o.Bus, bus.ConsumerConfig{Group: h.o.Topics.forwardGroup(), Topics: topics, SessionTimeout: session, RebalanceTimeout: session}, h.forward,
+				h.parking("forward", forwardRetry)...)
+		})
+	})
 	return g.Run(ctx)
 }
 
-// viewRecheck is how often the view looks for inbox topics of agencies
-// added at run time.
-var viewRecheck = time.Second
+// topicsRecheck is how often the view and the forwarder look for inbox
+// topics of agencies added, moved or retired at run time.
+var topicsRecheck = time.Second
 
-// runView runs the view's consumer over the inbox topics of the agencies
-// in the directory, and again, in the same group, when agencies are
-// added or retired at run time (internal/agencies): a new agency's inbox
-// is read without a restart.
-func (h *Hub) runView(ctx context.Context, newView func([]string) (*bus.Consumer, error)) error {
+// rerun runs a consumer made by newConsumer over topics(), and again, in
+// the same group, when topics() changes as agencies are added or retired
+// at run time (internal/agencies): a new agency's inbox is read without a
+// restart. With no topics it waits for some.
+func (h *Hub) rerun(ctx context.Context, topics func() []string, newConsumer func([]string) (*bus.Consumer, error)) error {
 	for {
-		topics := h.viewTopics()
-		c, err := newView(topics)
-		if err != nil {
-			return err
+		current := topics()
+		run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+		if len(current) > 0 {
+			c, err := newConsumer(current)
+			if err != nil {
+				return err
+			}
+			run = c.Run
 		}
-		vctx, cancel := context.WithCancel(ctx)
+		cctx, cancel := context.WithCancel(ctx)
 		changed := make(chan struct{})
 		go func() {
-			t := time.NewTicker(viewRecheck)
+			t := time.NewTicker(topicsRecheck)
 			defer t.Stop()
 			for {
 				select {
-				case <-vctx.Done():
+				case <-cctx.Done():
 					return
 				case <-t.C:
-					if !slices.Equal(h.viewTopics(), topics) {
+					if !slices.Equal(topics(), current) {
 						close(changed)
 						cancel()
 						return
@@ -105,7 +109,7 @@ func (h *Hub) runView(ctx context.Context, newView func([]string) (*bus.Consumer
 				}
 			}
 		}()
-		err = c.Run(vctx)
+		err := run(cctx)
 		cancel()
 		select {
 		case <-changed:

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -94,8 +97,8 @@ type Config struct {
 	// Restart is what Run does when an endpoint's consumer fails
 	// (default: bus.RestartPolicy's).
 	Restart bus.RestartPolicy
-	// Endpoints are the webhook endpoints; agencies that pull are not
-	// listed (see IsWebhook).
+	// Endpoints are the webhook endpoints at start; agencies that pull are
+	// not listed (see IsWebhook). SetEndpoints changes them.
 	Endpoints []Endpoint
 	// HTTP posts the deliveries. Default: a client with a 30 s timeout that
 	// does not follow redirects (a 3xx is a failure, retried).
@@ -133,12 +136,31 @@ type Config struct {
 // Pusher delivers inbox items to webhook endpoints.
 type Pusher struct {
 	cfg     Config
-	eps     []*endpoint
 	ownHTTP *http.Transport // the default client's, closed when Run ends
+	changed chan struct{}   // a token after SetEndpoints
+
+	mu      sync.Mutex
+	eps     map[string]*endpoint // by OrganId
+	running []string             // the OrganIds Run delivers to now
 }
 
+// Running lists the OrganIds whose deliveries run now.
+func (p *Pusher) Running() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.running)
+}
+
+// endpoint is one agency's delivery; its target may change while its
+// consumer runs (a new URL or secret applies from the next attempt).
 type endpoint struct {
-	Endpoint
+	OrganID string
+	target  atomic.Pointer[target]
+}
+
+type target struct {
+	URL     string
+	Secret  []byte
 	display string // the URL without query or fragment, for logs and errors
 }
 
@@ -182,31 +204,66 @@ func New(cfg Config) (*Pusher, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Topics.Prefix = cfg.Topics.prefix()
-	p := &Pusher{cfg: cfg, ownHTTP: own}
+	p := &Pusher{cfg: cfg, ownHTTP: own, changed: make(chan struct{}, 1), eps: map[string]*endpoint{}}
+	if err := p.SetEndpoints(cfg.Endpoints); err != nil {
+		return nil, err
+	}
+	p.cfg.Endpoints = nil // the copies in eps are the ones used
+	return p, nil
+}
+
+// SetEndpoints replaces the webhook endpoints, for agencies set at run
+// time (internal/agencies): Run starts delivering to new ones, stops for
+// those gone, and an endpoint whose URL or secret changed uses the new
+// ones from its next attempt. Nothing changes when one is invalid.
+func (p *Pusher) SetEndpoints(list []Endpoint) error {
 	var errs []error
-	seen := map[string]bool{}
-	for _, e := range cfg.Endpoints {
+	next := map[string]*target{}
+	for _, e := range list {
 		display, err := checkURL(e.URL)
 		switch {
 		case e.OrganID == "":
 			errs = append(errs, errors.New("push: an endpoint without an OrganId"))
 			continue
-		case seen[e.OrganID]:
+		case next[e.OrganID] != nil:
 			errs = append(errs, fmt.Errorf("push: endpoint %s listed twice", e.OrganID))
 		case err != nil:
 			errs = append(errs, fmt.Errorf("push: endpoint %s: %w", e.OrganID, err))
 		case len(e.Secret) < MinSecretLen:
 			errs = append(errs, fmt.Errorf("push: endpoint %s: webhook secret shorter than %d bytes", e.OrganID, MinSecretLen))
 		}
-		seen[e.OrganID] = true
-		e.Secret = slices.Clone(e.Secret)
-		p.eps = append(p.eps, &endpoint{Endpoint: e, display: display})
+		next[e.OrganID] = &target{URL: e.URL, Secret: slices.Clone(e.Secret), display: display}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return errors.Join(errs...)
 	}
-	p.cfg.Endpoints = nil // the copies in eps are the ones used
-	return p, nil
+	p.mu.Lock()
+	for id := range p.eps {
+		if next[id] == nil {
+			delete(p.eps, id)
+		}
+	}
+	for id, t := range next {
+		e := p.eps[id]
+		if e == nil {
+			e = &endpoint{OrganID: id}
+			p.eps[id] = e
+		}
+		e.target.Store(t)
+	}
+	p.mu.Unlock()
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// endpoints are the current endpoints.
+func (p *Pusher) endpoints() map[string]*endpoint {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.eps)
 }
 
 // checkURL applies the directory's rule for webhook URLs (internal/organ)
@@ -247,69 +304,117 @@ func (p *Pusher) backoff(n int) time.Duration {
 // Run delivers until ctx ends, then returns nil. It creates the inbox and
 // dead-letter topics if they are missing (as the hub does), and runs one
 // consumer per endpoint in the group Topics.Group(), so that a receiver
-// that is slow or down holds back its own inbox only. A consumer that stops
-// on an error (the broker unreachable while parking a message) is
+// that is slow or down holds back its own inbox only; endpoints added or
+// removed by SetEndpoints start and stop while it runs. A consumer that
+// stops on an error (the broker unreachable while parking a message) is
 // restarted as Config.Restart says; a failure to set up the topics, or a
-// consumer whose restarts are spent, is returned. With no
-// endpoints Run just waits for ctx.
+// consumer whose restarts are spent, is returned.
 func (p *Pusher) Run(ctx context.Context) error {
-	if len(p.eps) == 0 {
-		<-ctx.Done()
-		return nil
+	defer func() {
+		if p.ownHTTP != nil {
+			p.ownHTTP.CloseIdleConnections()
+		}
+	}()
+	type running struct {
+		e      *endpoint
+		cancel context.CancelFunc
+		done   chan struct{}
 	}
+	live := map[string]*running{}
+	failed := make(chan error, 1)
+	stop := func(r *running) {
+		r.cancel()
+		<-r.done
+	}
+	defer func() {
+		for _, r := range live {
+			stop(r)
+		}
+	}()
+	var admin *bus.Admin
+	var producer bus.Publisher
 	t := p.cfg.Topics
-	specs := []bus.TopicSpec{{Name: t.DeadLetter(), Partitions: 1, ReplicationFactor: t.ReplicationFactor}}
-	for _, e := range p.eps {
-		specs = append(specs, bus.TopicSpec{Name: t.Inbox(e.OrganID), Partitions: 1, ReplicationFactor: t.ReplicationFactor})
-	}
-	admin, release, err := bus.AdminOf(p.cfg.Bus, p.cfg.Admin)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	defer release()
-	err = admin.EnsureTopics(ctx, specs...)
-	if ctx.Err() != nil {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("push: topics: %w", err)
-	}
-	producer := p.cfg.Publisher
-	if producer == nil {
-		own, err := bus.NewProducer(p.cfg.Bus)
-		if err != nil {
-			return fmt.Errorf("push: %w", err)
+	for {
+		want := p.endpoints()
+		for id, r := range live {
+			if want[id] != r.e {
+				stop(r)
+				delete(live, id)
+			}
 		}
-		defer own.Close() //nolint:errcheck // nothing is pending once the consumers are done
-		producer = own
-	}
-
-	consumers := make([]*bus.Consumer, len(p.eps))
-	for i, e := range p.eps {
-		// Recover inside DeadLetter: a panic parks the item like any failure.
-		consumers[i], err = bus.NewConsumer(p.cfg.Bus, bus.ConsumerConfig{
-			Group: t.Group(), Topics: []string{t.Inbox(e.OrganID)},
-			SessionTimeout: p.cfg.SessionTimeout, RebalanceTimeout: p.cfg.SessionTimeout, Logger: p.cfg.Log,
-		}, p.handler(e), bus.CarryCorrelation(), p.cfg.Tracer.Consume("deliver"), tagEndpoint(e.OrganID), bus.DeadLetter(producer, t.DeadLetter()), bus.Recover())
-		if err != nil {
+		for _, id := range slices.Sorted(maps.Keys(want)) {
+			if live[id] != nil {
+				continue
+			}
+			if producer == nil {
+				// Set up at the first endpoint: a hub without webhooks
+				// never needs them.
+				a, release, err := bus.AdminOf(p.cfg.Bus, p.cfg.Admin)
+				if err != nil {
+					return fmt.Errorf("push: %w", err)
+				}
+				defer release()
+				if err := a.EnsureTopics(ctx, bus.TopicSpec{Name: t.DeadLetter(), Partitions: 1, ReplicationFactor: t.ReplicationFactor}); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("push: topics: %w", err)
+				}
+				admin, producer = a, p.cfg.Publisher
+				if producer == nil {
+					own, err := bus.NewProducer(p.cfg.Bus)
+					if err != nil {
+						return fmt.Errorf("push: %w", err)
+					}
+					defer own.Close() //nolint:errcheck // nothing is pending once the consumers are done
+					producer = own
+				}
+			}
+			e := want[id]
+			if err := admin.EnsureTopics(ctx, bus.TopicSpec{Name: t.Inbox(id), Partitions: 1, ReplicationFactor: t.ReplicationFactor}); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("push: topics: %w", err)
+			}
+			// Recover inside DeadLetter: a panic parks the item like any failure.
+			c, err := bus.NewConsumer(p.cfg.Bus, bus.ConsumerConfig{
+				Group: t.Group(), Topics: []string{t.Inbox(id)},
+				SessionTimeout: p.cfg.SessionTimeout, RebalanceTimeout: p.cfg.SessionTimeout, Logger: p.cfg.Log,
+			}, p.handler(e), bus.CarryCorrelation(), p.cfg.Tracer.Consume("deliver"), tagEndpoint(id), bus.DeadLetter(producer, t.DeadLetter()), bus.Recover())
+			if err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			// The hub's restart policy (bus.Router): one endpoint's
+			// consumer restarts on its own, and the pusher fails once its
+			// restarts are spent.
+			r := &bus.Router{Policy: p.cfg.Restart, Log: p.cfg.Log}
+			r.Add("push "+id, c.Run)
+			rctx, cancel := context.WithCancel(ctx)
+			run := &running{e: e, cancel: cancel, done: make(chan struct{})}
+			live[id] = run
+			go func() {
+				defer close(run.done)
+				if err := r.Run(rctx); err != nil && rctx.Err() == nil {
+					select {
+					case failed <- err:
+					default:
+					}
+				}
+			}()
+			p.cfg.Log.InfoContext(ctx, "webhook delivery running", "organ", id, "url", e.target.Load().display, "group", t.Group())
+		}
+		p.mu.Lock()
+		p.running = slices.Sorted(maps.Keys(live))
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-failed:
 			return fmt.Errorf("push: %w", err)
+		case <-p.changed:
 		}
 	}
-	// The hub's restart policy (bus.Router): one endpoint's consumer
-	// restarts on its own, and the pusher fails once its restarts are spent.
-	r := &bus.Router{Policy: p.cfg.Restart, Log: p.cfg.Log}
-	for i, e := range p.eps {
-		r.Add("push "+e.OrganID, consumers[i].Run)
-	}
-	p.cfg.Log.InfoContext(ctx, "webhook delivery running", "endpoints", len(p.eps), "group", t.Group())
-	err = r.Run(ctx)
-	if p.ownHTTP != nil {
-		p.ownHTTP.CloseIdleConnections()
-	}
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	return nil
 }
 
 // tagEndpoint adds the x-endpoint header, which DeadLetter copies.
@@ -336,10 +441,12 @@ func (p *Pusher) handler(e *endpoint) bus.Handler {
 		if id == "" || !json.Valid(m.Value) {
 			return bus.Permanent(fmt.Errorf("not an inbox item (key %q, %d bytes of value)", clip(id), len(m.Value)))
 		}
-		log := p.cfg.Log.With("organ", e.OrganID, "id", id, "url", e.display, "correlation_id", bus.CorrelationID(ctx))
+		log := p.cfg.Log.With("organ", e.OrganID, "id", id, "correlation_id", bus.CorrelationID(ctx))
 		for attempt := 1; ; attempt++ {
 			start := time.Now()
-			err := p.post(ctx, e, id, m.Value, attempt)
+			tg := e.target.Load()
+			log := log.With("url", tg.display)
+			err := p.post(ctx, tg, id, m.Value, attempt)
 			if p.cfg.OnAttempt != nil && ctx.Err() == nil {
 				p.cfg.OnAttempt(e.OrganID, err)
 			}
@@ -388,7 +495,7 @@ func (e *StatusError) Error() string {
 }
 
 // post makes one attempt.
-func (p *Pusher) post(ctx context.Context, e *endpoint, id string, body []byte, attempt int) error {
+func (p *Pusher) post(ctx context.Context, e *target, id string, body []byte, attempt int) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", e.display, err)

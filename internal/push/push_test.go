@@ -91,7 +91,7 @@ func produce(t *testing.T, cfg bus.Config, endpoint string, from, count int) map
 
 // run starts a Pusher and stops it when the test ends (before the
 // receivers, which were started earlier).
-func run(t *testing.T, cfg push.Config) {
+func run(t *testing.T, cfg push.Config) *push.Pusher {
 	t.Helper()
 	if cfg.Log == nil {
 		cfg.Log = testLog()
@@ -117,6 +117,7 @@ func run(t *testing.T, cfg push.Config) {
 			t.Errorf("Run did not return after its context ended")
 		}
 	})
+	return p
 }
 
 // consumed waits until the Pusher has handled, and committed, every item of
@@ -495,5 +496,60 @@ func TestListNewestDeadLetters(t *testing.T) {
 		if len(got) != want || string(got[0].Key) != strconv.Itoa(25-want) || string(got[len(got)-1].Key) != "24" {
 			t.Errorf("newest %d: %d entries from %q to %q", n, len(got), got[0].Key, got[len(got)-1].Key)
 		}
+	}
+}
+
+// Endpoints set while Run runs (an agency given a webhook at run time)
+// are delivered to without a restart; a new URL and secret apply to the
+// next item; an endpoint removed stops taking items, which wait in its
+// inbox until it is back.
+func TestSetEndpoints(t *testing.T) {
+	cfg := startBroker(t)
+	const organ = "000.00.00.H29"
+	first := pushtest.NewReceiver(t, secret(organ))
+	second := pushtest.NewReceiver(t, []byte("the-second-secret-of-h29"))
+	produce(t, cfg, organ, 1, 1)
+	p := run(t, push.Config{Bus: cfg})
+
+	if err := p.SetEndpoints([]push.Endpoint{{OrganID: organ, URL: first.URL, Secret: []byte("short")}}); err == nil {
+		t.Fatal("SetEndpoints took a short secret")
+	}
+	if err := p.SetEndpoints([]push.Endpoint{{OrganID: organ, URL: first.URL, Secret: secret(organ)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := first.WaitDelivered(t, 1, wait); got[0].Verified != nil {
+		t.Errorf("first endpoint: %v", got[0].Verified)
+	}
+	consumed(t, cfg, organ)
+
+	if err := p.SetEndpoints([]push.Endpoint{{OrganID: organ, URL: second.URL, Secret: []byte("the-second-secret-of-h29")}}); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, cfg, organ, 2, 1)
+	got := second.WaitDelivered(t, 1, wait)
+	if id, _ := item(organ, 2); got[0].ID != id || got[0].Verified != nil {
+		t.Errorf("after the change: delivery %s (%v), want %s signed with the new secret", got[0].ID, got[0].Verified, id)
+	}
+	consumed(t, cfg, organ)
+
+	if err := p.SetEndpoints(nil); err != nil {
+		t.Fatal(err)
+	}
+	// The consumer stops before the next item, which waits in the inbox
+	// for the endpoint to come back.
+	testwait.Eventually(t, "the endpoint's consumer stopped", func() bool { return len(p.Running()) == 0 })
+	produce(t, cfg, organ, 3, 1)
+	third := pushtest.NewReceiver(t, secret(organ))
+	if err := p.SetEndpoints([]push.Endpoint{{OrganID: organ, URL: third.URL, Secret: secret(organ)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := third.WaitDelivered(t, 1, wait); got[0].ID != func() string { id, _ := item(organ, 3); return id }() {
+		t.Errorf("the item produced while the endpoint was off: %s", got[0].ID)
+	}
+	if n := len(second.Delivered()); n != 1 {
+		t.Errorf("the second URL got %d deliveries, want 1", n)
+	}
+	if n := len(first.Delivered()); n != 1 {
+		t.Errorf("the first URL got %d deliveries after it was replaced", n)
 	}
 }

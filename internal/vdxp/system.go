@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/lienthong/lienthong/internal/config"
 )
@@ -117,4 +118,29 @@ func SystemsFromConfig(agencies []config.Agency) (StaticSystems, error) {
 		out[a.VDXPSystemID] = sys
 	}
 	return out, nil
+}
+
+// LiveSystems are systems that change while the hub runs, as operators
+// set agencies' credentials (internal/agencies): Set replaces them all at
+// once, and each lookup reads one version.
+type LiveSystems struct {
+	cur atomic.Pointer[StaticSystems]
+}
+
+// NewLiveSystems starts with s.
+func NewLiveSystems(s StaticSystems) *LiveSystems {
+	l := &LiveSystems{}
+	l.Set(s)
+	return l
+}
+
+// Set replaces the systems.
+func (l *LiveSystems) Set(s StaticSystems) { l.cur.Store(&s) }
+
+// System returns the system registered under id.
+func (l *LiveSystems) System(id string) (System, bool) { return (*l.cur.Load()).System(id) }
+
+// SystemOf returns the id of the system serving organID.
+func (l *LiveSystems) SystemOf(organID string) (string, bool) {
+	return (*l.cur.Load()).SystemOf(organID)
 }
