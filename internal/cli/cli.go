@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"bench":    {"load-test a hub with signed packets; measure it against the raw store+broker floor", runBench},
 	"dlq":      {"list or replay the dead-letter topic (operators)", runDLQ},
 	"agencies": {"add, change, retire or list agencies at run time, for every replica (operators)", runAgencies},
+	"audit":    {"check the verifiable log offline: a proof bundle, two checkpoints; make a log key", runAudit},
 	"secret":   {"seal a secret (AES-GCM under LIENTHONG_SECRETS_KEY) or make a token for a configuration file", runSecret},
 	"version":  {"print the version", runVersion},
 	"send":     {"sign and send a packet to a hub; print the receipt", runSend},

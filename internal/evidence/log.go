@@ -1,0 +1,294 @@
+package evidence
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/lienthong/lienthong/internal/bus"
+)
+
+// Errors.
+var (
+	ErrNotReady = errors.New("evidence: the log topic is not read yet")
+	ErrRange    = errors.New("evidence: index or size out of range")
+	ErrNotFound = errors.New("evidence: no leaf for this packet")
+)
+
+// dedupWindow is how many recent leaves a repeat is looked for in: the
+// feeder delivers at least once, and a leaf produced again after a crash
+// follows its first copy closely. Every replica skips the same repeats,
+// since the rule reads only the topic.
+const dedupWindow = 4096
+
+// Config configures a Log.
+type Config struct {
+	Bus   bus.Config
+	Topic string // the single-partition log topic, e.g. "lienthong.log"
+	// Signer signs checkpoints (a note signer, Ed25519); Origin is the
+	// checkpoint's first line, the log's name, e.g. "lienthong.example.vn/log".
+	Signer note.Signer
+	Origin string
+	Log    *slog.Logger
+}
+
+// Log is one replica's copy of the verifiable log. The topic is the
+// record; the tree is derived from it (rebuilt at every start, kept in
+// memory: 64 bytes of hashes and the leaf's bytes per leaf).
+type Log struct {
+	cfg   Config
+	ready chan struct{}
+	once  sync.Once
+
+	mu     sync.RWMutex
+	hashes []tlog.Hash // stored hashes, indexed by tlog.StoredHashIndex
+	leaves [][]byte    // canonical leaf bytes by index
+	byID   map[[32]byte][]int64
+	recent map[tlog.Hash]int // leaf hash → count within the window
+	ring   []tlog.Hash
+	cp     []byte // the last checkpoint signed, for cpSize
+	cpSize int64
+}
+
+// New returns a Log; Run fills it.
+func New(cfg Config) (*Log, error) {
+	if cfg.Topic == "" || cfg.Signer == nil || cfg.Origin == "" {
+		return nil, errors.New("evidence: a topic, a signer and an origin are needed")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Log{cfg: cfg, ready: make(chan struct{}), byID: map[[32]byte][]int64{}, recent: map[tlog.Hash]int{}, cpSize: -1}, nil
+}
+
+// Run follows the log topic until ctx ends.
+func (l *Log) Run(ctx context.Context) error {
+	return bus.Follow(ctx, l.cfg.Bus, l.cfg.Topic, func(m bus.Message) error {
+		if _, err := ParseLeaf(m.Value); err != nil {
+			l.cfg.Log.Warn("evidence: a record that is not a leaf skipped", "offset", m.Offset, "err", err)
+			return nil
+		}
+		return l.Append(m.Value)
+	}, func() { l.once.Do(func() { close(l.ready) }) })
+}
+
+// WaitReady waits until Run has read the leaves present when it started.
+func (l *Log) WaitReady(ctx context.Context) error {
+	select {
+	case <-l.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
+	}
+}
+
+// ReadHashes implements tlog.HashReader over the stored hashes.
+func (l *Log) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(l.hashes)) {
+			return nil, fmt.Errorf("%w: stored hash %d of %d", ErrRange, x, len(l.hashes))
+		}
+		out[i] = l.hashes[x]
+	}
+	return out, nil
+}
+
+// Append adds a leaf (its canonical bytes) unless it repeats one of the
+// last dedupWindow leaves. Run calls it in the topic's order.
+func (l *Log) Append(leaf []byte) error {
+	h := tlog.RecordHash(leaf)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.recent[h] > 0 {
+		return nil
+	}
+	n := int64(len(l.leaves))
+	hs, err := tlog.StoredHashesForRecordHash(n, h, l)
+	if err != nil {
+		return err
+	}
+	l.hashes = append(l.hashes, hs...)
+	l.leaves = append(l.leaves, leaf)
+	if lf, err := ParseLeaf(leaf); err == nil {
+		if id, err := hex.DecodeString(lf.ID); err == nil && len(id) == 32 {
+			k := [32]byte(id)
+			l.byID[k] = append(l.byID[k], n)
+		}
+	}
+	l.recent[h]++
+	l.ring = append(l.ring, h)
+	if len(l.ring) > dedupWindow {
+		old := l.ring[0]
+		l.ring = l.ring[1:]
+		if l.recent[old]--; l.recent[old] == 0 {
+			delete(l.recent, old)
+		}
+	}
+	return nil
+}
+
+// Size is the number of leaves.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return int64(len(l.leaves))
+}
+
+// Root is the tree hash at size n.
+func (l *Log) Root(n int64) (tlog.Hash, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if n < 0 || n > int64(len(l.leaves)) {
+		return tlog.Hash{}, ErrRange
+	}
+	if n == 0 {
+		return tlog.Hash(rfc6962.DefaultHasher.EmptyRoot()), nil
+	}
+	return tlog.TreeHash(n, l)
+}
+
+// Checkpoint is a signed note of the tree as it is now (C2SP
+// tlog-checkpoint: origin, size, root hash in base64).
+func (l *Log) Checkpoint() ([]byte, error) {
+	l.mu.RLock()
+	n := int64(len(l.leaves))
+	if n == l.cpSize {
+		cp := l.cp
+		l.mu.RUnlock()
+		return cp, nil
+	}
+	l.mu.RUnlock()
+	root, err := l.Root(n)
+	if err != nil {
+		return nil, err
+	}
+	text := log.Checkpoint{Origin: l.cfg.Origin, Size: uint64(n), Hash: root[:]}.Marshal()
+	signed, err := note.Sign(&note.Note{Text: string(text)}, l.cfg.Signer)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if n > l.cpSize {
+		l.cp, l.cpSize = signed, n
+	}
+	l.mu.Unlock()
+	return signed, nil
+}
+
+// nodeHashes fetches and rehashes the nodes of a proof.
+func (l *Log) nodeHashes(nodes proof.Nodes) ([][]byte, error) {
+	idx := make([]int64, len(nodes.IDs))
+	for i, id := range nodes.IDs {
+		idx[i] = tlog.StoredHashIndex(int(id.Level), int64(id.Index))
+	}
+	hs, err := l.ReadHashes(idx)
+	if err != nil {
+		return nil, err
+	}
+	raw := make([][]byte, len(hs))
+	for i := range hs {
+		raw[i] = hs[i][:]
+	}
+	return nodes.Rehash(raw, rfc6962.DefaultHasher.HashChildren)
+}
+
+// Inclusion is the proof that leaf index is in the tree of size n.
+func (l *Log) Inclusion(index, n int64) ([][]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if index < 0 || n > int64(len(l.leaves)) || index >= n {
+		return nil, ErrRange
+	}
+	nodes, err := proof.Inclusion(uint64(index), uint64(n))
+	if err != nil {
+		return nil, err
+	}
+	return l.nodeHashes(nodes)
+}
+
+// Consistency is the proof that the tree of size n1 is a prefix of the
+// tree of size n2.
+func (l *Log) Consistency(n1, n2 int64) ([][]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if n1 < 0 || n1 > n2 || n2 > int64(len(l.leaves)) {
+		return nil, ErrRange
+	}
+	nodes, err := proof.Consistency(uint64(n1), uint64(n2))
+	if err != nil {
+		return nil, err
+	}
+	return l.nodeHashes(nodes)
+}
+
+// Leaf returns leaf index's bytes.
+func (l *Log) Leaf(index int64) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if index < 0 || index >= int64(len(l.leaves)) {
+		return nil, ErrRange
+	}
+	return l.leaves[index], nil
+}
+
+// LeavesOf lists the indexes of the leaves of packet id.
+func (l *Log) LeavesOf(id string) []int64 {
+	b, err := hex.DecodeString(id)
+	if err != nil || len(b) != sha256.Size {
+		return nil
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return append([]int64(nil), l.byID[[32]byte(b)]...)
+}
+
+// Tile returns a tile's data (C2SP tlog-tiles, height 8): a hash tile at
+// "tile/<L>/<N>[.p/<W>]" or an entry bundle at "tile/entries/<N>[.p/<W>]".
+func (l *Log) Tile(path string) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	rest, ok := strings.CutPrefix(path, "tile/entries/")
+	if ok {
+		// An entry bundle: the leaves of data tile N, each as a
+		// big-endian uint16 length and the bytes.
+		t, err := tlog.ParseTilePath("tile/8/0/" + rest)
+		if err != nil {
+			return nil, err
+		}
+		start, end := t.N<<8, t.N<<8+int64(t.W)
+		if end > int64(len(l.leaves)) {
+			return nil, ErrRange
+		}
+		var out []byte
+		for _, lf := range l.leaves[start:end] {
+			out = append(out, byte(len(lf)>>8), byte(len(lf)))
+			out = append(out, lf...)
+		}
+		return out, nil
+	}
+	rest, ok = strings.CutPrefix(path, "tile/")
+	if !ok {
+		return nil, ErrRange
+	}
+	t, err := tlog.ParseTilePath("tile/8/" + rest)
+	if err != nil || t.L < 0 {
+		return nil, fmt.Errorf("%w: %s", ErrRange, path)
+	}
+	// The tile's hashes must cover complete subtrees within the tree.
+	if t.L > 6 || (t.N*256+int64(t.W))<<(uint(t.L)*8) > int64(len(l.leaves)) {
+		return nil, fmt.Errorf("%w: %s", ErrRange, path)
+	}
+	return tlog.ReadTileData(t, l)
+}
