@@ -22,6 +22,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/apiref"
 	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/trust"
@@ -82,6 +83,8 @@ type Server struct {
 	// Reference serves the published API reference (apiref.Patterns);
 	// nil makes one.
 	Reference http.Handler
+	// Evidence is the verifiable log (internal/evidence); nil when off.
+	Evidence *evidence.Checkpointer
 }
 
 // Handler returns the routes.
@@ -93,6 +96,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/packets/{id}/signature", s.auth(s.signature))
 	mux.HandleFunc("GET /v1/inbox", s.auth(s.inbox))
 	mux.HandleFunc("POST /v1/inbox/{id}/ack", s.auth(s.ack))
+	s.logRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if s.Ready != nil {

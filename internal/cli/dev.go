@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/lienthong/lienthong/internal/atomicfile"
 	"github.com/lienthong/lienthong/internal/config"
@@ -99,6 +102,9 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 		return err
 	}
 	cfg.Console.SessionKey = config.Secret(key)
+	if cfg.Evidence.Key, err = devLogKey(devDir); err != nil {
+		return err
+	}
 	op, err := devOperator(devDir)
 	if err != nil {
 		return err
@@ -126,9 +132,10 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
   kafka broker:              %s
   agencies, tokens and keys: %s
   trust root:                %s
+  verifiable log's key:      %s
   try: lienthong sign FILE --cert ... --key ... -o FILE.p7s, then
        curl -H "Authorization: Bearer TOKEN" -F packet=@FILE -F signature=@FILE.p7s http://%s/v1/packets
-`, a, data, strings.Join(cfg.Bus.Brokers, ","), agenciesPath, filepath.Join(devDir, "ca.pem"), a)
+`, a, data, strings.Join(cfg.Bus.Brokers, ","), agenciesPath, filepath.Join(devDir, "ca.pem"), filepath.Join(devDir, "log.pub"), a)
 		if db.secure {
 			path := filepath.Join(devDir, "kafka", "kafka.json")
 			if err := devKafkaBrokers(path, cfg.Bus.Brokers); err != nil {
@@ -167,4 +174,21 @@ func devSessionKey(devDir string) (string, error) {
 	}
 	key := devsite.Secret()
 	return key, atomicfile.WriteBytes(path, []byte(key), 0o600)
+}
+
+// devLogKey keeps the verifiable log's key across restarts, in
+// DIR/dev/log.key, with its public half in log.pub for auditors.
+func devLogKey(devDir string) (string, error) {
+	priv, pub := filepath.Join(devDir, "log.key"), filepath.Join(devDir, "log.pub")
+	if _, err := os.Stat(priv); err == nil {
+		return priv, nil
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, "lienthong-dev/log")
+	if err != nil {
+		return "", err
+	}
+	if err := atomicfile.WriteBytes(pub, []byte(vkey+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return priv, atomicfile.WriteBytes(priv, []byte(skey+"\n"), 0o600)
 }

@@ -368,7 +368,11 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Hub: h, Tokens: auth, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
+	checkpoints, err := startEvidence(ctx, cfg, busCfg, publisher, admin, store, nil, g, log)
+	if err != nil {
+		return nil, err
+	}
+	srv := &api.Server{Hub: h, Tokens: auth, Evidence: checkpoints, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		ClientCert: clientCert(dir), PeerCert: certs.ClientCert, Ready: func(r *http.Request) error {
 			if tokens != nil && !tokens.IsReady() {
 				return creds.ErrNotReady

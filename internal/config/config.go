@@ -35,6 +35,8 @@ type Config struct {
 	Log     Log     `mapstructure:"log" json:"log"`
 	Metrics Metrics `mapstructure:"metrics" json:"metrics"`
 	Tracing Tracing `mapstructure:"tracing" json:"tracing"`
+	// Evidence is the verifiable log of every exchange.
+	Evidence Evidence `mapstructure:"evidence" json:"evidence"`
 }
 
 // Hub is the HTTP server and the hub's own identity.

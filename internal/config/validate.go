@@ -144,6 +144,7 @@ func (c *Config) validate(checkFiles bool) error {
 		p.addf("metrics.pprof", "%w: needs metrics.enabled and metrics.addr, profiles are never served on the public listener", ErrConflict)
 	}
 	c.Tracing.validate(&p)
+	c.Evidence.validate(&p, checkFiles)
 	return errors.Join(p...)
 }
 

@@ -93,8 +93,20 @@ func (l *Log) WaitReady(ctx context.Context) error {
 	}
 }
 
-// ReadHashes implements tlog.HashReader over the stored hashes.
-func (l *Log) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+// hashReader reads the stored hashes under the read lock.
+func (l *Log) hashReader() tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		l.mu.RLock()
+		defer l.mu.RUnlock()
+		return held{l}.ReadHashes(indexes)
+	})
+}
+
+// held reads the stored hashes while l.mu is held.
+type held struct{ l *Log }
+
+func (h held) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	l := h.l
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
 		if x < 0 || x >= int64(len(l.hashes)) {
@@ -115,7 +127,7 @@ func (l *Log) Append(leaf []byte) error {
 		return nil
 	}
 	n := int64(len(l.leaves))
-	hs, err := tlog.StoredHashesForRecordHash(n, h, l)
+	hs, err := tlog.StoredHashesForRecordHash(n, h, held{l})
 	if err != nil {
 		return err
 	}
@@ -156,14 +168,17 @@ func (l *Log) Root(n int64) (tlog.Hash, error) {
 	if n == 0 {
 		return tlog.Hash(rfc6962.DefaultHasher.EmptyRoot()), nil
 	}
-	return tlog.TreeHash(n, l)
+	return tlog.TreeHash(n, held{l})
 }
 
 // Checkpoint is a signed note of the tree as it is now (C2SP
 // tlog-checkpoint: origin, size, root hash in base64).
-func (l *Log) Checkpoint() ([]byte, error) {
+func (l *Log) Checkpoint() ([]byte, error) { return l.checkpointAt(l.Size()) }
+
+// checkpointAt signs the checkpoint of size n (Ed25519 signatures are
+// deterministic: every replica signs the same bytes for the same size).
+func (l *Log) checkpointAt(n int64) ([]byte, error) {
 	l.mu.RLock()
-	n := int64(len(l.leaves))
 	if n == l.cpSize {
 		cp := l.cp
 		l.mu.RUnlock()
@@ -193,7 +208,7 @@ func (l *Log) nodeHashes(nodes proof.Nodes) ([][]byte, error) {
 	for i, id := range nodes.IDs {
 		idx[i] = tlog.StoredHashIndex(int(id.Level), int64(id.Index))
 	}
-	hs, err := l.ReadHashes(idx)
+	hs, err := held{l}.ReadHashes(idx)
 	if err != nil {
 		return nil, err
 	}
@@ -290,5 +305,5 @@ func (l *Log) Tile(path string) ([]byte, error) {
 	if t.L > 6 || (t.N*256+int64(t.W))<<(uint(t.L)*8) > int64(len(l.leaves)) {
 		return nil, fmt.Errorf("%w: %s", ErrRange, path)
 	}
-	return tlog.ReadTileData(t, l)
+	return tlog.ReadTileData(t, held{l})
 }

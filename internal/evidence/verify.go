@@ -50,9 +50,12 @@ type Proven struct {
 // proven against one signed checkpoint. An auditor checks it with the
 // log's public key alone (VerifyBundle).
 type Bundle struct {
-	V          int      `json:"v"`
-	Checkpoint string   `json:"checkpoint"` // the signed note
-	Leaves     []Proven `json:"leaves"`
+	V          int    `json:"v"`
+	Checkpoint string `json:"checkpoint"` // the signed note
+	// Timestamp is an RFC 3161 token over the SHA-256 of Checkpoint, when
+	// the hub has a TSA (base64 DER in JSON).
+	Timestamp []byte   `json:"timestamp,omitempty"`
+	Leaves    []Proven `json:"leaves"`
 }
 
 // OpenCheckpoint checks a signed checkpoint against the log's key (the

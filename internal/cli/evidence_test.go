@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lienthong/lienthong/internal/evidence"
+	"github.com/lienthong/lienthong/internal/testwait"
+)
+
+// logGet is a GET on the dev hub as token ("" for none).
+func logGet(t *testing.T, url, token string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// On the embedded default, a packet's acceptance, fetch and
+// acknowledgement are leaves of the log, proven to its sender against a
+// signed checkpoint that `lienthong audit verify` accepts with the log's
+// public key alone; another agency gets no proof; checkpoints taken
+// before and after are consistent, and so after a restart, which rebuilds
+// the tree from the topic.
+func TestEvidenceDev(t *testing.T) {
+	data := t.TempDir()
+	addr, stop := startDev(t, data, nil)
+	base := "http://" + addr
+	var agencies []map[string]string
+	raw, err := os.ReadFile(filepath.Join(data, "dev", "agencies.json"))
+	if err != nil || json.Unmarshal(raw, &agencies) != nil {
+		t.Fatalf("agencies.json: %v", err)
+	}
+	by := map[string]map[string]string{}
+	for _, a := range agencies {
+		by[a["organId"]] = a
+	}
+	g22, h29, g12 := by["000.00.00.G22"], by["000.00.00.H29"], by["000.00.00.G12"]
+	rel := func(p string) string { return filepath.Join(data, "dev", p) }
+	pub := rel("log.pub")
+	dir := t.TempDir()
+	save := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	code, empty := logGet(t, base+"/v1/log/checkpoint", "")
+	if code != 200 || !strings.HasPrefix(string(empty), "lienthong-dev/log\n") {
+		t.Fatalf("checkpoint: %d %s", code, empty)
+	}
+	first := save("first.cp", empty)
+
+	doc := filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml")
+	code, out, errOut := run(t, "send", doc, "--hub", base, "--token", g22["token"], "--cert", rel(g22["cert"]), "--key", rel(g22["key"]), "--chain", rel(g22["chain"]))
+	if code != ExitOK {
+		t.Fatalf("send: %s", errOut)
+	}
+	var receipt struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(out), &receipt); err != nil || receipt.ID == "" {
+		t.Fatalf("receipt: %v %s", err, out)
+	}
+	waitInbox(t, addr, h29["token"])
+	fetched := filepath.Join(dir, "fetched.xml")
+	if code, _, errOut := run(t, "fetch", receipt.ID, "-o", fetched, "--hub", base, "--token", h29["token"]); code != ExitOK {
+		t.Fatalf("fetch: %s", errOut)
+	}
+	if code, _, errOut := run(t, "ack", receipt.ID, "--result", "done", "--hub", base, "--token", h29["token"]); code != ExitOK {
+		t.Fatalf("ack: %s", errOut)
+	}
+
+	var b evidence.Bundle
+	testwait.EventuallyState(t, "the three leaves proven", func() (bool, string) {
+		code, body := logGet(t, base+"/v1/packets/"+receipt.ID+"/proof", g22["token"])
+		if code != 200 || json.Unmarshal(body, &b) != nil {
+			return false, fmt.Sprint(code, " ", string(body))
+		}
+		return len(b.Leaves) == 3, string(body)
+	})
+	bundle, _ := json.Marshal(b)
+	code, out, errOut = run(t, "audit", "verify", save("bundle.json", bundle), "--log-key", pub)
+	if code != ExitOK {
+		t.Fatalf("audit verify: %d %s %s", code, out, errOut)
+	}
+	for _, want := range []string{`"type":"accepted"`, `"type":"fetched"`, `"type":"acked"`, `"from":"000.00.00.G22"`, `"to":["000.00.00.H29"]`, receipt.ID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit verify's leaves lack %s: %s", want, out)
+		}
+	}
+	if code, body := logGet(t, base+"/v1/packets/"+receipt.ID+"/proof", h29["token"]); code != 200 {
+		t.Errorf("the recipient's proof: %d %s", code, body)
+	}
+	if code, body := logGet(t, base+"/v1/packets/"+receipt.ID+"/proof", g12["token"]); code != 404 {
+		t.Errorf("another agency's proof: %d %s", code, body)
+	}
+	if code, _ := logGet(t, base+"/v1/log/tile/entries/000.p/3", ""); code != 404 {
+		t.Errorf("entry bundles are public: %d", code)
+	}
+	if code, tile := logGet(t, base+"/v1/log/tile/0/000.p/3", ""); code != 200 || len(tile) != 3*32 {
+		t.Errorf("hash tile: %d, %d bytes", code, len(tile))
+	}
+
+	consistent := func(old string, newer []byte, from, to int) {
+		t.Helper()
+		code, p := logGet(t, fmt.Sprintf("%s/v1/log/proof/consistency?from=%d&to=%d", base, from, to), "")
+		if code != 200 {
+			t.Fatalf("consistency proof: %d %s", code, p)
+		}
+		if code, out, errOut := run(t, "audit", "consistency", old, save("new.cp", newer), "--proof", save("p.json", p), "--log-key", pub); code != ExitOK {
+			t.Errorf("audit consistency %d → %d: %s %s", from, to, out, errOut)
+		}
+	}
+	consistent(first, []byte(b.Checkpoint), 0, 3)
+
+	// A restart rebuilds the tree from the topic: same root, and it goes on.
+	stop()
+	addr, _ = startDev(t, data, nil)
+	base = "http://" + addr
+	testwait.EventuallyState(t, "the rebuilt log's checkpoint", func() (bool, string) {
+		code, cp := logGet(t, base+"/v1/log/checkpoint", "")
+		return code == 200 && string(cp) == b.Checkpoint, string(cp)
+	})
+	if code, _, errOut := run(t, "send", filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new-two-recipients.xml"), "--hub", base, "--token", g22["token"],
+		"--cert", rel(g22["cert"]), "--key", rel(g22["key"]), "--chain", rel(g22["chain"])); code != ExitOK {
+		t.Fatalf("send after the restart: %s", errOut)
+	}
+	var later []byte
+	testwait.EventuallyState(t, "a checkpoint with the new leaf", func() (bool, string) {
+		_, later = logGet(t, base+"/v1/log/checkpoint", "")
+		return strings.Contains(string(later), "\n4\n"), string(later)
+	})
+	consistent(save("before-restart.cp", []byte(b.Checkpoint)), later, 3, 4)
+}

@@ -1,0 +1,151 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/lienthong/lienthong/internal/blob"
+)
+
+// DefaultInterval is how often a growing log gets a new checkpoint.
+const DefaultInterval = 2 * time.Second
+
+// Published is a checkpoint as published: the signed note and, when a TSA
+// is configured, an RFC 3161 time-stamp token over its SHA-256.
+type Published struct {
+	Size       int64
+	Checkpoint []byte
+	Timestamp  []byte // DER TimeStampToken; nil without a TSA
+}
+
+// Checkpointer signs a checkpoint every Interval while the log grows (and
+// at once when asked, Now), has it time-stamped when Stamp is set, and
+// copies it with the tiles it completes to Store under Prefix: a C2SP
+// tlog-tiles tree ("checkpoint", "tile/<L>/<N>") any static file server
+// can mirror. Hash tiles only: the leaves name the parties of every
+// exchange, which a public mirror must not show.
+type Checkpointer struct {
+	Log      *Log
+	Interval time.Duration
+	Store    blob.Store // nil: nothing is copied
+	Prefix   string     // e.g. "log/"
+	// Stamp returns an RFC 3161 token over digest (SHA-256); nil: none.
+	Stamp  func(ctx context.Context, digest []byte) ([]byte, error)
+	Logger *slog.Logger
+
+	mu     sync.Mutex // held while one checkpoint is made
+	latest Published
+	tiles  int64 // the tree size up to which tiles were copied
+}
+
+// Latest is the last checkpoint published; Size -1 before the first.
+func (c *Checkpointer) Latest() Published {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.latest.Checkpoint == nil {
+		return Published{Size: -1}
+	}
+	return c.latest
+}
+
+// Run publishes until ctx ends.
+func (c *Checkpointer) Run(ctx context.Context) error {
+	if c.Interval <= 0 {
+		c.Interval = DefaultInterval
+	}
+	if err := c.Log.WaitReady(ctx); err != nil {
+		return nil //nolint:nilerr // ctx ended
+	}
+	t := time.NewTicker(c.Interval)
+	defer t.Stop()
+	for {
+		if _, err := c.Now(ctx); err != nil && ctx.Err() == nil {
+			c.log().Warn("evidence: checkpoint not published", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Checkpointer) log() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Now publishes a checkpoint of the log as it is, unless the latest
+// already covers it, and returns the latest.
+func (c *Checkpointer) Now(ctx context.Context) (Published, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.Log.Size()
+	if c.latest.Checkpoint != nil && c.latest.Size >= n {
+		return c.latest, nil
+	}
+	cp, err := c.Log.checkpointAt(n)
+	if err != nil {
+		return c.latest, err
+	}
+	p := Published{Size: n, Checkpoint: cp}
+	if c.Stamp != nil {
+		sum := sha256.Sum256(cp)
+		if p.Timestamp, err = c.Stamp(ctx, sum[:]); err != nil {
+			// An unstamped checkpoint proves less, not nothing: it is
+			// published, and the next one tries again.
+			c.log().Warn("evidence: checkpoint not time-stamped", "size", n, "err", err)
+		}
+	}
+	if c.Store != nil {
+		if err := c.copy(ctx, p); err != nil {
+			c.log().Warn("evidence: checkpoint not copied to the store", "size", n, "err", err)
+		}
+	}
+	c.latest = p
+	return p, nil
+}
+
+// copy writes the tiles between the last copy and p, then the checkpoint.
+// Tiles are immutable (a partial one has its width in its name), so a
+// replica writing the same one finds it there; the checkpoint is
+// replaced, and a mirror may briefly see none or an older one.
+func (c *Checkpointer) copy(ctx context.Context, p Published) error {
+	for _, t := range tlog.NewTiles(8, c.tiles, p.Size) {
+		data, err := tlog.ReadTileData(t, c.Log.hashReader())
+		if err != nil {
+			return err
+		}
+		key := c.Prefix + strings.Replace(t.Path(), "tile/8/", "tile/", 1)
+		if _, err := c.Store.Create(ctx, key, bytes.NewReader(data), int64(len(data)), blob.Meta{}); err != nil && !errors.Is(err, blob.ErrExists) {
+			return err
+		}
+	}
+	c.tiles = p.Size
+	for _, o := range []struct {
+		name string
+		data []byte
+	}{{"checkpoint", p.Checkpoint}, {"checkpoint.tst", p.Timestamp}} {
+		if o.data == nil {
+			continue
+		}
+		key := c.Prefix + o.name
+		if err := c.Store.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return err
+		}
+		if _, err := c.Store.Create(ctx, key, bytes.NewReader(o.data), int64(len(o.data)), blob.Meta{ContentType: "text/plain; charset=utf-8"}); err != nil && !errors.Is(err, blob.ErrExists) {
+			return err
+		}
+	}
+	return nil
+}
