@@ -5,7 +5,8 @@ package schemas
 
 import "embed"
 
-// FS holds openapi.yaml, vdxp.openapi.yaml and events/*.schema.json.
+// FS holds openapi.yaml, vdxp.openapi.yaml, events/*.schema.json and
+// log/leaf.schema.json.
 //
-//go:embed openapi.yaml vdxp.openapi.yaml events/*.schema.json
+//go:embed openapi.yaml vdxp.openapi.yaml events/*.schema.json log/*.schema.json
 var FS embed.FS

@@ -145,6 +145,15 @@ var restProblems = []Problem{
 	{"request.bad_result", 400,
 		Text{"Kết quả xác nhận không hợp lệ.", "result phải là done hoặc fail."},
 		Text{"The acknowledgement's result is not valid.", "result must be done or fail."}},
+	{"log.off", 404,
+		Text{"Trục này không giữ sổ ghi kiểm chứng được (evidence.key chưa đặt).", "Đề nghị đơn vị vận hành bật sổ ghi (docs/evidence.md)."},
+		Text{"This hub keeps no verifiable log (evidence.key is not set).", "Ask the operator to turn the log on (docs/evidence.md)."}},
+	{"log.pending", 503,
+		Text{"Các mục của gói tin chưa vào sổ ghi, hoặc trục vừa khởi động và chưa đọc xong sổ.", "Thử lại sau vài giây (Retry-After)."},
+		Text{"The packet's leaves are not in the log yet, or the hub is starting and has not read the log.", "Retry in a few seconds (Retry-After)."}},
+	{"log.bad_range", 400,
+		Text{"Kích thước cây hoặc ô (tile) không có trong sổ ghi.", "Dùng kích thước của một checkpoint đã công bố (from ≤ to) và đường dẫn tile theo C2SP tlog-tiles."},
+		Text{"No such tree size or tile in the log.", "Use sizes of published checkpoints (from ≤ to) and C2SP tlog-tiles paths."}},
 }
 
 // VDXPProblems are the codes only the /vdxp/ endpoints answer, not in the

@@ -11,7 +11,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/lienthong/lienthong/internal/evidence"
+	"github.com/lienthong/lienthong/internal/schemas"
 )
 
 const origin = "lienthong.test/log"
@@ -208,3 +211,55 @@ func (r tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	return out, nil
 }
 func (tileReader) SaveTiles([]tlog.Tile, [][]byte) {}
+
+// The leaves made from real event shapes follow schemas/log, and their
+// canonical bytes are the only encoding ParseLeaf takes.
+func TestLeavesFollowSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	raw, err := schemas.FS.ReadFile("log/leaf.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("leaf.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	c.AssertFormat()
+	sch, err := c.Compile("leaf.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Repeat("ab", 32)
+	accepted, err := evidence.FromAccepted([]byte(`{"v":1,"id":"` + id + `","kind":"status","from":"000.00.00.H29","documentId":"d","statusCode":"03","sha256":"` + id +
+		`","size":1234,"acceptedAt":"2026-12-07T05:06:07.1+07:00","deliveries":[{"endpoint":"000.00.00.G22"},{"endpoint":"000.00.00.G22"}],"subject":"<&>"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked, err := evidence.FromTransport([]byte(`{"v":1,"type":"acked","id":"` + id + `","endpoint":"000.00.00.G22","result":"done","at":"2026-12-07T00:00:00Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lf := range []evidence.Leaf{accepted, acked} {
+		b := lf.Marshal()
+		v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("%s: %v", b, err)
+		}
+		if _, err := evidence.ParseLeaf(b); err != nil {
+			t.Errorf("ParseLeaf(%s): %v", b, err)
+		}
+		spaced := bytes.Replace(b, []byte(`,"`), []byte(`, "`), 1)
+		if _, err := evidence.ParseLeaf(spaced); err == nil {
+			t.Errorf("a leaf not in canonical form was taken: %s", spaced)
+		}
+	}
+	if got := string(accepted.Marshal()); !strings.Contains(got, `"to":["000.00.00.G22"]`) || !strings.Contains(got, `"at":"2026-12-06T22:06:07.1Z"`) {
+		t.Errorf("accepted leaf %s", got)
+	}
+	if _, err := evidence.FromTransport([]byte(`{"v":1,"type":"deleted","id":"` + id + `","at":"2026-12-07T00:00:00Z"}`)); err == nil {
+		t.Error("an unknown transport type made a leaf")
+	}
+}

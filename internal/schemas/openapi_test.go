@@ -106,6 +106,8 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		if strings.HasPrefix(path, "/vdxp/") {
 			continue
 		}
+		// A ServeMux wildcard spanning segments is one OpenAPI parameter.
+		path = strings.ReplaceAll(path, "...}", "}")
 		if !documented(method, path) {
 			t.Errorf("%s is not in openapi.yaml", r)
 		}
