@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -302,47 +303,54 @@ func leaves(err error) []error {
 	return []error{err}
 }
 
+// organEntry starts the directory's error about one entry.
+var organEntry = regexp.MustCompile(`^agency \d+ \("(?:[^"\\]|\\.)*"\): `)
+
 // refusalKey is the message saying what is wrong with one problem. The
-// configuration's rules name the field by its key (agencies[i].FIELD),
-// the directory's by its name.
+// configuration's rules start with the field's key (agencies[i].FIELD),
+// the directory's with the field's name after the entry.
 func refusalKey(e error) string {
-	s := e.Error()
-	has := func(sub string) bool { return strings.Contains(s, sub) }
+	msg := organEntry.ReplaceAllString(e.Error(), "")
+	field := msg
+	if i := strings.IndexAny(msg, ": "); i >= 0 {
+		field = msg[:i]
+	}
+	is := func(name string) bool { return field == name || strings.HasSuffix(field, "."+name) }
 	switch {
-	case has(".webhookSecret"):
+	case is("webhookSecret"):
 		return "ag_err_webhook_secret"
-	case has(".vdxpSystemId") && errors.Is(e, config.ErrDuplicate):
+	case is("vdxpSystemId") && errors.Is(e, config.ErrDuplicate):
 		return "ag_err_vdxp_taken"
-	case has(".vdxpSecret") && errors.Is(e, config.ErrWeakSecret):
+	case is("vdxpSecret") && errors.Is(e, config.ErrWeakSecret):
 		return "ag_err_vdxp_weak"
-	case has(".vdxpSecret"), has(".vdxpSystemId"):
+	case is("vdxpSecret"), is("vdxpSystemId"):
 		return "ag_err_vdxp_pair"
-	case has(".kafka.password"):
+	case strings.HasSuffix(field, ".kafka.password"):
 		return "ag_err_kafka_weak"
-	case has(".kafka.user") && errors.Is(e, config.ErrDuplicate):
+	case strings.HasSuffix(field, ".kafka.user") && errors.Is(e, config.ErrDuplicate), strings.HasSuffix(field, ".kafka.user") && errors.Is(e, config.ErrConflict):
 		return "ag_err_kafka_taken"
-	case has(".kafka.user") && errors.Is(e, config.ErrRequired):
+	case strings.HasSuffix(field, ".kafka.user") && errors.Is(e, config.ErrRequired):
 		return "ag_err_kafka_pair"
-	case has(".kafka.user"):
+	case strings.HasSuffix(field, ".kafka.user"):
 		return "ag_err_kafka_user"
-	case has("bus.sasl"):
+	case strings.HasPrefix(field, "bus.sasl"):
 		return "ag_err_kafka_off"
-	case has("certSha256") && (errors.Is(e, config.ErrDuplicate) || has("listed twice")):
+	case strings.Contains(field, "certSha256") && (errors.Is(e, config.ErrDuplicate) || strings.Contains(msg, "listed twice")):
 		return "ag_err_cert_twice"
-	case has("certSha256"):
+	case strings.Contains(field, "certSha256"):
 		return "ag_err_cert"
 	case errors.Is(e, organ.ErrDuplicate), errors.Is(e, config.ErrDuplicate):
 		return "ag_err_taken"
 	case errors.Is(e, organ.ErrCycle):
 		return "ag_err_cycle"
-	case has("parent"):
+	case is("parent"):
 		return "ag_err_parent"
-	case has("alias"):
+	case is("alias"), strings.Contains(field, ".aliases["):
 		return "ag_err_alias"
+	case is("endpoint"):
+		return "ag_err_endpoint"
 	case errors.Is(e, organ.ErrInvalid), errors.Is(e, organ.ErrEmpty):
 		return "ag_err_id"
-	case has("endpoint"):
-		return "ag_err_endpoint"
 	}
 	return "ag_err_other"
 }
