@@ -215,8 +215,9 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, u *Account, ss *
 type directoryView struct {
 	Agencies []directoryRow
 	CanEdit  bool // an admin may issue and revoke tokens
-	// CanManage: an admin may add, change and retire agencies here.
-	CanManage bool
+	// CanManage: an admin may add, change and retire agencies here;
+	// Live: agencies change at run time (an admin's doing).
+	CanManage, Live bool
 	// NewToken is a token just issued, shown this once.
 	NewToken, NewTokenOrgan string
 }
@@ -272,7 +273,7 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, s
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("ops_directory")
 	v := &directoryView{CanEdit: u.Role == RoleAdmin && s.o.Tokens != nil, CanManage: u.Role == RoleAdmin && s.o.Agencies != nil && s.o.Directory != nil,
-		NewToken: issued.value, NewTokenOrgan: issued.organ}
+		Live: s.o.Agencies != nil, NewToken: issued.value, NewTokenOrgan: issued.organ}
 	p.Directory = v
 	switch ok := r.URL.Query().Get("ok"); ok {
 	case "revoked":
