@@ -215,13 +215,20 @@ func (b *tab) checkPhone(page string) {
 }
 
 // checkKeyboard presses Tab through the page from its start and checks
-// that each link, button, field and disclosure shown is reached, each with
-// a visible focus outline, the skip link first.
+// that each link, button, field, radio group and disclosure shown is
+// reached, each with a visible focus outline, the skip link first.
 func (b *tab) checkKeyboard(page string) {
 	b.t.Helper()
 	n := get(b, "list the controls", chromedp.Evaluate[int](`(() => {
 		const all = [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")]
-			.filter(e => !e.disabled && e.checkVisibility({contentVisibilityAuto: true, visibilityProperty: true}));
+			.filter(e => !e.disabled && e.checkVisibility({contentVisibilityAuto: true, visibilityProperty: true}))
+			// Tab stops once in a radio group, on its checked button (the
+			// arrows move within it).
+			.filter(e => {
+				if (e.type !== "radio") return true;
+				const group = (e.form ?? document).querySelectorAll('input[type=radio][name="' + CSS.escape(e.name) + '"]');
+				return e === ([...group].find(r => r.checked) ?? group[0]);
+			});
 		all.forEach((e, i) => e.dataset.kb = String(i));
 		// Tab starts from the top: from a focused element placed first.
 		const start = document.createElement("span");
@@ -552,5 +559,53 @@ func TestBrowser(t *testing.T) {
 	}
 	if code := inbox(newTok); code != http.StatusOK {
 		t.Errorf("the new token after revoking the old: %d", code)
+	}
+
+	// The admin adds an agency pushed to by webhook, first without its
+	// secret (refused, said in Vietnamese beside the form), changes it,
+	// and retires it once its OrganId is typed: no restart.
+	const k01 = "000.00.00.K01"
+	row := `tr[data-organ="` + k01 + `"]`
+	operator.run("the new agency form", chromedp.Navigate(base+"/ops/directory"),
+		chromedp.Click(chromedp.CSS(`#add-agency`)), chromedp.WaitVisible(chromedp.CSS(`form.agency`)))
+	operator.screenshot("agency-new")
+	operator.run("add an agency without its secret",
+		chromedp.SendKeys(chromedp.CSS(`input[name=id]`), k01),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "Sở Khoa học và Công nghệ"),
+		chromedp.Click(chromedp.CSS(`input[name=mode][value=webhook]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=webhook_url]`), "https://k01.example/hook"),
+		chromedp.Click(chromedp.CSS(`form.agency button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#agency-errors`)),
+	)
+	if msg := operator.text("the refusal", "#agency-errors li"); !strings.Contains(msg, "khóa bí mật") {
+		t.Errorf("refusal %q, want the missing webhook secret", msg)
+	}
+	operator.screenshot("agency-refused")
+	operator.run("add it with its secret",
+		chromedp.SendKeys(chromedp.CSS(`input[name=webhook_secret]`), "k01-webhook-secret-0123456789"),
+		chromedp.Click(chromedp.CSS(`form.agency button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(row)),
+	)
+	operator.run("change it", chromedp.Click(chromedp.CSS(row+` .rowactions a[href$="/edit"]`)), chromedp.WaitVisible(chromedp.CSS(`form.agency`)))
+	operator.screenshot("agency-edit")
+	operator.run("save a national-axis account",
+		chromedp.SendKeys(chromedp.CSS(`input[name=vdxp_system]`), "k01-dms"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=vdxp_secret]`), "k01-national-axis-secret-42"),
+		chromedp.Click(chromedp.CSS(`form.agency button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(row)),
+	)
+	if creds := operator.text("K01's credentials", `td[id="`+k01+`"]`); !strings.Contains(creds, "Tài khoản trục quốc gia") || !strings.Contains(creds, "Khóa bí mật để đẩy gói tin") {
+		t.Errorf("K01's credentials after the change: %q", creds)
+	}
+	operator.screenshot("directory-agencies")
+	operator.run("retire it", chromedp.Click(chromedp.CSS(row+` .rowactions a.danger`)), chromedp.WaitVisible(chromedp.CSS(`input[name=confirm]`)))
+	operator.screenshot("agency-retire")
+	operator.run("confirm",
+		chromedp.SendKeys(chromedp.CSS(`input[name=confirm]`), k01),
+		chromedp.Click(chromedp.CSS(`form.agency button.danger`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	if n := get(operator, "K01's row", chromedp.Evaluate[int](`document.querySelectorAll('`+row+`').length`)); n != 0 {
+		t.Error("K01 still listed after retiring it")
 	}
 }

@@ -436,7 +436,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(cfg, h, &push.DeadLetters{Bus: busCfg, Topics: pushTopics}, dir, reg, hubMetrics.Totals(), tokens, signedOut, proxies, log)
+		con, err := newConsole(cfg, h, &push.DeadLetters{Bus: busCfg, Topics: pushTopics}, dir, reg, hubMetrics.Totals(), tokens, onboarded, signedOut, proxies, log)
 		if err != nil {
 			return nil, err
 		}
@@ -482,10 +482,10 @@ func serveMetrics(cfg *config.Config, mh http.Handler, g *lifecycle.Group, log *
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
 func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
-	tokens *creds.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (*console.Console, error) {
+	tokens *creds.Store, onboarded *agencies.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (*console.Console, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
-		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != ""}
+		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != "", Kafka: a.Kafka.User != ""}
 	}
 	o := console.Options{Hub: h, DeadLetters: deadLetters, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}, Proxies: proxies, SpoolDir: filepath.Join(cfg.Hub.DataDir, "spool"),
@@ -503,6 +503,9 @@ func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, d
 	}
 	if tokens != nil {
 		o.Tokens = tokens
+	}
+	if onboarded != nil {
+		o.Agencies = onboarded
 	}
 	if reg != nil {
 		o.Gatherer, o.Totals = reg, totals

@@ -81,6 +81,10 @@ type Options struct {
 	// Tokens, when set, lists agencies' tokens on the directory page and
 	// lets an admin issue and revoke them (creds.Store).
 	Tokens TokenAdmin
+	// Agencies, when set, lets admins add, change and retire agencies at
+	// run time (agencies.Store), and the directory page lists credentials
+	// from it, Credentials then unused; nil when run-time agencies are off.
+	Agencies AgencyAdmin
 	// MaxUpload bounds the total size of the files of one composed
 	// document; zero means 50 MiB.
 	MaxUpload int64
@@ -266,6 +270,12 @@ func New(o Options) (*Console, error) {
 	mux.HandleFunc("GET /ops/directory", s.operator(s.directory))
 	mux.HandleFunc("POST /ops/directory/{organ}/tokens", s.operator(s.issueToken))
 	mux.HandleFunc("POST /ops/directory/{organ}/tokens/{fp}/revoke", s.operator(s.revokeToken))
+	mux.HandleFunc("GET /ops/agencies/new", s.operator(s.agencyNew))
+	mux.HandleFunc("POST /ops/agencies/new", s.operator(s.agencySave))
+	mux.HandleFunc("GET /ops/agencies/{organ}/edit", s.operator(s.agencyEdit))
+	mux.HandleFunc("POST /ops/agencies/{organ}/edit", s.operator(s.agencySave))
+	mux.HandleFunc("GET /ops/agencies/{organ}/retire", s.operator(s.agencyRetireGet))
+	mux.HandleFunc("POST /ops/agencies/{organ}/retire", s.operator(s.agencyRetire))
 	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
 		f, ok := s.static[r.PathValue("name")]
 		if !ok {
@@ -330,6 +340,7 @@ type page struct {
 	Trace       *traceView
 	DeadLetters *deadLetterView
 	Directory   *directoryView
+	Agency      *agencyView
 }
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {

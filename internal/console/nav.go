@@ -13,7 +13,7 @@ func navEntry(path string) string {
 		return path
 	case strings.HasPrefix(path, "/ops/packet/"):
 		return "/ops/search"
-	case strings.HasPrefix(path, "/ops/directory/"):
+	case strings.HasPrefix(path, "/ops/directory/"), strings.HasPrefix(path, "/ops/agencies/"):
 		return "/ops/directory"
 	case path == "/registers", strings.HasPrefix(path, "/registers/"):
 		return "/registers"

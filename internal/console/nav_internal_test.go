@@ -16,6 +16,8 @@ func TestNavEntry(t *testing.T) {
 		{give: "/ops/packet/abc", want: "/ops/search"},
 		{give: "/ops/dead-letters", want: "/ops/dead-letters"},
 		{give: "/ops/directory/000.00.00.H29/tokens", want: "/ops/directory"},
+		{give: "/ops/agencies/000.00.00.H29/edit", want: "/ops/directory"},
+		{give: "/ops/agencies/new", want: "/ops/directory"},
 		{give: "/doc/abc", want: ""},
 		{give: "/", want: ""},
 		{give: "/inboxes", want: ""},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lienthong/lienthong/internal/agencies"
 	"github.com/lienthong/lienthong/internal/creds"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/push"
@@ -214,6 +215,9 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, u *Account, ss *
 type directoryView struct {
 	Agencies []directoryRow
 	CanEdit  bool // an admin may issue and revoke tokens
+	// CanManage: an admin may add, change and retire agencies here;
+	// Live: agencies change at run time (an admin's doing).
+	CanManage, Live bool
 	// NewToken is a token just issued, shown this once.
 	NewToken, NewTokenOrgan string
 }
@@ -232,6 +236,7 @@ type directoryRow struct {
 	Credentials []string
 	Tokens      []creds.Token
 	Hosted      *certView
+	Changed     *agencies.Change // the run-time change in effect, if one
 }
 
 type certView struct {
@@ -246,17 +251,35 @@ type AgencyCredentials struct {
 	Tokens  int
 	VDXP    bool // a national-axis system id and secret
 	Webhook bool // a webhook secret
+	Kafka   bool // a Kafka user of its own, to read its inbox directly
+}
+
+// credentialsByOrgan says which credentials each agency has: as the
+// run-time changes make them when agencies change at run time, else as
+// the configuration had them at start.
+func (s *server) credentialsByOrgan() map[string]AgencyCredentials {
+	if s.o.Agencies == nil {
+		return s.o.Credentials
+	}
+	out := map[string]AgencyCredentials{}
+	for _, a := range s.o.Agencies.Credentials() {
+		out[a.OrganID] = AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != "", Kafka: a.Kafka.User != ""}
+	}
+	return out
 }
 
 func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
 	issued := s.take(w, r, ss)
 	p := s.page(w, r, u, ss)
 	p.Title = p.M.T("ops_directory")
-	v := &directoryView{CanEdit: u.Role == RoleAdmin && s.o.Tokens != nil, NewToken: issued.value, NewTokenOrgan: issued.organ}
+	v := &directoryView{CanEdit: u.Role == RoleAdmin && s.o.Tokens != nil, CanManage: u.Role == RoleAdmin && s.o.Agencies != nil && s.o.Directory != nil,
+		Live: s.o.Agencies != nil, NewToken: issued.value, NewTokenOrgan: issued.organ}
 	p.Directory = v
-	switch r.URL.Query().Get("ok") {
+	switch ok := r.URL.Query().Get("ok"); ok {
 	case "revoked":
 		p.Flash = p.M.T("token_revoked")
+	case "agency_added", "agency_changed", "agency_retired":
+		p.Flash = p.M.T(ok)
 	}
 	if issued.value != "" {
 		p.Flash = p.M.T("token_issued")
@@ -266,6 +289,13 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, s
 		return
 	}
 	now := s.o.Now()
+	credentials := s.credentialsByOrgan()
+	changes := map[string]agencies.Change{}
+	if s.o.Agencies != nil {
+		for _, c := range s.o.Agencies.Changes() {
+			changes[c.OrganID] = c
+		}
+	}
 	for _, a := range s.o.Directory.Agencies() {
 		row := directoryRow{Agency: a, Mode: "pull"}
 		if parent, ok := s.o.Directory.ParentOf(a.ID); ok {
@@ -280,7 +310,10 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, s
 		if s.o.Tokens != nil {
 			row.Tokens = s.o.Tokens.Tokens(string(a.ID))
 		}
-		if c, ok := s.o.Credentials[string(a.ID)]; ok {
+		if c, ok := changes[string(a.ID)]; ok {
+			row.Changed = &c
+		}
+		if c, ok := credentials[string(a.ID)]; ok {
 			if c.Tokens > 0 && s.o.Tokens == nil {
 				row.Credentials = append(row.Credentials, p.M.T("cred_tokens")+": "+strconv.Itoa(c.Tokens))
 			}
@@ -289,6 +322,9 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, u *Account, s
 			}
 			if c.Webhook {
 				row.Credentials = append(row.Credentials, p.M.T("cred_webhook"))
+			}
+			if c.Kafka {
+				row.Credentials = append(row.Credentials, p.M.T("cred_kafka"))
 			}
 		}
 		if sg, ok := s.o.Signers[string(a.ID)]; ok {

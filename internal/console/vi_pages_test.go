@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/console"
 	"github.com/lienthong/lienthong/internal/hubtest"
 	"github.com/lienthong/lienthong/internal/metrics"
@@ -121,12 +122,23 @@ func TestPagesInVietnamese(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var configured []config.Agency
+	for _, a := range dir.Agencies() {
+		c := config.Agency{OrganID: string(a.ID), Name: a.Name}
+		if a.ID == g22 {
+			// The admin's form tells which credentials exist.
+			c.VDXPSystemID, c.VDXPSecret, c.WebhookSecret = "vpcp-dms", "vpcp-secret-0123456789", "vpcp-webhook-0123456789"
+		}
+		configured = append(configured, c)
+	}
 	base := serveConsole(t, console.Options{
-		Hub: h.Hub,
+		Agencies: startAgencies(t, h, dir, configured),
+		Hub:      h.Hub,
 		Accounts: []console.Account{
 			{Username: "vanthu.h29", PasswordHash: hash, Role: console.RoleClerk, OrganID: h29},
 			{Username: "vanthu.g22", PasswordHash: hash, Role: console.RoleClerk, OrganID: g22},
 			{Username: "vanhanh", PasswordHash: hash, Role: console.RoleOperator},
+			{Username: "quantri", PasswordHash: hash, Role: console.RoleAdmin},
 		},
 		Signers:     hosted(h, g22, h29),
 		Gatherer:    reg,
@@ -134,7 +146,7 @@ func TestPagesInVietnamese(t *testing.T) {
 		DeadLetters: &push.DeadLetters{Bus: bus.Config{Brokers: h.Broker.Addrs()}},
 	})
 	people := map[string]*browser{}
-	for _, u := range []string{"vanthu.h29", "vanthu.g22", "vanhanh"} {
+	for _, u := range []string{"vanthu.h29", "vanthu.g22", "vanhanh", "quantri"} {
 		people[u] = newBrowser(t, base)
 		if code, _ := people[u].login(u, "mật khẩu đúng"); code != http.StatusSeeOther {
 			t.Fatalf("%s sign in: %d", u, code)
@@ -170,6 +182,7 @@ func TestPagesInVietnamese(t *testing.T) {
 		"vanthu.h29": {"/inbox", "/inbox?view=handled", "/inbox?view=all", "/doc/" + id, "/registers", "/registers/in/" + year},
 		"vanthu.g22": {"/outbox", "/outbox?view=all", "/doc/" + id, "/doc/" + status, "/compose", "/registers/out/" + year},
 		"vanhanh":    {"/ops", "/ops/search", "/ops/search?from=" + g22, "/ops/packet/" + id, "/ops/dead-letters", "/ops/directory", "/ops/glossary"},
+		"quantri":    {"/ops/directory", "/ops/agencies/new", "/ops/agencies/" + g12 + "/edit", "/ops/agencies/" + g22 + "/edit", "/ops/agencies/" + g22 + "/retire"},
 	}
 	for who, paths := range pages {
 		b := people[who]
