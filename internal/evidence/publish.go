@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/lienthong/lienthong/internal/blob"
@@ -148,4 +150,34 @@ func (c *Checkpointer) copy(ctx context.Context, p Published) error {
 		}
 	}
 	return nil
+}
+
+// Signature is one signature line of a published checkpoint: the log's
+// own or a witness's cosignature.
+type Signature struct {
+	Name string    // the key's name: the log's origin or the witness's
+	At   time.Time // a cosignature's time; zero for the log's own
+}
+
+// Signatures lists the checkpoint's signature lines as written (the
+// log's first), without checking them: the verifier of each key does.
+func (p Published) Signatures() []Signature {
+	_, sigs, ok := strings.Cut(string(p.Checkpoint), "\n\n")
+	if !ok {
+		return nil
+	}
+	var out []Signature
+	for line := range strings.Lines(sigs) {
+		rest, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "— ")
+		if !ok {
+			continue
+		}
+		name, b64, _ := strings.Cut(rest, " ")
+		s := Signature{Name: name}
+		if at, err := fnote.CoSigV1Timestamp(note.Signature{Name: name, Base64: b64}); err == nil {
+			s.At = at
+		}
+		out = append(out, s)
+	}
+	return out
 }
