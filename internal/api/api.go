@@ -85,6 +85,9 @@ type Server struct {
 	Reference http.Handler
 	// Evidence is the verifiable log (internal/evidence); nil when off.
 	Evidence *evidence.Checkpointer
+	// Witness cosigns peers' checkpoints (C2SP tlog-witness); nil when
+	// this hub witnesses no log.
+	Witness *evidence.Witness
 }
 
 // Handler returns the routes.

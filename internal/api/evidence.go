@@ -19,6 +19,17 @@ func (s *Server) logRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/log/tile/{path...}", s.logTile)
 	mux.HandleFunc("GET /v1/log/proof/consistency", s.logConsistency)
 	mux.HandleFunc("GET /v1/packets/{id}/proof", s.auth(s.packetProof))
+	mux.HandleFunc("POST /v1/log/witness/add-checkpoint", s.witness)
+}
+
+// witness is C2SP tlog-witness's add-checkpoint. It needs no token: a
+// checkpoint is cosigned only when signed by a log this hub witnesses.
+func (s *Server) witness(w http.ResponseWriter, r *http.Request) {
+	if s.Witness == nil {
+		s.problem(w, http.StatusNotFound, "log.off", "this hub witnesses no log", nil)
+		return
+	}
+	s.Witness.ServeHTTP(w, r)
 }
 
 func (s *Server) logOff(w http.ResponseWriter) bool {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/lienthong/lienthong/internal/evidence"
@@ -45,7 +46,7 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	usage := map[string]string{
-		"verify":      "BUNDLE.json --log-key FILE",
+		"verify":      "BUNDLE.json --log-key FILE [--witness FILE]...",
 		"consistency": "OLD NEW --proof FILE --log-key FILE",
 		"keygen":      "--name ORIGIN --private FILE --public FILE",
 	}[sub]
@@ -53,6 +54,13 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	logKey := fs.String("log-key", "", "the log's public key (a signed-note verifier key, as keygen writes it)")
 	proofFile := fs.String("proof", "", "the consistency proof (JSON, as GET /v1/log/proof/consistency answers)")
 	name := fs.String("name", "", "the log's origin, e.g. lienthong.example.vn/log")
+	var witnessFiles []string
+	if sub == "verify" {
+		fs.Func("witness", "a witness's public key file; its cosignature is then required (repeatable)", func(v string) error {
+			witnessFiles = append(witnessFiles, v)
+			return nil
+		})
+	}
 	private := fs.String("private", "", "where to write the private key (mode 0600; it must not exist)")
 	public := fs.String("public", "", "where to write the public key")
 	pos, err := parseFlags(fs, args[1:])
@@ -102,6 +110,18 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(ExitUsage, "--log-key: %v", err)
 	}
+	var witnesses []note.Verifier
+	for _, f := range witnessFiles {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return fail(ExitUsage, "%v", err)
+		}
+		w, err := fnote.NewVerifierForCosignatureV1(strings.TrimSpace(string(raw)))
+		if err != nil {
+			return fail(ExitUsage, "--witness %s: %v", f, err)
+		}
+		witnesses = append(witnesses, w)
+	}
 	refused := func(err error) int {
 		code := evidence.Code(err)
 		if code == "" {
@@ -120,7 +140,7 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return refused(&evidence.Error{Code: evidence.CodeBadProof, Err: fmt.Errorf("%s is not a proof bundle: %w", pos[0], err)})
 		}
-		leaves, cp, err := evidence.VerifyBundle(b, v)
+		leaves, cp, err := evidence.VerifyBundle(b, v, witnesses...)
 		if err != nil {
 			return refused(err)
 		}

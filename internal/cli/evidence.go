@@ -2,7 +2,15 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
@@ -15,11 +23,24 @@ import (
 // feeder, which turns accepted and transport events into leaves on
 // <prefix>log; the log, which every replica derives from that topic; and
 // the checkpointer, which signs, time-stamps and publishes checkpoints
-// and tiles under log/ in the blob store. Nil when evidence.key is unset.
+// and tiles under log/ in the blob store, cosigned by the peers that
+// witness it. Nil when evidence.key is unset.
 func startEvidence(ctx context.Context, cfg *config.Config, busCfg bus.Config, pub bus.Publisher, admin *bus.Admin, store blob.Store,
 	stamp func(context.Context, []byte) ([]byte, error), g *lifecycle.Group, log *slog.Logger) (*evidence.Checkpointer, error) {
 	if cfg.Evidence.Key == "" {
 		return nil, nil
+	}
+	var witnesses []evidence.WitnessPeer
+	for _, p := range cfg.Peers {
+		if p.WitnessKey == "" {
+			continue
+		}
+		v, err := fnote.NewVerifierForCosignatureV1(p.WitnessKey)
+		if err != nil {
+			return nil, fmt.Errorf("peers %s: witnessKey: %w", p.Name, err)
+		}
+		witnesses = append(witnesses, evidence.WitnessPeer{Name: p.Name, URL: strings.TrimSuffix(p.URL, "/") + "/v1/log/witness/add-checkpoint",
+			Verifier: v, HTTP: &http.Client{Timeout: 15 * time.Second}})
 	}
 	signer, err := cfg.Evidence.LogSigner()
 	if err != nil {
@@ -40,8 +61,32 @@ func startEvidence(ctx context.Context, cfg *config.Config, busCfg bus.Config, p
 			Accepted: prefix + "accepted", Events: prefix + "events", Topic: topic, Group: prefix + "log-feed",
 			ReplicationFactor: cfg.Bus.ReplicationFactor, Log: log})
 	}, log))
-	cp := &evidence.Checkpointer{Log: l, Interval: cfg.Evidence.CheckpointInterval, Store: store, Prefix: "log/", Stamp: stamp, Logger: log}
+	cp := &evidence.Checkpointer{Log: l, Interval: cfg.Evidence.CheckpointInterval, Store: store, Prefix: "log/", Stamp: stamp, Witnesses: witnesses, Logger: log}
 	g.Go("evidence checkpoints", cp.Run)
 	log.Info("verifiable log on", "origin", signer.Name(), "topic", topic)
 	return cp, nil
+}
+
+// newWitness is this hub's witness of its peers' logs (evidence.witnessKey
+// and the peers' logKey), nil when unset; its state is in the data dir.
+func newWitness(cfg *config.Config, log *slog.Logger) (*evidence.Witness, error) {
+	if cfg.Evidence.WitnessKey == "" {
+		return nil, nil
+	}
+	signer, err := cfg.Evidence.WitnessSigner()
+	if err != nil {
+		return nil, err
+	}
+	var logs []note.Verifier
+	for _, p := range cfg.Peers {
+		if p.LogKey == "" {
+			continue
+		}
+		v, err := note.NewVerifier(p.LogKey)
+		if err != nil {
+			return nil, fmt.Errorf("peers %s: logKey: %w", p.Name, err)
+		}
+		logs = append(logs, v)
+	}
+	return evidence.NewWitness(signer, logs, filepath.Join(cfg.Hub.DataDir, "witness.json"), log)
 }

@@ -372,7 +372,11 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Hub: h, Tokens: auth, Evidence: checkpoints, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
+	witness, err := newWitness(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	srv := &api.Server{Hub: h, Tokens: auth, Evidence: checkpoints, Witness: witness, MaxBodyBytes: int64(cfg.Hub.MaxBodyBytes), Log: log,
 		ClientCert: clientCert(dir), PeerCert: certs.ClientCert, Ready: func(r *http.Request) error {
 			if tokens != nil && !tokens.IsReady() {
 				return creds.ErrNotReady

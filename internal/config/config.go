@@ -324,6 +324,13 @@ type Peer struct {
 	Tokens []Secret `mapstructure:"tokens" json:"tokens"`
 	// Organs are the subtrees the peer may relay packets from.
 	Organs []string `mapstructure:"organs" json:"organs"`
+	// LogKey is the public key of the peer's verifiable log: with
+	// evidence.witnessKey set, this hub witnesses (cosigns) its
+	// checkpoints (docs/evidence.md).
+	LogKey string `mapstructure:"logKey" json:"logKey,omitempty"`
+	// WitnessKey is the public key the peer cosigns with: this hub asks it
+	// to cosign each of its checkpoints.
+	WitnessKey string `mapstructure:"witnessKey" json:"witnessKey,omitempty"`
 }
 
 // MatchToken reports whether tok authenticates the peer.

@@ -40,6 +40,7 @@ var (
 	ErrBadAddress     = errors.New("bad address")
 	ErrBadURL         = errors.New("bad URL")
 	ErrBadFingerprint = errors.New("bad certificate fingerprint")
+	ErrBadKey         = errors.New("bad public key")
 	ErrBadName        = errors.New("bad name")
 	ErrFile           = errors.New("unusable file")
 )
@@ -144,7 +145,7 @@ func (c *Config) validate(checkFiles bool) error {
 		p.addf("metrics.pprof", "%w: needs metrics.enabled and metrics.addr, profiles are never served on the public listener", ErrConflict)
 	}
 	c.Tracing.validate(&p)
-	c.Evidence.validate(&p, checkFiles)
+	c.Evidence.validate(&p, c.Peers, checkFiles)
 	return errors.Join(p...)
 }
 

@@ -39,13 +39,17 @@ type Checkpointer struct {
 	Interval time.Duration
 	Store    blob.Store // nil: nothing is copied
 	Prefix   string     // e.g. "log/"
+	// Witnesses are asked to cosign each checkpoint; one that fails is
+	// logged and asked again with the next.
+	Witnesses []WitnessPeer
 	// Stamp returns an RFC 3161 token over digest (SHA-256); nil: none.
 	Stamp  func(ctx context.Context, digest []byte) ([]byte, error)
 	Logger *slog.Logger
 
 	mu     sync.Mutex // held while one checkpoint is made
 	latest Published
-	tiles  int64 // the tree size up to which tiles were copied
+	tiles  int64            // the tree size up to which tiles were copied
+	sizes  map[string]int64 // by witness: the size it cosigned last
 }
 
 // Latest is the last checkpoint published; Size -1 before the first.
@@ -101,6 +105,19 @@ func (c *Checkpointer) Now(ctx context.Context) (Published, error) {
 		return c.latest, err
 	}
 	p := Published{Size: n, Checkpoint: cp}
+	for _, w := range c.Witnesses {
+		if c.sizes == nil {
+			c.sizes = map[string]int64{}
+		}
+		old := c.sizes[w.Name]
+		sig, err := c.cosign(ctx, w, &old, cp, n)
+		c.sizes[w.Name] = old
+		if err != nil {
+			c.log().Warn("evidence: checkpoint not cosigned", "witness", w.Name, "size", n, "err", err)
+			continue
+		}
+		p.Checkpoint = append(p.Checkpoint[:len(p.Checkpoint):len(p.Checkpoint)], sig...)
+	}
 	if c.Stamp != nil {
 		sum := sha256.Sum256(cp)
 		if p.Timestamp, err = c.Stamp(ctx, sum[:]); err != nil {

@@ -68,12 +68,35 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*log.Checkpoint, error) {
 	return cp, nil
 }
 
-// VerifyBundle checks the checkpoint's signature and every leaf's
-// inclusion in it, and returns the leaves.
-func VerifyBundle(b Bundle, v note.Verifier) ([]Leaf, *log.Checkpoint, error) {
+// Cosigned checks that signed carries a valid cosignature of every
+// witness key given, besides the log's signature.
+func Cosigned(signed []byte, v note.Verifier, witnesses []note.Verifier) error {
+	n, err := note.Open(signed, note.VerifierList(append([]note.Verifier{v}, witnesses...)...))
+	if err != nil {
+		return fail(CodeBadCheckpoint, "%v", err)
+	}
+	for _, w := range witnesses {
+		found := false
+		for _, s := range n.Sigs {
+			found = found || (s.Name == w.Name() && s.Hash == w.KeyHash())
+		}
+		if !found {
+			return fail(CodeBadCheckpoint, "no valid cosignature of witness %s", w.Name())
+		}
+	}
+	return nil
+}
+
+// VerifyBundle checks the checkpoint's signature, the cosignatures of
+// the witnesses given, and every leaf's inclusion in it, and returns the
+// leaves.
+func VerifyBundle(b Bundle, v note.Verifier, witnesses ...note.Verifier) ([]Leaf, *log.Checkpoint, error) {
 	cp, err := OpenCheckpoint([]byte(b.Checkpoint), v)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := Cosigned([]byte(b.Checkpoint), v, witnesses); err != nil {
+		return nil, cp, err
 	}
 	if len(b.Leaves) == 0 {
 		return nil, cp, fail(CodeBadProof, "no leaf to prove")

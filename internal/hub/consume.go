@@ -81,6 +81,7 @@ var topicsRecheck = time.Second
 // at run time (internal/agencies): a new agency's inbox is read without a
 // restart. With no topics it waits for some.
 func (h *Hub) rerun(ctx context.Context, topics func() []string, newConsumer func([]string) (*bus.Consumer, error)) error {
+	every := topicsRecheck
 	for {
 		current := topics()
 		run := func(ctx context.Context) error { <-ctx.Done(); return nil }
@@ -93,8 +94,10 @@ func (h *Hub) rerun(ctx context.Context, topics func() []string, newConsumer fun
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		changed := make(chan struct{})
+		watched := make(chan struct{})
 		go func() {
-			t := time.NewTicker(topicsRecheck)
+			defer close(watched)
+			t := time.NewTicker(every)
 			defer t.Stop()
 			for {
 				select {
@@ -111,6 +114,7 @@ func (h *Hub) rerun(ctx context.Context, topics func() []string, newConsumer fun
 		}()
 		err := run(cctx)
 		cancel()
+		<-watched
 		select {
 		case <-changed:
 			if ctx.Err() == nil {
