@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/lienthong/lienthong/internal/evidence"
+	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/testwait"
 )
 
@@ -148,4 +150,71 @@ func TestEvidenceDev(t *testing.T) {
 		return strings.Contains(string(later), "\n4\n"), string(later)
 	})
 	consistent(save("before-restart.cp", []byte(b.Checkpoint)), later, 3, 4)
+}
+
+// Two federated hubs witness each other: each one's checkpoints carry the
+// other's cosignature, which `audit verify --witness` requires; the
+// witness state is in each hub's data dir.
+func TestEvidenceWitnessFederation(t *testing.T) {
+	dir := t.TempDir()
+	ca, g22 := testCA(t, dir)
+	keygen := func(name string) (priv, pub, vkey string) {
+		file := strings.ReplaceAll(name, "/", "-")
+		priv, pub = filepath.Join(dir, file+".key"), filepath.Join(dir, file+".pub")
+		code, out, errOut := run(t, "audit", "keygen", "--name", name, "--private", priv, "--public", pub)
+		if code != ExitOK {
+			t.Fatalf("keygen %s: %s", name, errOut)
+		}
+		return priv, pub, strings.TrimSpace(out)
+	}
+	nLog, nLogPub, nLogV := keygen("national.example/log")
+	nWit, nWitPub, nWitV := keygen("national.example/witness")
+	pLog, _, pLogV := keygen("hcm.example/log")
+	pWit, _, pWitV := keygen("hcm.example/witness")
+	evidenceYAML := func(key, witness string) string {
+		return "evidence:\n  key: " + key + "\n  witnessKey: " + witness + "\n  checkpointInterval: 200ms\n"
+	}
+	national, provincial := startFedPairWith(t, dir, ca.RootPath(), fedExtra{
+		national: evidenceYAML(nLog, nWit), nationalPeer: "    logKey: " + pLogV + "\n    witnessKey: " + pWitV + "\n",
+		provincial: evidenceYAML(pLog, pWit), provincialPeer: "    logKey: " + nLogV + "\n    witnessKey: " + nWitV + "\n",
+	})
+
+	edoc, err := os.ReadFile(filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pki.SignDetached(bytes.NewReader(edoc), g22.Cert, g22.Key, g22.Chain, pki.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, rc := fedPost(t, national, fedG22Token, edoc, sig)
+	if code != 201 {
+		t.Fatalf("submit: %d %v", code, rc)
+	}
+	id := rc["id"].(string)
+
+	var bundle []byte
+	testwait.EventuallyState(t, "the national proof cosigned by the provincial hub", func() (bool, string) {
+		code, body := logGet(t, "http://"+national+"/v1/packets/"+id+"/proof", fedG22Token)
+		bundle = body
+		return code == 200 && strings.Contains(string(body), `— hcm.example/witness `), string(body)
+	})
+	path := filepath.Join(dir, "bundle.json")
+	if err := os.WriteFile(path, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hcmWitPub := filepath.Join(dir, "hcm.example-witness.pub")
+	if code, out, errOut := run(t, "audit", "verify", path, "--log-key", nLogPub, "--witness", hcmWitPub); code != ExitOK {
+		t.Errorf("audit verify --witness hcm: %d %s %s", code, out, errOut)
+	}
+	// The national hub's own witness key did not cosign its own log.
+	if code, out, _ := run(t, "audit", "verify", path, "--log-key", nLogPub, "--witness", nWitPub); code != ExitInvalid || !strings.Contains(out, evidence.CodeBadCheckpoint) {
+		t.Errorf("a witness that did not cosign: %d %s", code, out)
+	}
+	// The provincial hub's log (the relayed packet) is cosigned by the
+	// national hub in turn.
+	testwait.EventuallyState(t, "the provincial checkpoint cosigned by the national hub", func() (bool, string) {
+		_, cp := logGet(t, "http://"+provincial+"/v1/log/checkpoint", "")
+		return strings.Contains(string(cp), "— national.example/witness "), string(cp)
+	})
 }

@@ -181,6 +181,17 @@ const (
 // trusting roots, and returns their addresses.
 func startFedPair(t *testing.T, dir, roots string) (national, provincial string) {
 	t.Helper()
+	return startFedPairWith(t, dir, roots, fedExtra{})
+}
+
+// fedExtra is YAML added to the pair's configurations: at the top level
+// of each, and inside each one's peer entry (indented as its fields).
+type fedExtra struct {
+	national, nationalPeer, provincial, provincialPeer string
+}
+
+func startFedPairWith(t *testing.T, dir, roots string, x fedExtra) (national, provincial string) {
+	t.Helper()
 	// Each hub names the other as a peer before either knows its port: the
 	// peers' URLs are proxies, pointed at the hubs once they listen.
 	nationalURL, provincialURL := newLateProxy(t), newLateProxy(t)
@@ -203,7 +214,7 @@ peers:
     token: `+fedNAtP+`
     tokens: ["`+fedPAtN+`"]
     organs: ["000.00.00.H29"]
-`)
+`+x.nationalPeer+x.national)
 	nationalURL.to(national)
 	provincial = fedHub(t, filepath.Join(dir, "hcm"), `hub:
   organId: "000.00.99.H29"
@@ -224,7 +235,7 @@ peers:
     token: `+fedPAtN+`
     tokens: ["`+fedNAtP+`"]
     organs: ["000.00.00.G22"]
-`)
+`+x.provincialPeer+x.provincial)
 	provincialURL.to(provincial)
 	return national, provincial
 }
