@@ -75,7 +75,8 @@ func TestEvidenceDev(t *testing.T) {
 		t.Fatalf("send: %s", errOut)
 	}
 	var receipt struct {
-		ID string `json:"id"`
+		ID      string `json:"id"`
+		LogLeaf []byte `json:"logLeaf"`
 	}
 	if err := json.Unmarshal([]byte(out), &receipt); err != nil || receipt.ID == "" {
 		t.Fatalf("receipt: %v %s", err, out)
@@ -97,6 +98,14 @@ func TestEvidenceDev(t *testing.T) {
 		}
 		return len(b.Leaves) == 3, string(body)
 	})
+	// The receipt promised the acceptance leaf the log holds.
+	promised := false
+	for _, p := range b.Leaves {
+		promised = promised || bytes.Equal(evidence.LeafHash(p.Leaf), receipt.LogLeaf)
+	}
+	if len(receipt.LogLeaf) != 32 || !promised {
+		t.Errorf("the receipt's logLeaf %x is not the hash of a leaf proven: %+v", receipt.LogLeaf, b.Leaves)
+	}
 	bundle, _ := json.Marshal(b)
 	code, out, errOut = run(t, "audit", "verify", save("bundle.json", bundle), "--log-key", pub)
 	if code != ExitOK {

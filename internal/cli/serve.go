@@ -265,7 +265,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		reg.MustRegister(metrics.NewCRLFetchCollector(verifier.CRLFetches))
 	}
 	pushTopics := push.Topics{Prefix: cfg.Bus.TopicPrefix, ReplicationFactor: cfg.Bus.ReplicationFactor}
-	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store,
+	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store, LogLeaves: cfg.Evidence.Key != "",
 		Bus: busCfg, Publisher: publisher, Admin: admin, PushGroup: pushTopics.Group(),
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
 		View:   view, Verifier: verifier, Policy: string(cfg.Policy.V1), Limits: cfg.Limits.Edxml(), SpoolDir: spool, Log: log,

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // LeafVersion is the version of the leaf format (schemas/log/leaf.schema.json).
@@ -54,6 +56,9 @@ func (l Leaf) Marshal() []byte {
 	}
 	return b
 }
+
+// LeafHash is the RFC 6962 hash of a leaf's canonical bytes.
+func LeafHash(b []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(b) }
 
 // ParseLeaf reads a leaf's canonical bytes; bytes that are not exactly a
 // leaf's canonical form are refused, so one leaf has one encoding.

@@ -58,6 +58,9 @@ type Options struct {
 	Verifier  *trust.Verifier
 	Policy    string
 	Limits    edxml.Limits
+	// LogLeaves puts in each receipt the hash of its acceptance's leaf in
+	// the verifiable log (Receipt.LogLeaf), when the hub keeps one.
+	LogLeaves bool
 	SpoolDir  string
 	// The hub's signing key for receipts.
 	ReceiptCert  *x509.Certificate

@@ -23,6 +23,7 @@ import (
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/route"
@@ -41,6 +42,12 @@ type Receipt struct {
 	Size         int64         `json:"size"`
 	AcceptedAt   time.Time     `json:"acceptedAt"`
 	Verification *trust.Report `json:"verification"`
+	// LogLeaf is the base64 RFC 6962 hash of the acceptance's leaf in the
+	// verifiable log (internal/evidence), when Options.LogLeaves: the
+	// hub's signed promise to log it, as a CT log's SCT is. The leaf's
+	// index comes with its proof (GET /v1/packets/{id}/proof), once the
+	// log's one order has placed it.
+	LogLeaf string `json:"logLeaf,omitempty"`
 	// Receipt is a CMS SignedData by the hub, carrying as content this
 	// receipt's JSON without the receipt field.
 	Receipt string `json:"receipt"`
@@ -171,11 +178,19 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if rc.To == nil {
 		rc.To = []string{}
 	}
-	if err := h.sign(rc); err != nil {
-		return nil, false, err
-	}
 	event, err := json.Marshal(a)
 	if err != nil {
+		return nil, false, err
+	}
+	if h.o.LogLeaves {
+		// The leaf the feeder will make from these very bytes.
+		lf, err := evidence.FromAccepted(event)
+		if err != nil {
+			return nil, false, err
+		}
+		rc.LogLeaf = base64.StdEncoding.EncodeToString(evidence.LeafHash(lf.Marshal()))
+	}
+	if err := h.sign(rc); err != nil {
 		return nil, false, err
 	}
 	// The first acceptance is fixed here, before it is produced: a retry

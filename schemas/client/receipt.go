@@ -25,6 +25,10 @@ type Receipt struct {
 	Size         int64         `json:"size"`
 	AcceptedAt   time.Time     `json:"acceptedAt"`
 	Verification *Verification `json:"verification"`
+	// LogLeaf, when the hub keeps a verifiable log, is the base64 RFC 6962
+	// hash of the packet's acceptance leaf: the hub's signed promise to
+	// log it. GET /v1/packets/{id}/proof then proves it is in the log.
+	LogLeaf string `json:"logLeaf,omitempty"`
 	// Receipt is the base64 DER of a CMS SignedData by the hub whose
 	// attached content is this receipt's JSON with an empty receipt field.
 	// VerifyReceipt checks it.
@@ -131,6 +135,8 @@ func sameReceipt(signed, r *Receipt) error {
 		return diff("to", signed.To, r.To)
 	case !signed.AcceptedAt.Equal(r.AcceptedAt):
 		return diff("acceptedAt", signed.AcceptedAt, r.AcceptedAt)
+	case signed.LogLeaf != r.LogLeaf:
+		return diff("logLeaf", signed.LogLeaf, r.LogLeaf)
 	case (signed.Verification == nil) != (r.Verification == nil),
 		signed.Verification != nil && signed.Verification.Valid != r.Verification.Valid:
 		return errors.New("signed verification differs from the receipt's")
