@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/lifecycle"
 	"github.com/lienthong/lienthong/internal/testwait"
@@ -30,7 +33,8 @@ func TestServeRunnerFails(t *testing.T) {
 	tests := []struct {
 		give string // the runner that fails
 	}{
-		{give: "hub"}, {give: "pusher"}, {give: "tokens"}, {give: "logouts"}, {give: "agencies"}, {give: "console"}, {give: "http"},
+		{give: "hub"}, {give: "pusher"}, {give: "tokens"}, {give: "logouts"}, {give: "agencies"}, {give: "agency credentials"}, {give: "console"},
+		{give: "http"}, {give: "evidence log"}, {give: "evidence feed"}, {give: "evidence checkpoints"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
@@ -113,8 +117,8 @@ func TestServeRunnerFails(t *testing.T) {
 					closes = append(closes, strings.TrimPrefix(e, "close "))
 				}
 			}
-			if len(stops) != 7 || stops[0] != tt.give {
-				t.Errorf("runners stopped %q, want all seven, %s first", stops, tt.give)
+			if len(stops) != len(tests) || stops[0] != tt.give {
+				t.Errorf("runners stopped %q, want all %d, %s first", stops, len(tests), tt.give)
 			}
 			if want := []string{"http listener", "logouts", "tokens", "view", "agencies", "bus producer", "bus admin", "store", "broker"}; !slices.Equal(closes, want) {
 				t.Errorf("closed %q, want %q", closes, want)
@@ -175,6 +179,8 @@ metrics:
   enabled: true
 console:
   sessionKey: session-key-of-the-lifecycle-test-01234
+evidence:
+  key: ` + logKey(t, dir) + `
 agencies:
   - organId: "000.00.00.G22"
     name: Văn phòng Chính phủ
@@ -210,4 +216,18 @@ func TestSupervisedFollowerRestarts(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("a follower that failed once and was restarted: %v", err)
 	}
+}
+
+// logKey writes a verifiable log's key into dir and returns its file.
+func logKey(t *testing.T, dir string) string {
+	t.Helper()
+	skey, _, err := note.GenerateKey(rand.Reader, "lienthong.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "log.key")
+	if err := os.WriteFile(path, []byte(skey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
