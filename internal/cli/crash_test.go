@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,9 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 // The crash test runs the hub as a child process: this test binary, re-run
@@ -68,6 +73,18 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("seed %d (LIENTHONG_CRASH_SEED=%d repeats these kill times)", seed, seed)
 	// The hub and its embedded broker listen on new ports at each start;
 	// the child's log says which.
+	skey, vkey, err := note.GenerateKey(crand.Reader, "lienthong.crash/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logVerifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(dir, "log.key")
+	if err := os.WriteFile(keyPath, []byte(skey), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfgYAML := fmt.Sprintf(`hub:
   organId: "000.00.00.G01"
   addr: %s
@@ -76,6 +93,9 @@ bus:
   addr: %s
 trust:
   roots: [%s]
+evidence:
+  key: %s
+  checkpointInterval: 100ms
 agencies:
   - organId: "000.00.00.G22"
     name: VPCP
@@ -83,7 +103,7 @@ agencies:
   - organId: "000.00.00.H29"
     name: UBND TP HCM
     tokens: ["h29-token-0123456789"]
-`, anyAddr, filepath.Join(dir, "data"), anyAddr, ca.RootPath(), config.HashToken("g22-token-0123456789"))
+`, anyAddr, filepath.Join(dir, "data"), anyAddr, ca.RootPath(), keyPath, config.HashToken("g22-token-0123456789"))
 	cfgPath := filepath.Join(dir, "hub.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
 		t.Fatal(err)
@@ -134,8 +154,15 @@ agencies:
 	// Kill at random moments while the work goes on.
 	rng := rand.New(rand.NewPCG(seed, 1))
 	landed := 0 // kills made while submissions were in flight
+	var checkpoints [][]byte // taken just before each kill
 	for kill := range 3 {
 		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		if resp, err := http.Get("http://" + addr + "/v1/log/checkpoint"); err == nil {
+			if cp, err := io.ReadAll(resp.Body); err == nil && resp.StatusCode == 200 {
+				checkpoints = append(checkpoints, cp)
+			}
+			resp.Body.Close()
+		}
 		busy := inFlight.Load()
 		if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -231,8 +258,76 @@ agencies:
 		}
 		t.Logf("%s: %d messages for %d packets (%d byte-identical repeats)", topic, len(msgs), len(first), repeats)
 	}
+	checkLogAfterKills(t, addr, logVerifier, checkpoints, packets)
 	_ = child.Process.Signal(syscall.SIGTERM)
 	_ = child.Wait()
+}
+
+// checkLogAfterKills holds the verifiable log to what the kills must not
+// break: every checkpoint published before a kill is a prefix of the log
+// after them, and every packet accepted has its acceptance proven in it.
+func checkLogAfterKills(t *testing.T, addr string, v note.Verifier, before [][]byte, packets []*crashPacket) {
+	t.Helper()
+	if len(before) == 0 {
+		t.Fatal("no checkpoint was taken before the kills")
+	}
+	get := func(path, token string) (int, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	// Wait until every packet's acceptance is proven, then take the
+	// checkpoint the proofs are against.
+	var final []byte
+	for _, p := range packets {
+		testwait.EventuallyState(t, "packet "+p.id+"'s acceptance in the log", func() (bool, string) {
+			code, body := get("/v1/packets/"+p.id+"/proof", "g22-token-0123456789")
+			var b evidence.Bundle
+			if code != 200 || json.Unmarshal(body, &b) != nil {
+				return false, fmt.Sprint(code, string(body))
+			}
+			leaves, _, err := evidence.VerifyBundle(b, v)
+			if err != nil {
+				t.Fatalf("packet %s: %v", p.id, err)
+			}
+			for _, l := range leaves {
+				if l.Type == evidence.LeafAccepted {
+					return true, ""
+				}
+			}
+			return false, string(body)
+		})
+	}
+	_, final = get("/v1/log/checkpoint", "")
+	last, err := evidence.OpenCheckpoint(final, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cp := range before {
+		old, err := evidence.OpenCheckpoint(cp, v)
+		if err != nil {
+			t.Fatalf("a checkpoint before a kill: %v", err)
+		}
+		code, body := get(fmt.Sprintf("/v1/log/proof/consistency?from=%d&to=%d", old.Size, last.Size), "")
+		var p struct {
+			Proof [][]byte `json:"proof"`
+		}
+		if code != 200 || json.Unmarshal(body, &p) != nil {
+			t.Fatalf("consistency %d → %d: %d %s", old.Size, last.Size, code, body)
+		}
+		if err := evidence.VerifyConsistency(cp, final, p.Proof, v); err != nil {
+			t.Errorf("the checkpoint of size %d before a kill is not a prefix of the log after: %v", old.Size, err)
+		}
+	}
+	t.Logf("log: %d checkpoints taken before kills are consistent with the final one, of size %d", len(before), last.Size)
 }
 
 // startChild starts the hub as a child process and returns it with the
