@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
@@ -36,6 +39,9 @@ type Options struct {
 	Brokers     []string // the floor's broker with an external hub
 	BlobDir     string   // the floor's fs store with an external hub
 	CPUProfile  string
+	// Log keeps the verifiable log on the embedded hub (evidence.key), as
+	// lienthong dev does.
+	Log bool
 
 	// Serve runs the embedded hub from cfg until ctx ends, telling ready
 	// its API's address: serve's own wiring (internal/cli), given here
@@ -82,6 +88,16 @@ func embedded(runCtx, hubCtx context.Context, o Options, dir string, stderr io.W
 	cfg.Bus.ClientID = "lienthong-bench"
 	cfg.Log.Level = "warn"
 	env = &environment{batch: cfg.Bus.BatchTimeout, parts: cfg.Bus.Partitions}
+	if o.Log {
+		skey, _, err := note.GenerateKey(rand.Reader, "lienthong-bench/log")
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Evidence.Key = filepath.Join(dir, "log.key")
+		if err := os.WriteFile(cfg.Evidence.Key, []byte(skey), 0o600); err != nil {
+			return nil, nil, err
+		}
+	}
 	if env.agencies, err = loadAgencies(site.Agencies, site.Path); err != nil {
 		return nil, nil, err
 	}

@@ -32,7 +32,7 @@ import (
 // error is a failure to set up or to read the inboxes.
 func Run(ctx context.Context, o Options, stderr io.Writer) (*Result, error) {
 	begin := time.Now()
-	res := &Result{Mode: "embedded", Store: o.Store, Packets: o.Packets, Concurrency: o.Concurrency}
+	res := &Result{Mode: "embedded", Store: o.Store, Packets: o.Packets, Concurrency: o.Concurrency, Log: o.Log && o.Hub == ""}
 	if o.Hub != "" {
 		res.Mode = "external"
 	}

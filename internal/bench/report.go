@@ -10,6 +10,7 @@ import (
 // object.
 type Result struct {
 	Mode        string `json:"mode"` // "embedded" or "external"
+	Log         bool   `json:"log"`  // the embedded hub kept the verifiable log
 	Store       string `json:"store"`
 	Packets     int    `json:"packets"`
 	SizeBytes   int64  `json:"size_bytes"` // mean packet size
@@ -73,7 +74,11 @@ func millis(d time.Duration) float64 {
 // Print writes the figures as lines for a reader (--json prints r
 // itself).
 func (r *Result) Print(w io.Writer) {
-	hub := "embedded hub (kfake, " + r.Store + " store)"
+	hub := "embedded hub (kfake, " + r.Store + " store"
+	if r.Log {
+		hub += ", verifiable log"
+	}
+	hub += ")"
 	if r.Mode == "external" {
 		hub = "external hub"
 	}

@@ -32,6 +32,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	blobDir := fs.String("blob-dir", "", "with --hub and --store fs: a directory on the hub's store disk, for the floor")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hub phase (first submit to last delivery) to `FILE`")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	logMode := fs.String("log", "on", "the embedded hub's verifiable log: on, off, or both (two runs, off then on, and the log's cost)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagsFailed(err)
@@ -53,6 +54,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		problem = "--hub and --agencies go together"
 	case o.Hub == "" && (*brokers != "" || o.BlobDir != ""):
 		problem = "--brokers and --blob-dir are for an external hub (--hub)"
+	case *logMode != "on" && *logMode != "off" && *logMode != "both":
+		problem = fmt.Sprintf("--log %q: want on, off or both", *logMode)
+	case o.Hub != "" && *logMode == "both":
+		problem = "--log both needs the embedded hub"
 	}
 	if problem != "" {
 		fmt.Fprintf(stderr, "lienthong bench: %s\n", problem)
@@ -62,6 +67,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	o.Size = int64(bs)
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")
+	}
+	o.Log = *logMode != "off"
+	if *logMode == "both" {
+		return benchLogCost(ctx, o, *asJSON, stdout, stderr)
 	}
 	res, err := bench.Run(ctx, o, stderr)
 	if err != nil {
@@ -79,5 +88,39 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if res.Errors > 0 || !res.Complete {
 		return ExitInvalid
 	}
+	return ExitOK
+}
+
+// benchLogCost runs the embedded hub without the verifiable log, then
+// with it, on the same packets' shape, and reports both and the log's
+// cost: 1 − (with / without), of the hub's packets per second.
+func benchLogCost(ctx context.Context, o bench.Options, asJSON bool, stdout, stderr io.Writer) int {
+	var runs [2]*bench.Result
+	for i, on := range []bool{false, true} {
+		o.Log = on
+		res, err := bench.Run(ctx, o, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "lienthong bench: %v\n", err)
+			return ExitUsage
+		}
+		if res.Errors > 0 || !res.Complete {
+			res.Print(stderr)
+			return ExitInvalid
+		}
+		runs[i] = res
+	}
+	cost := 0.0
+	if runs[0].HubPerS > 0 {
+		cost = 1 - runs[1].HubPerS/runs[0].HubPerS
+	}
+	if asJSON {
+		_ = json.NewEncoder(stdout).Encode(map[string]any{"log_off": runs[0], "log_on": runs[1], "log_cost": cost})
+		return ExitOK
+	}
+	fmt.Fprintln(stdout, "without the log:")
+	runs[0].Print(stdout)
+	fmt.Fprintln(stdout, "with the log:")
+	runs[1].Print(stdout)
+	fmt.Fprintf(stdout, "the log's cost: %.1f%% of the hub's packets/s\n", 100*cost)
 	return ExitOK
 }

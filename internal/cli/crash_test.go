@@ -153,7 +153,7 @@ agencies:
 	}()
 	// Kill at random moments while the work goes on.
 	rng := rand.New(rand.NewPCG(seed, 1))
-	landed := 0 // kills made while submissions were in flight
+	landed := 0              // kills made while submissions were in flight
 	var checkpoints [][]byte // taken just before each kill
 	for kill := range 3 {
 		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)

@@ -41,22 +41,43 @@ func Feed(ctx context.Context, cfg FeedConfig) error {
 	if err := EnsureTopic(ctx, cfg.Admin, cfg.Topic, cfg.ReplicationFactor); err != nil {
 		return fmt.Errorf("evidence: log topic: %w", err)
 	}
+	leaf := func(m bus.Message) (bus.Message, bool) {
+		var lf Leaf
+		var err error
+		if m.Topic == cfg.Accepted {
+			lf, err = FromAccepted(m.Value)
+		} else {
+			lf, err = FromTransport(m.Value)
+		}
+		if err != nil {
+			// The router and the view refuse it too.
+			cfg.Log.Warn("evidence: an event that makes no leaf skipped", "topic", m.Topic, "offset", m.Offset, "err", err)
+			return bus.Message{}, false
+		}
+		return bus.Message{Topic: cfg.Topic, Key: []byte(lf.ID), Value: lf.Marshal()}, true
+	}
 	c, err := bus.NewConsumer(cfg.Bus, bus.ConsumerConfig{Group: cfg.Group, Topics: []string{cfg.Accepted, cfg.Events},
-		SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second},
-		func(ctx context.Context, m bus.Message) error {
-			var lf Leaf
-			var err error
-			if m.Topic == cfg.Accepted {
-				lf, err = FromAccepted(m.Value)
-			} else {
-				lf, err = FromTransport(m.Value)
+		SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second,
+		// The leaves of the events waiting go in one produce: a repeat
+		// after a failed batch is skipped by the log (dedupWindow).
+		Batch: func(ctx context.Context, msgs []bus.Message) error {
+			out := make([]bus.Message, 0, len(msgs))
+			for _, m := range msgs {
+				if l, ok := leaf(m); ok {
+					out = append(out, l)
+				}
 			}
-			if err != nil {
-				// The router and the view refuse it too.
-				cfg.Log.Warn("evidence: an event that makes no leaf skipped", "topic", m.Topic, "offset", m.Offset, "err", err)
+			if len(out) == 0 {
 				return nil
 			}
-			return cfg.Publisher.Produce(ctx, bus.Message{Topic: cfg.Topic, Key: []byte(lf.ID), Value: lf.Marshal()})
+			return cfg.Publisher.Produce(ctx, out...)
+		}},
+		func(ctx context.Context, m bus.Message) error {
+			l, ok := leaf(m)
+			if !ok {
+				return nil
+			}
+			return cfg.Publisher.Produce(ctx, l)
 		}, bus.Recover(), bus.Retry(bus.RetryConfig{MaxAttempts: 10, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second}))
 	if err != nil {
 		return err

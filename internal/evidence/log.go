@@ -23,7 +23,7 @@ import (
 var (
 	ErrNotReady = errors.New("evidence: the log topic is not read yet")
 	ErrRange    = errors.New("evidence: index or size out of range")
-	ErrNotFound = errors.New("evidence: no leaf for this packet")
+	errNotLeaf  = errors.New("evidence: not a leaf")
 )
 
 // dedupWindow is how many recent leaves a repeat is looked for in: the
@@ -75,11 +75,12 @@ func New(cfg Config) (*Log, error) {
 // Run follows the log topic until ctx ends.
 func (l *Log) Run(ctx context.Context) error {
 	return bus.Follow(ctx, l.cfg.Bus, l.cfg.Topic, func(m bus.Message) error {
-		if _, err := ParseLeaf(m.Value); err != nil {
+		err := l.Append(m.Value)
+		if errors.Is(err, errNotLeaf) {
 			l.cfg.Log.Warn("evidence: a record that is not a leaf skipped", "offset", m.Offset, "err", err)
 			return nil
 		}
-		return l.Append(m.Value)
+		return err
 	}, func() { l.once.Do(func() { close(l.ready) }) })
 }
 
@@ -118,8 +119,13 @@ func (h held) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 }
 
 // Append adds a leaf (its canonical bytes) unless it repeats one of the
-// last dedupWindow leaves. Run calls it in the topic's order.
+// last dedupWindow leaves. Run calls it in the topic's order; bytes that
+// are not a canonical leaf are refused, as every replica refuses them.
 func (l *Log) Append(leaf []byte) error {
+	lf, err := ParseLeaf(leaf)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotLeaf, err)
+	}
 	h := tlog.RecordHash(leaf)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -133,11 +139,9 @@ func (l *Log) Append(leaf []byte) error {
 	}
 	l.hashes = append(l.hashes, hs...)
 	l.leaves = append(l.leaves, leaf)
-	if lf, err := ParseLeaf(leaf); err == nil {
-		if id, err := hex.DecodeString(lf.ID); err == nil && len(id) == 32 {
-			k := [32]byte(id)
-			l.byID[k] = append(l.byID[k], n)
-		}
+	if id, err := hex.DecodeString(lf.ID); err == nil && len(id) == 32 {
+		k := [32]byte(id)
+		l.byID[k] = append(l.byID[k], n)
 	}
 	l.recent[h]++
 	l.ring = append(l.ring, h)

@@ -121,9 +121,9 @@ func (w *Witness) AddCheckpoint(old int64, consistency [][]byte, signed []byte) 
 		return nil, &WitnessError{Status: http.StatusBadRequest, Err: fmt.Errorf("old size %d beyond the checkpoint's %d", old, size)}
 	}
 	var verr error
-	switch {
-	case old == 0:
-	case old == size:
+	switch old {
+	case 0:
+	case size:
 		if !bytes.Equal(last.Hash, cp.Hash) {
 			verr = errors.New("same size, another root")
 		}
