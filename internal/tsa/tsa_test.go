@@ -26,7 +26,7 @@ import (
 )
 
 // newCA makes a dev CA in a fresh directory.
-func newCA(t *testing.T, alg pki.Algorithm) *pki.CA {
+func newCA(t testing.TB, alg pki.Algorithm) *pki.CA {
 	t.Helper()
 	ca, err := pki.Init(t.TempDir(), pki.InitOptions{Algorithm: alg})
 	if err != nil {
@@ -35,7 +35,7 @@ func newCA(t *testing.T, alg pki.Algorithm) *pki.CA {
 	return ca
 }
 
-func issueTSA(t *testing.T, ca *pki.CA, opts pki.IssueOptions) *pki.Issued {
+func issueTSA(t testing.TB, ca *pki.CA, opts pki.IssueOptions) *pki.Issued {
 	t.Helper()
 	iss, err := ca.IssueTSA("lienthong test TSA", opts)
 	if err != nil {
@@ -45,7 +45,7 @@ func issueTSA(t *testing.T, ca *pki.CA, opts pki.IssueOptions) *pki.Issued {
 }
 
 // startTSA serves a development TSA signing as iss over real HTTP.
-func startTSA(t *testing.T, iss *pki.Issued) *httptest.Server {
+func startTSA(t testing.TB, iss *pki.Issued) *httptest.Server {
 	t.Helper()
 	s, err := tsa.NewServer(iss.Cert, iss.Key, iss.Chain, tsa.ServerOptions{})
 	if err != nil {
@@ -56,7 +56,7 @@ func startTSA(t *testing.T, iss *pki.Issued) *httptest.Server {
 	return srv
 }
 
-func newClient(t *testing.T, url string, opts tsa.ClientOptions) *tsa.Client {
+func newClient(t testing.TB, url string, opts tsa.ClientOptions) *tsa.Client {
 	t.Helper()
 	c, err := tsa.NewClient(url, opts)
 	if err != nil {
@@ -77,7 +77,7 @@ func digestOf(h crypto.Hash, data string) []byte {
 	return hh.Sum(nil)
 }
 
-func stamp(t *testing.T, url string, digest []byte, h crypto.Hash) []byte {
+func stamp(t testing.TB, url string, digest []byte, h crypto.Hash) []byte {
 	t.Helper()
 	tok, err := newClient(t, url, tsa.ClientOptions{}).Stamp(t.Context(), digest, h)
 	if err != nil {
