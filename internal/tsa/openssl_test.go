@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,7 +101,7 @@ certs = %s
 signer_key = %s
 signer_digest = sha256
 default_policy = 1.2.3.4.1
-digests = sha256, sha384, sha512
+digests = sha256, sha384, sha512, sha1
 accuracy = secs:1, millisecs:500
 ordering = yes
 tsa_name = yes
@@ -143,6 +144,17 @@ func TestVerifyAcceptsOpenSSLTokens(t *testing.T) {
 				other := sha256.Sum256([]byte("other"))
 				if _, err := tsa.Verify(readFile(t, tok), other[:], crypto.SHA256, roots(ca), nil); err == nil {
 					t.Fatal("Verify accepted openssl's token for another digest")
+				}
+			})
+
+			// openssl's TSA stamps SHA-1 when told to; Verify refuses it.
+			t.Run("SHA-1", func(t *testing.T) {
+				req := filepath.Join(dir, "sha1.tsq")
+				tok := filepath.Join(dir, "sha1.der")
+				openssl(t, "ts", "-query", "-data", data, "-sha1", "-cert", "-out", req)
+				openssl(t, "ts", "-reply", "-config", cfg, "-queryfile", req, "-token_out", "-out", tok)
+				if _, err := tsa.Verify(readFile(t, tok), digestOf(crypto.SHA1, string(content)), crypto.SHA1, roots(ca), nil); !errors.Is(err, tsa.ErrImprint) {
+					t.Fatalf("Verify = %v, want ErrImprint", err)
 				}
 			})
 

@@ -50,7 +50,7 @@ var (
 //     token's certificates and intermediates to roots, every certificate
 //     valid at the stamped time (a token outlives its TSA's certificate);
 //   - the CMS signature and message digest verify;
-//   - the message imprint is hash and digest.
+//   - the message imprint is hash (SHA-256, SHA-384 or SHA-512) and digest.
 //
 // Revocation is not checked: a TSA certificate revoked after the stamp does
 // not void earlier tokens, and the caller decides how to learn of key
@@ -59,6 +59,10 @@ var (
 func Verify(token, digest []byte, hash crypto.Hash, roots *x509.CertPool, intermediates []*x509.Certificate) (time.Time, error) {
 	if roots == nil {
 		return time.Time{}, fmt.Errorf("verify time-stamp: %w: no trust roots", ErrUntrusted)
+	}
+	// A SHA-1 imprint could be a collision made for the occasion.
+	if !supportedHash(hash) {
+		return time.Time{}, fmt.Errorf("verify time-stamp: %w: hash %v, want SHA-256, SHA-384 or SHA-512", ErrImprint, hash)
 	}
 	p7, err := pkcs7.Parse(token)
 	if err != nil {
