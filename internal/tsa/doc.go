@@ -7,7 +7,7 @@
 // token, a CMS SignedData that holds the TSA's certificate and verifies
 // offline. Verify checks a token against a digest and configured trust
 // roots and returns the time it certifies. Server is a development TSA on
-// the dev PKI (pki.CA.IssueTSA) for the embedded hub and tests.
+// the dev PKI (pki.CA.IssueTSA; DevServer) for the embedded hub and tests.
 //
 // Parsing and making the protocol's structures is
 // github.com/digitorus/timestamp's, over github.com/digitorus/pkcs7; this

@@ -621,3 +621,45 @@ func TestVerifyRefusesOtherContentType(t *testing.T) {
 		t.Fatalf("Verify = %v, want ErrMalformed", err)
 	}
 }
+
+func TestDevServer(t *testing.T) {
+	ca := newCA(t, pki.ECDSA)
+	digest := digestOf(crypto.SHA256, "x")
+	signer := func(s *tsa.Server) *x509.Certificate {
+		t.Helper()
+		srv := httptest.NewServer(s)
+		defer srv.Close()
+		tok := stamp(t, srv.URL, digest, crypto.SHA256)
+		if _, err := tsa.Verify(tok, digest, crypto.SHA256, roots(ca), nil); err != nil {
+			t.Fatal(err)
+		}
+		ts, err := timestamp.Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts.Certificates[0]
+	}
+	dev := func() *tsa.Server {
+		t.Helper()
+		s, err := tsa.DevServer(ca, tsa.ServerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	first := signer(dev())
+	if first.Subject.CommonName != tsa.DevName {
+		t.Errorf("signer %s", first.Subject)
+	}
+	if again := signer(dev()); !again.Equal(first) {
+		t.Error("a second DevServer issued another certificate instead of loading the first")
+	}
+	// One ending within the day is replaced.
+	if _, err := ca.IssueTSA(tsa.DevName, pki.IssueOptions{NotAfter: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if renewed := signer(dev()); renewed.Equal(first) || time.Until(renewed.NotAfter) < 24*time.Hour {
+		t.Errorf("signer ends %s, want a new certificate", renewed.NotAfter)
+	}
+}
