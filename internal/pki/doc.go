@@ -4,7 +4,8 @@
 // Init creates a two-level CA in a directory (a root and one issuing
 // intermediate, docs/trust.md); Open loads it again. Issue makes agency
 // signing certificates that name their organ in the subject attribute UID
-// (OID 0.9.2342.19200300.100.1.1), and CRL publishes revocations. Keys are
+// (OID 0.9.2342.19200300.100.1.1), IssueTSA a time-stamping certificate for
+// the development TSA (internal/tsa), and CRL publishes revocations. Keys are
 // unencrypted PKCS#8 PEM files with mode 0600 that openssl reads: this is a
 // development PKI, never a production one.
 //

@@ -449,6 +449,57 @@ func TestIssueErrors(t *testing.T) {
 	}
 }
 
+func TestIssueTSA(t *testing.T) {
+	for _, alg := range []Algorithm{ECDSA, RSA} {
+		t.Run(string(alg), func(t *testing.T) {
+			ca := newCA(t, alg)
+			iss, err := ca.IssueTSA("lienthong dev TSA", IssueOptions{Algorithm: alg, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := filepath.Join(ca.Dir(), TSADir, AgencyCertFile); iss.CertPath != want || iss.OrganID != "" {
+				t.Errorf("CertPath %s OrganID %q, want %s and none", iss.CertPath, iss.OrganID, want)
+			}
+			c := iss.Cert
+			if !slices.Equal(c.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}) || len(c.UnknownExtKeyUsage) != 0 {
+				t.Errorf("EKU %v %v, want only timeStamping", c.ExtKeyUsage, c.UnknownExtKeyUsage)
+			}
+			var critical, count int
+			for _, e := range c.Extensions {
+				if e.Id.String() == "2.5.29.37" {
+					count++
+					if e.Critical {
+						critical++
+					}
+				}
+			}
+			if count != 1 || critical != 1 {
+				t.Errorf("%d EKU extensions, %d critical; want one, critical (RFC 3161 §2.3)", count, critical)
+			}
+			if len(c.Subject.ExtraNames) != 0 || c.Subject.CommonName != "lienthong dev TSA" {
+				t.Errorf("subject %s", c.Subject)
+			}
+			if _, err := c.Verify(x509.VerifyOptions{Roots: pool(ca.Root()), Intermediates: pool(ca.Intermediate()),
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
+				t.Errorf("Go: %v", err)
+			}
+			// openssl's timestampsign purpose requires the EKU to be critical.
+			if out, ok := runOpenSSL(t, "verify", "-CAfile", ca.RootPath(), "-untrusted", iss.ChainPath,
+				"-purpose", "timestampsign", iss.CertPath); !ok {
+				t.Errorf("openssl verify -purpose timestampsign: %s", out)
+			}
+		})
+	}
+}
+
+func pool(certs ...*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range certs {
+		p.AddCert(c)
+	}
+	return p
+}
+
 func TestIssueReplacesFiles(t *testing.T) {
 	ca := newCA(t, ECDSA)
 	first, err := ca.Issue("000.00.00.G22", "A", IssueOptions{})
