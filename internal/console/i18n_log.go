@@ -28,6 +28,14 @@ func init() {
 		"log_public":          "Địa chỉ công khai",
 		"log_link_checkpoint": "Bản chốt sổ mới nhất (ai cũng tải được)",
 		"log_link_docs":       "Tài liệu API của sổ ghi kiểm chứng",
+		"gl_log":              "Sổ ghi kiểm chứng",
+		"gl_log_def":          "Sổ ghi nối tiếp mọi lần trao đổi gói tin qua trục; một dòng đã ghi không sửa hay xóa được mà không bị phát hiện.",
+		"gl_checkpoint":       "Bản chốt sổ",
+		"gl_checkpoint_def":   "Bản tóm tắt của sổ tại một lúc (số mục đã ghi, mã băm gốc), có chữ ký của trục.",
+		"gl_cosign":           "Ký xác nhận",
+		"gl_cosign_def":       "Một trục liên thông khác ký lên bản chốt sau khi kiểm tra rằng nó nối tiếp bản chốt đã thấy trước đó.",
+		"gl_tst":              "Dấu thời gian tin cậy",
+		"gl_tst_def":          "Xác nhận của một tổ chức cấp dấu thời gian rằng bản chốt đã có vào lúc ghi trong đó.",
 	}, msgs{
 		"log_title":           "Verifiable log",
 		"log_proves":          "The verifiable log proves that the hub's history of exchanges was not rewritten afterwards: every packet accepted, fetched, acknowledged or forwarded is appended to it, and every checkpoint of the log is signed by the hub, so a changed or deleted entry is caught.",
@@ -54,5 +62,13 @@ func init() {
 		"log_public":          "Public addresses",
 		"log_link_checkpoint": "Latest checkpoint (public)",
 		"log_link_docs":       "API reference of the verifiable log",
+		"gl_log":              "Verifiable log",
+		"gl_log_def":          "An append-only record of every exchange through the hub; an entry cannot be changed or deleted without it being caught.",
+		"gl_checkpoint":       "Checkpoint",
+		"gl_checkpoint_def":   "A summary of the log at one moment (its entries, its root hash), signed by the hub.",
+		"gl_cosign":           "Cosignature",
+		"gl_cosign_def":       "Another federated hub signs the checkpoint once it has checked that it extends the last checkpoint it saw.",
+		"gl_tst":              "Trusted time-stamp",
+		"gl_tst_def":          "A time-stamping authority's statement that the checkpoint existed at the time it gives.",
 	})
 }
