@@ -525,6 +525,13 @@ func TestBrowser(t *testing.T) {
 	operator.screenshot("ops-day")
 	operator.run("glossary", chromedp.Navigate(base+"/ops/glossary"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	operator.screenshot("glossary")
+	// dev keeps the verifiable log: the letters just sent are in it, and
+	// the page names the log and its signer.
+	operator.reloadUntil("the letters in the log", "/ops/log", `Number(document.querySelector("#log-size")?.textContent) >= 1`)
+	if lg := operator.text("the verifiable log", "main"); !strings.Contains(lg, "lienthong-dev/log") || !strings.Contains(lg, "Chính trục này đã ký bản chốt.") {
+		t.Errorf("the log's page lacks its name or signer: %s", lg)
+	}
+	operator.screenshot("log")
 
 	// The operator (an admin in dev) rotates H29's token: a new one works
 	// at once over the REST API, and the old one is refused once revoked.

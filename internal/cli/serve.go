@@ -34,6 +34,7 @@ import (
 	"github.com/lienthong/lienthong/internal/console"
 	"github.com/lienthong/lienthong/internal/creds"
 	"github.com/lienthong/lienthong/internal/edge"
+	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/lifecycle"
 	"github.com/lienthong/lienthong/internal/logouts"
@@ -440,7 +441,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(cfg, h, &push.DeadLetters{Bus: busCfg, Topics: pushTopics}, dir, reg, hubMetrics.Totals(), tokens, onboarded, signedOut, proxies, log)
+		con, err := newConsole(cfg, h, &push.DeadLetters{Bus: busCfg, Topics: pushTopics}, dir, reg, hubMetrics.Totals(), tokens, onboarded, signedOut, checkpoints, proxies, log)
 		if err != nil {
 			return nil, err
 		}
@@ -486,7 +487,7 @@ func serveMetrics(cfg *config.Config, mh http.Handler, g *lifecycle.Group, log *
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
 func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
-	tokens *creds.Store, onboarded *agencies.Store, signedOut *logouts.Store, proxies edge.Proxies, log *slog.Logger) (*console.Console, error) {
+	tokens *creds.Store, onboarded *agencies.Store, signedOut *logouts.Store, checkpoints *evidence.Checkpointer, proxies edge.Proxies, log *slog.Logger) (*console.Console, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != "", Kafka: a.Kafka.User != ""}
@@ -510,6 +511,9 @@ func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, d
 	}
 	if onboarded != nil {
 		o.Agencies = onboarded
+	}
+	if checkpoints != nil {
+		o.Evidence = checkpoints
 	}
 	if reg != nil {
 		o.Gatherer, o.Totals = reg, totals

@@ -21,6 +21,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,6 +86,9 @@ type Options struct {
 	// run time (agencies.Store), and the directory page lists credentials
 	// from it, Credentials then unused; nil when run-time agencies are off.
 	Agencies AgencyAdmin
+	// Evidence, when set, is the hub's verifiable log, whose latest
+	// checkpoint /ops/log shows; nil when the hub keeps none.
+	Evidence Evidence
 	// MaxUpload bounds the total size of the files of one composed
 	// document; zero means 50 MiB.
 	MaxUpload int64
@@ -141,6 +145,7 @@ type server struct {
 	tmpl     *template.Template
 	static   map[string]staticFile
 	history  history
+	logSeen  logSeen
 	xlsx     chan struct{} // a slot per register workbook being built
 }
 
@@ -156,10 +161,15 @@ type Console struct {
 	s *server
 }
 
-// Run samples the chart's counters (with a Gatherer) until ctx ends; New
-// starts nothing.
+// Run samples the chart's counters (with a Gatherer) and watches the
+// log's checkpoints (with Evidence) until ctx ends; New starts nothing.
 func (c *Console) Run(ctx context.Context) error {
 	o := c.s.o
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if o.Evidence != nil {
+		wg.Go(func() { c.s.logSeen.watch(ctx, o.Evidence, o.Now) })
+	}
 	if o.Gatherer == nil {
 		<-ctx.Done()
 		return nil
@@ -268,6 +278,7 @@ func New(o Options) (*Console, error) {
 	mux.HandleFunc("GET /ops/dead-letters", s.operator(s.deadLetters))
 	mux.HandleFunc("POST /ops/dead-letters/replay", s.operator(s.replay))
 	mux.HandleFunc("GET /ops/directory", s.operator(s.directory))
+	mux.HandleFunc("GET /ops/log", s.operator(s.evidenceLog))
 	mux.HandleFunc("POST /ops/directory/{organ}/tokens", s.operator(s.issueToken))
 	mux.HandleFunc("POST /ops/directory/{organ}/tokens/{fp}/revoke", s.operator(s.revokeToken))
 	mux.HandleFunc("GET /ops/agencies/new", s.operator(s.agencyNew))
@@ -341,6 +352,7 @@ type page struct {
 	DeadLetters *deadLetterView
 	Directory   *directoryView
 	Agency      *agencyView
+	Log         *logView
 }
 
 func (s *server) page(w http.ResponseWriter, r *http.Request, u *Account, ss *session) *page {

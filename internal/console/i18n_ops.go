@@ -316,4 +316,8 @@ var glossaryTerms = []struct{ Key, Tech string }{
 	{"gl_hosted", "hosted signing"},
 	{"gl_organ", "OrganId"},
 	{"gl_metrics", "Prometheus metrics · /metrics"},
+	{"gl_log", "verifiable log (RFC 6962 Merkle tree) · /ops/log, GET /v1/log/checkpoint"},
+	{"gl_checkpoint", "checkpoint (C2SP signed note): origin, tree size, root hash"},
+	{"gl_cosign", "witness cosignature (C2SP tlog-cosignature)"},
+	{"gl_tst", "RFC 3161 time-stamp token (TSA)"},
 }

@@ -9,7 +9,7 @@ import "strings"
 func navEntry(path string) string {
 	switch {
 	case path == "/inbox", path == "/outbox", path == "/compose", path == "/ops",
-		path == "/ops/search", path == "/ops/dead-letters", path == "/ops/directory":
+		path == "/ops/search", path == "/ops/dead-letters", path == "/ops/directory", path == "/ops/log":
 		return path
 	case strings.HasPrefix(path, "/ops/packet/"):
 		return "/ops/search"

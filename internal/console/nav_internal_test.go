@@ -18,6 +18,7 @@ func TestNavEntry(t *testing.T) {
 		{give: "/ops/directory/000.00.00.H29/tokens", want: "/ops/directory"},
 		{give: "/ops/agencies/000.00.00.H29/edit", want: "/ops/directory"},
 		{give: "/ops/agencies/new", want: "/ops/directory"},
+		{give: "/ops/log", want: "/ops/log"},
 		{give: "/doc/abc", want: ""},
 		{give: "/", want: ""},
 		{give: "/inboxes", want: ""},

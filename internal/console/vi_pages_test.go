@@ -131,7 +131,9 @@ func TestPagesInVietnamese(t *testing.T) {
 		}
 		configured = append(configured, c)
 	}
+	checkpoints, logKey := testLog(t, 5, true, true)
 	base := serveConsole(t, console.Options{
+		Evidence: cosigned(t, checkpoints, logKey),
 		Agencies: startAgencies(t, h, dir, configured),
 		Hub:      h.Hub,
 		Accounts: []console.Account{
@@ -181,7 +183,7 @@ func TestPagesInVietnamese(t *testing.T) {
 		"":           {"/"},
 		"vanthu.h29": {"/inbox", "/inbox?view=handled", "/inbox?view=all", "/doc/" + id, "/registers", "/registers/in/" + year},
 		"vanthu.g22": {"/outbox", "/outbox?view=all", "/doc/" + id, "/doc/" + status, "/compose", "/registers/out/" + year},
-		"vanhanh":    {"/ops", "/ops/search", "/ops/search?from=" + g22, "/ops/packet/" + id, "/ops/dead-letters", "/ops/directory", "/ops/glossary"},
+		"vanhanh":    {"/ops", "/ops/search", "/ops/search?from=" + g22, "/ops/packet/" + id, "/ops/dead-letters", "/ops/directory", "/ops/log", "/ops/glossary"},
 		"quantri":    {"/ops/directory", "/ops/agencies/new", "/ops/agencies/" + g12 + "/edit", "/ops/agencies/" + g22 + "/edit", "/ops/agencies/" + g22 + "/retire"},
 	}
 	for who, paths := range pages {
