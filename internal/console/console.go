@@ -21,7 +21,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -145,7 +144,6 @@ type server struct {
 	tmpl     *template.Template
 	static   map[string]staticFile
 	history  history
-	logSeen  logSeen
 	xlsx     chan struct{} // a slot per register workbook being built
 }
 
@@ -161,15 +159,10 @@ type Console struct {
 	s *server
 }
 
-// Run samples the chart's counters (with a Gatherer) and watches the
-// log's checkpoints (with Evidence) until ctx ends; New starts nothing.
+// Run samples the chart's counters (with a Gatherer) until ctx ends; New
+// starts nothing.
 func (c *Console) Run(ctx context.Context) error {
 	o := c.s.o
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if o.Evidence != nil {
-		wg.Go(func() { c.s.logSeen.watch(ctx, o.Evidence, o.Now) })
-	}
 	if o.Gatherer == nil {
 		<-ctx.Done()
 		return nil

@@ -1,11 +1,9 @@
 package console
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/transparency-dev/formats/log"
@@ -20,59 +18,20 @@ type Evidence interface {
 	Latest() evidence.Published
 }
 
-// logPoll is how often Run looks for a new checkpoint, to tell when it
-// was made.
-const logPoll = time.Second
-
 type logView struct {
 	On      bool // the hub keeps a log
 	Pending bool // no checkpoint yet
 	Broken  bool // the checkpoint does not read as one
 	Origin  string
 	Size    uint64
-	Made    time.Time // zero: not known
-	Root    string    // hex
-	Short   string    // its first characters
+	Made    time.Time
+	Root    string // hex
+	Short   string // its first characters
 	Own     *evidence.Signature
 	// Witnesses are the other hubs' cosignatures.
 	Witnesses []evidence.Signature
 	Stamped   bool
 	Note      string // the signed checkpoint as published
-}
-
-// logSeen notes when this process first saw each checkpoint. The
-// checkpointer that made it runs in the same process and Run polls it, so
-// that is when it was made, to the poll: a published checkpoint carries
-// no time of its own.
-type logSeen struct {
-	mu   sync.Mutex
-	size int64
-	at   time.Time
-}
-
-func (l *logSeen) note(p evidence.Published, now time.Time) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if p.Size < 0 {
-		return time.Time{}
-	}
-	if l.at.IsZero() || p.Size != l.size {
-		l.size, l.at = p.Size, now
-	}
-	return l.at
-}
-
-func (l *logSeen) watch(ctx context.Context, e Evidence, now func() time.Time) {
-	t := time.NewTicker(logPoll)
-	defer t.Stop()
-	for {
-		l.note(e.Latest(), now())
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // evidenceLog shows the latest checkpoint of the hub's verifiable log
@@ -93,7 +52,7 @@ func (s *server) evidenceLog(w http.ResponseWriter, r *http.Request, u *Account,
 		s.render(w, http.StatusOK, "evidencelog", p)
 		return
 	}
-	v.Made = s.logSeen.note(pub, s.o.Now())
+	v.Made = pub.At
 	v.Note, v.Stamped = string(pub.Checkpoint), pub.Timestamp != nil
 	cp, err := readCheckpoint(pub.Checkpoint)
 	if err != nil {

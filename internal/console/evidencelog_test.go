@@ -51,7 +51,7 @@ func testLog(t *testing.T, n int, now, stamp bool) (*evidence.Checkpointer, note
 			t.Fatal(err)
 		}
 	}
-	cp := &evidence.Checkpointer{Log: l}
+	cp := &evidence.Checkpointer{Log: l, Clock: func() time.Time { return time.Date(2026, 12, 7, 4, 5, 0, 0, time.UTC) }}
 	if stamp {
 		cp.Stamp = func(context.Context, []byte) ([]byte, error) { return []byte{0x30, 0x00}, nil }
 	}

@@ -24,6 +24,7 @@ const DefaultInterval = 2 * time.Second
 // is configured, an RFC 3161 time-stamp token over its SHA-256.
 type Published struct {
 	Size       int64
+	At         time.Time // when it was signed, by this process's clock
 	Checkpoint []byte
 	Timestamp  []byte // DER TimeStampToken; nil without a TSA
 }
@@ -45,6 +46,7 @@ type Checkpointer struct {
 	// Stamp returns an RFC 3161 token over digest (SHA-256); nil: none.
 	Stamp  func(ctx context.Context, digest []byte) ([]byte, error)
 	Logger *slog.Logger
+	Clock  func() time.Time // Published.At; default time.Now
 
 	mu     sync.Mutex // held while one checkpoint is made
 	latest Published
@@ -104,7 +106,11 @@ func (c *Checkpointer) Now(ctx context.Context) (Published, error) {
 	if err != nil {
 		return c.latest, err
 	}
-	p := Published{Size: n, Checkpoint: cp}
+	clock := c.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	p := Published{Size: n, At: clock().UTC(), Checkpoint: cp}
 	for _, w := range c.Witnesses {
 		if c.sizes == nil {
 			c.sizes = map[string]int64{}
