@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/lienthong/lienthong/internal/evidence"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // `lienthong audit verify|consistency|keygen`: checks of the verifiable
@@ -46,7 +48,7 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	usage := map[string]string{
-		"verify":      "BUNDLE.json --log-key FILE [--witness FILE]...",
+		"verify":      "BUNDLE.json --log-key FILE [--witness FILE]... [--tsa-roots PEM]",
 		"consistency": "OLD NEW --proof FILE --log-key FILE",
 		"keygen":      "--name ORIGIN --private FILE --public FILE",
 	}[sub]
@@ -55,6 +57,7 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	proofFile := fs.String("proof", "", "the consistency proof (JSON, as GET /v1/log/proof/consistency answers)")
 	name := fs.String("name", "", "the log's origin, e.g. lienthong.example.vn/log")
 	var witnessFiles []string
+	tsaRoots := fs.String("tsa-roots", "", "PEM file of the CAs the TSA chains to: the bundle's time-stamp is then required and checked")
 	if sub == "verify" {
 		fs.Func("witness", "a witness's public key file; its cosignature is then required (repeatable)", func(v string) error {
 			witnessFiles = append(witnessFiles, v)
@@ -144,7 +147,23 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return refused(err)
 		}
-		_ = json.NewEncoder(stdout).Encode(map[string]any{"ok": true, "origin": cp.Origin, "treeSize": cp.Size, "leaves": leaves})
+		out := map[string]any{"ok": true, "origin": cp.Origin, "treeSize": cp.Size, "leaves": leaves}
+		if *tsaRoots != "" {
+			certs, err := pki.LoadCertificates(*tsaRoots)
+			if err != nil {
+				return fail(ExitUsage, "--tsa-roots: %v", err)
+			}
+			pool := x509.NewCertPool()
+			for _, c := range certs {
+				pool.AddCert(c)
+			}
+			at, err := evidence.VerifyTimestamp(b, pool)
+			if err != nil {
+				return refused(err)
+			}
+			out["timestampedAt"] = at
+		}
+		_ = json.NewEncoder(stdout).Encode(out)
 	case "consistency":
 		older, err1 := os.ReadFile(pos[0])
 		newer, err2 := os.ReadFile(pos[1])

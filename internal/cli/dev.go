@@ -9,9 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/console"
 	"github.com/lienthong/lienthong/internal/devsite"
+	"github.com/lienthong/lienthong/internal/tsa"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -105,6 +108,14 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 	if cfg.Evidence.Key, err = devLogKey(devDir); err != nil {
 		return err
 	}
+	// A development TSA on the dev PKI time-stamps the log's checkpoints,
+	// as the government CA's would.
+	tsaURL, stopTSA, err := devTSA(site)
+	if err != nil {
+		return err
+	}
+	defer stopTSA()
+	cfg.Evidence.TSA = config.EvidenceTSA{URL: tsaURL, Roots: []string{filepath.Join(devDir, "ca.pem")}}
 	op, err := devOperator(devDir)
 	if err != nil {
 		return err
@@ -191,4 +202,24 @@ func devLogKey(devDir string) (string, error) {
 		return "", err
 	}
 	return priv, atomicfile.WriteBytes(priv, []byte(skey+"\n"), 0o600)
+}
+
+// devTSA serves a development TSA (internal/tsa) on a loopback port until
+// stop, which waits for it.
+func devTSA(site *devsite.Site) (url string, stop func(), err error) {
+	h, err := tsa.DevServer(site.CA, tsa.ServerOptions{})
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	return "http://" + ln.Addr().String() + "/", func() { _ = srv.Close(); <-done }, nil
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +19,8 @@ import (
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/lifecycle"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/tsa"
 )
 
 // startEvidence adds the verifiable log to a hub (docs/evidence.md): the
@@ -89,4 +93,38 @@ func newWitness(cfg *config.Config, log *slog.Logger) (*evidence.Witness, error)
 		logs = append(logs, v)
 	}
 	return evidence.NewWitness(signer, logs, filepath.Join(cfg.Hub.DataDir, "witness.json"), log)
+}
+
+// tsaStamper time-stamps checkpoints at evidence.tsa.url, nil when unset.
+// Each token is verified against evidence.tsa.roots before it is
+// published: a token an auditor would refuse is worth nothing.
+func tsaStamper(cfg *config.Config) (func(context.Context, []byte) ([]byte, error), error) {
+	t := cfg.Evidence.TSA
+	if t.URL == "" {
+		return nil, nil
+	}
+	c, err := tsa.NewClient(t.URL, tsa.ClientOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("evidence.tsa.url: %w", err)
+	}
+	roots := x509.NewCertPool()
+	for _, f := range t.Roots {
+		certs, err := pki.LoadCertificates(f)
+		if err != nil {
+			return nil, fmt.Errorf("evidence.tsa.roots: %w", err)
+		}
+		for _, c := range certs {
+			roots.AddCert(c)
+		}
+	}
+	return func(ctx context.Context, digest []byte) ([]byte, error) {
+		tok, err := c.Stamp(ctx, digest, crypto.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tsa.Verify(tok, digest, crypto.SHA256, roots, nil); err != nil {
+			return nil, fmt.Errorf("the TSA's token does not verify against evidence.tsa.roots: %w", err)
+		}
+		return tok, nil
+	}, nil
 }

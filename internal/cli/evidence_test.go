@@ -107,9 +107,21 @@ func TestEvidenceDev(t *testing.T) {
 		t.Errorf("the receipt's logLeaf %x is not the hash of a leaf proven: %+v", receipt.LogLeaf, b.Leaves)
 	}
 	bundle, _ := json.Marshal(b)
-	code, out, errOut = run(t, "audit", "verify", save("bundle.json", bundle), "--log-key", pub)
-	if code != ExitOK {
+	code, out, errOut = run(t, "audit", "verify", save("bundle.json", bundle), "--log-key", pub, "--tsa-roots", rel("ca.pem"))
+	if code != ExitOK || !strings.Contains(out, `"timestampedAt":"`) {
 		t.Fatalf("audit verify: %d %s %s", code, out, errOut)
+	}
+	// The dev TSA's token is over this checkpoint only, and another
+	// root does not vouch for it.
+	other := b
+	other.Timestamp = append([]byte(nil), b.Timestamp...)
+	other.Timestamp[len(other.Timestamp)/2] ^= 1
+	tampered, _ := json.Marshal(other)
+	if code, out, _ := run(t, "audit", "verify", save("tst.json", tampered), "--log-key", pub, "--tsa-roots", rel("ca.pem")); code != ExitInvalid || !strings.Contains(out, evidence.CodeBadTimestamp) {
+		t.Errorf("a tampered time-stamp: %d %s", code, out)
+	}
+	if code, out, _ := run(t, "audit", "verify", save("bundle.json", bundle), "--log-key", pub, "--tsa-roots", testRoot(t)); code != ExitInvalid || !strings.Contains(out, evidence.CodeBadTimestamp) {
+		t.Errorf("a time-stamp against another root: %d %s", code, out)
 	}
 	for _, want := range []string{`"type":"accepted"`, `"type":"fetched"`, `"type":"acked"`, `"from":"000.00.00.G22"`, `"to":["000.00.00.H29"]`, receipt.ID} {
 		if !strings.Contains(out, want) {
@@ -226,4 +238,11 @@ func TestEvidenceWitnessFederation(t *testing.T) {
 		_, cp := logGet(t, "http://"+provincial+"/v1/log/checkpoint", "")
 		return strings.Contains(string(cp), "— national.example/witness "), string(cp)
 	})
+}
+
+// testRoot is the root of a PKI of its own, in a temporary directory.
+func testRoot(t *testing.T) string {
+	t.Helper()
+	ca, _ := testCA(t, t.TempDir())
+	return ca.RootPath()
 }

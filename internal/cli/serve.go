@@ -369,7 +369,11 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if err != nil {
 		return nil, err
 	}
-	checkpoints, err := startEvidence(ctx, cfg, busCfg, publisher, admin, store, nil, g, log)
+	stamp, err := tsaStamper(cfg)
+	if err != nil {
+		return nil, err
+	}
+	checkpoints, err := startEvidence(ctx, cfg, busCfg, publisher, admin, store, stamp, g, log)
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,19 @@
 package evidence
 
 import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/lienthong/lienthong/internal/tsa"
 )
 
 // Stable codes of what an audit finds wrong (docs/evidence.md).
@@ -15,6 +21,7 @@ const (
 	CodeBadCheckpoint = "log.bad_checkpoint"
 	CodeBadProof      = "log.bad_proof"
 	CodeFork          = "log.fork"
+	CodeBadTimestamp  = "log.bad_timestamp"
 )
 
 // Error is an audit failure with its stable code.
@@ -138,4 +145,19 @@ func VerifyConsistency(older, newer []byte, consistency [][]byte, v note.Verifie
 		return fail(CodeFork, "the tree of size %d is not a prefix of the tree of size %d: %v", a.Size, b.Size, err)
 	}
 	return nil
+}
+
+// VerifyTimestamp checks the bundle's RFC 3161 token: over the SHA-256 of
+// its checkpoint, by a TSA chaining to roots. It returns the TSA's time:
+// the checkpoint, and every leaf it proves, existed then.
+func VerifyTimestamp(b Bundle, roots *x509.CertPool) (time.Time, error) {
+	if len(b.Timestamp) == 0 {
+		return time.Time{}, fail(CodeBadTimestamp, "the bundle carries no time-stamp")
+	}
+	sum := sha256.Sum256([]byte(b.Checkpoint))
+	at, err := tsa.Verify(b.Timestamp, sum[:], crypto.SHA256, roots, nil)
+	if err != nil {
+		return time.Time{}, fail(CodeBadTimestamp, "%v", err)
+	}
+	return at, nil
 }
