@@ -115,7 +115,7 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 		return err
 	}
 	defer stopTSA()
-	cfg.Evidence.TSA = config.EvidenceTSA{URL: tsaURL, Roots: []string{filepath.Join(devDir, "ca.pem")}}
+	cfg.Evidence.TSA = config.EvidenceTSA{URL: tsaURL, Roots: []string{filepath.Join(devDir, "ca.pem")}, Receipts: true}
 	op, err := devOperator(devDir)
 	if err != nil {
 		return err

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +17,7 @@ import (
 	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/testwait"
+	"github.com/lienthong/lienthong/internal/tsa"
 )
 
 // logGet is a GET on the dev hub as token ("" for none).
@@ -75,11 +79,24 @@ func TestEvidenceDev(t *testing.T) {
 		t.Fatalf("send: %s", errOut)
 	}
 	var receipt struct {
-		ID      string `json:"id"`
-		LogLeaf []byte `json:"logLeaf"`
+		ID               string `json:"id"`
+		LogLeaf          []byte `json:"logLeaf"`
+		Receipt          []byte `json:"receipt"`
+		ReceiptTimestamp []byte `json:"receiptTimestamp"`
 	}
 	if err := json.Unmarshal([]byte(out), &receipt); err != nil || receipt.ID == "" {
 		t.Fatalf("receipt: %v %s", err, out)
+	}
+	// dev time-stamps receipts: the token is over this receipt's CMS.
+	roots := x509.NewCertPool()
+	if certs, err := pki.LoadCertificates(rel("ca.pem")); err != nil {
+		t.Fatal(err)
+	} else {
+		roots.AddCert(certs[0])
+	}
+	sum := sha256.Sum256(receipt.Receipt)
+	if _, err := tsa.Verify(receipt.ReceiptTimestamp, sum[:], crypto.SHA256, roots, nil); err != nil {
+		t.Errorf("the receipt's time-stamp: %v", err)
 	}
 	waitInbox(t, addr, h29["token"])
 	fetched := filepath.Join(dir, "fetched.xml")

@@ -266,6 +266,10 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		reg.MustRegister(metrics.NewCRLFetchCollector(verifier.CRLFetches))
 	}
 	pushTopics := push.Topics{Prefix: cfg.Bus.TopicPrefix, ReplicationFactor: cfg.Bus.ReplicationFactor}
+	stamp, err := tsaStamper(cfg)
+	if err != nil {
+		return nil, err
+	}
 	o := hub.Options{OrganID: cfg.Hub.OrganID, InstanceID: instanceID(cfg), Directory: dir, Store: store, LogLeaves: cfg.Evidence.Key != "",
 		Bus: busCfg, Publisher: publisher, Admin: admin, PushGroup: pushTopics.Group(),
 		Topics: hub.Topics{Prefix: cfg.Bus.TopicPrefix, Partitions: cfg.Bus.Partitions, ReplicationFactor: cfg.Bus.ReplicationFactor},
@@ -288,6 +292,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		if o.ReceiptCert, o.ReceiptChain, o.ReceiptKey, err = loadSigner(cfg.Trust.HubCert, cfg.Trust.HubChain, cfg.Trust.HubKey); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Evidence.TSA.Receipts {
+		o.StampReceipt = stamp
 	}
 	h, err := hub.New(ctx, o)
 	if err != nil {
@@ -366,10 +373,6 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		return nil, err
 	}
 	certs, err := certProxies(cfg)
-	if err != nil {
-		return nil, err
-	}
-	stamp, err := tsaStamper(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,9 @@ type EvidenceTSA struct {
 	URL string `mapstructure:"url" json:"url"`
 	// Roots are PEM files of the CAs the TSA's certificate chains to.
 	Roots []string `mapstructure:"roots" json:"roots,omitempty"`
+	// Receipts time-stamps every receipt too, at submission: one TSA
+	// round trip more per packet.
+	Receipts bool `mapstructure:"receipts" json:"receipts"`
 }
 
 // LogSigner reads the log's private key.
@@ -89,6 +92,9 @@ func (e Evidence) validate(p *problems, peers []Peer, checkFiles bool) {
 	}
 	if e.CheckpointInterval < 0 {
 		p.addf("evidence.checkpointInterval", "%w (got %s)", ErrNotPositive, e.CheckpointInterval)
+	}
+	if e.TSA.Receipts && e.TSA.URL == "" {
+		p.addf("evidence.tsa.url", "%w when evidence.tsa.receipts is true", ErrRequired)
 	}
 	if e.TSA.URL != "" {
 		p.wrap("evidence.tsa.url", checkPeerURL(e.TSA.URL))

@@ -61,6 +61,9 @@ type Options struct {
 	// LogLeaves puts in each receipt the hash of its acceptance's leaf in
 	// the verifiable log (Receipt.LogLeaf), when the hub keeps one.
 	LogLeaves bool
+	// StampReceipt, when set, time-stamps each new receipt (RFC 3161, over
+	// the SHA-256 of its CMS): Receipt.ReceiptTimestamp.
+	StampReceipt func(ctx context.Context, digest []byte) ([]byte, error)
 	SpoolDir  string
 	// The hub's signing key for receipts.
 	ReceiptCert  *x509.Certificate

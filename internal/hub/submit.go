@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -48,6 +49,10 @@ type Receipt struct {
 	// index comes with its proof (GET /v1/packets/{id}/proof), once the
 	// log's one order has placed it.
 	LogLeaf string `json:"logLeaf,omitempty"`
+	// ReceiptTimestamp, when Options.StampReceipt, is an RFC 3161 token
+	// (base64 DER) over the SHA-256 of the CMS in Receipt (decoded): a
+	// third party's time for the receipt. Outside the signed content.
+	ReceiptTimestamp string `json:"receiptTimestamp,omitempty"`
 	// Receipt is a CMS SignedData by the hub, carrying as content this
 	// receipt's JSON without the receipt field.
 	Receipt string `json:"receipt"`
@@ -193,6 +198,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if err := h.sign(rc); err != nil {
 		return nil, false, err
 	}
+	h.stampReceipt(ctx, rc)
 	// The first acceptance is fixed here, before it is produced: a retry
 	// after a crash or an outage finds it and produces the same bytes.
 	if err := h.putJSON(ctx, blob.ReceiptKey(a.ID), acceptance{Receipt: *rc, Event: event}); err != nil {
@@ -462,7 +468,7 @@ func (h *Hub) sign(rc *Receipt) error {
 	if h.o.ReceiptKey == nil {
 		return nil
 	}
-	rc.Receipt = ""
+	rc.Receipt, rc.ReceiptTimestamp = "", ""
 	content, err := json.Marshal(rc)
 	if err != nil {
 		return err
@@ -486,4 +492,24 @@ func (h *Hub) sign(rc *Receipt) error {
 	}
 	rc.Receipt = base64.StdEncoding.EncodeToString(der)
 	return nil
+}
+
+// stampReceipt adds a TSA's time-stamp to a signed receipt, when
+// configured. A TSA that fails costs the receipt its stamp, not the
+// packet its acceptance: the checkpoints' stamps still bound its time.
+func (h *Hub) stampReceipt(ctx context.Context, rc *Receipt) {
+	if h.o.StampReceipt == nil || rc.Receipt == "" {
+		return
+	}
+	der, err := base64.StdEncoding.DecodeString(rc.Receipt)
+	if err != nil {
+		return
+	}
+	sum := sha256.Sum256(der)
+	tok, err := h.o.StampReceipt(ctx, sum[:])
+	if err != nil {
+		h.o.Log.WarnContext(ctx, "receipt not time-stamped", "id", rc.ID, "err", err)
+		return
+	}
+	rc.ReceiptTimestamp = base64.StdEncoding.EncodeToString(tok)
 }

@@ -29,6 +29,9 @@ type Receipt struct {
 	// hash of the packet's acceptance leaf: the hub's signed promise to
 	// log it. GET /v1/packets/{id}/proof then proves it is in the log.
 	LogLeaf string `json:"logLeaf,omitempty"`
+	// ReceiptTimestamp, when the hub time-stamps receipts, is an RFC 3161
+	// token (base64 DER) over the SHA-256 of the CMS in Receipt (decoded).
+	ReceiptTimestamp string `json:"receiptTimestamp,omitempty"`
 	// Receipt is the base64 DER of a CMS SignedData by the hub whose
 	// attached content is this receipt's JSON with an empty receipt field.
 	// VerifyReceipt checks it.
