@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lienthong/lienthong/internal/evidence"
 )
@@ -47,7 +49,10 @@ func (s *Server) logCheckpoint(w http.ResponseWriter, r *http.Request) {
 	p := s.Evidence.Latest()
 	if p.Size < 0 {
 		var err error
-		if p, err = s.Evidence.Now(r.Context()); err != nil || p.Size < 0 {
+		ctx, cancel := detached(r)
+		p, err = s.Evidence.Now(ctx)
+		cancel()
+		if err != nil || p.Size < 0 {
 			w.Header().Set("Retry-After", retryAfter)
 			s.problem(w, http.StatusServiceUnavailable, "log.pending", "the log is not read yet", nil)
 			return
@@ -111,7 +116,8 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 	}
 	id := r.PathValue("id")
 	// The timeline's access rule: the sender and the recipients.
-	if _, err := s.Hub.Timeline(caller, id); err != nil {
+	tl, err := s.Hub.Timeline(caller, id)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -124,8 +130,12 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 	p := s.Evidence.Latest()
 	if p.Size <= slices.Max(idx) {
 		var err error
-		if p, err = s.Evidence.Now(r.Context()); err != nil {
-			s.fail(w, r, err)
+		ctx, cancel := detached(r)
+		p, err = s.Evidence.Now(ctx)
+		cancel()
+		if err != nil || p.Size < 0 {
+			w.Header().Set("Retry-After", retryAfter)
+			s.problem(w, http.StatusServiceUnavailable, "log.pending", "the log is not read yet", nil)
 			return
 		}
 	}
@@ -135,6 +145,11 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 			continue // appended since: the next checkpoint proves it
 		}
 		leaf, err1 := s.Evidence.Log.Leaf(i)
+		// A recipient sees the acceptance and its own fetches and
+		// acknowledgements, as its timeline does; the sender sees all.
+		if lf, err := evidence.ParseLeaf(leaf); err1 == nil && err == nil && tl.From != caller && lf.Type != evidence.LeafAccepted && lf.Endpoint != caller {
+			continue
+		}
 		proof, err2 := s.Evidence.Log.Inclusion(i, p.Size)
 		if err := errors.Join(err1, err2); err != nil {
 			s.fail(w, r, err)
@@ -143,4 +158,11 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 		b.Leaves = append(b.Leaves, evidence.Proven{Index: i, Leaf: leaf, Proof: proof})
 	}
 	writeJSON(w, http.StatusOK, b)
+}
+
+// detached is the request's context without its cancellation, bounded: a
+// checkpoint made for one request (witnesses asked, a TSA called) serves
+// every later one, and must not be cut short by a client that left.
+func detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
 }

@@ -32,7 +32,7 @@ func TestAuditCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	mk := func(n int, changed int) *evidence.Log {
-		l, err := evidence.New(evidence.Config{Topic: "t", Signer: signer, Origin: "lienthong.test/log"})
+		l, err := evidence.New(evidence.Config{Signer: signer, Origin: "lienthong.test/log"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -178,8 +178,9 @@ func TestEvidenceDev(t *testing.T) {
 		code, cp := logGet(t, base+"/v1/log/checkpoint", "")
 		return code == 200 && string(cp) == b.Checkpoint, string(cp)
 	})
-	if code, _, errOut := run(t, "send", filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new-two-recipients.xml"), "--hub", base, "--token", g22["token"],
-		"--cert", rel(g22["cert"]), "--key", rel(g22["key"]), "--chain", rel(g22["chain"])); code != ExitOK {
+	code, out, errOut = run(t, "send", filepath.Join("..", "edxml", "testdata", "fixtures", "edoc-new-two-recipients.xml"), "--hub", base, "--token", g22["token"],
+		"--cert", rel(g22["cert"]), "--key", rel(g22["key"]), "--chain", rel(g22["chain"]))
+	if code != ExitOK {
 		t.Fatalf("send after the restart: %s", errOut)
 	}
 	var later []byte
@@ -188,6 +189,39 @@ func TestEvidenceDev(t *testing.T) {
 		return strings.Contains(string(later), "\n4\n"), string(later)
 	})
 	consistent(save("before-restart.cp", []byte(b.Checkpoint)), later, 3, 4)
+
+	// Of a packet to two recipients, each sees the acceptance and its own
+	// fetches, as in its timeline; the sender sees everything.
+	var two struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(out), &two); err != nil {
+		t.Fatal(err)
+	}
+	testwait.EventuallyState(t, "H29 fetches the second packet", func() (bool, string) {
+		code, _, errOut := run(t, "fetch", two.ID, "-o", filepath.Join(dir, "two.xml"), "--hub", base, "--token", h29["token"])
+		return code == ExitOK, errOut
+	})
+	types := func(token string) string {
+		var b evidence.Bundle
+		testwait.EventuallyState(t, "the proof", func() (bool, string) {
+			code, body := logGet(t, base+"/v1/packets/"+two.ID+"/proof", token)
+			return code == 200 && json.Unmarshal(body, &b) == nil, string(body)
+		})
+		var out []string
+		for _, p := range b.Leaves {
+			lf, _ := evidence.ParseLeaf(p.Leaf)
+			out = append(out, lf.Type+" "+lf.Endpoint)
+		}
+		return strings.Join(out, ", ")
+	}
+	testwait.EventuallyState(t, "the sender's proof with H29's fetch", func() (bool, string) {
+		got := types(g22["token"])
+		return got == "accepted , fetched 000.00.00.H29", got
+	})
+	if got := types(g12["token"]); got != "accepted " {
+		t.Errorf("G12 sees the leaves %q, want only the acceptance", got)
+	}
 }
 
 // Two federated hubs witness each other: each one's checkpoints carry the

@@ -40,7 +40,7 @@ func testLog(t *testing.T, n int, now, stamp bool) (*evidence.Checkpointer, note
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := evidence.New(evidence.Config{Topic: "t.log", Signer: signer, Origin: logOrigin})
+	l, err := evidence.New(evidence.Config{Signer: signer, Origin: logOrigin})
 	if err != nil {
 		t.Fatal(err)
 	}

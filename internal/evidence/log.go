@@ -34,8 +34,10 @@ const dedupWindow = 4096
 
 // Config configures a Log.
 type Config struct {
-	Bus   bus.Config
-	Topic string // the single-partition log topic, e.g. "lienthong.log"
+	Bus bus.Config
+	// Topic is the single-partition log topic, e.g. "lienthong.log"; empty
+	// for a log filled by Append alone (tools, tests), ready at once.
+	Topic string
 	// Signer signs checkpoints (a note signer, Ed25519); Origin is the
 	// checkpoint's first line, the log's name, e.g. "lienthong.example.vn/log".
 	Signer note.Signer
@@ -59,29 +61,61 @@ type Log struct {
 	ring   []tlog.Hash
 	cp     []byte // the last checkpoint signed, for cpSize
 	cpSize int64
+	next   int64 // the topic offset Run applies next; -1 before the first
 }
 
 // New returns a Log; Run fills it.
 func New(cfg Config) (*Log, error) {
-	if cfg.Topic == "" || cfg.Signer == nil || cfg.Origin == "" {
-		return nil, errors.New("evidence: a topic, a signer and an origin are needed")
+	if cfg.Signer == nil || cfg.Origin == "" {
+		return nil, errors.New("evidence: a signer and an origin are needed")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Log{cfg: cfg, ready: make(chan struct{}), byID: map[[32]byte][]int64{}, recent: map[tlog.Hash]int{}, cpSize: -1}, nil
+	l := &Log{cfg: cfg, ready: make(chan struct{}), byID: map[[32]byte][]int64{}, recent: map[tlog.Hash]int{}, cpSize: -1, next: -1}
+	if cfg.Topic == "" {
+		close(l.ready)
+	}
+	return l, nil
 }
 
-// Run follows the log topic until ctx ends.
+// Run follows the log topic until ctx ends. Run again after a failure
+// (bus.Router), it reads the topic from its start and skips the records
+// already applied: the tree never takes a leaf twice.
 func (l *Log) Run(ctx context.Context) error {
+	if l.cfg.Topic == "" {
+		return errors.New("evidence: a log without a topic is filled by Append")
+	}
 	return bus.Follow(ctx, l.cfg.Bus, l.cfg.Topic, func(m bus.Message) error {
+		l.mu.RLock()
+		seen := m.Offset < l.next
+		l.mu.RUnlock()
+		if seen {
+			return nil
+		}
 		err := l.Append(m.Value)
 		if errors.Is(err, errNotLeaf) {
 			l.cfg.Log.Warn("evidence: a record that is not a leaf skipped", "offset", m.Offset, "err", err)
-			return nil
+			err = nil
+		}
+		if err == nil {
+			l.mu.Lock()
+			l.next = max(l.next, m.Offset+1)
+			l.mu.Unlock()
 		}
 		return err
 	}, func() { l.once.Do(func() { close(l.ready) }) })
+}
+
+// IsReady tells, without waiting, whether Run has read the leaves present
+// when it started.
+func (l *Log) IsReady() bool {
+	select {
+	case <-l.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // WaitReady waits until Run has read the leaves present when it started.
@@ -286,12 +320,19 @@ func (l *Log) Tile(path string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		// N is checked before it is multiplied: a huge one would wrap.
+		if t.N > int64(len(l.leaves))>>8 {
+			return nil, ErrRange
+		}
 		start, end := t.N<<8, t.N<<8+int64(t.W)
 		if end > int64(len(l.leaves)) {
 			return nil, ErrRange
 		}
 		var out []byte
 		for _, lf := range l.leaves[start:end] {
+			if len(lf) > 0xffff {
+				return nil, fmt.Errorf("%w: a leaf of %d bytes does not fit an entry bundle", ErrRange, len(lf))
+			}
 			out = append(out, byte(len(lf)>>8), byte(len(lf)))
 			out = append(out, lf...)
 		}
@@ -306,7 +347,7 @@ func (l *Log) Tile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", ErrRange, path)
 	}
 	// The tile's hashes must cover complete subtrees within the tree.
-	if t.L > 6 || (t.N*256+int64(t.W))<<(uint(t.L)*8) > int64(len(l.leaves)) {
+	if t.L > 6 || t.N > int64(len(l.leaves))>>(uint(t.L+1)*8) || (t.N*256+int64(t.W))<<(uint(t.L)*8) > int64(len(l.leaves)) {
 		return nil, fmt.Errorf("%w: %s", ErrRange, path)
 	}
 	return tlog.ReadTileData(t, held{l})

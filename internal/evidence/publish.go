@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
@@ -48,20 +49,20 @@ type Checkpointer struct {
 	Logger *slog.Logger
 	Clock  func() time.Time // Published.At; default time.Now
 
-	mu     sync.Mutex // held while one checkpoint is made
-	latest Published
-	tiles  int64            // the tree size up to which tiles were copied
-	sizes  map[string]int64 // by witness: the size it cosigned last
+	mu    sync.Mutex       // held while one checkpoint is made
+	tiles int64            // the tree size up to which tiles were copied
+	sizes map[string]int64 // by witness: the size it cosigned last
+	// latest is read without mu: a checkpoint being cosigned and stamped
+	// (network calls) must not hold back readers of the previous one.
+	latest atomic.Pointer[Published]
 }
 
 // Latest is the last checkpoint published; Size -1 before the first.
 func (c *Checkpointer) Latest() Published {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.latest.Checkpoint == nil {
-		return Published{Size: -1}
+	if p := c.latest.Load(); p != nil {
+		return *p
 	}
-	return c.latest
+	return Published{Size: -1}
 }
 
 // Run publishes until ctx ends.
@@ -94,17 +95,23 @@ func (c *Checkpointer) log() *slog.Logger {
 }
 
 // Now publishes a checkpoint of the log as it is, unless the latest
-// already covers it, and returns the latest.
+// already covers it, and returns the latest. Before the log has read its
+// topic it publishes nothing (ErrNotReady): a checkpoint of part of the
+// tree would replace a larger one in the store. Witnesses and the TSA are
+// called under ctx, which a caller answering a request should detach.
 func (c *Checkpointer) Now(ctx context.Context) (Published, error) {
+	if !c.Log.IsReady() {
+		return c.Latest(), ErrNotReady
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.Log.Size()
-	if c.latest.Checkpoint != nil && c.latest.Size >= n {
-		return c.latest, nil
+	if last := c.latest.Load(); last != nil && last.Size >= n {
+		return *last, nil
 	}
 	cp, err := c.Log.checkpointAt(n)
 	if err != nil {
-		return c.latest, err
+		return c.Latest(), err
 	}
 	clock := c.Clock
 	if clock == nil {
@@ -125,7 +132,8 @@ func (c *Checkpointer) Now(ctx context.Context) (Published, error) {
 		p.Checkpoint = append(p.Checkpoint[:len(p.Checkpoint):len(p.Checkpoint)], sig...)
 	}
 	if c.Stamp != nil {
-		sum := sha256.Sum256(cp)
+		// Over the checkpoint as published, cosignatures included.
+		sum := sha256.Sum256(p.Checkpoint)
 		if p.Timestamp, err = c.Stamp(ctx, sum[:]); err != nil {
 			// An unstamped checkpoint proves less, not nothing: it is
 			// published, and the next one tries again.
@@ -137,7 +145,7 @@ func (c *Checkpointer) Now(ctx context.Context) (Published, error) {
 			c.log().Warn("evidence: checkpoint not copied to the store", "size", n, "err", err)
 		}
 	}
-	c.latest = p
+	c.latest.Store(&p)
 	return p, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -275,13 +276,12 @@ func (c *Checkpointer) cosign(ctx context.Context, p WitnessPeer, old *int64, si
 		}
 		switch resp.StatusCode {
 		case http.StatusOK:
-			// The cosignature must be the witness's, over this checkpoint.
-			text, _, _ := strings.Cut(string(signed), "\n\n")
-			if _, err := note.Open(append([]byte(text+"\n\n"), answer...), note.VerifierList(p.Verifier)); err != nil {
-				return nil, fmt.Errorf("witness %s: its cosignature does not verify: %w", p.Name, err)
+			line, err := oneCosignature(answer, p.Verifier, signed)
+			if err != nil {
+				return nil, fmt.Errorf("witness %s: %w", p.Name, err)
 			}
 			*old = n
-			return answer, nil
+			return line, nil
 		case http.StatusConflict:
 			size, err := strconv.ParseInt(strings.TrimSpace(string(answer)), 10, 64)
 			if err != nil || size < 0 || size > n {
@@ -293,4 +293,27 @@ func (c *Checkpointer) cosign(ctx context.Context, p WitnessPeer, old *int64, si
 		}
 	}
 	return nil, fmt.Errorf("witness %s: size conflict twice", p.Name)
+}
+
+// oneCosignature is the witness's answer reduced to what is appended to
+// the checkpoint: exactly one signature line, by the witness's key, over
+// the checkpoint's text. Anything else in the answer is refused: lines
+// under other names would break verifiers that trust those names, and
+// many lines would push the note past what note.Open reads.
+func oneCosignature(answer []byte, v note.Verifier, signed []byte) ([]byte, error) {
+	line := strings.TrimSuffix(string(answer), "\n")
+	if line == "" || strings.Contains(line, "\n") {
+		return nil, errors.New("want exactly one cosignature line")
+	}
+	rest, ok := strings.CutPrefix(line, "— ")
+	name, b64, _ := strings.Cut(rest, " ")
+	sig, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || name != v.Name() || len(sig) < 4 || binary.BigEndian.Uint32(sig) != v.KeyHash() {
+		return nil, errors.New("the answer is not a cosignature by its key")
+	}
+	text, _, _ := strings.Cut(string(signed), "\n\n")
+	if _, err := note.Open([]byte(text+"\n\n"+line+"\n"), note.VerifierList(v)); err != nil {
+		return nil, fmt.Errorf("its cosignature does not verify: %w", err)
+	}
+	return []byte(line + "\n"), nil
 }

@@ -2,8 +2,11 @@ package evidence_test
 
 import (
 	"crypto/rand"
+	"encoding/base64"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	fnote "github.com/transparency-dev/formats/note"
@@ -82,7 +85,7 @@ func TestWitness(t *testing.T) {
 	}
 	srv2 := httptest.NewServer(w2)
 	defer srv2.Close()
-	forked, _ := evidence.New(evidence.Config{Topic: "t", Signer: logS, Origin: origin})
+	forked, _ := evidence.New(evidence.Config{Signer: logS, Origin: origin})
 	for i := range 400 {
 		b := leaf(i)
 		if i == 5 {
@@ -103,5 +106,52 @@ func TestWitness(t *testing.T) {
 	sc := &evidence.Checkpointer{Log: filled(t, 3, strangerS), Witnesses: []evidence.WitnessPeer{{Name: "peer", URL: srv2.URL, Verifier: wv}}}
 	if sp, _ := sc.Now(t.Context()); len(sp.Signatures()) != 1 {
 		t.Error("a stranger's checkpoint was cosigned")
+	}
+}
+
+// A witness's answer adds one line, its own cosignature, or nothing:
+// extra lines (another witness's name, junk by the hundred) would make
+// the checkpoint unreadable to verifiers.
+func TestHostileWitnessAnswers(t *testing.T) {
+	logS, logV := keys(t)
+	ws, wv := witnessKeys(t, "peer.example/witness")
+	w, err := evidence.NewWitness(ws, []note.Verifier{logV}, filepath.Join(t.TempDir(), "w.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		after func(answer []byte) []byte
+	}{
+		{name: "junk lines", after: func(answer []byte) []byte {
+			return append(answer, []byte(strings.Repeat("— junk AAAAAAAA\n", 120))...)
+		}},
+		{name: "another witness's name", after: func(answer []byte) []byte {
+			return append(answer, []byte("— other.example/witness "+base64.StdEncoding.EncodeToString(make([]byte, 72))+"\n")...)
+		}},
+		{name: "only a stranger's line", after: func([]byte) []byte {
+			return []byte("— peer.example/witness " + base64.StdEncoding.EncodeToString(make([]byte, 72)) + "\n")
+		}},
+	}
+	for i, tt := range tests {
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			w.ServeHTTP(rec, r)
+			rw.WriteHeader(rec.Code)
+			_, _ = rw.Write(tt.after(rec.Body.Bytes()))
+		}))
+		l := filled(t, 10+i, logS)
+		c := &evidence.Checkpointer{Log: l, Witnesses: []evidence.WitnessPeer{{Name: "peer", URL: srv.URL, Verifier: wv}}}
+		p, err := c.Now(t.Context())
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(p.Signatures()); n != 1 {
+			t.Errorf("%s: %d signature lines published", tt.name, n)
+		}
+		if _, err := evidence.OpenCheckpoint(p.Checkpoint, logV); err != nil {
+			t.Errorf("%s: the checkpoint no longer opens: %v", tt.name, err)
+		}
 	}
 }

@@ -334,7 +334,13 @@ func (p *Pusher) Run(ctx context.Context) error {
 	var admin *bus.Admin
 	var producer bus.Publisher
 	t := p.cfg.Topics
-	for {
+	// setupFailed is the error of an endpoint that could not start: at
+	// the first pass it is Run's (as a failure at start); later it is
+	// logged and the endpoint tried again after retrySetup, so an outage
+	// while an operator adds an agency does not stop the process.
+	var retry <-chan time.Time
+	for first := true; ; first = false {
+		var setupFailed error
 		want := p.endpoints()
 		for id, r := range live {
 			if want[id] != r.e {
@@ -350,16 +356,20 @@ func (p *Pusher) Run(ctx context.Context) error {
 				// Set up at the first endpoint: a hub without webhooks
 				// never needs them.
 				a, release, err := bus.AdminOf(p.cfg.Bus, p.cfg.Admin)
+				if err == nil {
+					err = a.EnsureTopics(ctx, bus.TopicSpec{Name: t.DeadLetter(), Partitions: 1, ReplicationFactor: t.ReplicationFactor})
+					if err != nil {
+						release()
+					}
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
 				if err != nil {
-					return fmt.Errorf("push: %w", err)
+					setupFailed = fmt.Errorf("push: topics: %w", err)
+					break
 				}
 				defer release()
-				if err := a.EnsureTopics(ctx, bus.TopicSpec{Name: t.DeadLetter(), Partitions: 1, ReplicationFactor: t.ReplicationFactor}); err != nil {
-					if ctx.Err() != nil {
-						return nil
-					}
-					return fmt.Errorf("push: topics: %w", err)
-				}
 				admin, producer = a, p.cfg.Publisher
 				if producer == nil {
 					own, err := bus.NewProducer(p.cfg.Bus)
@@ -375,7 +385,8 @@ func (p *Pusher) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("push: topics: %w", err)
+				setupFailed = errors.Join(setupFailed, fmt.Errorf("push: topics: %w", err))
+				continue
 			}
 			// Recover inside DeadLetter: a panic parks the item like any failure.
 			c, err := bus.NewConsumer(p.cfg.Bus, bus.ConsumerConfig{
@@ -383,7 +394,8 @@ func (p *Pusher) Run(ctx context.Context) error {
 				SessionTimeout: p.cfg.SessionTimeout, RebalanceTimeout: p.cfg.SessionTimeout, Logger: p.cfg.Log,
 			}, p.handler(e), bus.CarryCorrelation(), p.cfg.Tracer.Consume("deliver"), tagEndpoint(id), bus.DeadLetter(producer, t.DeadLetter()), bus.Recover())
 			if err != nil {
-				return fmt.Errorf("push: %w", err)
+				setupFailed = errors.Join(setupFailed, fmt.Errorf("push: %w", err))
+				continue
 			}
 			// The hub's restart policy (bus.Router): one endpoint's
 			// consumer restarts on its own, and the pusher fails once its
@@ -404,6 +416,13 @@ func (p *Pusher) Run(ctx context.Context) error {
 			}()
 			p.cfg.Log.InfoContext(ctx, "webhook delivery running", "organ", id, "url", e.target.Load().display, "group", t.Group())
 		}
+		switch {
+		case setupFailed != nil && first:
+			return setupFailed
+		case setupFailed != nil:
+			p.cfg.Log.ErrorContext(ctx, "webhook delivery not started, trying again", "wait", retrySetup, "err", setupFailed)
+			retry = time.After(retrySetup)
+		}
 		p.mu.Lock()
 		p.running = slices.Sorted(maps.Keys(live))
 		p.mu.Unlock()
@@ -413,9 +432,14 @@ func (p *Pusher) Run(ctx context.Context) error {
 		case err := <-failed:
 			return fmt.Errorf("push: %w", err)
 		case <-p.changed:
+		case <-retry:
 		}
 	}
 }
+
+// retrySetup is the wait before an endpoint that could not start is
+// tried again.
+var retrySetup = 5 * time.Second
 
 // tagEndpoint adds the x-endpoint header, which DeadLetter copies.
 func tagEndpoint(organID string) bus.Middleware {
