@@ -64,7 +64,7 @@ type Options struct {
 	// StampReceipt, when set, time-stamps each new receipt (RFC 3161, over
 	// the SHA-256 of its CMS): Receipt.ReceiptTimestamp.
 	StampReceipt func(ctx context.Context, digest []byte) ([]byte, error)
-	SpoolDir  string
+	SpoolDir     string
 	// The hub's signing key for receipts.
 	ReceiptCert  *x509.Certificate
 	ReceiptKey   crypto.Signer
