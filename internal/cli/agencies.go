@@ -26,28 +26,17 @@ import (
 // refused (invalid entry, unknown or existing agency); 2 for usage and
 // environment errors.
 
-var agenciesSubcommands = map[string]string{
-	"list":   "print the directory as the hubs see it: configured and run-time agencies",
-	"add":    "add an agency (its inbox topic is created)",
-	"set":    "change an agency's entry: the fields given replace its own",
-	"retire": "retire an agency: packets to it are refused",
+var agenciesSubcommands = []subcommand{
+	{"list", "print the directory as the hubs see it: configured and run-time agencies"},
+	{"add", "add an agency (its inbox topic is created)"},
+	{"set", "change an agency's entry: the fields given replace its own"},
+	{"retire", "retire an agency: packets to it are refused"},
 }
 
 func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "Usage: lienthong agencies list|add|set|retire --config FILE [flags]")
-		for _, name := range []string{"list", "add", "set", "retire"} {
-			fmt.Fprintf(stderr, "  %-7s %s\n", name, agenciesSubcommands[name])
-		}
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	sub := args[0]
-	if _, ok := agenciesSubcommands[sub]; !ok {
-		fmt.Fprintf(stderr, "lienthong agencies: unknown subcommand %q (want list, add, set or retire)\n", sub)
-		return ExitUsage
+	sub, code, ok := pickSubcommand("agencies", "--config FILE [flags]", agenciesSubcommands, args, stderr)
+	if !ok {
+		return code
 	}
 	name := "agencies " + sub
 	usage := "--config FILE [flags]"

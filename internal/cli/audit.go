@@ -25,27 +25,16 @@ import (
 // (log.bad_proof, log.bad_checkpoint, log.fork) when it does not, 2 for
 // usage errors.
 
-var auditSubcommands = map[string]string{
-	"verify":      "check a proof bundle (GET /v1/packets/{id}/proof): the checkpoint's signature and each leaf's inclusion",
-	"consistency": "check that checkpoint NEW extends checkpoint OLD, with a consistency proof",
-	"keygen":      "make a log key pair (Ed25519, signed-note format)",
+var auditSubcommands = []subcommand{
+	{"verify", "check a proof bundle (GET /v1/packets/{id}/proof): the checkpoint's signature and each leaf's inclusion"},
+	{"consistency", "check that checkpoint NEW extends checkpoint OLD, with a consistency proof"},
+	{"keygen", "make a log key pair (Ed25519, signed-note format)"},
 }
 
 func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "Usage: lienthong audit verify|consistency|keygen [flags]")
-		for _, name := range []string{"verify", "consistency", "keygen"} {
-			fmt.Fprintf(stderr, "  %-12s %s\n", name, auditSubcommands[name])
-		}
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	sub := args[0]
-	if _, ok := auditSubcommands[sub]; !ok {
-		fmt.Fprintf(stderr, "lienthong audit: unknown subcommand %q (want verify, consistency or keygen)\n", sub)
-		return ExitUsage
+	sub, code, ok := pickSubcommand("audit", "[flags]", auditSubcommands, args, stderr)
+	if !ok {
+		return code
 	}
 	usage := map[string]string{
 		"verify":      "BUNDLE.json --log-key FILE [--witness FILE]... [--tsa-roots PEM]",

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -155,4 +156,39 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// subcommand is one subcommand of a command that has several (pki, dlq,
+// agencies, audit), in the order its usage lists them.
+type subcommand struct{ name, summary string }
+
+// pickSubcommand reads args[0] as one of subs. With none, or a help flag,
+// it prints the command's usage: exit 2 with none, 0 for help. An unknown
+// one is a usage error. ok reports a subcommand picked.
+func pickSubcommand(command, rest string, subs []subcommand, args []string, stderr io.Writer) (name string, code int, ok bool) {
+	names := make([]string, len(subs))
+	width := 0
+	for i, s := range subs {
+		names[i] = s.name
+		width = max(width, len(s.name)+1)
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(stderr, "Usage: lienthong %s %s %s\n", command, strings.Join(names, "|"), rest)
+		for _, s := range subs {
+			fmt.Fprintf(stderr, "  %-*s %s\n", width, s.name, s.summary)
+		}
+		if len(args) == 0 {
+			return "", ExitUsage, false
+		}
+		return "", ExitOK, false
+	}
+	if !slices.Contains(names, args[0]) {
+		want := names[0]
+		if len(names) > 1 {
+			want = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+		}
+		fmt.Fprintf(stderr, "lienthong %s: unknown subcommand %q (want %s)\n", command, args[0], want)
+		return "", ExitUsage, false
+	}
+	return args[0], 0, true
 }

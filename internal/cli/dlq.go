@@ -36,22 +36,12 @@ var dlqSubcommands = map[string]struct {
 
 // runDLQ is `lienthong dlq`.
 func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "Usage: lienthong dlq list|replay --brokers HOST:PORT,... [flags]")
-		for _, name := range []string{"list", "replay"} {
-			fmt.Fprintf(stderr, "  %-7s %s\n", name, dlqSubcommands[name].summary)
-		}
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	sub, ok := dlqSubcommands[args[0]]
+	subs := []subcommand{{"list", dlqSubcommands["list"].summary}, {"replay", dlqSubcommands["replay"].summary}}
+	name, code, ok := pickSubcommand("dlq", "--brokers HOST:PORT,... [flags]", subs, args, stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "lienthong dlq: unknown subcommand %q (want list or replay)\n", args[0])
-		return ExitUsage
+		return code
 	}
-	return sub.run(ctx, args[1:], stdout, stderr)
+	return dlqSubcommands[name].run(ctx, args[1:], stdout, stderr)
 }
 
 // dlqFlags are the flags both subcommands have.

@@ -20,8 +20,11 @@ func TestHelp(t *testing.T) {
 		tests = append(tests, []string{"pki", name, "--help"})
 	}
 	tests = append(tests, []string{"dlq", "list", "--help"}, []string{"dlq", "replay", "--help"}, []string{"--help"})
-	for name := range agenciesSubcommands {
-		tests = append(tests, []string{"agencies", name, "--help"})
+	for _, s := range agenciesSubcommands {
+		tests = append(tests, []string{"agencies", s.name, "--help"})
+	}
+	for _, s := range auditSubcommands {
+		tests = append(tests, []string{"audit", s.name, "--help"})
 	}
 	sort.Slice(tests, func(i, j int) bool { return strings.Join(tests[i], " ") < strings.Join(tests[j], " ") })
 	singleDash := regexp.MustCompile(`(?m)^\s+-[A-Za-z][A-Za-z-]+\b`)

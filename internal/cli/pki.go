@@ -27,22 +27,15 @@ var pkiSubcommands = map[string]struct {
 }
 
 func runPKI(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "Usage: lienthong pki init|issue|crl --dir DIR [flags]")
-		for _, name := range []string{"init", "issue", "crl"} {
-			fmt.Fprintf(stderr, "  %-6s %s\n", name, pkiSubcommands[name].summary)
-		}
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
+	var subs []subcommand
+	for _, n := range []string{"init", "issue", "crl"} {
+		subs = append(subs, subcommand{n, pkiSubcommands[n].summary})
 	}
-	sub, ok := pkiSubcommands[args[0]]
+	name, code, ok := pickSubcommand("pki", "--dir DIR [flags]", subs, args, stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "lienthong pki: unknown subcommand %q (want init, issue or crl)\n", args[0])
-		return ExitUsage
+		return code
 	}
-	return sub.run(args[1:], stdout, stderr)
+	return pkiSubcommands[name].run(args[1:], stdout, stderr)
 }
 
 // pkiFlags parses the flags of `pki NAME`, which take no positional
