@@ -12,6 +12,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/agencies"
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus/bustest"
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/route"
@@ -53,16 +54,8 @@ func replicaIgnoring(t *testing.T, cfg bus.Config) (*agencies.Store, *organ.Dire
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		_ = s.Close()
-	})
+	t.Cleanup(func() { _ = s.Close() }) // after Run stops: cleanups run last first
+	bustest.Run(t, "agencies", s.Run)
 	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer wcancel()
 	if err := s.WaitReady(wctx); err != nil {
@@ -82,12 +75,7 @@ func routes(dir *organ.Directory, id string) bool {
 // topic exists, without a restart; retired, it is refused everywhere; a
 // forged record changes nothing; the audit trail holds each change.
 func TestOnboarding(t *testing.T) {
-	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	cfg := bus.Config{Brokers: b.Addrs()}
+	cfg := bustest.Broker(t)
 	admin, err := bus.NewAdmin(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -191,12 +179,7 @@ func credentialsOf(s *agencies.Store, id string) (config.Agency, bool) {
 // they follow the configuration's rules; a change without them keeps them;
 // sealed secrets moved to another agency's record do not open.
 func TestSecrets(t *testing.T) {
-	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	cfg := bus.Config{Brokers: b.Addrs()}
+	cfg := bustest.Broker(t)
 	a, _ := replica(t, cfg)
 	other, _, ignored := replicaIgnoring(t, cfg)
 	select { // drained: the next token is a change's

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/agencies"
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus/bustest"
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/console"
 	"github.com/lienthong/lienthong/internal/hubtest"
@@ -32,16 +33,8 @@ func startAgencies(t *testing.T, h *hubtest.Hub, dir *organ.Directory, base []co
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agencies: %v", err)
-		}
-		_ = s.Close()
-	})
+	t.Cleanup(func() { _ = s.Close() }) // after Run stops: cleanups run last first
+	bustest.Run(t, "agencies", s.Run)
 	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer wcancel()
 	if err := s.WaitReady(wctx); err != nil {

@@ -1,11 +1,11 @@
 package evidence_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus/bustest"
 	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/testwait"
 )
@@ -13,12 +13,7 @@ import (
 // Run again after a failure, the log reads its topic from the start and
 // takes no leaf twice, even beyond the window that skips repeats.
 func TestRunAgainTakesNoLeafTwice(t *testing.T) {
-	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	cfg := bus.Config{Brokers: b.Addrs()}
+	cfg := bustest.Broker(t)
 	admin, err := bus.NewAdmin(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -48,22 +43,10 @@ func TestRunAgainTakesNoLeafTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func() (stop func()) {
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- l.Run(ctx) }()
-		return func() {
-			cancel()
-			if err := <-done; err != nil && ctx.Err() == nil {
-				t.Errorf("Run: %v", err)
-			}
-		}
-	}
-	stop := run()
+	stop := bustest.Run(t, "log", l.Run)
 	testwait.Eventually(t, "every leaf read", func() bool { return l.Size() == n })
 	stop()
-	stop = run()
-	defer stop()
+	bustest.Run(t, "log again", l.Run)
 	produce(n, n+1)
 	testwait.Eventually(t, "the new leaf read", func() bool { return len(l.LeavesOf(fmt.Sprintf("%064x", n))) > 0 })
 	if got := l.Size(); got != n+1 {

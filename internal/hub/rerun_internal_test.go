@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/bus"
+	"github.com/lienthong/lienthong/internal/bus/bustest"
 	"github.com/lienthong/lienthong/internal/testwait"
 )
 
@@ -15,12 +16,7 @@ import (
 // agency moved to a peer hub at run time is forwarded), and stops reading
 // one that goes.
 func TestRerunFollowsTopics(t *testing.T) {
-	b, err := bus.StartBroker(t.Context(), bus.BrokerConfig{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	cfg := bus.Config{Brokers: b.Addrs()}
+	cfg := bustest.Broker(t)
 	admin, err := bus.NewAdmin(cfg)
 	if err != nil {
 		t.Fatal(err)
