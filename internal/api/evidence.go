@@ -48,13 +48,8 @@ func (s *Server) logCheckpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.Evidence.Latest()
 	if p.Size < 0 {
-		var err error
-		ctx, cancel := detached(r)
-		p, err = s.Evidence.Now(ctx)
-		cancel()
-		if err != nil || p.Size < 0 {
-			w.Header().Set("Retry-After", retryAfter)
-			s.problem(w, http.StatusServiceUnavailable, "log.pending", "the log is not read yet", nil)
+		var ok bool
+		if p, ok = s.checkpointNow(w, r); !ok {
 			return
 		}
 	}
@@ -129,13 +124,8 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 	}
 	p := s.Evidence.Latest()
 	if p.Size <= slices.Max(idx) {
-		var err error
-		ctx, cancel := detached(r)
-		p, err = s.Evidence.Now(ctx)
-		cancel()
-		if err != nil || p.Size < 0 {
-			w.Header().Set("Retry-After", retryAfter)
-			s.problem(w, http.StatusServiceUnavailable, "log.pending", "the log is not read yet", nil)
+		var ok bool
+		if p, ok = s.checkpointNow(w, r); !ok {
 			return
 		}
 	}
@@ -158,6 +148,20 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 		b.Leaves = append(b.Leaves, evidence.Proven{Index: i, Leaf: leaf, Proof: proof})
 	}
 	writeJSON(w, http.StatusOK, b)
+}
+
+// checkpointNow makes a checkpoint for a request that needs one newer
+// than the latest; false when it answered log.pending.
+func (s *Server) checkpointNow(w http.ResponseWriter, r *http.Request) (evidence.Published, bool) {
+	ctx, cancel := detached(r)
+	defer cancel()
+	p, err := s.Evidence.Now(ctx)
+	if err != nil || p.Size < 0 {
+		w.Header().Set("Retry-After", retryAfter)
+		s.problem(w, http.StatusServiceUnavailable, "log.pending", "the log is not read yet", nil)
+		return p, false
+	}
+	return p, true
 }
 
 // detached is the request's context without its cancellation, bounded: a

@@ -271,19 +271,7 @@ func checkLogAfterKills(t *testing.T, addr string, v note.Verifier, before [][]b
 	if len(before) == 0 {
 		t.Fatal("no checkpoint was taken before the kills")
 	}
-	get := func(path, token string) (int, []byte) {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
-	}
+	get := func(path, token string) (int, []byte) { return logGet(t, "http://"+addr+path, token) }
 	// Wait until every packet's acceptance is proven, then take the
 	// checkpoint the proofs are against.
 	var final []byte
