@@ -309,7 +309,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		}
 	}
 	g.Go("hub", h.Run)
-	pusher, err := push.New(push.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topics: pushTopics, Endpoints: webhookEndpoints(cfg.Agencies), Log: log, Tracer: tracer,
+	pusher, err := push.New(push.Config{Bus: o.Bus, Publisher: publisher, Admin: admin, Topics: pushTopics, Endpoints: webhookEndpoints(cfg.Agencies), Log: log, Tracer: tracer, Done: view.Done,
 		OnAttempt: func(organ string, err error) {
 			outcome := metrics.OutcomeOK
 			if err != nil {

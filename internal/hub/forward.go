@@ -97,6 +97,11 @@ func (h *Hub) forward(ctx context.Context, m bus.Message) error {
 	if err := json.Unmarshal(m.Value, &it); err != nil {
 		return bus.Permanent(err)
 	}
+	// An endpoint moved to a peer at run time has its consumer start at
+	// the topic's first offset: what was acknowledged here stays here.
+	if h.o.View.Done(it.Endpoint, it.ID) {
+		return nil
+	}
 	peer, ok := h.peerFor(it.Endpoint)
 	if !ok {
 		return bus.Permanent(fmt.Errorf("no peer hub configured for endpoint %s", it.Endpoint))

@@ -123,6 +123,11 @@ type Config struct {
 	// item after a restart). It must not block for long; the hub can use
 	// it to put a "pushed" step on the timeline.
 	OnDelivered func(ctx context.Context, organID, packetID string, attempts int)
+	// Done, when set, tells the items an agency already acknowledged (by
+	// pulling them): they are not pushed. An agency switched from pull to
+	// a webhook at run time would otherwise get its inbox topic's whole
+	// history again, its consumer starting at the topic's first offset.
+	Done func(organID, id string) bool
 	// OnAttempt, when set, is called after each POST with its error (nil
 	// for a 2xx); the hub counts them (metrics.Hub.WebhookAttempt).
 	OnAttempt func(organID string, err error)
@@ -464,6 +469,9 @@ func (p *Pusher) handler(e *endpoint) bus.Handler {
 		id := string(m.Key)
 		if id == "" || !json.Valid(m.Value) {
 			return bus.Permanent(fmt.Errorf("not an inbox item (key %q, %d bytes of value)", clip(id), len(m.Value)))
+		}
+		if p.cfg.Done != nil && p.cfg.Done(e.OrganID, id) {
+			return nil
 		}
 		log := p.cfg.Log.With("organ", e.OrganID, "id", id, "correlation_id", bus.CorrelationID(ctx))
 		for attempt := 1; ; attempt++ {

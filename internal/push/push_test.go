@@ -553,3 +553,25 @@ func TestSetEndpoints(t *testing.T) {
 		t.Errorf("the first URL got %d deliveries after it was replaced", n)
 	}
 }
+
+// Items the agency already acknowledged by pulling are not pushed when it
+// moves to a webhook: its consumer starts at the topic's first offset.
+func TestDoneNotPushed(t *testing.T) {
+	cfg := startBroker(t)
+	const organ = "000.00.00.H29"
+	rcv := pushtest.NewReceiver(t, secret(organ))
+	produce(t, cfg, organ, 1, 3)
+	acked, _ := item(organ, 2)
+	run(t, push.Config{Bus: cfg, Endpoints: []push.Endpoint{{OrganID: organ, URL: rcv.URL, Secret: secret(organ)}},
+		Done: func(organID, id string) bool { return organID == organ && id == acked }})
+	got := rcv.WaitDelivered(t, 2, wait)
+	consumed(t, cfg, organ)
+	for _, r := range got {
+		if r.ID == acked {
+			t.Errorf("the acknowledged item %s was pushed", acked)
+		}
+	}
+	if n := len(rcv.Delivered()); n != 2 {
+		t.Errorf("%d deliveries, want 2", n)
+	}
+}

@@ -95,6 +95,17 @@ func (s *Store) Forwarded(endpoint, id, peer string, at time.Time) error {
 	return s.done(endpoint, id, Event{Type: EventForwarded, Result: peer, At: at, Flags: []string{}})
 }
 
+// Done reports whether an endpoint's item left its pending inbox:
+// acknowledged, or forwarded to a federated hub.
+func (s *Store) Done(endpoint, id string) bool {
+	done := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		done = tx.Bucket(bMeta).Get(append([]byte("acked\x00"), pendingKey(endpoint, id)...)) != nil
+		return nil
+	})
+	return done
+}
+
 // Acked removes an item from its endpoint's pending inbox and records the
 // result (done or fail). Acknowledging twice is not an error.
 func (s *Store) Acked(endpoint, id, result string, at time.Time) error {

@@ -84,7 +84,13 @@ func TestInboxLifecycle(t *testing.T) {
 	}
 
 	must(t, s.Fetched("000.00.00.H29", "p1", t0.Add(3*time.Second)))
+	if s.Done("000.00.00.H29", "p1") {
+		t.Error("a fetched item is done before it is acknowledged")
+	}
 	must(t, s.Acked("000.00.00.H29", "p1", "done", t0.Add(4*time.Second)))
+	if !s.Done("000.00.00.H29", "p1") || s.Done("000.00.00.G12", "p1") {
+		t.Error("Done does not follow the acknowledgement of its endpoint")
+	}
 	must(t, s.Acked("000.00.00.H29", "p1", "done", t0.Add(5*time.Second))) // twice is fine
 	must(t, s.Delivered(item("p1", "000.00.00.H29", "edoc", t0), t0.Add(6*time.Second)))
 	if _, err := s.Item("000.00.00.H29", "p1"); !errors.Is(err, track.ErrNotFound) {
