@@ -16,6 +16,13 @@ import (
 // is called once, after the messages present when Follow began are
 // handled. An error from handle stops Follow.
 func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) error, caughtUp func()) error {
+	return FollowFrom(ctx, cfg, topic, 0, handle, caughtUp)
+}
+
+// FollowFrom is Follow from offset from (or the first offset the topic
+// still has, when later): for a process that keeps what it read and
+// resumes after a restart.
+func FollowFrom(ctx context.Context, cfg Config, topic string, from int64, handle func(Message) error, caughtUp func()) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -44,8 +51,9 @@ func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) 
 			caughtUp = nil
 		}
 	}
-	if first >= last {
-		// Nothing to read: empty, or retention removed every record.
+	if max(first, from) >= last {
+		// Nothing to read: empty, retention removed every record, or all
+		// was read before.
 		notify()
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
@@ -59,6 +67,11 @@ func Follow(ctx context.Context, cfg Config, topic string, handle func(Message) 
 	unstat := cfg.Stats.addReader("follow:"+topic, r)
 	defer unstat()
 	defer r.Close() //nolint:errcheck // read-only
+	if from > first {
+		if err := r.SetOffset(from); err != nil {
+			return fmt.Errorf("follow %s from %d: %w", topic, from, err)
+		}
+	}
 	for {
 		km, err := r.ReadMessage(ctx)
 		if err != nil {

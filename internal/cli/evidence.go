@@ -55,10 +55,13 @@ func startEvidence(ctx context.Context, cfg *config.Config, busCfg bus.Config, p
 	if err := evidence.EnsureTopic(ctx, admin, topic, cfg.Bus.ReplicationFactor); err != nil {
 		return nil, err
 	}
-	l, err := evidence.New(evidence.Config{Bus: busCfg, Topic: topic, Signer: signer, Origin: signer.Name(), Log: log})
+	// The tree on disk in the data dir: it scales past memory, and a
+	// restart resumes from its last commit.
+	l, err := evidence.New(evidence.Config{Bus: busCfg, Topic: topic, Signer: signer, Origin: signer.Name(), Dir: filepath.Join(cfg.Hub.DataDir, "log"), Log: log})
 	if err != nil {
 		return nil, err
 	}
+	g.OnClose("evidence log", l.Close)
 	g.Go("evidence log", supervised("evidence log", l.Run, log))
 	g.Go("evidence feed", supervised("evidence feed", func(ctx context.Context) error {
 		return evidence.Feed(ctx, evidence.FeedConfig{Bus: busCfg, Publisher: pub, Admin: admin,

@@ -120,7 +120,7 @@ func TestServeRunnerFails(t *testing.T) {
 			if len(stops) != len(tests) || stops[0] != tt.give {
 				t.Errorf("runners stopped %q, want all %d, %s first", stops, len(tests), tt.give)
 			}
-			if want := []string{"http listener", "logouts", "tokens", "view", "agencies", "bus producer", "bus admin", "store", "broker"}; !slices.Equal(closes, want) {
+			if want := []string{"http listener", "evidence log", "logouts", "tokens", "view", "agencies", "bus producer", "bus admin", "store", "broker"}; !slices.Equal(closes, want) {
 				t.Errorf("closed %q, want %q", closes, want)
 			}
 			if resp, err := http.Get(base + "/healthz"); err == nil {
@@ -158,7 +158,7 @@ func TestServeStops(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("serve = %v, want nil", err)
 	}
-	if len(closes) != 9 {
+	if len(closes) != 10 { // those TestServeRunnerFails names
 		t.Errorf("closed %q", closes)
 	}
 }

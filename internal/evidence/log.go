@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
@@ -42,26 +43,29 @@ type Config struct {
 	// checkpoint's first line, the log's name, e.g. "lienthong.example.vn/log".
 	Signer note.Signer
 	Origin string
-	Log    *slog.Logger
+	// Dir, when set, keeps the tree on disk there (hashes, leaves, an
+	// index by packet), so that it scales past memory and a restart
+	// resumes from its last commit; empty keeps it in memory and reads
+	// the whole topic at each start.
+	Dir string
+	Log *slog.Logger
 }
 
 // Log is one replica's copy of the verifiable log. The topic is the
-// record; the tree is derived from it (rebuilt at every start, kept in
-// memory: 64 bytes of hashes and the leaf's bytes per leaf).
+// record; the tree is derived from it, in Config.Dir or in memory.
 type Log struct {
 	cfg   Config
 	ready chan struct{}
 	once  sync.Once
 
-	mu     sync.RWMutex
-	hashes []tlog.Hash // stored hashes, indexed by tlog.StoredHashIndex
-	leaves [][]byte    // canonical leaf bytes by index
-	byID   map[[32]byte][]int64
-	recent map[tlog.Hash]int // leaf hash → count within the window
-	ring   []tlog.Hash
-	cp     []byte // the last checkpoint signed, for cpSize
-	cpSize int64
-	next   int64 // the topic offset Run applies next; -1 before the first
+	mu       sync.RWMutex
+	t        tree
+	lastSync time.Time
+	recent   map[tlog.Hash]int // leaf hash → count within the window
+	ring     []tlog.Hash
+	cp       []byte // the last checkpoint signed, for cpSize
+	cpSize   int64
+	next     int64 // the topic offset Run applies next; -1 before the first
 }
 
 // New returns a Log; Run fills it.
@@ -72,12 +76,51 @@ func New(cfg Config) (*Log, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	l := &Log{cfg: cfg, ready: make(chan struct{}), byID: map[[32]byte][]int64{}, recent: map[tlog.Hash]int{}, cpSize: -1, next: -1}
+	l := &Log{cfg: cfg, ready: make(chan struct{}), t: newMemTree(), recent: map[tlog.Hash]int{}, cpSize: -1, next: -1}
+	if cfg.Dir != "" {
+		dt, err := openDiskTree(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		l.t, l.next = dt, dt.next()
+		// The repeat window as a rebuild would have it: the last leaves.
+		for i := max(0, dt.size()-dedupWindow); i < dt.size(); i++ {
+			b, err := dt.leaf(i)
+			if err != nil {
+				_ = dt.close()
+				return nil, err
+			}
+			l.remember(tlog.RecordHash(b))
+		}
+	}
 	if cfg.Topic == "" {
 		close(l.ready)
 	}
 	return l, nil
 }
+
+// Close commits and closes the tree's files.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return errors.Join(l.t.commit(l.next), l.t.close())
+}
+
+// remember puts h in the repeat window; l.mu is held.
+func (l *Log) remember(h tlog.Hash) {
+	l.recent[h]++
+	l.ring = append(l.ring, h)
+	if len(l.ring) > dedupWindow {
+		old := l.ring[0]
+		l.ring = l.ring[1:]
+		if l.recent[old]--; l.recent[old] == 0 {
+			delete(l.recent, old)
+		}
+	}
+}
+
+// commitEvery bounds what a crash makes a restarted replica read again.
+const commitEvery = time.Second
 
 // Run follows the log topic until ctx ends. Run again after a failure
 // (bus.Router), it reads the topic from its start and skips the records
@@ -86,7 +129,17 @@ func (l *Log) Run(ctx context.Context) error {
 	if l.cfg.Topic == "" {
 		return errors.New("evidence: a log without a topic is filled by Append")
 	}
-	return bus.Follow(ctx, l.cfg.Bus, l.cfg.Topic, func(m bus.Message) error {
+	l.mu.RLock()
+	from := max(l.next, 0)
+	l.mu.RUnlock()
+	defer func() {
+		l.mu.Lock()
+		if err := l.t.commit(l.next); err != nil {
+			l.cfg.Log.Error("evidence: the log's files not committed", "err", err)
+		}
+		l.mu.Unlock()
+	}()
+	return bus.FollowFrom(ctx, l.cfg.Bus, l.cfg.Topic, from, func(m bus.Message) error {
 		l.mu.RLock()
 		seen := m.Offset < l.next
 		l.mu.RUnlock()
@@ -98,12 +151,17 @@ func (l *Log) Run(ctx context.Context) error {
 			l.cfg.Log.Warn("evidence: a record that is not a leaf skipped", "offset", m.Offset, "err", err)
 			err = nil
 		}
-		if err == nil {
-			l.mu.Lock()
-			l.next = max(l.next, m.Offset+1)
-			l.mu.Unlock()
+		if err != nil {
+			return err
 		}
-		return err
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.next = max(l.next, m.Offset+1)
+		if time.Since(l.lastSync) >= commitEvery {
+			l.lastSync = time.Now()
+			return l.t.commit(l.next)
+		}
+		return nil
 	}, func() { l.once.Do(func() { close(l.ready) }) })
 }
 
@@ -144,10 +202,11 @@ func (h held) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	l := h.l
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
-		if x < 0 || x >= int64(len(l.hashes)) {
-			return nil, fmt.Errorf("%w: stored hash %d of %d", ErrRange, x, len(l.hashes))
+		h, err := l.t.hash(x)
+		if err != nil {
+			return nil, err
 		}
-		out[i] = l.hashes[x]
+		out[i] = h
 	}
 	return out, nil
 }
@@ -166,26 +225,19 @@ func (l *Log) Append(leaf []byte) error {
 	if l.recent[h] > 0 {
 		return nil
 	}
-	n := int64(len(l.leaves))
+	n := l.t.size()
 	hs, err := tlog.StoredHashesForRecordHash(n, h, held{l})
 	if err != nil {
 		return err
 	}
-	l.hashes = append(l.hashes, hs...)
-	l.leaves = append(l.leaves, leaf)
-	if id, err := hex.DecodeString(lf.ID); err == nil && len(id) == 32 {
-		k := [32]byte(id)
-		l.byID[k] = append(l.byID[k], n)
+	var id *[32]byte
+	if b, err := hex.DecodeString(lf.ID); err == nil && len(b) == 32 {
+		id = (*[32]byte)(b)
 	}
-	l.recent[h]++
-	l.ring = append(l.ring, h)
-	if len(l.ring) > dedupWindow {
-		old := l.ring[0]
-		l.ring = l.ring[1:]
-		if l.recent[old]--; l.recent[old] == 0 {
-			delete(l.recent, old)
-		}
+	if err := l.t.add(leaf, id, hs); err != nil {
+		return err
 	}
+	l.remember(h)
 	return nil
 }
 
@@ -193,14 +245,14 @@ func (l *Log) Append(leaf []byte) error {
 func (l *Log) Size() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return int64(len(l.leaves))
+	return l.t.size()
 }
 
 // Root is the tree hash at size n.
 func (l *Log) Root(n int64) (tlog.Hash, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if n < 0 || n > int64(len(l.leaves)) {
+	if n < 0 || n > l.t.size() {
 		return tlog.Hash{}, ErrRange
 	}
 	if n == 0 {
@@ -261,7 +313,7 @@ func (l *Log) nodeHashes(nodes proof.Nodes) ([][]byte, error) {
 func (l *Log) Inclusion(index, n int64) ([][]byte, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if index < 0 || n > int64(len(l.leaves)) || index >= n {
+	if index < 0 || n > l.t.size() || index >= n {
 		return nil, ErrRange
 	}
 	nodes, err := proof.Inclusion(uint64(index), uint64(n))
@@ -276,7 +328,7 @@ func (l *Log) Inclusion(index, n int64) ([][]byte, error) {
 func (l *Log) Consistency(n1, n2 int64) ([][]byte, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if n1 < 0 || n1 > n2 || n2 > int64(len(l.leaves)) {
+	if n1 < 0 || n1 > n2 || n2 > l.t.size() {
 		return nil, ErrRange
 	}
 	nodes, err := proof.Consistency(uint64(n1), uint64(n2))
@@ -290,10 +342,7 @@ func (l *Log) Consistency(n1, n2 int64) ([][]byte, error) {
 func (l *Log) Leaf(index int64) ([]byte, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if index < 0 || index >= int64(len(l.leaves)) {
-		return nil, ErrRange
-	}
-	return l.leaves[index], nil
+	return l.t.leaf(index)
 }
 
 // LeavesOf lists the indexes of the leaves of packet id.
@@ -304,7 +353,11 @@ func (l *Log) LeavesOf(id string) []int64 {
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return append([]int64(nil), l.byID[[32]byte(b)]...)
+	out, err := l.t.leavesOf([32]byte(b))
+	if err != nil {
+		l.cfg.Log.Error("evidence: the log's index", "err", err)
+	}
+	return out
 }
 
 // Tile returns a tile's data (C2SP tlog-tiles, height 8): a hash tile at
@@ -321,15 +374,19 @@ func (l *Log) Tile(path string) ([]byte, error) {
 			return nil, err
 		}
 		// N is checked before it is multiplied: a huge one would wrap.
-		if t.N > int64(len(l.leaves))>>8 {
+		if t.N > l.t.size()>>8 {
 			return nil, ErrRange
 		}
 		start, end := t.N<<8, t.N<<8+int64(t.W)
-		if end > int64(len(l.leaves)) {
+		if end > l.t.size() {
 			return nil, ErrRange
 		}
 		var out []byte
-		for _, lf := range l.leaves[start:end] {
+		for i := start; i < end; i++ {
+			lf, err := l.t.leaf(i)
+			if err != nil {
+				return nil, err
+			}
 			if len(lf) > 0xffff {
 				return nil, fmt.Errorf("%w: a leaf of %d bytes does not fit an entry bundle", ErrRange, len(lf))
 			}
@@ -347,7 +404,7 @@ func (l *Log) Tile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", ErrRange, path)
 	}
 	// The tile's hashes must cover complete subtrees within the tree.
-	if t.L > 6 || t.N > int64(len(l.leaves))>>(uint(t.L+1)*8) || (t.N*256+int64(t.W))<<(uint(t.L)*8) > int64(len(l.leaves)) {
+	if t.L > 6 || t.N > l.t.size()>>(uint(t.L+1)*8) || (t.N*256+int64(t.W))<<(uint(t.L)*8) > l.t.size() {
 		return nil, fmt.Errorf("%w: %s", ErrRange, path)
 	}
 	return tlog.ReadTileData(t, held{l})
