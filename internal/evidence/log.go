@@ -122,9 +122,9 @@ func (l *Log) remember(h tlog.Hash) {
 // commitEvery bounds what a crash makes a restarted replica read again.
 const commitEvery = time.Second
 
-// Run follows the log topic until ctx ends. Run again after a failure
-// (bus.Router), it reads the topic from its start and skips the records
-// already applied: the tree never takes a leaf twice.
+// Run follows the log topic until ctx ends, from the offset after the
+// last record applied (or committed, after a restart): run again after a
+// failure (bus.Router), the tree never takes a leaf twice.
 func (l *Log) Run(ctx context.Context) error {
 	if l.cfg.Topic == "" {
 		return errors.New("evidence: a log without a topic is filled by Append")
