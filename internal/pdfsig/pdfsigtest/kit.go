@@ -37,8 +37,9 @@ type Signer struct {
 // Kit signs PDFs with pdfsig (poppler-utils) from keys of two development
 // CAs: CA, whose root the verifier under test trusts (Roots), and Rogue,
 // whose root it does not. The signing database trusts both, since pdfsig
-// signs only with what NSS can chain. pdfsig 22.12 signs only with RSA
-// keys, so every key is RSA-2048.
+// signs only with what NSS can chain. pdfsig 22.12 fails to sign under
+// an ECDSA CA (pki's default), so both CAs and every key are RSA-2048, as
+// government CAs' are.
 type Kit struct {
 	CA, Rogue *pki.CA
 	Organ     Signer // UID=OrganID, under CA
@@ -132,7 +133,8 @@ func (k *Kit) InField(t testing.TB) []byte {
 // Nghị định 30/2020 has it: both valid and trusted; the first no longer
 // covers the whole file (only a signature was added after it), the second
 // does. Two signers, because pdfsig 22.12 reports the second of two
-// signatures by one certificate as CertGenericError.
+// signatures by one certificate as CertGenericError for some files (about
+// one in eight, always the same for a given file).
 func (k *Kit) SignedTwice(t testing.TB) []byte {
 	t.Helper()
 	return k.Sign(t, k.Sign(t, k.Unsigned(), k.Person), k.Organ)

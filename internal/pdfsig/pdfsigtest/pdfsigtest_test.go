@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/tooltest"
 )
 
@@ -154,4 +155,66 @@ func TestRootsDecideTrust(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPdfsigQuirks pins what pdfsig 22.12 cannot do, which the kit works
+// around and docs/trust.md reports. When one fails, pdfsig has changed:
+// drop the workaround and the note.
+func TestPdfsigQuirks(t *testing.T) {
+	k := New(t)
+	t.Run("no-ocsp breaks every chain", func(t *testing.T) {
+		v := poppler(t, k.Valid(t), k.Roots(), []string{"-no-ocsp"})
+		if len(v.Signatures) != 1 || v.Signatures[0].Cert != CertGenericError {
+			t.Fatalf("want %s:\n%s", CertGenericError, v.Output)
+		}
+	})
+	tests := []struct {
+		name string
+		give func() []string // pdfsig's arguments before the files
+		want string          // in its output; "" for success
+	}{
+		{"etsi with add-signature", func() []string { return []string{"-add-signature", "-etsi", "-nick", k.Organ.Nick} },
+			"-etsi is not supported yet with -add-signature"},
+		{"digest with add-signature", func() []string {
+			return []string{"-add-signature", "-digest", "SHA512", "-nick", k.Organ.Nick}
+		}, "Only digest SHA256 is supported"},
+		{"under an ecdsa CA", func() []string { return []string{"-add-signature", "-nick", ecdsaNick(t, k.NSS)} },
+			"unable update signature"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := filepath.Join(dir, "in.pdf")
+			writeFile(t, in, k.Unsigned())
+			args := append([]string{"-nssdir", "sql:" + k.NSS.Dir}, tt.give()...)
+			out, ok := tooltest.Run(t, "pdfsig", append(args, in, filepath.Join(dir, "out.pdf"))...)
+			if ok || !strings.Contains(out, tt.want) {
+				t.Fatalf("pdfsig %v: ok %v, want %q in:\n%s", tt.give(), ok, tt.want, out)
+			}
+		})
+	}
+	t.Run("etsi with sign", func(t *testing.T) {
+		pdf := Doc{Pages: []string{Page1}, SigField: "Organ"}.Bytes()
+		signed := k.pdfsig(t, pdf, "-sign", "Organ", "-etsi", "-digest", "SHA512", "-nick", k.Organ.Nick)
+		v := Poppler(t, signed, k.Roots()...)
+		if len(v.Signatures) != 1 || v.Signatures[0].SubFilter != "adbe.pkcs7.detached" || v.Signatures[0].Hash != "SHA-256" {
+			t.Fatalf("want adbe.pkcs7.detached with SHA-256:\n%s", v.Output)
+		}
+	})
+}
+
+// ecdsaNick adds an ECDSA organ certificate from an ECDSA CA, trusted,
+// to db. (An ECDSA key under an RSA CA signs.)
+func ecdsaNick(t testing.TB, db *NSS) string {
+	t.Helper()
+	ca, err := pki.Init(filepath.Join(t.TempDir(), "ecdsa"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := ca.Issue("000.00.00.G05", "Organ Five", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.AddCert(t, ca.Root(), "CT,C,C")
+	return db.AddKey(t, iss)
 }

@@ -95,11 +95,17 @@ type Signature struct {
 // nothing is fetched.
 func Poppler(t testing.TB, pdf []byte, roots ...*x509.Certificate) Verdict {
 	t.Helper()
+	return poppler(t, pdf, roots, nil)
+}
+
+func poppler(t testing.TB, pdf []byte, roots []*x509.Certificate, args []string) Verdict {
+	t.Helper()
 	bin := tooltest.Require(t, "pdfsig")
 	db := NewNSS(t, roots...)
 	path := filepath.Join(t.TempDir(), "in.pdf")
 	writeFile(t, path, pdf)
-	cmd := exec.CommandContext(t.Context(), bin, "-nssdir", "sql:"+db.Dir, path)
+	args = append([]string{"-nssdir", "sql:" + db.Dir}, args...)
+	cmd := exec.CommandContext(t.Context(), bin, append(args, path)...)
 	// pdfsig prints the signing time in local time.
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	out, err := cmd.CombinedOutput()
