@@ -183,11 +183,23 @@ type Want struct {
 	UID    string // the signer's organ
 }
 
+// Update is what the revisions after the first signature do, which
+// pdfsig does not report and the hub must (modifiedAfterSigning).
+type Update string
+
+// The updates of the kit's fixtures.
+const (
+	UpdateNone       Update = ""           // nothing after the first signature
+	UpdateSignatures Update = "signatures" // only signatures were added
+	UpdateContent    Update = "content"    // a page's content was replaced
+)
+
 // Fixture is a PDF of the kit and what pdfsig says of each signature.
 type Fixture struct {
-	Name string
-	PDF  []byte
-	Want []Want // none for an unsigned file
+	Name   string
+	PDF    []byte
+	Want   []Want // none for an unsigned file
+	Update Update
 }
 
 // Fixtures returns every variant, for table tests that hold a verifier to
@@ -204,9 +216,9 @@ func (k *Kit) Fixtures(t testing.TB) []Fixture {
 		{Name: "unsigned", PDF: k.Unsigned()},
 		{Name: "valid", PDF: k.Valid(t), Want: []Want{ok}},
 		{Name: "in_field", PDF: k.InField(t), Want: []Want{ok}},
-		{Name: "signed_twice", PDF: k.SignedTwice(t), Want: []Want{person, ok}},
+		{Name: "signed_twice", PDF: k.SignedTwice(t), Want: []Want{person, ok}, Update: UpdateSignatures},
 		{Name: "tampered", PDF: k.Tampered(t), Want: []Want{{Status: SigDigestMismatch, Cert: CertNotChecked, Total: true, UID: OrganID}}},
-		{Name: "modified_after_signing", PDF: k.ModifiedAfterSigning(t), Want: []Want{partial}},
+		{Name: "modified_after_signing", PDF: k.ModifiedAfterSigning(t), Want: []Want{partial}, Update: UpdateContent},
 		{Name: "wrongly_chained", PDF: k.WronglyChained(t), Want: []Want{{Status: SigValid, Cert: CertUnknownIssuer, Total: true, UID: StrangerID}}},
 		{Name: "expired_cert", PDF: k.ExpiredCert(t), Want: []Want{{Status: SigValid, Cert: CertExpired, Total: true, UID: ExpiredID}}},
 	}

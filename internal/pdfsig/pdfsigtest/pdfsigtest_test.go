@@ -41,6 +41,29 @@ func TestWriteAcceptedByPoppler(t *testing.T) {
 	}
 }
 
+func TestEmbeddedFiles(t *testing.T) {
+	inner := Write("inner")
+	pdf := Doc{Pages: []string{"outer"}, Files: []File{{"z.txt", []byte("last\n")}, {"letter.pdf", inner}}}.Bytes()
+	// The spec wants the name tree's keys sorted; poppler does not mind.
+	if !strings.Contains(string(pdf), "/EmbeddedFiles << /Names [(letter.pdf)") {
+		t.Error("the name tree is not sorted")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.pdf")
+	writeFile(t, path, pdf)
+	out := run(t, "pdfdetach", "-list", path)
+	if !strings.Contains(out, "2 embedded files") || !strings.Contains(out, "1: letter.pdf") || !strings.Contains(out, "2: z.txt") {
+		t.Fatalf("pdfdetach -list:\n%s", out)
+	}
+	run(t, "pdfdetach", "-saveall", "-o", dir, path)
+	if got := readFile(t, filepath.Join(dir, "letter.pdf")); string(got) != string(inner) {
+		t.Errorf("letter.pdf: %d bytes, want %d", len(got), len(inner))
+	}
+	if info := run(t, "pdfinfo", path); strings.Contains(info, "Syntax") {
+		t.Fatalf("pdfinfo:\n%s", info)
+	}
+}
+
 func TestAppendChangesText(t *testing.T) {
 	base := Write("first", "second")
 	pdf, err := Append(base, 1, "replaced")
@@ -107,6 +130,12 @@ func TestFixtures(t *testing.T) {
 	for _, f := range k.Fixtures(t) {
 		t.Run(f.Name, func(t *testing.T) {
 			v := Poppler(t, f.PDF, k.Roots()...)
+			path := filepath.Join(t.TempDir(), "f.pdf")
+			writeFile(t, path, f.PDF)
+			text := run(t, "pdftotext", path, "-")
+			if changed := strings.Contains(text, Page2Modified); changed != (f.Update == UpdateContent) || !strings.Contains(text, "fficial letter") {
+				t.Errorf("update %q, text:\n%s", f.Update, text)
+			}
 			if len(v.Signatures) != len(f.Want) {
 				t.Fatalf("%d signatures, want %d:\n%s", len(v.Signatures), len(f.Want), v.Output)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -27,9 +28,18 @@ type Doc struct {
 	// parentheses and backslashes escaped for it. No pages means one blank.
 	Pages []string
 	// SigField, when set, adds an empty invisible signature field of that
-	// name on the first page, which pdfsig -sign fills: the only way pdfsig
-	// 22.12 makes an ETSI.CAdES.detached (PAdES) signature.
+	// name on the first page, which pdfsig -sign fills without the font
+	// -add-signature embeds.
 	SigField string
+	// Files are embedded files (the catalog's /Names /EmbeddedFiles), as
+	// pdfdetach lists them.
+	Files []File
+}
+
+// File is an embedded file: its name (printable ASCII) and content.
+type File struct {
+	Name string
+	Data []byte
 }
 
 // Write returns Doc{Pages: pages}.Bytes().
@@ -48,11 +58,24 @@ func (d Doc) Bytes() []byte {
 		field = next
 		next++
 	}
+	// Each file is a file specification and its stream.
+	files := next
+	next += 2 * len(d.Files)
 	w := newWriter(nil)
 	w.buf.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 	catalog := fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R", pagesObj)
 	if field != 0 {
 		catalog += fmt.Sprintf(" /AcroForm << /Fields [%d 0 R] >>", field)
+	}
+	if len(d.Files) > 0 {
+		names := make([]string, len(d.Files))
+		for i, f := range d.Files {
+			names[i] = fmt.Sprintf("(%s) %d 0 R", escape(f.Name), files+2*i)
+		}
+		// The name tree's keys must be sorted; the caller's order is kept
+		// for object numbers, so sort only the pairs.
+		slices.Sort(names)
+		catalog += fmt.Sprintf(" /Names << /EmbeddedFiles << /Names [%s] >> >>", strings.Join(names, " "))
 	}
 	w.obj(catalogObj, catalog+" >>")
 	kids := make([]string, len(pages))
@@ -73,6 +96,15 @@ func (d Doc) Bytes() []byte {
 		// Print flag (4) and locked (128): an invisible signature widget.
 		w.obj(field, fmt.Sprintf("<< /FT /Sig /T (%s) /Type /Annot /Subtype /Widget "+
 			"/Rect [0 0 0 0] /F 132 /P %d 0 R >>", escape(d.SigField), pageObj(0)))
+	}
+	for i, f := range d.Files {
+		spec, data := files+2*i, files+2*i+1
+		w.obj(spec, fmt.Sprintf("<< /Type /Filespec /F (%s) /UF (%s) /EF << /F %d 0 R >> >>",
+			escape(f.Name), escape(f.Name), data))
+		w.offsets[data] = w.buf.Len()
+		fmt.Fprintf(w.buf, "%d 0 obj\n<< /Type /EmbeddedFile /Length %d >>\nstream\n", data, len(f.Data))
+		w.buf.Write(f.Data)
+		w.buf.WriteString("\nendstream\nendobj\n")
 	}
 	w.trailer(next, -1)
 	return w.buf.Bytes()
