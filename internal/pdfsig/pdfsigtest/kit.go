@@ -37,9 +37,9 @@ type Signer struct {
 // Kit signs PDFs with pdfsig (poppler-utils) from keys of two development
 // CAs: CA, whose root the verifier under test trusts (Roots), and Rogue,
 // whose root it does not. The signing database trusts both, since pdfsig
-// signs only with what NSS can chain. pdfsig 22.12 fails to sign under
-// an ECDSA CA (pki's default), so both CAs and every key are RSA-2048, as
-// government CAs' are.
+// signs only with what NSS can chain. pdfsig 22.12 fails most signings
+// with an ECDSA key (pki's default), so both CAs and every key are
+// RSA-2048, as government CAs' are.
 type Kit struct {
 	CA, Rogue *pki.CA
 	Organ     Signer // UID=OrganID, under CA

@@ -207,8 +207,6 @@ func TestPdfsigQuirks(t *testing.T) {
 		{"digest with add-signature", func() []string {
 			return []string{"-add-signature", "-digest", "SHA512", "-nick", k.Organ.Nick}
 		}, "Only digest SHA256 is supported"},
-		{"under an ecdsa CA", func() []string { return []string{"-add-signature", "-nick", ecdsaNick(t, k.NSS)} },
-			"unable update signature"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,6 +220,28 @@ func TestPdfsigQuirks(t *testing.T) {
 			}
 		})
 	}
+	// Most ECDSA signings fail (12 and 20 of 20 in two tries here),
+	// likely because the DER length of an ECDSA signature varies and
+	// pdfsig reserves space by an earlier one. Ten tries all succeeding
+	// would be about one in ten thousand.
+	t.Run("ecdsa fails at random", func(t *testing.T) {
+		nick := ecdsaNick(t, k.NSS)
+		var out string
+		for range 10 {
+			dir := t.TempDir()
+			in := filepath.Join(dir, "in.pdf")
+			writeFile(t, in, k.Unsigned())
+			var ok bool
+			out, ok = tooltest.Run(t, "pdfsig", "-nssdir", "sql:"+k.NSS.Dir, "-add-signature", "-nick", nick,
+				in, filepath.Join(dir, "out.pdf"))
+			if !ok {
+				break
+			}
+		}
+		if !strings.Contains(out, "unable update signature") {
+			t.Fatalf("ten ECDSA signings succeeded; the last said:\n%s", out)
+		}
+	})
 	t.Run("etsi with sign", func(t *testing.T) {
 		pdf := Doc{Pages: []string{Page1}, SigField: "Organ"}.Bytes()
 		signed := k.pdfsig(t, pdf, "-sign", "Organ", "-etsi", "-digest", "SHA512", "-nick", k.Organ.Nick)
@@ -233,7 +253,7 @@ func TestPdfsigQuirks(t *testing.T) {
 }
 
 // ecdsaNick adds an ECDSA organ certificate from an ECDSA CA, trusted,
-// to db. (An ECDSA key under an RSA CA signs.)
+// to db.
 func ecdsaNick(t testing.TB, db *NSS) string {
 	t.Helper()
 	ca, err := pki.Init(filepath.Join(t.TempDir(), "ecdsa"), pki.InitOptions{})
