@@ -70,6 +70,24 @@ install_alertmanager() {
 }
 install_alertmanager
 
+# pdfsig and pdfinfo (poppler-utils) sign and verify the PDFs of
+# internal/pdfsig/pdfsigtest, with NSS databases made by certutil and
+# pk12util (libnss3-tools).
+install_pdfsig_tools() {
+  local missing=()
+  command -v pdfsig >/dev/null && command -v pdfinfo >/dev/null || missing+=(poppler-utils)
+  command -v certutil >/dev/null && command -v pk12util >/dev/null || missing+=(libnss3-tools)
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-tools: need root to install ${missing[*]} (sudo apt-get install ...)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install_pdfsig_tools
+
 # redocly lints the published OpenAPI documents (internal/schemas,
 # TestRedoclyLint), from npm into a folder of its own beside axe-core's (an
 # npm install --no-save in one folder prunes what the other put there).
