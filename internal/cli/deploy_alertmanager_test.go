@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lienthong/lienthong/internal/testwait"
 	"github.com/lienthong/lienthong/internal/tooltest"
 )
 
@@ -302,13 +304,24 @@ func TestDeployAlertmanagerGroupsAndInhibits(t *testing.T) {
 		Receiver struct{ Name string }
 		Alerts   []alert `json:"alerts"`
 	}
-	get("/alerts/groups", &groups)
+	// Alertmanager takes posted alerts in asynchronously: wait for all
+	// three, then check how they are grouped.
 	got := map[string]int{}
+	testwait.EventuallyState(t, "the three alerts grouped", func() (bool, string) {
+		groups = nil
+		get("/alerts/groups", &groups)
+		got = map[string]int{}
+		n := 0
+		for _, g := range groups {
+			got[g.Labels["agency"]] += len(g.Alerts)
+			n += len(g.Alerts)
+		}
+		return n == 3, fmt.Sprint(got)
+	})
 	for _, g := range groups {
 		if g.Receiver.Name != "ticket" || len(g.Labels) != 1 {
 			t.Errorf("group %v to %s, want by agency alone to ticket", g.Labels, g.Receiver.Name)
 		}
-		got[g.Labels["agency"]] += len(g.Alerts)
 	}
 	if len(got) != 2 || got["000.00.00.H29"] != 2 || got["000.00.00.K01"] != 1 {
 		t.Errorf("alerts per agency group %v, want H29's two in one group and K01's one", got)
@@ -316,7 +329,17 @@ func TestDeployAlertmanagerGroupsAndInhibits(t *testing.T) {
 
 	post(map[string]string{"alertname": "LienthongBrokerUnavailable", "severity": "critical", "component": "broker", "instance": "hub-1:9464"})
 	var alerts []alert
-	get("/alerts", &alerts)
+	testwait.EventuallyState(t, "the broker alert in, inhibiting", func() (bool, string) {
+		alerts = nil
+		get("/alerts", &alerts)
+		suppressed := 0
+		for _, a := range alerts {
+			if a.Status.State == "suppressed" {
+				suppressed++
+			}
+		}
+		return len(alerts) == 4 && suppressed == 3, fmt.Sprint(len(alerts), " alerts, ", suppressed, " suppressed")
+	})
 	tests := []struct {
 		give string // alertname
 		want string // state
