@@ -35,29 +35,7 @@ func TestAgenciesCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	replica := func(name string) string {
-		yaml := `hub:
-  organId: "000.00.00.G01"
-  addr: ` + anyAddr + `
-  dataDir: ` + filepath.Join(dir, name) + `
-bus:
-  embedded: false
-  brokers: [` + b.Addrs()[0] + `]
-trust:
-  roots: [` + ca.RootPath() + `]
-console:
-  sessionKey: session-key-of-the-agencies-test-0123456
-agencies:
-  - organId: "000.00.00.G22"
-    name: Văn phòng Chính phủ
-    tokens: ["g22-token-0123456789"]
-`
-		path := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	replica := func(name string) string { return agenciesHub(t, dir, name, b.Addrs()[0], ca.RootPath()) }
 	pathA, pathB := replica("a"), replica("b")
 	_ = serveConfig(t, pathA, io.Discard)
 	addrB, stopB := startServe(t, pathB, io.Discard)
@@ -179,26 +157,7 @@ func TestAgencyCredentialsAtRunTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	yaml := `hub:
-  organId: "000.00.00.G01"
-  addr: ` + anyAddr + `
-  dataDir: ` + filepath.Join(dir, "data") + `
-bus:
-  embedded: false
-  brokers: [` + b.Addrs()[0] + `]
-trust:
-  roots: [` + ca.RootPath() + `]
-console:
-  sessionKey: session-key-of-the-agencies-test-0123456
-agencies:
-  - organId: "000.00.00.G22"
-    name: Văn phòng Chính phủ
-    tokens: ["g22-token-0123456789"]
-`
-	path := filepath.Join(dir, "hub.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := agenciesHub(t, dir, "data", b.Addrs()[0], ca.RootPath())
 	var logs lockedBuffer
 	addr := serveConfig(t, path, &logs)
 	if err := waitReady("http://"+addr, http.DefaultClient); err != nil {
@@ -251,4 +210,32 @@ agencies:
 			t.Errorf("a run-time secret in the hub's log: %q", s)
 		}
 	}
+}
+
+// agenciesHub writes the configuration of a hub on an external broker
+// with the console on (so run-time agencies too) and G22 configured, its
+// data in dir/name, and returns its path.
+func agenciesHub(t *testing.T, dir, name, broker, root string) string {
+	t.Helper()
+	yaml := `hub:
+  organId: "000.00.00.G01"
+  addr: ` + anyAddr + `
+  dataDir: ` + filepath.Join(dir, name) + `
+bus:
+  embedded: false
+  brokers: [` + broker + `]
+trust:
+  roots: [` + root + `]
+console:
+  sessionKey: session-key-of-the-agencies-test-0123456
+agencies:
+  - organId: "000.00.00.G22"
+    name: Văn phòng Chính phủ
+    tokens: ["g22-token-0123456789"]
+`
+	path := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
