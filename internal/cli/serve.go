@@ -726,19 +726,22 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 // set the store accepted fits the configuration's rules, so what can fail
 // here is the broker (provisioning principals): fatal the first time, once
 // the topic is read, as at start without run-time agencies; later logged
-// and tried again at the next change.
+// and tried again after provisionRetry or at the next change.
 func applyCredentials(ctx context.Context, store *agencies.Store, pusher *push.Pusher, systems *vdxp.LiveSystems, admin *bus.Admin, cfg *config.Config, log *slog.Logger) error {
 	if err := store.WaitReady(ctx); err != nil {
 		return nil //nolint:nilerr // ctx ended: shutting down
 	}
+	var retry <-chan time.Time // a provisioning that failed, tried again
 	for first := true; ; first = false {
 		if !first {
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-store.Changed():
+			case <-retry:
 			}
 		}
+		retry = nil
 		list := store.Credentials()
 		if err := pusher.SetEndpoints(webhookEndpoints(list)); err != nil {
 			log.Error("run-time agencies: webhook endpoints not applied", "err", err)
@@ -754,10 +757,15 @@ func applyCredentials(ctx context.Context, store *agencies.Store, pusher *push.P
 			if first {
 				return err
 			}
-			log.Error("run-time agencies: Kafka principals not applied", "err", err)
+			log.Error("run-time agencies: Kafka principals not applied, trying again", "wait", provisionRetry, "err", err)
+			retry = time.After(provisionRetry)
 		}
 	}
 }
+
+// provisionRetry is the wait before agencies' Kafka principals that could
+// not be provisioned (the brokers unreachable) are tried again.
+var provisionRetry = 30 * time.Second
 
 // webhookEndpoints are the endpoints of the agencies that take webhooks.
 func webhookEndpoints(list []config.Agency) []push.Endpoint {
