@@ -134,6 +134,7 @@ type Store struct {
 	mu      sync.Mutex
 	changes map[string]Change   // by OrganId
 	secrets map[string]*Secrets // opened Change.Secrets, by OrganId
+	waiting map[string]chan error // publishes waiting to be read back, by MAC
 }
 
 // New creates the topics when missing.
@@ -174,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("agencies: %w", err)
 	}
 	s := &Store{cfg: cfg, base: cfg.Directory.Agencies(), admin: admin, close: release, ready: make(chan struct{}),
-		changed: make(chan struct{}, 1), changes: map[string]Change{}, secrets: map[string]*Secrets{}}
+		changed: make(chan struct{}, 1), changes: map[string]Change{}, secrets: map[string]*Secrets{}, waiting: map[string]chan error{}}
 	if cfg.Publisher == nil {
 		if s.own, err = bus.NewProducer(cfg.Bus); err != nil {
 			release()
@@ -205,6 +206,7 @@ func (s *Store) Run(ctx context.Context) error {
 			return nil
 		}
 		err := s.apply(c)
+		defer s.settle(c.MAC, err)
 		switch {
 		case errors.Is(err, errSealed):
 			s.cfg.Log.Warn("agencies: a record whose secrets do not open ignored", "organId", c.OrganID, "offset", m.Offset)
@@ -399,6 +401,15 @@ func (s *Store) publish(ctx context.Context, c Change) error {
 	if err != nil {
 		return err
 	}
+	done := make(chan error, 1)
+	s.mu.Lock()
+	s.waiting[c.MAC] = done
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.waiting, c.MAC)
+		s.mu.Unlock()
+	}()
 	err = s.prod.Produce(ctx,
 		bus.Message{Topic: s.cfg.Topic, Key: []byte(c.OrganID), Value: raw},
 		bus.Message{Topic: s.cfg.Topic + ".audit", Key: []byte(c.OrganID), Value: raw})
@@ -406,7 +417,29 @@ func (s *Store) publish(ctx context.Context, c Change) error {
 		return fmt.Errorf("agencies: %w", err)
 	}
 	s.cfg.Log.Info("agency changed", "audit", true, "organId", c.OrganID, "action", c.Action, "by", c.By)
-	return s.apply(c) // at once here; the other processes read it from the topic
+	// Applied here as everywhere: when Run reads it back in the topic's
+	// order. Applied at once instead, a change that conflicts with one
+	// another replica published at the same moment would be in effect on
+	// this replica and ignored on the others.
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%w: another change, published at the same moment, came first: %w", ErrInvalid, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("agencies: published, not yet read back: %w", ctx.Err())
+	}
+}
+
+// settle tells a publish waiting for the record with this MAC how it went.
+func (s *Store) settle(mac string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.waiting[mac]; ok {
+		ch <- err
+		delete(s.waiting, mac)
+	}
 }
 
 // Changes lists the run-time changes in effect, by OrganId.

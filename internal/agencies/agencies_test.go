@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -284,4 +285,39 @@ func readAll(t *testing.T, cfg bus.Config, topic string) string {
 		t.Fatal(err)
 	}
 	return sb.String()
+}
+
+// Two replicas each publish, at the same moment, a change that fits alone
+// (two agencies taking one alias): one is told it was refused, and both
+// replicas route the alias to the same agency.
+func TestConcurrentConflict(t *testing.T) {
+	cfg := bustest.Broker(t)
+	a, dirA := replica(t, cfg)
+	b, dirB := replica(t, cfg)
+	const alias = "000.00.00.X01"
+	errs := make(chan error, 2)
+	for _, s := range []struct {
+		store *agencies.Store
+		id    string
+	}{{a, h29}, {b, "000.00.00.K01"}} {
+		go func() {
+			errs <- s.store.Set(t.Context(), organ.Agency{ID: organ.ID(s.id), Name: s.id, Aliases: []organ.ID{alias}}, nil, "cli:vanhanh")
+		}()
+	}
+	var failed int
+	for range 2 {
+		if err := <-errs; err != nil {
+			if !errors.Is(err, agencies.ErrInvalid) {
+				t.Fatalf("Set: %v", err)
+			}
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d of the two conflicting changes refused, want 1", failed)
+	}
+	canon := func(d *organ.Directory) organ.ID { c, _ := d.Canonical(alias); return c }
+	testwait.EventuallyState(t, "both replicas agree", func() (bool, string) {
+		return canon(dirA) != "" && canon(dirA) == canon(dirB), fmt.Sprint(canon(dirA), " ", canon(dirB))
+	})
 }
