@@ -49,7 +49,7 @@ func (s *Server) logCheckpoint(w http.ResponseWriter, r *http.Request) {
 	p := s.Evidence.Latest()
 	if p.Size < 0 {
 		var ok bool
-		if p, ok = s.checkpointNow(w, r); !ok {
+		if p, ok = s.checkpointCovering(w, r, 0); !ok {
 			return
 		}
 	}
@@ -125,7 +125,7 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 	p := s.Evidence.Latest()
 	if p.Size <= slices.Max(idx) {
 		var ok bool
-		if p, ok = s.checkpointNow(w, r); !ok {
+		if p, ok = s.checkpointCovering(w, r, slices.Max(idx)+1); !ok {
 			return
 		}
 	}
@@ -137,8 +137,10 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 		leaf, err1 := s.Evidence.Log.Leaf(i)
 		// A recipient sees the acceptance and its own fetches and
 		// acknowledgements, as its timeline does; the sender sees all.
-		if lf, err := evidence.ParseLeaf(leaf); err1 == nil && err == nil && tl.From != caller && lf.Type != evidence.LeafAccepted && lf.Endpoint != caller {
-			continue
+		if tl.From != caller && err1 == nil {
+			if lf, err := evidence.ParseLeaf(leaf); err != nil || lf.Type != evidence.LeafAccepted && lf.Endpoint != caller {
+				continue
+			}
 		}
 		proof, err2 := s.Evidence.Log.Inclusion(i, p.Size)
 		if err := errors.Join(err1, err2); err != nil {
@@ -150,12 +152,12 @@ func (s *Server) packetProof(w http.ResponseWriter, r *http.Request, caller stri
 	writeJSON(w, http.StatusOK, b)
 }
 
-// checkpointNow makes a checkpoint for a request that needs one newer
-// than the latest; false when it answered log.pending.
-func (s *Server) checkpointNow(w http.ResponseWriter, r *http.Request) (evidence.Published, bool) {
+// checkpointCovering is a checkpoint of at least size leaves, for a
+// request the latest does not serve; false when it answered log.pending.
+func (s *Server) checkpointCovering(w http.ResponseWriter, r *http.Request, size int64) (evidence.Published, bool) {
 	ctx, cancel := detached(r)
 	defer cancel()
-	p, err := s.Evidence.Now(ctx)
+	p, err := s.Evidence.Covering(ctx, size)
 	if err != nil || p.Size < 0 {
 		w.Header().Set("Retry-After", retryAfter)
 		s.problem(w, http.StatusServiceUnavailable, "log.pending", "the log is not read yet", nil)

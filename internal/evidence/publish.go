@@ -100,13 +100,21 @@ func (c *Checkpointer) log() *slog.Logger {
 // tree would replace a larger one in the store. Witnesses and the TSA are
 // called under ctx, which a caller answering a request should detach.
 func (c *Checkpointer) Now(ctx context.Context) (Published, error) {
+	return c.Covering(ctx, -1)
+}
+
+// Covering returns a checkpoint of at least size leaves: the latest when
+// it is large enough (also after waiting for one being made), else a new
+// one (as Now). Requests that need one leaf in a proof share checkpoints
+// instead of each making one, with its witnesses and time-stamp.
+func (c *Checkpointer) Covering(ctx context.Context, size int64) (Published, error) {
 	if !c.Log.IsReady() {
 		return c.Latest(), ErrNotReady
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.Log.Size()
-	if last := c.latest.Load(); last != nil && last.Size >= n {
+	if last := c.latest.Load(); last != nil && (last.Size >= n || size >= 0 && last.Size >= size) {
 		return *last, nil
 	}
 	cp, err := c.Log.checkpointAt(n)
@@ -169,12 +177,12 @@ func (c *Checkpointer) copy(ctx context.Context, p Published) error {
 		name string
 		data []byte
 	}{{"checkpoint", p.Checkpoint}, {"checkpoint.tst", p.Timestamp}} {
-		if o.data == nil {
-			continue
-		}
 		key := c.Prefix + o.name
 		if err := c.Store.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
 			return err
+		}
+		if o.data == nil {
+			continue // no token for this checkpoint: none left over from the last
 		}
 		if _, err := c.Store.Create(ctx, key, bytes.NewReader(o.data), int64(len(o.data)), blob.Meta{ContentType: "text/plain; charset=utf-8"}); err != nil && !errors.Is(err, blob.ErrExists) {
 			return err

@@ -24,7 +24,7 @@ const (
 // Defaults of ClientOptions.
 const (
 	DefaultTimeout     = 10 * time.Second
-	DefaultMaxResponse = 1 << 20 // a token with a long chain is a few KiB
+	DefaultMaxResponse = MaxToken + 4<<10 // a token with a long chain is a few KiB
 )
 
 // ClientOptions configures NewClient. The zero value is usable.

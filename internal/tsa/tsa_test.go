@@ -663,3 +663,15 @@ func TestDevServer(t *testing.T) {
 		t.Errorf("signer ends %s, want a new certificate", renewed.NotAfter)
 	}
 }
+
+// A token deeper or larger than any TSA makes is refused before it is
+// parsed: indefinite-length BER nested a hundred thousand times would
+// take hundreds of MB in pkcs7.Parse.
+func TestVerifyRefusesHugeToken(t *testing.T) {
+	nested := bytes.Repeat([]byte{0x30, 0x80}, 100_000)
+	sum := sha256.Sum256([]byte("x"))
+	_, err := tsa.Verify(nested, sum[:], crypto.SHA256, x509.NewCertPool(), nil)
+	if !errors.Is(err, tsa.ErrMalformed) || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("a 200 KB nested token: %v", err)
+	}
+}

@@ -39,6 +39,9 @@ var (
 	oidExtKeyUsage         = asn1.ObjectIdentifier{2, 5, 29, 37}
 )
 
+// MaxToken is the largest token Verify reads.
+const MaxToken = 64 << 10
+
 // Verify checks an RFC 3161 TimeStampToken (the DER CMS SignedData Stamp
 // returns) stamping digest, made with hash, and returns the time it
 // certifies. It checks that
@@ -63,6 +66,11 @@ func Verify(token, digest []byte, hash crypto.Hash, roots *x509.CertPool, interm
 	// A SHA-1 imprint could be a collision made for the occasion.
 	if !supportedHash(hash) {
 		return time.Time{}, fmt.Errorf("verify time-stamp: %w: hash %v, want SHA-256, SHA-384 or SHA-512", ErrImprint, hash)
+	}
+	// pkcs7.Parse recurses into indefinite-length BER: deep nesting in a
+	// few MB would take hundreds of MB, or the stack. Tokens are a few KiB.
+	if len(token) > MaxToken {
+		return time.Time{}, fmt.Errorf("verify time-stamp: %w: %d bytes, more than %d", ErrMalformed, len(token), MaxToken)
 	}
 	p7, err := pkcs7.Parse(token)
 	if err != nil {
