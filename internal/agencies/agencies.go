@@ -132,8 +132,8 @@ type Store struct {
 	changed chan struct{} // a token after each change applied
 
 	mu      sync.Mutex
-	changes map[string]Change   // by OrganId
-	secrets map[string]*Secrets // opened Change.Secrets, by OrganId
+	changes map[string]Change     // by OrganId
+	secrets map[string]*Secrets   // opened Change.Secrets, by OrganId
 	waiting map[string]chan error // publishes waiting to be read back, by MAC
 }
 
