@@ -80,6 +80,14 @@ type fixture struct {
 	dir    string
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fix.dir != "" {
+		os.RemoveAll(fix.dir) //nolint:errcheck,gosec // temp dir
+	}
+	os.Exit(code)
+}
+
 var (
 	fixOnce sync.Once
 	fix     fixture
@@ -432,13 +440,17 @@ func TestHostile(t *testing.T) {
 	tests := []struct {
 		name string
 		give string
+		want string // the code of the open or of the signature; "" = opens with no signature
 	}{
-		{"cyclic /Prev", cyclic()},
-		{"object stream of 2^31 objects", objstm()},
-		{"garbage /Contents", garbageContents()},
-		{"ByteRange past the end", pastEnd()},
-		{"truncated", write("trunc.pdf", sb[:len(sb)/2])},
-		{"not a PDF", write("zero.pdf", make([]byte, 1<<20))},
+		{"cyclic /Prev", cyclic(), CodeMalformed},
+		{"object stream of 2^31 objects", objstm(), CodeMalformed},
+		{"garbage /Contents", garbageContents(), CodeSigInvalid},
+		{"ByteRange past the end", pastEnd(), CodeSigInvalid},
+		// pdfium repairs a truncated file: the signature is gone, not
+		// reported broken, so "organ signature missing" must be judged
+		// by the caller.
+		{"truncated", write("trunc.pdf", sb[:len(sb)/2]), ""},
+		{"not a PDF", write("zero.pdf", make([]byte, 1<<20)), CodeMalformed},
 	}
 	v := verifier(t, f.ca.Root())
 	for _, tt := range tests {
@@ -451,21 +463,30 @@ func TestHostile(t *testing.T) {
 			}
 			if err != nil {
 				var pe *Error
-				if !errors.As(err, &pe) {
-					t.Errorf("error without a code: %v", err)
+				if !errors.As(err, &pe) || pe.Code != tt.want {
+					t.Errorf("%v, want %s", err, tt.want)
 				}
 				t.Logf("%v in %v", err, d)
 				return
 			}
 			t.Logf("opened: %d pages %d signatures in %v", doc.Pages, len(doc.Sigs), d)
+			if len(doc.Sigs) == 0 && tt.want != "" {
+				t.Errorf("no signature, want %s", tt.want)
+			}
 			for _, s := range doc.Sigs {
 				t.Logf("byteRange %v, contents %d bytes", s.ByteRange, len(s.Contents))
 				got, _, err := verifyFile(t, v, tt.give, s)
+				var pe *Error
 				switch {
-				case err != nil:
+				case errors.As(err, &pe):
+					if pe.Code != tt.want {
+						t.Errorf("%v, want %s", err, tt.want)
+					}
 					t.Logf("signature: %v", err)
-				case got.Valid:
-					t.Errorf("hostile signature valid")
+				case err != nil:
+					t.Errorf("error without a code: %v", err)
+				case Code(got) != tt.want:
+					t.Errorf("signature %q, want %s: %v", Code(got), tt.want, got.Errors)
 				default:
 					t.Logf("signature: %s %v", Code(got), got.Errors)
 				}
@@ -553,14 +574,12 @@ func vmHWM() string {
 	return "?"
 }
 
-// A wasm memory cap turns a file that needs more memory into an error, not
-// RAM: a 24 MB xref table of a million entries.
-func TestMemoryCap(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "xref.pdf")
+// xrefBomb writes a valid-looking PDF whose xref table has n entries:
+// cheap to write, costly for pdfium (seconds and hundreds of MB at 1<<20).
+func xrefBomb(t *testing.T, n int) string {
+	path := filepath.Join(t.TempDir(), "xref.pdf")
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n")
-	const n = 1 << 20
 	x := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n", n)
 	for range n - 3 {
@@ -570,6 +589,13 @@ func TestMemoryCap(t *testing.T) {
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// A wasm memory cap turns a file that needs more memory into an error, not
+// RAM: a 10 MB xref table of half a million entries.
+func TestMemoryCap(t *testing.T) {
+	path := xrefBomb(t, 1<<19)
 	tests := []struct {
 		name    string
 		give    uint32 // pages of 64 KiB
@@ -580,18 +606,46 @@ func TestMemoryCap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := NewEngine(context.Background(), EngineOptions{MemoryLimitPages: tt.give})
+			e, err := NewEngine(context.Background(), EngineOptions{MemoryLimitPages: tt.give, CacheDir: os.Getenv("PDFSIG_SPIKE_CACHE")})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer e.Close() //nolint:errcheck // test
 			start := time.Now()
 			doc, err := inspectFile(t, e, path, 0)
-			t.Logf("cap %d pages: doc %+v err %v in %v; VmHWM %s", tt.give, doc, err, time.Since(start), vmHWM())
+			t.Logf("cap %d pages: doc %+v err %.60v in %v; %s", tt.give, doc, err, time.Since(start), vmHWM())
 			if (err != nil) != tt.wantErr {
 				t.Errorf("err %v, want error %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// A deadline kills the instance mid-parse: the same xref bomb, which takes
+// seconds, ends at the deadline with pdf.timeout, and the pool still works.
+func TestDeadline(t *testing.T) {
+	e := engine(t)
+	path := xrefBomb(t, 1<<20)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close() //nolint:errcheck // read-only
+	size := fileSize(t, path)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = e.Inspect(ctx, readSeeker(f, size), size)
+	d := time.Since(start)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Code != CodeTimeout || d > 2*time.Second {
+		t.Fatalf("err %v after %v, want %s within 2s", err, d, CodeTimeout)
+	}
+	t.Logf("%v after %v", err, d)
+	dir := t.TempDir()
+	writePDF(t, filepath.Join(dir, "ok.pdf"), "x", nil)
+	if _, err := inspectFile(t, e, filepath.Join(dir, "ok.pdf"), 0); err != nil {
+		t.Errorf("after a kill: %v", err)
 	}
 }
 
