@@ -45,11 +45,18 @@ type EngineOptions struct {
 	// CacheDir keeps wazero's compiled code between runs: compiling
 	// pdfium.wasm takes seconds and a few hundred MB of heap.
 	CacheDir string
+	// Interpreter runs pdfium in wazero's interpreter: no compile step,
+	// slower parsing.
+	Interpreter bool
 }
 
 // NewEngine compiles the embedded pdfium module once.
 func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
-	rc := wazero.NewRuntimeConfig().
+	rc := wazero.NewRuntimeConfig()
+	if opts.Interpreter {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	rc = rc.
 		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
 		// A deadline on the call's context stops a runaway parse.
 		WithCloseOnContextDone(true)

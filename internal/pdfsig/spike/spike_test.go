@@ -164,7 +164,7 @@ var (
 func engine(t *testing.T) *Engine {
 	engOnce.Do(func() {
 		start := time.Now()
-		eng, engErr = NewEngine(context.Background(), EngineOptions{MemoryLimitPages: 4096, CacheDir: os.Getenv("PDFSIG_SPIKE_CACHE")}) // 256 MiB
+		eng, engErr = NewEngine(context.Background(), EngineOptions{MemoryLimitPages: 4096, CacheDir: os.Getenv("PDFSIG_SPIKE_CACHE"), Interpreter: os.Getenv("PDFSIG_SPIKE_INTERP") != ""}) // 256 MiB
 		fmt.Printf("NewEngine (compile pdfium.wasm): %v, then %s, Go heap %d KiB\n", time.Since(start), vmHWM(), heap()>>10)
 	})
 	if engErr != nil {
