@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -306,23 +308,29 @@ func otherRoot(t *testing.T) *x509.Certificate {
 	return ca.Root()
 }
 
-// appendUpdate adds an incremental update replacing object objNum with body.
-func appendUpdate(t *testing.T, path string, objNum int, body string) string {
+// appendUpdate adds an incremental update replacing (or adding) objects.
+func appendUpdate(t *testing.T, path string, objs map[int]string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prev := bytes.LastIndex(b, []byte("startxref"))
 	var prevOff int
-	fmt.Sscanf(string(b[prev+len("startxref"):]), "%d", &prevOff) //nolint:errcheck // test input
-	// The signed file's trailer /Size and /Root: reuse what pdfsig wrote.
-	size := 100
+	fmt.Sscanf(string(b[prev+len("startxref"):]), "%d", &prevOff) //nolint:errcheck,gosec // test input
 	var buf bytes.Buffer
 	buf.Write(b)
-	off := buf.Len()
-	fmt.Fprintf(&buf, "%d 0 obj\n%s\nendobj\n", objNum, body)
+	offs := map[int]int{}
+	nums := slices.Sorted(maps.Keys(objs))
+	for _, n := range nums {
+		offs[n] = buf.Len()
+		fmt.Fprintf(&buf, "%d 0 obj\n%s\nendobj\n", n, objs[n])
+	}
 	x := buf.Len()
-	fmt.Fprintf(&buf, "xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", objNum, off, size, prevOff, x)
+	buf.WriteString("xref\n")
+	for _, n := range nums {
+		fmt.Fprintf(&buf, "%d 1\n%010d 00000 n \n", n, offs[n])
+	}
+	fmt.Fprintf(&buf, "trailer\n<< /Size 100 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", prevOff, x)
 	out := filepath.Join(t.TempDir(), "updated.pdf")
 	if err := os.WriteFile(out, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
@@ -330,9 +338,25 @@ func appendUpdate(t *testing.T, path string, objNum int, body string) string {
 	return out
 }
 
+// lastObject is the body of the last definition of object n.
+func lastObject(t *testing.T, path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := fmt.Appendf(nil, "\n%d 0 obj", n)
+	i := bytes.LastIndex(b, head)
+	j := bytes.Index(b[i:], []byte("endobj"))
+	if i < 0 || j < 0 {
+		t.Fatalf("object %d not found", n)
+	}
+	return strings.TrimSpace(string(b[i+len(head) : i+j]))
+}
+
 // pdfium opens the signed revision (a section reader up to the end of the
-// signature's byte range) as its own document; comparing it with the whole
-// file tells what a later update changed.
+// signature's byte range) as its own document; comparing its pages with
+// the whole file's tells an update that only added an annotation from one
+// that changed the content.
 func TestRevision(t *testing.T) {
 	f := setup(t)
 	e := engine(t)
@@ -340,35 +364,60 @@ func TestRevision(t *testing.T) {
 	plain, signed := filepath.Join(dir, "a.pdf"), filepath.Join(dir, "a-signed.pdf")
 	writePDF(t, plain, "Cong van so 1", nil)
 	f.sign(t, plain, signed)
-	doc, err := inspectFile(t, e, signed, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	content := "BT /F1 12 Tf 20 100 Td (Cong van so 2) Tj ET"
-	changed := appendUpdate(t, signed, 4, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
-	full, err := inspectFile(t, e, changed, 0)
-	if err != nil {
-		t.Fatal(err)
+	// pdfsig gives page 3 an indirect /Annots array; add a comment to it.
+	annots := lastObject(t, signed, 3)
+	var annotsRef int
+	if k := strings.Index(annots, "/Annots "); k >= 0 {
+		fmt.Sscanf(annots[k+len("/Annots "):], "%d", &annotsRef) //nolint:errcheck,gosec // checked below
 	}
-	end, whole, err := Ranges(full.Sigs[0].ByteRange, len(full.Sigs[0].Contents), fileSize(t, changed))
-	if err != nil || whole {
-		t.Fatalf("end %d whole %v err %v", end, whole, err)
+	if annotsRef == 0 {
+		t.Fatalf("page 3 has no indirect /Annots: %s", annots)
 	}
-	rev, err := inspectFile(t, e, changed, end)
-	if err != nil {
-		t.Fatal(err)
+	arr := lastObject(t, signed, annotsRef)
+	arr = strings.TrimSuffix(strings.TrimSpace(arr), "]") + " 60 0 R ]"
+
+	tests := []struct {
+		name string
+		give map[int]string
+		want string
+	}{
+		{"nothing after signing", nil, "none"},
+		{"a comment added", map[int]string{
+			annotsRef: arr,
+			60:        "<< /Type /Annot /Subtype /Text /Rect [10 10 30 30] /Contents (da xem) /P 3 0 R >>",
+		}, "annotations"},
+		{"content changed", map[int]string{
+			4: fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		}, "content"},
 	}
-	if len(rev.Sigs) != 1 || rev.Pages != doc.Pages {
-		t.Fatalf("revision: %d sigs %d pages", len(rev.Sigs), rev.Pages)
-	}
-	hr, hf := pageHash(t, e, changed, end), pageHash(t, e, changed, 0)
-	if hr == hf {
-		t.Errorf("page text the same in the signed revision and the whole file: %q", hr)
-	}
-	t.Logf("signed revision text %q, whole file %q", hr, hf)
-	got, _, err := verifyFile(t, verifier(t, f.ca.Root()), changed, full.Sigs[0])
-	if err != nil || !got.Valid {
-		t.Errorf("the signature over the first revision must stay valid: %v %v", err, got.Errors)
+	v := verifier(t, f.ca.Root())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := signed
+			if tt.give != nil {
+				path = appendUpdate(t, signed, tt.give)
+			}
+			full, err := inspectFile(t, e, path, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			size := fileSize(t, path)
+			end, whole, err := Ranges(full.Sigs[0].ByteRange, len(full.Sigs[0].Contents), size)
+			if err != nil || whole != (tt.give == nil) {
+				t.Fatalf("end %d whole %v err %v", end, whole, err)
+			}
+			got, _, err := verifyFile(t, v, path, full.Sigs[0])
+			if err != nil || !got.Valid {
+				t.Errorf("the signature over the first revision must stay valid: %v %v", err, got.Errors)
+			}
+			rev := pages(t, e, path, end)
+			all := pages(t, e, path, 0)
+			if c := Changes(rev, all); c != tt.want {
+				t.Errorf("changes %q, want %q: signed %+v, whole %+v", c, tt.want, rev, all)
+			}
+			t.Logf("signed revision %+v, whole file %+v", rev, all)
+		})
 	}
 }
 
@@ -649,7 +698,7 @@ func TestDeadline(t *testing.T) {
 	}
 }
 
-func pageHash(t *testing.T, e *Engine, path string, limit int64) string {
+func pages(t *testing.T, e *Engine, path string, limit int64) []Page {
 	fh, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -659,9 +708,9 @@ func pageHash(t *testing.T, e *Engine, path string, limit int64) string {
 	if limit > 0 {
 		size = limit
 	}
-	txt, err := e.PageText(context.Background(), readSeeker(fh, size), size, 0)
+	ps, err := e.Pages(context.Background(), readSeeker(fh, size), size)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return txt
+	return ps
 }
