@@ -323,22 +323,19 @@ func (e *Engine) with(ctx context.Context, fn func(pdfium.Pdfium) error) (err er
 	return fn(inst)
 }
 
-// classify gives err its code: the deadline, the memory cap (pdfium
-// aborts, an unreachable instruction, when its allocator fails) or
-// anything else pdfium refused.
+// classify tells the deadline and the memory cap (pdfium aborts, an
+// unreachable instruction, when its allocator fails) from anything else
+// pdfium refused, which problem codes pdf.malformed.
 func classify(ctx context.Context, err error) error {
-	var pe *Error
 	switch {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
 		return &Error{CodeTimeout, fmt.Errorf("the parse did not end in time: %w", ctx.Err())}
-	case errors.As(err, &pe):
-		return err
 	case strings.Contains(err.Error(), "unreachable"):
 		return &Error{CodeTooLarge, fmt.Errorf("the parse needed more than the memory cap: %w", err)}
 	default:
-		return &Error{CodeMalformed, err}
+		return err
 	}
 }
 
