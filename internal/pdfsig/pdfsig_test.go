@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,6 +64,7 @@ var (
 	kitOnce  sync.Once
 	kitRoots []*x509.Certificate
 	kitFix   []pdfsigtest.Fixture
+	kitOrgan *pki.Issued // the organ's key, to sign byte ranges pdfsig would not
 )
 
 // fixtures signs the kit's PDFs once per test binary (pdfsig takes a while
@@ -74,7 +76,7 @@ func fixtures(t testing.TB) ([]*x509.Certificate, []pdfsigtest.Fixture) {
 	}
 	kitOnce.Do(func() {
 		k := pdfsigtest.New(t)
-		kitRoots, kitFix = k.Roots(), k.Fixtures(t)
+		kitRoots, kitFix, kitOrgan = k.Roots(), k.Fixtures(t), k.Organ.Issued
 	})
 	if kitFix == nil {
 		t.Fatal("the kit failed in an earlier test")
@@ -409,6 +411,27 @@ func TestHostile(t *testing.T) {
 		copy(b[i:], s+strings.Repeat(" ", j-len(s)))
 		return b
 	}
+	// resigned widens the gap by one byte, past the /Contents string, and
+	// signs the new ranges with the organ's key: a valid signature that
+	// leaves a byte unsigned.
+	resigned := func() []byte {
+		b := byteRange(func(br [4]int64) string {
+			return fmt.Sprintf("%d %d %d %d", br[0], br[1], br[2]+1, br[3]-1)
+		})
+		br := pdfsigtest.ByteRanges(b)[:2]
+		content := append(bytes.Clone(b[br[0][0]:br[0][1]]), b[br[1][0]:br[1][1]]...)
+		sig, err := pki.SignDetached(bytes.NewReader(content), kitOrgan.Cert, kitOrgan.Key, kitOrgan.Chain, pki.SignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := hex.EncodeToString(sig)
+		room := int(br[1][0]-br[0][1]) - 3 // "<", ">" and the byte left out
+		if len(h) > room {
+			t.Fatalf("signature of %d hex digits, room for %d", len(h), room)
+		}
+		copy(b[br[0][1]+1:], h+strings.Repeat("0", room-len(h)))
+		return b
+	}
 	garbage := bytes.Clone(signed)
 	k := bytes.Index(garbage, []byte("/Contents <")) + len("/Contents <")
 	copy(garbage[k:], bytes.Repeat([]byte("ab"), 64))
@@ -428,6 +451,7 @@ func TestHostile(t *testing.T) {
 		{"ByteRange gap one byte wider", byteRange(func(br [4]int64) string {
 			return fmt.Sprintf("%d %d %d %d", br[0], br[1]-1, br[2], br[3])
 		}), CodeSigInvalid},
+		{"a valid signature with a byte outside it", resigned(), CodeSigInvalid},
 		// pdfium repairs a truncated file: the signature is gone, which
 		// the policy sees as "no organ signature".
 		{"truncated", signed[:len(signed)/2], ""},
