@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -486,4 +487,42 @@ func TestHostile(t *testing.T) {
 			t.Logf("%v in %v", c, d)
 		})
 	}
+}
+
+// The report's field names are the issue's: the console and the receipt
+// will read them.
+func TestJSONNames(t *testing.T) {
+	now := time.Now()
+	b, err := json.Marshal(Attachment{Signatures: []Signature{{Signer: &trust.Cert{}, OrganID: "x", SignedAt: &now}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"signatures":[{`, `"signer":{`, `"organId":"x"`, `"signedAt":"`, `"valid":false`, `"coversWholeFile":false`,
+		`"modifiedAfterSigning":false`, `"changes":""`, `"errors":null`, `"warnings":null`, `"organSigned":false`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+}
+
+// Verify is safe for concurrent use; MaxConcurrent only makes callers wait.
+func TestConcurrent(t *testing.T) {
+	roots, _ := fixtures(t)
+	pdf := fixture(t, "signed_twice")
+	e, err := New(context.Background(), Options{MaxConcurrent: 1, CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close() //nolint:errcheck // test
+	v := verifier(t, roots)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			got := verify(t, e, v, pdf, pdfsigtest.OrganID)
+			if len(got.Errors) != 0 || len(got.Signatures) != 2 || !got.OrganSigned {
+				t.Errorf("%+v", got)
+			}
+		})
+	}
+	wg.Wait()
 }
