@@ -175,8 +175,15 @@ func (e *Engine) Verify(ctx context.Context, v *trust.Verifier, r io.ReaderAt, s
 		at = time.Now()
 	}
 	a := &Attachment{Signatures: []Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
+	if size < 0 {
+		a.Errors = append(a.Errors, trust.Problem{Code: CodeMalformed, Message: fmt.Sprintf("size %d", size)})
+		return a
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.deadline)
 	defer cancel()
+	// The digests read the file again, once per signature: a file with
+	// many signatures over all of it must not outlive the deadline either.
+	r = ctxReaderAt{ctx, r}
 	var sigs []rawSig
 	var whole []page
 	revisions := map[int64][]page{}
@@ -208,6 +215,11 @@ func (e *Engine) Verify(ctx context.Context, v *trust.Verifier, r io.ReaderAt, s
 	}
 	for _, s := range sigs {
 		sig := e.verifySig(ctx, v, r, size, s, at)
+		if ctx.Err() != nil {
+			a.Errors = append(a.Errors, trust.Problem{Code: CodeTimeout,
+				Message: fmt.Sprintf("the signatures were not verified in time (%d of %d)", len(a.Signatures), len(sigs))})
+			return a
+		}
 		if end, all, err := ranges(s.byteRange, len(s.contents), size); err == nil && !all {
 			sig.Changes = changes(revisions[end], whole)
 			sig.ModifiedAfterSigning = sig.Changes == ChangesContent
@@ -277,6 +289,19 @@ func sigCode(s *trust.Signature) string {
 		}
 	}
 	return CodeSigInvalid
+}
+
+// ctxReaderAt stops reading when ctx ends.
+type ctxReaderAt struct {
+	ctx context.Context //nolint:containedctx // bounds one Verify
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }
 
 // Error is a failure to read the file, with its stable code.

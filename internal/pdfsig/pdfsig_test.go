@@ -526,3 +526,30 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// slowReaderAt makes the digests' big reads slow; pdfium's small ones are not.
+type slowReaderAt struct{ r *bytes.Reader }
+
+func (s slowReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if len(p) >= 8<<10 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s.r.ReadAt(p, off)
+}
+
+// The deadline bounds the digests too, not only pdfium.
+func TestDeadlineCoversDigests(t *testing.T) {
+	roots, _ := fixtures(t)
+	pdf := fixture(t, "valid") // ~540 KB: 17 reads of 32 KB, 1.7 s
+	e, err := New(context.Background(), Options{Deadline: 500 * time.Millisecond, CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close() //nolint:errcheck // test
+	start := time.Now()
+	got := e.Verify(context.Background(), verifier(t, roots), slowReaderAt{bytes.NewReader(pdf)}, int64(len(pdf)), VerifyOptions{})
+	d := time.Since(start)
+	if !slices.Equal(codes(got.Errors), []string{CodeTimeout}) || d > time.Second {
+		t.Errorf("errors %v signatures %d after %v, want %s within 1 s", got.Errors, len(got.Signatures), d, CodeTimeout)
+	}
+}
