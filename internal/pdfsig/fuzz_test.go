@@ -15,7 +15,9 @@ import (
 // every problem it reports carries a code (pdf.* for the file, pdf.* or
 // trust's sig.* for a signature). pdfium inside wasm is not
 // coverage-instrumented, so this mutates without guidance there. Run
-// longer with go test -run '^$' -fuzz FuzzVerify -fuzztime 60s.
+// longer with go test -run '^$' -fuzz FuzzVerify -fuzztime 60s
+// -fuzzminimizetime 3s: each run takes 10-20 ms, so minimising an input
+// byte by byte stalls the default run for minutes.
 func FuzzVerify(f *testing.F) {
 	roots, fs := fixtures(f)
 	fuzzing := flag.Lookup("test.fuzz").Value.String() != ""
