@@ -157,6 +157,19 @@ func DecodeSignature(data []byte) []byte {
 // chain to the roots using the intermediates the CMS carries, validity and
 // revocation at at, key usage, and the binding of the signer to from.
 func (v *Verifier) VerifyCMS(ctx context.Context, sig []byte, content Content, from string, at time.Time) *Signature {
+	return v.verifyCMS(ctx, sig, content, &from, at)
+}
+
+// VerifyCMSUnbound is VerifyCMS without binding the signer to a sender: for
+// a signature inside a document, which a person may have made, and whose
+// organ (if any) the caller reads from Signer.OrganID. A separate method,
+// not a magic from, so no packet header can switch the binding off.
+func (v *Verifier) VerifyCMSUnbound(ctx context.Context, sig []byte, content Content, at time.Time) *Signature {
+	return v.verifyCMS(ctx, sig, content, nil, at)
+}
+
+// verifyCMS binds the signer to *from, or to nobody when from is nil.
+func (v *Verifier) verifyCMS(ctx context.Context, sig []byte, content Content, from *string, at time.Time) *Signature {
 	s := newSignature(TypeCMS, at)
 	p7, err := v.parseCMS(DecodeSignature(sig))
 	if err != nil {
@@ -260,7 +273,11 @@ func (v *Verifier) VerifyCMS(ctx context.Context, sig []byte, content Content, f
 			intermediates = append(intermediates, c)
 		}
 	}
-	v.checkCertificate(ctx, s, leaf, intermediates, from)
+	if from == nil {
+		v.checkTrust(ctx, s, leaf, intermediates)
+	} else {
+		v.checkCertificate(ctx, s, leaf, intermediates, *from)
+	}
 	return s.done()
 }
 

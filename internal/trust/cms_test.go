@@ -127,6 +127,7 @@ func TestVerifyCMS(t *testing.T) {
 		at      time.Time
 		cfg     trust.Config
 		roots   []*x509.Certificate
+		unbound bool // VerifyCMSUnbound
 		want    []string
 		warn    []string
 	}{
@@ -156,6 +157,10 @@ func TestVerifyCMS(t *testing.T) {
 		{name: "pinned certificate without UID", sig: sign(t, data, noUID), cfg: trust.Config{Directory: pinned}, want: []string{}},
 		{name: "pin refuses another certificate", sig: good, cfg: trust.Config{Directory: pinned}, want: []string{trust.CodeSignerMismatch}},
 		{name: "no sender", sig: good, from: "-", want: []string{trust.CodeSignerMismatch}},
+		{name: "unbound: a person's certificate", sig: sign(t, data, noUID), unbound: true, want: []string{}},
+		{name: "unbound: another agency's certificate", sig: sign(t, data, g12), unbound: true, want: []string{}},
+		{name: "unbound: still judges the chain", sig: good, roots: []*x509.Certificate{other.ca.Root()}, unbound: true, want: []string{trust.CodeUntrusted}},
+		{name: "unbound: still judges the digest", sig: good, content: packet(t, "edoc-update.xml"), unbound: true, want: []string{trust.CodeDigestMismatch}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,7 +183,11 @@ func TestVerifyCMS(t *testing.T) {
 			if at.IsZero() {
 				at = now
 			}
-			s := verifier(t, tt.cfg, roots...).VerifyCMS(context.Background(), tt.sig, digests(content), from, at)
+			v := verifier(t, tt.cfg, roots...)
+			s := v.VerifyCMS(context.Background(), tt.sig, digests(content), from, at)
+			if tt.unbound {
+				s = v.VerifyCMSUnbound(context.Background(), tt.sig, digests(content), at)
+			}
 			if got := codes(s.Errors); !slices.Equal(got, tt.want) {
 				t.Fatalf("errors %v, want %v (%v)", got, tt.want, s.Errors)
 			}

@@ -124,7 +124,11 @@ func Fingerprint(c *x509.Certificate) string {
 }
 
 func describe(c *x509.Certificate) Cert {
-	organID, _ := OrganID(c)
+	organID, ok := OrganID(c)
+	if !ok {
+		// Two UIDs name no organ: readers would disagree on which.
+		organID = ""
+	}
 	return Cert{
 		Subject:   c.Subject.String(),
 		Issuer:    c.Issuer.String(),

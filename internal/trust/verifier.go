@@ -99,33 +99,41 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // root through the given intermediates, validity, key usage, revocation,
 // and binding to the packet's From. It records each check in s.
 func (v *Verifier) checkCertificate(ctx context.Context, s *Signature, leaf *x509.Certificate, intermediates []*x509.Certificate, from string) {
+	if v.checkTrust(ctx, s, leaf, intermediates) {
+		v.checkBinding(s, leaf, from)
+	}
+}
+
+// checkTrust is checkCertificate without the binding; it reports whether
+// the chain was built (the binding is judged only then).
+func (v *Verifier) checkTrust(ctx context.Context, s *Signature, leaf *x509.Certificate, intermediates []*x509.Certificate) bool {
 	s.Signer = new(describe(leaf))
 	at := s.CheckedAt
 	switch {
 	case at.Before(leaf.NotBefore):
 		s.fail(CodeNotYetValid, "the signer certificate is valid from %s, the signature was received %s", leaf.NotBefore.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-		return
+		return false
 	case at.After(leaf.NotAfter):
 		s.fail(CodeExpired, "the signer certificate expired %s, the signature was received %s", leaf.NotAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-		return
+		return false
 	}
 	s.passed("validity")
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		s.fail(CodeUntrusted, "the signer certificate's key usage does not allow signatures")
-		return
+		return false
 	}
 	s.passed("key-usage")
 	chain, err := v.chains.verify(leaf, intermediates, at, v.roots)
 	if err != nil {
 		s.fail(chainCode(err, at), "the signer certificate does not chain to a trusted root: %v", err)
-		return
+		return false
 	}
 	for _, c := range chain {
 		s.Chain = append(s.Chain, describe(c))
 	}
 	s.passed("chain")
 	v.checkRevocation(ctx, s, chain)
-	v.checkBinding(s, leaf, from)
+	return true
 }
 
 // chainCode tells an expired intermediate from an untrusted chain.

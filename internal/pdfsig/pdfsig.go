@@ -1,0 +1,560 @@
+// Package pdfsig verifies the digital signatures inside a PDF attachment
+// (issue 17). pdfium, compiled to WebAssembly (go-pdfium on wazero, no
+// cgo), parses the file in a sandbox with no file system, a memory cap and
+// a deadline that kills the instance; each signature's CMS is verified over
+// its byte ranges, streamed from the file, by internal/trust with the same
+// roots and revocation policy as the envelope. docs/pdf-signatures.md says
+// why pdfium and what it costs.
+package pdfsig
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/references"
+	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/webassembly"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/lienthong/lienthong/internal/trust"
+)
+
+// Stable codes, as issue 17 names them.
+const (
+	CodeMalformed    = "pdf.malformed"     // pdfium cannot open the file
+	CodeTimeout      = "pdf.timeout"       // the deadline killed the parse
+	CodeTooLarge     = "pdf.too_large"     // the parse hit the memory cap
+	CodeSigInvalid   = "pdf.sig_invalid"   // byte ranges, CMS or digest wrong
+	CodeSigUntrusted = "pdf.sig_untrusted" // the signature holds, the certificate does not
+	// CodeModified warns that an update after the signature changed what
+	// the pages show (not only annotations or further signatures).
+	CodeModified = "pdf.modified_after_signing"
+	// CodeOrganMissing is for the policy that refuses a document whose
+	// main PDF lacks the sending organ's valid signature.
+	CodeOrganMissing = "pdf.organ_signature_missing"
+)
+
+// What an update after a signature changed (Signature.Changes).
+const (
+	ChangesNone        = "none"        // the signature covers the whole file
+	ChangesAnnotations = "annotations" // only annotations (comments, signature widgets) were added
+	ChangesContent     = "content"     // page text or content objects changed, or pages were added or removed
+)
+
+// Options bound the engine.
+type Options struct {
+	// MemoryLimit caps each pdfium instance's linear memory, in bytes
+	// (rounded down to 64 KiB pages); 0 means 256 MiB.
+	MemoryLimit int64
+	// Deadline bounds one Verify; 0 means 10 s.
+	Deadline time.Duration
+	// MaxConcurrent is how many files are parsed at once (one instance
+	// each); 0 means 2.
+	MaxConcurrent int
+	// CacheDir keeps wazero's compiled pdfium between runs: compiling takes
+	// seconds and a few hundred MB of heap, loading the cache ~150 ms.
+	CacheDir string
+}
+
+// Engine is a pool of sandboxed pdfium instances. It is safe for
+// concurrent use.
+type Engine struct {
+	pool     pdfium.Pool
+	deadline time.Duration
+}
+
+const wasmPage = 64 << 10
+
+// New compiles the embedded pdfium module (or loads it from CacheDir).
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.MemoryLimit <= 0 {
+		opts.MemoryLimit = 256 << 20
+	}
+	if opts.Deadline <= 0 {
+		opts.Deadline = 10 * time.Second
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 2
+	}
+	pages := max(opts.MemoryLimit/wasmPage, 1)
+	rc := wazero.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(uint32(min(pages, 65536)))
+	if opts.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("pdfium compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
+	pool, err := webassembly.Init(webassembly.Config{
+		Context:  ctx,
+		MinIdle:  0,
+		MaxIdle:  1,
+		MaxTotal: opts.MaxConcurrent,
+		// go-pdfium mounts the host's / unless told otherwise: pdfium reads
+		// only through the reader it is given, so it gets no file system.
+		FSConfig:      wazero.NewFSConfig(),
+		RuntimeConfig: rc,
+		Stdout:        io.Discard,
+		Stderr:        io.Discard,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pdfium: %w", err)
+	}
+	return &Engine{pool: pool, deadline: opts.Deadline}, nil
+}
+
+// Close releases the instances.
+func (e *Engine) Close() error { return e.pool.Close() }
+
+// IsPDF tells a PDF by its content: the "%PDF-" header within the first
+// 1024 bytes, where readers accept it. Names and declared types lie.
+func IsPDF(r io.ReaderAt) bool {
+	b := make([]byte, 1024)
+	n, _ := r.ReadAt(b, 0)
+	return bytes.Contains(b[:n], []byte("%PDF-"))
+}
+
+// VerifyOptions are the packet's: who sent it and when it was received.
+type VerifyOptions struct {
+	From string    // the sending organ; OrganSigned compares signers' UIDs with it
+	At   time.Time // validity and revocation are judged at this time; zero means now
+}
+
+// Attachment is the verdict on one PDF.
+type Attachment struct {
+	Signatures []Signature `json:"signatures"`
+	// OrganSigned: a valid signature whose certificate's UID is From.
+	OrganSigned bool            `json:"organSigned"`
+	Errors      []trust.Problem `json:"errors"`   // the file could not be read: pdf.malformed, pdf.timeout, pdf.too_large
+	Warnings    []trust.Problem `json:"warnings"` // none yet; kept for the report's shape
+}
+
+// Signature is the verdict on one signature, in the document's order.
+type Signature struct {
+	Signer *trust.Cert `json:"signer,omitempty"`
+	// OrganID is the certificate's UID: set for an organ's signature (the
+	// electronic seal), empty for a person's.
+	OrganID string `json:"organId,omitempty"`
+	// SignedAt is the CMS signingTime, else the signature dictionary's /M:
+	// the signer's claim, never trusted.
+	SignedAt  *time.Time `json:"signedAt"`
+	SubFilter string     `json:"subFilter,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	ByteRange []int64    `json:"byteRange"`
+	// Valid: the byte ranges, the CMS, the digest and the certificate all
+	// hold at At. A later update does not make it invalid; see Changes.
+	Valid           bool `json:"valid"`
+	CoversWholeFile bool `json:"coversWholeFile"`
+	// ModifiedAfterSigning: a later update changed content (Changes is
+	// "content"); adding annotations or signatures does not count.
+	ModifiedAfterSigning bool            `json:"modifiedAfterSigning"`
+	Changes              string          `json:"changes"`
+	Chain                []trust.Cert    `json:"chain,omitempty"`
+	Errors               []trust.Problem `json:"errors"`
+	Warnings             []trust.Problem `json:"warnings"`
+}
+
+// Verify reads r (size bytes) with pdfium and verifies every signature in
+// it. It never fails: a file pdfium cannot read gets an Attachment with a
+// coded error, an unsigned one no signatures. The whole call is bounded by
+// the engine's deadline (and ctx).
+func (e *Engine) Verify(ctx context.Context, v *trust.Verifier, r io.ReaderAt, size int64, opts VerifyOptions) *Attachment {
+	at := opts.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	a := &Attachment{Signatures: []Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
+	if size < 0 {
+		a.Errors = append(a.Errors, trust.Problem{Code: CodeMalformed, Message: fmt.Sprintf("size %d", size)})
+		return a
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.deadline)
+	defer cancel()
+	// The digests read the file again, once per signature: a file with
+	// many signatures over all of it must not outlive the deadline either.
+	r = ctxReaderAt{ctx, r}
+	var sigs []rawSig
+	var whole []page
+	revisions := map[int64][]page{}
+	err := e.with(ctx, func(inst pdfium.Pdfium) error {
+		var err error
+		if sigs, whole, err = readDoc(inst, r, size, true); err != nil {
+			return err
+		}
+		// Each signed revision is the file up to the end of its byte
+		// range; pdfium opens it as a document of its own.
+		for _, s := range sigs {
+			end, ok, err := ranges(s.byteRange, len(s.contents), size)
+			if err != nil || ok || revisions[end] != nil {
+				continue
+			}
+			_, pages, err := readDoc(inst, io.NewSectionReader(r, 0, end), end, false)
+			if err != nil {
+				// A revision pdfium cannot open is no evidence of
+				// "annotations only": nil counts as content changed.
+				pages = nil
+			}
+			revisions[end] = pages
+		}
+		return nil
+	})
+	if err != nil {
+		a.Errors = append(a.Errors, problem(err))
+		return a
+	}
+	for _, s := range sigs {
+		sig := e.verifySig(ctx, v, r, size, s, at)
+		if ctx.Err() != nil {
+			a.Errors = append(a.Errors, trust.Problem{Code: CodeTimeout,
+				Message: fmt.Sprintf("the signatures were not verified in time (%d of %d)", len(a.Signatures), len(sigs))})
+			return a
+		}
+		if end, all, err := ranges(s.byteRange, len(s.contents), size); err == nil && !all {
+			sig.Changes = changes(revisions[end], whole)
+			sig.ModifiedAfterSigning = sig.Changes == ChangesContent
+			if sig.ModifiedAfterSigning {
+				sig.Warnings = append(sig.Warnings, trust.Problem{Code: CodeModified,
+					Message: fmt.Sprintf("an update after this signature (bytes %d to %d) changes what the pages show", end, size)})
+			}
+		}
+		if sig.Valid && opts.From != "" && sig.OrganID == opts.From {
+			a.OrganSigned = true
+		}
+		a.Signatures = append(a.Signatures, sig)
+	}
+	return a
+}
+
+func (e *Engine) verifySig(ctx context.Context, v *trust.Verifier, r io.ReaderAt, size int64, s rawSig, at time.Time) Signature {
+	sig := Signature{SubFilter: s.subFilter, Reason: s.reason, ByteRange: s.byteRange,
+		Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
+	if sig.ByteRange == nil {
+		sig.ByteRange = []int64{}
+	}
+	if t, ok := parseDate(s.time); ok {
+		sig.SignedAt = &t
+	}
+	_, whole, err := ranges(s.byteRange, len(s.contents), size)
+	if err != nil {
+		sig.Errors = append(sig.Errors, trust.Problem{Code: CodeSigInvalid, Message: err.Error()})
+		return sig
+	}
+	sig.CoversWholeFile = whole
+	sig.Changes = ChangesNone
+	br := s.byteRange
+	content := trust.ReaderContent(func() (io.ReadCloser, error) {
+		return io.NopCloser(io.MultiReader(
+			io.NewSectionReader(r, br[0], br[1]),
+			io.NewSectionReader(r, br[2], br[3]))), nil
+	})
+	ts := v.VerifyCMSUnbound(ctx, trimDER(s.contents), content, at)
+	sig.Valid = ts.Valid
+	sig.Signer = ts.Signer
+	sig.Chain = ts.Chain
+	if ts.SignedAt != nil {
+		sig.SignedAt = ts.SignedAt
+	}
+	if ts.Signer != nil {
+		// Only a certificate with exactly one UID speaks for an organ.
+		sig.OrganID = ts.Signer.OrganID
+	}
+	if !ts.Valid {
+		sig.Errors = append(sig.Errors, trust.Problem{Code: sigCode(ts), Message: "the signature does not hold: " + ts.Errors[0].Message})
+	}
+	// trust's own codes follow (sig.expired, sig.digest_mismatch, …) for
+	// the detail.
+	sig.Errors = append(sig.Errors, ts.Errors...)
+	sig.Warnings = append(sig.Warnings, ts.Warnings...)
+	return sig
+}
+
+// sigCode maps trust's verdict to the issue's two codes: the signature
+// itself is wrong, or it holds and the certificate is not trusted at At.
+func sigCode(s *trust.Signature) string {
+	for _, p := range s.Errors {
+		switch p.Code {
+		case trust.CodeUntrusted, trust.CodeExpired, trust.CodeNotYetValid, trust.CodeRevoked:
+			return CodeSigUntrusted
+		}
+	}
+	return CodeSigInvalid
+}
+
+// ctxReaderAt stops reading when ctx ends.
+type ctxReaderAt struct {
+	ctx context.Context //nolint:containedctx // bounds one Verify
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
+}
+
+// Error is a failure to read the file, with its stable code.
+type Error struct {
+	Code string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func problem(err error) trust.Problem {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return trust.Problem{Code: pe.Code, Message: pe.Err.Error()}
+	}
+	return trust.Problem{Code: CodeMalformed, Message: err.Error()}
+}
+
+// with runs fn on an instance of its own, killed when ctx ends: go-pdfium
+// calls into wasm with its worker's context, so only Kill stops a parse
+// that runs away.
+func (e *Engine) with(ctx context.Context, fn func(pdfium.Pdfium) error) (err error) {
+	inst, err := e.pool.GetInstanceWithContext(ctx)
+	if err != nil {
+		return &Error{CodeTimeout, err}
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = inst.Kill()
+		case <-done:
+		}
+	}()
+	defer func() {
+		_ = inst.Close()
+		if p := recover(); p != nil {
+			err = fmt.Errorf("pdfium: %v", p)
+		}
+		err = classify(ctx, err)
+	}()
+	return fn(inst)
+}
+
+// classify tells the deadline and the memory cap (pdfium aborts, an
+// unreachable instruction, when its allocator fails) from anything else
+// pdfium refused, which problem codes pdf.malformed.
+func classify(ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return &Error{CodeTimeout, fmt.Errorf("the parse did not end in time: %w", ctx.Err())}
+	case strings.Contains(err.Error(), "unreachable"):
+		return &Error{CodeTooLarge, fmt.Errorf("the parse needed more than the memory cap: %w", err)}
+	default:
+		return err
+	}
+}
+
+// rawSig is what pdfium tells of one signature.
+type rawSig struct {
+	contents  []byte
+	byteRange []int64
+	subFilter string
+	reason    string
+	time      string
+}
+
+// page is what tells a revision that only added annotations (which are not
+// page objects) from one that changed what a page shows.
+type page struct {
+	text    string
+	objects int // page objects of the content stream
+}
+
+// readDoc opens r in inst, reading through it as pdfium asks
+// (FPDF_LoadCustomDocument; a 200 MB file costs kilobytes of reads), and
+// returns its signatures (when sigs) and pages.
+func readDoc(inst pdfium.Pdfium, r io.ReaderAt, size int64, sigs bool) ([]rawSig, []page, error) {
+	opened, err := inst.OpenDocument(&requests.OpenDocument{FileReader: io.NewSectionReader(r, 0, size), FileReaderSize: size})
+	if err != nil {
+		return nil, nil, err
+	}
+	d := opened.Document
+	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: d}) //nolint:errcheck // read-only
+	var out []rawSig
+	if sigs {
+		n, err := inst.FPDF_GetSignatureCount(&requests.FPDF_GetSignatureCount{Document: d})
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := range n.Count {
+			s, err := readSig(inst, d, i)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, s)
+		}
+	}
+	pc, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: d})
+	if err != nil {
+		return nil, nil, err
+	}
+	pages := make([]page, 0, pc.PageCount)
+	for i := range pc.PageCount {
+		pg, err := inst.FPDF_LoadPage(&requests.FPDF_LoadPage{Document: d, Index: i})
+		if err != nil {
+			return nil, nil, err
+		}
+		p, err := describePage(inst, requests.Page{ByReference: &pg.Page})
+		inst.FPDF_ClosePage(&requests.FPDF_ClosePage{Page: pg.Page}) //nolint:errcheck,gosec // read-only
+		if err != nil {
+			return nil, nil, err
+		}
+		pages = append(pages, p)
+	}
+	return out, pages, nil
+}
+
+func describePage(inst pdfium.Pdfium, pg requests.Page) (page, error) {
+	var p page
+	tp, err := inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: pg})
+	if err != nil {
+		return p, err
+	}
+	defer inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage}) //nolint:errcheck // read-only
+	n, err := inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
+	if err != nil {
+		return p, err
+	}
+	t, err := inst.FPDFText_GetText(&requests.FPDFText_GetText{TextPage: tp.TextPage, Count: n.Count})
+	if err != nil {
+		return p, err
+	}
+	p.text = t.Text
+	o, err := inst.FPDFPage_CountObjects(&requests.FPDFPage_CountObjects{Page: pg})
+	if err != nil {
+		return p, err
+	}
+	p.objects = o.Count
+	return p, nil
+}
+
+// changes compares the signed revision's pages with the whole file's. Text
+// and page-object counts are what pdfium gives cheaply; comparing rendered
+// pages would also catch a changed image or position.
+func changes(signed, whole []page) string {
+	if signed == nil || len(signed) != len(whole) {
+		return ChangesContent
+	}
+	for i := range signed {
+		a, b := signed[i], whole[i]
+		if a.text != b.text || a.objects != b.objects {
+			return ChangesContent
+		}
+	}
+	// With no annotation added either, the update touched nothing a page
+	// shows (metadata, form values): not content.
+	return ChangesAnnotations
+}
+
+func readSig(inst pdfium.Pdfium, d references.FPDF_DOCUMENT, i int) (rawSig, error) {
+	var s rawSig
+	so, err := inst.FPDF_GetSignatureObject(&requests.FPDF_GetSignatureObject{Document: d, Index: i})
+	if err != nil {
+		return s, err
+	}
+	h := so.Signature
+	c, err := inst.FPDFSignatureObj_GetContents(&requests.FPDFSignatureObj_GetContents{Signature: h})
+	if err != nil {
+		return s, err
+	}
+	s.contents = c.Contents
+	br, err := inst.FPDFSignatureObj_GetByteRange(&requests.FPDFSignatureObj_GetByteRange{Signature: h})
+	if err != nil {
+		return s, err
+	}
+	for _, v := range br.ByteRange {
+		s.byteRange = append(s.byteRange, int64(v))
+	}
+	if sf, err := inst.FPDFSignatureObj_GetSubFilter(&requests.FPDFSignatureObj_GetSubFilter{Signature: h}); err == nil && sf.SubFilter != nil {
+		s.subFilter = *sf.SubFilter
+	}
+	if rs, err := inst.FPDFSignatureObj_GetReason(&requests.FPDFSignatureObj_GetReason{Signature: h}); err == nil && rs.Reason != nil {
+		s.reason = *rs.Reason
+	}
+	if tm, err := inst.FPDFSignatureObj_GetTime(&requests.FPDFSignatureObj_GetTime{Signature: h}); err == nil && tm.Time != nil {
+		s.time = *tm.Time
+	}
+	return s, nil
+}
+
+// ranges checks a ByteRange against the file: two pairs, in order, the
+// first at 0, within size, and the gap exactly the /Contents hex string
+// ("<" 2n hex digits ">", pdfium returning the n bytes with their zero
+// padding). Anything else leaves bytes outside the signature, up to a
+// signature over nothing; pdfium also turns a number it cannot hold into
+// garbage, which this catches. It returns the end of the signed revision
+// and whether that is the whole file.
+func ranges(br []int64, contentsLen int, size int64) (end int64, whole bool, err error) {
+	if len(br) != 4 {
+		return 0, false, fmt.Errorf("byte range has %d numbers, want 4", len(br))
+	}
+	a, al, b, bl := br[0], br[1], br[2], br[3]
+	if a != 0 || al <= 0 || bl < 0 || b <= al || b > size || bl > size-b {
+		return 0, false, fmt.Errorf("byte range %v does not fit a %d-byte file", br, size)
+	}
+	if contentsLen == 0 {
+		return 0, false, errors.New("the signature's /Contents is empty")
+	}
+	if b-al != 2*int64(contentsLen)+2 {
+		return 0, false, fmt.Errorf("byte range %v leaves %d bytes unsigned, the /Contents string is %d", br, b-al, 2*contentsLen+2)
+	}
+	end = b + bl
+	return end, end == size, nil
+}
+
+// trimDER cuts the zero padding after a DER SEQUENCE of definite length.
+func trimDER(b []byte) []byte {
+	if len(b) < 2 || b[0] != 0x30 {
+		return b
+	}
+	l := int(b[1])
+	hdr := 2
+	if l&0x80 != 0 {
+		n := l & 0x7f
+		if n == 0 || n > 4 || len(b) < 2+n {
+			return b
+		}
+		l = 0
+		for _, c := range b[2 : 2+n] {
+			l = l<<8 | int(c)
+		}
+		hdr += n
+	}
+	if l >= 0 && hdr+l <= len(b) {
+		return b[:hdr+l]
+	}
+	return b
+}
+
+// parseDate reads a PDF date, D:YYYYMMDDHHmmSS with an optional offset
+// (Z, +07'00'), as pdfium returns /M.
+func parseDate(s string) (time.Time, bool) {
+	s = strings.TrimPrefix(s, "D:")
+	s = strings.ReplaceAll(s, "'", "")
+	for _, layout := range []string{"20060102150405-0700", "20060102150405Z", "20060102150405"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
