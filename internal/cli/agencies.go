@@ -75,11 +75,8 @@ func runAgencies(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		kafkaPassword = fs.String("kafka-password-file", "", "file holding that Kafka user's password")
 	}
 	pos, err := parseFlags(fs, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
 	if err != nil {
-		return ExitUsage
+		return flagsFailed(err) // flag printed the usage
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "lienthong %s: "+format+"\n", append([]any{name}, a...)...)

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -56,11 +55,8 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	private := fs.String("private", "", "where to write the private key (mode 0600; it must not exist)")
 	public := fs.String("public", "", "where to write the public key")
 	pos, err := parseFlags(fs, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
 	if err != nil {
-		return ExitUsage
+		return flagsFailed(err) // flag printed the usage
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "lienthong audit %s: "+format+"\n", append([]any{sub}, a...)...)
