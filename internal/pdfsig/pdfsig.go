@@ -127,43 +127,16 @@ func IsPDF(r io.ReaderAt) bool {
 
 // VerifyOptions are the packet's: who sent it and when it was received.
 type VerifyOptions struct {
-	From string    // the sending organ; OrganSigned compares signers' UIDs with it
+	From string    // the sending organ: OrganSigned binds signers to it as trust binds the envelope's
 	At   time.Time // validity and revocation are judged at this time; zero means now
 }
 
-// Attachment is the verdict on one PDF.
-type Attachment struct {
-	Signatures []Signature `json:"signatures"`
-	// OrganSigned: a valid signature whose certificate's UID is From.
-	OrganSigned bool            `json:"organSigned"`
-	Errors      []trust.Problem `json:"errors"`   // the file could not be read: pdf.malformed, pdf.timeout, pdf.too_large
-	Warnings    []trust.Problem `json:"warnings"` // none yet; kept for the report's shape
-}
-
-// Signature is the verdict on one signature, in the document's order.
-type Signature struct {
-	Signer *trust.Cert `json:"signer,omitempty"`
-	// OrganID is the certificate's UID: set for an organ's signature (the
-	// electronic seal), empty for a person's.
-	OrganID string `json:"organId,omitempty"`
-	// SignedAt is the CMS signingTime, else the signature dictionary's /M:
-	// the signer's claim, never trusted.
-	SignedAt  *time.Time `json:"signedAt"`
-	SubFilter string     `json:"subFilter,omitempty"`
-	Reason    string     `json:"reason,omitempty"`
-	ByteRange []int64    `json:"byteRange"`
-	// Valid: the byte ranges, the CMS, the digest and the certificate all
-	// hold at At. A later update does not make it invalid; see Changes.
-	Valid           bool `json:"valid"`
-	CoversWholeFile bool `json:"coversWholeFile"`
-	// ModifiedAfterSigning: a later update changed content (Changes is
-	// "content"); adding annotations or signatures does not count.
-	ModifiedAfterSigning bool            `json:"modifiedAfterSigning"`
-	Changes              string          `json:"changes"`
-	Chain                []trust.Cert    `json:"chain,omitempty"`
-	Errors               []trust.Problem `json:"errors"`
-	Warnings             []trust.Problem `json:"warnings"`
-}
+// Attachment and Signature are the report's (internal/trust): the
+// verification report carries them.
+type (
+	Attachment = trust.Attachment
+	Signature  = trust.PDFSignature
+)
 
 // Verify reads r (size bytes) with pdfium and verifies every signature in
 // it. It never fails: a file pdfium cannot read gets an Attachment with a
@@ -228,7 +201,7 @@ func (e *Engine) Verify(ctx context.Context, v *trust.Verifier, r io.ReaderAt, s
 					Message: fmt.Sprintf("an update after this signature (bytes %d to %d) changes what the pages show", end, size)})
 			}
 		}
-		if sig.Valid && opts.From != "" && sig.OrganID == opts.From {
+		if sig.Valid && v.SpeaksFor(sig.Signer, opts.From) {
 			a.OrganSigned = true
 		}
 		a.Signatures = append(a.Signatures, sig)

@@ -74,6 +74,58 @@ type Report struct {
 	Signatures []Signature `json:"signatures"`
 	Errors     []Problem   `json:"errors"`
 	Warnings   []Problem   `json:"warnings"`
+	// Attachments are the verdicts on the signatures inside the packet's
+	// PDF attachments (internal/pdfsig), in packet order. Absent when the
+	// hub did not look (checking off, or a report from before it did);
+	// empty when it looked and found no PDF. They do not decide Valid:
+	// the PDF policy does (pdf.organ_signature_missing).
+	Attachments []Attachment `json:"attachments,omitzero"`
+}
+
+// Attachment is the verdict on the signatures inside one PDF attachment.
+type Attachment struct {
+	Index     int    `json:"index"` // among the packet's attachments, from 0
+	ContentID string `json:"contentId,omitempty"`
+	Name      string `json:"name,omitempty"` // AttachmentName, a label
+	SHA256    string `json:"sha256,omitempty"`
+	Size      int64  `json:"size"`
+	// Main marks the first PDF in packet order: the letter itself, whose
+	// organ signature the PDF policy may require; the others are annexes.
+	Main       bool           `json:"main"`
+	Signatures []PDFSignature `json:"signatures"`
+	// OrganSigned: a valid signature by a certificate that speaks for the
+	// sending organ, by the envelope's binding rule (UID or alias, or the
+	// directory's pinned fingerprints).
+	OrganSigned bool      `json:"organSigned"`
+	Errors      []Problem `json:"errors"`   // the file could not be read: pdf.malformed, pdf.timeout, pdf.too_large
+	Warnings    []Problem `json:"warnings"` // none yet; kept for the report's shape
+}
+
+// PDFSignature is the verdict on one signature inside a PDF, in the
+// document's order.
+type PDFSignature struct {
+	Signer *Cert `json:"signer,omitempty"`
+	// OrganID is the certificate's UID: set for an organ's signature (the
+	// electronic seal), empty for a person's.
+	OrganID string `json:"organId,omitempty"`
+	// SignedAt is the CMS signingTime, else the signature dictionary's /M:
+	// the signer's claim, never trusted.
+	SignedAt  *time.Time `json:"signedAt"`
+	SubFilter string     `json:"subFilter,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	ByteRange []int64    `json:"byteRange"`
+	// Valid: the byte ranges, the CMS, the digest and the certificate all
+	// hold at the time judged. A later update does not make it invalid;
+	// see Changes.
+	Valid           bool `json:"valid"`
+	CoversWholeFile bool `json:"coversWholeFile"`
+	// ModifiedAfterSigning: a later update changed content (Changes is
+	// "content"); adding annotations or signatures does not count.
+	ModifiedAfterSigning bool      `json:"modifiedAfterSigning"`
+	Changes              string    `json:"changes"`
+	Chain                []Cert    `json:"chain,omitempty"`
+	Errors               []Problem `json:"errors"`
+	Warnings             []Problem `json:"warnings"`
 }
 
 func newSignature(typ string, at time.Time) *Signature {

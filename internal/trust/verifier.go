@@ -152,33 +152,52 @@ func chainCode(err error, at time.Time) string {
 // fingerprints for the organ decides by them alone; otherwise the
 // certificate's UID must name the organ (or an alias of it).
 func (v *Verifier) checkBinding(s *Signature, leaf *x509.Certificate, from string) {
-	if from == "" {
-		s.fail(CodeSignerMismatch, "the packet names no sender to bind the signer to")
+	uid, ok := OrganID(leaf)
+	if !ok {
+		uid = ""
+	}
+	check, msg := v.binding(Fingerprint(leaf), uid, from)
+	if msg != "" {
+		s.fail(CodeSignerMismatch, "%s", msg)
 		return
 	}
-	fp := Fingerprint(leaf)
+	s.passed(check)
+}
+
+// SpeaksFor tells whether a certificate (as a report describes it) speaks
+// for organ from, by the rule that binds an envelope's signer to the
+// packet's sender: PDF signatures are judged as the envelope is.
+func (v *Verifier) SpeaksFor(c *Cert, from string) bool {
+	if c == nil {
+		return false
+	}
+	_, msg := v.binding(c.SHA256, c.OrganID, from)
+	return msg == ""
+}
+
+// binding returns the check that passed, or why none did. uid is the
+// certificate's single UID, or "" when it has none or several.
+func (v *Verifier) binding(fp, uid, from string) (check, failure string) {
+	if from == "" {
+		return "", "the packet names no sender to bind the signer to"
+	}
 	if d := v.cfg.Directory; d != nil {
 		if a, ok := d.Lookup(organ.ID(from)); ok && len(a.CertSHA256) > 0 {
 			for _, pin := range a.CertSHA256 {
 				if strings.EqualFold(pin, fp) {
-					s.passed("binding:pin")
-					return
+					return "binding:pin", ""
 				}
 			}
-			s.fail(CodeSignerMismatch, "certificate %s is not among those pinned for %s", fp, from)
-			return
+			return "", fmt.Sprintf("certificate %s is not among those pinned for %s", fp, from)
 		}
 	}
-	uid, ok := OrganID(leaf)
-	if !ok {
-		s.fail(CodeSignerMismatch, "the signer certificate has no single UID naming its organ; the packet is from %s", from)
-		return
+	if uid == "" {
+		return "", fmt.Sprintf("the signer certificate has no single UID naming its organ; the packet is from %s", from)
 	}
 	if uid == from || v.sameOrgan(uid, from) {
-		s.passed("binding:uid")
-		return
+		return "binding:uid", ""
 	}
-	s.fail(CodeSignerMismatch, "the certificate was issued to %s, the packet is from %s", uid, from)
+	return "", fmt.Sprintf("the certificate was issued to %s, the packet is from %s", uid, from)
 }
 
 func (v *Verifier) sameOrgan(a, b string) bool {

@@ -1,0 +1,179 @@
+package pdfsig
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig/pdfsigtest"
+	"github.com/lienthong/lienthong/internal/trust"
+)
+
+// packetWith builds an edoc from pdfsigtest.OrganID carrying files, in
+// order.
+func packetWith(t *testing.T, files ...[]byte) []byte {
+	t.Helper()
+	p := &edxml.Packet{Kind: edxml.KindEdoc, Header: &edxml.Header{
+		From:         edxml.Organization{OrganID: pdfsigtest.OrganID, OrganName: "Organ One"},
+		To:           []edxml.Organization{{OrganID: "000.00.00.H29", OrganName: "UBND"}},
+		DocumentID:   pdfsigtest.OrganID + ",2026/12/07,1/PDF",
+		Code:         edxml.Code{Number: "1", Notation: "PDF"},
+		Promulgation: edxml.Promulgation{Place: "Hà Nội", Date: "2026/12/07"},
+		DocumentType: edxml.DocumentType{Type: "1", TypeDetail: "0", TypeName: "Công văn"},
+		Subject:      "PDF signatures",
+		OtherInfo:    edxml.OtherInfo{Priority: "0"},
+	}, Trace: &edxml.Trace{
+		Headers:  []edxml.TraceHeader{{OrganID: pdfsigtest.OrganID, Timestamp: "2026/12/07 09:00:00"}},
+		Business: &edxml.Business{DocumentID: pdfsigtest.OrganID + ",2026/12/07,1/PDF", DocType: edxml.BusinessNew, Paper: "0"},
+	}}
+	for i := range files {
+		p.AddFile(string(rune('a'+i)), "file"+string(rune('a'+i))+".pdf", "", "application/pdf")
+	}
+	var buf bytes.Buffer
+	if err := edxml.Write(&buf, p, func(i int) (io.Reader, error) { return bytes.NewReader(files[i]), nil }); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func parseKept(t *testing.T, packet []byte) (*edxml.Packet, *Spool) {
+	t.Helper()
+	s := NewSpool(t.TempDir())
+	t.Cleanup(s.Close)
+	p, err := edxml.Parse(bytes.NewReader(packet), edxml.Options{Attachment: s.Writer})
+	if err != nil || !p.Valid() {
+		t.Fatalf("parse: %v %v", err, p.Errors)
+	}
+	return p, s
+}
+
+// The PDFs of a packet are told by content and verified in packet order:
+// the first PDF is the main one, other files are skipped, and the sending
+// organ's signature is found on the main PDF only where it is.
+func TestVerifyPacket(t *testing.T) {
+	roots, _ := fixtures(t)
+	valid, expired := fixture(t, "valid"), fixture(t, "expired_cert")
+	packet := packetWith(t, []byte("plain text, not a PDF"), []byte("%PD"), valid, expired)
+	p, s := parseKept(t, packet)
+	got := engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
+	if len(got) != 2 {
+		t.Fatalf("%d attachments verified, want the 2 PDFs: %+v", len(got), got)
+	}
+	tests := []struct {
+		give                   trust.Attachment
+		wantIndex              int
+		wantMain, wantOrgan    bool
+		wantSigs               int
+		wantValid, wantWhole   bool
+		wantSHA256, wantSigned string
+	}{
+		{got[0], 2, true, true, 1, true, true, p.Attachments[2].SHA256, pdfsigtest.OrganID},
+		{got[1], 3, false, false, 1, false, true, p.Attachments[3].SHA256, pdfsigtest.ExpiredID},
+	}
+	for _, tt := range tests {
+		a := tt.give
+		if a.Index != tt.wantIndex || a.Main != tt.wantMain || a.OrganSigned != tt.wantOrgan || a.SHA256 != tt.wantSHA256 || a.Name != p.Attachments[tt.wantIndex].AttachmentName {
+			t.Errorf("attachment %d: index %d main %v organSigned %v sha256 %s name %q", tt.wantIndex, a.Index, a.Main, a.OrganSigned, a.SHA256, a.Name)
+		}
+		if len(a.Signatures) != tt.wantSigs {
+			t.Fatalf("attachment %d: %d signatures", tt.wantIndex, len(a.Signatures))
+		}
+		sg := a.Signatures[0]
+		if sg.Valid != tt.wantValid || sg.CoversWholeFile != tt.wantWhole || sg.OrganID != tt.wantSigned {
+			t.Errorf("attachment %d: valid %v whole %v organ %q, errors %v", tt.wantIndex, sg.Valid, sg.CoversWholeFile, sg.OrganID, sg.Errors)
+		}
+	}
+	if ok, why := MainOrganSigned(got); !ok {
+		t.Errorf("MainOrganSigned: %s", why)
+	}
+	// The same files with the unsigned one first: the letter is unsigned.
+	p, s = parseKept(t, packetWith(t, fixture(t, "unsigned"), valid))
+	got = engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
+	if ok, why := MainOrganSigned(got); ok || !strings.Contains(why, "filea.pdf") || !got[1].OrganSigned {
+		t.Errorf("unsigned main PDF: MainOrganSigned %v %q; annex organSigned %v", ok, why, got[1].OrganSigned)
+	}
+	if ok, why := MainOrganSigned([]trust.Attachment{}); ok || !strings.Contains(why, "no PDF") {
+		t.Errorf("no PDF: %v %q", ok, why)
+	}
+}
+
+// OrganSigned binds the signer to the sender as the envelope's binding
+// does: an alias of the sender counts, and a directory that pins the
+// sender's certificates admits only those.
+func TestOrganSignedBinding(t *testing.T) {
+	roots, _ := fixtures(t)
+	valid := fixture(t, "valid")
+	alias := "000.00.00.H30"
+	tests := []struct {
+		name string
+		give organ.Agency
+		from string
+		want bool
+	}{
+		{"uid", organ.Agency{ID: pdfsigtest.OrganID}, pdfsigtest.OrganID, true},
+		{"alias", organ.Agency{ID: pdfsigtest.OrganID, Aliases: []organ.ID{organ.ID(alias)}}, alias, true},
+		{"other organ", organ.Agency{ID: pdfsigtest.OrganID}, "000.00.00.G22", false},
+		{"pinned elsewhere", organ.Agency{ID: pdfsigtest.OrganID, CertSHA256: []string{strings.Repeat("ab", 32)}}, pdfsigtest.OrganID, false},
+		{"pinned", organ.Agency{ID: pdfsigtest.OrganID, CertSHA256: []string{trust.Fingerprint(kitOrgan.Cert)}}, pdfsigtest.OrganID, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			list := []organ.Agency{tt.give}
+			if tt.from == "000.00.00.G22" {
+				list = append(list, organ.Agency{ID: "000.00.00.G22"})
+			}
+			d, err := organ.NewDirectory(list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := trust.NewVerifier(trust.Config{Roots: roots, Directory: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := engine(t).Verify(context.Background(), v, bytes.NewReader(valid), int64(len(valid)), VerifyOptions{From: tt.from})
+			if a.OrganSigned != tt.want {
+				t.Errorf("organSigned = %v, want %v (%+v)", a.OrganSigned, tt.want, a.Signatures)
+			}
+		})
+	}
+}
+
+// The spool tells a PDF from its first five bytes however the parser
+// cuts the stream, and keeps nothing else.
+func TestSpoolSniffs(t *testing.T) {
+	tests := []struct {
+		give string
+		want bool
+	}{
+		{"%PDF-1.7 body", true},
+		{"%PDF", false},
+		{" %PDF-1.7", false},
+		{"PK\x03\x04zip", false},
+	}
+	for _, tt := range tests {
+		s := NewSpool(t.TempDir())
+		w, _ := s.Writer(0)
+		for i := range len(tt.give) { // one byte at a time
+			if n, err := w.Write([]byte{tt.give[i]}); n != 1 || err != nil {
+				t.Fatalf("%q: write %d %v", tt.give, n, err)
+			}
+		}
+		f := s.files[0]
+		if (f != nil) != tt.want {
+			t.Errorf("%q kept: %v, want %v", tt.give, f != nil, tt.want)
+		}
+		if f != nil {
+			got, _ := io.ReadAll(io.NewSectionReader(f, 0, 1<<20))
+			if string(got) != tt.give {
+				t.Errorf("kept %q, want %q", got, tt.give)
+			}
+		}
+		s.Close()
+	}
+}
+
