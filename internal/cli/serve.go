@@ -40,6 +40,7 @@ import (
 	"github.com/lienthong/lienthong/internal/logouts"
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/push"
 	"github.com/lienthong/lienthong/internal/tracing"
@@ -282,6 +283,19 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	for _, a := range cfg.Agencies {
 		if a.Policy != "" {
 			o.AgencyPolicy[a.OrganID] = string(a.Policy)
+		}
+	}
+	if cfg.PDF.Verify {
+		// Built in the background: without a compiled copy in the cache,
+		// pdfium takes seconds to compile; the first PDF waits for it.
+		o.PDF = pdfsig.NewChecker(cfg.PDF.Engine(cfg.Hub.DataDir))
+		g.Go("pdf engine", o.PDF.Run)
+		o.PDFPolicy = map[string]string{"v1": cfg.PDF.Policy.V1, "vdxp": cfg.PDF.Policy.VDXP}
+		o.AgencyPDFPolicy = map[string]string{}
+		for _, a := range cfg.Agencies {
+			if a.PDFPolicy != "" {
+				o.AgencyPDFPolicy[a.OrganID] = a.PDFPolicy
+			}
 		}
 	}
 	o.Peers = map[string]hub.Peer{}

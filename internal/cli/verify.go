@@ -3,15 +3,20 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/trust"
 )
@@ -25,7 +30,7 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 var _ flag.Value = (*listFlag)(nil)
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("verify", "FILE [--signature SIG.p7s] --trust ROOTS.pem [--crl FILE]... [--directory FILE]", stderr)
+	fs := newFlags("verify", "FILE [--signature SIG.p7s] --trust ROOTS.pem [--crl FILE]... [--directory FILE] [--pdf-policy report|organ] [--from ORGANID]", stderr)
 	sigPath := fs.String("signature", "", "detached CMS signature over FILE (DER or PEM)")
 	trustPath := fs.String("trust", "", "trusted root certificates (PEM bundle)")
 	var crls listFlag
@@ -36,6 +41,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	useOCSP := fs.Bool("ocsp", false, "ask OCSP responders when no CRL answers")
 	hard := fs.Bool("hard-fail", false, "refuse a signature whose revocation status is unknown (default: warn)")
 	sha1 := fs.Bool("allow-sha1", false, "accept SHA-1 digests, with a warning")
+	pdfs := fs.Bool("pdf", true, "verify the signatures inside PDF attachments (FILE may be a PDF itself)")
+	pdfPolicy := fs.String("pdf-policy", hub.PDFReport, "report, or organ: invalid unless the main PDF carries the sender's valid signature")
+	from := fs.String("from", "", "for a PDF FILE: the organ whose signature it should carry (organSigned)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagsFailed(err)
@@ -87,7 +95,25 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return fail(err)
 		}
 	}
-	report, err := verifyFile(ctx, v, pos[0], sig, at)
+	if *pdfPolicy != hub.PDFReport && *pdfPolicy != hub.PDFOrgan {
+		return fail(fmt.Errorf("--pdf-policy %q: want report or organ", *pdfPolicy))
+	}
+	var eng *pdfsig.Engine
+	if *pdfs {
+		if eng, err = pdfsig.New(ctx, config.Default().PDF.Engine("")); err != nil {
+			return fail(err)
+		}
+		defer eng.Close() //nolint:errcheck // the process ends
+	}
+	var report *trust.Report
+	if isPDFFile(pos[0]) {
+		if eng == nil {
+			return fail(errors.New("FILE is a PDF: verifying it needs --pdf"))
+		}
+		report, err = verifyPDF(ctx, v, eng, pos[0], *from, at)
+	} else {
+		report, err = verifyFile(ctx, v, eng, pos[0], sig, at, *pdfPolicy)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -105,12 +131,19 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // verifyFile verifies the signatures of the packet at path: the detached
 // CMS sig when given, and the enveloped XML-DSig when the packet has one.
-func verifyFile(ctx context.Context, v *trust.Verifier, path string, sig []byte, at time.Time) (*trust.Report, error) {
+func verifyFile(ctx context.Context, v *trust.Verifier, eng *pdfsig.Engine, path string, sig []byte, at time.Time, pdfPolicy string) (*trust.Report, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	p, perr := edxml.Parse(f, edxml.Options{NoZipCheck: true})
+	popts := edxml.Options{NoZipCheck: true}
+	var kept *pdfsig.Spool
+	if eng != nil {
+		kept = pdfsig.NewSpool("")
+		defer kept.Close()
+		popts.Attachment = kept.Writer
+	}
+	p, perr := edxml.Parse(f, popts)
 	f.Close() //nolint:errcheck // read-only
 	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
 	from := ""
@@ -135,9 +168,68 @@ func verifyFile(ctx context.Context, v *trust.Verifier, path string, sig []byte,
 	if len(report.Signatures) == 0 {
 		report.Errors = append(report.Errors, trust.Problem{Code: trust.CodeMissing, Message: "the packet has no signature: no detached CMS was given and it carries no XML-DSig"})
 	}
+	if kept != nil && p != nil && p.Kind == edxml.KindEdoc {
+		report.Attachments = eng.VerifyPacket(ctx, v, p, kept, pdfsig.VerifyOptions{From: from, At: at})
+		if pdfPolicy == hub.PDFOrgan && len(p.Attachments) > 0 {
+			if ok, why := pdfsig.MainOrganSigned(report.Attachments); !ok {
+				report.Errors = append(report.Errors, trust.Problem{Code: pdfsig.CodeOrganMissing, Message: why})
+			}
+		}
+	}
 	report.Valid = len(report.Errors) == 0
 	for _, s := range report.Signatures {
 		report.Valid = report.Valid && s.Valid
 	}
+	return report, nil
+}
+
+// isPDFFile tells a PDF by its first bytes, as edxml tells attachments.
+func isPDFFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close() //nolint:errcheck // read-only
+	head := make([]byte, 5)
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == "%PDF-"
+}
+
+// verifyPDF verifies a PDF's own signatures: the report has no envelope
+// signature and one attachment. It is valid when the PDF carries at least
+// one signature, every one holds, and no update after one changed what
+// the pages show.
+func verifyPDF(ctx context.Context, v *trust.Verifier, eng *pdfsig.Engine, path, from string, at time.Time) (*trust.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() //nolint:errcheck // read-only
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	a := eng.Verify(ctx, v, f, st.Size(), pdfsig.VerifyOptions{From: from, At: at})
+	a.Name, a.Size, a.Main = filepath.Base(path), st.Size(), true
+	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{},
+		Attachments: []trust.Attachment{*a}}
+	report.Errors = append(report.Errors, a.Errors...)
+	if len(a.Signatures) == 0 && len(a.Errors) == 0 {
+		report.Errors = append(report.Errors, trust.Problem{Code: trust.CodeMissing, Message: "the PDF carries no signature"})
+	}
+	for _, s := range a.Signatures {
+		if len(s.Errors) > 0 {
+			report.Errors = append(report.Errors, s.Errors[0])
+		}
+		for _, w := range s.Warnings {
+			if w.Code == pdfsig.CodeModified {
+				report.Errors = append(report.Errors, w)
+			}
+		}
+	}
+	if from != "" && !a.OrganSigned {
+		report.Errors = append(report.Errors, trust.Problem{Code: pdfsig.CodeOrganMissing, Message: "no valid signature of " + from})
+	}
+	report.Valid = len(report.Errors) == 0
 	return report, nil
 }

@@ -36,6 +36,9 @@ type Agency struct {
 	// (require, cms, unsigned-ok): e.g. unsigned-ok for one agency's
 	// interop tests without opening the door for everyone.
 	Policy SignaturePolicy `mapstructure:"policy" json:"policy,omitempty"`
+	// PDFPolicy, when organ, refuses this agency's edocs whose main PDF
+	// lacks its own valid signature, whatever pdf.policy says.
+	PDFPolicy string `mapstructure:"pdfPolicy" json:"pdfPolicy,omitempty"`
 	// WebhookSecret signs the hub's webhook deliveries (HMAC-SHA256) when
 	// Endpoint is a URL; the receiver checks them with it.
 	WebhookSecret Secret `mapstructure:"webhookSecret" json:"webhookSecret,omitempty"`

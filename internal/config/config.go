@@ -37,6 +37,8 @@ type Config struct {
 	Tracing Tracing `mapstructure:"tracing" json:"tracing"`
 	// Evidence is the verifiable log of every exchange.
 	Evidence Evidence `mapstructure:"evidence" json:"evidence"`
+	// PDF is the check of the signatures inside PDF attachments.
+	PDF PDF `mapstructure:"pdf" json:"pdf"`
 }
 
 // Hub is the HTTP server and the hub's own identity.
@@ -378,6 +380,7 @@ func defaults() *Config {
 			SASL:              BusSASL{Mechanism: SASLSCRAM512},
 		},
 		Trust:   Trust{Revocation: trust.SoftFail},
+		PDF:     defaultPDF(),
 		Policy:  Policy{V1: SigRequire, VDXP: SigUnsignedOK},
 		Log:     Log{Level: "info", Format: "text"},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},

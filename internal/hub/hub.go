@@ -21,6 +21,7 @@ import (
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 	"github.com/lienthong/lienthong/internal/route"
 	"github.com/lienthong/lienthong/internal/tracing"
 	"github.com/lienthong/lienthong/internal/track"
@@ -33,6 +34,14 @@ const (
 	PolicyRequire    = "require"     // a valid CMS or XML-DSig
 	PolicyCMS        = "cms"         // a valid CMS
 	PolicyUnsignedOK = "unsigned-ok" // unsigned passes with sig.unsigned
+)
+
+// PDF policies (issue 17; docs/trust.md, PDF signatures).
+const (
+	PDFReport = "report" // report the PDFs' signatures, refuse nothing (the default)
+	// PDFOrgan refuses an edoc whose main PDF lacks a valid signature of
+	// the sending organ: pdf.organ_signature_missing.
+	PDFOrgan = "organ"
 )
 
 // Options wire a Hub.
@@ -74,6 +83,14 @@ type Options struct {
 	// AgencyPolicy overrides Policy for the packets of some agencies, by
 	// OrganId (docs/contracts.md, Identity and trust).
 	AgencyPolicy map[string]string
+	// PDF, when set, verifies the signatures inside edocs' PDF attachments
+	// into the report's attachments (issue 17).
+	PDF *pdfsig.Checker
+	// PDFPolicy is the PDF policy by channel ("v1", "vdxp"), and
+	// AgencyPDFPolicy by sending OrganId; the stricter applies. Unset is
+	// PDFReport.
+	PDFPolicy       map[string]string
+	AgencyPDFPolicy map[string]string
 	// Peers are the federated hubs, by name (agency endpoints "hub:<name>").
 	Peers map[string]Peer
 	// HTTP is the client for forwarding to peers (default: 2 min timeout).

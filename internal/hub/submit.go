@@ -27,6 +27,7 @@ import (
 	"github.com/lienthong/lienthong/internal/evidence"
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 	"github.com/lienthong/lienthong/internal/route"
 	"github.com/lienthong/lienthong/internal/tracing"
 	"github.com/lienthong/lienthong/internal/trust"
@@ -105,7 +106,16 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		defer h.spools.put(f)
 	}
 	st := stages{at: time.Now(), tr: h.o.Tracer, ctx: ctx}
-	p, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind})
+	popts := edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind}
+	var pdfs *pdfsig.Spool
+	if h.o.PDF != nil {
+		// The PDFs' decoded bytes are kept as they stream past, for the
+		// check of their signatures after the envelope's.
+		pdfs = pdfsig.NewSpool(h.o.SpoolDir)
+		defer pdfs.Close()
+		popts.Attachment = pdfs.Writer
+	}
+	p, err := edxml.Parse(f, popts)
 	if err != nil {
 		if code := edxml.CodeOf(err); code != "" {
 			var e *edxml.Error
@@ -138,6 +148,9 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		policy = h.o.Policy
 	}
 	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now, policy)
+	if rerr == nil && pdfs != nil && p.Kind == edxml.KindEdoc {
+		rerr = h.verifyPDFs(ctx, p, pdfs, report, now, s.Channel)
+	}
 	st.done("verify")
 	if rerr != nil {
 		return h.recorded(ctx, p.ID(), digests.sha256(), s.Signature, rerr)
@@ -447,6 +460,26 @@ func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDi
 	}
 	report.Valid = true
 	return report, nil
+}
+
+// verifyPDFs puts the verdicts on the edoc's PDF attachments into report
+// and applies the PDF policy of the channel and the sender, the stricter.
+func (h *Hub) verifyPDFs(ctx context.Context, p *edxml.Packet, pdfs *pdfsig.Spool, report *trust.Report, at time.Time, channel string) *Error {
+	atts, err := h.o.PDF.VerifyPacket(ctx, h.o.Verifier, p, pdfs, pdfsig.VerifyOptions{From: p.From(), At: at})
+	if err != nil {
+		return unavailable("the PDF engine", err)
+	}
+	report.Attachments = atts
+	organ := h.o.PDFPolicy[channel] == PDFOrgan || h.o.AgencyPDFPolicy[p.From()] == PDFOrgan
+	if !organ || len(p.Attachments) == 0 {
+		return nil
+	}
+	if ok, why := pdfsig.MainOrganSigned(atts); !ok {
+		report.Valid = false
+		report.Errors = append(report.Errors, trust.Problem{Code: pdfsig.CodeOrganMissing, Message: why})
+		return &Error{Status: http.StatusUnprocessableEntity, Code: pdfsig.CodeOrganMissing, Message: why, Report: report}
+	}
+	return nil
 }
 
 // fallbackContent answers SHA-256 from the spool pass and re-reads the

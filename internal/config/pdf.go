@@ -1,0 +1,92 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lienthong/lienthong/internal/hub"
+	"github.com/lienthong/lienthong/internal/pdfsig"
+)
+
+// PDF configures the check of the signatures inside edocs' PDF
+// attachments (docs/trust.md, PDF signatures).
+type PDF struct {
+	// Verify checks them (default true): each PDF's signatures go into the
+	// verification report, the receipt and the console's document page.
+	Verify bool `mapstructure:"verify" json:"verify"`
+	// Policy per channel: report (default) refuses nothing; organ refuses
+	// an edoc whose main PDF lacks the sending organ's valid signature
+	// (pdf.organ_signature_missing). An agency's pdfPolicy may tighten it.
+	Policy PDFChannels `mapstructure:"policy" json:"policy"`
+	// MemoryLimit caps each pdfium sandbox (default 256 MiB); Deadline
+	// bounds the check of one packet's PDFs (default 10s); MaxConcurrent
+	// is how many PDFs are parsed at once (default 2).
+	MemoryLimit   ByteSize      `mapstructure:"memoryLimit" json:"memoryLimit"`
+	Deadline      time.Duration `mapstructure:"deadline" json:"deadline"`
+	MaxConcurrent int           `mapstructure:"maxConcurrent" json:"maxConcurrent"`
+	// CacheDir keeps pdfium compiled for this machine (default: the
+	// user's cache directory, else <dataDir>/cache/pdfium): compiling it
+	// takes seconds at each start without one.
+	CacheDir string `mapstructure:"cacheDir" json:"cacheDir"`
+}
+
+// PDFChannels is a PDF policy per channel.
+type PDFChannels struct {
+	V1   string `mapstructure:"v1" json:"v1"`
+	VDXP string `mapstructure:"vdxp" json:"vdxp"`
+}
+
+// Default PDF check bounds.
+const (
+	DefaultPDFMemoryLimit = 256 * MiB
+	DefaultPDFDeadline    = 10 * time.Second
+	DefaultPDFConcurrent  = 2
+)
+
+func defaultPDF() PDF {
+	return PDF{Verify: true, Policy: PDFChannels{V1: hub.PDFReport, VDXP: hub.PDFReport},
+		MemoryLimit: DefaultPDFMemoryLimit, Deadline: DefaultPDFDeadline, MaxConcurrent: DefaultPDFConcurrent}
+}
+
+func (c PDF) validate(p *problems, agencies []Agency) {
+	p.oneOf("pdf.policy.v1", c.Policy.V1, hub.PDFReport, hub.PDFOrgan)
+	p.oneOf("pdf.policy.vdxp", c.Policy.VDXP, hub.PDFReport, hub.PDFOrgan)
+	for i, a := range agencies {
+		if a.PDFPolicy != "" {
+			p.oneOf(fmt.Sprintf("agencies[%d].pdfPolicy", i), a.PDFPolicy, hub.PDFReport, hub.PDFOrgan)
+		}
+	}
+	if !c.Verify {
+		if c.Policy.V1 == hub.PDFOrgan || c.Policy.VDXP == hub.PDFOrgan {
+			p.addf("pdf.policy", "%w: the organ policy needs pdf.verify", ErrConflict)
+		}
+		return
+	}
+	if c.MemoryLimit < 16*MiB {
+		p.addf("pdf.memoryLimit", "%w: %d bytes; pdfium needs at least 16 MiB", ErrOutOfRange, c.MemoryLimit)
+	}
+	if c.Deadline <= 0 {
+		p.addf("pdf.deadline", "%w: %s", ErrOutOfRange, c.Deadline)
+	}
+	if c.MaxConcurrent < 1 {
+		p.addf("pdf.maxConcurrent", "%w: %d", ErrOutOfRange, c.MaxConcurrent)
+	}
+}
+
+// Engine is the pdfsig engine's options, with the cache directory chosen.
+func (c PDF) Engine(dataDir string) pdfsig.Options {
+	dir := c.CacheDir
+	if dir == "" {
+		// Shared by the processes of one user, as Go's build cache is:
+		// wazero names each entry by the module's hash and writes it
+		// whole (rename), so concurrent starts are safe.
+		if base, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(base, "lienthong", "pdfium")
+		} else if dataDir != "" {
+			dir = filepath.Join(dataDir, "cache", "pdfium")
+		}
+	}
+	return pdfsig.Options{MemoryLimit: int64(c.MemoryLimit), Deadline: c.Deadline, MaxConcurrent: c.MaxConcurrent, CacheDir: dir}
+}
