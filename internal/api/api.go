@@ -26,6 +26,7 @@ import (
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/trust"
+	"github.com/lienthong/lienthong/schemas/events"
 )
 
 // Tokens maps bearer tokens to the agency they authenticate. Tokens are
@@ -395,6 +396,8 @@ type inboxItem struct {
 	BusinessType string `json:"businessType,omitempty"`
 	StatusCode   string `json:"statusCode,omitempty"`
 	StatusName   string `json:"statusName,omitempty"`
+	// Attachments: the PDFs' signatures in brief, as the event has them.
+	Attachments []events.AttachmentVerdict `json:"attachments,omitempty"`
 }
 
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request, caller string) {
@@ -417,7 +420,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, caller string) {
 	for _, it := range items {
 		out.Items = append(out.Items, inboxItem{V: it.V, ID: it.ID, Kind: it.Kind, From: it.From, Organs: it.Organs, DocumentID: it.DocumentID,
 			Subject: it.Subject, Priority: it.Priority, AcceptedAt: it.AcceptedAt.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), SHA256: it.SHA256, Size: it.Size,
-			BusinessType: it.BusinessType, StatusCode: it.StatusCode, StatusName: it.StatusName})
+			BusinessType: it.BusinessType, StatusCode: it.StatusCode, StatusName: it.StatusName, Attachments: it.Attachments})
 	}
 	if next != "" {
 		out.Next = &next

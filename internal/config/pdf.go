@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -79,14 +78,10 @@ func (c PDF) validate(p *problems, agencies []Agency) {
 func (c PDF) Engine(dataDir string) pdfsig.Options {
 	dir := c.CacheDir
 	if dir == "" {
-		// Shared by the processes of one user, as Go's build cache is:
-		// wazero names each entry by the module's hash and writes it
-		// whole (rename), so concurrent starts are safe.
-		if base, err := os.UserCacheDir(); err == nil {
-			dir = filepath.Join(base, "lienthong", "pdfium")
-		} else if dataDir != "" {
-			dir = filepath.Join(dataDir, "cache", "pdfium")
-		}
+		dir = pdfsig.DefaultCacheDir()
+	}
+	if dir == "" && dataDir != "" {
+		dir = filepath.Join(dataDir, "cache", "pdfium")
 	}
 	return pdfsig.Options{MemoryLimit: int64(c.MemoryLimit), Deadline: c.Deadline, MaxConcurrent: c.MaxConcurrent, CacheDir: dir}
 }

@@ -316,6 +316,8 @@ type accepted struct {
 	TypeName         string `json:"typeName,omitempty"`
 	Signer           string `json:"signer,omitempty"`
 	FromName         string `json:"fromName,omitempty"`
+	// Attachments: the edoc's PDF signatures in brief (briefPDFs).
+	Attachments []events.AttachmentVerdict `json:"attachments,omitempty"`
 }
 
 // delivery is one routing decision of an accepted event.
@@ -340,7 +342,7 @@ func (a accepted) deliveries() []route.Delivery {
 func (a accepted) delivery(d delivery) events.Delivery {
 	return events.Delivery{V: events.Version, ID: a.ID, Endpoint: d.Endpoint, Organs: d.Organs, Kind: a.Kind, From: a.From,
 		DocumentID: a.DocumentID, Subject: a.Subject, Priority: a.Priority, AcceptedAt: a.AcceptedAt, SHA256: a.SHA256, Size: a.Size,
-		BusinessType: a.Business, StatusCode: string(a.StatusCode), StatusName: a.StatusCode.Name()}
+		BusinessType: a.Business, StatusCode: string(a.StatusCode), StatusName: a.StatusCode.Name(), Attachments: a.Attachments}
 }
 
 func (a accepted) packet() track.Packet {
@@ -353,7 +355,8 @@ func (a accepted) packet() track.Packet {
 		Priority: a.Priority, BusinessType: a.Business, StatusCode: a.StatusCode, ResponseForOrgan: a.RFOrgan,
 		ResponseForDocument: a.RFDocument, SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Flags: a.Flags,
 		DueDate: a.DueDate, Replaces: a.Replaces, Hops: a.Hops,
-		Code: a.Code, PromulgationDate: a.PromulgationDate, TypeName: a.TypeName, Signer: a.Signer, FromName: a.FromName}
+		Code: a.Code, PromulgationDate: a.PromulgationDate, TypeName: a.TypeName, Signer: a.Signer, FromName: a.FromName,
+		Attachments: a.Attachments}
 }
 
 func (h *Hub) produce(ctx context.Context, topic, key string, v any) error {

@@ -31,6 +31,7 @@ import (
 	"github.com/lienthong/lienthong/internal/route"
 	"github.com/lienthong/lienthong/internal/tracing"
 	"github.com/lienthong/lienthong/internal/trust"
+	"github.com/lienthong/lienthong/schemas/events"
 )
 
 // Receipt answers an accepted packet (docs/contracts.md, REST API v1).
@@ -156,6 +157,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		return h.recorded(ctx, p.ID(), digests.sha256(), s.Signature, rerr)
 	}
 	a.ID, a.SHA256, a.Size, a.Channel = p.ID(), digests.sha256(), p.Size(), s.Channel
+	a.Attachments = briefPDFs(report.Attachments)
 	a.BlobKey = blob.PacketKey(a.ID)
 	a.AcceptedAt = now.UTC()
 
@@ -480,6 +482,37 @@ func (h *Hub) verifyPDFs(ctx context.Context, p *edxml.Packet, pdfs *pdfsig.Spoo
 		return &Error{Status: http.StatusUnprocessableEntity, Code: pdfsig.CodeOrganMissing, Message: why, Report: report}
 	}
 	return nil
+}
+
+// briefPDFs is the verdict on the PDFs in brief, for the events: who
+// signed, and whether it holds, without the certificates and messages.
+func briefPDFs(atts []trust.Attachment) []events.AttachmentVerdict {
+	if len(atts) == 0 {
+		return nil
+	}
+	out := make([]events.AttachmentVerdict, 0, len(atts))
+	for _, a := range atts {
+		v := events.AttachmentVerdict{Index: a.Index, Name: a.Name, Main: a.Main, OrganSigned: a.OrganSigned,
+			Signatures: make([]events.PDFSignature, 0, len(a.Signatures)), Errors: problemCodes(a.Errors)}
+		for _, s := range a.Signatures {
+			b := events.PDFSignature{OrganID: s.OrganID, SignedAt: s.SignedAt, Valid: s.Valid,
+				CoversWholeFile: s.CoversWholeFile, ModifiedAfterSigning: s.ModifiedAfterSigning, Errors: problemCodes(s.Errors)}
+			if s.Signer != nil {
+				b.Signer = s.Signer.Subject
+			}
+			v.Signatures = append(v.Signatures, b)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func problemCodes(ps []trust.Problem) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Code)
+	}
+	return out
 }
 
 // fallbackContent answers SHA-256 from the spool pass and re-reads the

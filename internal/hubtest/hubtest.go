@@ -24,6 +24,7 @@ import (
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/metrics"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/track"
 	"github.com/lienthong/lienthong/internal/trust"
@@ -68,6 +69,10 @@ type Options struct {
 	// More are agencies registered beside Agencies, each with a token
 	// and a certificate like theirs (a sub-unit with its own inbox).
 	More []string
+	// PDF checks the signatures inside PDF attachments, with one engine
+	// for every instance (pdfium compiled once per machine, in
+	// pdfsig.DefaultCacheDir).
+	PDF bool
 	// Hub, when set, changes every instance's hub.Options (tests inject
 	// faults through their seams).
 	Hub func(*hub.Options)
@@ -134,6 +139,18 @@ func Start(t testing.TB, o Options) *Hub {
 		// A consumer that fails is not restarted: it fails the test at once.
 		Bus: bc, Publisher: producer, Admin: admin, Restart: bus.RestartPolicy{Restarts: -1}, Verifier: v, Policy: o.Policy, AgencyPolicy: o.AgencyPolicy,
 		ReceiptCert: hubCert.Cert, ReceiptKey: hubCert.Key, ReceiptChain: hubCert.Chain, Metrics: o.Metrics}
+	if o.PDF {
+		pc := pdfsig.NewChecker(pdfsig.Options{CacheDir: pdfsig.DefaultCacheDir()})
+		done := make(chan error, 1)
+		go func() { done <- pc.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("pdf engine: %v", err)
+			}
+		})
+		th.opts.PDF = pc
+	}
 	if o.Hub != nil {
 		o.Hub(&th.opts)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/trust"
@@ -81,6 +82,19 @@ func (w *sniffer) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// DefaultCacheDir is where pdfium compiled for this machine is kept unless
+// told otherwise: in the user's cache directory, shared by the user's
+// processes as Go's build cache is (wazero names each entry by the
+// module's hash and writes it whole, then renames, so concurrent starts
+// are safe). "" when the system has no such directory.
+func DefaultCacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(base, "lienthong", "pdfium")
 }
 
 // ErrNotReady is VerifyPacket's error when the engine is not built in

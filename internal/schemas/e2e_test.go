@@ -163,7 +163,7 @@ func TestRealPayloadsValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := hubtest.Start(t, hubtest.Options{})
+	h := hubtest.Start(t, hubtest.Options{PDF: true})
 	c := &client{t: t, url: h.URL}
 	g22, h29, g12 := h.Agencies["000.00.00.G22"], h.Agencies["000.00.00.H29"], h.Agencies["000.00.00.G12"]
 

@@ -27,7 +27,7 @@ func (s *Store) accepted(tx *bolt.Tx, p Packet) error {
 	}
 	timelines := tx.Bucket(bTimelines)
 	if p.Kind == "edoc" {
-		tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate, Hops: p.Hops}
+		tl := Timeline{ID: p.ID, DocumentID: p.DocumentID, From: p.From, DueDate: p.DueDate, Hops: p.Hops, Attachments: p.Attachments}
 		for _, to := range p.To {
 			tl.Recipients = append(tl.Recipients, Recipient{OrganID: to, State: EventAccepted,
 				Events: []Event{{Type: EventAccepted, At: p.AcceptedAt, Flags: []string{}}}})

@@ -19,6 +19,7 @@ import (
 	"github.com/lienthong/lienthong/internal/boltgroup"
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/route"
+	"github.com/lienthong/lienthong/schemas/events"
 )
 
 // The view's errors a caller tells apart; any other is the view failing
@@ -66,6 +67,9 @@ type Packet struct {
 	TypeName         string `json:"typeName,omitempty"`
 	Signer           string `json:"signer,omitempty"`
 	FromName         string `json:"fromName,omitempty"`
+	// Attachments: the hub's verdict in brief on the signatures inside the
+	// edoc's PDF attachments (events.Accepted).
+	Attachments []events.AttachmentVerdict `json:"attachments,omitempty"`
 }
 
 // Item is one pending inbox entry: a packet for one endpoint. It is the
@@ -91,6 +95,8 @@ type Item struct {
 	BusinessType string `json:"businessType,omitempty"`
 	StatusCode   string `json:"statusCode,omitempty"`
 	StatusName   string `json:"statusName,omitempty"`
+	// Attachments: an edoc's PDF signatures in brief (events.Delivery).
+	Attachments []events.AttachmentVerdict `json:"attachments,omitempty"`
 }
 
 // Event types of a timeline (docs/contracts.md, REST API v1).
@@ -136,12 +142,15 @@ type Recipient struct {
 
 // Timeline is a packet's per-recipient history.
 type Timeline struct {
-	ID         string      `json:"id"`
-	DocumentID string      `json:"documentId"`
-	From       string      `json:"from"`
-	DueDate    string      `json:"dueDate,omitempty"`
-	Hops       []string    `json:"hops,omitempty"` // hubs that relayed the packet here
-	Recipients []Recipient `json:"recipients"`
+	ID         string   `json:"id"`
+	DocumentID string   `json:"documentId"`
+	From       string   `json:"from"`
+	DueDate    string   `json:"dueDate,omitempty"`
+	Hops       []string `json:"hops,omitempty"` // hubs that relayed the packet here
+	// Attachments: the signatures inside the edoc's PDFs, in brief, as the
+	// hub found them on receipt.
+	Attachments []events.AttachmentVerdict `json:"attachments,omitempty"`
+	Recipients  []Recipient                `json:"recipients"`
 }
 
 var (

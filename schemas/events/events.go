@@ -80,6 +80,38 @@ type Delivery struct {
 	// StatusName is the standard's Vietnamese name of StatusCode ("Đã
 	// đến"). "" (absent) for edocs.
 	StatusName string `json:"statusName,omitempty"`
+	// Attachments is the hub's verdict, in brief, on the signatures inside
+	// an edoc's PDF attachments; absent when it did not check them.
+	Attachments []AttachmentVerdict `json:"attachments,omitempty"`
+}
+
+// AttachmentVerdict is the hub's verdict in brief on the signatures inside
+// one PDF attachment; the packet's verification report has the detail
+// (docs/trust.md, PDF signatures).
+type AttachmentVerdict struct {
+	Index int    `json:"index"`          // among the packet's attachments, from 0
+	Name  string `json:"name,omitempty"` // AttachmentName, a label
+	// Main marks the first PDF: the letter itself.
+	Main bool `json:"main"`
+	// OrganSigned: a valid signature of the sending organ.
+	OrganSigned bool           `json:"organSigned"`
+	Signatures  []PDFSignature `json:"signatures"`
+	// Errors are the codes of why the file could not be read
+	// (pdf.malformed, pdf.timeout, pdf.too_large).
+	Errors []string `json:"errors,omitempty"`
+}
+
+// PDFSignature is one signature inside a PDF, in brief.
+type PDFSignature struct {
+	Signer   string     `json:"signer,omitempty"`   // the certificate's subject
+	OrganID  string     `json:"organId,omitempty"`  // its UID: an organ's seal; absent for a person
+	SignedAt *time.Time `json:"signedAt,omitempty"` // the signer's claim
+	Valid    bool       `json:"valid"`
+	// CoversWholeFile: nothing was added after it; ModifiedAfterSigning:
+	// what was added changes what the pages show.
+	CoversWholeFile      bool     `json:"coversWholeFile"`
+	ModifiedAfterSigning bool     `json:"modifiedAfterSigning"`
+	Errors               []string `json:"errors,omitempty"` // codes: pdf.sig_invalid, pdf.sig_untrusted, then sig.*
 }
 
 // Accepted is one message on <prefix>accepted: the claim check of a packet
@@ -114,6 +146,7 @@ type Accepted struct {
 	TypeName            string                `json:"typeName,omitempty"`            // an edoc's DocumentType/TypeName
 	Signer              string                `json:"signer,omitempty"`              // an edoc's SignerInfo
 	FromName            string                `json:"fromName,omitempty"`            // the sender's OrganName as written
+	Attachments         []AttachmentVerdict   `json:"attachments,omitempty"`         // an edoc's PDF signatures, in brief
 }
 
 // AcceptedDestination is one inbox an accepted packet goes to: the router
