@@ -176,4 +176,3 @@ func TestSpoolSniffs(t *testing.T) {
 		s.Close()
 	}
 }
-
