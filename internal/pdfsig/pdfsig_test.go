@@ -24,22 +24,29 @@ import (
 	"github.com/lienthong/lienthong/internal/trust"
 )
 
-// cacheDir holds wazero's compiled pdfium for this test binary: the first
-// engine compiles (seconds), the others load it.
+// cacheDir holds wazero's compiled pdfium: the machine's, as the hub
+// keeps it (DefaultCacheDir), so that test binaries and hubs compile it
+// once (seconds) and load it after; a temporary one without it.
 var cacheDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pdfsigtest")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	cacheDir = DefaultCacheDir()
+	temp := ""
+	if cacheDir == "" {
+		dir, err := os.MkdirTemp("", "pdfsigtest")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cacheDir, temp = dir, dir
 	}
-	cacheDir = dir
 	code := m.Run()
 	if eng != nil {
 		eng.Close() //nolint:errcheck,gosec // test
 	}
-	os.RemoveAll(dir) //nolint:errcheck,gosec // temp dir
+	if temp != "" {
+		os.RemoveAll(temp) //nolint:errcheck,gosec // temp dir
+	}
 	os.Exit(code)
 }
 
