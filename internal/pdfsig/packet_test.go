@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,14 @@ func TestVerifyPacket(t *testing.T) {
 	}
 	if ok, why := MainOrganSigned(got); !ok {
 		t.Errorf("MainOrganSigned: %s", why)
+	}
+	// Signed (by /M) a day after the certificate expired: said, besides
+	// the certificate's expiry at receipt.
+	if w := codes(got[1].Signatures[0].Warnings); !slices.Contains(w, trust.CodeSigningTimeOutside) {
+		t.Errorf("expired certificate's signature warns %v, want %s", w, trust.CodeSigningTimeOutside)
+	}
+	if w := codes(got[0].Signatures[0].Warnings); slices.Contains(w, trust.CodeSigningTimeOutside) {
+		t.Errorf("valid signature warns %v", w)
 	}
 	// The same files with the unsigned one first: the letter is unsigned.
 	p, s = parseKept(t, packetWith(t, fixture(t, "unsigned"), valid))

@@ -237,6 +237,11 @@ func (e *Engine) verifySig(ctx context.Context, v *trust.Verifier, r io.ReaderAt
 	sig.Chain = ts.Chain
 	if ts.SignedAt != nil {
 		sig.SignedAt = ts.SignedAt
+	} else if sig.SignedAt != nil && ts.Signer != nil && (sig.SignedAt.Before(ts.Signer.NotBefore) || sig.SignedAt.After(ts.Signer.NotAfter)) {
+		// The /M claim, held to the certificate as trust holds a CMS
+		// signingTime: a warning, since nothing vouches for either time.
+		sig.Warnings = append(sig.Warnings, trust.Problem{Code: trust.CodeSigningTimeOutside,
+			Message: fmt.Sprintf("the claimed signing time %s (/M) is outside the certificate's validity", sig.SignedAt.Format(time.RFC3339))})
 	}
 	if ts.Signer != nil {
 		// Only a certificate with exactly one UID speaks for an organ.
