@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klippa-app/go-pdfium"
@@ -69,7 +70,20 @@ type Options struct {
 type Engine struct {
 	pool     pdfium.Pool
 	deadline time.Duration
+
+	// uses counts the documents each reused instance has parsed.
+	mu   sync.Mutex
+	uses map[any]int
 }
+
+// maxUses bounds how many documents one pdfium instance parses before it
+// is thrown away. Making an instance costs ~5 ms (its linear memory is
+// allocated and pdfium initialised), ten times parsing a letter, so
+// instances are reused; a hostile file that damaged pdfium's heap inside
+// the sandbox could then skew the next files' reading, so an instance is
+// also discarded after a trap (the memory cap), a kill (the deadline) or
+// a panic, and after maxUses files in any case.
+const maxUses = 64
 
 const wasmPage = 64 << 10
 
@@ -98,9 +112,10 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	pool, err := webassembly.Init(webassembly.Config{
 		Context:  ctx,
-		MinIdle:  0,
-		MaxIdle:  1,
-		MaxTotal: opts.MaxConcurrent,
+		MinIdle:      0,
+		MaxIdle:      opts.MaxConcurrent,
+		MaxTotal:     opts.MaxConcurrent,
+		ReuseWorkers: true,
 		// go-pdfium mounts the host's / unless told otherwise: pdfium reads
 		// only through the reader it is given, so it gets no file system.
 		FSConfig:      wazero.NewFSConfig(),
@@ -111,7 +126,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdfium: %w", err)
 	}
-	return &Engine{pool: pool, deadline: opts.Deadline}, nil
+	return &Engine{pool: pool, deadline: opts.Deadline, uses: map[any]int{}}, nil
 }
 
 // Close releases the instances.
@@ -317,13 +332,36 @@ func (e *Engine) with(ctx context.Context, fn func(pdfium.Pdfium) error) (err er
 		}
 	}()
 	defer func() {
-		_ = inst.Close()
+		panicked := false
 		if p := recover(); p != nil {
-			err = fmt.Errorf("pdfium: %v", p)
+			err, panicked = fmt.Errorf("pdfium: %v", p), true
 		}
 		err = classify(ctx, err)
+		// pdfium refusing a file (FPDF_ERR_FORMAT, …) is its normal
+		// answer; a trap, a kill or a panic may have left it broken.
+		var coded *Error
+		broken := panicked || errors.As(err, &coded) && (coded.Code == CodeTimeout || coded.Code == CodeTooLarge)
+		if e.retire(inst, broken) {
+			_ = inst.Kill() // invalidates the worker: the pool makes a new one
+		} else {
+			_ = inst.Close() // returns the worker to the pool
+		}
 	}()
 	return fn(inst)
+}
+
+// retire counts a use of inst's worker and tells whether to discard it:
+// when broken, or once it has parsed maxUses documents.
+func (e *Engine) retire(inst pdfium.Pdfium, failed bool) bool {
+	w := inst.GetImplementation()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.uses[w]++
+	if failed || e.uses[w] >= maxUses {
+		delete(e.uses, w)
+		return true
+	}
+	return false
 }
 
 // classify tells the deadline and the memory cap (pdfium aborts, an
@@ -360,7 +398,10 @@ type page struct {
 
 // readDoc opens r in inst, reading through it as pdfium asks
 // (FPDF_LoadCustomDocument; a 200 MB file costs kilobytes of reads), and
-// returns its signatures (when sigs) and pages.
+// returns its signatures (when sigs) and pages. With sigs, pages are read
+// only when a signature leaves part of the file uncovered: comparing
+// revisions needs them, and reading every page's text is most of the cost
+// of a letter.
 func readDoc(inst pdfium.Pdfium, r io.ReaderAt, size int64, sigs bool) ([]rawSig, []page, error) {
 	opened, err := inst.OpenDocument(&requests.OpenDocument{FileReader: io.NewSectionReader(r, 0, size), FileReaderSize: size})
 	if err != nil {
@@ -380,6 +421,15 @@ func readDoc(inst pdfium.Pdfium, r io.ReaderAt, size int64, sigs bool) ([]rawSig
 				return nil, nil, err
 			}
 			out = append(out, s)
+		}
+		partial := false
+		for _, s := range out {
+			if _, whole, err := ranges(s.byteRange, len(s.contents), size); err == nil && !whole {
+				partial = true
+			}
+		}
+		if !partial {
+			return out, nil, nil
 		}
 	}
 	pc, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: d})
