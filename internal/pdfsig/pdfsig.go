@@ -111,7 +111,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		rc = rc.WithCompilationCache(cache)
 	}
 	pool, err := webassembly.Init(webassembly.Config{
-		Context:  ctx,
+		Context:      ctx,
 		MinIdle:      0,
 		MaxIdle:      opts.MaxConcurrent,
 		MaxTotal:     opts.MaxConcurrent,
