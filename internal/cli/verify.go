@@ -139,6 +139,8 @@ func verifyFile(ctx context.Context, v *trust.Verifier, eng *pdfsig.Engine, path
 	popts := edxml.Options{NoZipCheck: true}
 	var kept *pdfsig.Spool
 	if eng != nil {
+		// PDFs inside zips are read only from zips the bounded unzip passed.
+		popts.NoZipCheck = false
 		kept = pdfsig.NewSpool("")
 		defer kept.Close()
 		popts.Attachment = kept.Writer

@@ -492,7 +492,7 @@ func briefPDFs(atts []trust.Attachment) []events.AttachmentVerdict {
 	}
 	out := make([]events.AttachmentVerdict, 0, len(atts))
 	for _, a := range atts {
-		v := events.AttachmentVerdict{Index: a.Index, Name: a.Name, Main: a.Main, OrganSigned: a.OrganSigned,
+		v := events.AttachmentVerdict{Index: a.Index, Name: a.Name, Entry: a.Entry, Main: a.Main, OrganSigned: a.OrganSigned,
 			Signatures: make([]events.PDFSignature, 0, len(a.Signatures)), Errors: problemCodes(a.Errors)}
 		for _, s := range a.Signatures {
 			b := events.PDFSignature{OrganID: s.OrganID, SignedAt: s.SignedAt, Valid: s.Valid,

@@ -1,7 +1,10 @@
 package pdfsig
 
 import (
+	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"errors"
 	"fmt"
@@ -13,13 +16,16 @@ import (
 	"github.com/lienthong/lienthong/internal/trust"
 )
 
-// Spool keeps a packet's PDF attachments while edxml parses it (Writer is
-// an edxml.Options.Attachment): each attachment whose decoded bytes start
-// with "%PDF-", the rule edxml's Format "pdf" follows, goes to an unlinked
-// file in dir; the others are not kept. Close releases the files.
+// Spool keeps a packet's PDF and zip attachments while edxml parses it
+// (Writer is an edxml.Options.Attachment): each attachment whose decoded
+// bytes start with "%PDF-" or a zip's "PK\x03\x04", the rules edxml's
+// Format follows, goes to an unlinked file in dir; the others are not
+// kept. Zips are kept because the national axis's SDK zips files, the
+// letter included. Close releases the files.
 type Spool struct {
 	dir   string
 	files map[int]*os.File
+	extra []*os.File // PDFs extracted from zips
 }
 
 // NewSpool returns an empty spool writing into dir ("" is the system's).
@@ -34,9 +40,16 @@ func (s *Spool) Close() {
 		f.Close() //nolint:errcheck,gosec // unlinked temp file
 		delete(s.files, i)
 	}
+	for _, f := range s.extra {
+		f.Close() //nolint:errcheck,gosec // unlinked temp file
+	}
+	s.extra = nil
 }
 
-var magicPDF = []byte("%PDF-")
+var (
+	magicPDF = []byte("%PDF-")
+	magicZip = []byte("PK\x03\x04")
+)
 
 // sniffer holds an attachment's first bytes until they tell a PDF.
 type sniffer struct {
@@ -59,7 +72,7 @@ func (w *sniffer) Write(p []byte) (int, error) {
 	if len(w.head) < len(magicPDF) {
 		return len(p), nil
 	}
-	if !bytes.Equal(w.head, magicPDF) {
+	if !bytes.Equal(w.head, magicPDF) && !bytes.HasPrefix(w.head, magicZip) {
 		w.skip = true
 		return len(p), nil
 	}
@@ -154,30 +167,99 @@ func (c *Checker) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.
 	return e.VerifyPacket(ctx, v, p, s, opts), nil
 }
 
-// VerifyPacket verifies every PDF attachment s kept of p, in packet order;
-// the first is the main one (the letter). The packet's PDFs share one
-// deadline, so many of them cannot hold a submission longer than one.
+// VerifyPacket verifies every PDF s kept of p, in packet order, those
+// inside zip attachments included (in the zip's order); the first is the
+// main one (the letter). Zips are opened only as edxml checked them
+// (Format "zip" with its entries listed: the bounded unzip passed). The
+// packet's PDFs share one deadline, so many of them cannot hold a
+// submission longer than one.
 func (e *Engine) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.Packet, s *Spool, opts VerifyOptions) []trust.Attachment {
 	out := []trust.Attachment{}
 	ctx, cancel := context.WithTimeout(ctx, e.deadline)
 	defer cancel()
-	for i, a := range p.Attachments {
-		f := s.files[i]
-		if a.Format != "pdf" || f == nil {
-			continue
-		}
-		var r *trust.Attachment
+	check := func(r io.ReaderAt, size int64) *trust.Attachment {
 		if err := ctx.Err(); err != nil {
-			r = &trust.Attachment{Signatures: []trust.PDFSignature{}, Warnings: []trust.Problem{},
+			return &trust.Attachment{Signatures: []trust.PDFSignature{}, Warnings: []trust.Problem{},
 				Errors: []trust.Problem{{Code: CodeTimeout, Message: "not checked: the packet's PDFs took longer than " + e.deadline.String()}}}
-		} else {
-			r = e.Verify(ctx, v, f, a.Size, opts)
 		}
-		r.Index, r.ContentID, r.Name, r.SHA256, r.Size = i, a.ContentID, a.AttachmentName, a.SHA256, a.Size
+		return e.Verify(ctx, v, r, size, opts)
+	}
+	add := func(r *trust.Attachment) {
 		r.Main = len(out) == 0
 		out = append(out, *r)
 	}
+	for i, a := range p.Attachments {
+		f := s.files[i]
+		switch {
+		case f == nil:
+		case a.Format == "pdf":
+			r := check(f, a.Size)
+			r.Index, r.ContentID, r.Name, r.SHA256, r.Size = i, a.ContentID, a.AttachmentName, a.SHA256, a.Size
+			add(r)
+		case a.Format == "zip" && a.Zip != nil:
+			zr, err := zip.NewReader(f, a.Size)
+			if err != nil {
+				continue // edxml read it; nothing to add
+			}
+			for _, z := range zr.File {
+				pdf, err := s.extractPDF(z)
+				if err != nil || pdf == nil {
+					continue
+				}
+				r := check(pdf, int64(z.UncompressedSize64))
+				r.Index, r.ContentID, r.Name, r.Entry = i, a.ContentID, a.AttachmentName, z.Name
+				r.SHA256, r.Size = sha256Hex(pdf, int64(z.UncompressedSize64)), int64(z.UncompressedSize64)
+				add(r)
+			}
+		}
+	}
 	return out
+}
+
+// extractPDF copies a zip entry that is a PDF into an unlinked file the
+// spool owns; nil for any other entry. The entry's size was bounded by
+// edxml's unzip, which also held it to its declared size.
+func (s *Spool) extractPDF(z *zip.File) (*os.File, error) {
+	if z.FileInfo().IsDir() || z.UncompressedSize64 < uint64(len(magicPDF)) {
+		return nil, nil
+	}
+	rc, err := z.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close() //nolint:errcheck // read-only
+	head := make([]byte, len(magicPDF))
+	if _, err := io.ReadFull(rc, head); err != nil || !bytes.Equal(head, magicPDF) {
+		return nil, err
+	}
+	f, err := os.CreateTemp(s.dir, "pdf-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close() //nolint:errcheck,gosec // failing already
+		return nil, err
+	}
+	s.extra = append(s.extra, f)
+	if _, err := f.Write(head); err != nil {
+		return nil, err
+	}
+	n, err := io.Copy(f, io.LimitReader(rc, int64(z.UncompressedSize64)))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(n)+uint64(len(head)) != z.UncompressedSize64 {
+		return nil, fmt.Errorf("zip entry %q: %d bytes, declared %d", z.Name, uint64(n)+uint64(len(head)), z.UncompressedSize64)
+	}
+	return f, nil
+}
+
+func sha256Hex(r io.ReaderAt, size int64) string {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // MainOrganSigned applies the organ policy to an edoc's verdicts: true when

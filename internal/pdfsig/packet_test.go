@@ -1,7 +1,10 @@
 package pdfsig
 
 import (
+	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"io"
 	"slices"
@@ -46,7 +49,8 @@ func parseKept(t *testing.T, packet []byte) (*edxml.Packet, *Spool) {
 	t.Helper()
 	s := NewSpool(t.TempDir())
 	t.Cleanup(s.Close)
-	p, err := edxml.Parse(bytes.NewReader(packet), edxml.Options{Attachment: s.Writer})
+	// With edxml's bounded unzip, as the hub parses.
+	p, err := edxml.Parse(bytes.NewReader(packet), edxml.Options{Attachment: s.Writer, TempDir: t.TempDir()})
 	if err != nil || !p.Valid() {
 		t.Fatalf("parse: %v %v", err, p.Errors)
 	}
@@ -183,5 +187,64 @@ func TestSpoolSniffs(t *testing.T) {
 			}
 		}
 		s.Close()
+	}
+}
+
+// zipOf zips files (name, content) in order.
+func zipOf(t *testing.T, files ...[2][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := zw.Create(string(f[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// The national axis's SDK zips files, the letter too: the PDFs inside a
+// zip attachment are verified in the zip's order, the first of them the
+// main one, each named by its entry and hashed as itself.
+func TestVerifyPacketZipped(t *testing.T) {
+	roots, _ := fixtures(t)
+	valid, expired := fixture(t, "valid"), fixture(t, "expired_cert")
+	zipped := zipOf(t, [2][]byte{[]byte("doc-kem-theo.txt"), []byte("the letter, a %PDF- file, is next")},
+		[2][]byte{[]byte("CV-1.pdf"), valid}, [2][]byte{[]byte("a/phu-luc.pdf"), expired})
+	p, s := parseKept(t, packetWith(t, zipped, valid))
+	if p.Attachments[0].Format != "zip" || p.Attachments[0].Zip == nil {
+		t.Fatalf("the zip was not checked by edxml: %+v", p.Attachments[0])
+	}
+	got := engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
+	sum := sha256.Sum256(valid)
+	tests := []struct {
+		wantIndex        int
+		wantEntry        string
+		wantMain, wantOK bool
+		wantSHA256       string
+	}{
+		{0, "CV-1.pdf", true, true, hex.EncodeToString(sum[:])},
+		{0, "a/phu-luc.pdf", false, false, ""},
+		{1, "", false, true, p.Attachments[1].SHA256},
+	}
+	if len(got) != len(tests) {
+		t.Fatalf("%d PDFs verified, want %d: %+v", len(got), len(tests), got)
+	}
+	for i, tt := range tests {
+		a := got[i]
+		if a.Index != tt.wantIndex || a.Entry != tt.wantEntry || a.Main != tt.wantMain || a.OrganSigned != tt.wantOK ||
+			tt.wantSHA256 != "" && a.SHA256 != tt.wantSHA256 {
+			t.Errorf("PDF %d: index %d entry %q main %v organSigned %v sha256 %s", i, a.Index, a.Entry, a.Main, a.OrganSigned, a.SHA256)
+		}
+	}
+	if got[0].Size != int64(len(valid)) {
+		t.Errorf("zipped PDF's size %d, want %d", got[0].Size, len(valid))
 	}
 }

@@ -87,7 +87,11 @@ type Attachment struct {
 	Index     int    `json:"index"` // among the packet's attachments, from 0
 	ContentID string `json:"contentId,omitempty"`
 	Name      string `json:"name,omitempty"` // AttachmentName, a label
-	SHA256    string `json:"sha256,omitempty"`
+	// Entry is the PDF's name inside the zip attachment it came from (the
+	// national axis's SDK zips files); SHA256 and Size are then the
+	// PDF's, not the zip's.
+	Entry  string `json:"entry,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 	Size      int64  `json:"size"`
 	// Main marks the first PDF in packet order: the letter itself, whose
 	// organ signature the PDF policy may require; the others are annexes.

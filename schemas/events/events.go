@@ -91,6 +91,8 @@ type Delivery struct {
 type AttachmentVerdict struct {
 	Index int    `json:"index"`          // among the packet's attachments, from 0
 	Name  string `json:"name,omitempty"` // AttachmentName, a label
+	// Entry is the PDF's name inside a zip attachment, when it came from one.
+	Entry string `json:"entry,omitempty"`
 	// Main marks the first PDF: the letter itself.
 	Main bool `json:"main"`
 	// OrganSigned: a valid signature of the sending organ.
