@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -74,14 +75,29 @@ func (c PDF) validate(p *problems, agencies []Agency) {
 	}
 }
 
+// writable tells whether files can be made in dir, creating it.
+func writable(dir string) bool {
+	if dir == "" || os.MkdirAll(dir, 0o700) != nil {
+		return false
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return false
+	}
+	f.Close()           //nolint:errcheck,gosec // probe
+	os.Remove(f.Name()) //nolint:errcheck,gosec // probe
+	return true
+}
+
 // Engine is the pdfsig engine's options, with the cache directory chosen.
 func (c PDF) Engine(dataDir string) pdfsig.Options {
 	dir := c.CacheDir
 	if dir == "" {
 		dir = pdfsig.DefaultCacheDir()
-	}
-	if dir == "" && dataDir != "" {
-		dir = filepath.Join(dataDir, "cache", "pdfium")
+		// A read-only root (a container's) leaves the data directory.
+		if !writable(dir) && dataDir != "" {
+			dir = filepath.Join(dataDir, "cache", "pdfium")
+		}
 	}
 	return pdfsig.Options{MemoryLimit: int64(c.MemoryLimit), Deadline: c.Deadline, MaxConcurrent: c.MaxConcurrent, CacheDir: dir}
 }
