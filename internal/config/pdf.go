@@ -95,8 +95,11 @@ func (c PDF) Engine(dataDir string) pdfsig.Options {
 	if dir == "" {
 		dir = pdfsig.DefaultCacheDir()
 		// A read-only root (a container's) leaves the data directory.
-		if !writable(dir) && dataDir != "" {
-			dir = filepath.Join(dataDir, "cache", "pdfium")
+		if !writable(dir) {
+			dir = "" // compiled at each start
+			if dataDir != "" {
+				dir = filepath.Join(dataDir, "cache", "pdfium")
+			}
 		}
 	}
 	return pdfsig.Options{MemoryLimit: int64(c.MemoryLimit), Deadline: c.Deadline, MaxConcurrent: c.MaxConcurrent, CacheDir: dir}

@@ -59,6 +59,9 @@ func TestPDFCacheDir(t *testing.T) {
 	if got := config.Default().PDF.Engine(data).CacheDir; got != filepath.Join(data, "cache", "pdfium") {
 		t.Errorf("unwritable cache home: %s", got)
 	}
+	if got := config.Default().PDF.Engine("").CacheDir; got != "" {
+		t.Errorf("unwritable cache home, no data directory: %s, want none", got)
+	}
 	c := config.Default()
 	c.PDF.CacheDir = "/srv/pdfium"
 	if got := c.PDF.Engine(data).CacheDir; got != "/srv/pdfium" {
