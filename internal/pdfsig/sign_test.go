@@ -1,0 +1,366 @@
+package pdfsig
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/requests"
+
+	"github.com/lienthong/lienthong/internal/pdfsig/pdfsigtest"
+	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/tooltest"
+)
+
+// ecOrganID is the organ of the ECDSA key the kit's CA issues for these
+// tests; its name is Vietnamese, which the visible box folds to ASCII.
+const (
+	ecOrganID   = "000.00.00.G05"
+	ecOrganName = "Ủy ban nhân dân tỉnh Đồng Nai"
+)
+
+// signKit is what the signing tests share: the kit's roots, an RSA organ
+// (the kit's own) and an ECDSA P-256 organ under the same CA, the unsigned
+// PDF and that PDF signed by the competent person with poppler's pdfsig.
+type signKit struct {
+	roots    []*x509.Certificate
+	rsa, ec  *pki.Issued
+	unsigned []byte
+	person   []byte
+}
+
+var (
+	signKitOnce sync.Once
+	signKitVal  *signKit
+)
+
+func newSignKit(t testing.TB) *signKit {
+	t.Helper()
+	for _, tool := range []string{"pdfsig", "certutil", "pk12util", "openssl"} {
+		tooltest.Require(t, tool)
+	}
+	signKitOnce.Do(func() {
+		k := pdfsigtest.New(t)
+		ec, err := k.CA.Issue(ecOrganID, ecOrganName, pki.IssueOptions{Algorithm: pki.ECDSA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		signKitVal = &signKit{roots: k.Roots(), rsa: k.Organ.Issued, ec: ec, unsigned: k.Unsigned()}
+		signKitVal.person = k.Sign(t, signKitVal.unsigned, k.Person)
+	})
+	if signKitVal == nil {
+		t.Fatal("the signing kit failed in an earlier test")
+	}
+	return signKitVal
+}
+
+func organOptions(iss *pki.Issued) SignOptions {
+	return SignOptions{Cert: iss.Cert, Chain: iss.Chain, Key: iss.Key, Reason: "Phát hành", Location: "Hà Nội"}
+}
+
+func signPDF(t testing.TB, e *Engine, pdf []byte, o SignOptions) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := e.Sign(context.Background(), &out, bytes.NewReader(pdf), int64(len(pdf)), o); err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return out.Bytes()
+}
+
+// Signing is held to poppler's pdfsig and to Verify: the new signature is
+// valid, trusted and covers the file; one already there stays valid, and
+// what was added after it is only annotations (the new signature's widget).
+func TestSign(t *testing.T) {
+	k := newSignKit(t)
+	e := engine(t)
+	v := verifier(t, k.roots)
+	tests := []struct {
+		name    string
+		give    []byte
+		key     *pki.Issued
+		visible bool
+		wantID  string
+	}{
+		{name: "unsigned rsa", give: k.unsigned, key: k.rsa, wantID: pdfsigtest.OrganID},
+		{name: "unsigned ecdsa", give: k.unsigned, key: k.ec, wantID: ecOrganID},
+		{name: "unsigned rsa visible", give: k.unsigned, key: k.rsa, visible: true, wantID: pdfsigtest.OrganID},
+		{name: "person-signed rsa", give: k.person, key: k.rsa, wantID: pdfsigtest.OrganID},
+		{name: "person-signed ecdsa visible", give: k.person, key: k.ec, visible: true, wantID: ecOrganID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := organOptions(tt.key)
+			o.Visible = tt.visible
+			start := time.Now()
+			got := signPDF(t, e, tt.give, o)
+			t.Logf("%d bytes signed in %v, %d bytes added", len(tt.give), time.Since(start), len(got)-len(tt.give))
+			if !bytes.HasPrefix(got, tt.give) {
+				t.Fatal("the signed file does not start with the input: not an incremental update")
+			}
+			before := len(pdfsigtest.Poppler(t, tt.give, k.roots...).Signatures)
+			want := before + 1
+
+			pop := pdfsigtest.Poppler(t, got, k.roots...)
+			if len(pop.Signatures) != want {
+				t.Fatalf("pdfsig sees %d signatures, want %d\n%s", len(pop.Signatures), want, pop.Output)
+			}
+			for i, s := range pop.Signatures {
+				if s.Status != pdfsigtest.SigValid || s.Cert != pdfsigtest.CertTrusted {
+					t.Errorf("pdfsig: signature %d %s/%s\n%s", i, s.Status, s.Cert, pop.Output)
+				}
+				if last := i == want-1; s.Total != last {
+					t.Errorf("pdfsig: signature %d total %v, want %v", i, s.Total, last)
+				}
+			}
+			if last := pop.Signatures[want-1]; !strings.Contains(last.SignerDN, tt.wantID) {
+				t.Errorf("pdfsig: signer %q, want UID %s", last.SignerDN, tt.wantID)
+			}
+
+			a := e.Verify(context.Background(), v, bytes.NewReader(got), int64(len(got)), VerifyOptions{From: tt.wantID})
+			if len(a.Errors) != 0 || len(a.Signatures) != want {
+				t.Fatalf("Verify: errors %v, %d signatures, want %d", a.Errors, len(a.Signatures), want)
+			}
+			for i := range a.Signatures {
+				s := a.Signatures[i]
+				if !s.Valid {
+					t.Errorf("Verify: signature %d invalid: %v", i, s.Errors)
+				}
+				if i < want-1 && (s.CoversWholeFile || s.Changes != ChangesAnnotations) {
+					t.Errorf("Verify: earlier signature %d: whole %v, changes %q, want annotations", i, s.CoversWholeFile, s.Changes)
+				}
+			}
+			last := a.Signatures[want-1]
+			if last.OrganID != tt.wantID || !last.CoversWholeFile || last.Changes != ChangesNone || last.Reason != o.Reason {
+				t.Errorf("Verify: new signature organ %q whole %v changes %q reason %q", last.OrganID, last.CoversWholeFile, last.Changes, last.Reason)
+			}
+			if !a.OrganSigned {
+				t.Error("Verify: not organSigned")
+			}
+		})
+	}
+}
+
+// Signing a signed file again appends a third signature; all hold.
+func TestSignTwice(t *testing.T) {
+	k := newSignKit(t)
+	e := engine(t)
+	once := signPDF(t, e, k.person, organOptions(k.ec))
+	twice := signPDF(t, e, once, organOptions(k.rsa))
+	pop := pdfsigtest.Poppler(t, twice, k.roots...)
+	if len(pop.Signatures) != 3 {
+		t.Fatalf("pdfsig sees %d signatures\n%s", len(pop.Signatures), pop.Output)
+	}
+	for i, s := range pop.Signatures {
+		if s.Status != pdfsigtest.SigValid || s.Cert != pdfsigtest.CertTrusted || s.Total != (i == 2) {
+			t.Errorf("pdfsig: signature %d %s/%s total %v", i, s.Status, s.Cert, s.Total)
+		}
+	}
+	a := e.Verify(context.Background(), verifier(t, k.roots), bytes.NewReader(twice), int64(len(twice)), VerifyOptions{})
+	if len(a.Signatures) != 3 {
+		t.Fatalf("Verify: %d signatures, errors %v", len(a.Signatures), a.Errors)
+	}
+	for i := range a.Signatures {
+		if s := a.Signatures[i]; !s.Valid || (i < 2 && s.Changes != ChangesAnnotations) {
+			t.Errorf("Verify: signature %d valid %v changes %q: %v", i, s.Valid, s.Changes, s.Errors)
+		}
+	}
+}
+
+// The visible signature is a widget with an area on the last page and
+// changes how that page looks; the invisible one has no area and changes
+// nothing on the page.
+func TestSignVisible(t *testing.T) {
+	k := newSignKit(t)
+	e := engine(t)
+	invisible := signPDF(t, e, k.unsigned, organOptions(k.ec))
+	o := organOptions(k.ec)
+	o.Visible = true
+	o.Time = time.Date(2026, 12, 7, 14, 30, 0, 0, time.FixedZone("ICT", 7*3600))
+	visible := signPDF(t, e, k.unsigned, o)
+
+	if w, h := widgetSize(t, e, visible); w < 100 || h < 20 {
+		t.Errorf("visible: widget %.0f×%.0f pt", w, h)
+	}
+	if w, h := widgetSize(t, e, invisible); w != 0 || h != 0 {
+		t.Errorf("invisible: widget %.0f×%.0f pt", w, h)
+	}
+	want := "Uy ban nhan dan tinh Dong Nai, 2026-12-07 14:30 +07:00"
+	if !bytes.Contains(visible, []byte("("+want+") Tj")) {
+		t.Errorf("the appearance does not show %q", want)
+	}
+	page := render(t, k.unsigned)
+	if bytes.Equal(render(t, visible), page) {
+		t.Error("visible: the last page renders as the unsigned one")
+	}
+	if !bytes.Equal(render(t, invisible), page) {
+		t.Error("invisible: the last page renders differently from the unsigned one")
+	}
+}
+
+// widgetSize is the size of the last page's signature widget as pdfium
+// reads it, 0×0 when there is none or it has no area.
+func widgetSize(t *testing.T, e *Engine, pdf []byte) (w, h float64) {
+	t.Helper()
+	err := e.with(context.Background(), func(inst pdfium.Pdfium) error {
+		doc, err := inst.OpenDocument(&requests.OpenDocument{File: &pdf})
+		if err != nil {
+			return err
+		}
+		defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document}) //nolint:errcheck // test
+		pc, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
+		if err != nil {
+			return err
+		}
+		pg, err := inst.FPDF_LoadPage(&requests.FPDF_LoadPage{Document: doc.Document, Index: pc.PageCount - 1})
+		if err != nil {
+			return err
+		}
+		defer inst.FPDF_ClosePage(&requests.FPDF_ClosePage{Page: pg.Page}) //nolint:errcheck // test
+		page := requests.Page{ByReference: &pg.Page}
+		n, err := inst.FPDFPage_GetAnnotCount(&requests.FPDFPage_GetAnnotCount{Page: page})
+		if err != nil {
+			return err
+		}
+		for i := range n.Count {
+			an, err := inst.FPDFPage_GetAnnot(&requests.FPDFPage_GetAnnot{Page: page, Index: i})
+			if err != nil {
+				return err
+			}
+			r, err := inst.FPDFAnnot_GetRect(&requests.FPDFAnnot_GetRect{Annotation: an.Annotation})
+			inst.FPDFPage_CloseAnnot(&requests.FPDFPage_CloseAnnot{Annotation: an.Annotation}) //nolint:errcheck,gosec // test
+			if err != nil {
+				return err
+			}
+			w, h = float64(r.Rect.Right-r.Rect.Left), float64(r.Rect.Top-r.Rect.Bottom)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, h
+}
+
+// render draws the last page with poppler's pdftoppm (grey, 36 dpi).
+func render(t *testing.T, pdf []byte) []byte {
+	t.Helper()
+	bin := tooltest.Require(t, "pdftoppm")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "-gray", "-r", "36", "-f", "2", "-l", "2", "-singlefile", in).Output()
+	if err != nil || len(out) < 100 {
+		t.Fatalf("pdftoppm: %v (%d bytes)", err, len(out))
+	}
+	return out
+}
+
+// What Sign refuses, with the stable code, and writes nothing.
+func TestSignRefuses(t *testing.T) {
+	k := newSignKit(t)
+	e := engine(t)
+	u := k.unsigned
+	tests := []struct {
+		name     string
+		give     []byte
+		max      int64
+		wantCode string
+	}{
+		{name: "not a pdf", give: []byte("<edXMLEnvelope/>"), wantCode: CodeMalformed},
+		{name: "empty", give: nil, wantCode: CodeMalformed},
+		{name: "header only", give: []byte("%PDF-1.7\n"), wantCode: CodeMalformed},
+		{name: "garbage after the header", give: append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("\x00garbage obj <<"), 200)...), wantCode: CodeMalformed},
+		{name: "truncated", give: u[:len(u)*2/3], wantCode: CodeMalformed},
+		{name: "truncated signed", give: k.person[:len(k.person)-200], wantCode: CodeMalformed},
+		{name: "no pages", give: []byte("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\nxref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n109\n%%EOF\n"), wantCode: CodeMalformed},
+		{name: "over the cap", give: u, max: int64(len(u) - 1), wantCode: CodeTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := organOptions(k.rsa)
+			o.MaxBytes = tt.max
+			var out bytes.Buffer
+			err := e.Sign(context.Background(), &out, bytes.NewReader(tt.give), int64(len(tt.give)), o)
+			t.Log(err)
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Code != tt.wantCode {
+				t.Errorf("err = %v, want code %s", err, tt.wantCode)
+			}
+			if out.Len() != 0 {
+				t.Errorf("%d bytes written", out.Len())
+			}
+		})
+	}
+}
+
+// A key that is not the certificate's is refused before the file is read,
+// without a pdf code: the file is not at fault.
+func TestSignKeyMismatch(t *testing.T) {
+	k := newSignKit(t)
+	o := organOptions(k.rsa)
+	o.Key = k.ec.Key
+	var out bytes.Buffer
+	err := engine(t).Sign(context.Background(), &out, bytes.NewReader(k.unsigned), int64(len(k.unsigned)), o)
+	var pe *Error
+	if err == nil || errors.As(err, &pe) || out.Len() != 0 {
+		t.Errorf("err = %v, %d bytes written", err, out.Len())
+	}
+}
+
+// FuzzSign: whatever the bytes, Sign returns within the deadline, without
+// a panic, and either refuses with a pdf code or writes a file that begins
+// with the input and that pdfium reads with one more signature.
+func FuzzSign(f *testing.F) {
+	fuzzing := flag.Lookup("test.fuzz").Value.String() != ""
+	ca, err := pki.Init(filepath.Join(f.TempDir(), "ca"), pki.InitOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	iss, err := ca.Issue(ecOrganID, ecOrganName, pki.IssueOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, fs := fixtures(f)
+	for _, fx := range fs {
+		if fuzzing && len(fx.PDF) > 64<<10 {
+			continue
+		}
+		f.Add(fx.PDF, false)
+	}
+	f.Add(pdfsigtest.Write("x"), true)
+	f.Add([]byte("%PDF-1.7\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 /Prev 9 >>\nstartxref\n9\n%%EOF\n"), false)
+	e := engine(f)
+	f.Fuzz(func(t *testing.T, data []byte, visible bool) {
+		o := organOptions(iss)
+		o.Visible = visible
+		var out bytes.Buffer
+		start := time.Now()
+		err := e.Sign(context.Background(), &out, bytes.NewReader(data), int64(len(data)), o)
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("took %v", d)
+		}
+		if err != nil {
+			t.Log(err)
+			var pe *Error
+			if !errors.As(err, &pe) || !strings.HasPrefix(pe.Code, "pdf.") {
+				t.Errorf("error without a pdf code: %v", err)
+			}
+			return
+		}
+		if !bytes.HasPrefix(out.Bytes(), data) {
+			t.Error("the signed file does not begin with the input")
+		}
+	})
+}
