@@ -20,6 +20,8 @@ import (
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // DefaultMaxSignBytes caps the file Sign accepts: digitorus/pdfsign holds
@@ -55,8 +57,8 @@ type SignOptions struct {
 // without repairing reaches digitorus/pdfsign's parser; the result is read
 // back by pdfium before anything is written. The file's problems come as
 // an *Error: pdf.malformed, pdf.too_large (over MaxBytes or the memory
-// cap), pdf.timeout; a bad key or certificate as a plain error. Nothing is
-// written to w on error.
+// cap), pdf.timeout; a key that is not the certificate's as
+// pki.ErrKeyMismatch. Nothing is written to w on error.
 func (e *Engine) Sign(ctx context.Context, w io.Writer, r io.ReaderAt, size int64, o SignOptions) error {
 	if err := o.check(); err != nil {
 		return err
@@ -118,7 +120,7 @@ func (o *SignOptions) check() error {
 	}
 	pub, ok := o.Key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(o.Cert.PublicKey) {
-		return errors.New("sign: the private key does not match the certificate")
+		return fmt.Errorf("sign: %w", pki.ErrKeyMismatch)
 	}
 	return nil
 }

@@ -314,7 +314,7 @@ func TestSignKeyMismatch(t *testing.T) {
 	var out bytes.Buffer
 	err := engine(t).Sign(context.Background(), &out, bytes.NewReader(k.unsigned), int64(len(k.unsigned)), o)
 	var pe *Error
-	if err == nil || errors.As(err, &pe) || out.Len() != 0 {
+	if !errors.Is(err, pki.ErrKeyMismatch) || errors.As(err, &pe) || out.Len() != 0 {
 		t.Errorf("err = %v, %d bytes written", err, out.Len())
 	}
 }
