@@ -3,9 +3,14 @@ package pdfsig
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,12 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitorus/pkcs7"
 	"github.com/klippa-app/go-pdfium"
 	"github.com/klippa-app/go-pdfium/requests"
 
 	"github.com/lienthong/lienthong/internal/pdfsig/pdfsigtest"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/tsa"
 )
 
 // ecOrganID is the organ of the ECDSA key the kit's CA issues for these
@@ -33,6 +40,7 @@ const (
 // (the kit's own) and an ECDSA P-256 organ under the same CA, the unsigned
 // PDF and that PDF signed by the competent person with poppler's pdfsig.
 type signKit struct {
+	ca       *pki.CA
 	roots    []*x509.Certificate
 	rsa, ec  *pki.Issued
 	unsigned []byte
@@ -55,7 +63,7 @@ func newSignKit(t testing.TB) *signKit {
 		if err != nil {
 			t.Fatal(err)
 		}
-		signKitVal = &signKit{roots: k.Roots(), rsa: k.Organ.Issued, ec: ec, unsigned: k.Unsigned()}
+		signKitVal = &signKit{ca: k.CA, roots: k.Roots(), rsa: k.Organ.Issued, ec: ec, unsigned: k.Unsigned()}
 		signKitVal.person = k.Sign(t, signKitVal.unsigned, k.Person)
 	})
 	if signKitVal == nil {
@@ -267,6 +275,13 @@ func render(t *testing.T, pdf []byte) []byte {
 	return out
 }
 
+// noPages is a well-formed PDF (its xref offsets right) with no page.
+const noPages = "%PDF-1.7\n" +
+	"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n" +
+	"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n" +
+	"xref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n" +
+	"trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n110\n%%EOF\n"
+
 // What Sign refuses, with the stable code, and writes nothing.
 func TestSignRefuses(t *testing.T) {
 	k := newSignKit(t)
@@ -277,14 +292,16 @@ func TestSignRefuses(t *testing.T) {
 		give     []byte
 		max      int64
 		wantCode string
+		wantMsg  string
 	}{
-		{name: "not a pdf", give: []byte("<edXMLEnvelope/>"), wantCode: CodeMalformed},
-		{name: "empty", give: nil, wantCode: CodeMalformed},
+		{name: "not a pdf", give: []byte("<edXMLEnvelope/>"), wantCode: CodeMalformed, wantMsg: "not a PDF"},
+		{name: "empty", give: nil, wantCode: CodeMalformed, wantMsg: "not a PDF"},
 		{name: "header only", give: []byte("%PDF-1.7\n"), wantCode: CodeMalformed},
 		{name: "garbage after the header", give: append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("\x00garbage obj <<"), 200)...), wantCode: CodeMalformed},
 		{name: "truncated", give: u[:len(u)*2/3], wantCode: CodeMalformed},
-		{name: "truncated signed", give: k.person[:len(k.person)-200], wantCode: CodeMalformed},
-		{name: "no pages", give: []byte("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\nxref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n109\n%%EOF\n"), wantCode: CodeMalformed},
+		// pdfium repairs it; digitorus/pdfsign's parser would spin on it.
+		{name: "truncated signed", give: k.person[:len(k.person)-200], wantCode: CodeMalformed, wantMsg: "cross-reference table is broken"},
+		{name: "no pages", give: []byte(noPages), wantCode: CodeMalformed, wantMsg: "no pages"},
 		{name: "over the cap", give: u, max: int64(len(u) - 1), wantCode: CodeTooLarge},
 	}
 	for _, tt := range tests {
@@ -295,8 +312,8 @@ func TestSignRefuses(t *testing.T) {
 			err := e.Sign(context.Background(), &out, bytes.NewReader(tt.give), int64(len(tt.give)), o)
 			t.Log(err)
 			var pe *Error
-			if !errors.As(err, &pe) || pe.Code != tt.wantCode {
-				t.Errorf("err = %v, want code %s", err, tt.wantCode)
+			if !errors.As(err, &pe) || pe.Code != tt.wantCode || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("err = %v, want code %s with %q", err, tt.wantCode, tt.wantMsg)
 			}
 			if out.Len() != 0 {
 				t.Errorf("%d bytes written", out.Len())
@@ -363,4 +380,63 @@ func FuzzSign(f *testing.F) {
 			t.Error("the signed file does not begin with the input")
 		}
 	})
+}
+
+// With a TSA, the signature carries a time-stamp token over its value
+// (PAdES B-T) that internal/tsa verifies, and stays valid for pdfsig.
+func TestSignTSA(t *testing.T) {
+	k := newSignKit(t)
+	e := engine(t)
+	dev, err := tsa.DevServer(k.ca, tsa.ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(dev)
+	defer srv.Close()
+	o := organOptions(k.ec)
+	o.TSA = srv.URL
+	got := signPDF(t, e, k.unsigned, o)
+	pop := pdfsigtest.Poppler(t, got, k.roots...)
+	if len(pop.Signatures) != 1 || pop.Signatures[0].Status != pdfsigtest.SigValid || pop.Signatures[0].Cert != pdfsigtest.CertTrusted {
+		t.Fatalf("pdfsig:\n%s", pop.Output)
+	}
+	doc, err := e.inspect(context.Background(), got)
+	if err != nil || len(doc.sigs) != 1 {
+		t.Fatalf("inspect: %v, %d signatures", err, len(doc.sigs))
+	}
+	p7, err := pkcs7.Parse(trimDER(doc.sigs[0].contents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token []byte
+	for _, a := range p7.Signers[0].UnauthenticatedAttributes {
+		if a.Type.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}) {
+			token = a.Value.Bytes
+		}
+	}
+	if token == nil {
+		t.Fatal("no signature time-stamp token in the CMS")
+	}
+	sum := sha256.Sum256(p7.Signers[0].EncryptedDigest)
+	pool := x509.NewCertPool()
+	pool.AddCert(k.ca.Root())
+	at, err := tsa.Verify(token, sum[:], crypto.SHA256, pool, nil)
+	if err != nil || time.Since(at).Abs() > time.Minute {
+		t.Errorf("tsa.Verify = %v, %v", at, err)
+	}
+}
+
+// A TSA that fails is the TSA's problem, not the file's: no pdf code.
+func TestSignTSAFails(t *testing.T) {
+	k := newSignKit(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	o := organOptions(k.ec)
+	o.TSA = srv.URL
+	var out bytes.Buffer
+	err := engine(t).Sign(context.Background(), &out, bytes.NewReader(k.unsigned), int64(len(k.unsigned)), o)
+	var pe *Error
+	if err == nil || errors.As(err, &pe) || out.Len() != 0 {
+		t.Errorf("err = %v, %d bytes written", err, out.Len())
+	}
 }
