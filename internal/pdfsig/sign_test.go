@@ -45,6 +45,7 @@ type signKit struct {
 	rsa, ec  *pki.Issued
 	unsigned []byte
 	person   []byte
+	inField  []byte // the kit's organ signature in a field the file had (pdfsig -sign)
 }
 
 var (
@@ -65,6 +66,7 @@ func newSignKit(t testing.TB) *signKit {
 		}
 		signKitVal = &signKit{ca: k.CA, roots: k.Roots(), rsa: k.Organ.Issued, ec: ec, unsigned: k.Unsigned()}
 		signKitVal.person = k.Sign(t, signKitVal.unsigned, k.Person)
+		signKitVal.inField = k.InField(t)
 	})
 	if signKitVal == nil {
 		t.Fatal("the signing kit failed in an earlier test")
@@ -104,6 +106,7 @@ func TestSign(t *testing.T) {
 		{name: "unsigned rsa visible", give: k.unsigned, key: k.rsa, visible: true, wantID: pdfsigtest.OrganID},
 		{name: "person-signed rsa", give: k.person, key: k.rsa, wantID: pdfsigtest.OrganID},
 		{name: "person-signed ecdsa visible", give: k.person, key: k.ec, visible: true, wantID: ecOrganID},
+		{name: "signed in a field, ecdsa visible", give: k.inField, key: k.ec, visible: true, wantID: ecOrganID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
