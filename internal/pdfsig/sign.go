@@ -92,6 +92,11 @@ func (e *Engine) Sign(ctx context.Context, w io.Writer, r io.ReaderAt, size int6
 		// digitorus/pdfsign's parser does not repair.
 		return &Error{CodeMalformed, errors.New("the file's cross-reference table is broken (pdfium had to repair it)")}
 	}
+	if before.encrypted {
+		// pdfsign writes its objects in the clear; readers would decrypt
+		// them, garbling the signature's name, reason and appearance.
+		return &Error{CodeMalformed, errors.New("the file is encrypted (a password or permissions); signing needs it decrypted")}
+	}
 	if before.pages == 0 {
 		return &Error{CodeMalformed, errors.New("the file has no pages")}
 	}
@@ -130,6 +135,7 @@ type signed struct {
 	sigs          []rawSig
 	pages         int
 	xrefOK        bool
+	encrypted     bool
 	llx, lly, urx float64 // the last page's media box (left, bottom, right)
 }
 
@@ -147,6 +153,11 @@ func (e *Engine) inspect(ctx context.Context, b []byte) (signed, error) {
 			return err
 		}
 		s.xrefOK = x.DocumentHasValidCrossReferenceTable
+		sec, err := inst.FPDF_GetSecurityHandlerRevision(&requests.FPDF_GetSecurityHandlerRevision{Document: d})
+		if err != nil {
+			return err
+		}
+		s.encrypted = sec.SecurityHandlerRevision != -1
 		n, err := inst.FPDF_GetSignatureCount(&requests.FPDF_GetSignatureCount{Document: d})
 		if err != nil {
 			return err

@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/md5" //nolint:gosec // the standard security handler's key derivation
+	"crypto/rc4" //nolint:gosec // the standard security handler's cipher
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,6 +290,39 @@ const noPages = "%PDF-1.7\n" +
 	"xref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n" +
 	"trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n110\n%%EOF\n"
 
+// encrypted returns pdf with a standard security handler (revision 2,
+// RC4, empty user password: it opens without one, as permission-locked
+// files do) declared in its trailer. Its strings and streams are not
+// actually encrypted; readers open it all the same.
+func encrypted(t *testing.T, pdf []byte) []byte {
+	t.Helper()
+	pad := []byte("\x28\xbf\x4e\x5e\x4e\x75\x8a\x41\x64\x00\x4e\x56\xff\xfa\x01\x08" +
+		"\x2e\x2e\x00\xb6\xd0\x68\x3e\x80\x2f\x0c\xa9\xfe\x64\x53\x69\x7a")
+	rc4 := func(key, b []byte) []byte {
+		c, err := rc4.NewCipher(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, len(b))
+		c.XORKeyStream(out, b)
+		return out
+	}
+	ownerKey := md5.Sum(pad) // owner password empty too
+	o := rc4(ownerKey[:5], pad)
+	id := bytes.Repeat([]byte{0x42}, 16)
+	p := int32(-4) // every permission
+	var pb [4]byte
+	binary.LittleEndian.PutUint32(pb[:], uint32(p))
+	key := md5.Sum(slices.Concat(pad, o, pb[:], id))
+	u := rc4(key[:5], pad)
+	enc := fmt.Sprintf("/Encrypt << /Filter /Standard /V 1 /R 2 /O <%x> /U <%x> /P %d >> /ID [<%x> <%x>] >>\nstartxref", o, u, p, id, id)
+	i := bytes.LastIndex(pdf, []byte(">>\nstartxref"))
+	if i < 0 {
+		t.Fatal("no trailer")
+	}
+	return slices.Concat(pdf[:i], []byte(enc), pdf[i+len(">>\nstartxref"):])
+}
+
 // What Sign refuses, with the stable code, and writes nothing.
 func TestSignRefuses(t *testing.T) {
 	k := newSignKit(t)
@@ -305,6 +343,7 @@ func TestSignRefuses(t *testing.T) {
 		// pdfium repairs it; digitorus/pdfsign's parser would spin on it.
 		{name: "truncated signed", give: k.person[:len(k.person)-200], wantCode: CodeMalformed, wantMsg: "cross-reference table is broken"},
 		{name: "no pages", give: []byte(noPages), wantCode: CodeMalformed, wantMsg: "no pages"},
+		{name: "encrypted", give: encrypted(t, u), wantCode: CodeMalformed, wantMsg: "encrypted"},
 		{name: "over the cap", give: u, max: int64(len(u) - 1), wantCode: CodeTooLarge},
 	}
 	for _, tt := range tests {
