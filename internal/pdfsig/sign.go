@@ -24,6 +24,10 @@ import (
 	"github.com/lienthong/lienthong/internal/pki"
 )
 
+// CodeUnsupported refuses a well-formed PDF that Sign would spoil:
+// encrypted, or with form fields other than signatures.
+const CodeUnsupported = "pdf.unsupported"
+
 // DefaultMaxSignBytes caps the file Sign accepts: digitorus/pdfsign holds
 // the file, and the signed copy, in memory.
 const DefaultMaxSignBytes = 64 << 20
@@ -56,8 +60,8 @@ type SignOptions struct {
 // sandbox and under the engine's deadline, and only a file it reads
 // without repairing reaches digitorus/pdfsign's parser; the result is read
 // back by pdfium before anything is written. The file's problems come as
-// an *Error: pdf.malformed, pdf.too_large (over MaxBytes or the memory
-// cap), pdf.timeout; a key that is not the certificate's as
+// an *Error: pdf.malformed, pdf.unsupported, pdf.too_large (over MaxBytes
+// or the memory cap), pdf.timeout; a key that is not the certificate's as
 // pki.ErrKeyMismatch. Nothing is written to w on error.
 func (e *Engine) Sign(ctx context.Context, w io.Writer, r io.ReaderAt, size int64, o SignOptions) error {
 	if err := o.check(); err != nil {
@@ -95,7 +99,7 @@ func (e *Engine) Sign(ctx context.Context, w io.Writer, r io.ReaderAt, size int6
 	if before.encrypted {
 		// pdfsign writes its objects in the clear; readers would decrypt
 		// them, garbling the signature's name, reason and appearance.
-		return &Error{CodeMalformed, errors.New("the file is encrypted (a password or permissions); signing needs it decrypted")}
+		return &Error{CodeUnsupported, errors.New("the file is encrypted (a password or permissions); signing needs it decrypted")}
 	}
 	if before.pages == 0 {
 		return &Error{CodeMalformed, errors.New("the file has no pages")}
@@ -266,6 +270,11 @@ func (e *Engine) signBytes(ctx context.Context, in []byte, doc signed, o SignOpt
 			res.err = &Error{CodeMalformed, err}
 			return
 		}
+		if name, ok := otherField(rdr); ok {
+			// pdfsign rewrites the form with the signature fields only.
+			res.err = &Error{CodeUnsupported, fmt.Errorf("the file has a form field %q that is not a signature, which signing would drop from the form", name)}
+			return
+		}
 		var buf bytes.Buffer
 		buf.Grow(len(in) + 32<<10)
 		if err := sign.Sign(bytes.NewReader(in), &buf, rdr, int64(len(in)), data); err != nil {
@@ -294,6 +303,19 @@ func (e *Engine) signBytes(ctx context.Context, in []byte, doc signed, o SignOpt
 		}
 		return res.out, nil
 	}
+}
+
+// otherField finds a top-level form field that is not a signature
+// field (a parent of signature fields counts: pdfsign keeps only fields
+// whose own /FT is /Sig).
+func otherField(rdr *pdf.Reader) (string, bool) {
+	fields := rdr.Trailer().Key("Root").Key("AcroForm").Key("Fields")
+	for i := range fields.Len() {
+		if f := fields.Index(i); f.Key("FT").Name() != "Sig" {
+			return f.Key("T").Text(), true
+		}
+	}
+	return "", false
 }
 
 // signer remembers the key's own failure, to tell it from the file's.

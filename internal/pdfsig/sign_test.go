@@ -323,6 +323,18 @@ func encrypted(t *testing.T, pdf []byte) []byte {
 	return slices.Concat(pdf[:i], []byte(enc), pdf[i+len(">>\nstartxref"):])
 }
 
+// textField is a PDF with an empty text field "Reply": the kit's empty
+// signature field made a text field, the bytes' lengths unchanged.
+func textField(t *testing.T) []byte {
+	t.Helper()
+	pdf := pdfsigtest.Doc{Pages: []string{pdfsigtest.Page1}, SigField: "Reply"}.Bytes()
+	out := bytes.Replace(pdf, []byte("/FT /Sig /T"), []byte("/FT /Tx  /T"), 1)
+	if bytes.Equal(out, pdf) {
+		t.Fatal("no signature field to turn into a text field")
+	}
+	return out
+}
+
 // What Sign refuses, with the stable code, and writes nothing.
 func TestSignRefuses(t *testing.T) {
 	k := newSignKit(t)
@@ -343,7 +355,8 @@ func TestSignRefuses(t *testing.T) {
 		// pdfium repairs it; digitorus/pdfsign's parser would spin on it.
 		{name: "truncated signed", give: k.person[:len(k.person)-200], wantCode: CodeMalformed, wantMsg: "cross-reference table is broken"},
 		{name: "no pages", give: []byte(noPages), wantCode: CodeMalformed, wantMsg: "no pages"},
-		{name: "encrypted", give: encrypted(t, u), wantCode: CodeMalformed, wantMsg: "encrypted"},
+		{name: "encrypted", give: encrypted(t, u), wantCode: CodeUnsupported, wantMsg: "encrypted"},
+		{name: "a text field", give: textField(t), wantCode: CodeUnsupported, wantMsg: `form field "Reply"`},
 		{name: "over the cap", give: u, max: int64(len(u) - 1), wantCode: CodeTooLarge},
 	}
 	for _, tt := range tests {
