@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,9 @@ func (e *Engine) Sign(ctx context.Context, w io.Writer, r io.ReaderAt, size int6
 	defer cancel()
 	in := make([]byte, size)
 	if _, err := io.ReadFull(io.NewSectionReader(ctxReaderAt{ctx, r}, 0, size), in); err != nil {
+		if ctx.Err() != nil {
+			return &Error{CodeTimeout, fmt.Errorf("the file was not read in time: %w", err)}
+		}
 		return fmt.Errorf("read the PDF: %w", err)
 	}
 	if !IsPDF(bytes.NewReader(in)) {
@@ -109,15 +113,20 @@ func (e *Engine) Sign(ctx context.Context, w io.Writer, r io.ReaderAt, size int6
 		return err
 	}
 	after, err := e.inspect(ctx, out)
+	var pe *Error
 	switch {
+	case errors.As(err, &pe) && pe.Code != CodeMalformed:
+		return err // the deadline or the memory cap
 	case err != nil:
 		return &Error{CodeMalformed, fmt.Errorf("pdfium cannot read the signed file: %w", err)}
 	case len(after.sigs) != len(before.sigs)+1:
 		return &Error{CodeMalformed, fmt.Errorf("the signed file has %d signatures, want %d", len(after.sigs), len(before.sigs)+1)}
 	}
-	last := after.sigs[len(after.sigs)-1]
-	if _, whole, err := ranges(last.byteRange, len(last.contents), int64(len(out))); err != nil || !whole {
-		return &Error{CodeMalformed, fmt.Errorf("the new signature's byte range %v does not cover the %d-byte file", last.byteRange, len(out))}
+	if !slices.ContainsFunc(after.sigs, func(s rawSig) bool {
+		_, whole, err := ranges(s.byteRange, len(s.contents), int64(len(out)))
+		return err == nil && whole
+	}) {
+		return &Error{CodeMalformed, fmt.Errorf("no signature covers the %d-byte signed file", len(out))}
 	}
 	_, err = w.Write(out)
 	return err

@@ -377,6 +377,31 @@ func TestSignRefuses(t *testing.T) {
 	}
 }
 
+// sleepyReaderAt takes its time over every read.
+type sleepyReaderAt struct{ r *bytes.Reader }
+
+func (s sleepyReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(300 * time.Millisecond)
+	return s.r.ReadAt(p, off)
+}
+
+// The engine's deadline bounds Sign and is reported as pdf.timeout.
+func TestSignDeadline(t *testing.T) {
+	k := newSignKit(t)
+	e, err := New(context.Background(), Options{Deadline: 200 * time.Millisecond, CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close() //nolint:errcheck // test
+	var out bytes.Buffer
+	start := time.Now()
+	err = e.Sign(context.Background(), &out, sleepyReaderAt{bytes.NewReader(k.unsigned)}, int64(len(k.unsigned)), organOptions(k.rsa))
+	var pe *Error
+	if d := time.Since(start); !errors.As(err, &pe) || pe.Code != CodeTimeout || d > time.Second || out.Len() != 0 {
+		t.Errorf("err = %v after %v, %d bytes written; want %s within 1 s", err, d, out.Len(), CodeTimeout)
+	}
+}
+
 // A key that is not the certificate's is refused before the file is read,
 // without a pdf code: the file is not at fault.
 func TestSignKeyMismatch(t *testing.T) {
