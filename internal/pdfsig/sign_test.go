@@ -123,6 +123,12 @@ func TestSign(t *testing.T) {
 			if !bytes.HasPrefix(got, tt.give) {
 				t.Fatal("the signed file does not start with the input: not an incremental update")
 			}
+			// A certification signature (DocMDP, pdfsign's default) forbids
+			// later signatures where readers enforce it (Acrobat); pdfsig
+			// 22.12 and Verify do not look.
+			if bytes.Contains(got[len(tt.give):], []byte("/DocMDP")) {
+				t.Error("a certification signature: the update has /DocMDP")
+			}
 			before := len(pdfsigtest.Poppler(t, tt.give, k.roots...).Signatures)
 			want := before + 1
 
