@@ -29,7 +29,7 @@ var commands = map[string]command{
 	"broker":   {"run the embedded Kafka-protocol broker (kfake) alone", runBroker},
 	"validate": {"check an edXML packet and print the result as JSON", runValidate},
 	"verify":   {"verify a packet's signatures (detached CMS, enveloped XML-DSig)", runVerify},
-	"sign":     {"make a detached CMS signature over a file", runSign},
+	"sign":     {"make a detached CMS signature over a file, or sign inside a PDF (--pdf)", runSign},
 	"pki":      {"a development PKI: init, issue, crl", runPKI},
 	"bench":    {"load-test a hub with signed packets; measure it against the raw store+broker floor", runBench},
 	"dlq":      {"list or replay the dead-letter topic (operators)", runDLQ},

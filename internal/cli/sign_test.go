@@ -10,13 +10,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/digitorus/pkcs7"
 
+	"github.com/lienthong/lienthong/internal/pdfsig"
+	"github.com/lienthong/lienthong/internal/pdfsig/pdfsigtest"
 	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/tooltest"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // signFixture is a CA with one agency certificate, made through the CLI.
@@ -332,5 +337,115 @@ func TestSignStreams(t *testing.T) {
 	}
 	if want := sha256.Sum256(make([]byte, size)); !bytes.Equal(digest, want[:]) {
 		t.Error("messageDigest is not the file's SHA-256")
+	}
+}
+
+// sign --pdf signs inside a PDF: poppler's pdfsig, with only the CA's root
+// trusted, and the engine both find the organ's signature valid over the
+// whole file. What it refuses exits 1 with the code and leaves no file.
+func TestSignPDF(t *testing.T) {
+	for _, tool := range []string{"pdfsig", "certutil"} {
+		tooltest.Require(t, tool)
+	}
+	// The CLI keeps pdfium's compiled code in the user's cache directory.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	in := filepath.Join(dir, "letter.pdf")
+	if err := os.WriteFile(in, pdfsigtest.Write(pdfsigtest.Page1, pdfsigtest.Page2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notPDF := filepath.Join(dir, "letter.txt")
+	if err := os.WriteFile(notPDF, []byte("Công văn 123/VPCP-HC"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := pdfsig.New(t.Context(), pdfsig.Options{CacheDir: filepath.Join(os.Getenv("XDG_CACHE_HOME"), "lienthong", "pdfium")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close() //nolint:errcheck // test
+	other := newSignFixture(t, "rsa")
+	tests := []struct {
+		name     string
+		alg      string
+		give     string // the input
+		flags    []string
+		wantCode int
+		wantErr  string // in stderr
+	}{
+		{name: "ecdsa invisible", alg: "ecdsa", give: in, wantCode: ExitOK},
+		{name: "rsa visible", alg: "rsa", give: in, flags: []string{"--visible", "--reason", "Phát hành", "--location", "Hà Nội"}, wantCode: ExitOK},
+		{name: "not a pdf", alg: "ecdsa", give: notPDF, wantCode: ExitInvalid, wantErr: "pdf.malformed"},
+		{name: "key of another certificate", alg: "ecdsa", give: in, flags: []string{"--key", other.iss.Key}, wantCode: ExitInvalid, wantErr: "does not match"},
+		{name: "no such file", alg: "ecdsa", give: filepath.Join(dir, "missing.pdf"), wantCode: ExitUsage},
+		{name: "pem", alg: "ecdsa", give: in, flags: []string{"--pem"}, wantCode: ExitUsage},
+	}
+	fixtures := map[string]signFixture{"ecdsa": newSignFixture(t, "ecdsa"), "rsa": newSignFixture(t, "rsa")}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := fixtures[tt.alg]
+			out := filepath.Join(t.TempDir(), "signed.pdf")
+			args := append([]string{"sign", "--pdf", tt.give, "--cert", fx.iss.Cert, "--key", fx.iss.Key, "--chain", fx.iss.Chain, "-o", out}, tt.flags...)
+			code, stdout, errOut := run(t, args...)
+			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErr) || stdout != "" {
+				t.Fatalf("sign --pdf = %d, want %d with %q\nstdout %q\nstderr %s", code, tt.wantCode, tt.wantErr, stdout, errOut)
+			}
+			signed, err := os.ReadFile(out)
+			if tt.wantCode != ExitOK {
+				if err == nil {
+					t.Errorf("refused, yet %s was written", out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			root, err := pki.LoadCertificates(fx.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pop := pdfsigtest.Poppler(t, signed, root...)
+			if len(pop.Signatures) != 1 {
+				t.Fatalf("pdfsig: %d signatures\n%s", len(pop.Signatures), pop.Output)
+			}
+			if s := pop.Signatures[0]; s.Status != pdfsigtest.SigValid || s.Cert != pdfsigtest.CertTrusted || !s.Total {
+				t.Errorf("pdfsig: %s/%s total %v\n%s", s.Status, s.Cert, s.Total, pop.Output)
+			}
+			v, err := trust.NewVerifier(trust.Config{Roots: root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := eng.Verify(t.Context(), v, bytes.NewReader(signed), int64(len(signed)), pdfsig.VerifyOptions{From: fx.iss.OrganID})
+			if len(a.Signatures) != 1 || !a.OrganSigned {
+				t.Fatalf("Verify: %d signatures, organSigned %v, errors %v", len(a.Signatures), a.OrganSigned, a.Errors)
+			}
+			if s := a.Signatures[0]; !s.Valid || s.OrganID != fx.iss.OrganID || !s.CoversWholeFile {
+				t.Errorf("Verify: valid %v organ %q whole %v: %v", s.Valid, s.OrganID, s.CoversWholeFile, s.Errors)
+			}
+			if visible := bytes.Contains(signed, []byte("/AP <<")); visible != slices.Contains(tt.flags, "--visible") {
+				t.Errorf("appearance stream present: %v", visible)
+			}
+		})
+	}
+}
+
+// --pdf needs -o and no FILE; the PDF flags need --pdf.
+func TestSignPDFUsage(t *testing.T) {
+	fx := newSignFixture(t, "ecdsa")
+	tests := []struct {
+		name string
+		give []string
+	}{
+		{name: "no -o", give: []string{"--pdf", "in.pdf"}},
+		{name: "a FILE too", give: []string{"--pdf", "in.pdf", "-o", "out.pdf", "other.pdf"}},
+		{name: "visible without --pdf", give: []string{"packet.xml", "--visible"}},
+		{name: "reason without --pdf", give: []string{"packet.xml", "--reason", "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"sign", "--cert", fx.iss.Cert, "--key", fx.iss.Key}, tt.give...)
+			if code, _, errOut := run(t, args...); code != ExitUsage || !strings.Contains(errOut, "--pdf IN.pdf") {
+				t.Errorf("= %d\n%s", code, errOut)
+			}
+		})
 	}
 }
