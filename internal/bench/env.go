@@ -23,6 +23,7 @@ import (
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/devsite"
 	"github.com/lienthong/lienthong/internal/pki"
 )
@@ -42,6 +43,9 @@ type Options struct {
 	// Log keeps the verifiable log on the embedded hub (evidence.key), as
 	// lienthong dev does.
 	Log bool
+	// SignPDF seals each packet's PDF with its sender's organ key, so the
+	// hub verifies a signature inside it as well as the envelope's.
+	SignPDF bool
 
 	// Serve runs the embedded hub from cfg until ctx ends, telling ready
 	// its API's address: serve's own wiring (internal/cli), given here
@@ -87,6 +91,11 @@ func embedded(runCtx, hubCtx context.Context, o Options, dir string, stderr io.W
 	cfg.Hub.ShutdownTimeout = 10 * time.Second
 	cfg.Bus.ClientID = "lienthong-bench"
 	cfg.Log.Level = "warn"
+	if o.SignPDF {
+		// Every sealed letter must pass the organ policy: a seal the hub
+		// did not verify fails the run instead of passing unnoticed.
+		cfg.PDF.Policy.V1 = hub.PDFOrgan
+	}
 	env = &environment{batch: cfg.Bus.BatchTimeout, parts: cfg.Bus.Partitions}
 	if o.Log {
 		skey, _, err := note.GenerateKey(rand.Reader, "lienthong-bench/log")

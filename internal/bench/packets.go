@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/edxml"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 	"github.com/lienthong/lienthong/internal/pki"
 )
 
@@ -62,17 +63,40 @@ func prepare(ctx context.Context, o Options, agencies []agency, path string) (*o
 		return fail(err)
 	}
 	raw := max((o.Size-int64(len(empty.xml)))*3/4, 64)
+	seed := binaryUint64(tag[:])
 
+	var sealer *pdfsig.Engine
+	if o.SignPDF {
+		if sealer, err = pdfsig.New(ctx, pdfsig.Options{CacheDir: pdfsig.DefaultCacheDir(), MaxConcurrent: runtime.GOMAXPROCS(0)}); err != nil {
+			return fail(err)
+		}
+		defer sealer.Close() //nolint:errcheck // the engine is only read
+		// The signature adds its CMS (the chain included) and a widget:
+		// measured once, so the sealed file stays near raw.
+		probe, err := seal(ctx, sealer, agencies[0], pdfContent(raw, seed, 0))
+		if err != nil {
+			return fail(err)
+		}
+		raw = max(raw-(int64(len(probe))-raw), 64)
+	}
 	packets := make([]*packet, o.Packets)
 	var (
 		mu     sync.Mutex
 		offset int64
 		first  error
-		seed   = binaryUint64(tag[:])
 	)
 	parallel(ctx, o.Packets, runtime.GOMAXPROCS(0), func(i int) {
 		content := pdfContent(raw, seed, uint64(i))
-		b, err := build(agencies, i, run, now, content, o.Packets)
+		var (
+			b   *built
+			err error
+		)
+		if sealer != nil { // the sender's key: build sends packet i from agency i mod K
+			content, err = seal(ctx, sealer, agencies[i%len(agencies)], content)
+		}
+		if err == nil {
+			b, err = build(agencies, i, run, now, content, o.Packets)
+		}
 		if err == nil {
 			err = b.sign(agencies[b.p.from])
 		}
@@ -104,6 +128,13 @@ func prepare(ctx context.Context, o Options, agencies []agency, path string) (*o
 		return fail(err)
 	}
 	return f, packets, nil
+}
+
+// seal signs pdf with a's organ key, as the console's hosted signing does.
+func seal(ctx context.Context, e *pdfsig.Engine, a agency, pdf []byte) ([]byte, error) {
+	var out bytes.Buffer
+	err := e.Sign(ctx, &out, bytes.NewReader(pdf), int64(len(pdf)), pdfsig.SignOptions{Cert: a.cert, Chain: a.chain, Key: a.key, Reason: "Ban hành"})
+	return out.Bytes(), err
 }
 
 func binaryUint64(b []byte) uint64 {

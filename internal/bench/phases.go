@@ -32,7 +32,10 @@ import (
 // error is a failure to set up or to read the inboxes.
 func Run(ctx context.Context, o Options, stderr io.Writer) (*Result, error) {
 	begin := time.Now()
-	res := &Result{Mode: "embedded", Store: o.Store, Packets: o.Packets, Concurrency: o.Concurrency, Log: o.Log && o.Hub == ""}
+	res := &Result{Mode: "embedded", Store: o.Store, Packets: o.Packets, Concurrency: o.Concurrency, Log: o.Log && o.Hub == "", PDF: "plain"}
+	if o.SignPDF {
+		res.PDF = "signed"
+	}
 	if o.Hub != "" {
 		res.Mode = "external"
 	}

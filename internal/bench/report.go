@@ -11,6 +11,7 @@ import (
 type Result struct {
 	Mode        string `json:"mode"` // "embedded" or "external"
 	Log         bool   `json:"log"`  // the embedded hub kept the verifiable log
+	PDF         string `json:"pdf"`  // the attachment: plain or signed
 	Store       string `json:"store"`
 	Packets     int    `json:"packets"`
 	SizeBytes   int64  `json:"size_bytes"` // mean packet size
@@ -82,8 +83,12 @@ func (r *Result) Print(w io.Writer) {
 	if r.Mode == "external" {
 		hub = "external hub"
 	}
-	fmt.Fprintf(w, "lienthong bench: %d packets of %.1f KB (CMS-signed), %d agencies, concurrency %d, %s\n",
-		r.Packets, float64(r.SizeBytes)/1000, r.Agencies, r.Concurrency, hub)
+	pdf := "an unsigned PDF"
+	if r.PDF == "signed" {
+		pdf = "a PDF sealed by the sender"
+	}
+	fmt.Fprintf(w, "lienthong bench: %d packets of %.1f KB (CMS-signed, carrying %s), %d agencies, concurrency %d, %s\n",
+		r.Packets, float64(r.SizeBytes)/1000, pdf, r.Agencies, r.Concurrency, hub)
 	fmt.Fprintf(w, "  prepare   built and signed the packets in %.2f s (not timed below)\n", r.PrepareS)
 	fmt.Fprintf(w, "  accepted  %d in %.2f s: %.0f packets/s\n", r.Accepted, r.AcceptS, r.AcceptedPerS)
 	fmt.Fprintf(w, "  delivered %d of %d inbox entries, last after %.2f s: %.0f packets/s end to end\n", r.Delivered, r.Deliveries, r.DurationS, r.HubPerS)

@@ -32,13 +32,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	blobDir := fs.String("blob-dir", "", "with --hub and --store fs: a directory on the hub's store disk, for the floor")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hub phase (first submit to last delivery) to `FILE`")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	pdfMode := fs.String("pdf", "plain", "the attachment: plain (an unsigned one-page PDF) or signed (sealed by the sender's organ key, as a letter under Nghị định 30 is)")
 	logMode := fs.String("log", "on", "the embedded hub's verifiable log: on, off, or both (two runs, off then on, and the log's cost)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagsFailed(err)
 	}
 	o := bench.Options{Hub: *hubURL, Agencies: *agencies, Packets: *packets, Concurrency: *concurrency, Duration: *duration,
-		Store: *store, BlobDir: *blobDir, CPUProfile: *cpuprofile, Serve: serve}
+		Store: *store, BlobDir: *blobDir, CPUProfile: *cpuprofile, Serve: serve, SignPDF: *pdfMode == "signed"}
 	var bs config.ByteSize
 	problem := ""
 	switch {
@@ -54,6 +55,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		problem = "--hub and --agencies go together"
 	case o.Hub == "" && (*brokers != "" || o.BlobDir != ""):
 		problem = "--brokers and --blob-dir are for an external hub (--hub)"
+	case *pdfMode != "plain" && *pdfMode != "signed":
+		problem = fmt.Sprintf("--pdf %q: want plain or signed", *pdfMode)
 	case *logMode != "on" && *logMode != "off" && *logMode != "both":
 		problem = fmt.Sprintf("--log %q: want on, off or both", *logMode)
 	case o.Hub != "" && *logMode == "both":
