@@ -353,7 +353,7 @@ func pdfLine(m msgs, a trust.Attachment, sigs []pdfSigView, from string) (line t
 			clauses = append(clauses, esc(m.T("pdfl_issuer"))+": "+strings.Join(issuers, ", "))
 		}
 	case len(issuers) > 0:
-		clauses = append(clauses, esc(subject)+" "+esc(m.T("pdfl_signed_by"))+" "+esc(m.T("pdfl_issuer"))+" "+strings.Join(issuers, ", "))
+		clauses = append(clauses, esc(subject)+" "+esc(m.T("pdfl_signed_by"))+" "+esc(m.T("pdfl_by_issuer"))+" "+strings.Join(issuers, ", "))
 	}
 	if len(others) > 0 {
 		clauses = append(clauses, esc(m.T("pdfl_other_organ"))+": "+strings.Join(others, ", "))
