@@ -1,6 +1,9 @@
 package console
 
 import (
+	"cmp"
+	"fmt"
+	"html/template"
 	"regexp"
 	"slices"
 	"strconv"
@@ -9,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lienthong/lienthong/internal/pdfsig"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/trust"
 )
@@ -65,6 +69,9 @@ type reportView struct {
 	Signatures []signatureView
 	Errors     []problemView
 	Warnings   []problemView
+	// PDFs are the verdicts on the signatures inside the PDF attachments;
+	// none when the hub did not check or found no PDF.
+	PDFs []pdfView
 }
 
 // sigClause is a problem as a clause of the verdict, in m's language.
@@ -161,4 +168,240 @@ func verdict(m msgs, v *reportView, errs, warns []trust.Problem) string {
 		sep = ": "
 	}
 	return head + sep + strings.Join(clauses, "; ") + "."
+}
+
+// pdfView is the verdict on the signatures inside one PDF attachment, as
+// the document page shows it.
+type pdfView struct {
+	Name string
+	Main bool
+	// Badge is the verdict in a word; OK colours it.
+	Badge string
+	OK    bool
+	// Line is the verdict in one sentence: who signed, whether the sending
+	// organ did, whether the file changed after. HTML for the organ ids,
+	// shown as secondary codes after their names.
+	Line       template.HTML
+	Signatures []pdfSigView
+	// Errors say why the file could not be read.
+	Errors []problemView
+	// SHA256 and Size are for the technical details.
+	SHA256, Size string
+}
+
+// pdfSigView is one signature inside a PDF.
+type pdfSigView struct {
+	N int // from 1, in the document's order
+	// Who is the signer as a clerk reads them: the person's name, or the
+	// organ's directory name; OrganID is set for an organ's signature.
+	Who, OrganID string
+	Organ        bool
+	SignedAt     time.Time
+	Valid        bool
+	// Status is "hợp lệ" or "không hợp lệ: why", with the warnings;
+	// Coverage what happened to the file after the signature.
+	Status, Coverage string
+	// The technical details.
+	Subject, Issuer, Serial, SHA256 string
+	SubFilter, Reason, ByteRange    string
+	Errors, Warnings                []problemView
+}
+
+// pdfGeneric are pdfsig's own codes for a signature that does not hold:
+// the clause says why with trust's codes that follow them when there are.
+var pdfGeneric = []string{pdfsig.CodeSigInvalid, pdfsig.CodeSigUntrusted}
+
+// pdfWhy is why a PDF signature does not hold, each reason once.
+func pdfWhy(m msgs, sg trust.PDFSignature) string {
+	var specific, generic []string
+	for _, p := range sg.Errors {
+		c := sigClause(m, p)
+		if slices.Contains(pdfGeneric, p.Code) {
+			if !slices.Contains(generic, c) {
+				generic = append(generic, c)
+			}
+		} else if !slices.Contains(specific, c) {
+			specific = append(specific, c)
+		}
+	}
+	if len(specific) == 0 {
+		specific = generic
+	}
+	if len(specific) == 0 {
+		return m.T("sigc_other")
+	}
+	return strings.Join(specific, "; ")
+}
+
+// newPDFViews are the report's PDF attachments for the page. from is the
+// sending organ; name resolves an OrganId to the directory's name ("" when
+// unlisted).
+func newPDFViews(m msgs, lang string, atts []trust.Attachment, from string, name func(string) string) []pdfView {
+	out := make([]pdfView, 0, len(atts))
+	for _, a := range atts {
+		v := pdfView{Name: fileName(a.Name, a.Index), Main: a.Main, Errors: problems(m, lang, a.Errors),
+			SHA256: a.SHA256, Size: humanSize(lang, a.Size)}
+		for i, sg := range a.Signatures {
+			sv := newPDFSigView(m, lang, sg, name)
+			sv.N = i + 1
+			v.Signatures = append(v.Signatures, sv)
+		}
+		v.Line, v.Badge, v.OK = pdfLine(m, a, v.Signatures, from)
+		out = append(out, v)
+	}
+	return out
+}
+
+func newPDFSigView(m msgs, lang string, sg trust.PDFSignature, name func(string) string) pdfSigView {
+	v := pdfSigView{Valid: sg.Valid, OrganID: sg.OrganID, Organ: sg.OrganID != "", SubFilter: sg.SubFilter, Reason: sg.Reason,
+		Errors: problems(m, lang, sg.Errors), Warnings: problems(m, lang, sg.Warnings)}
+	if sg.SignedAt != nil {
+		v.SignedAt = *sg.SignedAt
+	}
+	if c := sg.Signer; c != nil {
+		v.Subject, v.Issuer, v.Serial, v.SHA256 = pki.ReadableDN(c.Subject), pki.ReadableDN(c.Issuer), c.Serial, c.SHA256
+		cn, o := pki.DNValue(c.Subject, "CN"), pki.DNValue(c.Subject, "O")
+		switch {
+		case v.Organ:
+			// An organ by the directory's name; the certificate's as a
+			// fallback: the directory is the hub's, the certificate the CA's.
+			v.Who = cmp.Or(name(sg.OrganID), o, cn)
+		default:
+			v.Who = cmp.Or(cn, o)
+		}
+	}
+	if v.Who == "" {
+		v.Who = cmp.Or(name(sg.OrganID), m.T("pdf_signer_unknown"))
+	}
+	if len(sg.ByteRange) > 0 {
+		parts := make([]string, len(sg.ByteRange))
+		for i, n := range sg.ByteRange {
+			parts[i] = strconv.FormatInt(n, 10)
+		}
+		v.ByteRange = "[" + strings.Join(parts, " ") + "]"
+	}
+	if sg.Valid {
+		v.Status = m.T("sig_valid")
+		var warns []string
+		for _, p := range sg.Warnings {
+			// The coverage says it.
+			if c := sigClause(m, p); p.Code != pdfsig.CodeModified && !slices.Contains(warns, c) {
+				warns = append(warns, c)
+			}
+		}
+		if len(warns) > 0 {
+			v.Status += "; " + strings.Join(warns, "; ")
+		}
+	} else {
+		v.Status = m.T("sig_invalid") + ": " + pdfWhy(m, sg)
+	}
+	switch {
+	case sg.CoversWholeFile:
+		v.Coverage = m.T("pdfcov_whole")
+	case sg.Changes == pdfsig.ChangesAnnotations:
+		v.Coverage = m.T("pdfcov_annotations")
+	case sg.Changes == pdfsig.ChangesContent:
+		v.Coverage = m.T("pdfcov_content")
+	}
+	return v
+}
+
+// organHTML names an organ as the page does: its name, its id after it
+// as a secondary code.
+func organHTML(s pdfSigView) string {
+	return template.HTMLEscapeString(s.Who) + ` <small class="secondary">` + template.HTMLEscapeString(s.OrganID) + `</small>`
+}
+
+// pdfLine is an attachment's verdict in one sentence, with its badge:
+// "Văn bản được ký số bởi Nguyễn Văn A; cơ quan ban hành: Văn phòng Chính
+// phủ 000.00.00.G22; không bị sửa sau khi ký."
+func pdfLine(m msgs, a trust.Attachment, sigs []pdfSigView, from string) (line template.HTML, badge string, ok bool) {
+	esc := template.HTMLEscapeString
+	if len(a.Errors) > 0 {
+		return template.HTML(esc(sentence(sigClause(m, a.Errors[0])))), m.T("badge_pdf_unreadable"), false
+	}
+	if len(sigs) == 0 {
+		if a.Main {
+			return template.HTML(esc(m.T("pdfl_main_unsigned"))), m.T("badge_unsigned"), false
+		}
+		return template.HTML(esc(m.T("pdfl_unsigned"))), m.T("badge_unsigned"), false
+	}
+	// Which valid organ signatures are the sender's: its own OrganId, or,
+	// when the hub found the sender's signature under another id (an alias
+	// or a pinned certificate), every valid organ signature.
+	fromFound := slices.ContainsFunc(sigs, func(s pdfSigView) bool { return s.Valid && s.OrganID == from })
+	var persons, issuers, others, clauses []string
+	for _, s := range sigs {
+		switch {
+		case !s.Valid:
+		case !s.Organ:
+			persons = append(persons, esc(s.Who))
+		case s.OrganID == from || (a.OrganSigned && !fromFound):
+			issuers = append(issuers, organHTML(s))
+		default:
+			others = append(others, organHTML(s))
+		}
+	}
+	subject := m.T("pdfl_file")
+	if a.Main {
+		subject = m.T("pdfl_doc")
+	}
+	switch {
+	case len(persons) > 0:
+		clauses = append(clauses, esc(subject)+" "+esc(m.T("pdfl_signed_by"))+" "+strings.Join(persons, ", "))
+		if len(issuers) > 0 {
+			clauses = append(clauses, esc(m.T("pdfl_issuer"))+": "+strings.Join(issuers, ", "))
+		}
+	case len(issuers) > 0:
+		clauses = append(clauses, esc(subject)+" "+esc(m.T("pdfl_signed_by"))+" "+esc(m.T("pdfl_by_issuer"))+" "+strings.Join(issuers, ", "))
+	}
+	if len(others) > 0 {
+		clauses = append(clauses, esc(m.T("pdfl_other_organ"))+": "+strings.Join(others, ", "))
+	}
+	invalid, modified := false, false
+	for i, s := range sigs {
+		if s.Valid {
+			modified = modified || a.Signatures[i].ModifiedAfterSigning
+			continue
+		}
+		invalid = true
+		head := m.T("pdfl_sig_invalid")
+		if len(sigs) > 1 {
+			// Which one, when there are several.
+			head = fmt.Sprintf(m.T("pdfl_sig_of_invalid"), s.Who)
+		}
+		clauses = append(clauses, esc(head+": "+pdfWhy(m, a.Signatures[i])))
+	}
+	missing := a.Main && !a.OrganSigned
+	if missing {
+		clauses = append(clauses, esc(m.T("pdfl_organ_missing")))
+	}
+	// Changes after signing, judged on the valid signatures: the last
+	// one covering the whole file covers what was added between earlier
+	// ones too.
+	last := -1
+	for i, s := range sigs {
+		if s.Valid {
+			last = i
+		}
+	}
+	switch {
+	case last < 0:
+	case modified:
+		clauses = append(clauses, esc(m.T("pdfl_modified")))
+	case a.Signatures[last].CoversWholeFile:
+		clauses = append(clauses, esc(m.T("pdfl_unchanged")))
+	default:
+		clauses = append(clauses, esc(m.T("pdfl_annotations")))
+	}
+	line = template.HTML(sentence(strings.Join(clauses, "; "))) //nolint:gosec // every part escaped above
+	switch {
+	case invalid:
+		return line, m.T("badge_invalid"), false
+	case modified:
+		return line, m.T("badge_pdf_modified"), false
+	case missing:
+		return line, m.T("badge_pdf_no_organ"), false
+	}
+	return line, m.T("badge_valid"), true
 }
