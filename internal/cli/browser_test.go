@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/lienthong/lienthong/internal/pdfsig/pdfsigtest"
 	"github.com/lienthong/lienthong/internal/tooltest"
 )
 
@@ -385,7 +386,9 @@ func TestBrowser(t *testing.T) {
 
 	// G22's clerk composes a letter to H29 with a PDF.
 	pdf := filepath.Join(t.TempDir(), "Công văn 42.pdf")
-	if err := os.WriteFile(pdf, []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"), 0o644); err != nil {
+	// A real letter: the console seals it with G22's hosted key (the
+	// form's default), and H29's page then shows the seal.
+	if err := os.WriteFile(pdf, pdfsigtest.Write(pdfsigtest.Page1, pdfsigtest.Page2), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	const subject = "V/v thử nghiệm trục liên thông trên trình duyệt"
@@ -459,7 +462,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`button[name=action][value="03"]`)),
 	)
 	page := recipient.text("read the letter", "main")
-	for _, want := range []string{subject, "42/VPCP-TTĐT", "Nguyễn Văn A", "Công văn 42.pdf", "Tờ trình", "15/01/2030"} {
+	for _, want := range []string{subject, "42/VPCP-TTĐT", "Nguyễn Văn A", "Công văn 42.pdf", "Tờ trình", "15/01/2030",
+		"Chữ ký số trong tệp PDF", "cơ quan ban hành", "không bị sửa sau khi ký"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the document page lacks %q", want)
 		}

@@ -462,7 +462,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		for _, p := range []string{"/v1/", "GET /healthz", "GET /readyz", "GET /metrics"} {
 			mux.Handle(p, apiH)
 		}
-		con, err := newConsole(cfg, h, &push.DeadLetters{Bus: busCfg, Topics: pushTopics}, dir, reg, hubMetrics.Totals(), tokens, onboarded, signedOut, checkpoints, proxies, log)
+		con, err := newConsole(cfg, h, &push.DeadLetters{Bus: busCfg, Topics: pushTopics}, dir, reg, hubMetrics.Totals(), tokens, onboarded, signedOut, checkpoints, proxies, o.PDF, log)
 		if err != nil {
 			return nil, err
 		}
@@ -508,7 +508,7 @@ func serveMetrics(cfg *config.Config, mh http.Handler, g *lifecycle.Group, log *
 // newConsole makes the web console from the configuration: its accounts,
 // and the agencies' keys the hub holds for hosted signing.
 func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, dir *organ.Directory, reg *prometheus.Registry, totals prometheus.Gatherer,
-	tokens *creds.Store, onboarded *agencies.Store, signedOut *logouts.Store, checkpoints *evidence.Checkpointer, proxies edge.Proxies, log *slog.Logger) (*console.Console, error) {
+	tokens *creds.Store, onboarded *agencies.Store, signedOut *logouts.Store, checkpoints *evidence.Checkpointer, proxies edge.Proxies, pdf *pdfsig.Checker, log *slog.Logger) (*console.Console, error) {
 	credentials := map[string]console.AgencyCredentials{}
 	for _, a := range cfg.Agencies {
 		credentials[a.OrganID] = console.AgencyCredentials{Tokens: len(a.Tokens), VDXP: a.VDXPSystemID != "", Webhook: a.WebhookSecret != "", Kafka: a.Kafka.User != ""}
@@ -516,7 +516,7 @@ func newConsole(cfg *config.Config, h *hub.Hub, deadLetters *push.DeadLetters, d
 	o := console.Options{Hub: h, DeadLetters: deadLetters, Directory: dir, Credentials: credentials, SessionKey: []byte(cfg.Console.SessionKey.Reveal()), Secure: cfg.TLS.Enabled(), Log: log,
 		Signers: map[string]console.Signer{}, Proxies: proxies, SpoolDir: filepath.Join(cfg.Hub.DataDir, "spool"),
 		LoginConcurrency: cfg.Console.Login.Concurrency, LoginWait: cfg.Console.Login.Wait, LoginPerMinute: cfg.Console.Login.PerMinute,
-		RegisterSettle: cfg.Console.RegisterSettle}
+		RegisterSettle: cfg.Console.RegisterSettle, PDF: pdf}
 	if cfg.Console.TimeZone != "" {
 		z, err := time.LoadLocation(cfg.Console.TimeZone)
 		if err != nil {

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 )
 
 // Bounds of the compose form.
@@ -56,6 +58,10 @@ type composeForm struct {
 	Due            string // as typed; dd/MM/yyyy once checked
 	SignerName     string
 	SignerPosition string
+	// Seal is how the agency's key signs inside each PDF before the
+	// packet is built: visible (a box on the last page), invisible, or
+	// none (the files are signed already).
+	Seal string
 
 	due time.Time // Due, parsed by checkCompose
 }
@@ -67,6 +73,7 @@ type option struct {
 
 type composeView struct {
 	Hosted     bool
+	CanSeal    bool // the hub's PDF engine is on: the form offers to sign inside the PDFs
 	Form       composeForm
 	Recipients []option // from the directory; empty without one
 	Selected   int      // how many recipients are ticked
@@ -90,7 +97,7 @@ func (s *server) maxUpload() int64 {
 }
 
 func (s *server) composeGet(w http.ResponseWriter, r *http.Request, u *Account, ss *session) {
-	s.composePage(w, r, u, ss, http.StatusOK, composeForm{TypeName: "Công văn", Priority: "0"}, "", "")
+	s.composePage(w, r, u, ss, http.StatusOK, composeForm{TypeName: "Công văn", Priority: "0", Seal: sealVisible}, "", "")
 }
 
 func (s *server) composePage(w http.ResponseWriter, r *http.Request, u *Account, ss *session, status int, f composeForm, errKey, detail string) {
@@ -103,7 +110,7 @@ func (s *server) composePage(w http.ResponseWriter, r *http.Request, u *Account,
 		}
 	}
 	_, hosted := s.o.Signers[u.OrganID]
-	v := &composeView{Hosted: hosted, Form: f, MaxMB: s.maxUpload() >> 20, MaxBytes: s.maxUpload()}
+	v := &composeView{Hosted: hosted, CanSeal: s.o.PDF != nil, Form: f, MaxMB: s.maxUpload() >> 20, MaxBytes: s.maxUpload()}
 	if s.o.Directory != nil {
 		for _, a := range s.o.Directory.Agencies() {
 			if string(a.ID) == u.OrganID {
@@ -187,6 +194,15 @@ func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account,
 		return
 	}
 	now := s.o.Now()
+	if err := s.seal(r.Context(), u, f.Seal, files, now); err != nil {
+		if errors.As(err, &fe) {
+			s.composePage(w, r, u, ss, http.StatusUnprocessableEntity, f, fe.key, fe.detail)
+			return
+		}
+		s.o.Log.Error("console: compose: seal", "organ", u.OrganID, "err", err)
+		s.fail(w, r, u, ss, http.StatusServiceUnavailable, "unavailable", "")
+		return
+	}
 	pk, err := s.buildEdoc(u, f, files, now)
 	if err != nil {
 		s.o.Log.Error("console: compose", "err", err)
@@ -219,6 +235,59 @@ func (s *server) composePost(w http.ResponseWriter, r *http.Request, u *Account,
 	}
 	s.o.Log.Info("console: document sent", "packet", rc.ID, "organ", u.OrganID, "user", u.Username, "to", rc.To)
 	http.Redirect(w, r, "/outbox?new="+url.QueryEscape(rc.ID), http.StatusSeeOther)
+}
+
+// How the agency's key signs inside the PDFs (composeForm.Seal).
+const (
+	sealVisible   = "visible"
+	sealInvisible = "invisible"
+	sealNone      = "none"
+)
+
+// seal signs each spooled PDF with the agency's hosted key, in place, as
+// the issuing organ seals a letter (Nghị định 30/2020) before it is sent.
+// A file the signer refuses (encrypted, with form fields, damaged) is the
+// clerk's to fix: a formError naming it.
+func (s *server) seal(ctx context.Context, u *Account, how string, files []upload, now time.Time) error {
+	if how == sealNone || len(files) == 0 {
+		return nil
+	}
+	if s.o.PDF == nil {
+		return &formError{key: "seal_off"}
+	}
+	sg := s.o.Signers[u.OrganID]
+	e, err := s.o.PDF.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := sealFile(ctx, e, f.path, pdfsig.SignOptions{Cert: sg.Cert, Chain: sg.Chain, Key: sg.Key,
+			Reason: "Ban hành văn bản", Time: now, Visible: how == sealVisible}); err != nil {
+			var pe *pdfsig.Error
+			if errors.As(err, &pe) {
+				return &formError{key: "seal_failed", detail: f.name + " (" + pe.Code + ")"}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func sealFile(ctx context.Context, e *pdfsig.Engine, path string, o pdfsig.SignOptions) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close() //nolint:errcheck // read-only
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := e.Sign(ctx, &out, in, st.Size(), o); err != nil {
+		return err
+	}
+	return os.WriteFile(path, out.Bytes(), 0o600)
 }
 
 // readCompose streams the multipart form: fields into f, PDFs into dir.
@@ -314,6 +383,8 @@ func setField(f *composeForm, name, v string) {
 		f.SignerName = v
 	case "signer_position":
 		f.SignerPosition = v
+	case "seal":
+		f.Seal = v
 	}
 }
 
@@ -376,6 +447,12 @@ func (s *server) checkCompose(f *composeForm, u *Account, files []upload) error 
 		if f.To[i] == u.OrganID {
 			return &formError{key: "bad_recipient", detail: id}
 		}
+	}
+	if f.Seal == "" { // a form without the choice: the console cannot seal
+		f.Seal = sealNone
+	}
+	if !slices.Contains([]string{sealVisible, sealInvisible, sealNone}, f.Seal) {
+		return &formError{key: "bad_request"}
 	}
 	switch {
 	case f.Number == "" || len(f.Number) > 50 || strings.ContainsAny(f.Number, ",/"):

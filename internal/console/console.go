@@ -28,6 +28,7 @@ import (
 	"github.com/lienthong/lienthong/internal/edge"
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/organ"
+	"github.com/lienthong/lienthong/internal/pdfsig"
 )
 
 //go:embed templates
@@ -64,6 +65,9 @@ type Options struct {
 	// Signers are the hosted signing keys by OrganId; an agency without
 	// one sends its statuses unsigned (the hub's policy may refuse them).
 	Signers map[string]Signer
+	// PDF, when set, seals the PDFs a clerk composes with the agency's
+	// hosted key (the hub's engine: pdfium reads, digitorus/pdfsign signs).
+	PDF *pdfsig.Checker
 	// Gatherer, when set, is the registry the hub's metrics are on
 	// (metrics.NewHub); the operators' dashboard at /ops reads it.
 	Gatherer prometheus.Gatherer

@@ -37,7 +37,7 @@ func lang(w http.ResponseWriter, r *http.Request, secure bool) string {
 
 var messages = map[string]msgs{
 	"vi": {
-		"report":                      "Kết quả kiểm tra chữ ký số",
+		"report":                      "Chữ ký số của gói tin",
 		"report_valid":                "Chữ ký số hợp lệ",
 		"report_invalid":              "Chữ ký số không hợp lệ",
 		"report_unsigned":             "Gói tin không có chữ ký số",
@@ -109,6 +109,12 @@ var messages = map[string]msgs{
 		"bad_due":                     "Hạn xử lý không phải là ngày hợp lệ (ngày/tháng/năm, ví dụ 31/12/2026).",
 		"need_file":                   "Hãy đính kèm ít nhất một tệp PDF.",
 		"not_pdf":                     "Tệp đính kèm không phải là tệp PDF",
+		"seal_legend":                 "Ký số vào tệp PDF bằng khóa của cơ quan",
+		"seal_visible":                "Ký số, hiện chữ ký ở cuối trang cuối",
+		"seal_invisible":              "Ký số, không hiện chữ ký trên trang",
+		"seal_none":                   "Không ký vào tệp (tệp đã được ký số)",
+		"seal_failed":                 "Không ký số được vào tệp",
+		"seal_off":                    "Trục liên thông không bật kiểm tra tệp PDF nên không ký số vào tệp được; chọn “Không ký vào tệp”",
 		"too_large":                   "Tổng dung lượng tệp đính kèm vượt quá giới hạn cho phép.",
 		"too_many_files":              "Đính kèm quá nhiều tệp.",
 		"bad_field":                   "Một trường của biểu mẫu quá dài hoặc không hợp lệ.",
@@ -292,7 +298,7 @@ var messages = map[string]msgs{
 		"prio4":                       "Hỏa tốc hẹn giờ",
 	},
 	"en": {
-		"report":                      "Signature verification report",
+		"report":                      "The packet's signature",
 		"report_valid":                "The signatures are valid",
 		"report_invalid":              "The signatures are not valid",
 		"report_unsigned":             "The packet is not signed",
@@ -364,6 +370,12 @@ var messages = map[string]msgs{
 		"bad_due":                     "The due date is not a valid date (day/month/year, e.g. 31/12/2026).",
 		"need_file":                   "Attach at least one PDF file.",
 		"not_pdf":                     "An attachment is not a PDF file",
+		"seal_legend":                 "Sign inside the PDF files with the agency's key",
+		"seal_visible":                "Sign, showing the signature at the end of the last page",
+		"seal_invisible":              "Sign, without showing it on the page",
+		"seal_none":                   "Do not sign inside the files (they are signed already)",
+		"seal_failed":                 "The file could not be signed",
+		"seal_off":                    "The hub does not check PDF files, so it cannot sign inside them; choose “Do not sign inside the files”",
 		"too_large":                   "The attachments are larger than allowed in total.",
 		"too_many_files":              "Too many attachments.",
 		"bad_field":                   "A form field is too long or invalid.",

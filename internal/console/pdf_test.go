@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/console"
-	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/hubtest"
 	"github.com/lienthong/lienthong/internal/organ"
 	"github.com/lienthong/lienthong/internal/pdfsig"
@@ -235,17 +234,7 @@ func TestDocumentPagePDFSignedByPoppler(t *testing.T) {
 	for _, tool := range []string{"pdfsig", "certutil", "pk12util", "openssl"} {
 		tooltest.Require(t, tool)
 	}
-	checker := pdfsig.NewChecker(pdfsig.Options{MaxConcurrent: 1, Deadline: 20 * time.Second})
-	ctx, stop := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- checker.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-ran; err != nil {
-			t.Errorf("pdf engine: %v", err)
-		}
-	})
-	h := hubtest.Start(t, hubtest.Options{Hub: func(o *hub.Options) { o.PDF = checker }})
+	h := hubtest.Start(t, hubtest.Options{PDF: true})
 	dir, err := organ.NewDirectory([]organ.Agency{{ID: g22, Name: "Văn phòng Chính phủ"}, {ID: h29, Name: "UBND Thành phố Hồ Chí Minh"}})
 	if err != nil {
 		t.Fatal(err)

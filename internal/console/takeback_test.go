@@ -22,7 +22,7 @@ func TestReportAndTakeBack(t *testing.T) {
 
 	// H29 sees the verification report, and no take-back action.
 	body := clerk.page("/doc/" + id)
-	for _, want := range []string{"Kết quả kiểm tra chữ ký số", "Chữ ký số hợp lệ", "Cơ quan ký", "<dd>" + g22 + "</dd>", "Chữ ký rời (CMS)"} {
+	for _, want := range []string{"Chữ ký số của gói tin", "Chữ ký số hợp lệ", "Cơ quan ký", "<dd>" + g22 + "</dd>", "Chữ ký rời (CMS)"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("document page lacks %q: %s", want, body)
 		}

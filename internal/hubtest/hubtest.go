@@ -50,6 +50,8 @@ type Hub struct {
 	Agencies map[string]*Agency
 	Dir      string
 	View     *track.Store // the first instance's: tests break it (close it)
+	// PDF is the hubs' PDF engine, with Options.PDF.
+	PDF *pdfsig.Checker
 
 	ctx       context.Context
 	opts      hub.Options
@@ -149,7 +151,7 @@ func Start(t testing.TB, o Options) *Hub {
 				t.Errorf("pdf engine: %v", err)
 			}
 		})
-		th.opts.PDF = pc
+		th.opts.PDF, th.PDF = pc, pc
 	}
 	if o.Hub != nil {
 		o.Hub(&th.opts)
