@@ -23,8 +23,8 @@ import (
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
 	"github.com/lienthong/lienthong/internal/config"
-	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/devsite"
+	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/pki"
 )
 

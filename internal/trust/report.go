@@ -92,7 +92,7 @@ type Attachment struct {
 	// PDF's, not the zip's.
 	Entry  string `json:"entry,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
-	Size      int64  `json:"size"`
+	Size   int64  `json:"size"`
 	// Main marks the first PDF in packet order: the letter itself, whose
 	// organ signature the PDF policy may require; the others are annexes.
 	Main       bool           `json:"main"`
