@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/trust"
@@ -19,31 +20,107 @@ import (
 // Spool keeps a packet's PDF and zip attachments while edxml parses it
 // (Writer is an edxml.Options.Attachment): each attachment whose decoded
 // bytes start with "%PDF-" or a zip's "PK\x03\x04", the rules edxml's
-// Format follows, goes to an unlinked file in dir; the others are not
-// kept. Zips are kept because the national axis's SDK zips files, the
-// letter included. Close releases the files.
+// Format follows, is kept; the others are not. Zips are kept because the
+// national axis's SDK zips files, the letter included. A letter is kept in
+// memory (up to memPerFile, within a process-wide memBudget), a larger
+// file in an unlinked file in dir: creating and removing a file cost more
+// than parsing the letter. Close releases them.
 type Spool struct {
 	dir   string
-	files map[int]*os.File
-	extra []*os.File // PDFs extracted from zips
+	files map[int]*kept
+	extra []*kept // PDFs extracted from zips
 }
 
+// Memory for kept files: per file, and for all spools of the process, so
+// that many concurrent submissions spill to disk instead of growing the
+// heap.
+const (
+	memPerFile = 2 << 20
+	memBudget  = 64 << 20
+)
+
+var memHeld atomic.Int64
+
 // NewSpool returns an empty spool writing into dir ("" is the system's).
-func NewSpool(dir string) *Spool { return &Spool{dir: dir, files: map[int]*os.File{}} }
+func NewSpool(dir string) *Spool { return &Spool{dir: dir, files: map[int]*kept{}} }
 
 // Writer receives the decoded bytes of the index-th attachment.
 func (s *Spool) Writer(index int) (io.Writer, error) { return &sniffer{s: s, i: index}, nil }
 
-// Close closes the kept files; their names were removed when made.
+// Close releases the kept files; files on disk were unlinked when made.
 func (s *Spool) Close() {
-	for i, f := range s.files {
-		f.Close() //nolint:errcheck,gosec // unlinked temp file
+	for i, k := range s.files {
+		k.release()
 		delete(s.files, i)
 	}
-	for _, f := range s.extra {
-		f.Close() //nolint:errcheck,gosec // unlinked temp file
+	for _, k := range s.extra {
+		k.release()
 	}
 	s.extra = nil
+}
+
+// kept is one kept file: its bytes in memory, or spilled to a file.
+type kept struct {
+	dir  string
+	mem  []byte
+	held int64 // of memHeld
+	f    *os.File
+	size int64
+}
+
+func (k *kept) Write(p []byte) (int, error) {
+	if k.f == nil {
+		n := int64(len(p))
+		if k.size+n <= memPerFile && memHeld.Add(n) <= memBudget {
+			k.held += n
+			k.mem = append(k.mem, p...)
+			k.size += n
+			return len(p), nil
+		} else if k.size+n <= memPerFile {
+			memHeld.Add(-n) // over the budget: not taken
+		}
+		if err := k.spill(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := k.f.Write(p)
+	k.size += int64(n)
+	return n, err
+}
+
+// spill moves the bytes held in memory to an unlinked file.
+func (k *kept) spill() error {
+	f, err := os.CreateTemp(k.dir, "pdf-*")
+	if err != nil {
+		return err
+	}
+	// Unlinked at once: nothing is left behind by a crash, and the file is
+	// read through the handle.
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close() //nolint:errcheck,gosec // failing already
+		return err
+	}
+	k.f = f
+	_, err = f.Write(k.mem)
+	memHeld.Add(-k.held)
+	k.mem, k.held = nil, 0
+	return err
+}
+
+// reader reads the kept bytes.
+func (k *kept) reader() io.ReaderAt {
+	if k.f != nil {
+		return k.f
+	}
+	return bytes.NewReader(k.mem)
+}
+
+func (k *kept) release() {
+	memHeld.Add(-k.held)
+	k.mem, k.held = nil, 0
+	if k.f != nil {
+		k.f.Close() //nolint:errcheck,gosec // unlinked temp file
+	}
 }
 
 var (
@@ -56,7 +133,7 @@ type sniffer struct {
 	s    *Spool
 	i    int
 	head []byte
-	f    *os.File
+	k    *kept
 	skip bool
 }
 
@@ -64,8 +141,8 @@ func (w *sniffer) Write(p []byte) (int, error) {
 	if w.skip {
 		return len(p), nil
 	}
-	if w.f != nil {
-		return w.f.Write(p)
+	if w.k != nil {
+		return w.k.Write(p)
 	}
 	take := min(len(magicPDF)-len(w.head), len(p))
 	w.head = append(w.head, p[:take]...)
@@ -76,22 +153,12 @@ func (w *sniffer) Write(p []byte) (int, error) {
 		w.skip = true
 		return len(p), nil
 	}
-	f, err := os.CreateTemp(w.s.dir, "pdf-*")
-	if err != nil {
+	w.k = &kept{dir: w.s.dir}
+	w.s.files[w.i] = w.k
+	if _, err := w.k.Write(w.head); err != nil {
 		return 0, err
 	}
-	// Unlinked at once: nothing is left behind by a crash, and the file is
-	// read through the handle.
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close() //nolint:errcheck,gosec // failing already
-		return 0, err
-	}
-	w.f = f
-	w.s.files[w.i] = f
-	if _, err := f.Write(w.head); err != nil {
-		return 0, err
-	}
-	if _, err := f.Write(p[take:]); err != nil {
+	if _, err := w.k.Write(p[take:]); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -189,15 +256,15 @@ func (e *Engine) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.P
 		out = append(out, *r)
 	}
 	for i, a := range p.Attachments {
-		f := s.files[i]
+		k := s.files[i]
 		switch {
-		case f == nil:
+		case k == nil:
 		case a.Format == "pdf":
-			r := check(f, a.Size)
+			r := check(k.reader(), a.Size)
 			r.Index, r.ContentID, r.Name, r.SHA256, r.Size = i, a.ContentID, a.AttachmentName, a.SHA256, a.Size
 			add(r)
 		case a.Format == "zip" && a.Zip != nil:
-			zr, err := zip.NewReader(f, a.Size)
+			zr, err := zip.NewReader(k.reader(), a.Size)
 			if err != nil {
 				continue // edxml read it; nothing to add
 			}
@@ -216,10 +283,10 @@ func (e *Engine) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.P
 	return out
 }
 
-// extractPDF copies a zip entry that is a PDF into an unlinked file the
-// spool owns; nil for any other entry. The entry's size was bounded by
+// extractPDF keeps a zip entry that is a PDF, as the spool keeps
+// attachments; nil for any other entry. The entry's size was bounded by
 // edxml's unzip, which also held it to its declared size.
-func (s *Spool) extractPDF(z *zip.File) (*os.File, error) {
+func (s *Spool) extractPDF(z *zip.File) (io.ReaderAt, error) {
 	if z.FileInfo().IsDir() || z.UncompressedSize64 < uint64(len(magicPDF)) {
 		return nil, nil
 	}
@@ -232,26 +299,18 @@ func (s *Spool) extractPDF(z *zip.File) (*os.File, error) {
 	if _, err := io.ReadFull(rc, head); err != nil || !bytes.Equal(head, magicPDF) {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.dir, "pdf-*")
-	if err != nil {
+	k := &kept{dir: s.dir}
+	s.extra = append(s.extra, k)
+	if _, err := k.Write(head); err != nil {
 		return nil, err
 	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close() //nolint:errcheck,gosec // failing already
+	if _, err := io.Copy(k, io.LimitReader(rc, int64(z.UncompressedSize64))); err != nil {
 		return nil, err
 	}
-	s.extra = append(s.extra, f)
-	if _, err := f.Write(head); err != nil {
-		return nil, err
+	if uint64(k.size) != z.UncompressedSize64 {
+		return nil, fmt.Errorf("zip entry %q: %d bytes, declared %d", z.Name, k.size, z.UncompressedSize64)
 	}
-	n, err := io.Copy(f, io.LimitReader(rc, int64(z.UncompressedSize64)))
-	if err != nil {
-		return nil, err
-	}
-	if uint64(n)+uint64(len(head)) != z.UncompressedSize64 {
-		return nil, fmt.Errorf("zip entry %q: %d bytes, declared %d", z.Name, uint64(n)+uint64(len(head)), z.UncompressedSize64)
-	}
-	return f, nil
+	return k.reader(), nil
 }
 
 func sha256Hex(r io.ReaderAt, size int64) string {

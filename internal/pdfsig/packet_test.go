@@ -156,8 +156,8 @@ func TestOrganSignedBinding(t *testing.T) {
 	}
 }
 
-// The spool tells a PDF from its first five bytes however the parser
-// cuts the stream, and keeps nothing else.
+// The spool tells a PDF (or a zip) from its first bytes however the
+// parser cuts the stream, and keeps nothing else.
 func TestSpoolSniffs(t *testing.T) {
 	tests := []struct {
 		give string
@@ -166,7 +166,8 @@ func TestSpoolSniffs(t *testing.T) {
 		{"%PDF-1.7 body", true},
 		{"%PDF", false},
 		{" %PDF-1.7", false},
-		{"PK\x03\x04zip", false},
+		{"PK\x03\x04zip", true}, // a zip may hold the letter
+		{"GIF89a", false},
 	}
 	for _, tt := range tests {
 		s := NewSpool(t.TempDir())
@@ -176,12 +177,12 @@ func TestSpoolSniffs(t *testing.T) {
 				t.Fatalf("%q: write %d %v", tt.give, n, err)
 			}
 		}
-		f := s.files[0]
-		if (f != nil) != tt.want {
-			t.Errorf("%q kept: %v, want %v", tt.give, f != nil, tt.want)
+		k := s.files[0]
+		if (k != nil) != tt.want {
+			t.Errorf("%q kept: %v, want %v", tt.give, k != nil, tt.want)
 		}
-		if f != nil {
-			got, _ := io.ReadAll(io.NewSectionReader(f, 0, 1<<20))
+		if k != nil {
+			got, _ := io.ReadAll(io.NewSectionReader(k.reader(), 0, 1<<20))
 			if string(got) != tt.give {
 				t.Errorf("kept %q, want %q", got, tt.give)
 			}
@@ -246,5 +247,48 @@ func TestVerifyPacketZipped(t *testing.T) {
 	}
 	if got[0].Size != int64(len(valid)) {
 		t.Errorf("zipped PDF's size %d, want %d", got[0].Size, len(valid))
+	}
+}
+
+// A letter stays in memory; a file past memPerFile, or past the process's
+// budget, goes to disk whole; the budget is given back on Close.
+func TestSpoolSpills(t *testing.T) {
+	held := memHeld.Load()
+	big := bytes.Repeat([]byte("x"), memPerFile+1)
+	copy(big, "%PDF-")
+	tests := []struct {
+		name     string
+		give     []byte
+		taken    int64 // of the budget, before the write
+		wantDisk bool
+	}{
+		{"letter", []byte("%PDF-1.7 a letter"), 0, false},
+		{"large", big, 0, true},
+		{"budget spent", []byte("%PDF-1.7 a letter"), memBudget, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			memHeld.Add(tt.taken)
+			defer memHeld.Add(-tt.taken)
+			s := NewSpool(t.TempDir())
+			w, _ := s.Writer(0)
+			for chunk := range slices.Chunk(tt.give, 4096) {
+				if _, err := w.Write(chunk); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k := s.files[0]
+			if (k.f != nil) != tt.wantDisk {
+				t.Errorf("on disk: %v, want %v", k.f != nil, tt.wantDisk)
+			}
+			got, _ := io.ReadAll(io.NewSectionReader(k.reader(), 0, int64(len(tt.give))+1))
+			if !bytes.Equal(got, tt.give) {
+				t.Errorf("kept %d bytes, want %d", len(got), len(tt.give))
+			}
+			s.Close()
+			if memHeld.Load() != held+tt.taken {
+				t.Errorf("budget held after Close: %d, want %d", memHeld.Load(), held+tt.taken)
+			}
+		})
 	}
 }
