@@ -1,6 +1,7 @@
 package schemas_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/hubtest"
+	"github.com/lienthong/lienthong/internal/pdfsig"
+	"github.com/lienthong/lienthong/internal/pdfsig/pdfsigtest"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/schemas"
 	"github.com/lienthong/lienthong/schemas/events"
@@ -223,6 +226,15 @@ func TestRealPayloadsValidate(t *testing.T) {
 	}
 	c.expect(c.do(http.MethodGet, "/v1/packets/{id}/timeline", "/v1/packets/"+id1250+"/timeline", g12.Token, "", nil), 200, "")
 
+	// A letter sealed by its sender, its annex zipped: the verdicts on the
+	// PDFs' signatures travel with it.
+	sealed := sealedLetter(t, h, g12, g22)
+	rSealed := c.send(g12.Token, sealed, g12)
+	c.expect(rSealed, 201, "")
+	idSealed := field(t, rSealed.body, "id")
+	c.inbox(g22, "edoc", 1)
+	c.expect(c.do(http.MethodGet, "/v1/packets/{id}/timeline", "/v1/packets/"+idSealed+"/timeline", g22.Token, "", nil), 200, "")
+
 	// Refusals, each a problem+json.
 	altered := bytes.Replace(doc1234, []byte("năm 2025</edXML:Subject>"), []byte("năm 2025 (bản sửa)</edXML:Subject>"), 1)
 	// A replacement of 1234 (it names the replaced document).
@@ -265,6 +277,17 @@ func TestRealPayloadsValidate(t *testing.T) {
 
 	// An agency acts on its inbox message without fetching the packet: the
 	// real document and the real status carry what it needs.
+	var sealedItem *events.Delivery
+	for _, d := range inboxes[prefix+"inbox.000.00.00.G22"] {
+		if d.ID == idSealed {
+			sealedItem = &d
+		}
+	}
+	if sealedItem == nil || len(sealedItem.Attachments) != 2 || !sealedItem.Attachments[0].OrganSigned ||
+		sealedItem.Attachments[0].Signatures[0].OrganID != g12.ID || sealedItem.Attachments[1].Entry != "phu-luc.pdf" {
+		t.Errorf("the sealed letter's inbox message: %+v", sealedItem)
+	}
+
 	doc1234ID := field(t, r1234.body, "documentId")
 	for _, tt := range []struct {
 		topic, id string
@@ -503,4 +526,55 @@ func readPartition(ctx context.Context, t *testing.T, addrs []string, topic stri
 			return slices.Clip(msgs)
 		}
 	}
+}
+
+// sealedLetter is an edoc from one agency to another whose letter is
+// sealed with the sender's key (pdfsig.Engine.Sign) and whose unsigned
+// annex travels zipped, as the axis's SDK sends files.
+func sealedLetter(t *testing.T, h *hubtest.Hub, from, to *hubtest.Agency) []byte {
+	t.Helper()
+	e, err := h.PDF.Engine(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := pdfsigtest.Write(pdfsigtest.Page1, pdfsigtest.Page2)
+	var letter bytes.Buffer
+	if err := e.Sign(t.Context(), &letter, bytes.NewReader(unsigned), int64(len(unsigned)),
+		pdfsig.SignOptions{Cert: from.Cert.Cert, Chain: from.Cert.Chain, Key: from.Cert.Key}); err != nil {
+		t.Fatal(err)
+	}
+	var annex bytes.Buffer
+	zw := zip.NewWriter(&annex)
+	w, err := zw.Create("phu-luc.pdf")
+	if err == nil {
+		_, err = w.Write(unsigned)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	docID := from.ID + ",2025/11/22,77/SEAL"
+	p := &edxml.Packet{Kind: edxml.KindEdoc, Header: &edxml.Header{
+		From:         edxml.Organization{OrganID: from.ID, OrganName: "Bộ Tài chính"},
+		To:           []edxml.Organization{{OrganID: to.ID, OrganName: "Văn phòng Chính phủ"}},
+		DocumentID:   docID,
+		Code:         edxml.Code{Number: "77", Notation: "SEAL"},
+		Promulgation: edxml.Promulgation{Place: "Hà Nội", Date: "2025/11/22"},
+		DocumentType: edxml.DocumentType{Type: "1", TypeDetail: "0", TypeName: "Công văn"},
+		Subject:      "V/v văn bản có con dấu điện tử",
+		OtherInfo:    edxml.OtherInfo{Priority: "0"},
+	}, Trace: &edxml.Trace{
+		Headers:  []edxml.TraceHeader{{OrganID: from.ID, Timestamp: "2025/11/22 09:00:00"}},
+		Business: &edxml.Business{DocumentID: docID, DocType: edxml.BusinessNew, Paper: "0"},
+	}}
+	p.AddFile("letter", "CV-77.pdf", "Văn bản chính", "application/pdf")
+	p.AddFile("annex", "phu-luc.zip", "Phụ lục", "application/zip")
+	files := [][]byte{letter.Bytes(), annex.Bytes()}
+	var out bytes.Buffer
+	if err := edxml.Write(&out, p, func(i int) (io.Reader, error) { return bytes.NewReader(files[i]), nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
