@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,40 +10,11 @@ import (
 	"testing"
 
 	"github.com/lienthong/lienthong/internal/config"
-	"github.com/lienthong/lienthong/internal/edxml"
 	"github.com/lienthong/lienthong/internal/pdfsig/pdfsigtest"
 	"github.com/lienthong/lienthong/internal/pki"
 	"github.com/lienthong/lienthong/internal/tooltest"
 	"github.com/lienthong/lienthong/internal/trust"
 )
-
-// letter builds an edoc from one organ to another carrying the given
-// PDFs, in order (the first is the letter).
-func letter(t *testing.T, from, to, number string, pdfs ...[]byte) []byte {
-	t.Helper()
-	docID := from + ",2026/12/07," + number + "/PDF"
-	p := &edxml.Packet{Kind: edxml.KindEdoc, Header: &edxml.Header{
-		From:         edxml.Organization{OrganID: from, OrganName: "Cơ quan gửi"},
-		To:           []edxml.Organization{{OrganID: to, OrganName: "Cơ quan nhận"}},
-		DocumentID:   docID,
-		Code:         edxml.Code{Number: number, Notation: "PDF"},
-		Promulgation: edxml.Promulgation{Place: "Hà Nội", Date: "2026/12/07"},
-		DocumentType: edxml.DocumentType{Type: "1", TypeDetail: "0", TypeName: "Công văn"},
-		Subject:      "Văn bản ký số " + number,
-		OtherInfo:    edxml.OtherInfo{Priority: "0"},
-	}, Trace: &edxml.Trace{
-		Headers:  []edxml.TraceHeader{{OrganID: from, Timestamp: "2026/12/07 09:00:00"}},
-		Business: &edxml.Business{DocumentID: docID, DocType: edxml.BusinessNew, Paper: "0"},
-	}}
-	for i := range pdfs {
-		p.AddFile(fmt.Sprintf("f%d", i), fmt.Sprintf("tep-%d.pdf", i), "", "application/pdf")
-	}
-	var buf bytes.Buffer
-	if err := edxml.Write(&buf, p, func(i int) (io.Reader, error) { return bytes.NewReader(pdfs[i]), nil }); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // attachmentsOf decodes verification.attachments of a receipt or a
 // problem.
@@ -112,7 +82,7 @@ agencies:
 	}
 
 	// G22 seals its letter; the annex carries a person's signature.
-	sent := letter(t, g22.OrganID, h29.OrganID, "1", sealed, personal)
+	sent := pdfsigtest.Letter(t, g22.OrganID, h29.OrganID, "1", sealed, personal)
 	code, rc := post("g22-token-0123456789", g22, sent)
 	if code != 201 {
 		t.Fatalf("sealed letter: %d %v", code, rc)
@@ -143,7 +113,7 @@ agencies:
 
 	// G22's organ policy: a letter only a person signed is refused, with
 	// the verdicts that say why.
-	code, prob := post("g22-token-0123456789", g22, letter(t, g22.OrganID, h29.OrganID, "2", personal, sealed))
+	code, prob := post("g22-token-0123456789", g22, pdfsigtest.Letter(t, g22.OrganID, h29.OrganID, "2", personal, sealed))
 	if code != 422 || prob["code"] != "pdf.organ_signature_missing" {
 		t.Fatalf("person-signed letter under the organ policy: %d %v", code, prob)
 	}
@@ -152,7 +122,7 @@ agencies:
 	}
 	// H29 is under the default, report only: its unsigned letter passes,
 	// reported unsigned.
-	unsigned := letter(t, h29.OrganID, g22.OrganID, "3", kit.Unsigned())
+	unsigned := pdfsigtest.Letter(t, h29.OrganID, g22.OrganID, "3", kit.Unsigned())
 	code, rc = post("h29-token-0123456789", h29, unsigned)
 	if atts := attachmentsOf(t, rc); code != 201 || len(atts) != 1 || len(atts[0].Signatures) != 0 || atts[0].OrganSigned {
 		t.Fatalf("unsigned letter, report policy: %d %v", code, rc)

@@ -18,31 +18,10 @@ import (
 	"github.com/lienthong/lienthong/internal/trust"
 )
 
-// packetWith builds an edoc from pdfsigtest.OrganID carrying files, in
-// order.
+// packetWith is an edoc from pdfsigtest.OrganID carrying files, in order.
 func packetWith(t *testing.T, files ...[]byte) []byte {
 	t.Helper()
-	p := &edxml.Packet{Kind: edxml.KindEdoc, Header: &edxml.Header{
-		From:         edxml.Organization{OrganID: pdfsigtest.OrganID, OrganName: "Organ One"},
-		To:           []edxml.Organization{{OrganID: "000.00.00.H29", OrganName: "UBND"}},
-		DocumentID:   pdfsigtest.OrganID + ",2026/12/07,1/PDF",
-		Code:         edxml.Code{Number: "1", Notation: "PDF"},
-		Promulgation: edxml.Promulgation{Place: "Hà Nội", Date: "2026/12/07"},
-		DocumentType: edxml.DocumentType{Type: "1", TypeDetail: "0", TypeName: "Công văn"},
-		Subject:      "PDF signatures",
-		OtherInfo:    edxml.OtherInfo{Priority: "0"},
-	}, Trace: &edxml.Trace{
-		Headers:  []edxml.TraceHeader{{OrganID: pdfsigtest.OrganID, Timestamp: "2026/12/07 09:00:00"}},
-		Business: &edxml.Business{DocumentID: pdfsigtest.OrganID + ",2026/12/07,1/PDF", DocType: edxml.BusinessNew, Paper: "0"},
-	}}
-	for i := range files {
-		p.AddFile(string(rune('a'+i)), "file"+string(rune('a'+i))+".pdf", "", "application/pdf")
-	}
-	var buf bytes.Buffer
-	if err := edxml.Write(&buf, p, func(i int) (io.Reader, error) { return bytes.NewReader(files[i]), nil }); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return pdfsigtest.Letter(t, pdfsigtest.OrganID, "000.00.00.H29", "1", files...)
 }
 
 func parseKept(t *testing.T, packet []byte) (*edxml.Packet, *Spool) {
@@ -107,7 +86,7 @@ func TestVerifyPacket(t *testing.T) {
 	// The same files with the unsigned one first: the letter is unsigned.
 	p, s = parseKept(t, packetWith(t, fixture(t, "unsigned"), valid))
 	got = engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
-	if ok, why := MainOrganSigned(got); ok || !strings.Contains(why, "filea.pdf") || !got[1].OrganSigned {
+	if ok, why := MainOrganSigned(got); ok || !strings.Contains(why, "tep-0.pdf") || !got[1].OrganSigned {
 		t.Errorf("unsigned main PDF: MainOrganSigned %v %q; annex organSigned %v", ok, why, got[1].OrganSigned)
 	}
 	if ok, why := MainOrganSigned([]trust.Attachment{}); ok || !strings.Contains(why, "no PDF") {

@@ -146,12 +146,12 @@ type VerifyOptions struct {
 	At   time.Time // validity and revocation are judged at this time; zero means now
 }
 
-// Attachment and Signature are the report's (internal/trust): the
-// verification report carries them.
-type (
-	Attachment = trust.Attachment
-	Signature  = trust.PDFSignature
-)
+// Attachment is the verdict on one PDF: the report's type (internal/trust),
+// since the verification report carries it.
+type Attachment = trust.Attachment
+
+// Signature is the verdict on one signature inside a PDF (the report's).
+type Signature = trust.PDFSignature
 
 // Verify reads r (size bytes) with pdfium and verifies every signature in
 // it. It never fails: a file pdfium cannot read gets an Attachment with a

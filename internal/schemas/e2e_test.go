@@ -555,26 +555,5 @@ func sealedLetter(t *testing.T, h *hubtest.Hub, from, to *hubtest.Agency) []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	docID := from.ID + ",2025/11/22,77/SEAL"
-	p := &edxml.Packet{Kind: edxml.KindEdoc, Header: &edxml.Header{
-		From:         edxml.Organization{OrganID: from.ID, OrganName: "Bộ Tài chính"},
-		To:           []edxml.Organization{{OrganID: to.ID, OrganName: "Văn phòng Chính phủ"}},
-		DocumentID:   docID,
-		Code:         edxml.Code{Number: "77", Notation: "SEAL"},
-		Promulgation: edxml.Promulgation{Place: "Hà Nội", Date: "2025/11/22"},
-		DocumentType: edxml.DocumentType{Type: "1", TypeDetail: "0", TypeName: "Công văn"},
-		Subject:      "V/v văn bản có con dấu điện tử",
-		OtherInfo:    edxml.OtherInfo{Priority: "0"},
-	}, Trace: &edxml.Trace{
-		Headers:  []edxml.TraceHeader{{OrganID: from.ID, Timestamp: "2025/11/22 09:00:00"}},
-		Business: &edxml.Business{DocumentID: docID, DocType: edxml.BusinessNew, Paper: "0"},
-	}}
-	p.AddFile("letter", "CV-77.pdf", "Văn bản chính", "application/pdf")
-	p.AddFile("annex", "phu-luc.zip", "Phụ lục", "application/zip")
-	files := [][]byte{letter.Bytes(), annex.Bytes()}
-	var out bytes.Buffer
-	if err := edxml.Write(&out, p, func(i int) (io.Reader, error) { return bytes.NewReader(files[i]), nil }); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return pdfsigtest.Letter(t, from.ID, to.ID, "77", letter.Bytes(), annex.Bytes())
 }
