@@ -290,7 +290,8 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		// pdfium takes seconds to compile; the first PDF waits for it.
 		o.PDF = pdfsig.NewChecker(cfg.PDF.Engine(cfg.Hub.DataDir))
 		g.Go("pdf engine", o.PDF.Run)
-		o.PDFPolicy = map[string]string{"v1": cfg.PDF.Policy.V1, "vdxp": cfg.PDF.Policy.VDXP}
+		// The console composes over the REST API's rules.
+		o.PDFPolicy = map[string]string{"v1": cfg.PDF.Policy.V1, "console": cfg.PDF.Policy.V1, "vdxp": cfg.PDF.Policy.VDXP}
 		o.AgencyPDFPolicy = map[string]string{}
 		for _, a := range cfg.Agencies {
 			if a.PDFPolicy != "" {

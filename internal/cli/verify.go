@@ -171,7 +171,9 @@ func verifyFile(ctx context.Context, v *trust.Verifier, eng *pdfsig.Engine, path
 		report.Errors = append(report.Errors, trust.Problem{Code: trust.CodeMissing, Message: "the packet has no signature: no detached CMS was given and it carries no XML-DSig"})
 	}
 	if kept != nil && p != nil && p.Kind == edxml.KindEdoc {
-		report.Attachments = eng.VerifyPacket(ctx, v, p, kept, pdfsig.VerifyOptions{From: from, At: at})
+		if report.Attachments, err = eng.VerifyPacket(ctx, v, p, kept, pdfsig.VerifyOptions{From: from, At: at}); err != nil {
+			return nil, err
+		}
 		if pdfPolicy == hub.PDFOrgan && len(p.Attachments) > 0 {
 			if ok, why := pdfsig.MainOrganSigned(report.Attachments); !ok {
 				report.Errors = append(report.Errors, trust.Problem{Code: pdfsig.CodeOrganMissing, Message: why})

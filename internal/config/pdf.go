@@ -16,9 +16,10 @@ type PDF struct {
 	// Verify checks them (default true): each PDF's signatures go into the
 	// verification report, the receipt and the console's document page.
 	Verify bool `mapstructure:"verify" json:"verify"`
-	// Policy per channel: report (default) refuses nothing; organ refuses
-	// an edoc whose main PDF lacks the sending organ's valid signature
-	// (pdf.organ_signature_missing). An agency's pdfPolicy may tighten it.
+	// Policy per channel (v1's also applies to the console's compose
+	// page): report (default) refuses nothing; organ refuses an edoc whose
+	// main PDF lacks the sending organ's seal (pdf.organ_signature_missing).
+	// An agency's pdfPolicy may tighten it, never loosen it.
 	Policy PDFChannels `mapstructure:"policy" json:"policy"`
 	// MemoryLimit caps each pdfium sandbox (default 256 MiB); Deadline
 	// bounds the check of one packet's PDFs (default 10s); MaxConcurrent

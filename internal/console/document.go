@@ -165,7 +165,7 @@ func (s *server) doc(w http.ResponseWriter, r *http.Request, u *Account, ss *ses
 	}
 	if rep, err := s.o.Hub.Report(r.Context(), u.OrganID, id); err == nil {
 		d.Report = newReportView(p.M, p.Lang, rep)
-		d.Report.PDFs = newPDFViews(p.M, p.Lang, rep.Attachments, pk.From(), s.organName)
+		d.Report.PDFs = newPDFViews(p.M, p.Lang, rep.Attachments, s.organName)
 		for i, sg := range d.Report.Signatures {
 			// An agency's certificate names the agency: said once, as
 			// the signing agency.

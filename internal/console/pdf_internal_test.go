@@ -38,6 +38,8 @@ func TestPDFLine(t *testing.T) {
 	organ := func(id string, changes string) trust.PDFSignature {
 		s := person("CA spelling", true, changes)
 		s.OrganID = id
+		// The hub binds the seal to the sender by UID or alias.
+		s.FromSender = id == from || id == alias
 		return s
 	}
 	tests := []struct {
@@ -48,7 +50,7 @@ func TestPDFLine(t *testing.T) {
 		{
 			name: "one of two signatures invalid: it is named",
 			give: trust.Attachment{Main: true, OrganSigned: true, Signatures: []trust.PDFSignature{
-				person("Trần Thị B", false, pdfsig.ChangesAnnotations), organ(from, pdfsig.ChangesNone)}},
+				person("Trần Thị B", false, pdfsig.ChangesSignatures), organ(from, pdfsig.ChangesNone)}},
 			want: `Văn bản được ký số bởi cơ quan ban hành Văn phòng Chính phủ <small class="secondary">000.00.00.G22</small>; ` +
 				`chữ ký số của Trần Thị B không hợp lệ: nội dung văn bản đã bị thay đổi sau khi ký; không bị sửa sau khi ký.`,
 		},
@@ -60,19 +62,28 @@ func TestPDFLine(t *testing.T) {
 		{
 			name: "the sender's seal under an alias",
 			give: trust.Attachment{Main: true, OrganSigned: true, Signatures: []trust.PDFSignature{
-				person("Nguyễn Văn A", true, pdfsig.ChangesAnnotations), organ(alias, pdfsig.ChangesNone)}},
+				person("Nguyễn Văn A", true, pdfsig.ChangesSignatures), organ(alias, pdfsig.ChangesNone)}},
 			want: `Văn bản được ký số bởi Nguyễn Văn A; cơ quan ban hành: CA spelling <small class="secondary">000.00.00.G99</small>; không bị sửa sau khi ký.`,
 		},
 		{
-			name: "an annex with a comment added after its only signature",
-			give: trust.Attachment{Signatures: []trust.PDFSignature{person("Nguyễn Văn A", true, pdfsig.ChangesAnnotations)}},
-			want: `Tệp được ký số bởi Nguyễn Văn A; sau khi ký chỉ được thêm chú thích, nội dung không bị sửa.`,
+			name: "the sender's UID on a certificate the directory does not pin",
+			give: trust.Attachment{Main: true, Signatures: []trust.PDFSignature{func() trust.PDFSignature {
+				s := organ(from, pdfsig.ChangesNone)
+				s.FromSender = false
+				return s
+			}()}},
+			want: `Cơ quan khác ký: Văn phòng Chính phủ <small class="secondary">000.00.00.G22</small>; không có chữ ký số của cơ quan gửi; không bị sửa sau khi ký.`,
+		},
+		{
+			name: "an annex with a signature added after its only signature",
+			give: trust.Attachment{Signatures: []trust.PDFSignature{person("Nguyễn Văn A", true, pdfsig.ChangesSignatures)}},
+			want: `Tệp được ký số bởi Nguyễn Văn A; sau khi ký chỉ được thêm chữ ký số, trang văn bản không đổi.`,
 		},
 	}
 	m := messages["vi"]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newPDFViews(m, "vi", []trust.Attachment{tt.give}, from, name)
+			v := newPDFViews(m, "vi", []trust.Attachment{tt.give}, name)
 			if got := string(v[0].Line); got != tt.want {
 				t.Errorf("line\n got %s\nwant %s", got, tt.want)
 			}

@@ -95,12 +95,12 @@ func TestDocumentPagePDFSignatures(t *testing.T) {
 	ca := subjectDN("Cục Chứng thực số và Bảo mật thông tin", "Ban Cơ yếu Chính phủ", "")
 	person := trust.PDFSignature{Signer: &trust.Cert{Subject: subjectDN("Nguyễn Văn A", "Văn phòng Chính phủ", ""), Issuer: ca,
 		SHA256: strings.Repeat("a1", 32), Serial: "4242"}, SignedAt: &signedAt, SubFilter: "ETSI.CAdES.detached",
-		ByteRange: []int64{0, 1000, 9194, 806}, Valid: true, Changes: pdfsig.ChangesAnnotations,
+		ByteRange: []int64{0, 1000, 9194, 806}, Valid: true, Changes: pdfsig.ChangesSignatures,
 		Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
 	// The CA writes the organ's name its own way; the page shows the
 	// directory's.
 	seal := trust.PDFSignature{Signer: &trust.Cert{Subject: subjectDN("VAN PHONG CHINH PHU", "", g22), Issuer: ca, OrganID: g22,
-		SHA256: strings.Repeat("b2", 32)}, OrganID: g22, SignedAt: &signedAt, SubFilter: "adbe.pkcs7.detached",
+		SHA256: strings.Repeat("b2", 32)}, OrganID: g22, FromSender: true, SignedAt: &signedAt, SubFilter: "adbe.pkcs7.detached",
 		ByteRange: []int64{0, 2000, 10194, 1806}, Valid: true, CoversWholeFile: true, Changes: pdfsig.ChangesNone,
 		Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
 	modified := seal
@@ -137,7 +137,7 @@ func TestDocumentPagePDFSignatures(t *testing.T) {
 				"<strong>CV-1234.pdf</strong> · Văn bản chính",
 				"<strong>Phu-luc.pdf</strong> · Phụ lục",
 				`<span class="badge warn">Không có chữ ký số</span> Tệp không có chữ ký số.`,
-				"<strong>Nguyễn Văn A</strong> (cá nhân), <span class=\"signed-at\">ký lúc 20/11/2025 09:30 (theo người ký)</span>: hợp lệ; sau khi ký có thêm chú thích hoặc chữ ký, nội dung không đổi.",
+				"<strong>Nguyễn Văn A</strong> (cá nhân), <span class=\"signed-at\">ký lúc 20/11/2025 09:30 (theo người ký)</span>: hợp lệ; sau khi ký chỉ có thêm chữ ký số, trang văn bản không đổi.",
 				"<strong>Văn phòng Chính phủ</strong> <small class=\"secondary\">" + g22 + "</small> (cơ quan), <span class=\"signed-at\">ký lúc 20/11/2025 09:30 (theo người ký)</span>: hợp lệ; ký trên toàn bộ tệp.",
 			},
 			wantTech: []string{"ETSI.CAdES.detached", "[0 1000 9194 806]", "UID=" + g22 + ", CN=VAN PHONG CHINH PHU", strings.Repeat("b2", 32), "<code>4242</code>"},
@@ -146,8 +146,8 @@ func TestDocumentPagePDFSignatures(t *testing.T) {
 			name: "content changed after the signature",
 			give: []trust.Attachment{attachment(true, "CV-1234.pdf", modified)},
 			want: []string{
-				`<span class="badge warn">Bị sửa sau khi ký</span> Văn bản được ký số bởi cơ quan ban hành Văn phòng Chính phủ <small class="secondary">` + g22 + `</small>; tệp đã bị sửa nội dung sau khi ký.`,
-				": hợp lệ; nội dung bị sửa sau khi ký.",
+				`<span class="badge warn">Bị sửa sau khi ký</span> Văn bản được ký số bởi cơ quan ban hành Văn phòng Chính phủ <small class="secondary">` + g22 + `</small>; tệp đã bị sửa hoặc thêm nội dung sau khi ký.`,
+				": hợp lệ; tệp bị sửa hoặc thêm nội dung sau khi ký.",
 			},
 			wantTech: []string{pdfsig.CodeModified},
 		},
@@ -280,7 +280,7 @@ func TestDocumentPagePDFSignedByPoppler(t *testing.T) {
 		{"the person's and the organ's signatures", signed,
 			`<span class="badge ok">Hợp lệ</span> Văn bản được ký số bởi Nguyen Van A; cơ quan ban hành: Văn phòng Chính phủ <small class="secondary">` + g22 + `</small>; không bị sửa sau khi ký.`},
 		{"content changed after the seal", modified,
-			`<span class="badge warn">Bị sửa sau khi ký</span> Văn bản được ký số bởi cơ quan ban hành Văn phòng Chính phủ <small class="secondary">` + g22 + `</small>; tệp đã bị sửa nội dung sau khi ký.`},
+			`<span class="badge warn">Bị sửa sau khi ký</span> Văn bản được ký số bởi cơ quan ban hành Văn phòng Chính phủ <small class="secondary">` + g22 + `</small>; tệp đã bị sửa hoặc thêm nội dung sau khi ký.`},
 		{"unsigned", letter,
 			`<span class="badge warn">Không có chữ ký số</span> Không có chữ ký số của cơ quan gửi: tệp không có chữ ký số nào.`},
 	}

@@ -233,10 +233,10 @@ func pdfWhy(m msgs, sg trust.PDFSignature) string {
 	return strings.Join(specific, "; ")
 }
 
-// newPDFViews are the report's PDF attachments for the page. from is the
-// sending organ; name resolves an OrganId to the directory's name ("" when
-// unlisted).
-func newPDFViews(m msgs, lang string, atts []trust.Attachment, from string, name func(string) string) []pdfView {
+// newPDFViews are the report's PDF attachments for the page; name
+// resolves an OrganId to the directory's name ("" when unlisted). Which
+// seals are the sender's the hub said (fromSender).
+func newPDFViews(m msgs, lang string, atts []trust.Attachment, name func(string) string) []pdfView {
 	out := make([]pdfView, 0, len(atts))
 	for _, a := range atts {
 		v := pdfView{Name: fileName(a.Name, a.Index), Main: a.Main, Errors: problems(m, lang, a.Errors),
@@ -246,7 +246,7 @@ func newPDFViews(m msgs, lang string, atts []trust.Attachment, from string, name
 			sv.N = i + 1
 			v.Signatures = append(v.Signatures, sv)
 		}
-		v.Line, v.Badge, v.OK = pdfLine(m, a, v.Signatures, from)
+		v.Line, v.Badge, v.OK = pdfLine(m, a, v.Signatures)
 		out = append(out, v)
 	}
 	return out
@@ -298,8 +298,8 @@ func newPDFSigView(m msgs, lang string, sg trust.PDFSignature, name func(string)
 	switch {
 	case sg.CoversWholeFile:
 		v.Coverage = m.T("pdfcov_whole")
-	case sg.Changes == pdfsig.ChangesAnnotations:
-		v.Coverage = m.T("pdfcov_annotations")
+	case sg.Changes == pdfsig.ChangesSignatures:
+		v.Coverage = m.T("pdfcov_signatures")
 	case sg.Changes == pdfsig.ChangesContent:
 		v.Coverage = m.T("pdfcov_content")
 	}
@@ -315,7 +315,7 @@ func organHTML(s pdfSigView) string {
 // pdfLine is an attachment's verdict in one sentence, with its badge:
 // "Văn bản được ký số bởi Nguyễn Văn A; cơ quan ban hành: Văn phòng Chính
 // phủ 000.00.00.G22; không bị sửa sau khi ký."
-func pdfLine(m msgs, a trust.Attachment, sigs []pdfSigView, from string) (line template.HTML, badge string, ok bool) {
+func pdfLine(m msgs, a trust.Attachment, sigs []pdfSigView) (line template.HTML, badge string, ok bool) {
 	esc := template.HTMLEscapeString
 	if len(a.Errors) > 0 {
 		return template.HTML(esc(sentence(sigClause(m, a.Errors[0])))), m.T("badge_pdf_unreadable"), false
@@ -326,17 +326,15 @@ func pdfLine(m msgs, a trust.Attachment, sigs []pdfSigView, from string) (line t
 		}
 		return template.HTML(esc(m.T("pdfl_unsigned"))), m.T("badge_unsigned"), false
 	}
-	// Which valid organ signatures are the sender's: its own OrganId, or,
-	// when the hub found the sender's signature under another id (an alias
-	// or a pinned certificate), every valid organ signature.
-	fromFound := slices.ContainsFunc(sigs, func(s pdfSigView) bool { return s.Valid && s.OrganID == from })
+	// The issuing organ's signatures are those the hub bound to the
+	// sender (its UID, an alias, or a pinned certificate).
 	var persons, issuers, others, clauses []string
-	for _, s := range sigs {
+	for i, s := range sigs {
 		switch {
 		case !s.Valid:
 		case !s.Organ:
 			persons = append(persons, esc(s.Who))
-		case s.OrganID == from || (a.OrganSigned && !fromFound):
+		case a.Signatures[i].FromSender:
 			issuers = append(issuers, organHTML(s))
 		default:
 			others = append(others, organHTML(s))
@@ -372,7 +370,9 @@ func pdfLine(m msgs, a trust.Attachment, sigs []pdfSigView, from string) (line t
 		}
 		clauses = append(clauses, esc(head+": "+pdfWhy(m, a.Signatures[i])))
 	}
-	missing := a.Main && !a.OrganSigned
+	// A seal of the sender's that a later change voids is said by the
+	// change, not as a missing seal.
+	missing := a.Main && !a.OrganSigned && len(issuers) == 0
 	if missing {
 		clauses = append(clauses, esc(m.T("pdfl_organ_missing")))
 	}
@@ -392,7 +392,7 @@ func pdfLine(m msgs, a trust.Attachment, sigs []pdfSigView, from string) (line t
 	case a.Signatures[last].CoversWholeFile:
 		clauses = append(clauses, esc(m.T("pdfl_unchanged")))
 	default:
-		clauses = append(clauses, esc(m.T("pdfl_annotations")))
+		clauses = append(clauses, esc(m.T("pdfl_signatures")))
 	}
 	line = template.HTML(sentence(strings.Join(clauses, "; "))) //nolint:gosec // every part escaped above
 	switch {

@@ -86,7 +86,7 @@ type Options struct {
 	// PDF, when set, verifies the signatures inside edocs' PDF attachments
 	// into the report's attachments (issue 17).
 	PDF *pdfsig.Checker
-	// PDFPolicy is the PDF policy by channel ("v1", "vdxp"), and
+	// PDFPolicy is the PDF policy by channel ("v1", "vdxp", "console"), and
 	// AgencyPDFPolicy by sending OrganId; the stricter applies. Unset is
 	// PDFReport.
 	PDFPolicy       map[string]string

@@ -473,8 +473,17 @@ func (h *Hub) verifyPDFs(ctx context.Context, p *edxml.Packet, pdfs *pdfsig.Spoo
 	}
 	report.Attachments = atts
 	organ := h.o.PDFPolicy[channel] == PDFOrgan || h.o.AgencyPDFPolicy[p.From()] == PDFOrgan
-	if !organ || len(p.Attachments) == 0 {
+	// A revocation, or an update that carries no file, has no letter to
+	// seal; new documents and replacements always carry one (edxml).
+	if !organ || p.BusinessType() == edxml.BusinessRevoke || len(p.Attachments) == 0 {
 		return nil
+	}
+	for _, a := range atts {
+		if a.Main && len(a.Errors) > 0 && a.Errors[0].Code == pdfsig.CodeTimeout {
+			// Not judged in time: the sender may try again, unlike a
+			// letter without the seal.
+			return unavailable("the PDF engine", errors.New(a.Errors[0].Message))
+		}
 	}
 	if ok, why := pdfsig.MainOrganSigned(atts); !ok {
 		report.Valid = false

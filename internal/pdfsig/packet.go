@@ -231,8 +231,12 @@ func (c *Checker) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.
 	if err != nil {
 		return nil, err
 	}
-	return e.VerifyPacket(ctx, v, p, s, opts), nil
+	return e.VerifyPacket(ctx, v, p, s, opts)
 }
+
+// ErrBusy is VerifyPacket's error when no pdfium instance was free in
+// time: the files were not judged, and the sender should try again.
+var ErrBusy = errors.New("pdfsig: every PDF engine instance is busy")
 
 // VerifyPacket verifies every PDF s kept of p, in packet order, those
 // inside zip attachments included (in the zip's order); the first is the
@@ -240,7 +244,7 @@ func (c *Checker) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.
 // (Format "zip" with its entries listed: the bounded unzip passed). The
 // packet's PDFs share one deadline, so many of them cannot hold a
 // submission longer than one.
-func (e *Engine) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.Packet, s *Spool, opts VerifyOptions) []trust.Attachment {
+func (e *Engine) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.Packet, s *Spool, opts VerifyOptions) ([]trust.Attachment, error) {
 	out := []trust.Attachment{}
 	ctx, cancel := context.WithTimeout(ctx, e.deadline)
 	defer cancel()
@@ -251,8 +255,13 @@ func (e *Engine) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.P
 		}
 		return e.Verify(ctx, v, r, size, opts)
 	}
+	busy := false
 	add := func(r *trust.Attachment) {
-		r.Main = len(out) == 0
+		// The letter is the first attachment, or the first PDF of a zip
+		// that is: a sender cannot make an annex the letter by putting a
+		// non-PDF first.
+		r.Main = r.Index == 0 && (len(out) == 0 || out[len(out)-1].Index != 0)
+		busy = busy || len(r.Errors) > 0 && r.Errors[0].Code == CodeBusy
 		out = append(out, *r)
 	}
 	for i, a := range p.Attachments {
@@ -269,18 +278,27 @@ func (e *Engine) VerifyPacket(ctx context.Context, v *trust.Verifier, p *edxml.P
 				continue // edxml read it; nothing to add
 			}
 			for _, z := range zr.File {
-				pdf, err := s.extractPDF(z)
-				if err != nil || pdf == nil {
-					continue
+				var r *trust.Attachment
+				if ctx.Err() != nil { // not even opened: any entry may be a PDF
+					r = check(nil, 0)
+				} else {
+					pdf, err := s.extractPDF(z)
+					if err != nil || pdf == nil {
+						continue
+					}
+					r = check(pdf, int64(z.UncompressedSize64))
+					r.SHA256 = sha256Hex(pdf, int64(z.UncompressedSize64))
 				}
-				r := check(pdf, int64(z.UncompressedSize64))
 				r.Index, r.ContentID, r.Name, r.Entry = i, a.ContentID, a.AttachmentName, z.Name
-				r.SHA256, r.Size = sha256Hex(pdf, int64(z.UncompressedSize64)), int64(z.UncompressedSize64)
+				r.Size = int64(z.UncompressedSize64)
 				add(r)
 			}
 		}
 	}
-	return out
+	if busy {
+		return nil, ErrBusy
+	}
+	return out, nil
 }
 
 // extractPDF keeps a zip entry that is a PDF, as the spool keeps
@@ -336,7 +354,7 @@ func MainOrganSigned(atts []trust.Attachment) (bool, string) {
 		if len(a.Errors) > 0 {
 			return false, fmt.Sprintf("the main PDF %q could not be read (%s), so its organ signature could not be checked", a.Name, a.Errors[0].Code)
 		}
-		return false, fmt.Sprintf("the main PDF %q carries no valid signature of the sending organ", a.Name)
+		return false, fmt.Sprintf("the main PDF %q carries no valid signature of the sending organ over what its pages show", a.Name)
 	}
-	return false, "the document carries no PDF: its letter is not a signed PDF"
+	return false, "the letter (the first attachment) is not a PDF, or is a zip without one"
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"io"
 	"slices"
@@ -42,9 +43,9 @@ func parseKept(t *testing.T, packet []byte) (*edxml.Packet, *Spool) {
 func TestVerifyPacket(t *testing.T) {
 	roots, _ := fixtures(t)
 	valid, expired := fixture(t, "valid"), fixture(t, "expired_cert")
-	packet := packetWith(t, []byte("plain text, not a PDF"), []byte("%PD"), valid, expired)
+	packet := packetWith(t, valid, []byte("plain text, not a PDF"), []byte("%PD"), expired)
 	p, s := parseKept(t, packet)
-	got := engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
+	got := verifyPacket(t, roots, p, s)
 	if len(got) != 2 {
 		t.Fatalf("%d attachments verified, want the 2 PDFs: %+v", len(got), got)
 	}
@@ -56,7 +57,7 @@ func TestVerifyPacket(t *testing.T) {
 		wantValid, wantWhole   bool
 		wantSHA256, wantSigned string
 	}{
-		{got[0], 2, true, true, 1, true, true, p.Attachments[2].SHA256, pdfsigtest.OrganID},
+		{got[0], 0, true, true, 1, true, true, p.Attachments[0].SHA256, pdfsigtest.OrganID},
 		{got[1], 3, false, false, 1, false, true, p.Attachments[3].SHA256, pdfsigtest.ExpiredID},
 	}
 	for _, tt := range tests {
@@ -85,13 +86,29 @@ func TestVerifyPacket(t *testing.T) {
 	}
 	// The same files with the unsigned one first: the letter is unsigned.
 	p, s = parseKept(t, packetWith(t, fixture(t, "unsigned"), valid))
-	got = engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
+	got = verifyPacket(t, roots, p, s)
 	if ok, why := MainOrganSigned(got); ok || !strings.Contains(why, "tep-0.pdf") || !got[1].OrganSigned {
 		t.Errorf("unsigned main PDF: MainOrganSigned %v %q; annex organSigned %v", ok, why, got[1].OrganSigned)
 	}
-	if ok, why := MainOrganSigned([]trust.Attachment{}); ok || !strings.Contains(why, "no PDF") {
-		t.Errorf("no PDF: %v %q", ok, why)
+	// A sealed PDF behind a first attachment that is not one (a letter
+	// in another format, or a PDF with a byte before its header, which
+	// readers still open) is an annex: the letter is not sealed.
+	for _, first := range [][]byte{[]byte("plain text, not a PDF"), append([]byte(" "), fixture(t, "unsigned")...)} {
+		p, s = parseKept(t, packetWith(t, first, valid))
+		got = verifyPacket(t, roots, p, s)
+		if ok, why := MainOrganSigned(got); ok || len(got) != 1 || got[0].Main || !strings.Contains(why, "not a PDF") {
+			t.Errorf("first attachment %.10q: MainOrganSigned %v %q; %+v", first, ok, why, got)
+		}
 	}
+}
+
+func verifyPacket(t *testing.T, roots []*x509.Certificate, p *edxml.Packet, s *Spool) []trust.Attachment {
+	t.Helper()
+	got, err := engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // OrganSigned binds the signer to the sender as the envelope's binding
@@ -202,7 +219,7 @@ func TestVerifyPacketZipped(t *testing.T) {
 	if p.Attachments[0].Format != "zip" || p.Attachments[0].Zip == nil {
 		t.Fatalf("the zip was not checked by edxml: %+v", p.Attachments[0])
 	}
-	got := engine(t).VerifyPacket(context.Background(), verifier(t, roots), p, s, VerifyOptions{From: pdfsigtest.OrganID, At: time.Now()})
+	got := verifyPacket(t, roots, p, s)
 	sum := sha256.Sum256(valid)
 	tests := []struct {
 		wantIndex        int

@@ -10,16 +10,22 @@ package pdfsig
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/enums"
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/structs"
 	"github.com/klippa-app/go-pdfium/webassembly"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -32,6 +38,7 @@ import (
 const (
 	CodeMalformed    = "pdf.malformed"     // pdfium cannot open the file
 	CodeTimeout      = "pdf.timeout"       // the deadline killed the parse
+	CodeBusy         = "pdf.busy"          // no instance free in time: 503, try again; the file is not judged
 	CodeTooLarge     = "pdf.too_large"     // the parse hit the memory cap
 	CodeSigInvalid   = "pdf.sig_invalid"   // byte ranges, CMS or digest wrong
 	CodeSigUntrusted = "pdf.sig_untrusted" // the signature holds, the certificate does not
@@ -45,9 +52,16 @@ const (
 
 // What an update after a signature changed (Signature.Changes).
 const (
-	ChangesNone        = "none"        // the signature covers the whole file
-	ChangesAnnotations = "annotations" // only annotations (comments, signature widgets) were added
-	ChangesContent     = "content"     // page text or content objects changed, or pages were added or removed
+	ChangesNone = "none" // the signature covers the whole file
+	// ChangesSignatures: later updates only added signatures. Every page
+	// draws the same (with its comments, stamps and other annotations),
+	// the annotations it had are where they were, and the ones added are
+	// widgets, no more than the signatures that came after.
+	ChangesSignatures = "signatures"
+	// ChangesContent: anything else, or what could not be compared.
+	ChangesContent = "content"
+	// ChangesUnknown: the byte ranges are wrong; nothing was compared.
+	ChangesUnknown = "unknown"
 )
 
 // Options bound the engine.
@@ -201,22 +215,30 @@ func (e *Engine) Verify(ctx context.Context, v *trust.Verifier, r io.ReaderAt, s
 		a.Errors = append(a.Errors, problem(err))
 		return a
 	}
+	checked := make([]Signature, 0, len(sigs))
+	valid := make([]bool, 0, len(sigs))
 	for _, s := range sigs {
 		sig := e.verifySig(ctx, v, r, size, s, at)
 		if ctx.Err() != nil {
 			a.Errors = append(a.Errors, trust.Problem{Code: CodeTimeout,
-				Message: fmt.Sprintf("the signatures were not verified in time (%d of %d)", len(a.Signatures), len(sigs))})
+				Message: fmt.Sprintf("the signatures were not verified in time (%d of %d)", len(checked), len(sigs))})
 			return a
 		}
+		checked, valid = append(checked, sig), append(valid, sig.Valid)
+	}
+	for i, s := range sigs {
+		sig := checked[i]
 		if end, all, err := ranges(s.byteRange, len(s.contents), size); err == nil && !all {
-			sig.Changes = changes(revisions[end], whole)
+			sig.Changes = changes(revisions[end], whole, laterThan(sigs, valid, end, size))
 			sig.ModifiedAfterSigning = sig.Changes == ChangesContent
 			if sig.ModifiedAfterSigning {
 				sig.Warnings = append(sig.Warnings, trust.Problem{Code: CodeModified,
-					Message: fmt.Sprintf("an update after this signature (bytes %d to %d) changes what the pages show", end, size)})
+					Message: fmt.Sprintf("an update after this signature (bytes %d to %d) does more than add signatures: what the pages show, or their annotations, may differ from what was signed", end, size)})
 			}
 		}
-		if sig.Valid && v.SpeaksFor(sig.Signer, opts.From) {
+		// The sender's seal counts only over what the pages show now.
+		sig.FromSender = sig.Valid && v.SpeaksFor(sig.Signer, opts.From)
+		if sig.FromSender && !sig.ModifiedAfterSigning {
 			a.OrganSigned = true
 		}
 		a.Signatures = append(a.Signatures, sig)
@@ -233,7 +255,11 @@ func (e *Engine) verifySig(ctx context.Context, v *trust.Verifier, r io.ReaderAt
 	if t, ok := parseDate(s.time); ok {
 		sig.SignedAt = &t
 	}
+	sig.Changes = ChangesUnknown
 	_, whole, err := ranges(s.byteRange, len(s.contents), size)
+	if err == nil {
+		err = gapIsContents(r, s.byteRange, s.contents)
+	}
 	if err != nil {
 		sig.Errors = append(sig.Errors, trust.Problem{Code: CodeSigInvalid, Message: err.Error()})
 		return sig
@@ -316,34 +342,43 @@ func problem(err error) trust.Problem {
 
 // with runs fn on an instance of its own, killed when ctx ends: go-pdfium
 // calls into wasm with its worker's context, so only Kill stops a parse
-// that runs away.
+// that runs away. Only one goroutine touches the instance at a time: the
+// watchdog is stopped and waited for before the instance is returned or
+// discarded, and an instance it killed is never returned.
 func (e *Engine) with(ctx context.Context, fn func(pdfium.Pdfium) error) (err error) {
 	inst, err := e.pool.GetInstanceWithContext(ctx)
 	if err != nil {
-		return &Error{CodeTimeout, err}
+		return &Error{CodeBusy, fmt.Errorf("no pdfium instance was free in time: %w", err)}
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
+	stop := make(chan struct{})
+	var (
+		killed  atomic.Bool
+		watched sync.WaitGroup
+	)
+	watched.Go(func() {
 		select {
 		case <-ctx.Done():
+			killed.Store(true)
 			_ = inst.Kill()
-		case <-done:
+		case <-stop:
 		}
-	}()
+	})
 	defer func() {
 		panicked := false
 		if p := recover(); p != nil {
 			err, panicked = fmt.Errorf("pdfium: %v", p), true
 		}
+		close(stop)
+		watched.Wait()
 		err = classify(ctx, err)
 		// pdfium refusing a file (FPDF_ERR_FORMAT, …) is its normal
 		// answer; a trap, a kill or a panic may have left it broken.
 		var coded *Error
-		broken := panicked || errors.As(err, &coded) && (coded.Code == CodeTimeout || coded.Code == CodeTooLarge)
-		if e.retire(inst, broken) {
+		broken := panicked || killed.Load() || errors.As(err, &coded) && (coded.Code == CodeTimeout || coded.Code == CodeTooLarge)
+		switch {
+		case e.retire(inst, broken) && !killed.Load():
 			_ = inst.Kill() // invalidates the worker: the pool makes a new one
-		} else {
+		case !killed.Load():
 			_ = inst.Close() // returns the worker to the pool
 		}
 	}()
@@ -389,12 +424,27 @@ type rawSig struct {
 	time      string
 }
 
-// page is what tells a revision that only added annotations (which are not
-// page objects) from one that changed what a page shows.
+// page is what tells a revision that only added signatures from one that
+// changed what a page shows.
 type page struct {
-	text    string
-	objects int // page objects of the content stream
+	// drawn is the SHA-256 of the page drawn at 72 dpi in grey with its
+	// annotations, all but widgets and popups (comments, stamps, free
+	// text: what could cover a figure); a scan's new image shows here as
+	// text comparison never would.
+	drawn  [32]byte
+	annots []annot
 }
+
+// annot is what changes tells of one annotation of a page.
+type annot struct {
+	subtype enums.FPDF_ANNOTATION_SUBTYPE
+	rect    structs.FPDF_FS_RECTF
+	sig     bool // a widget whose /FT is /Sig: a signature field's
+}
+
+// maxComparedPages bounds the pages drawn to compare revisions; a longer
+// document counts as changed (its verdict is "content").
+const maxComparedPages = 200
 
 // readDoc opens r in inst, reading through it as pdfium asks
 // (FPDF_LoadCustomDocument; a 200 MB file costs kilobytes of reads), and
@@ -436,6 +486,9 @@ func readDoc(inst pdfium.Pdfium, r io.ReaderAt, size int64, sigs bool) ([]rawSig
 	if err != nil {
 		return nil, nil, err
 	}
+	if pc.PageCount > maxComparedPages {
+		return out, nil, nil
+	}
 	pages := make([]page, 0, pc.PageCount)
 	for i := range pc.PageCount {
 		pg, err := inst.FPDF_LoadPage(&requests.FPDF_LoadPage{Document: d, Index: i})
@@ -454,44 +507,86 @@ func readDoc(inst pdfium.Pdfium, r io.ReaderAt, size int64, sigs bool) ([]rawSig
 
 func describePage(inst pdfium.Pdfium, pg requests.Page) (page, error) {
 	var p page
-	tp, err := inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: pg})
+	img, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{Page: pg, DPI: 72,
+		RenderFlags: enums.FPDF_RENDER_FLAG_ANNOT, ImageFormat: requests.RenderImageFormatGrayscale})
 	if err != nil {
 		return p, err
 	}
-	defer inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage}) //nolint:errcheck // read-only
-	n, err := inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
+	g, ok := img.Result.RenderedImage.(*image.Gray)
+	if !ok {
+		img.Cleanup()
+		return p, errors.New("pdfium drew no grey image")
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%dx%d:", img.Result.Width, img.Result.Height)
+	h.Write(g.Pix)
+	copy(p.drawn[:], h.Sum(nil))
+	img.Cleanup()
+	n, err := inst.FPDFPage_GetAnnotCount(&requests.FPDFPage_GetAnnotCount{Page: pg})
 	if err != nil {
 		return p, err
 	}
-	t, err := inst.FPDFText_GetText(&requests.FPDFText_GetText{TextPage: tp.TextPage, Count: n.Count})
-	if err != nil {
-		return p, err
+	for i := range n.Count {
+		an, err := inst.FPDFPage_GetAnnot(&requests.FPDFPage_GetAnnot{Page: pg, Index: i})
+		if err != nil {
+			return p, err
+		}
+		st, err := inst.FPDFAnnot_GetSubtype(&requests.FPDFAnnot_GetSubtype{Annotation: an.Annotation})
+		var a annot
+		if err == nil {
+			a.subtype = st.Subtype
+			if r, rerr := inst.FPDFAnnot_GetRect(&requests.FPDFAnnot_GetRect{Annotation: an.Annotation}); rerr == nil {
+				a.rect = r.Rect
+			}
+			// A field merged with its widget, as signers write them; a
+			// widget under a parent field reads as not a signature.
+			if ft, ferr := inst.FPDFAnnot_GetStringValue(&requests.FPDFAnnot_GetStringValue{Annotation: an.Annotation, Key: "FT"}); ferr == nil {
+				a.sig = ft.Value == "Sig"
+			}
+		}
+		inst.FPDFPage_CloseAnnot(&requests.FPDFPage_CloseAnnot{Annotation: an.Annotation}) //nolint:errcheck,gosec // read-only
+		if err != nil {
+			return p, err
+		}
+		p.annots = append(p.annots, a)
 	}
-	p.text = t.Text
-	o, err := inst.FPDFPage_CountObjects(&requests.FPDFPage_CountObjects{Page: pg})
-	if err != nil {
-		return p, err
-	}
-	p.objects = o.Count
 	return p, nil
 }
 
-// changes compares the signed revision's pages with the whole file's. Text
-// and page-object counts are what pdfium gives cheaply; comparing rendered
-// pages would also catch a changed image or position.
-func changes(signed, whole []page) string {
+// changes compares the signed revision's pages with the whole file's:
+// "signatures" when every page draws the same, keeps the annotations it had
+// where they were, and gained only signature widgets, no more than the
+// later valid signatures (each adds at most one); "content" otherwise.
+// Widgets are not drawn (pdfium draws them only with a form environment):
+// a later signature's visible box is its signer's, who is named and
+// trusted; a form field's value changed later is not seen. DocMDP is not
+// read.
+func changes(signed, whole []page, later int) string {
 	if signed == nil || len(signed) != len(whole) {
 		return ChangesContent
 	}
+	added := 0
 	for i := range signed {
 		a, b := signed[i], whole[i]
-		if a.text != b.text || a.objects != b.objects {
+		if a.drawn != b.drawn || len(b.annots) < len(a.annots) {
 			return ChangesContent
 		}
+		for j, an := range a.annots {
+			if b.annots[j] != an {
+				return ChangesContent
+			}
+		}
+		for _, an := range b.annots[len(a.annots):] {
+			if an.subtype != enums.FPDF_ANNOT_SUBTYPE_WIDGET || !an.sig {
+				return ChangesContent
+			}
+			added++
+		}
 	}
-	// With no annotation added either, the update touched nothing a page
-	// shows (metadata, form values): not content.
-	return ChangesAnnotations
+	if added > later {
+		return ChangesContent
+	}
+	return ChangesSignatures
 }
 
 func readSig(inst pdfium.Pdfium, d references.FPDF_DOCUMENT, i int) (rawSig, error) {
@@ -548,6 +643,39 @@ func ranges(br []int64, contentsLen int, size int64) (end int64, whole bool, err
 	}
 	end = b + bl
 	return end, end == size, nil
+}
+
+// gapIsContents checks that the unsigned gap between the two ranges is
+// the signature's /Contents as a hex string, "<…>", and nothing else:
+// ranges only measured it, and a gap of the right length holding other
+// bytes (objects a reader would take up) would be signer-chosen content
+// no signature covers.
+func gapIsContents(r io.ReaderAt, br []int64, contents []byte) error {
+	gap := make([]byte, br[2]-br[1])
+	if _, err := r.ReadAt(gap, br[1]); err != nil {
+		return fmt.Errorf("read the gap between the signed ranges: %w", err)
+	}
+	if gap[0] != '<' || gap[len(gap)-1] != '>' {
+		return errors.New("the gap between the signed ranges is not a hex string")
+	}
+	dec := make([]byte, len(contents))
+	if n, err := hex.Decode(dec, gap[1:len(gap)-1]); err != nil || n != len(contents) || !bytes.Equal(dec, contents) {
+		return errors.New("the gap between the signed ranges is not the signature's /Contents")
+	}
+	return nil
+}
+
+// laterThan counts the valid signatures whose signed ranges end after end:
+// the widgets an update after end may add. An invalid one (any key can
+// make one) allows none.
+func laterThan(sigs []rawSig, valid []bool, end, size int64) int {
+	n := 0
+	for i, s := range sigs {
+		if e, _, err := ranges(s.byteRange, len(s.contents), size); err == nil && e > end && valid[i] {
+			n++
+		}
+	}
+	return n
 }
 
 // trimDER cuts the zero padding after a DER SEQUENCE of definite length.

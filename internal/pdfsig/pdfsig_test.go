@@ -192,7 +192,12 @@ func TestFixturesAsPoppler(t *testing.T) {
 				if s.SignedAt == nil || s.SignedAt.Sub(w.SignedAt).Abs() > time.Second {
 					t.Errorf("signature %d: signedAt %v, pdfsig %v", i, s.SignedAt, w.SignedAt)
 				}
-				organSigned = organSigned || (s.Valid && f.Want[i].UID == pdfsigtest.OrganID)
+				// The organ's seal counts only over pages unchanged since.
+				fromSender := s.Valid && f.Want[i].UID == pdfsigtest.OrganID
+				if s.FromSender != fromSender {
+					t.Errorf("signature %d: fromSender %v, want %v", i, s.FromSender, fromSender)
+				}
+				organSigned = organSigned || (fromSender && !s.ModifiedAfterSigning)
 			}
 			if got.OrganSigned != organSigned {
 				t.Errorf("organSigned %v, want %v", got.OrganSigned, organSigned)
@@ -202,7 +207,7 @@ func TestFixturesAsPoppler(t *testing.T) {
 }
 
 // wantChanges: the last signature covers the file; earlier ones see the
-// fixture's update (another signature is an annotation, its widget).
+// fixture's update (another signature adds only its widget).
 func wantChanges(f pdfsigtest.Fixture, i int) string {
 	if f.Want[i].Total {
 		return ChangesNone
@@ -210,7 +215,7 @@ func wantChanges(f pdfsigtest.Fixture, i int) string {
 	if f.Update == pdfsigtest.UpdateContent {
 		return ChangesContent
 	}
-	return ChangesAnnotations
+	return ChangesSignatures
 }
 
 // A person's signature is valid without an organ; OrganSigned needs the

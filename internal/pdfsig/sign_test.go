@@ -157,7 +157,7 @@ func TestSign(t *testing.T) {
 				if !s.Valid {
 					t.Errorf("Verify: signature %d invalid: %v", i, s.Errors)
 				}
-				if i < want-1 && (s.CoversWholeFile || s.Changes != ChangesAnnotations) {
+				if i < want-1 && (s.CoversWholeFile || s.Changes != ChangesSignatures) {
 					t.Errorf("Verify: earlier signature %d: whole %v, changes %q, want annotations", i, s.CoversWholeFile, s.Changes)
 				}
 			}
@@ -192,7 +192,7 @@ func TestSignTwice(t *testing.T) {
 		t.Fatalf("Verify: %d signatures, errors %v", len(a.Signatures), a.Errors)
 	}
 	for i := range a.Signatures {
-		if s := a.Signatures[i]; !s.Valid || (i < 2 && s.Changes != ChangesAnnotations) {
+		if s := a.Signatures[i]; !s.Valid || (i < 2 && s.Changes != ChangesSignatures) {
 			t.Errorf("Verify: signature %d valid %v changes %q: %v", i, s.Valid, s.Changes, s.Errors)
 		}
 	}

@@ -97,9 +97,8 @@ type Attachment struct {
 	// organ signature the PDF policy may require; the others are annexes.
 	Main       bool           `json:"main"`
 	Signatures []PDFSignature `json:"signatures"`
-	// OrganSigned: a valid signature by a certificate that speaks for the
-	// sending organ, by the envelope's binding rule (UID or alias, or the
-	// directory's pinned fingerprints).
+	// OrganSigned: a signature FromSender after which nothing but further
+	// signatures was added.
 	OrganSigned bool      `json:"organSigned"`
 	Errors      []Problem `json:"errors"`   // the file could not be read: pdf.malformed, pdf.timeout, pdf.too_large
 	Warnings    []Problem `json:"warnings"` // none yet; kept for the report's shape
@@ -123,13 +122,18 @@ type PDFSignature struct {
 	// see Changes.
 	Valid           bool `json:"valid"`
 	CoversWholeFile bool `json:"coversWholeFile"`
-	// ModifiedAfterSigning: a later update changed content (Changes is
-	// "content"); adding annotations or signatures does not count.
-	ModifiedAfterSigning bool      `json:"modifiedAfterSigning"`
-	Changes              string    `json:"changes"`
-	Chain                []Cert    `json:"chain,omitempty"`
-	Errors               []Problem `json:"errors"`
-	Warnings             []Problem `json:"warnings"`
+	// ModifiedAfterSigning: a later update did more than add signatures
+	// (Changes is "content").
+	ModifiedAfterSigning bool `json:"modifiedAfterSigning"`
+	// Changes is what later updates did: none, signatures, content, or
+	// unknown (the byte ranges are wrong).
+	Changes string `json:"changes"`
+	// FromSender: valid, by a certificate that speaks for the packet's
+	// sender (its UID or an alias, or a fingerprint the directory pins).
+	FromSender bool      `json:"fromSender"`
+	Chain      []Cert    `json:"chain,omitempty"`
+	Errors     []Problem `json:"errors"`
+	Warnings   []Problem `json:"warnings"`
 }
 
 func newSignature(typ string, at time.Time) *Signature {

@@ -93,9 +93,11 @@ type AttachmentVerdict struct {
 	Name  string `json:"name,omitempty"` // AttachmentName, a label
 	// Entry is the PDF's name inside a zip attachment, when it came from one.
 	Entry string `json:"entry,omitempty"`
-	// Main marks the first PDF: the letter itself.
+	// Main marks the letter: the first attachment, or the first PDF of
+	// a zip that is.
 	Main bool `json:"main"`
-	// OrganSigned: a valid signature of the sending organ.
+	// OrganSigned: a valid signature of the sending organ, after which
+	// nothing but further valid signatures was added.
 	OrganSigned bool           `json:"organSigned"`
 	Signatures  []PDFSignature `json:"signatures"`
 	// Errors are the codes of why the file could not be read
@@ -110,7 +112,7 @@ type PDFSignature struct {
 	SignedAt *time.Time `json:"signedAt,omitempty"` // the signer's claim
 	Valid    bool       `json:"valid"`
 	// CoversWholeFile: nothing was added after it; ModifiedAfterSigning:
-	// what was added changes what the pages show.
+	// what was added is more than further valid signatures.
 	CoversWholeFile      bool     `json:"coversWholeFile"`
 	ModifiedAfterSigning bool     `json:"modifiedAfterSigning"`
 	Errors               []string `json:"errors,omitempty"` // codes: pdf.sig_invalid, pdf.sig_untrusted, then sig.*

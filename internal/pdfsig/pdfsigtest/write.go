@@ -132,6 +132,45 @@ func Append(pdf []byte, i int, text string) ([]byte, error) {
 	return w.buf.Bytes(), nil
 }
 
+// Kinds of box for AppendBox.
+const (
+	BoxSquare    = "/Subtype /Square"
+	BoxTextField = "/Subtype /Widget /FT /Tx /T (amount) /V (0)"
+	BoxSigField  = "/Subtype /Widget /FT /Sig /T (late)"
+)
+
+// FieldObj is the object number of the empty signature field Doc writes
+// with SigField, for a document of n pages.
+func FieldObj(n int) int { return contentObj(n-1) + 1 }
+
+// AppendBox returns pdf with an incremental update that puts an opaque
+// white box over page i's text, leaving the page's content stream alone:
+// a new annotation object, whose kind is the dictionary fragment kind
+// (BoxSquare, as a comment tool draws one, or a form field's widget), and
+// a new version of the page object whose /Annots holds the annotations in
+// annots (those it had, which the caller knows) and the box.
+func AppendBox(pdf []byte, i int, annots []int, kind string) ([]byte, error) {
+	prev, size, err := lastTrailer(pdf)
+	if err != nil {
+		return nil, err
+	}
+	w := newWriter(bytes.Clone(pdf))
+	if !bytes.HasSuffix(pdf, []byte("\n")) {
+		w.buf.WriteByte('\n')
+	}
+	box := "q 1 g 0 0 300 60 re f Q"
+	w.obj(size, fmt.Sprintf("<< /Type /Annot %s /Rect [60 750 360 810] /F 4 /C [1 1 1] /IC [1 1 1] "+
+		"/P %d 0 R /AP << /N %d 0 R >> >>", kind, pageObj(i), size+1))
+	w.obj(size+1, fmt.Sprintf("<< /Type /XObject /Subtype /Form /BBox [0 0 300 60] /Length %d >>\nstream\n%s\nendstream", len(box), box))
+	refs := make([]string, 0, len(annots)+1)
+	for _, n := range append(slices.Clone(annots), size) {
+		refs = append(refs, fmt.Sprintf("%d 0 R", n))
+	}
+	w.obj(pageObj(i), strings.TrimSuffix(pageDict(contentObj(i)), " >>")+" /Annots ["+strings.Join(refs, " ")+"] >>")
+	w.trailer(size+2, prev)
+	return w.buf.Bytes(), nil
+}
+
 var (
 	startxrefRE = regexp.MustCompile(`startxref\s+(\d+)\s+%%EOF\s*$`)
 	sizeRE      = regexp.MustCompile(`/Size\s+(\d+)`)
