@@ -116,6 +116,8 @@ func dev(ctx context.Context, data, addr string, db devBus, stdout io.Writer, lo
 	}
 	defer stopTSA()
 	cfg.Evidence.TSA = config.EvidenceTSA{URL: tsaURL, Roots: []string{filepath.Join(devDir, "ca.pem")}, Receipts: true}
+	// Signature time-stamps inside PDFs from the same TSA are trusted.
+	cfg.PDF.TSARoots = []string{filepath.Join(devDir, "ca.pem")}
 	op, err := devOperator(devDir)
 	if err != nil {
 		return err

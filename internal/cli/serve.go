@@ -288,7 +288,11 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 	if cfg.PDF.Verify {
 		// Built in the background: without a compiled copy in the cache,
 		// pdfium takes seconds to compile; the first PDF waits for it.
-		o.PDF = pdfsig.NewChecker(cfg.PDF.Engine(cfg.Hub.DataDir))
+		popts, err := cfg.PDF.Engine(cfg.Hub.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		o.PDF = pdfsig.NewChecker(popts)
 		g.Go("pdf engine", o.PDF.Run)
 		// The console composes over the REST API's rules.
 		o.PDFPolicy = map[string]string{"v1": cfg.PDF.Policy.V1, "console": cfg.PDF.Policy.V1, "vdxp": cfg.PDF.Policy.VDXP}

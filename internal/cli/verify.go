@@ -44,6 +44,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	pdfs := fs.Bool("pdf", true, "verify the signatures inside PDF attachments (FILE may be a PDF itself)")
 	pdfPolicy := fs.String("pdf-policy", hub.PDFReport, "report, or organ: invalid unless the main PDF carries the sender's valid signature")
 	from := fs.String("from", "", "for a PDF FILE: the organ whose signature it should carry (organSigned)")
+	var tsaRoots listFlag
+	fs.Var(&tsaRoots, "tsa-roots", "PEM roots of the TSAs whose signature time-stamps (PAdES B-T) inside PDFs are trusted; repeatable")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagsFailed(err)
@@ -100,7 +102,13 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var eng *pdfsig.Engine
 	if *pdfs {
-		if eng, err = pdfsig.New(ctx, config.Default().PDF.Engine("")); err != nil {
+		pc := config.Default().PDF
+		pc.TSARoots = tsaRoots
+		popts, err := pc.Engine("")
+		if err != nil {
+			return fail(err)
+		}
+		if eng, err = pdfsig.New(ctx, popts); err != nil {
 			return fail(err)
 		}
 		defer eng.Close() //nolint:errcheck // the process ends

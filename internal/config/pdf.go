@@ -8,6 +8,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/pdfsig"
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
 // PDF configures the check of the signatures inside edocs' PDF
@@ -31,6 +32,11 @@ type PDF struct {
 	// user's cache directory, else <dataDir>/cache/pdfium): compiling it
 	// takes seconds at each start without one.
 	CacheDir string `mapstructure:"cacheDir" json:"cacheDir"`
+	// TSARoots are PEM files of the CAs a signature time-stamp's TSA must
+	// chain to (PAdES B-T; the government CA's TSA in production): a
+	// trusted stamp is the signing time, and a certificate that expired
+	// since still made a valid signature then.
+	TSARoots []string `mapstructure:"tsaRoots" json:"tsaRoots,omitempty"`
 }
 
 // PDFChannels is a PDF policy per channel.
@@ -51,7 +57,10 @@ func defaultPDF() PDF {
 		MemoryLimit: DefaultPDFMemoryLimit, Deadline: DefaultPDFDeadline, MaxConcurrent: DefaultPDFConcurrent}
 }
 
-func (c PDF) validate(p *problems, agencies []Agency) {
+func (c PDF) validate(p *problems, agencies []Agency, checkFiles bool) {
+	for i, f := range c.TSARoots {
+		p.file(fmt.Sprintf("pdf.tsaRoots[%d]", i), f, checkFiles)
+	}
 	p.oneOf("pdf.policy.v1", c.Policy.V1, hub.PDFReport, hub.PDFOrgan)
 	p.oneOf("pdf.policy.vdxp", c.Policy.VDXP, hub.PDFReport, hub.PDFOrgan)
 	for i, a := range agencies {
@@ -90,8 +99,9 @@ func writable(dir string) bool {
 	return true
 }
 
-// Engine is the pdfsig engine's options, with the cache directory chosen.
-func (c PDF) Engine(dataDir string) pdfsig.Options {
+// Engine is the pdfsig engine's options, with the cache directory chosen
+// and the TSA roots read.
+func (c PDF) Engine(dataDir string) (pdfsig.Options, error) {
 	dir := c.CacheDir
 	if dir == "" {
 		dir = pdfsig.DefaultCacheDir()
@@ -103,5 +113,13 @@ func (c PDF) Engine(dataDir string) pdfsig.Options {
 			}
 		}
 	}
-	return pdfsig.Options{MemoryLimit: int64(c.MemoryLimit), Deadline: c.Deadline, MaxConcurrent: c.MaxConcurrent, CacheDir: dir}
+	o := pdfsig.Options{MemoryLimit: int64(c.MemoryLimit), Deadline: c.Deadline, MaxConcurrent: c.MaxConcurrent, CacheDir: dir}
+	for i, f := range c.TSARoots {
+		certs, err := pki.LoadCertificates(f)
+		if err != nil {
+			return o, fmt.Errorf("pdf.tsaRoots[%d]: %w", i, err)
+		}
+		o.TSARoots = append(o.TSARoots, certs...)
+	}
+	return o, nil
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ func TestValidatePDF(t *testing.T) {
 		{"organ without the check", func(c *config.Config) { c.PDF.Verify, c.PDF.Policy.VDXP = false, "organ" }, "pdf.policy", config.ErrConflict},
 		{"memory", func(c *config.Config) { c.PDF.MemoryLimit = config.MiB }, "pdf.memoryLimit", config.ErrOutOfRange},
 		{"deadline", func(c *config.Config) { c.PDF.Deadline = 0 }, "pdf.deadline", config.ErrOutOfRange},
+		{"tsa roots", func(c *config.Config) { c.PDF.TSARoots = []string{"/nonexistent/tsa.pem"} }, "pdf.tsaRoots[0]", fs.ErrNotExist},
 		{"agency policy", func(c *config.Config) {
 			c.Agencies = []config.Agency{{OrganID: "000.00.00.G22", Name: "VPCP", PDFPolicy: "seal"}}
 		}, "agencies[0].pdfPolicy", config.ErrUnknownValue},
@@ -48,7 +50,7 @@ func TestPDFCacheDir(t *testing.T) {
 	data := t.TempDir()
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
-	if got := config.Default().PDF.Engine(data).CacheDir; got != filepath.Join(cache, "lienthong", "pdfium") {
+	if got := cacheDirOf(t, config.Default().PDF, data); got != filepath.Join(cache, "lienthong", "pdfium") {
 		t.Errorf("writable cache home: %s", got)
 	}
 	file := filepath.Join(t.TempDir(), "file")
@@ -56,15 +58,24 @@ func TestPDFCacheDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(file, "below")) // cannot be made, even by root
-	if got := config.Default().PDF.Engine(data).CacheDir; got != filepath.Join(data, "cache", "pdfium") {
+	if got := cacheDirOf(t, config.Default().PDF, data); got != filepath.Join(data, "cache", "pdfium") {
 		t.Errorf("unwritable cache home: %s", got)
 	}
-	if got := config.Default().PDF.Engine("").CacheDir; got != "" {
+	if got := cacheDirOf(t, config.Default().PDF, ""); got != "" {
 		t.Errorf("unwritable cache home, no data directory: %s, want none", got)
 	}
 	c := config.Default()
 	c.PDF.CacheDir = "/srv/pdfium"
-	if got := c.PDF.Engine(data).CacheDir; got != "/srv/pdfium" {
+	if got := cacheDirOf(t, c.PDF, data); got != "/srv/pdfium" {
 		t.Errorf("configured: %s", got)
 	}
+}
+
+func cacheDirOf(t *testing.T, c config.PDF, dataDir string) string {
+	t.Helper()
+	o, err := c.Engine(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.CacheDir
 }

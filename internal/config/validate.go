@@ -146,7 +146,7 @@ func (c *Config) validate(checkFiles bool) error {
 	}
 	c.Tracing.validate(&p)
 	c.Evidence.validate(&p, c.Peers, checkFiles)
-	c.PDF.validate(&p, c.Agencies)
+	c.PDF.validate(&p, c.Agencies, checkFiles)
 	return errors.Join(p...)
 }
 

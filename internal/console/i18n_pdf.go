@@ -10,6 +10,7 @@ func init() {
 		"pdf_person":                       "cá nhân",
 		"pdf_organ":                        "cơ quan",
 		"pdf_signed_at":                    "ký lúc %s (theo người ký)",
+		"pdf_stamped_at":                   "ký lúc %s (theo dấu thời gian)",
 		"pdf_signer_unknown":               "người ký không xác định",
 		"pdf_subfilter":                    "Định dạng chữ ký",
 		"pdf_byterange":                    "Vùng byte được ký",
@@ -42,6 +43,8 @@ func init() {
 		"sigc_pdf.sig_invalid":             "chữ ký số không khớp với nội dung tệp hoặc bị lỗi",
 		"sigc_pdf.sig_untrusted":           "chứng thư số của người ký không được trục tin cậy",
 		"sigc_pdf.modified_after_signing":  "tệp đã bị sửa hoặc thêm nội dung sau khi ký",
+		"sigc_pdf.timestamp_invalid":       "không tin được dấu thời gian của chữ ký, chữ ký được xét tại thời điểm nhận",
+		"sigc_pdf.valid_at_timestamp":      "hợp lệ tại thời điểm ký theo dấu thời gian, chứng thư số đã hết hạn sau đó",
 		"sigc_pdf.organ_signature_missing": "văn bản chính không có chữ ký số hợp lệ của cơ quan gửi",
 	}, msgs{
 		"pdf_title":                        "Digital signatures in the PDF files",
@@ -50,6 +53,7 @@ func init() {
 		"pdf_person":                       "person",
 		"pdf_organ":                        "agency",
 		"pdf_signed_at":                    "signed at %s (the signer's claim)",
+		"pdf_stamped_at":                   "signed %s (time-stamped)",
 		"pdf_signer_unknown":               "unknown signer",
 		"pdf_subfilter":                    "Signature format",
 		"pdf_byterange":                    "Signed byte range",
@@ -82,6 +86,8 @@ func init() {
 		"sigc_pdf.sig_invalid":             "the signature does not match the file's content or is damaged",
 		"sigc_pdf.sig_untrusted":           "the signer's certificate is not trusted by the hub",
 		"sigc_pdf.modified_after_signing":  "the file was changed or added to after signing",
+		"sigc_pdf.timestamp_invalid":       "the signature's time-stamp cannot be trusted; it is judged at receipt",
+		"sigc_pdf.valid_at_timestamp":      "valid at the time-stamped signing time; the certificate has expired since",
 		"sigc_pdf.organ_signature_missing": "the main document lacks a valid digital signature of the sending agency",
 	})
 }

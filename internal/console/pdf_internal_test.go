@@ -10,7 +10,7 @@ import (
 // Every code pdfsig reports has a plain sentence in both languages.
 func TestPDFProblemSentences(t *testing.T) {
 	codes := []string{pdfsig.CodeMalformed, pdfsig.CodeTimeout, pdfsig.CodeTooLarge, pdfsig.CodeSigInvalid,
-		pdfsig.CodeSigUntrusted, pdfsig.CodeModified, pdfsig.CodeOrganMissing}
+		pdfsig.CodeSigUntrusted, pdfsig.CodeModified, pdfsig.CodeOrganMissing, pdfsig.CodeTimestampInvalid, pdfsig.CodeValidAtTimestamp}
 	for _, lang := range []string{"vi", "en"} {
 		for _, c := range codes {
 			if _, ok := messages[lang]["sigc_"+c]; !ok {

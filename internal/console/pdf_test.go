@@ -120,6 +120,10 @@ func TestDocumentPagePDFSignatures(t *testing.T) {
 		}
 		return a
 	}
+	// Sealed under a time-stamp, the certificate expired since.
+	stamped := seal
+	stamped.TimeStamped = &signedAt
+	stamped.Warnings = []trust.Problem{{Code: pdfsig.CodeValidAtTimestamp, Message: "valid at the time-stamped signing time"}}
 	malformed := attachment(true, "CV-1234.pdf")
 	malformed.Errors = []trust.Problem{{Code: pdfsig.CodeMalformed, Message: "pdfium: FPDF_ERR_FORMAT"}}
 
@@ -159,6 +163,14 @@ func TestDocumentPagePDFSignatures(t *testing.T) {
 				": không hợp lệ: chứng thư số đã hết hạn; ký trên toàn bộ tệp.",
 			},
 			wantTech: []string{pdfsig.CodeSigUntrusted, trust.CodeExpired},
+		},
+		{
+			name: "sealed under a time-stamp, valid then",
+			give: []trust.Attachment{attachment(true, "CV-1234.pdf", stamped)},
+			want: []string{
+				`<span class="signed-at">ký lúc 20/11/2025 09:30 (theo dấu thời gian)</span>: hợp lệ; hợp lệ tại thời điểm ký theo dấu thời gian, chứng thư số đã hết hạn sau đó; ký trên toàn bộ tệp.`,
+			},
+			wantTech: []string{pdfsig.CodeValidAtTimestamp},
 		},
 		{
 			name: "main PDF unsigned",

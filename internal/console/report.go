@@ -197,6 +197,7 @@ type pdfSigView struct {
 	Who, OrganID string
 	Organ        bool
 	SignedAt     time.Time
+	Stamped      bool // SignedAt is a trusted time-stamp's, not the signer's claim
 	Valid        bool
 	// Status is "hợp lệ" or "không hợp lệ: why", with the warnings;
 	// Coverage what happened to the file after the signature.
@@ -256,7 +257,7 @@ func newPDFSigView(m msgs, lang string, sg trust.PDFSignature, name func(string)
 	v := pdfSigView{Valid: sg.Valid, OrganID: sg.OrganID, Organ: sg.OrganID != "", SubFilter: sg.SubFilter, Reason: sg.Reason,
 		Errors: problems(m, lang, sg.Errors), Warnings: problems(m, lang, sg.Warnings)}
 	if sg.SignedAt != nil {
-		v.SignedAt = *sg.SignedAt
+		v.SignedAt, v.Stamped = *sg.SignedAt, sg.TimeStamped != nil
 	}
 	if c := sg.Signer; c != nil {
 		v.Subject, v.Issuer, v.Serial, v.SHA256 = pki.ReadableDN(c.Subject), pki.ReadableDN(c.Issuer), c.Serial, c.SHA256

@@ -11,6 +11,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/digitorus/pkcs7"
+	"github.com/digitorus/timestamp"
 	"github.com/klippa-app/go-pdfium"
 	"github.com/klippa-app/go-pdfium/enums"
 	"github.com/klippa-app/go-pdfium/references"
@@ -32,16 +36,24 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/lienthong/lienthong/internal/trust"
+	"github.com/lienthong/lienthong/internal/tsa"
 )
 
 // Stable codes, as issue 17 names them.
 const (
-	CodeMalformed    = "pdf.malformed"     // pdfium cannot open the file
-	CodeTimeout      = "pdf.timeout"       // the deadline killed the parse
-	CodeBusy         = "pdf.busy"          // no instance free in time: 503, try again; the file is not judged
-	CodeTooLarge     = "pdf.too_large"     // the parse hit the memory cap
-	CodeSigInvalid   = "pdf.sig_invalid"   // byte ranges, CMS or digest wrong
-	CodeSigUntrusted = "pdf.sig_untrusted" // the signature holds, the certificate does not
+	CodeMalformed = "pdf.malformed" // pdfium cannot open the file
+	CodeTimeout   = "pdf.timeout"   // the deadline killed the parse
+	CodeBusy      = "pdf.busy"      // no instance free in time: 503, try again; the file is not judged
+	// CodeTimestampInvalid warns that a signature's time-stamp could not
+	// be trusted (unreadable, wrong imprint, TSA not under pdf.tsaRoots);
+	// the signature is judged at receipt time.
+	CodeTimestampInvalid = "pdf.timestamp_invalid"
+	// CodeValidAtTimestamp warns that a signature is valid at its
+	// time-stamped signing time though its certificate has expired since.
+	CodeValidAtTimestamp = "pdf.valid_at_timestamp"
+	CodeTooLarge         = "pdf.too_large"     // the parse hit the memory cap
+	CodeSigInvalid       = "pdf.sig_invalid"   // byte ranges, CMS or digest wrong
+	CodeSigUntrusted     = "pdf.sig_untrusted" // the signature holds, the certificate does not
 	// CodeModified warns that an update after the signature changed what
 	// the pages show (not only annotations or further signatures).
 	CodeModified = "pdf.modified_after_signing"
@@ -77,6 +89,9 @@ type Options struct {
 	// CacheDir keeps wazero's compiled pdfium between runs: compiling takes
 	// seconds and a few hundred MB of heap, loading the cache ~150 ms.
 	CacheDir string
+	// TSARoots are the roots a signature time-stamp's TSA must chain to
+	// (PAdES B-T); without them a time-stamp is reported, not trusted.
+	TSARoots []*x509.Certificate
 }
 
 // Engine is a pool of sandboxed pdfium instances. It is safe for
@@ -84,6 +99,7 @@ type Options struct {
 type Engine struct {
 	pool     pdfium.Pool
 	deadline time.Duration
+	tsaRoots *x509.CertPool // nil: none configured
 
 	// uses counts the documents each reused instance has parsed.
 	mu   sync.Mutex
@@ -140,7 +156,14 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdfium: %w", err)
 	}
-	return &Engine{pool: pool, deadline: opts.Deadline, uses: map[any]int{}}, nil
+	e := &Engine{pool: pool, deadline: opts.Deadline, uses: map[any]int{}}
+	if len(opts.TSARoots) > 0 {
+		e.tsaRoots = x509.NewCertPool()
+		for _, c := range opts.TSARoots {
+			e.tsaRoots.AddCert(c)
+		}
+	}
+	return e, nil
 }
 
 // Close releases the instances.
@@ -272,11 +295,28 @@ func (e *Engine) verifySig(ctx context.Context, v *trust.Verifier, r io.ReaderAt
 			io.NewSectionReader(r, br[0], br[1]),
 			io.NewSectionReader(r, br[2], br[3]))), nil
 	})
-	ts := v.VerifyCMSUnbound(ctx, trimDER(s.contents), content, at)
+	der := trimDER(s.contents)
+	ts := v.VerifyCMSUnbound(ctx, der, content, at)
+	// A signature time-stamp (PAdES B-T) fixes when the signature existed:
+	// a certificate that expired since still made a valid signature then.
+	if stamped, present, err := e.stampTime(der); err != nil {
+		sig.Warnings = append(sig.Warnings, trust.Problem{Code: CodeTimestampInvalid, Message: err.Error()})
+	} else if present {
+		sig.TimeStamped = &stamped
+		if !ts.Valid && onlyExpired(ts) {
+			if then := v.VerifyCMSUnbound(ctx, der, content, stamped); then.Valid {
+				ts = then
+				sig.Warnings = append(sig.Warnings, trust.Problem{Code: CodeValidAtTimestamp, Message: fmt.Sprintf(
+					"valid at the time-stamped signing time %s; the certificate is no longer valid at %s", stamped.Format(time.RFC3339), at.UTC().Format(time.RFC3339))})
+			}
+		}
+	}
 	sig.Valid = ts.Valid
 	sig.Signer = ts.Signer
 	sig.Chain = ts.Chain
-	if ts.SignedAt != nil {
+	if sig.TimeStamped != nil {
+		sig.SignedAt = sig.TimeStamped
+	} else if ts.SignedAt != nil {
 		sig.SignedAt = ts.SignedAt
 	} else if sig.SignedAt != nil && ts.Signer != nil && (sig.SignedAt.Before(ts.Signer.NotBefore) || sig.SignedAt.After(ts.Signer.NotAfter)) {
 		// The /M claim, held to the certificate as trust holds a CMS
@@ -296,6 +336,68 @@ func (e *Engine) verifySig(ctx context.Context, v *trust.Verifier, r io.ReaderAt
 	sig.Errors = append(sig.Errors, ts.Errors...)
 	sig.Warnings = append(sig.Warnings, ts.Warnings...)
 	return sig
+}
+
+// oidSignatureTimeStamp is id-aa-signatureTimeStampToken (RFC 3161 App. A).
+var oidSignatureTimeStamp = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
+
+// stampTime reads the signature time-stamp of a CMS, if any, and verifies
+// it (internal/tsa: the TSA's chain to the engine's TSA roots at the
+// stamped time, the imprint over the signature value). present without an
+// error means a stamp the roots vouch for.
+func (e *Engine) stampTime(der []byte) (at time.Time, present bool, err error) {
+	defer func() {
+		if r := recover(); r != nil { // hostile BER: the trust package's parse already bounds it
+			at, present, err = time.Time{}, false, nil
+		}
+	}()
+	p7, perr := pkcs7.Parse(der)
+	if perr != nil || len(p7.Signers) == 0 {
+		return time.Time{}, false, nil // the CMS verdict says why
+	}
+	var token []byte
+	for _, a := range p7.Signers[0].UnauthenticatedAttributes {
+		if a.Type.Equal(oidSignatureTimeStamp) {
+			token = a.Value.Bytes
+		}
+	}
+	if token == nil {
+		return time.Time{}, false, nil
+	}
+	if len(token) > tsa.MaxToken {
+		return time.Time{}, true, fmt.Errorf("the signature time-stamp has %d bytes, more than %d", len(token), tsa.MaxToken)
+	}
+	info, err := timestamp.Parse(token)
+	if err != nil {
+		return time.Time{}, true, fmt.Errorf("the signature time-stamp cannot be read: %w", err)
+	}
+	if e.tsaRoots == nil {
+		return time.Time{}, true, fmt.Errorf("the signature carries a time-stamp of %s, but no TSA roots are configured (pdf.tsaRoots)", info.Time.UTC().Format(time.RFC3339))
+	}
+	if !info.HashAlgorithm.Available() {
+		return time.Time{}, true, fmt.Errorf("the signature time-stamp's hash %v is not supported", info.HashAlgorithm)
+	}
+	h := info.HashAlgorithm.New()
+	h.Write(p7.Signers[0].EncryptedDigest)
+	t, err := tsa.Verify(token, h.Sum(nil), info.HashAlgorithm, e.tsaRoots, nil)
+	if err != nil {
+		return time.Time{}, true, err
+	}
+	return t.UTC(), true, nil
+}
+
+// onlyExpired: the CMS holds and the one thing wrong is that a
+// certificate is no longer valid at the time judged.
+func onlyExpired(s *trust.Signature) bool {
+	if len(s.Errors) == 0 {
+		return false
+	}
+	for _, p := range s.Errors {
+		if p.Code != trust.CodeExpired {
+			return false
+		}
+	}
+	return true
 }
 
 // sigCode maps trust's verdict to the issue's two codes: the signature

@@ -113,10 +113,15 @@ type PDFSignature struct {
 	OrganID string `json:"organId,omitempty"`
 	// SignedAt is the CMS signingTime, else the signature dictionary's /M:
 	// the signer's claim, never trusted.
-	SignedAt  *time.Time `json:"signedAt"`
-	SubFilter string     `json:"subFilter,omitempty"`
-	Reason    string     `json:"reason,omitempty"`
-	ByteRange []int64    `json:"byteRange"`
+	SignedAt *time.Time `json:"signedAt"`
+	// TimeStamped is the time a signature time-stamp (PAdES B-T) vouches
+	// for, its TSA checked against the configured roots; SignedAt is then
+	// that time, and validity is judged there when the certificate has
+	// expired since.
+	TimeStamped *time.Time `json:"timeStamped,omitempty"`
+	SubFilter   string     `json:"subFilter,omitempty"`
+	Reason      string     `json:"reason,omitempty"`
+	ByteRange   []int64    `json:"byteRange"`
 	// Valid: the byte ranges, the CMS, the digest and the certificate all
 	// hold at the time judged. A later update does not make it invalid;
 	// see Changes.
