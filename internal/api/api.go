@@ -16,7 +16,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
@@ -263,19 +262,20 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, caller string) {
 }
 
 // multipart takes the parts packet and signature, in either order, each a
-// file or a plain field. The packet part is spooled to a file, so a large
-// one never sits in memory; the hub reads it from there.
+// file or a plain field. The packet part is spooled (hub.Spool: a letter in
+// memory, a large packet in a file, so it never sits in memory); the hub
+// reads it from there.
 func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission) (func(), error) {
 	if boundary == "" {
 		return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "multipart without a boundary"}
 	}
 	var (
-		spool  *os.File
+		spool  *hub.Spool
 		hashed *trust.DigestReader
 	)
 	cleanup := func() {
 		if spool != nil {
-			s.Hub.ReleaseSpool(spool)
+			spool.Release()
 		}
 	}
 	mr := multipart.NewReader(r.Body, boundary)
@@ -294,9 +294,7 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 				cleanup()
 				return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "two parts named packet"}
 			}
-			if spool, err = s.Hub.SpoolFile(); err != nil {
-				return nil, err
-			}
+			spool = s.Hub.NewSpool()
 			hashed = trust.NewDigestReader(part, crypto.SHA256)
 			if _, err := hub.CopyToSpool(spool, hashed); err != nil {
 				cleanup()
@@ -315,11 +313,7 @@ func (s *Server) multipart(r *http.Request, boundary string, sub *hub.Submission
 	if spool == nil {
 		return nil, &hub.Error{Status: http.StatusBadRequest, Code: "request.multipart", Message: "no part named packet"}
 	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		cleanup()
-		return nil, err
-	}
-	sub.Spooled = &hub.Spooled{File: spool, Digests: hashed.Digests()}
+	sub.Spooled = &hub.Spooled{Spool: spool, Digests: hashed.Digests()}
 	return cleanup, nil
 }
 

@@ -120,7 +120,8 @@ func TestSpoolWriteFailure(t *testing.T) {
 	} else {
 		f.Close()
 	}
-	th := wrap(hubtest.Start(t, hubtest.Options{Hub: func(o *hub.Options) { o.OpenSpool = full }}))
+	// Nothing held in memory: every packet is spooled to the full disk.
+	th := wrap(hubtest.Start(t, hubtest.Options{Hub: func(o *hub.Options) { o.OpenSpool, o.SpoolMemory = full, -1 }}))
 	g22 := th.agencies["000.00.00.G22"]
 	p := th.packet(t, 1)
 	if code, retry, raw := th.call(t, "POST", "/v1/packets", g22.token, "application/xml", bytes.NewReader(p.data)); code != 503 || retry == "" || !bytes.Contains(raw, []byte("hub.unavailable")) {

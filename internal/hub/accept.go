@@ -141,20 +141,14 @@ func (h *Hub) rebuildReceipt(ctx context.Context, p track.Packet) (*Receipt, err
 		return nil, unavailable("storage", err)
 	}
 	defer r.Close() //nolint:errcheck // read-only
-	f, err := h.spools.get()
-	if err != nil {
-		return nil, unavailable("the spool", err)
-	}
-	defer h.spools.put(f)
+	f := h.NewSpool()
+	defer f.Release()
 	dr := trust.NewDigestReader(r, crypto.SHA256)
 	if _, err := CopyToSpool(f, dr); err != nil {
 		return nil, unavailable("storage", err)
 	}
 	digests := spoolDigests{dr.Digests()}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	pk, err := edxml.Parse(f, edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: edxml.Kind(p.Kind), NoZipCheck: true})
+	pk, err := edxml.Parse(io.NewSectionReader(f.ReaderAt(), 0, f.Size()), edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: edxml.Kind(p.Kind), NoZipCheck: true})
 	if err != nil {
 		return nil, fmt.Errorf("stored packet %s: %w", p.ID, err)
 	}
@@ -162,7 +156,7 @@ func (h *Hub) rebuildReceipt(ctx context.Context, p track.Packet) (*Receipt, err
 	if err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return nil, unavailable("storage", err)
 	}
-	report, _ := h.verify(ctx, pk, f, digests, sig, p.AcceptedAt, PolicyUnsignedOK)
+	report, _ := h.verify(ctx, pk, f.ReaderAt(), f.Size(), digests, sig, p.AcceptedAt, PolicyUnsignedOK)
 	rc := &Receipt{ID: p.ID, Kind: p.Kind, DocumentID: p.DocumentID, From: p.From, To: p.To, SHA256: p.SHA256,
 		Size: p.Size, AcceptedAt: p.AcceptedAt, Verification: report}
 	if rc.To == nil {

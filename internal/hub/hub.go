@@ -117,7 +117,14 @@ type Options struct {
 	// OpenSpool, when set, replaces making an unlinked spool file in
 	// SpoolDir (tests inject a full disk there).
 	OpenSpool func() (*os.File, error)
+	// SpoolMemory is how much of a packet is held in memory before it is
+	// spooled to a file (Spool); 0 means DefaultSpoolMemory, negative none.
+	SpoolMemory int64
 }
+
+// DefaultSpoolMemory keeps a letter (tens of kilobytes) in memory while it
+// is submitted.
+const DefaultSpoolMemory = 1 << 20
 
 // Admin is what the hub asks of the bus's admin client (*bus.Admin).
 type Admin interface {
@@ -220,6 +227,12 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: topics: %w", err)
 	}
 	o.Metrics.ObservePending(o.View.Pending)
+	switch {
+	case o.SpoolMemory == 0:
+		o.SpoolMemory = DefaultSpoolMemory
+	case o.SpoolMemory < 0:
+		o.SpoolMemory = 0
+	}
 	h := &Hub{o: o, spools: &spools{dir: o.SpoolDir, open: o.OpenSpool}, outboxWake: make(chan struct{}, 1)}
 	o.Metrics.ObserveHealth(h.Health)
 	return h, nil

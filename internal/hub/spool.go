@@ -1,10 +1,12 @@
 package hub
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // spools keeps the files submitted packets are spooled to, for reuse.
@@ -63,32 +65,105 @@ func (p *spools) put(f *os.File) {
 	f.Close() //nolint:errcheck // nothing to keep
 }
 
-// SpoolFile hands out an empty, unlinked file in the hub's spool directory,
-// for a caller that spools a packet itself (the API's multipart parts) and
-// submits it as Submission.Spooled. Give it back with ReleaseSpool once
-// Submit has returned.
-func (h *Hub) SpoolFile() (*os.File, error) { return h.spools.get() }
+// Spool holds a packet's bytes while it is submitted: in memory up to the
+// hub's SpoolMemory (1 MiB by default) within a process-wide budget, in
+// an unlinked file from the pool beyond. A letter then costs no write, no
+// read back and no truncate of a file: three system calls a pass, and the
+// hub reads a packet three times (parse, verify, store).
+type Spool struct {
+	p    *spools
+	max  int64
+	mem  []byte
+	held int64 // of spoolMemHeld
+	f    *os.File
+	size int64
+}
 
-// ReleaseSpool takes back a file from SpoolFile.
-func (h *Hub) ReleaseSpool(f *os.File) { h.spools.put(f) }
+// spoolMemBudget bounds the memory all spools of the process hold, so many
+// concurrent submissions spill to files rather than grow the heap.
+const spoolMemBudget = 64 << 20
 
-// CopyToSpool copies r to the spool file f. A failure to write f (a full
+var spoolMemHeld atomic.Int64
+
+// NewSpool hands out an empty spool, for a caller that spools a packet
+// itself (the API's multipart parts) and submits it as
+// Submission.Spooled. Release it once Submit has returned.
+func (h *Hub) NewSpool() *Spool { return &Spool{p: h.spools, max: h.o.SpoolMemory} }
+
+// Write appends to the spool; only a spill to the file can fail.
+func (s *Spool) Write(b []byte) (int, error) {
+	if s.f == nil {
+		n := int64(len(b))
+		if s.size+n <= s.max && spoolMemHeld.Add(n) <= spoolMemBudget {
+			s.mem = append(s.mem, b...)
+			s.held += n
+			s.size += n
+			return len(b), nil
+		} else if s.size+n <= s.max {
+			spoolMemHeld.Add(-n) // over the budget: not taken
+		}
+		if err := s.spill(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := s.f.Write(b)
+	s.size += int64(n)
+	return n, err
+}
+
+func (s *Spool) spill() error {
+	f, err := s.p.get()
+	if err != nil {
+		return err
+	}
+	s.f = f
+	_, err = f.Write(s.mem)
+	s.freeMem()
+	return err
+}
+
+func (s *Spool) freeMem() {
+	spoolMemHeld.Add(-s.held)
+	s.mem, s.held = nil, 0
+}
+
+// Size is how many bytes were written.
+func (s *Spool) Size() int64 { return s.size }
+
+// ReaderAt reads what was written.
+func (s *Spool) ReaderAt() io.ReaderAt {
+	if s.f != nil {
+		return s.f
+	}
+	return bytes.NewReader(s.mem)
+}
+
+// Release gives back the spool's memory or file.
+func (s *Spool) Release() {
+	s.freeMem()
+	if s.f != nil {
+		s.p.put(s.f)
+		s.f = nil
+	}
+}
+
+// CopyToSpool copies r to the spool w. A failure to write w (a full
 // disk, an I/O error) is the hub's, never the client's: it comes back as
 // 503 hub.unavailable, to be retried. A failure to read r is returned as
 // it is, for the caller to blame on the request.
-func CopyToSpool(f *os.File, r io.Reader) (int64, error) {
-	n, err := io.Copy(spoolWriter{f}, r)
+func CopyToSpool(w io.Writer, r io.Reader) (int64, error) {
+	n, err := io.Copy(spoolWriter{w}, r)
 	if we, ok := errors.AsType[*spoolWriteError](err); ok {
 		return n, unavailable("the spool", we.err)
 	}
 	return n, err
 }
 
-// spoolWriter marks the errors of the spool file's own writes.
-type spoolWriter struct{ f *os.File }
+// spoolWriter marks the errors of the spool's own writes.
+type spoolWriter struct{ w io.Writer }
 
 func (w spoolWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
+	n, err := w.w.Write(p)
 	if err != nil {
 		err = &spoolWriteError{err}
 	}

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"testing"
@@ -49,5 +50,51 @@ func TestSpools(t *testing.T) {
 	}
 	if _, err := fs[len(fs)-1].Stat(); err == nil {
 		t.Error("a file past the bound was not closed")
+	}
+}
+
+// A letter stays in memory; a packet past the spool's memory, or past the
+// process's budget, goes whole to a pooled file; Release gives the memory
+// back and the file to the pool.
+func TestSpoolMemory(t *testing.T) {
+	held := spoolMemHeld.Load()
+	letter := bytes.Repeat([]byte("a"), 50_000)
+	big := bytes.Repeat([]byte("b"), DefaultSpoolMemory+1)
+	tests := []struct {
+		name     string
+		give     []byte
+		max      int64
+		taken    int64
+		wantFile bool
+	}{
+		{"letter", letter, DefaultSpoolMemory, 0, false},
+		{"large", big, DefaultSpoolMemory, 0, true},
+		{"no memory", letter, 0, 0, true},
+		{"budget spent", letter, DefaultSpoolMemory, spoolMemBudget, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spoolMemHeld.Add(tt.taken)
+			defer spoolMemHeld.Add(-tt.taken)
+			p := &spools{dir: t.TempDir()}
+			s := &Spool{p: p, max: tt.max}
+			if _, err := CopyToSpool(s, bytes.NewReader(tt.give)); err != nil {
+				t.Fatal(err)
+			}
+			if (s.f != nil) != tt.wantFile || s.Size() != int64(len(tt.give)) {
+				t.Errorf("file %v size %d, want file %v size %d", s.f != nil, s.Size(), tt.wantFile, len(tt.give))
+			}
+			got, _ := io.ReadAll(io.NewSectionReader(s.ReaderAt(), 0, s.Size()))
+			if !bytes.Equal(got, tt.give) {
+				t.Errorf("read back %d bytes, want %d", len(got), len(tt.give))
+			}
+			s.Release()
+			if spoolMemHeld.Load() != held+tt.taken {
+				t.Errorf("budget held after Release: %d, want %d", spoolMemHeld.Load(), held+tt.taken)
+			}
+			if tt.wantFile && len(p.free) != 1 {
+				t.Errorf("the spilled file was not given back to the pool (%d kept)", len(p.free))
+			}
+		})
 	}
 }

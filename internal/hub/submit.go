@@ -89,23 +89,34 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	ctx, span := h.o.Tracer.Start(ctx, "submit", trace.WithAttributes(attribute.String("lienthong.channel", s.Channel)))
 	defer tracing.End(span, &err)
 	var (
-		f       *os.File
+		data    io.ReaderAt // the packet's bytes, read once per pass
+		size    int64
 		digests spoolDigests
 	)
-	if s.Spooled != nil {
-		f, digests = s.Spooled.File, spoolDigests{s.Spooled.Digests}
+	switch sp := s.Spooled; {
+	case sp != nil:
+		digests = spoolDigests{sp.Digests}
 		if _, err := digests.Digest(crypto.SHA256); err != nil {
 			return nil, false, errors.New("hub: a spooled packet without its SHA-256")
 		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
+		if sp.Spool != nil {
+			data, size = sp.Spool.ReaderAt(), sp.Spool.Size()
+		} else {
+			fi, err := sp.File.Stat()
+			if err != nil {
+				return nil, false, unavailable("the spool", err)
+			}
+			data, size = sp.File, fi.Size()
+		}
+	default:
+		var spool *Spool
+		if spool, digests, err = h.spool(s.Packet); err != nil {
 			return nil, false, err
 		}
-	} else {
-		if f, digests, err = h.spool(s.Packet); err != nil {
-			return nil, false, err
-		}
-		defer h.spools.put(f)
+		defer spool.Release()
+		data, size = spool.ReaderAt(), spool.Size()
 	}
+	packet := func() io.Reader { return io.NewSectionReader(data, 0, size) }
 	st := stages{at: time.Now(), tr: h.o.Tracer, ctx: ctx}
 	popts := edxml.Options{Limits: h.o.Limits, TempDir: h.o.SpoolDir, Kind: s.Kind}
 	var pdfs *pdfsig.Spool
@@ -116,7 +127,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		defer pdfs.Close()
 		popts.Attachment = pdfs.Writer
 	}
-	p, err := edxml.Parse(f, popts)
+	p, err := edxml.Parse(packet(), popts)
 	if err != nil {
 		if code := edxml.CodeOf(err); code != "" {
 			var e *edxml.Error
@@ -148,7 +159,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	if policy == "" {
 		policy = h.o.Policy
 	}
-	report, rerr := h.verify(ctx, p, f, digests, s.Signature, now, policy)
+	report, rerr := h.verify(ctx, p, data, size, digests, s.Signature, now, policy)
 	if rerr == nil && pdfs != nil && p.Kind == edxml.KindEdoc {
 		rerr = h.verifyPDFs(ctx, p, pdfs, report, now, s.Channel)
 	}
@@ -162,10 +173,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	a.AcceptedAt = now.UTC()
 
 	// Store the exact bytes, conditionally: the key is the packet id.
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, false, err
-	}
-	_, err = h.o.Store.Create(ctx, a.BlobKey, f, a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256})
+	_, err = h.o.Store.Create(ctx, a.BlobKey, packet(), a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256})
 	switch {
 	case errors.Is(err, blob.ErrExists):
 		info, serr := h.o.Store.Stat(ctx, a.BlobKey)
@@ -320,10 +328,12 @@ func (h *Hub) putJSON(ctx context.Context, key string, v any) error {
 	return err
 }
 
-// Spooled is a packet already in a file from its start to its end, with
-// its digests (at least SHA-256, as trust.NewDigestReader gives them). The
-// file may have no name (unlinked): the hub reads it through the handle.
+// Spooled is a packet already spooled, with its digests (at least SHA-256,
+// as trust.NewDigestReader gives them): in a Spool (Hub.NewSpool), or a
+// file from its start to its end, which may have no name (unlinked): the
+// hub reads it through the handle.
 type Spooled struct {
+	Spool   *Spool
 	File    *os.File
 	Digests trust.Digests
 }
@@ -337,14 +347,11 @@ func (d spoolDigests) sha256() string {
 
 // spool copies the body to a temporary file while hashing it: parsing,
 // verification and storage then read the file, and memory stays flat.
-func (h *Hub) spool(r io.Reader) (*os.File, spoolDigests, error) {
-	f, err := h.spools.get()
-	if err != nil {
-		return nil, spoolDigests{}, unavailable("the spool", err)
-	}
+func (h *Hub) spool(r io.Reader) (*Spool, spoolDigests, error) {
+	f := h.NewSpool()
 	dr := trust.NewDigestReader(r, crypto.SHA256)
 	if _, err := CopyToSpool(f, dr); err != nil {
-		h.spools.put(f)
+		f.Release()
 		if he, ok := errors.AsType[*Error](err); ok {
 			return nil, spoolDigests{}, he
 		}
@@ -353,10 +360,6 @@ func (h *Hub) spool(r io.Reader) (*os.File, spoolDigests, error) {
 			return nil, spoolDigests{}, refuse(http.StatusRequestEntityTooLarge, edxml.CodeTooLarge, "the packet is larger than %d bytes", mb.Limit)
 		}
 		return nil, spoolDigests{}, refuse(http.StatusBadRequest, edxml.CodeMalformed, "reading the packet failed: %v", err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		h.spools.put(f)
-		return nil, spoolDigests{}, err
 	}
 	return f, spoolDigests{dr.Digests()}, nil
 }
@@ -427,15 +430,11 @@ func (h *Hub) plan(p *edxml.Packet) (accepted, *Error) {
 }
 
 // verify checks the signatures under the channel's policy.
-func (h *Hub) verify(ctx context.Context, p *edxml.Packet, f *os.File, d spoolDigests, sig []byte, at time.Time, policy string) (*trust.Report, *Error) {
+func (h *Hub) verify(ctx context.Context, p *edxml.Packet, data io.ReaderAt, size int64, d spoolDigests, sig []byte, at time.Time, policy string) (*trust.Report, *Error) {
 	report := &trust.Report{Signatures: []trust.Signature{}, Errors: []trust.Problem{}, Warnings: []trust.Problem{}}
-	// Read through the open file, not its name: spool files are unlinked
-	// as soon as they are made (hub.spools).
-	st, err := f.Stat()
-	if err != nil {
-		return report, unavailable("the spool", err)
-	}
-	open := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(f, 0, st.Size())), nil }
+	// Read through the spool, never a name: spool files are unlinked as
+	// soon as they are made (hub.spools).
+	open := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(data, 0, size)), nil }
 	if sig != nil {
 		content := fallbackContent{d.Digests, trust.ReaderContent(open)}
 		report.Signatures = append(report.Signatures, *h.o.Verifier.VerifyCMS(ctx, sig, content, p.From(), at))
