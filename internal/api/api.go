@@ -258,6 +258,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, caller string) {
 		status = http.StatusCreated
 	}
 	w.Header().Set("Location", "/v1/packets/"+rc.ID)
+	if raw := rc.JSON(); raw != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(append(raw, '\n'))
+		return
+	}
 	writeJSON(w, status, rc)
 }
 

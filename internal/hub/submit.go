@@ -58,7 +58,13 @@ type Receipt struct {
 	// Receipt is a CMS SignedData by the hub, carrying as content this
 	// receipt's JSON without the receipt field.
 	Receipt string `json:"receipt"`
+
+	raw []byte // this receipt as JSON, made once when it was new (JSON)
 }
+
+// JSON is the receipt as JSON when the hub made it in this call, nil
+// otherwise: the API answers these bytes rather than encoding it again.
+func (r *Receipt) JSON() []byte { return r.raw }
 
 // Submission is one packet to submit.
 type Submission struct {
@@ -224,7 +230,16 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	h.stampReceipt(ctx, rc)
 	// The first acceptance is fixed here, before it is produced: a retry
 	// after a crash or an outage finds it and produces the same bytes.
-	if err := h.putJSON(ctx, blob.ReceiptKey(a.ID), acceptance{Receipt: *rc, Event: event}); err != nil {
+	// Marshalled once, for the record and for the answer: the record is
+	// the receipt's fields and the event (acceptance), spelled out.
+	raw, err := marshalPlain(rc)
+	if err != nil {
+		return nil, false, err
+	}
+	rec := make([]byte, 0, len(raw)+len(event)+20)
+	rec = append(append(append(rec, raw[:len(raw)-1]...), `,"acceptedEvent":`...), event...)
+	rec = append(rec, '}')
+	if err := h.putRaw(ctx, blob.ReceiptKey(a.ID), rec); err != nil {
 		if errors.Is(err, blob.ErrExists) { // a concurrent twin recorded first
 			if acc, ok, lerr := h.acceptance(ctx, a.ID); lerr == nil && ok {
 				return h.complete(ctx, acc)
@@ -232,6 +247,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		}
 		return nil, false, unavailable("storage", err)
 	}
+	rc.raw = raw
 	st.done("receipt")
 	// The commit point: once the accepted event is acknowledged by all
 	// in-sync replicas, the packet will be delivered.
@@ -324,7 +340,24 @@ func (h *Hub) putJSON(ctx context.Context, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.o.Store.Create(ctx, key, bytes.NewReader(raw), int64(len(raw)), blob.Meta{ContentType: "application/json"})
+	return h.putRaw(ctx, key, raw)
+}
+
+// marshalPlain is json.Marshal without escaping <, > and &, as the API
+// writes its answers: the receipt answered new and answered again from
+// the record are the same bytes.
+func marshalPlain(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+func (h *Hub) putRaw(ctx context.Context, key string, raw []byte) error {
+	_, err := h.o.Store.Create(ctx, key, bytes.NewReader(raw), int64(len(raw)), blob.Meta{ContentType: "application/json"})
 	return err
 }
 
