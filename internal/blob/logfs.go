@@ -2,6 +2,7 @@ package blob
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +48,8 @@ import (
 // Durability and atomicity: Creates that arrive while a commit runs are
 // committed together by one of them (the leader): their records are written
 // at the segment's end in one write and fdatasynced, then their index
-// entries and the segment's new end are committed in one bbolt transaction.
+// entries and the segment's new end are committed in one bbolt transaction,
+// while the next batch is written.
 // An index entry thus only ever points at whole, synced bytes; a record
 // without one is garbage. Whether the key is free is decided inside that
 // transaction, so of concurrent Creates of a key exactly one wins. NewLog
@@ -74,6 +77,10 @@ type Log struct {
 	end    int64
 	broken error // a segment write or sync failed: the store refuses Creates (under gmu)
 
+	imu    sync.Mutex
+	ibusy  bool
+	iqueue []*logBatch
+
 	compactMu sync.Mutex
 }
 
@@ -89,10 +96,10 @@ const (
 )
 
 var (
-	bLogIndex = []byte("index")
-	bLogFiles = []byte("files") // file name → key, to clean up files at open
-	bLogMeta  = []byte("meta")
-	kLogTail  = []byte("tail") // segment id (4 bytes) and its committed end (8)
+	bLogIndex  = []byte("index")
+	bLogFiles  = []byte("files") // file name → key, to clean up files at open
+	bLogMeta   = []byte("meta")
+	kLogTail   = []byte("tail") // segment id (4 bytes) and its committed end (8)
 	castagnoli = crc32.MakeTable(crc32.Castagnoli)
 )
 
@@ -372,7 +379,8 @@ func (s *Log) createRecord(ctx context.Context, key string, r io.Reader, size in
 		return Info{}, err
 	}
 	var one [1]byte
-	if _, err := pl.Read(one[:]); err != io.EOF {
+	// Only io.EOF itself ends the stream (payload wraps a reader's failure).
+	if _, err := pl.Read(one[:]); err != io.EOF { //nolint:errorlint // see above
 		if err == nil {
 			err = fmt.Errorf("%w: reader goes on after the declared %d bytes", ErrSizeMismatch, size)
 		}
@@ -454,7 +462,8 @@ func (s *Log) createFile(ctx context.Context, key string, r io.Reader, size int6
 	return e.info(key), nil
 }
 
-// logReq is one write to the index, with its record when it has one.
+// logReq is one write to the index, with its record when it has one; with
+// no key, a barrier that returns once all batches before it are committed.
 type logReq struct {
 	key     string
 	rec     []byte // nil: a file object
@@ -467,8 +476,13 @@ type logReq struct {
 }
 
 // commit writes r with the others queued meanwhile and returns r's result.
-// As in boltgroup, the first writer leads at once and hands the lead to the
-// first of those who queued while it committed.
+//
+// Two group commits in a row: writers queue for the segment; the first
+// leads at once and writes and syncs the records of all queued, then hands
+// the lead to the first of those who queued meanwhile (as boltgroup does)
+// and queues its batch for the index. There one leader commits the entries
+// of every batch queued, in their order, in one bbolt transaction. So the
+// next batch's write and fdatasync overlap this one's index commit.
 func (s *Log) commit(r *logReq) error {
 	r.done = make(chan bool, 1)
 	s.gmu.Lock()
@@ -484,8 +498,7 @@ func (s *Log) commit(r *logReq) error {
 	batch := s.queue
 	s.queue = nil
 	s.gmu.Unlock()
-	defer s.handOver()
-	s.commitBatch(batch)
+	s.commitBatch(r, batch)
 	return r.err
 }
 
@@ -499,23 +512,87 @@ func (s *Log) handOver() {
 	}
 }
 
+// logBatch is a batch whose records are synced, waiting for its index
+// commit.
+type logBatch struct {
+	reqs []*logReq
+	n    int    // records
+	tail []byte // the segment's end after them
+	err  error  // of the write
+	lead chan struct{}
+}
+
 var errLogPanic = errors.New("blob: log commit abandoned")
 
-func (s *Log) commitBatch(batch []*logReq) {
-	finished := false
+func (s *Log) commitBatch(r *logReq, reqs []*logReq) {
+	b := &logBatch{reqs: reqs, lead: make(chan struct{})}
+	queued := false
 	defer func() {
-		if !finished { // panicking: nobody may wait for ever
-			for _, r := range batch {
-				if r.err == nil {
-					r.err = errLogPanic
-				}
-				r.done <- false
-			}
+		if !queued { // panicking: nobody may wait for ever
+			s.handOver()
+			finishBatch(b, errLogPanic)
 		}
 	}()
-	err := s.commitRecords(batch)
-	finished = true
-	for _, r := range batch {
+	b.n, b.tail, b.err = s.writeRecords(reqs)
+	s.imu.Lock()
+	s.iqueue = append(s.iqueue, b)
+	lead := !s.ibusy
+	s.ibusy = true
+	s.imu.Unlock()
+	queued = true
+	s.handOver()
+	if !lead {
+		select {
+		case <-b.lead:
+		case <-r.done: // another leader committed the batch
+			return
+		}
+	}
+	s.indexBatches()
+}
+
+// indexBatches commits the entries of the queued batches, then hands the
+// lead to the first batch queued meanwhile.
+func (s *Log) indexBatches() {
+	s.imu.Lock()
+	batches := s.iqueue
+	s.iqueue = nil
+	s.imu.Unlock()
+	defer func() {
+		s.imu.Lock()
+		defer s.imu.Unlock()
+		if len(s.iqueue) > 0 {
+			close(s.iqueue[0].lead)
+		} else {
+			s.ibusy = false
+		}
+	}()
+	var reqs []*logReq
+	var tail []byte
+	n := 0
+	for _, b := range batches {
+		if b.err == nil {
+			reqs = append(reqs, b.reqs...)
+			n += b.n
+			if b.tail != nil {
+				tail = b.tail
+			}
+		}
+	}
+	err := errLogPanic
+	defer func() {
+		for _, b := range batches {
+			finishBatch(b, cmp.Or(b.err, err))
+		}
+	}()
+	err = nil
+	if len(reqs) > 0 {
+		err = s.indexRecords(reqs, n, tail)
+	}
+}
+
+func finishBatch(b *logBatch, err error) {
+	for _, r := range b.reqs {
 		if err != nil && !errors.Is(r.err, ErrExists) {
 			r.err = err
 		}
@@ -523,9 +600,11 @@ func (s *Log) commitBatch(batch []*logReq) {
 	}
 }
 
-func (s *Log) commitRecords(batch []*logReq) error {
+// writeRecords appends the batch's records to the segment and syncs them;
+// it returns how many there were and the segment's new end, as stored.
+func (s *Log) writeRecords(batch []*logReq) (int, []byte, error) {
 	if s.broken != nil {
-		return s.broken
+		return 0, nil, s.broken
 	}
 	var total int64
 	n := 0
@@ -535,48 +614,56 @@ func (s *Log) commitRecords(batch []*logReq) error {
 			n++
 		}
 	}
-	if n > 0 {
-		if s.end > 0 && s.end+total > s.segMax {
-			if err := s.roll(); err != nil {
-				return err
-			}
-		}
-		buf := batch[0].rec
-		if n > 1 || buf == nil {
-			buf = make([]byte, 0, total)
-			for _, r := range batch {
-				buf = append(buf, r.rec...)
-			}
-		}
-		off := s.end
-		for _, r := range batch {
-			if r.rec == nil {
-				continue
-			}
-			r.ent.seg, r.ent.off, r.ent.recLen, r.ent.dataOff = s.segID.Load(), off, int64(len(r.rec)), off+r.dataRel
-			off += int64(len(r.rec))
-		}
-		// A failed write (ENOSPC) leaves bytes past s.end that no entry
-		// points at; the next batch writes over them.
-		if _, err := s.seg.WriteAt(buf, s.end); err != nil {
-			return fmt.Errorf("write segment: %w", err)
-		}
-		if err := fdatasync(s.seg); err != nil {
-			// The kernel may have dropped the pages: nothing written
-			// since can be trusted to be on disk.
-			return s.breaks(fmt.Errorf("sync segment: %w", err))
-		}
-		// Past here an index entry may be committed even if the commit
-		// reports an error: never write over these bytes.
-		s.end = off
+	if n == 0 {
+		return 0, nil, nil
 	}
-	var tail [12]byte
-	binary.BigEndian.PutUint32(tail[:], s.segID.Load())
+	if s.end > 0 && s.end+total > s.segMax {
+		if err := s.roll(); err != nil {
+			return 0, nil, err
+		}
+	}
+	off := s.end
+	for _, r := range batch {
+		if r.rec == nil {
+			continue
+		}
+		r.ent.seg, r.ent.off, r.ent.recLen, r.ent.dataOff = s.segID.Load(), off, int64(len(r.rec)), off+r.dataRel
+		off += int64(len(r.rec))
+	}
+	// A failed write (ENOSPC) leaves bytes past s.end that no entry
+	// points at; the next batch writes over them.
+	for _, r := range batch {
+		if r.rec == nil {
+			continue
+		}
+		if _, err := s.seg.WriteAt(r.rec, r.ent.off); err != nil {
+			return 0, nil, fmt.Errorf("write segment: %w", err)
+		}
+	}
+	if err := fdatasync(s.seg); err != nil {
+		// The kernel may have dropped the pages: nothing written
+		// since can be trusted to be on disk.
+		return 0, nil, s.breaks(fmt.Errorf("sync segment: %w", err))
+	}
+	// Past here an index entry may be committed even if the commit
+	// reports an error: never write over these bytes.
+	s.end = off
+	tail := make([]byte, 12)
+	binary.BigEndian.PutUint32(tail, s.segID.Load())
 	binary.BigEndian.PutUint64(tail[4:], uint64(s.end))
+	return n, tail, nil
+}
+
+// indexRecords commits the batch's index entries, deciding which Creates
+// win their key.
+func (s *Log) indexRecords(batch []*logReq, n int, tail []byte) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		idx, files := tx.Bucket(bLogIndex), tx.Bucket(bLogFiles)
 		for _, r := range batch {
 			r.err = nil
+			if r.key == "" { // a barrier
+				continue
+			}
 			k := []byte(r.key)
 			cur := idx.Get(k)
 			if r.move != nil {
@@ -599,7 +686,7 @@ func (s *Log) commitRecords(batch []*logReq) error {
 		if n == 0 {
 			return nil
 		}
-		return tx.Bucket(bLogMeta).Put(kLogTail, tail[:])
+		return tx.Bucket(bLogMeta).Put(kLogTail, tail)
 	})
 }
 
@@ -884,6 +971,11 @@ func (s *Log) Compact(ctx context.Context, maxLive float64) (CompactStats, error
 func (s *Log) compact(ctx context.Context, maxLive float64) (CompactStats, error) {
 	var st CompactStats
 	active := s.segID.Load()
+	// Batches written to the segments before active may still wait for
+	// their index commit: one passes after them, in order.
+	if err := s.commit(&logReq{}); err != nil {
+		return st, err
+	}
 	segs, err := s.segments()
 	if err != nil {
 		return st, err
@@ -897,7 +989,7 @@ func (s *Log) compact(ctx context.Context, maxLive float64) (CompactStats, error
 	var moves map[uint32][]moving
 	victims := map[uint32]bool{}
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bLogIndex).ForEach(func(k, v []byte) error {
+		return tx.Bucket(bLogIndex).ForEach(func(_, v []byte) error {
 			e, err := decodeLogEntry(v)
 			if err == nil && !e.file {
 				live[e.seg] += e.recLen
@@ -935,13 +1027,7 @@ func (s *Log) compact(ctx context.Context, maxLive float64) (CompactStats, error
 	}); err != nil {
 		return st, err
 	}
-	for _, id := range slices.Sorted(func(yield func(uint32) bool) {
-		for id := range victims {
-			if !yield(id) {
-				return
-			}
-		}
-	}) {
+	for _, id := range slices.Sorted(maps.Keys(victims)) {
 		f, err := os.Open(s.segPath(id))
 		if err != nil {
 			return st, err

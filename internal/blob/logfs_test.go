@@ -298,31 +298,48 @@ func TestLogCompactConcurrent(t *testing.T) {
 			}
 		})
 	}
-	wg.Go(func() {
-		for j := 100; ; j++ {
-			select {
-			case <-stop:
-				return
-			default:
+	// Objects created during compaction, half of them deleted again: those
+	// kept must stay whole (their batch may be indexed after Compact has
+	// chosen the segment it went to).
+	var mu sync.Mutex
+	var kept []int
+	for w := range 4 {
+		wg.Go(func() {
+			for j := 100 + w; ; j += 4 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("cc/new/%d", j)
+				if _, err := s.Create(ctx, key, bytes.NewReader(data(j)), int64(len(data(j))), blob.Meta{}); err != nil {
+					t.Error(err)
+					return
+				}
+				if j%8 < 4 {
+					mu.Lock()
+					kept = append(kept, j)
+					mu.Unlock()
+					continue
+				}
+				if err := s.Delete(ctx, key); err != nil {
+					t.Error(err)
+					return
+				}
 			}
-			key := fmt.Sprintf("cc/new/%d", j)
-			if _, err := s.Create(ctx, key, bytes.NewReader(data(j)), int64(len(data(j))), blob.Meta{}); err != nil {
-				t.Error(err)
-				return
-			}
-			if err := s.Delete(ctx, key); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	for range 5 {
+		})
+	}
+	for range 10 {
 		if _, err := s.Compact(ctx, 0.6); err != nil {
 			t.Error(err)
 		}
 	}
 	close(stop)
 	wg.Wait()
+	for _, j := range kept {
+		wantWhole(t, s, fmt.Sprintf("cc/new/%d", j), data(j))
+	}
+	t.Logf("%d objects created during compaction", len(kept))
 }
 
 // envLogChild makes the test binary create objects in the log store it
