@@ -538,3 +538,60 @@ func checkAfterCrash(t *testing.T, dir string, created map[string]string, deleti
 	}
 	t.Logf("%d objects whole after reopen, %d reported created, %d deleted", listed, len(created), len(deleted))
 }
+
+func TestOpenDir(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing string // layout already in the directory
+		give     string
+		want     string // "log", "files" or "" for an error
+	}{
+		{"new, default", "", "", "log"},
+		{"new, files", "", "files", "files"},
+		{"new, log", "", "log", "log"},
+		{"files kept by default", "files", "", "files"},
+		{"log kept by default", "log", "", "log"},
+		{"files asked log", "files", "log", ""},
+		{"log asked files", "log", "files", ""},
+		{"unknown", "", "tree", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.existing != "" {
+				s, err := blob.OpenDir(dir, tt.existing)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Create(t.Context(), "a", strings.NewReader("x"), 1, blob.Meta{}); err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+			}
+			s, err := blob.OpenDir(dir, tt.give)
+			if tt.want == "" {
+				if err == nil {
+					s.Close()
+					t.Fatal("OpenDir succeeded, want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got := "files"
+			if _, ok := s.(*blob.Log); ok {
+				got = "log"
+			}
+			if got != tt.want {
+				t.Errorf("OpenDir = %s layout, want %s", got, tt.want)
+			}
+			if tt.existing != "" {
+				if _, err := s.Stat(t.Context(), "a"); err != nil {
+					t.Errorf("the object created before: %v", err)
+				}
+			}
+		})
+	}
+}
