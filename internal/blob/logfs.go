@@ -251,6 +251,11 @@ func (s *Log) recover() error {
 			removed = true
 		}
 	}
+	// The committed tail's segment is gone when Compact removed it, all
+	// dead, after a roll whose batch failed to commit: start it afresh.
+	if _, err := os.Stat(s.segPath(tailSeg)); errors.Is(err, fs.ErrNotExist) {
+		tailEnd = 0
+	}
 	f, err := os.OpenFile(s.segPath(tailSeg), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err

@@ -136,6 +136,39 @@ func TestLogTornTail(t *testing.T) {
 	}
 }
 
+// TestLogTailSegmentGone reopens a store whose committed tail segment was
+// removed (Compact removes a sealed segment of dead records even when the
+// batch that rolled past it failed to commit).
+func TestLogTailSegmentGone(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.NewLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(t.Context(), "gone/a", strings.NewReader("abc"), 3, blob.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(t.Context(), "gone/a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "segments", "000001.seg")); err != nil {
+		t.Fatal(err)
+	}
+	s, err = blob.NewLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	data := blobtest.Bytes(1, 100)
+	if _, err := s.Create(t.Context(), "gone/b", bytes.NewReader(data), 100, blob.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	wantWhole(t, s, "gone/b", data)
+}
+
 func TestLogCorruptRecord(t *testing.T) {
 	dir := t.TempDir()
 	s, err := blob.NewLog(dir)
