@@ -6,7 +6,7 @@
 //
 //   - [Log], the embedded default for a new directory ([OpenDir],
 //     blob.fs.layout): objects appended to segment files, an index in
-//     bbolt; concurrent Creates share one write, one fdatasync and one
+//     bbolt; concurrent Creates share one fdatasync and one
 //     index commit; [Log.Compact] reclaims deleted records.
 //   - [FS], the earlier embedded layout, under a directory: objects of known size
 //     up to 16 KiB in one bbolt file, the others one file each, created with

@@ -30,14 +30,14 @@ import (
 
 // Log is an embedded Store with a log-structured layout: objects are
 // appended to segment files and found through an index in bbolt, so that a
-// Create costs a share of one write, one fdatasync and one index commit
+// Create costs a pwrite and a share of one fdatasync and one index commit
 // instead of a directory, a file and their fsyncs (docs/PERFORMANCE.md,
 // issue 18).
 //
 // Layout under dir:
 //
 //	segments/NNNNNN.seg  records appended; rolled at about 256 MiB
-//	files/obj-*          objects of unknown size or above 8 MiB, a file each
+//	files/obj-*          objects of unknown size or above 1 MiB, a file each
 //	index.db             key → where the bytes are, with their metadata
 //
 // A record is "LTR1", the header's length and its CRC-32C (4 bytes each,
@@ -47,7 +47,7 @@ import (
 //
 // Durability and atomicity: Creates that arrive while a commit runs are
 // committed together by one of them (the leader): their records are written
-// at the segment's end in one write and fdatasynced, then their index
+// at the segment's end and fdatasynced together, then their index
 // entries and the segment's new end are committed in one bbolt transaction,
 // while the next batch is written.
 // An index entry thus only ever points at whole, synced bytes; a record
@@ -88,9 +88,10 @@ var _ Store = (*Log)(nil)
 
 const (
 	logSegMax = 256 << 20
-	// logInlineMax is the largest object written to a segment; a Create
-	// holds its bytes in memory until its commit.
-	logInlineMax = 8 << 20
+	// logInlineMax is the largest object written to a segment: a Create
+	// holds its bytes in memory until its commit, so this bounds the
+	// memory of each concurrent Create.
+	logInlineMax = 1 << 20
 	logMagic     = "LTR1"
 	logPrefixLen = 12 // magic, header length, header CRC
 )
