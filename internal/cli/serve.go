@@ -567,7 +567,7 @@ func openStore(ctx context.Context, cfg *config.Config, spool string) (blob.Stor
 		return blob.NewS3(ctx, blob.S3Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket, Prefix: s.Prefix, AccessKey: s.AccessKey,
 			SecretKey: blob.SecretString(s.SecretKey.Reveal()), UseTLS: s.UseTLS, RootCAs: cas, PartSize: uint64(s.PartSize), CreateBucket: s.CreateBucket, SpoolDir: spool})
 	}
-	return blob.NewFS(cfg.Blob.FS.Dir)
+	return blob.OpenDir(cfg.Blob.FS.Dir, cfg.Blob.FS.Layout)
 }
 
 func newVerifier(cfg *config.Config, dir *organ.Directory) (*trust.Verifier, error) {

@@ -133,6 +133,10 @@ type Blob struct {
 type FS struct {
 	// Dir defaults to hub.dataDir/blobs.
 	Dir string `mapstructure:"dir" json:"dir"`
+	// Layout is how objects lie in Dir: "log" (appended to segment files,
+	// an index; blob.Log) or "files" (a file each; blob.FS). Empty: files
+	// when Dir already holds that layout, log otherwise (blob.OpenDir).
+	Layout string `mapstructure:"layout" json:"layout"`
 }
 
 // S3 is an S3-compatible blob store (MinIO, versitygw, AWS).

@@ -210,6 +210,7 @@ func (b Blob) validate(p *problems) {
 		if b.FS.Dir == "" {
 			p.addf("blob.fs.dir", "%w when blob.kind is fs", ErrRequired)
 		}
+		p.oneOf("blob.fs.layout", b.FS.Layout, "", blob.LayoutLog, blob.LayoutFiles)
 	case BlobS3:
 		s := b.S3
 		for _, f := range []struct{ key, value string }{
