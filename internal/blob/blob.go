@@ -63,6 +63,11 @@ type Meta struct {
 	ContentType string
 	// SHA256, when set, is the expected lowercase hex SHA-256 of the bytes.
 	SHA256 string
+	// Hashed says SHA256 was computed by the caller from these very bytes
+	// (the hub's spool hashes a packet as it arrives): the embedded stores
+	// record it without hashing them again. Without it, a SHA256 that
+	// differs from the bytes' is ErrDigestMismatch.
+	Hashed bool
 }
 
 // Info describes a stored object.

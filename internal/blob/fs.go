@@ -207,7 +207,7 @@ func (s *FS) publish(ctx context.Context, key, final string, r io.Reader, size i
 		return Info{}, err
 	}
 
-	pl := newPayload(ctx, r, size)
+	pl := newPayloadFor(ctx, r, size, meta)
 	bufSize := copyBufSize
 	if size >= 0 && size < int64(bufSize) {
 		bufSize = max(int(size)+1, 512)

@@ -79,7 +79,7 @@ func decodeSmall(key string, rec []byte) ([]byte, Info, error) {
 
 // createSmall stores an object of known size at most smallMax.
 func (s *FS) createSmall(ctx context.Context, key, final string, r io.Reader, size int64, meta Meta) (Info, error) {
-	pl := newPayload(ctx, r, size)
+	pl := newPayloadFor(ctx, r, size, meta)
 	data, err := io.ReadAll(pl)
 	if err != nil {
 		return Info{}, err

@@ -380,7 +380,7 @@ func (s *Log) createRecord(ctx context.Context, key string, r io.Reader, size in
 	dataRel := int64(logPrefixLen + hdrLen)
 	rec := make([]byte, dataRel+size+4)
 	data := rec[dataRel : dataRel+size]
-	pl := newPayload(ctx, r, size)
+	pl := newPayloadFor(ctx, r, size, meta)
 	if _, err := io.ReadFull(pl, data); err != nil {
 		return Info{}, err
 	}
@@ -438,7 +438,7 @@ func (s *Log) createFile(ctx context.Context, key string, r io.Reader, size int6
 			}
 		}
 	}()
-	pl := newPayload(ctx, r, size)
+	pl := newPayloadFor(ctx, r, size, meta)
 	crc := crc32.New(castagnoli)
 	if _, err := io.CopyBuffer(io.MultiWriter(f, crc), pl, make([]byte, copyBufSize)); err != nil {
 		return Info{}, err

@@ -179,7 +179,8 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	a.AcceptedAt = now.UTC()
 
 	// Store the exact bytes, conditionally: the key is the packet id.
-	_, err = h.o.Store.Create(ctx, a.BlobKey, packet(), a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256})
+	// Hashed: the spool took the SHA-256 of these very bytes as they arrived.
+	_, err = h.o.Store.Create(ctx, a.BlobKey, packet(), a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: true})
 	switch {
 	case errors.Is(err, blob.ErrExists):
 		info, serr := h.o.Store.Stat(ctx, a.BlobKey)
