@@ -26,6 +26,7 @@ import (
 	"github.com/lienthong/lienthong/internal/devsite"
 	"github.com/lienthong/lienthong/internal/hub"
 	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // Options are the flags of lienthong bench.
@@ -51,6 +52,9 @@ type Options struct {
 	// its API's address: serve's own wiring (internal/cli), given here
 	// because that package runs bench.
 	Serve func(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(net.Addr)) error
+	// NewVerifier builds the verifier serve builds from cfg, for the
+	// phase of the necessary work; without it that phase is skipped.
+	NewVerifier func(cfg *config.Config) (*trust.Verifier, error)
 }
 
 // agency is a sender and recipient of the load.
@@ -70,6 +74,7 @@ type environment struct {
 	brokers  []string                                                             // the floor's broker
 	batch    time.Duration                                                        // the hub's producer BatchTimeout
 	parts    int                                                                  // the hub's topic partitions
+	cfg      *config.Config                                                       // the embedded hub's configuration; nil for an external hub
 }
 
 // embedded starts a hub as `lienthong dev` configures it (devsite) in dir,
@@ -140,6 +145,7 @@ func embedded(runCtx, hubCtx context.Context, o Options, dir string, stderr io.W
 		closeBroker()
 		return nil, nil, err
 	}
+	env.cfg = cfg
 	ready := make(chan net.Addr, 1)
 	served := make(chan error, 1)
 	go func() { served <- o.Serve(hubCtx, cfg, log, func(a net.Addr) { ready <- a }) }()
@@ -277,15 +283,21 @@ func s3Store(cfg blob.S3Config) func(ctx context.Context, prefix string) (blob.S
 }
 
 // fsStore makes the floor's store: a fresh directory beside the hub's
-// blobs, on the same disk, fsync included as in the hub's store.
+// blobs, on the same disk, in the layout a new hub gets (blob.OpenDir),
+// fsync included as in the hub's store.
 func fsStore(parent string) func(ctx context.Context, prefix string) (blob.Store, func(), error) {
 	return func(_ context.Context, prefix string) (blob.Store, func(), error) {
 		dir := filepath.Join(parent, prefix)
-		s, err := blob.NewFS(dir)
+		s, err := blob.OpenDir(dir, "")
 		if err != nil {
 			return nil, nil, err
 		}
-		return s, func() { _ = s.Close(); _ = os.RemoveAll(dir) }, nil
+		return s, func() {
+			if c, ok := s.(interface{ Close() error }); ok {
+				_ = c.Close()
+			}
+			_ = os.RemoveAll(dir)
+		}, nil
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 type packet struct {
 	bodyOff, bodyLen int64
 	pktOff, pktLen   int64
+	sigOff, sigLen   int64  // the detached signature's bytes in the body
 	contentType      string // multipart/form-data; boundary=...
 	sha256           string // of the packet bytes
 	from             int
@@ -106,6 +107,7 @@ func prepare(ctx context.Context, o Options, agencies []agency, path string) (*o
 			offset += int64(len(b.body))
 			mu.Unlock()
 			b.p.pktOff += b.p.bodyOff
+			b.p.sigOff += b.p.bodyOff
 			_, err = f.WriteAt(b.body, b.p.bodyOff)
 			packets[i] = b.p
 		}
@@ -257,6 +259,7 @@ func (b *built) sign(a agency) error {
 	if w, err = mw.CreateFormFile("signature", "packet.xml.p7s"); err != nil {
 		return err
 	}
+	b.p.sigOff, b.p.sigLen = int64(body.Len()), int64(len(sig))
 	if _, err := w.Write(sig); err != nil {
 		return err
 	}

@@ -141,6 +141,26 @@ func Run(ctx context.Context, o Options, stderr io.Writer) (*Result, error) {
 	if res.FloorPerS > 0 {
 		res.Ratio = res.HubPerS / res.FloorPerS
 	}
+	// The necessary work, last: on the same packets, in the same process,
+	// against the hub's own configuration.
+	switch {
+	case env.cfg == nil || o.NewVerifier == nil:
+		notes = append(notes, "the necessary work was not measured: it needs the embedded hub")
+	case runCtx.Err() != nil:
+		notes = append(notes, "the necessary work was not measured: no time left")
+	default:
+		if err := necessaryPhase(runCtx, o, env, bodies, packets, res); err != nil {
+			if runCtx.Err() != nil {
+				notes = append(notes, fmt.Sprintf("--duration %s ran out in the necessary work: %v", o.Duration, err))
+			} else {
+				notes = append(notes, fmt.Sprintf("the necessary work failed: %v", err))
+			}
+			res.NecessaryPerS, res.NecessaryCPUMsPerPacket = 0, 0
+		}
+	}
+	if res.NecessaryCPUMsPerPacket > 0 && res.HubCPUMsPerPacket > 0 {
+		res.CPURatio = res.HubCPUMsPerPacket / res.NecessaryCPUMsPerPacket
+	}
 	// Complete: the hub phase finished, and so did the floor unless there
 	// was no broker to measure it on (an external hub without --brokers).
 	res.Complete = hubDone && (res.FloorPerS > 0 || env.brokers == nil)
@@ -185,6 +205,7 @@ func hubPhase(ctx context.Context, o Options, env *environment, bodies *os.File,
 	)
 	before := scrapeHubs(ctx, client, env)
 	sched, _ := readSched()
+	cpu0, cpuOK := cpuTime()
 	start := time.Now()
 	// Client goroutines carry the label bench=client, so that a profile
 	// tells the load generator from the hub (pprof -tagignore bench=client).
@@ -307,6 +328,9 @@ func hubPhase(ctx context.Context, o Options, env *environment, bodies *os.File,
 	}
 	res.DurationS = lastDelivered.Sub(start).Seconds()
 	res.HubPerS = float64(res.Accepted) / res.DurationS
+	if cpu1, ok := cpuTime(); ok && cpuOK {
+		res.HubCPUMsPerPacket = cpuMsPer(cpu1-cpu0, res.Accepted)
+	}
 	return true, nil
 }
 

@@ -45,6 +45,20 @@ type Result struct {
 	FloorProduceP99Ms float64 `json:"floor_produce_p99_ms"`
 	FloorEventBytes   int     `json:"floor_event_bytes"`
 
+	// The process's CPU time (getrusage, user and system) per packet. In
+	// an embedded run the process holds the hub, its broker (kfake) and the
+	// load generator: HubCPUMsPerPacket is all of it from the first submit
+	// to the last delivery. NecessaryCPUMsPerPacket is the phase that does
+	// only the work the hub must do (necessaryPhase), in the same process on
+	// the same packets; NecessaryPDF says it checked the PDF's signatures,
+	// as the hub does. 0 where getrusage is not available.
+	HubCPUMsPerPacket       float64 `json:"hub_cpu_ms_per_packet"`
+	NecessaryCPUMsPerPacket float64 `json:"necessary_cpu_ms_per_packet"`
+	CPURatio                float64 `json:"cpu_ratio"` // hub / necessary
+	NecessaryPerS           float64 `json:"necessary_per_s"`
+	NecessaryS              float64 `json:"necessary_s"`
+	NecessaryPDF            bool    `json:"necessary_pdf"`
+
 	// StageMs is the mean time of each submit stage over the run, from
 	// the hubs' lienthong_submit_stage_seconds (absent when /metrics is
 	// not served at the hub's base URL).
@@ -97,6 +111,20 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, "  floor     %d blob creates + %d produces (acks=all, %d-byte events) in %.2f s: %.0f /s; create p50 %.1f ms p99 %.1f ms, produce p50 %.1f ms p99 %.1f ms\n",
 			r.Packets, r.Packets, r.FloorEventBytes, r.FloorS, r.FloorPerS, r.FloorBlobP50Ms, r.FloorBlobP99Ms, r.FloorProduceP50Ms, r.FloorProduceP99Ms)
 		fmt.Fprintf(w, "  ratio     hub / floor = %.2f\n", r.Ratio)
+	}
+	if r.HubCPUMsPerPacket > 0 {
+		fmt.Fprintf(w, "  cpu       hub phase %.2f ms per packet of this process's CPU (the hub, kfake and the load generator in one process)\n", r.HubCPUMsPerPacket)
+	}
+	if r.NecessaryPerS > 0 {
+		pdf := ""
+		if r.NecessaryPDF {
+			pdf = ", PDF signatures checked"
+		}
+		fmt.Fprintf(w, "  necessary the necessary work alone (spool, parse, CMS verify%s, create, produce, receipt, view; kfake in process) in %.2f s: %.0f /s, %.2f ms of CPU per packet\n",
+			pdf, r.NecessaryS, r.NecessaryPerS, r.NecessaryCPUMsPerPacket)
+	}
+	if r.CPURatio > 0 {
+		fmt.Fprintf(w, "  cpu ratio hub / necessary = %.2f\n", r.CPURatio)
 	}
 	fmt.Fprintf(w, "  errors    %d\n", r.Errors)
 	for _, s := range r.ErrorSamples {

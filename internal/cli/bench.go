@@ -10,6 +10,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/bench"
 	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 // lienthong bench: the flags here, the load and its report in
@@ -30,7 +31,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	store := fs.String("store", "fs", "blob store: fs, or s3 from LIENTHONG_TEST_S3_* (the embedded hub's objects stay in that bucket)")
 	brokers := fs.String("brokers", "", "with --hub: the hub's Kafka brokers, for the floor (without it the floor is skipped)")
 	blobDir := fs.String("blob-dir", "", "with --hub and --store fs: a directory on the hub's store disk, for the floor")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hub phase (first submit to last delivery) to `FILE`")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hub phase (first submit to last delivery) to `FILE`, and one of the necessary work to FILE.necessary")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	pdfMode := fs.String("pdf", "plain", "the attachment: plain (an unsigned one-page PDF) or signed (sealed by the sender's organ key, as a letter under Nghị định 30 is)")
 	logMode := fs.String("log", "on", "the embedded hub's verifiable log: on, off, or both (two runs, off then on, and the log's cost)")
@@ -39,7 +40,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return flagsFailed(err)
 	}
 	o := bench.Options{Hub: *hubURL, Agencies: *agencies, Packets: *packets, Concurrency: *concurrency, Duration: *duration,
-		Store: *store, BlobDir: *blobDir, CPUProfile: *cpuprofile, Serve: serve, SignPDF: *pdfMode == "signed"}
+		Store: *store, BlobDir: *blobDir, CPUProfile: *cpuprofile, Serve: serve, SignPDF: *pdfMode == "signed",
+		NewVerifier: benchVerifier}
 	var bs config.ByteSize
 	problem := ""
 	switch {
@@ -92,6 +94,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return ExitInvalid
 	}
 	return ExitOK
+}
+
+// benchVerifier is the verifier serve builds from cfg, for bench's phase
+// of the necessary work.
+func benchVerifier(cfg *config.Config) (*trust.Verifier, error) {
+	dir, err := cfg.LoadDirectory()
+	if err != nil {
+		return nil, err
+	}
+	return newVerifier(cfg, dir)
 }
 
 // benchLogCost runs the embedded hub without the verifiable log, then

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,8 @@ func TestBenchEmbedded(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stdout.String())
 	}
 	for _, k := range []string{"packets", "size_bytes", "concurrency", "hub_per_s", "accepted_per_s", "floor_per_s", "ratio",
-		"p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "store", "duration_s"} {
+		"p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "store", "duration_s",
+		"hub_cpu_ms_per_packet", "necessary_cpu_ms_per_packet", "cpu_ratio", "necessary_per_s", "necessary_s", "necessary_pdf"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("key %q missing", k)
 		}
@@ -57,6 +59,17 @@ func TestBenchEmbedded(t *testing.T) {
 		t.Errorf("store %q concurrency %d complete %v note %q", r.Store, r.Concurrency, r.Complete, r.Note)
 	case r.FloorEventBytes < 400 || r.FloorEventBytes > 1000:
 		t.Errorf("floor event of %d bytes, want about the accepted event's 600", r.FloorEventBytes)
+	}
+	// The CPU per packet of the hub phase and of the necessary work, from
+	// the same run, and their ratio; the hub checks PDFs by default, so
+	// the necessary work did too.
+	switch {
+	case r.HubCPUMsPerPacket <= 0 || r.NecessaryCPUMsPerPacket <= 0 || r.NecessaryPerS <= 0 || r.NecessaryS <= 0:
+		t.Errorf("hub %v ms/packet, necessary %v ms/packet at %v/s in %v s", r.HubCPUMsPerPacket, r.NecessaryCPUMsPerPacket, r.NecessaryPerS, r.NecessaryS)
+	case math.Abs(r.CPURatio-r.HubCPUMsPerPacket/r.NecessaryCPUMsPerPacket) > 1e-9:
+		t.Errorf("cpu_ratio %v, want hub / necessary = %v", r.CPURatio, r.HubCPUMsPerPacket/r.NecessaryCPUMsPerPacket)
+	case !r.NecessaryPDF:
+		t.Error("the necessary work did not check the PDF's signatures, which the hub does by default")
 	}
 	// Every stage of the submit path was timed, and the stages fit in
 	// the submit latency the client saw.
