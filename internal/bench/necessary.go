@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -45,7 +46,6 @@ type necessary struct {
 	topic    string
 	view     *track.Store
 	spoolDir string
-	spools   chan *os.File // one per worker, truncated between packets
 }
 
 // necessaryPhase runs, per packet, only the work the hub must do, in this
@@ -60,7 +60,7 @@ type necessary struct {
 // per packet and the packets per second.
 func necessaryPhase(ctx context.Context, o Options, env *environment, bodies *os.File, packets []*packet, res *Result) error {
 	cfg := env.cfg
-	n := &necessary{limits: cfg.Limits.Edxml(), spools: make(chan *os.File, o.Concurrency)}
+	n := &necessary{limits: cfg.Limits.Edxml()}
 	var err error
 	if n.verifier, err = o.NewVerifier(cfg); err != nil {
 		return err
@@ -95,17 +95,6 @@ func necessaryPhase(ctx context.Context, o Options, env *environment, bodies *os
 		return err
 	}
 	defer n.view.Close() //nolint:errcheck // thrown away
-	for range o.Concurrency {
-		f, err := os.CreateTemp(n.spoolDir, "spool-*")
-		if err != nil {
-			return err
-		}
-		defer f.Close() //nolint:errcheck // unlinked
-		if err := os.Remove(f.Name()); err != nil {
-			return err
-		}
-		n.spools <- f
-	}
 	store, cleanup, err := env.store(ctx, n.topic)
 	if err != nil {
 		return err
@@ -189,19 +178,15 @@ func necessaryPhase(ctx context.Context, o Options, env *environment, bodies *os
 // one does the necessary work for p; prefix, for the warm-up, keeps its
 // blob apart from the packet's own.
 func (n *necessary) one(ctx context.Context, bodies *os.File, p *packet, prefix string) error {
-	// Receive and spool: the packet's bytes copied once, hashed on the way.
-	f := <-n.spools
-	defer func() { n.spools <- f }()
-	if err := f.Truncate(0); err != nil {
-		return err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
+	// Receive and spool: the packet's bytes copied once into memory, as
+	// the hub keeps a letter (hub.Spool), hashed on the way.
+	buf := make([]byte, 0, p.pktLen)
 	dr := trust.NewDigestReader(io.NewSectionReader(bodies, p.pktOff, p.pktLen), crypto.SHA256)
-	if _, err := io.Copy(f, dr); err != nil {
+	w := bytes.NewBuffer(buf)
+	if _, err := io.Copy(w, dr); err != nil {
 		return err
 	}
+	packet := w.Bytes()
 	digests := dr.Digests()
 	sum := hex.EncodeToString(digests[crypto.SHA256])
 	sig := make([]byte, p.sigLen)
@@ -209,9 +194,6 @@ func (n *necessary) one(ctx context.Context, bodies *os.File, p *packet, prefix 
 		return err
 	}
 
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	popts := edxml.Options{Limits: n.limits, TempDir: n.spoolDir, Kind: edxml.KindEdoc}
 	var pdfs *pdfsig.Spool
 	if n.pdf != nil {
@@ -219,7 +201,7 @@ func (n *necessary) one(ctx context.Context, bodies *os.File, p *packet, prefix 
 		defer pdfs.Close()
 		popts.Attachment = pdfs.Writer
 	}
-	pk, err := edxml.Parse(f, popts)
+	pk, err := edxml.Parse(bytes.NewReader(packet), popts)
 	if err != nil {
 		return err
 	}
@@ -243,10 +225,8 @@ func (n *necessary) one(ctx context.Context, bodies *os.File, p *packet, prefix 
 	}
 
 	id, h := pk.ID(), pk.Header
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if _, err := n.store.Create(ctx, prefix+blob.PacketKey(id), f, pk.Size(), blob.Meta{ContentType: "application/xml", SHA256: sum}); err != nil {
+	// Hashed: the one SHA-256 was taken above, as the hub's spool does.
+	if _, err := n.store.Create(ctx, prefix+blob.PacketKey(id), bytes.NewReader(packet), pk.Size(), blob.Meta{ContentType: "application/xml", SHA256: sum, Hashed: true}); err != nil {
 		return err
 	}
 

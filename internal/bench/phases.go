@@ -328,7 +328,9 @@ func hubPhase(ctx context.Context, o Options, env *environment, bodies *os.File,
 	}
 	res.DurationS = lastDelivered.Sub(start).Seconds()
 	res.HubPerS = float64(res.Accepted) / res.DurationS
-	if cpu1, ok := cpuTime(); ok && cpuOK {
+	// Only the embedded hub is in this process: an external one's CPU is
+	// not ours to read.
+	if cpu1, ok := cpuTime(); ok && cpuOK && env.cfg != nil {
 		res.HubCPUMsPerPacket = cpuMsPer(cpu1-cpu0, res.Accepted)
 	}
 	return true, nil

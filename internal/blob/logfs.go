@@ -253,9 +253,12 @@ func (s *Log) recover() error {
 		}
 	}
 	// The committed tail's segment is gone when Compact removed it, all
-	// dead, after a roll whose batch failed to commit: start it afresh.
+	// dead, after a roll whose batch failed to commit: start it afresh,
+	// and say so in the index once the empty file is durable, or the next
+	// open would find fewer bytes than the index's tail.
+	restart := false
 	if _, err := os.Stat(s.segPath(tailSeg)); errors.Is(err, fs.ErrNotExist) {
-		tailEnd = 0
+		tailEnd, restart = 0, true
 	}
 	f, err := os.OpenFile(s.segPath(tailSeg), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -279,6 +282,15 @@ func (s *Log) recover() error {
 	}
 	if fi.Size() == 0 || removed {
 		if err := syncDir(s.segDir); err != nil {
+			return err
+		}
+	}
+	if restart {
+		if err := s.db.Update(func(tx *bolt.Tx) error {
+			var v [12]byte
+			binary.BigEndian.PutUint32(v[:4], tailSeg)
+			return tx.Bucket(bLogMeta).Put(kLogTail, v[:])
+		}); err != nil {
 			return err
 		}
 	}

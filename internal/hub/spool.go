@@ -93,14 +93,10 @@ func (h *Hub) NewSpool() *Spool { return &Spool{p: h.spools, max: h.o.SpoolMemor
 // Write appends to the spool; only a spill to the file can fail.
 func (s *Spool) Write(b []byte) (int, error) {
 	if s.f == nil {
-		n := int64(len(b))
-		if s.size+n <= s.max && spoolMemHeld.Add(n) <= spoolMemBudget {
+		if s.grow(int64(len(b))) {
 			s.mem = append(s.mem, b...)
-			s.held += n
-			s.size += n
+			s.size += int64(len(b))
 			return len(b), nil
-		} else if s.size+n <= s.max {
-			spoolMemHeld.Add(-n) // over the budget: not taken
 		}
 		if err := s.spill(); err != nil {
 			return 0, err
@@ -109,6 +105,29 @@ func (s *Spool) Write(b []byte) (int, error) {
 	n, err := s.f.Write(b)
 	s.size += int64(n)
 	return n, err
+}
+
+// grow makes room in memory for n more bytes, within the spool's limit
+// and the budget, which counts the buffer's capacity; false when there is
+// none.
+func (s *Spool) grow(n int64) bool {
+	need := s.size + n
+	if need > s.max {
+		return false
+	}
+	if need <= int64(cap(s.mem)) {
+		return true
+	}
+	c := min(max(2*int64(cap(s.mem)), need, 64<<10), s.max)
+	more := c - int64(cap(s.mem))
+	if spoolMemHeld.Add(more) > spoolMemBudget {
+		spoolMemHeld.Add(-more) // over the budget: not taken
+		return false
+	}
+	m := make([]byte, len(s.mem), c)
+	copy(m, s.mem)
+	s.mem, s.held = m, s.held+more
+	return true
 }
 
 func (s *Spool) spill() error {

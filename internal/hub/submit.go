@@ -98,6 +98,9 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		data    io.ReaderAt // the packet's bytes, read once per pass
 		size    int64
 		digests spoolDigests
+		// ownHash: the digest was taken by a Spool of the very bytes it
+		// holds, so the store need not hash them again (blob.Meta.Hashed).
+		ownHash = true
 	)
 	switch sp := s.Spooled; {
 	case sp != nil:
@@ -112,7 +115,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 			if err != nil {
 				return nil, false, unavailable("the spool", err)
 			}
-			data, size = sp.File, fi.Size()
+			data, size, ownHash = sp.File, fi.Size(), false
 		}
 	default:
 		var spool *Spool
@@ -179,8 +182,7 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	a.AcceptedAt = now.UTC()
 
 	// Store the exact bytes, conditionally: the key is the packet id.
-	// Hashed: the spool took the SHA-256 of these very bytes as they arrived.
-	_, err = h.o.Store.Create(ctx, a.BlobKey, packet(), a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: true})
+	_, err = h.o.Store.Create(ctx, a.BlobKey, packet(), a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: ownHash})
 	switch {
 	case errors.Is(err, blob.ErrExists):
 		info, serr := h.o.Store.Stat(ctx, a.BlobKey)

@@ -208,11 +208,14 @@ func NewStore(t testing.TB, dir string) blob.Store {
 	t.Helper()
 	ep := os.Getenv("LIENTHONG_TEST_S3_ENDPOINT")
 	if ep == "" {
-		s, err := blob.NewFS(filepath.Join(dir, "blobs"))
+		// The layout a new hub gets (the log store).
+		s, err := blob.OpenDir(filepath.Join(dir, "blobs"), "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = s.Close() })
+		if c, ok := s.(interface{ Close() error }); ok {
+			t.Cleanup(func() { _ = c.Close() })
+		}
 		return s
 	}
 	s, err := blob.NewS3(context.Background(), blob.S3Config{
