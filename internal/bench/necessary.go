@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,8 +17,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/digitorus/pkcs7"
 
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/bus"
@@ -260,33 +257,12 @@ func (n *necessary) one(ctx context.Context, bodies *os.File, p *packet, prefix 
 		Subject: h.Subject, BusinessType: edxml.BusinessNew, SHA256: sum, Size: pk.Size(), AcceptedAt: rc.AcceptedAt})
 }
 
-// signReceipt signs the receipt's JSON as the hub does (hub.sign): its
-// own SignedData, SHA-256, the signer and the chain's certificates.
+// signReceipt signs the receipt's JSON as the hub does (hub.SignReceipt).
 func (n *necessary) signReceipt(rc *hub.Receipt) error {
 	if n.key == nil {
 		return nil
 	}
-	content, err := json.Marshal(rc)
-	if err != nil {
-		return err
-	}
-	sd, err := pkcs7.NewSignedData(content)
-	if err != nil {
-		return err
-	}
-	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
-	if err := sd.AddSigner(n.cert, n.key, pkcs7.SignerInfoConfig{}); err != nil {
-		return err
-	}
-	for _, c := range n.chain {
-		sd.AddCertificate(c)
-	}
-	der, err := sd.Finish()
-	if err != nil {
-		return err
-	}
-	rc.Receipt = base64.StdEncoding.EncodeToString(der)
-	return nil
+	return hub.SignReceipt(rc, n.cert, n.key, n.chain)
 }
 
 // cpuMsPer is d in milliseconds per packet, to the microsecond.

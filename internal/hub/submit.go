@@ -578,6 +578,13 @@ func (h *Hub) sign(rc *Receipt) error {
 	if h.o.ReceiptKey == nil {
 		return nil
 	}
+	return SignReceipt(rc, h.o.ReceiptCert, h.o.ReceiptKey, h.o.ReceiptChain)
+}
+
+// SignReceipt puts a CMS SignedData by key over rc's JSON (without its
+// receipt fields) into rc.Receipt: SHA-256, the signer's certificate and
+// chain. The chain is not checked here (the hub checks it once at start).
+func SignReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain []*x509.Certificate) error {
 	rc.Receipt, rc.ReceiptTimestamp = "", ""
 	content, err := json.Marshal(rc)
 	if err != nil {
@@ -589,11 +596,11 @@ func (h *Hub) sign(rc *Receipt) error {
 	}
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
 	// Not AddSignerChain: it checks the chain's signatures on every call,
-	// half the cost of a receipt; New checked it once.
-	if err := sd.AddSigner(h.o.ReceiptCert, h.o.ReceiptKey, pkcs7.SignerInfoConfig{}); err != nil {
+	// half the cost of a receipt.
+	if err := sd.AddSigner(cert, key, pkcs7.SignerInfoConfig{}); err != nil {
 		return fmt.Errorf("sign receipt: %w", err)
 	}
-	for _, c := range h.o.ReceiptChain {
+	for _, c := range chain {
 		sd.AddCertificate(c)
 	}
 	der, err := sd.Finish()
