@@ -23,6 +23,17 @@ install_axe() {
 }
 
 # The example consumers of scripts/examples/ (kcat.sh, consume.py), run by
+# apt_install installs Debian packages, as root only.
+apt_install() {
+  echo "installing $*"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-tools: need root to install $* (sudo apt-get install ...)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # TestExampleConsumers in internal/cli: kcat and Debian's Python Kafka
 # client, which lives in /usr/bin/python3's dist-packages (a python3 of
 # pyenv or a venv earlier on PATH does not see it; the test finds the one
@@ -32,13 +43,7 @@ install_example_tools() {
   command -v kcat >/dev/null || missing+=(kcat)
   /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
   [ ${#missing[@]} -eq 0 ] && return
-  echo "installing ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-test-tools: need root to install ${missing[*]} (sudo apt-get install ...)" >&2
-    exit 1
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 }
 install_example_tools
 
@@ -78,13 +83,7 @@ install_pdfsig_tools() {
   command -v pdfsig >/dev/null && command -v pdfinfo >/dev/null || missing+=(poppler-utils)
   command -v certutil >/dev/null && command -v pk12util >/dev/null || missing+=(libnss3-tools)
   [ ${#missing[@]} -eq 0 ] && return
-  echo "installing ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-test-tools: need root to install ${missing[*]} (sudo apt-get install ...)" >&2
-    exit 1
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 }
 install_pdfsig_tools
 
