@@ -22,7 +22,6 @@ install_axe() {
   (cd "$tools" && npm install --no-audit --no-fund --silent --no-save "axe-core@$axe_version" >/dev/null)
 }
 
-# The example consumers of scripts/examples/ (kcat.sh, consume.py), run by
 # apt_install installs Debian packages, as root only.
 apt_install() {
   echo "installing $*"
@@ -34,6 +33,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# The example consumers of scripts/examples/ (kcat.sh, consume.py), run by
 # TestExampleConsumers in internal/cli: kcat and Debian's Python Kafka
 # client, which lives in /usr/bin/python3's dist-packages (a python3 of
 # pyenv or a venv earlier on PATH does not see it; the test finds the one
