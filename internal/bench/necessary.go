@@ -14,8 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/blob"
@@ -115,25 +113,10 @@ func necessaryPhase(ctx context.Context, o Options, env *environment, bodies *os
 	// Warm up as the hub was warm: the whole work of as many packets as
 	// there are workers, at once, under keys of their own (the store's
 	// connections, the producer's, the PDF engine's instances).
-	var (
-		mu    sync.Mutex
-		first error
-		done  atomic.Int64
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if first == nil {
-			first = err
-		}
-		mu.Unlock()
-	}
-	parallel(ctx, min(o.Concurrency, len(packets)), o.Concurrency, func(i int) {
-		if err := n.one(ctx, bodies, packets[i], "warmup/"); err != nil {
-			fail(fmt.Errorf("warm-up: %w", err))
-		}
-	})
-	if first != nil {
-		return first
+	if err := parallelErr(ctx, min(o.Concurrency, len(packets)), o.Concurrency, func(i int) error {
+		return n.one(ctx, bodies, packets[i], "warmup/")
+	}); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
 	}
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile + ".necessary")
@@ -149,20 +132,16 @@ func necessaryPhase(ctx context.Context, o Options, env *environment, bodies *os
 
 	cpu0, _ := cpuTime()
 	start := time.Now()
-	parallel(ctx, len(packets), o.Concurrency, func(i int) {
+	err = parallelErr(ctx, len(packets), o.Concurrency, func(i int) error {
 		if err := n.one(ctx, bodies, packets[i], ""); err != nil {
-			fail(fmt.Errorf("packet %d: %w", i, err))
-			return
+			return fmt.Errorf("packet %d: %w", i, err)
 		}
-		done.Add(1)
+		return nil
 	})
 	elapsed := time.Since(start)
 	cpu1, ok := cpuTime()
-	if first != nil {
-		return first
-	}
-	if int(done.Load()) < len(packets) {
-		return fmt.Errorf("%d of %d done: %w", done.Load(), len(packets), ctx.Err())
+	if err != nil {
+		return err
 	}
 	res.NecessaryS = elapsed.Seconds()
 	res.NecessaryPerS = float64(len(packets)) / res.NecessaryS

@@ -84,9 +84,8 @@ func prepare(ctx context.Context, o Options, agencies []agency, path string) (*o
 	var (
 		mu     sync.Mutex
 		offset int64
-		first  error
 	)
-	parallel(ctx, o.Packets, runtime.GOMAXPROCS(0), func(i int) {
+	err = parallelErr(ctx, o.Packets, runtime.GOMAXPROCS(0), func(i int) error {
 		content := pdfContent(raw, seed, uint64(i))
 		var (
 			b   *built
@@ -111,18 +110,9 @@ func prepare(ctx context.Context, o Options, agencies []agency, path string) (*o
 			_, err = f.WriteAt(b.body, b.p.bodyOff)
 			packets[i] = b.p
 		}
-		if err != nil {
-			mu.Lock()
-			if first == nil {
-				first = err
-			}
-			mu.Unlock()
-		}
+		return err
 	})
-	if first != nil {
-		return fail(first)
-	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return fail(err)
 	}
 	// Written back now, not while the hub phase fsyncs.

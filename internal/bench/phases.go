@@ -187,6 +187,34 @@ func parallel(ctx context.Context, n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
+// parallelErr is parallel for work that can fail: it returns the first
+// error, or, when ctx ended before every i was done, how many were.
+func parallelErr(ctx context.Context, n, workers int, fn func(i int) error) error {
+	var (
+		mu    sync.Mutex
+		first error
+		done  atomic.Int64
+	)
+	parallel(ctx, n, workers, func(i int) {
+		if err := fn(i); err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+			return
+		}
+		done.Add(1)
+	})
+	if first != nil {
+		return first
+	}
+	if int(done.Load()) < n {
+		return fmt.Errorf("%d of %d done: %w", done.Load(), n, ctx.Err())
+	}
+	return nil
+}
+
 // hubPhase submits every packet with o.Concurrency workers, then waits
 // until every recipient's inbox lists them. It reports whether all of it
 // finished within ctx; the error is a failure to read the inboxes.
@@ -574,13 +602,8 @@ func floorPhase(ctx context.Context, o Options, env *environment, bodies *os.Fil
 
 	blobLat := make([]time.Duration, len(packets))
 	prodLat := make([]time.Duration, len(packets))
-	var (
-		mu    sync.Mutex
-		first error
-		done  atomic.Int64
-	)
 	start := time.Now()
-	parallel(ctx, len(packets), o.Concurrency, func(i int) {
+	err = parallelErr(ctx, len(packets), o.Concurrency, func(i int) error {
 		p := packets[i]
 		t := time.Now()
 		_, err := store.Create(ctx, blob.PacketKey(ids[i]), io.NewSectionReader(bodies, p.pktOff, p.pktLen), p.pktLen,
@@ -591,22 +614,11 @@ func floorPhase(ctx context.Context, o Options, env *environment, bodies *os.Fil
 			err = prod.Produce(ctx, bus.Message{Topic: name, Key: []byte(ids[i]), Value: events[i]})
 			prodLat[i] = time.Since(t)
 		}
-		if err != nil {
-			mu.Lock()
-			if first == nil {
-				first = err
-			}
-			mu.Unlock()
-			return
-		}
-		done.Add(1)
+		return err
 	})
 	elapsed := time.Since(start)
-	if first != nil {
-		return first
-	}
-	if int(done.Load()) < len(packets) {
-		return fmt.Errorf("%d of %d done: %w", done.Load(), len(packets), ctx.Err())
+	if err != nil {
+		return err
 	}
 	res.FloorS = elapsed.Seconds()
 	res.FloorPerS = float64(len(packets)) / res.FloorS
