@@ -12,6 +12,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -965,6 +966,37 @@ func (s *Log) closeSeg() error {
 	return err
 }
 
+// CompactEvery runs Compact(ctx, 0.5) every interval until ctx ends, so
+// that deleted objects give their space back without an operator. A
+// failure is logged and tried again next time: it must not stop the hub
+// that uses the store.
+func (s *Log) CompactEvery(ctx context.Context, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		st, err := s.Compact(ctx, 0.5)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.WarnContext(ctx, "blob log compaction failed", "err", err, "segments", st.Segments, "moved", st.Moved)
+		case st.Segments > 0:
+			log.InfoContext(ctx, "blob log compacted", "segments", st.Segments, "moved", st.Moved, "freed_bytes", st.Freed)
+		}
+	}
+}
+
+// moving is a live record of a segment being compacted, with its index
+// entry as read (raw) so that its move commits only if it is unchanged.
+type moving struct {
+	key string
+	raw []byte
+	e   logEntry
+}
+
 // CompactStats says what Compact did.
 type CompactStats struct {
 	Segments int   // segments removed
@@ -999,11 +1031,6 @@ func (s *Log) compact(ctx context.Context, maxLive float64) (CompactStats, error
 		return st, err
 	}
 	live := map[uint32]int64{}
-	type moving struct {
-		key string
-		raw []byte
-		e   logEntry
-	}
 	var moves map[uint32][]moving
 	victims := map[uint32]bool{}
 	if err := s.db.View(func(tx *bolt.Tx) error {
@@ -1045,34 +1072,20 @@ func (s *Log) compact(ctx context.Context, maxLive float64) (CompactStats, error
 	}); err != nil {
 		return st, err
 	}
+	var bad []error
 	for _, id := range slices.Sorted(maps.Keys(victims)) {
-		f, err := os.Open(s.segPath(id))
+		moved, movedBytes, err := s.moveAll(ctx, id, moves[id])
+		st.Moved += moved
+		st.Freed -= movedBytes
 		if err != nil {
-			return st, err
-		}
-		for _, m := range moves[id] {
-			if err := ctx.Err(); err != nil {
-				return st, errors.Join(err, f.Close())
+			if ctx.Err() != nil {
+				return st, err
 			}
-			rec := make([]byte, m.e.recLen)
-			if _, err := f.ReadAt(rec, m.e.off); err != nil {
-				return st, errors.Join(err, f.Close())
-			}
-			rel := m.e.dataOff - m.e.off
-			if crc32.Checksum(rec[rel:rel+m.e.size], castagnoli) != m.e.crc {
-				return st, errors.Join(fmt.Errorf("record of %s in %s: CRC mismatch", m.key, f.Name()), f.Close())
-			}
-			req := &logReq{key: m.key, rec: rec, dataRel: rel, ent: m.e, move: m.raw}
-			if err := s.commit(req); err != nil {
-				return st, errors.Join(err, f.Close())
-			}
-			if req.moved {
-				st.Moved++
-				st.Freed -= m.e.recLen
-			}
-		}
-		if err := f.Close(); err != nil {
-			return st, err
+			// A damaged record keeps its segment (and the record's bytes,
+			// for whoever repairs it); the other segments are still
+			// compacted.
+			bad = append(bad, err)
+			continue
 		}
 		if err := os.Remove(s.segPath(id)); err != nil {
 			return st, err
@@ -1080,5 +1093,59 @@ func (s *Log) compact(ctx context.Context, maxLive float64) (CompactStats, error
 		st.Segments++
 		st.Freed += sizes[id]
 	}
-	return st, syncDir(s.segDir)
+	if err := syncDir(s.segDir); err != nil {
+		bad = append(bad, err)
+	}
+	return st, errors.Join(bad...)
+}
+
+// compactBatch is how many records of a segment are moved at once: their
+// writes share one fdatasync and one index commit, as concurrent Creates'
+// do.
+const compactBatch = 64
+
+// moveAll copies segment id's live records to the log's end, compactBatch
+// at a time (at most compactBatch records in memory). A damaged record
+// stops it and keeps the segment: the records moved before it are dead
+// copies there. It returns how many records it moved and their bytes (a
+// record deleted meanwhile is not moved: it is dead).
+func (s *Log) moveAll(ctx context.Context, id uint32, ms []moving) (moved int, movedBytes int64, err error) {
+	f, err := os.Open(s.segPath(id))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { err = errors.Join(err, f.Close()) }()
+	for batch := range slices.Chunk(ms, compactBatch) {
+		reqs := make([]*logReq, len(batch))
+		for i, m := range batch {
+			if err := ctx.Err(); err != nil {
+				return moved, movedBytes, err
+			}
+			rec := make([]byte, m.e.recLen)
+			if _, err := f.ReadAt(rec, m.e.off); err != nil {
+				return moved, movedBytes, fmt.Errorf("record of %s in %s: %w", m.key, f.Name(), err)
+			}
+			rel := m.e.dataOff - m.e.off
+			if crc32.Checksum(rec[rel:rel+m.e.size], castagnoli) != m.e.crc {
+				return moved, movedBytes, fmt.Errorf("record of %s in %s: CRC mismatch", m.key, f.Name())
+			}
+			reqs[i] = &logReq{key: m.key, rec: rec, dataRel: rel, ent: m.e, move: m.raw}
+		}
+		errs := make([]error, len(reqs))
+		var wg sync.WaitGroup
+		for i, r := range reqs {
+			wg.Go(func() { errs[i] = s.commit(r) })
+		}
+		wg.Wait()
+		for _, r := range reqs {
+			if r.moved {
+				moved++
+				movedBytes += r.ent.recLen
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return moved, movedBytes, err
+		}
+	}
+	return moved, movedBytes, nil
 }

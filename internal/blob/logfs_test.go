@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/blob"
 	"github.com/lienthong/lienthong/internal/blob/blobtest"
+	"github.com/lienthong/lienthong/internal/testwait"
 )
 
 func newLog(t *testing.T) *blob.Log {
@@ -637,4 +639,105 @@ func TestOpenDir(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLogCompactDamagedRecord: a record whose bytes no longer match their
+// CRC keeps its segment, and Compact says so, but still compacts the
+// other segments (one bad record once stopped every later Compact).
+func TestLogCompactDamagedRecord(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.OpenLogSegMax(dir, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	const n = 40
+	data := func(i int) []byte { return blobtest.Bytes(byte(i), 9000+i) }
+	for i := range n {
+		if _, err := s.Create(ctx, fmt.Sprintf("dr/%03d", i), bytes.NewReader(data(i)), int64(len(data(i))), blob.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if i%5 != 0 {
+			if err := s.Delete(ctx, fmt.Sprintf("dr/%03d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Damage the first kept record: flip a byte of its data where it lies.
+	segs := segFiles(t, dir)
+	var damaged string
+	for name := range segs {
+		path := filepath.Join(dir, "segments", name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at := bytes.Index(b, data(0)); at >= 0 {
+			b[at+100] ^= 0xff
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			damaged = name
+		}
+	}
+	if damaged == "" {
+		t.Fatal("record of dr/000 not found in any segment")
+	}
+	st, err := s.Compact(ctx, 0.5)
+	if err == nil || !strings.Contains(err.Error(), "CRC mismatch") {
+		t.Errorf("Compact error = %v, want the damaged record's CRC mismatch", err)
+	}
+	if st.Segments == 0 {
+		t.Errorf("Compact = %+v: removed no segment, want the undamaged ones compacted", st)
+	}
+	after := segFiles(t, dir)
+	if _, ok := after[damaged]; !ok {
+		t.Errorf("segment %s with the damaged record was removed", damaged)
+	}
+	for i := 5; i < n; i += 5 {
+		wantWhole(t, s, fmt.Sprintf("dr/%03d", i), data(i))
+	}
+}
+
+// TestLogCompactEvery: the scheduled compaction gives deleted objects'
+// space back with nobody calling Compact.
+func TestLogCompactEvery(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.OpenLogSegMax(dir, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	const n = 40
+	for i := range n {
+		b := blobtest.Bytes(byte(i), 9000)
+		if _, err := s.Create(ctx, fmt.Sprintf("ce/%03d", i), bytes.NewReader(b), int64(len(b)), blob.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n - 1 {
+		if err := s.Delete(ctx, fmt.Sprintf("ce/%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func() (n int64) {
+		for _, s := range segFiles(t, dir) {
+			n += s
+		}
+		return n
+	}
+	before := size()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.CompactEvery(runCtx, 10*time.Millisecond, slog.New(slog.DiscardHandler)) }()
+	testwait.Eventually(t, "segments of deleted objects removed", func() bool { return size() < before/4 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("CompactEvery = %v after its context ended, want nil", err)
+	}
+	wantWhole(t, s, fmt.Sprintf("ce/%03d", n-1), blobtest.Bytes(byte(n-1), 9000))
 }

@@ -176,6 +176,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, g *life
 		return nil, err
 	}
 	g.OnClose("store", store.Close)
+	if l, ok := store.(*blob.Log); ok && cfg.Blob.FS.CompactEvery > 0 {
+		g.Go("blob compaction", func(ctx context.Context) error { return l.CompactEvery(ctx, cfg.Blob.FS.CompactEvery, log) })
+	}
 	// Metrics live on a registry of this hub's own, never the global one.
 	var reg *prometheus.Registry
 	var hubMetrics *metrics.Hub

@@ -129,6 +129,11 @@ type Blob struct {
 	S3   S3       `mapstructure:"s3" json:"s3"`
 }
 
+// DefaultCompactEvery is how often a log store reclaims deleted objects' space;
+// today only the verifiable log's checkpoints are deleted, so there is
+// little to do and an hour costs nothing.
+const DefaultCompactEvery = time.Hour
+
 // FS is the filesystem blob store.
 type FS struct {
 	// Dir defaults to hub.dataDir/blobs.
@@ -137,6 +142,9 @@ type FS struct {
 	// an index; blob.Log) or "files" (a file each; blob.FS). Empty: files
 	// when Dir already holds that layout, log otherwise (blob.OpenDir).
 	Layout string `mapstructure:"layout" json:"layout"`
+	// CompactEvery is how often the log layout gives the space of deleted
+	// objects back (default 1h; 0: never).
+	CompactEvery time.Duration `mapstructure:"compactEvery" json:"compactEvery"`
 }
 
 // S3 is an S3-compatible blob store (MinIO, versitygw, AWS).
@@ -371,6 +379,7 @@ func defaults() *Config {
 		TLS: TLS{ClientAuth: ClientAuthNone},
 		Blob: Blob{
 			Kind: BlobFS,
+			FS:   FS{CompactEvery: DefaultCompactEvery},
 			S3:   S3{UseTLS: true, PartSize: blob.DefaultPartSize},
 		},
 		Bus: Bus{

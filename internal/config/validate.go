@@ -211,6 +211,9 @@ func (b Blob) validate(p *problems) {
 			p.addf("blob.fs.dir", "%w when blob.kind is fs", ErrRequired)
 		}
 		p.oneOf("blob.fs.layout", b.FS.Layout, "", blob.LayoutLog, blob.LayoutFiles)
+		if b.FS.CompactEvery < 0 {
+			p.addf("blob.fs.compactEvery", "%w", ErrNegative)
+		}
 	case BlobS3:
 		s := b.S3
 		for _, f := range []struct{ key, value string }{

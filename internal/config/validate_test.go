@@ -143,6 +143,7 @@ func TestValidateErrors(t *testing.T) {
 		{"blob kind", func(c *config.Config) { c.Blob.Kind = "gcs" }, "blob.kind", config.ErrUnknownValue},
 		{"blob fs dir", func(c *config.Config) { c.Blob.Kind, c.Blob.FS.Dir = config.BlobFS, "" }, "blob.fs.dir", config.ErrRequired},
 		{"blob fs layout", func(c *config.Config) { c.Blob.Kind, c.Blob.FS.Layout = config.BlobFS, "tree" }, "blob.fs.layout", config.ErrUnknownValue},
+		{"blob fs compactEvery negative", func(c *config.Config) { c.Blob.Kind, c.Blob.FS.CompactEvery = config.BlobFS, -time.Second }, "blob.fs.compactEvery", config.ErrNegative},
 		{"s3 endpoint", func(c *config.Config) { c.Blob.S3.Endpoint = "" }, "blob.s3.endpoint", config.ErrRequired},
 		{"s3 bucket", func(c *config.Config) { c.Blob.S3.Bucket = "" }, "blob.s3.bucket", config.ErrRequired},
 		{"s3 access key", func(c *config.Config) { c.Blob.S3.AccessKey = "" }, "blob.s3.accessKey", config.ErrRequired},
