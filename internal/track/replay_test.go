@@ -51,3 +51,25 @@ func TestReplayWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// The view consumer's work for an accepted event the request recorded:
+// the routed events of two deliveries.
+func BenchmarkAcceptedRoutedAfterRequest(b *testing.B) {
+	s, err := track.Open(b.TempDir() + "/view.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ds := []route.Delivery{{Endpoint: "000.00.00.H29", Organs: []string{"000.00.00.H29"}}, {Endpoint: "000.00.00.G12", Organs: []string{"000.00.00.G12"}}}
+	for i := 0; b.Loop(); i++ {
+		p := edoc(fmt.Sprintf("p%09d", i), t0)
+		b.StopTimer()
+		if err := s.Accepted(p); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.AcceptedRouted(p, ds, t0.Add(time.Second)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
