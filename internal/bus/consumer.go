@@ -19,9 +19,14 @@ const (
 	DefaultRebalanceTimeout  = 30 * time.Second
 	DefaultMaxWait           = 500 * time.Millisecond
 	DefaultMaxBytes          = 10 << 20
-	// DefaultCommitEvery bounds how many handled messages of one partition
-	// may wait for a commit while more are queued behind them.
+	// DefaultCommitEvery bounds how many messages one batch may hold.
 	DefaultCommitEvery = 100
+	// DefaultCommitInterval is how long handled messages may wait for
+	// their offsets' commit: one OffsetCommit request per consumer and
+	// interval, where committing each partition as its queue ran dry made
+	// one per message at a few hundred messages a second (a request the
+	// broker serves and, on kfake, persists).
+	DefaultCommitInterval = 100 * time.Millisecond
 )
 
 // commitTimeout bounds the final commit made after ctx ended.
@@ -47,10 +52,16 @@ type ConsumerConfig struct {
 	// MaxBytes caps one fetch response (default 10 MiB); it must exceed the
 	// largest message.
 	MaxBytes int
-	// CommitEvery is the most handled messages of one partition left
-	// uncommitted while more wait behind them (default 100). A partition
-	// that runs dry is committed at once.
+	// CommitEvery is the most messages given to Batch at once (default
+	// 100).
 	CommitEvery int
+	// CommitInterval is how often the offsets of handled messages are
+	// committed, every partition's in one request (default 100 ms). They
+	// are also committed when the member loses its partitions in a
+	// rebalance and when Run returns. A crash loses at most an interval's
+	// commits: those messages are delivered again, which the handlers
+	// must bear (at least once; the hub's are idempotent, docs/hub.md).
+	CommitInterval time.Duration
 	// Logger receives kafka-go's errors and the consumer's warnings; nil
 	// discards them.
 	Logger *slog.Logger
@@ -75,7 +86,7 @@ func (c ConsumerConfig) Validate() error {
 			return ErrNoTopic
 		}
 	}
-	if c.HeartbeatInterval < 0 || c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.MaxWait < 0 {
+	if c.HeartbeatInterval < 0 || c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.MaxWait < 0 || c.CommitInterval < 0 {
 		return ErrBadDuration
 	}
 	if c.MaxBytes < 0 || c.CommitEvery < 0 {
@@ -102,6 +113,9 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	}
 	if c.CommitEvery == 0 {
 		c.CommitEvery = DefaultCommitEvery
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -144,12 +158,15 @@ func NewConsumer(cfg Config, cc ConsumerConfig, h Handler, mws ...Middleware) (*
 // it returned.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:           c.cfg.Brokers,
-		GroupID:           c.cc.Group,
-		GroupTopics:       c.cc.Topics,
-		Dialer:            c.cfg.dialer(),
-		StartOffset:       kafka.FirstOffset,
-		CommitInterval:    0, // synchronous: CommitMessages returns once the commit is durable
+		Brokers:     c.cfg.Brokers,
+		GroupID:     c.cc.Group,
+		GroupTopics: c.cc.Topics,
+		Dialer:      c.cfg.dialer(),
+		StartOffset: kafka.FirstOffset,
+		// CommitMessages only stashes the offsets; kafka-go commits the
+		// stash every interval, at the end of a generation (a rebalance)
+		// and on Close, and keeps it after a failed commit to try again.
+		CommitInterval:    c.cc.CommitInterval,
 		HeartbeatInterval: c.cc.HeartbeatInterval,
 		SessionTimeout:    c.cc.SessionTimeout,
 		RebalanceTimeout:  c.cc.RebalanceTimeout,
@@ -235,9 +252,9 @@ func (c *Consumer) dispatch(ctx context.Context, r *kafka.Reader, worker func(pa
 	}
 }
 
-// work handles one partition's messages in order and commits after
-// success. It commits at the latest when the queue runs dry or CommitEvery
-// messages are waiting, and on exit.
+// work handles one partition's messages in order and hands the offsets of
+// those it handled to the reader's commit stash (CommitInterval) when the
+// queue runs dry, CommitEvery messages were handled, and on exit.
 func (c *Consumer) work(ctx context.Context, fail func(error), r *kafka.Reader, key partitionKey, ch <-chan kafka.Message) {
 	var (
 		last    kafka.Message

@@ -282,6 +282,7 @@ func TestNewConsumerValidates(t *testing.T) {
 		{give: bus.ConsumerConfig{Group: "g"}, want: bus.ErrNoTopics},
 		{give: bus.ConsumerConfig{Group: "g", Topics: []string{""}}, want: bus.ErrNoTopic},
 		{give: bus.ConsumerConfig{Group: "g", Topics: []string{"t"}, MaxWait: -1}, want: bus.ErrBadDuration},
+		{give: bus.ConsumerConfig{Group: "g", Topics: []string{"t"}, CommitInterval: -1}, want: bus.ErrBadDuration},
 		{give: bus.ConsumerConfig{Group: "g", Topics: []string{"t"}}, want: nil},
 	}
 	for _, tt := range tests {

@@ -205,6 +205,18 @@ type earlyEvent struct {
 // event appends an event to the timeline entries of the given organs, in
 // time order. For a packet not seen yet it is kept until the packet is.
 func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
+	return s.events(tx, id, []organEvent{{organs, e}})
+}
+
+type organEvent struct {
+	organs []string
+	e      Event
+}
+
+// events is event for several events of one packet: the timeline is read
+// and written once, and not written at all when every event was there
+// already (a replay), which would dirty its page and every branch above.
+func (s *Store) events(tx *bolt.Tx, id string, es []organEvent) error {
 	timelines := tx.Bucket(bTimelines)
 	tl, ok, err := get[Timeline](timelines, []byte(id))
 	if err != nil {
@@ -218,8 +230,25 @@ func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 		if err != nil {
 			return err
 		}
-		return put(tx.Bucket(bEarly), []byte(id), append(early, earlyEvent{Organs: organs, Event: e}))
+		for _, oe := range es {
+			early = append(early, earlyEvent{Organs: oe.organs, Event: oe.e})
+		}
+		return put(tx.Bucket(bEarly), []byte(id), early)
 	}
+	changed := false
+	for _, oe := range es {
+		changed = tl.add(oe.organs, oe.e) || changed
+	}
+	if !changed {
+		return nil
+	}
+	return put(timelines, []byte(id), tl)
+}
+
+// add appends e to the entries of organs that do not have it yet, and
+// tells whether any did not.
+func (tl *Timeline) add(organs []string, e Event) bool {
+	changed := false
 	for i := range tl.Recipients {
 		r := &tl.Recipients[i]
 		if !slices.Contains(organs, r.OrganID) {
@@ -228,6 +257,7 @@ func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 		if slices.ContainsFunc(r.Events, func(x Event) bool { return x.Type == e.Type && x.Result == e.Result }) {
 			continue // replayed
 		}
+		changed = true
 		r.Events = append(r.Events, e)
 		slices.SortStableFunc(r.Events, func(a, b Event) int { return a.At.Compare(b.At) })
 		if !edxml.StatusCode(r.State).IsMainLine() && !closed(r.State) {
@@ -238,7 +268,7 @@ func (s *Store) event(tx *bolt.Tx, id string, organs []string, e Event) error {
 			}
 		}
 	}
-	return put(timelines, []byte(id), tl)
+	return changed
 }
 
 // Routed records that a packet was routed to an endpoint for organs.

@@ -282,12 +282,11 @@ func (w *Writer) AcceptedRouted(p Packet, ds []route.Delivery, at time.Time) err
 	if err := w.s.accepted(w.tx, p); err != nil {
 		return err
 	}
-	for _, d := range ds {
-		if err := w.s.event(w.tx, p.ID, d.Organs, Event{Type: EventRouted, At: at, Flags: []string{}}); err != nil {
-			return err
-		}
+	es := make([]organEvent, len(ds))
+	for i, d := range ds {
+		es[i] = organEvent{d.Organs, Event{Type: EventRouted, At: at, Flags: []string{}}}
 	}
-	return nil
+	return w.s.events(w.tx, p.ID, es)
 }
 
 // Delivered is Store.Delivered within the batch; created tells whether
