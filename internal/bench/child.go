@@ -139,10 +139,11 @@ func childGenerate(ctx context.Context, argv []string, l *load, stderr io.Writer
 	xerr := <-exited
 	cpu := childCPU(cmd.ProcessState)
 	switch {
-	case derr != nil && werr != nil:
-		return nil, cpu, fmt.Errorf("the load generator: handing it the load: %w (%w)", werr, xerr)
 	case derr != nil:
-		return nil, cpu, fmt.Errorf("the load generator: %w (%w)", derr, xerr)
+		if werr != nil {
+			derr = fmt.Errorf("handing it the load: %w", werr)
+		}
+		return nil, cpu, fmt.Errorf("the load generator: %w", errors.Join(derr, xerr))
 	case xerr != nil && !errors.Is(xerr, ctx.Err()):
 		// Ending ctx makes Wait return ctx.Err() even when the child then
 		// told all it had: that is a cut run, not a failure.
