@@ -55,6 +55,11 @@ type Options struct {
 	// NewVerifier builds the verifier serve builds from cfg, for the
 	// phase of the necessary work; without it that phase is skipped.
 	NewVerifier func(cfg *config.Config) (*trust.Verifier, error)
+	// Generator is the command that runs the load generator in a child
+	// process, with GeneratorEnv set (ServeGenerator): the embedded run's
+	// CPU figure is then the hub's and its broker's, not the generator's.
+	// Empty, or a command that does not start, keeps it in this process.
+	Generator []string
 }
 
 // agency is a sender and recipient of the load.

@@ -33,11 +33,6 @@ type packet struct {
 	from             int
 	to               []int
 	docID, subject   string
-
-	// Filled by the submit.
-	id      string
-	status  int
-	latency time.Duration
 }
 
 // prepare builds the packets and their multipart bodies, signs them

@@ -7,11 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -111,12 +111,15 @@ func Run(ctx context.Context, o Options, stderr io.Writer) (*Result, error) {
 			f.Close() //nolint:errcheck // written
 		}()
 	}
-	hubDone, err := hubPhase(runCtx, o, env, bodies, packets, res)
+	hubDone, note, err := hubPhase(runCtx, o, env, bodies, packets, res, stderr)
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
 	if err != nil {
 		return nil, err
+	}
+	if note != "" {
+		notes = append(notes, note)
 	}
 	if !hubDone {
 		notes = append(notes, fmt.Sprintf("--duration %s ran out in the hub phase: %d of %d packets accepted, %d of %d deliveries seen; rates are over what was done",
@@ -216,152 +219,90 @@ func parallelErr(ctx context.Context, n, workers int, fn func(i int) error) erro
 }
 
 // hubPhase submits every packet with o.Concurrency workers, then waits
-// until every recipient's inbox lists them. It reports whether all of it
-// finished within ctx; the error is a failure to read the inboxes.
-func hubPhase(ctx context.Context, o Options, env *environment, bodies *os.File, packets []*packet, res *Result) (bool, error) {
-	tr := &http.Transport{MaxIdleConns: 2 * o.Concurrency, MaxIdleConnsPerHost: 2 * o.Concurrency, IdleConnTimeout: 90 * time.Second,
-		DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-
-	var (
-		mu       sync.Mutex
-		lastOK   time.Time
-		errs     int
-		samples  []string
-		answered atomic.Int64
-	)
+// until every recipient's inbox lists them (generate): in a child process
+// when the hub is embedded and o.Generator says how, so that the CPU this
+// process uses over the phase is the hub's and its broker's alone. It
+// reports whether all of it finished within ctx, and a note when the
+// generator could not run as a child; the error is a failure to read the
+// inboxes, or of the child.
+func hubPhase(ctx context.Context, o Options, env *environment, bodies *os.File, packets []*packet, res *Result, stderr io.Writer) (bool, string, error) {
+	// For the scrapes of /metrics; the generator has its own client.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	timeout := time.Duration(math.MaxInt64)
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	l := newLoad(o, env, bodies.Name(), packets, timeout)
+	if o.CPUProfile != "" {
+		l.CPUProfile = o.CPUProfile + ".client"
+	}
+	var sub *submitted
 	before := scrapeHubs(ctx, client, env)
 	sched, _ := readSched()
+	onSubmitted := func(s *submitted) {
+		sub = s
+		res.SchedMeanMs, res.SchedP99Ms = schedSince(sched)
+		res.StageMs = stageMeans(before, scrapeHubs(ctx, client, env))
+	}
+	var (
+		del       *delivered
+		clientCPU time.Duration
+		note      string
+	)
+	res.Generator = "in-process"
 	cpu0, cpuOK := cpuTime()
-	start := time.Now()
-	// Client goroutines carry the label bench=client, so that a profile
-	// tells the load generator from the hub (pprof -tagignore bench=client).
-	pprof.Do(ctx, pprof.Labels("bench", "client"), func(ctx context.Context) {
-		parallel(ctx, len(packets), o.Concurrency, func(i int) {
-			p := packets[i]
-			status, id, msg, err := submit(ctx, client, env, env.submitTo(i), bodies, p)
-			if err != nil && ctx.Err() != nil {
-				return // cut by --duration: not the hub's error
-			}
-			answered.Add(1)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil && (status == http.StatusOK || status == http.StatusCreated) {
-				p.status, p.id = status, id
-				if now := time.Now(); now.After(lastOK) {
-					lastOK = now
-				}
-				return
-			}
-			errs++
-			if len(samples) < 5 {
-				if err != nil {
-					msg = err.Error()
-				}
-				samples = append(samples, fmt.Sprintf("%d %s", status, msg))
-			}
-		})
-	})
-	res.Errors, res.ErrorSamples = errs, samples
-	res.SchedMeanMs, res.SchedP99Ms = schedSince(sched)
-	res.StageMs = stageMeans(before, scrapeHubs(ctx, client, env))
-	var lat []time.Duration
-	expected := map[int]map[string]bool{} // agency → packet ids due in its inbox
-	for _, p := range packets {
-		if p.id == "" {
-			continue
-		}
-		lat = append(lat, p.latency)
-		for _, t := range p.to {
-			if expected[t] == nil {
-				expected[t] = map[string]bool{}
-			}
-			expected[t][p.id] = true
-			res.Deliveries++
+	if len(o.Generator) > 0 && env.cfg != nil {
+		d, cpu, err := childGenerate(ctx, o.Generator, l, stderr, onSubmitted)
+		switch {
+		case errors.Is(err, errNoChild):
+			note = fmt.Sprintf("the load generator ran in this process, its CPU in hub_cpu_ms_per_packet (%v)", err)
+		case err != nil && ctx.Err() != nil:
+			return false, "", nil // cut by --duration before it had anything to tell
+		case err != nil:
+			return false, "", err
+		default:
+			del, clientCPU, res.Generator = d, cpu, "child"
 		}
 	}
-	res.Accepted = len(lat)
+	if del == nil {
+		del = generate(ctx, l, bodies, onSubmitted)
+	}
+	cpu1, cpuOK1 := cpuTime()
+
+	res.Errors, res.ErrorSamples = sub.Errors, sub.Samples
+	var lat []time.Duration
+	for _, a := range sub.Answers {
+		if a.ID != "" {
+			lat = append(lat, time.Duration(a.LatencyNs))
+		}
+	}
+	res.Accepted, res.Deliveries, res.Delivered = len(lat), del.Deliveries, del.Delivered
 	if res.Accepted > 0 {
-		res.AcceptS = lastOK.Sub(start).Seconds()
+		res.AcceptS = time.Duration(sub.AcceptNs).Seconds()
 		res.AcceptedPerS = float64(res.Accepted) / res.AcceptS
 		slices.Sort(lat)
 		res.P50Ms, res.P90Ms, res.P99Ms = millis(percentile(lat, 50)), millis(percentile(lat, 90)), millis(percentile(lat, 99))
 		res.MaxMs = millis(lat[len(lat)-1])
 	}
-	if int(answered.Load()) < len(packets) || ctx.Err() != nil {
-		res.Delivered = countOnce(ctx, client, env, expected)
-		if res.Accepted > 0 {
-			res.DurationS = time.Since(start).Seconds()
-			res.HubPerS = float64(res.Delivered) / float64(max(res.Deliveries, 1)) * float64(res.Accepted) / res.DurationS
-		}
-		return false, nil
+	if del.Err != "" {
+		return false, note, errors.New(del.Err)
 	}
-
-	// Delivered: poll the inboxes of the agencies still missing items,
-	// once every submit has its answer (polling earlier would slow the
-	// hub down; nothing is fully delivered before it is all accepted).
-	var (
-		lastDelivered time.Time
-		pollErr       error
-	)
-	pprof.Do(ctx, pprof.Labels("bench", "client"), func(ctx context.Context) {
-		seen := map[int]int{}
-		for {
-			done := true
-			for a, ids := range expected {
-				if seen[a] == len(ids) {
-					continue
-				}
-				n, err := inboxCount(ctx, client, env.base, env.agencies[a].token, ids)
-				if err != nil {
-					if ctx.Err() == nil {
-						pollErr = fmt.Errorf("inbox of %s: %w", env.agencies[a].organID, err)
-					}
-					return
-				}
-				seen[a] = n
-				if n < len(ids) {
-					done = false
-				}
-			}
-			res.Delivered = 0
-			for _, n := range seen {
-				res.Delivered += n
-			}
-			if done {
-				lastDelivered = time.Now()
-				return
-			}
-			// Listing whole inboxes costs the hub too: poll at about 2%
-			// of the time elapsed, which bounds the error of the
-			// delivered time at about 2%.
-			wait := min(max(time.Since(start)/50, 20*time.Millisecond), 500*time.Millisecond)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-		}
-	})
-	if pollErr != nil {
-		return false, pollErr
-	}
-	if lastDelivered.IsZero() {
-		res.DurationS = time.Since(start).Seconds()
-		if res.Deliveries > 0 {
+	res.DurationS = time.Duration(del.DurationNs).Seconds()
+	if !del.Done {
+		if res.Deliveries > 0 && res.DurationS > 0 {
 			res.HubPerS = float64(res.Delivered) / float64(res.Deliveries) * float64(res.Accepted) / res.DurationS
 		}
-		return false, nil
+		return false, note, nil
 	}
-	res.DurationS = lastDelivered.Sub(start).Seconds()
 	res.HubPerS = float64(res.Accepted) / res.DurationS
 	// Only the embedded hub is in this process: an external one's CPU is
 	// not ours to read.
-	if cpu1, ok := cpuTime(); ok && cpuOK && env.cfg != nil {
+	if cpuOK && cpuOK1 && env.cfg != nil {
 		res.HubCPUMsPerPacket = cpuMsPer(cpu1-cpu0, res.Accepted)
 	}
-	return true, nil
+	res.ClientCPUMsPerPacket = cpuMsPer(clientCPU, res.Accepted)
+	return true, note, nil
 }
 
 // stageSums holds, per submit stage, the sum of seconds and the count of
@@ -434,97 +375,6 @@ func stageMeans(before, after stageSums) map[string]float64 {
 		}
 	}
 	return out
-}
-
-// submitTo is the hub packet i goes to.
-func (e *environment) submitTo(i int) string {
-	if len(e.submit) == 0 {
-		return e.base
-	}
-	return e.submit[i%len(e.submit)]
-}
-
-func submit(ctx context.Context, client *http.Client, env *environment, base string, bodies *os.File, p *packet) (status int, id, msg string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/packets", io.NewSectionReader(bodies, p.bodyOff, p.bodyLen))
-	if err != nil {
-		return 0, "", "", err
-	}
-	req.ContentLength = p.bodyLen
-	req.Header.Set("Content-Type", p.contentType)
-	req.Header.Set("Authorization", "Bearer "+env.agencies[p.from].token)
-	t := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", "", err
-	}
-	defer resp.Body.Close() //nolint:errcheck // read to the end below
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	p.latency = time.Since(t)
-	if err != nil {
-		return resp.StatusCode, "", "", err
-	}
-	var rc struct {
-		ID    string `json:"id"`
-		Code  string `json:"code"`
-		Title string `json:"title"`
-	}
-	_ = json.Unmarshal(raw, &rc)
-	if resp.StatusCode/100 == 2 && rc.ID == "" {
-		return resp.StatusCode, "", "", fmt.Errorf("a %s answer without a receipt id", resp.Status)
-	}
-	return resp.StatusCode, rc.ID, strings.TrimSpace(rc.Code + " " + rc.Title), nil
-}
-
-// inboxCount lists an agency's whole pending edoc inbox and counts the
-// ids of want in it.
-func inboxCount(ctx context.Context, client *http.Client, base, token string, want map[string]bool) (int, error) {
-	n, cursor := 0, ""
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/inbox?kind=edoc&limit=1000&cursor="+url.QueryEscape(cursor), nil)
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		var page struct {
-			Items []struct {
-				ID string `json:"id"`
-			} `json:"items"`
-			Next *string `json:"next"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close() //nolint:errcheck // decoded
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("GET /v1/inbox: %s", resp.Status)
-		}
-		if err != nil {
-			return 0, err
-		}
-		for _, it := range page.Items {
-			if want[it.ID] {
-				n++
-			}
-		}
-		if page.Next == nil || *page.Next == "" {
-			return n, nil
-		}
-		cursor = *page.Next
-	}
-}
-
-// countOnce counts what was delivered, for a cut run's report.
-func countOnce(ctx context.Context, client *http.Client, env *environment, expected map[int]map[string]bool) int {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	total := 0
-	for a, ids := range expected {
-		n, _ := inboxCount(ctx, client, env.base, env.agencies[a].token, ids)
-		total += n
-	}
-	return total
 }
 
 // acceptedEvent has the shape and about the size of the hub's accepted event

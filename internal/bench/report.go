@@ -45,14 +45,20 @@ type Result struct {
 	FloorProduceP99Ms float64 `json:"floor_produce_p99_ms"`
 	FloorEventBytes   int     `json:"floor_event_bytes"`
 
-	// The process's CPU time (getrusage, user and system) per packet. In
-	// an embedded run the process holds the hub, its broker (kfake) and the
-	// load generator: HubCPUMsPerPacket is all of it from the first submit
-	// to the last delivery. NecessaryCPUMsPerPacket is the phase that does
-	// only the work the hub must do (necessaryPhase), in the same process on
-	// the same packets; NecessaryPDF says it checked the PDF's signatures,
-	// as the hub does. 0 where getrusage is not available.
+	// CPU time (getrusage, user and system) per packet. In an embedded run
+	// this process holds the hub and its broker (kfake): HubCPUMsPerPacket
+	// is its CPU from the first submit to the last delivery. The load
+	// generator (HTTP client, inbox polls) runs in a child process
+	// (Generator "child"), whose whole CPU is ClientCPUMsPerPacket; with
+	// Generator "in-process" (a binary that cannot re-run itself, or an
+	// external hub) it is in HubCPUMsPerPacket instead, and
+	// ClientCPUMsPerPacket is 0. NecessaryCPUMsPerPacket is the phase
+	// that does only the work the hub must do (necessaryPhase), in this
+	// process on the same packets; NecessaryPDF says it checked the PDF's
+	// signatures, as the hub does. 0 where getrusage is not available.
+	Generator               string  `json:"generator"` // "child" or "in-process"
 	HubCPUMsPerPacket       float64 `json:"hub_cpu_ms_per_packet"`
+	ClientCPUMsPerPacket    float64 `json:"client_cpu_ms_per_packet"`
 	NecessaryCPUMsPerPacket float64 `json:"necessary_cpu_ms_per_packet"`
 	CPURatio                float64 `json:"cpu_ratio"` // hub / necessary
 	NecessaryPerS           float64 `json:"necessary_per_s"`
@@ -64,7 +70,8 @@ type Result struct {
 	// not served at the hub's base URL).
 	StageMs map[string]float64 `json:"stage_ms,omitempty"`
 	// SchedMeanMs and SchedP99Ms: how long this process's goroutines
-	// waited for a core during the submits (the embedded hub's too).
+	// waited for a core during the submits (the embedded hub's and
+	// kfake's, and the load generator's when it runs in-process).
 	SchedMeanMs float64 `json:"sched_mean_ms"`
 	SchedP99Ms  float64 `json:"sched_p99_ms"`
 
@@ -112,7 +119,11 @@ func (r *Result) Print(w io.Writer) {
 			r.Packets, r.Packets, r.FloorEventBytes, r.FloorS, r.FloorPerS, r.FloorBlobP50Ms, r.FloorBlobP99Ms, r.FloorProduceP50Ms, r.FloorProduceP99Ms)
 		fmt.Fprintf(w, "  ratio     hub / floor = %.2f\n", r.Ratio)
 	}
-	if r.HubCPUMsPerPacket > 0 {
+	switch {
+	case r.HubCPUMsPerPacket > 0 && r.Generator == "child":
+		fmt.Fprintf(w, "  cpu       hub phase %.2f ms per packet of this process's CPU (the hub and kfake); the load generator, a child process, %.2f ms\n",
+			r.HubCPUMsPerPacket, r.ClientCPUMsPerPacket)
+	case r.HubCPUMsPerPacket > 0:
 		fmt.Fprintf(w, "  cpu       hub phase %.2f ms per packet of this process's CPU (the hub, kfake and the load generator in one process)\n", r.HubCPUMsPerPacket)
 	}
 	if r.NecessaryPerS > 0 {

@@ -37,4 +37,5 @@ func TestCPUTime(t *testing.T) {
 		}
 		last = d
 	}
+	t.Run("a child's is its own", testChildCPU)
 }

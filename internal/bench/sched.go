@@ -6,9 +6,10 @@ import (
 )
 
 // schedLatency reads this process's goroutine scheduling latencies: how
-// long goroutines waited, runnable, for a core. In an embedded run the hub,
-// its broker and the load generator share the process, and a wait that
-// shows in the broker or store stage is often this.
+// long goroutines waited, runnable, for a core. In an embedded run the hub
+// and its broker share the process (and the load generator when it runs
+// in-process), and a wait that shows in the broker or store stage is
+// often this.
 type schedLatency struct{ counts []uint64 }
 
 const schedMetric = "/sched/latencies:seconds"

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/bench"
@@ -20,6 +22,9 @@ const benchUsage = "[--hub URL --agencies FILE] [--packets N] [--size SIZE] [--c
 	"[--store fs|s3] [--brokers HOST:PORT,...] [--blob-dir DIR] [--cpuprofile FILE] [--json]"
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if os.Getenv(bench.GeneratorEnv) != "" {
+		return bench.ServeGenerator(ctx, stderr)
+	}
 	serverGC()
 	fs := newFlags("bench", benchUsage, stderr)
 	hubURL := fs.String("hub", "", "`URL` of a running hub, or several comma-separated hubs sharing a broker and store, which take the submits in turn (default: start an embedded hub in a temporary directory)")
@@ -31,7 +36,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	store := fs.String("store", "fs", "blob store: fs, or s3 from LIENTHONG_TEST_S3_* (the embedded hub's objects stay in that bucket)")
 	brokers := fs.String("brokers", "", "with --hub: the hub's Kafka brokers, for the floor (without it the floor is skipped)")
 	blobDir := fs.String("blob-dir", "", "with --hub and --store fs: a directory on the hub's store disk, for the floor")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hub phase (first submit to last delivery) to `FILE`, and one of the necessary work to FILE.necessary")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the hub phase (first submit to last delivery) to `FILE`, one of the load generator's child process to FILE.client, and one of the necessary work to FILE.necessary")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	pdfMode := fs.String("pdf", "plain", "the attachment: plain (an unsigned one-page PDF) or signed (sealed by the sender's organ key, as a letter under Nghị định 30 is)")
 	logMode := fs.String("log", "on", "the embedded hub's verifiable log: on, off, or both (two runs, off then on, and the log's cost)")
@@ -41,7 +46,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	o := bench.Options{Hub: *hubURL, Agencies: *agencies, Packets: *packets, Concurrency: *concurrency, Duration: *duration,
 		Store: *store, BlobDir: *blobDir, CPUProfile: *cpuprofile, Serve: serve, SignPDF: *pdfMode == "signed",
-		NewVerifier: benchVerifier}
+		NewVerifier: benchVerifier, Generator: benchGenerator()}
 	var bs config.ByteSize
 	problem := ""
 	switch {
@@ -94,6 +99,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return ExitInvalid
 	}
 	return ExitOK
+}
+
+// benchGenerator is the command that runs bench's load generator as a
+// child process: this binary as `lienthong bench`, which serves it when
+// bench.GeneratorEnv is set. nil keeps the generator in this process: a
+// test binary would run its tests instead, unless its tests say how
+// (bench_test.go does).
+var benchGenerator = func() []string {
+	if testing.Testing() {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	return []string{exe, "bench"}
 }
 
 // benchVerifier is the verifier serve builds from cfg, for bench's phase

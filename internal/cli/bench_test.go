@@ -3,15 +3,62 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"math"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/bench"
 	"github.com/lienthong/lienthong/internal/metrics"
 )
+
+// bench's load generator runs as this test binary, re-run for
+// TestBenchGeneratorChild alone.
+func init() {
+	benchGenerator = func() []string {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil
+		}
+		return []string{exe, "-test.run=^TestBenchGeneratorChild$"}
+	}
+}
+
+// envBenchBurn makes the generator's child burn that much CPU (a
+// duration) before its load, as a costly generator would.
+const envBenchBurn = "LIENTHONG_TEST_BENCH_BURN"
+
+// TestBenchGeneratorChild is bench's load generator when bench re-runs
+// this test binary (benchGenerator); run otherwise it has nothing to do.
+func TestBenchGeneratorChild(t *testing.T) {
+	if os.Getenv(bench.GeneratorEnv) == "" {
+		t.Skip("bench's load generator, run by bench as a child process")
+	}
+	if d, err := time.ParseDuration(os.Getenv(envBenchBurn)); err == nil {
+		burnCPU(d)
+	}
+	os.Exit(Run(context.Background(), []string{"bench"}, os.Stdout, os.Stderr))
+}
+
+// burnCPU hashes until this process has used d more of CPU time.
+func burnCPU(d time.Duration) {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	buf := make([]byte, 1<<16)
+	for end := cpu() + d; cpu() < end; {
+		for range 16 {
+			sum := sha256.Sum256(buf)
+			buf[0] = sum[0]
+		}
+	}
+}
 
 // A small embedded run: every packet accepted and delivered, a floor
 // measured in the same run, and one JSON object with the figures.
@@ -34,7 +81,7 @@ func TestBenchEmbedded(t *testing.T) {
 	}
 	for _, k := range []string{"packets", "size_bytes", "concurrency", "hub_per_s", "accepted_per_s", "floor_per_s", "ratio",
 		"p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "store", "duration_s",
-		"hub_cpu_ms_per_packet", "necessary_cpu_ms_per_packet", "cpu_ratio", "necessary_per_s", "necessary_s", "necessary_pdf"} {
+		"generator", "hub_cpu_ms_per_packet", "client_cpu_ms_per_packet", "necessary_cpu_ms_per_packet", "cpu_ratio", "necessary_per_s", "necessary_s", "necessary_pdf"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("key %q missing", k)
 		}
@@ -70,6 +117,11 @@ func TestBenchEmbedded(t *testing.T) {
 		t.Errorf("cpu_ratio %v, want hub / necessary = %v", r.CPURatio, r.HubCPUMsPerPacket/r.NecessaryCPUMsPerPacket)
 	case !r.NecessaryPDF:
 		t.Error("the necessary work did not check the PDF's signatures, which the hub does by default")
+	}
+	// The load generator ran in a child process (this test binary re-run),
+	// its CPU reported apart from the hub's.
+	if r.Generator != "child" || r.ClientCPUMsPerPacket <= 0 {
+		t.Errorf("generator %q, client %v ms/packet: want the child's, above 0", r.Generator, r.ClientCPUMsPerPacket)
 	}
 	// Every stage of the submit path was timed, and the stages fit in
 	// the submit latency the client saw.
@@ -118,5 +170,73 @@ func TestBenchUsage(t *testing.T) {
 		if code := Run(context.Background(), args, &stdout, &stderr); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
 		}
+	}
+}
+
+// The hub's CPU figure holds the hub and its broker, not the load
+// generator: a generator that burns 3 s of CPU in the phase shows them in
+// client_cpu_ms_per_packet, and the hub's whole phase (60 small packets,
+// under 1 s) stays far under them.
+func TestBenchGeneratorOutsideHub(t *testing.T) {
+	const burn = 3 * time.Second
+	t.Setenv(envBenchBurn, burn.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := Run(ctx, []string{"bench", "--packets", "60", "--size", "8KB", "--concurrency", "4", "--json"}, &stdout, &stderr)
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+	}
+	var r bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	hub := time.Duration(r.HubCPUMsPerPacket * float64(r.Accepted) * float64(time.Millisecond))
+	client := time.Duration(r.ClientCPUMsPerPacket * float64(r.Accepted) * float64(time.Millisecond))
+	t.Logf("hub phase: hub %s of CPU, generator %s", hub, client)
+	switch {
+	case r.Generator != "child" || r.Accepted != 60:
+		t.Errorf("generator %q, %d accepted", r.Generator, r.Accepted)
+	case client < burn:
+		t.Errorf("the generator's child used %s of CPU, less than the %s it burnt", client, burn)
+	case hub <= 0 || hub >= burn:
+		t.Errorf("the hub's phase used %s of CPU: the generator's %s burnt in the child are in it", hub, burn)
+	}
+}
+
+// Where bench cannot re-run itself the generator runs in this process,
+// and the JSON says so.
+func TestBenchGeneratorFallback(t *testing.T) {
+	tests := []struct {
+		name     string
+		give     []string
+		wantNote bool
+	}{
+		{"no command", nil, false},
+		{"a command that does not start", []string{t.TempDir() + "/absent"}, true},
+	}
+	saved := benchGenerator
+	t.Cleanup(func() { benchGenerator = saved })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			benchGenerator = func() []string { return tt.give }
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			code := Run(ctx, []string{"bench", "--packets", "20", "--size", "4KB", "--concurrency", "4", "--json"}, &stdout, &stderr)
+			if code != ExitOK {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+			}
+			var r bench.Result
+			if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+				t.Fatalf("%v\n%s", err, stdout.String())
+			}
+			if r.Generator != "in-process" || r.ClientCPUMsPerPacket != 0 || r.Accepted != 20 || r.HubCPUMsPerPacket <= 0 {
+				t.Errorf("generator %q, client %v ms/packet, %d accepted, hub %v ms/packet", r.Generator, r.ClientCPUMsPerPacket, r.Accepted, r.HubCPUMsPerPacket)
+			}
+			if got := strings.Contains(r.Note, "ran in this process"); got != tt.wantNote {
+				t.Errorf("note %q: mentions the fallback %v, want %v", r.Note, got, tt.wantNote)
+			}
+		})
 	}
 }
