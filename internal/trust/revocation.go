@@ -33,7 +33,8 @@ const (
 )
 
 // checkRevocation looks up every certificate of the chain but the root.
-func (v *Verifier) checkRevocation(ctx context.Context, s *Signature, chain []*x509.Certificate) {
+// desc describes each certificate of the chain, for the messages.
+func (v *Verifier) checkRevocation(ctx context.Context, s *Signature, chain []*x509.Certificate, desc []Cert) {
 	at := s.CheckedAt
 	for i := 0; i+1 < len(chain); i++ {
 		cert, issuer := chain[i], chain[i+1]
@@ -43,10 +44,10 @@ func (v *Verifier) checkRevocation(ctx context.Context, s *Signature, chain []*x
 		}
 		switch st {
 		case statusRevoked:
-			s.fail(CodeRevoked, "certificate %q (serial %s) was revoked %s (%s)", cert.Subject.String(), cert.SerialNumber, when.UTC().Format(time.RFC3339), source)
+			s.fail(CodeRevoked, "certificate %q (serial %s) was revoked %s (%s)", desc[i].Subject, cert.SerialNumber, when.UTC().Format(time.RFC3339), source)
 			return
 		case statusUnknown:
-			msg := fmt.Sprintf("revocation status of %q is unknown: %s", cert.Subject.String(), source)
+			msg := fmt.Sprintf("revocation status of %q is unknown: %s", desc[i].Subject, source)
 			if v.cfg.Revocation == HardFail {
 				s.fail(CodeUntrusted, "%s (policy %s)", msg, HardFail)
 				return
