@@ -72,7 +72,11 @@ func signAttached(content []byte, cert *x509.Certificate, key crypto.Signer, cha
 	alg := func(b *cryptobyte.Builder, oid asn1.ObjectIdentifier) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oid) })
 	}
-	var b cryptobyte.Builder
+	size := len(content) + len(cert.Raw) + len(signed) + len(signature) + 256
+	for _, c := range chain {
+		size += len(c.Raw)
+	}
+	b := cryptobyte.NewBuilder(make([]byte, 0, size))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1ObjectIdentifier(oidSignedData)
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
