@@ -3,8 +3,10 @@ package trust_test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"math/big"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,5 +120,36 @@ func TestRevokedAfterTheChainWasCached(t *testing.T) {
 	s := v.VerifyCMS(context.Background(), sig, digests(data), "000.00.00.G22", revokedAt.Add(time.Minute))
 	if !slices.Equal(codes(s.Errors), []string{trust.CodeRevoked}) {
 		t.Errorf("after the revocation: errors %v, want [%s]", s.Errors, trust.CodeRevoked)
+	}
+}
+
+// One verifier serves every request: its caches are shared between
+// goroutines (run with -race), and each report is the packet's own.
+func TestVerifyCMSConcurrently(t *testing.T) {
+	data := packet(t, "edoc-new.xml")
+	e := newEnv(t, pki.InitOptions{})
+	signers := []*pki.Issued{e.g22, issue(t, e.ca, "000.00.00.G22", pki.IssueOptions{})}
+	sigs := [][]byte{sign(t, data, signers[0]), sign(t, data, signers[1])}
+	v := verifier(t, trust.Config{}, e.ca.Root())
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				k := (g + i) % 2
+				s := v.VerifyCMS(context.Background(), sigs[k], digests(data), "000.00.00.G22", now)
+				if !s.Valid || s.Signer.SHA256 != trust.Fingerprint(signers[k].Cert) || len(s.Chain) != 3 || s.Chain[0].Subject != s.Signer.Subject {
+					errs <- fmt.Sprintf("signature %d: valid %v %v, signer %v, chain %d", k, s.Valid, s.Errors, s.Signer, len(s.Chain))
+					return
+				}
+				// A caller may change its report; no other report may see it.
+				s.Chain[0].Subject, s.Signer.Subject = "changed by the caller", "changed by the caller"
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
