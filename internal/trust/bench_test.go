@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/big"
 	"testing"
 
 	"crypto/x509"
@@ -51,4 +52,21 @@ func benchVerify(b *testing.B, v *trust.Verifier, sig []byte, content trust.Cont
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
+}
+
+// BenchmarkVerifyCMSLargeCRL: the hub's case with a configured CRL of
+// 20,000 revoked serials, as a national CA's list has.
+func BenchmarkVerifyCMSLargeCRL(b *testing.B) {
+	data := bytes.Repeat(packet(b, "edoc-new.xml"), 9)[:50<<10]
+	e := newEnv(b, pki.InitOptions{})
+	serials := make([]*big.Int, 20_000)
+	for i := range serials {
+		serials[i] = new(big.Int).Lsh(big.NewInt(int64(i+1)), 64)
+	}
+	if _, err := e.ca.CRL(serials, pki.CRLOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	sig := sign(b, data, e.g22)
+	v := verifier(b, trust.Config{CRLs: []*x509.RevocationList{loadCRL(b, e.ca.CRLPath(false))}}, e.ca.Root())
+	benchVerify(b, v, sig, digests(data), 0)
 }
