@@ -25,7 +25,13 @@ type certEntry struct {
 
 // maxCachedCerts bounds one generation: the cache holds at most twice as
 // many, the recently used ones (a two-generation LRU approximation).
-const maxCachedCerts = 256
+// Anyone who can submit fills it, before any check: larger certificates
+// than maxCachedCertBytes are parsed every time, so it holds at most
+// 2 × 256 × 16 KiB.
+const (
+	maxCachedCerts     = 256
+	maxCachedCertBytes = 16 << 10
+)
 
 func newCertCache() *certCache {
 	return &certCache{cur: map[string]*certEntry{}, prev: map[string]*certEntry{}}
@@ -66,6 +72,9 @@ func (c *certCache) add(cert *x509.Certificate) *certEntry {
 		return e
 	}
 	e := &certEntry{cert: cert, desc: describe(cert)}
+	if len(cert.Raw) > maxCachedCertBytes {
+		return e
+	}
 	c.mu.Lock()
 	c.putLocked(e)
 	c.mu.Unlock()

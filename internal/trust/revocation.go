@@ -106,8 +106,8 @@ func (v *Verifier) crlStatus(ctx context.Context, cert, issuer *x509.Certificate
 // and scanning them cost more than the rest of a verification (issue 18).
 type crlIndex map[string][]time.Time
 
-// maxCRLIndexes bounds the indexes kept: one per list in use, and a
-// fetched list is replaced at its NextUpdate.
+// maxCRLIndexes bounds the indexes kept: one per list in use; a fetched
+// list's index goes when a newer list replaces it.
 const maxCRLIndexes = 64
 
 func serialKey(n *big.Int) string {
@@ -378,6 +378,10 @@ func (c *crlCache) fetch(ctx context.Context, dp string, issuer *x509.Certificat
 		return nil, err
 	}
 	delete(c.failed, key)
+	if ok {
+		// The index would keep the replaced list alive.
+		delete(c.indexes, cached.crl)
+	}
 	c.fetched[key] = fetchedCRL{crl: crl, fetched: now}
 	return crl, nil
 }
