@@ -40,7 +40,7 @@ run: build ## Run the hub on the embedded default (broker, store, hub, demo agen
 # group commits, replicas, pushers, pollers) run under the race detector; the
 # rest run plain, where -race would only cost time. Both runs always happen,
 # inside one with-services (one versitygw), and either failing fails the target.
-RACE_PKGS  = $(addprefix $(MODULE)/internal/,bus boltgroup hub api track push creds logouts edge console metrics vdxp tracing)
+RACE_PKGS  = $(addprefix $(MODULE)/internal/,bus boltgroup hub api track push creds logouts edge console metrics vdxp tracing trust)
 PLAIN_PKGS = $(filter-out $(RACE_PKGS),$(shell $(GO) list ./...))
 MODULE     = $(shell $(GO) list -m)
 

@@ -590,6 +590,14 @@ func SignReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain [
 	if err != nil {
 		return err
 	}
+	// ECDSA and RSA keys: the same bytes, built directly (receiptsig.go).
+	if der, ok, err := signAttached(content, cert, key, chain, time.Now()); ok {
+		if err != nil {
+			return fmt.Errorf("sign receipt: %w", err)
+		}
+		rc.Receipt = base64.StdEncoding.EncodeToString(der)
+		return nil
+	}
 	sd, err := pkcs7.NewSignedData(content)
 	if err != nil {
 		return err

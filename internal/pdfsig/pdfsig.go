@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
 	"github.com/klippa-app/go-pdfium"
 	"github.com/klippa-app/go-pdfium/enums"
@@ -299,7 +298,7 @@ func (e *Engine) verifySig(ctx context.Context, v *trust.Verifier, r io.ReaderAt
 	ts := v.VerifyCMSUnbound(ctx, der, content, at)
 	// A signature time-stamp (PAdES B-T) fixes when the signature existed:
 	// a certificate that expired since still made a valid signature then.
-	if stamped, present, err := e.stampTime(der); err != nil {
+	if stamped, present, err := e.stampTime(ts); err != nil {
 		sig.Warnings = append(sig.Warnings, trust.Problem{Code: CodeTimestampInvalid, Message: err.Error()})
 	} else if present {
 		sig.TimeStamped = &stamped
@@ -341,27 +340,20 @@ func (e *Engine) verifySig(ctx context.Context, v *trust.Verifier, r io.ReaderAt
 // oidSignatureTimeStamp is id-aa-signatureTimeStampToken (RFC 3161 App. A).
 var oidSignatureTimeStamp = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 
-// stampTime reads the signature time-stamp of a CMS, if any, and verifies
-// it (internal/tsa: the TSA's chain to the engine's TSA roots at the
-// stamped time, the imprint over the signature value). present without an
-// error means a stamp the roots vouch for.
-func (e *Engine) stampTime(der []byte) (at time.Time, present bool, err error) {
+// stampTime reads the signature time-stamp of the CMS trust verified in
+// ts, if any (from ts: the CMS is not parsed twice), and verifies it
+// (internal/tsa: the TSA's chain to the engine's TSA roots at the stamped
+// time, the imprint over the signature value). present without an error
+// means a stamp the roots vouch for. A CMS trust could not parse has none:
+// its verdict says why.
+func (e *Engine) stampTime(ts *trust.Signature) (at time.Time, present bool, err error) {
 	defer func() {
-		if r := recover(); r != nil { // hostile BER: the trust package's parse already bounds it
+		if r := recover(); r != nil { // hostile BER in the token
 			at, present, err = time.Time{}, false, nil
 		}
 	}()
-	p7, perr := pkcs7.Parse(der)
-	if perr != nil || len(p7.Signers) == 0 {
-		return time.Time{}, false, nil // the CMS verdict says why
-	}
-	var token []byte
-	for _, a := range p7.Signers[0].UnauthenticatedAttributes {
-		if a.Type.Equal(oidSignatureTimeStamp) {
-			token = a.Value.Bytes
-		}
-	}
-	if token == nil {
+	token, signatureValue, ok := ts.UnsignedAttribute(oidSignatureTimeStamp)
+	if !ok {
 		return time.Time{}, false, nil
 	}
 	if len(token) > tsa.MaxToken {
@@ -378,7 +370,7 @@ func (e *Engine) stampTime(der []byte) (at time.Time, present bool, err error) {
 		return time.Time{}, true, fmt.Errorf("the signature time-stamp's hash %v is not supported", info.HashAlgorithm)
 	}
 	h := info.HashAlgorithm.New()
-	h.Write(p7.Signers[0].EncryptedDigest)
+	h.Write(signatureValue)
 	t, err := tsa.Verify(token, h.Sum(nil), info.HashAlgorithm, e.tsaRoots, nil)
 	if err != nil {
 		return time.Time{}, true, err

@@ -18,9 +18,17 @@ type chainCache struct {
 }
 
 type cachedChain struct {
-	chain     []*x509.Certificate
+	chain     *verifiedChain
 	notBefore time.Time // the latest NotBefore in the chain
 	notAfter  time.Time // the earliest NotAfter in the chain
+}
+
+// verifiedChain is a chain from the leaf to a root, with each
+// certificate's report description (rendering names is not cheap).
+// Shared between packets: never modified.
+type verifiedChain struct {
+	certs []*x509.Certificate
+	desc  []Cert
 }
 
 const maxCachedChains = 10_000
@@ -39,7 +47,7 @@ func chainKey(leaf *x509.Certificate, intermediates []*x509.Certificate) [32]byt
 	return k
 }
 
-func (c *chainCache) verify(leaf *x509.Certificate, intermediates []*x509.Certificate, at time.Time, roots *x509.CertPool) ([]*x509.Certificate, error) {
+func (c *chainCache) verify(leaf *x509.Certificate, intermediates []*x509.Certificate, at time.Time, roots *x509.CertPool) (*verifiedChain, error) {
 	key := chainKey(leaf, intermediates)
 	c.mu.Lock()
 	e, ok := c.entries[key]
@@ -60,8 +68,12 @@ func (c *chainCache) verify(leaf *x509.Certificate, intermediates []*x509.Certif
 	if err != nil {
 		return nil, err
 	}
-	e = cachedChain{chain: chains[0], notBefore: leaf.NotBefore, notAfter: leaf.NotAfter}
-	for _, cert := range e.chain {
+	vc := &verifiedChain{certs: chains[0]}
+	for _, cert := range vc.certs {
+		vc.desc = append(vc.desc, describe(cert))
+	}
+	e = cachedChain{chain: vc, notBefore: leaf.NotBefore, notAfter: leaf.NotAfter}
+	for _, cert := range vc.certs {
 		if cert.NotBefore.After(e.notBefore) {
 			e.notBefore = cert.NotBefore
 		}

@@ -16,6 +16,7 @@ import (
 	"hash"
 	"io"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/digitorus/pkcs7"
@@ -177,20 +178,24 @@ func (v *Verifier) verifyCMS(ctx context.Context, sig []byte, content Content, f
 		return s.done()
 	}
 	s.passed("parse")
-	signer := p7.Signers[0]
-	leaf := signerCertificate(p7.Certificates, signer.IssuerAndSerialNumber.IssuerName.FullBytes, signer.IssuerAndSerialNumber.SerialNumber)
-	if leaf == nil {
-		if signer.IssuerAndSerialNumber.SerialNumber == nil {
+	signer := &p7.signers[0]
+	if len(signer.unsigned) > 0 {
+		s.cms = &cmsExtra{signature: bytes.Clone(signer.signature), unsigned: cloneAttributes(signer.unsigned)}
+	}
+	li := signerCertificate(p7.certs, signer.issuer, signer.serial)
+	if li < 0 {
+		if signer.serial == nil {
 			s.fail(CodeMalformed, "the signer is identified by subject key identifier, which is not supported; use issuer and serial number")
 		} else {
 			s.fail(CodeMalformed, "the signature does not carry its signer's certificate")
 		}
 		return s.done()
 	}
-	s.Signer = new(describe(leaf))
-	h, ok := hashFor(signer.DigestAlgorithm.Algorithm)
+	leaf := p7.certs[li].cert
+	s.Signer = new(p7.certs[li].desc)
+	h, ok := hashFor(signer.digestAlg)
 	if !ok {
-		s.fail(CodeInvalid, "digest algorithm %v is not supported", signer.DigestAlgorithm.Algorithm)
+		s.fail(CodeInvalid, "digest algorithm %v is not supported", signer.digestAlg)
 		return s.done()
 	}
 	if h == crypto.SHA1 {
@@ -207,12 +212,10 @@ func (v *Verifier) verifyCMS(ctx context.Context, sig []byte, content Content, f
 		return s.done()
 	}
 	signed := digest
-	if len(signer.AuthenticatedAttributes) > 0 {
-		var attrs []attribute
+	if len(signer.signedAttrs) > 0 {
 		var got []byte
 		var contentType asn1.ObjectIdentifier
-		for _, a := range signer.AuthenticatedAttributes {
-			attrs = append(attrs, attribute{Type: a.Type, Value: a.Value})
+		for _, a := range signer.signedAttrs {
 			switch {
 			case a.Type.Equal(oidMessageDigest):
 				if _, err := asn1.Unmarshal(a.Value.Bytes, &got); err != nil {
@@ -244,20 +247,22 @@ func (v *Verifier) verifyCMS(ctx context.Context, sig []byte, content Content, f
 			return s.done()
 		}
 		s.passed("digest")
-		der, err := marshalAttributes(attrs)
-		if err != nil {
-			s.fail(CodeMalformed, "signed attributes: %v", err)
-			return s.done()
+		der := signer.signedDER
+		if der == nil {
+			if der, err = marshalAttributes(signer.signedAttrs); err != nil {
+				s.fail(CodeMalformed, "signed attributes: %v", err)
+				return s.done()
+			}
 		}
 		hh := h.New()
 		hh.Write(der)
 		signed = hh.Sum(nil)
 	}
-	if err := checkSignature(leaf.PublicKey, signer.DigestEncryptionAlgorithm.Algorithm, h, signed, signer.EncryptedDigest); err != nil {
+	if err := checkSignature(leaf.PublicKey, signer.sigAlg, h, signed, signer.signature); err != nil {
 		// Without signed attributes the signature is over the content
 		// itself, so a wrong digest shows only here.
 		code := CodeInvalid
-		if len(signer.AuthenticatedAttributes) == 0 {
+		if len(signer.signedAttrs) == 0 {
 			code = CodeDigestMismatch
 		}
 		s.fail(code, "%v", err)
@@ -268,9 +273,9 @@ func (v *Verifier) verifyCMS(ctx context.Context, sig []byte, content Content, f
 		s.warn(CodeSigningTimeOutside, "the claimed signing time %s is outside the certificate's validity", s.SignedAt.Format(time.RFC3339))
 	}
 	var intermediates []*x509.Certificate
-	for _, c := range p7.Certificates {
-		if c != leaf {
-			intermediates = append(intermediates, c)
+	for i, c := range p7.certs {
+		if i != li {
+			intermediates = append(intermediates, c.cert)
 		}
 	}
 	if from == nil {
@@ -281,9 +286,11 @@ func (v *Verifier) verifyCMS(ctx context.Context, sig []byte, content Content, f
 	return s.done()
 }
 
-// parseCMS parses and bounds a SignedData. The parser has been the source
-// of panics on hostile BER in the past; one here is malformed input.
-func (v *Verifier) parseCMS(der []byte) (p7 *pkcs7.PKCS7, err error) {
+// parseCMS parses and bounds a SignedData: strict DER without a copy
+// (parseDER), anything else by pkcs7.Parse with its BER-to-DER copy. The
+// pkcs7 parser has been the source of panics on hostile BER in the past;
+// one here is malformed input.
+func (v *Verifier) parseCMS(der []byte) (sd *cmsSigned, err error) {
 	if len(der) == 0 {
 		return nil, errors.New("empty signature")
 	}
@@ -292,31 +299,87 @@ func (v *Verifier) parseCMS(der []byte) (p7 *pkcs7.PKCS7, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			p7, err = nil, fmt.Errorf("unreadable CMS: %v", r)
+			sd, err = nil, fmt.Errorf("unreadable CMS: %v", r)
 		}
 	}()
-	p7, err = pkcs7.Parse(der)
-	if err != nil {
-		return nil, fmt.Errorf("not a CMS signature: %w", err)
+	if sd = v.parseFast(der); sd == nil {
+		p7, err := pkcs7.Parse(der)
+		if err != nil {
+			return nil, fmt.Errorf("not a CMS signature: %w", err)
+		}
+		sd = v.certs.fromPKCS7(p7)
 	}
 	switch {
-	case len(p7.Signers) != 1:
-		return nil, fmt.Errorf("%d signers, want exactly one", len(p7.Signers))
-	case len(p7.Content) > 0:
+	case len(sd.signers) != 1:
+		return nil, fmt.Errorf("%d signers, want exactly one", len(sd.signers))
+	case len(sd.content) > 0:
 		return nil, errors.New("the signature is not detached: it carries content")
-	case len(p7.Certificates) > v.cfg.MaxCertificates:
-		return nil, fmt.Errorf("%d certificates, more than %d", len(p7.Certificates), v.cfg.MaxCertificates)
+	case len(sd.certs) > v.cfg.MaxCertificates:
+		return nil, fmt.Errorf("%d certificates, more than %d", len(sd.certs), v.cfg.MaxCertificates)
 	}
-	return p7, nil
+	return sd, nil
 }
 
-func signerCertificate(certs []*x509.Certificate, issuer []byte, serial *big.Int) *x509.Certificate {
-	for _, c := range certs {
-		if serial != nil && bytes.Equal(c.RawIssuer, issuer) && serial.Cmp(c.SerialNumber) == 0 {
-			return c
+// parseFast is the DER path, or nil to take pkcs7's. Too many
+// certificates, or one that does not parse, go to pkcs7 too, so the error
+// is the one it always was.
+func (v *Verifier) parseFast(der []byte) *cmsSigned {
+	certs, signers, ok := parseDER(der)
+	if !ok || len(certs) > v.cfg.MaxCertificates {
+		return nil
+	}
+	sd := &cmsSigned{signers: signers}
+	for _, raw := range certs {
+		e, err := v.certs.parse(raw)
+		if err != nil {
+			return nil
+		}
+		sd.certs = append(sd.certs, e)
+	}
+	return sd
+}
+
+// signerCertificate returns the index of the signer's certificate, or -1.
+func signerCertificate(certs []*certEntry, issuer []byte, serial *big.Int) int {
+	for i, c := range certs {
+		if serial != nil && bytes.Equal(c.cert.RawIssuer, issuer) && serial.Cmp(c.cert.SerialNumber) == 0 {
+			return i
 		}
 	}
-	return nil
+	return -1
+}
+
+// cmsExtra is what a Signature keeps of its CMS for a caller that reads
+// more of it (pdfsig's signature time-stamp), so it need not parse the
+// CMS again.
+type cmsExtra struct {
+	signature []byte
+	unsigned  []attribute
+}
+
+func cloneAttributes(attrs []attribute) []attribute {
+	out := make([]attribute, len(attrs))
+	for i, a := range attrs {
+		out[i] = attribute{Type: slices.Clone(a.Type), Value: asn1.RawValue{Class: a.Value.Class, Tag: a.Value.Tag, IsCompound: a.Value.IsCompound,
+			Bytes: bytes.Clone(a.Value.Bytes), FullBytes: bytes.Clone(a.Value.FullBytes)}}
+	}
+	return out
+}
+
+// UnsignedAttribute returns the values (the content of the SET) of the
+// CMS signer's last unsigned attribute of type oid, and the signature
+// value they may refer to (a time-stamp is over it); ok is false when the
+// CMS did not parse or has no such attribute.
+func (s *Signature) UnsignedAttribute(oid asn1.ObjectIdentifier) (values, signatureValue []byte, ok bool) {
+	if s.cms == nil {
+		return nil, nil, false
+	}
+	for _, a := range s.cms.unsigned {
+		if a.Type.Equal(oid) {
+			values, ok = a.Value.Bytes, true
+		}
+	}
+	return values, s.cms.signature, ok
 }
 
 func marshalAttributes(attrs []attribute) ([]byte, error) {

@@ -66,6 +66,8 @@ type Signature struct {
 	Checks    []string  `json:"checks"`
 	Errors    []Problem `json:"errors"`
 	Warnings  []Problem `json:"warnings"`
+
+	cms *cmsExtra // not reported; see UnsignedAttribute
 }
 
 // Report is the result of verifying a packet's signatures.

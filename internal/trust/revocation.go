@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
@@ -33,7 +34,8 @@ const (
 )
 
 // checkRevocation looks up every certificate of the chain but the root.
-func (v *Verifier) checkRevocation(ctx context.Context, s *Signature, chain []*x509.Certificate) {
+// desc describes each certificate of the chain, for the messages.
+func (v *Verifier) checkRevocation(ctx context.Context, s *Signature, chain []*x509.Certificate, desc []Cert) {
 	at := s.CheckedAt
 	for i := 0; i+1 < len(chain); i++ {
 		cert, issuer := chain[i], chain[i+1]
@@ -43,10 +45,10 @@ func (v *Verifier) checkRevocation(ctx context.Context, s *Signature, chain []*x
 		}
 		switch st {
 		case statusRevoked:
-			s.fail(CodeRevoked, "certificate %q (serial %s) was revoked %s (%s)", cert.Subject.String(), cert.SerialNumber, when.UTC().Format(time.RFC3339), source)
+			s.fail(CodeRevoked, "certificate %q (serial %s) was revoked %s (%s)", desc[i].Subject, cert.SerialNumber, when.UTC().Format(time.RFC3339), source)
 			return
 		case statusUnknown:
-			msg := fmt.Sprintf("revocation status of %q is unknown: %s", cert.Subject.String(), source)
+			msg := fmt.Sprintf("revocation status of %q is unknown: %s", desc[i].Subject, source)
 			if v.cfg.Revocation == HardFail {
 				s.fail(CodeUntrusted, "%s (policy %s)", msg, HardFail)
 				return
@@ -90,13 +92,51 @@ func (v *Verifier) crlStatus(ctx context.Context, cert, issuer *x509.Certificate
 		return statusUnknown, time.Time{}, reason
 	}
 	for _, crl := range lists {
-		for _, e := range crl.RevokedCertificateEntries {
-			if e.SerialNumber.Cmp(cert.SerialNumber) == 0 && !e.RevocationTime.After(at) {
-				return statusRevoked, e.RevocationTime, "crl"
+		for _, when := range v.crls.revokedAt(crl, cert.SerialNumber) {
+			if !when.After(at) {
+				return statusRevoked, when, "crl"
 			}
 		}
 	}
 	return statusGood, time.Time{}, "crl"
+}
+
+// crlIndex maps each serial a CRL lists to its revocation times, in the
+// list's order. A national CA's list has tens of thousands of entries,
+// and scanning them cost more than the rest of a verification (issue 18).
+type crlIndex map[string][]time.Time
+
+// maxCRLIndexes bounds the indexes kept: one per list in use; a fetched
+// list's index goes when a newer list replaces it.
+const maxCRLIndexes = 64
+
+func serialKey(n *big.Int) string {
+	if n.Sign() < 0 {
+		return "-" + string(n.Bytes())
+	}
+	return "+" + string(n.Bytes())
+}
+
+// revokedAt returns the revocation times crl lists for serial, indexing
+// the list on first use (lists are never modified once parsed).
+func (c *crlCache) revokedAt(crl *x509.RevocationList, serial *big.Int) []time.Time {
+	c.mu.Lock()
+	idx, ok := c.indexes[crl]
+	c.mu.Unlock()
+	if !ok {
+		idx = crlIndex{}
+		for _, e := range crl.RevokedCertificateEntries {
+			k := serialKey(e.SerialNumber)
+			idx[k] = append(idx[k], e.RevocationTime)
+		}
+		c.mu.Lock()
+		if len(c.indexes) >= maxCRLIndexes {
+			clear(c.indexes)
+		}
+		c.indexes[crl] = idx
+		c.mu.Unlock()
+	}
+	return idx[serialKey(serial)]
 }
 
 func stale(crl *x509.RevocationList, at time.Time) bool {
@@ -192,11 +232,12 @@ type crlCache struct {
 	failed  map[fetchKey]time.Time // backoff after a failed fetch
 	checked map[staticKey]bool     // signature checks of static CRLs
 	points  map[string]*CRLFetch   // per distribution point, for metrics
+	indexes map[*x509.RevocationList]crlIndex
 }
 
 func newCRLCache(cfg Config) *crlCache {
 	return &crlCache{cfg: cfg, static: cfg.CRLs, fetched: map[fetchKey]fetchedCRL{}, failed: map[fetchKey]time.Time{},
-		checked: map[staticKey]bool{}, points: map[string]*CRLFetch{}}
+		checked: map[staticKey]bool{}, points: map[string]*CRLFetch{}, indexes: map[*x509.RevocationList]crlIndex{}}
 }
 
 // CRLFetch is what the verifier knows of one distribution point it fetched
@@ -337,6 +378,10 @@ func (c *crlCache) fetch(ctx context.Context, dp string, issuer *x509.Certificat
 		return nil, err
 	}
 	delete(c.failed, key)
+	if ok {
+		// The index would keep the replaced list alive.
+		delete(c.indexes, cached.crl)
+	}
 	c.fetched[key] = fetchedCRL{crl: crl, fetched: now}
 	return crl, nil
 }

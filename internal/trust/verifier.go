@@ -63,6 +63,7 @@ type Verifier struct {
 	roots  *x509.CertPool
 	crls   *crlCache
 	chains *chainCache
+	certs  *certCache
 }
 
 // NewVerifier makes a Verifier.
@@ -92,7 +93,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	for _, c := range cfg.Roots {
 		pool.AddCert(c)
 	}
-	return &Verifier{cfg: cfg, roots: pool, crls: newCRLCache(cfg), chains: newChainCache()}, nil
+	return &Verifier{cfg: cfg, roots: pool, crls: newCRLCache(cfg), chains: newChainCache(), certs: newCertCache()}, nil
 }
 
 // checkCertificate judges the signer certificate at time at: chain to a
@@ -107,7 +108,7 @@ func (v *Verifier) checkCertificate(ctx context.Context, s *Signature, leaf *x50
 // checkTrust is checkCertificate without the binding; it reports whether
 // the chain was built (the binding is judged only then).
 func (v *Verifier) checkTrust(ctx context.Context, s *Signature, leaf *x509.Certificate, intermediates []*x509.Certificate) bool {
-	s.Signer = new(describe(leaf))
+	s.Signer = new(v.certs.describe(leaf))
 	at := s.CheckedAt
 	switch {
 	case at.Before(leaf.NotBefore):
@@ -128,11 +129,9 @@ func (v *Verifier) checkTrust(ctx context.Context, s *Signature, leaf *x509.Cert
 		s.fail(chainCode(err, at), "the signer certificate does not chain to a trusted root: %v", err)
 		return false
 	}
-	for _, c := range chain {
-		s.Chain = append(s.Chain, describe(c))
-	}
+	s.Chain = append(s.Chain, chain.desc...)
 	s.passed("chain")
-	v.checkRevocation(ctx, s, chain)
+	v.checkRevocation(ctx, s, chain.certs, chain.desc)
 	return true
 }
 
