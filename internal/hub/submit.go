@@ -199,16 +199,9 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	case err != nil:
 		return nil, false, unavailable("storage", err)
 	}
-	// The verification report is kept in the receipt, one object fewer
-	// per packet (docs/PERFORMANCE.md).
-	// The detached signature is kept beside the bytes, so it stays
-	// verifiable (and can be forwarded) after the fact.
-	if s.Signature != nil {
-		_, err := h.o.Store.Create(ctx, blob.SignatureKey(a.ID), bytes.NewReader(s.Signature), int64(len(s.Signature)), blob.Meta{ContentType: "application/pkcs7-signature"})
-		if err != nil && !errors.Is(err, blob.ErrExists) {
-			return nil, false, unavailable("storage", err)
-		}
-	}
+	// The verification report and the detached signature are kept in the
+	// record of acceptance, not objects of their own: one create per
+	// packet besides the bytes (docs/PERFORMANCE.md).
 	st.done("store")
 	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
 		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
@@ -234,14 +227,13 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	// The first acceptance is fixed here, before it is produced: a retry
 	// after a crash or an outage finds it and produces the same bytes.
 	// Marshalled once, for the record and for the answer: the record is
-	// the receipt's fields and the event (acceptance), spelled out.
+	// the receipt's fields, the signature and the event (acceptance),
+	// spelled out.
 	raw, err := marshalPlain(rc)
 	if err != nil {
 		return nil, false, err
 	}
-	rec := make([]byte, 0, len(raw)+len(event)+20)
-	rec = append(append(append(rec, raw[:len(raw)-1]...), `,"acceptedEvent":`...), event...)
-	rec = append(rec, '}')
+	rec := record(raw, s.Signature, event)
 	if err := h.putRaw(ctx, blob.ReceiptKey(a.ID), rec); err != nil {
 		if errors.Is(err, blob.ErrExists) { // a concurrent twin recorded first
 			if acc, ok, lerr := h.acceptance(ctx, a.ID); lerr == nil && ok {
