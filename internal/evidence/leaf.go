@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -104,17 +106,59 @@ type transportEvent struct {
 // FromAccepted is the leaf of an accepted event.
 func FromAccepted(raw []byte) (Leaf, error) {
 	var e acceptedEvent
-	if err := json.Unmarshal(raw, &e); err != nil || e.ID == "" || e.AcceptedAt.IsZero() {
-		return Leaf{}, errors.New("evidence: not an accepted event")
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return Leaf{}, errNotAccepted
 	}
-	l := Leaf{V: LeafVersion, Type: LeafAccepted, ID: e.ID, Kind: e.Kind, From: e.From, DocumentID: e.DocumentID,
-		StatusCode: e.StatusCode, SHA256: e.SHA256, Size: e.Size, At: stamp(e.AcceptedAt)}
+	a := Accepted{ID: e.ID, Kind: e.Kind, From: e.From, DocumentID: e.DocumentID, StatusCode: e.StatusCode,
+		SHA256: e.SHA256, Size: e.Size, AcceptedAt: e.AcceptedAt, Endpoints: make([]string, 0, len(e.Deliveries))}
 	for _, d := range e.Deliveries {
-		if d.Endpoint != "" && !slices.Contains(l.To, d.Endpoint) {
-			l.To = append(l.To, d.Endpoint)
+		a.Endpoints = append(a.Endpoints, d.Endpoint)
+	}
+	return AcceptedLeaf(a)
+}
+
+var errNotAccepted = errors.New("evidence: not an accepted event")
+
+// Accepted is what a leaf takes from an accepted event, for the one who
+// made the event (the hub, for the receipt's logLeaf): AcceptedLeaf gives
+// the leaf FromAccepted makes of the event's JSON, without parsing it.
+type Accepted struct {
+	ID, Kind, From, DocumentID, StatusCode, SHA256 string
+	Size                                           int64
+	AcceptedAt                                     time.Time
+	Endpoints                                      []string // of the deliveries, in their order
+}
+
+// AcceptedLeaf is the leaf of an accepted event with a's fields.
+func AcceptedLeaf(a Accepted) (Leaf, error) {
+	if a.ID == "" || a.AcceptedAt.IsZero() {
+		return Leaf{}, errNotAccepted
+	}
+	l := Leaf{V: LeafVersion, Type: LeafAccepted, ID: asJSON(a.ID), Kind: asJSON(a.Kind), From: asJSON(a.From),
+		DocumentID: asJSON(a.DocumentID), StatusCode: asJSON(a.StatusCode), SHA256: asJSON(a.SHA256), Size: a.Size,
+		At: stamp(a.AcceptedAt)}
+	for _, ep := range a.Endpoints {
+		if ep = asJSON(ep); ep != "" && !slices.Contains(l.To, ep) {
+			l.To = append(l.To, ep)
 		}
 	}
 	return l, nil
+}
+
+// asJSON is s as it comes back from JSON: each byte that is not part of
+// valid UTF-8 becomes U+FFFD (encoding/json writes \ufffd for it), so a
+// leaf made from the fields is the leaf made from the event.
+func asJSON(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteRune(r) // RuneError for an invalid byte (n == 1)
+		i += n
+	}
+	return b.String()
 }
 
 // FromTransport is the leaf of a transport event.
