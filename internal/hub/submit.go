@@ -181,28 +181,8 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	a.BlobKey = blob.PacketKey(a.ID)
 	a.AcceptedAt = now.UTC()
 
-	// Store the exact bytes, conditionally: the key is the packet id.
-	_, err = h.o.Store.Create(ctx, a.BlobKey, packet(), a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: ownHash})
-	switch {
-	case errors.Is(err, blob.ErrExists):
-		info, serr := h.o.Store.Stat(ctx, a.BlobKey)
-		if serr != nil {
-			return nil, false, unavailable("storage", serr)
-		}
-		if info.SHA256 != a.SHA256 {
-			return nil, false, refuse(http.StatusConflict, "packet.conflict", "packet %s was accepted with other bytes (sha256 %s)", a.ID, info.SHA256)
-		}
-		if rc, created, ok, err := h.resume(ctx, a.ID); err != nil || ok {
-			return rc, created, err
-		}
-		// The bytes were stored but no acceptance was recorded: accept now.
-	case err != nil:
-		return nil, false, unavailable("storage", err)
-	}
-	// The verification report and the detached signature are kept in the
-	// record of acceptance, not objects of their own: one create per
-	// packet besides the bytes (docs/PERFORMANCE.md).
-	st.done("store")
+	// The receipt is made before anything is stored: the bytes and the
+	// record of acceptance go in one create where the store can (CreatePair).
 	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
 		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
 	if rc.To == nil {
@@ -225,26 +205,52 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		return nil, false, err
 	}
 	h.stampReceipt(ctx, rc)
-	// The first acceptance is fixed here, before it is produced: a retry
-	// after a crash or an outage finds it and produces the same bytes.
 	// Marshalled once, for the record and for the answer: the record is
 	// the receipt's fields, the signature and the event (acceptance),
-	// spelled out.
+	// spelled out. The verification report and the detached signature
+	// are kept in it, not objects of their own (docs/PERFORMANCE.md).
 	raw, err := marshalPlain(rc)
 	if err != nil {
 		return nil, false, err
 	}
 	rec := record(raw, s.Signature, event)
-	if err := h.putRaw(ctx, blob.ReceiptKey(a.ID), rec); err != nil {
-		if errors.Is(err, blob.ErrExists) { // a concurrent twin recorded first
+	st.done("receipt")
+
+	// Store the exact bytes, conditionally (the key is the packet id), and
+	// with them the record of acceptance: the first acceptance is fixed
+	// here, before it is produced, and a retry after a crash or an outage
+	// finds it and produces the same bytes. The record is created only
+	// with the bytes; on the log store both in one write.
+	errP, errR := blob.CreatePair(ctx, h.o.Store,
+		blob.Object{Key: a.BlobKey, R: packet(), Size: a.Size, Meta: blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: ownHash}},
+		blob.Object{Key: blob.ReceiptKey(a.ID), R: bytes.NewReader(rec), Size: int64(len(rec)), Meta: blob.Meta{ContentType: "application/json"}})
+	switch {
+	case errors.Is(errP, blob.ErrExists):
+		info, serr := h.o.Store.Stat(ctx, a.BlobKey)
+		if serr != nil {
+			return nil, false, unavailable("storage", serr)
+		}
+		if info.SHA256 != a.SHA256 {
+			return nil, false, refuse(http.StatusConflict, "packet.conflict", "packet %s was accepted with other bytes (sha256 %s)", a.ID, info.SHA256)
+		}
+		if rc, created, ok, err := h.resume(ctx, a.ID); err != nil || ok {
+			return rc, created, err
+		}
+		// The bytes were stored but no acceptance was recorded: accept now.
+		errR = h.putRaw(ctx, blob.ReceiptKey(a.ID), rec)
+	case errP != nil:
+		return nil, false, unavailable("storage", errP)
+	}
+	if errR != nil {
+		if errors.Is(errR, blob.ErrExists) { // a concurrent twin recorded first
 			if acc, ok, lerr := h.acceptance(ctx, a.ID); lerr == nil && ok {
 				return h.complete(ctx, acc)
 			}
 		}
-		return nil, false, unavailable("storage", err)
+		return nil, false, unavailable("storage", errR)
 	}
 	rc.raw = raw
-	st.done("receipt")
+	st.done("store")
 	// The commit point: once the accepted event is acknowledged by all
 	// in-sync replicas, the packet will be delivered.
 	if err := h.publish(ctx, bus.Message{Topic: h.o.Topics.accepted(), Key: []byte(a.ID), Value: event}); err != nil {
