@@ -197,7 +197,7 @@ func (h *Hub) rebuildReceipt(ctx context.Context, p track.Packet) (*Receipt, err
 	if rc.To == nil {
 		rc.To = []string{}
 	}
-	if err := h.sign(rc); err != nil {
+	if _, err := h.sign(rc); err != nil {
 		return nil, err
 	}
 	if err := h.putJSON(ctx, blob.ReceiptKey(p.ID), acceptance{Receipt: *rc}); err != nil {

@@ -201,17 +201,21 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 		}
 		rc.LogLeaf = base64.StdEncoding.EncodeToString(evidence.LeafHash(lf.Marshal()))
 	}
-	if err := h.sign(rc); err != nil {
+	content, err := h.sign(rc)
+	if err != nil {
 		return nil, false, err
 	}
 	h.stampReceipt(ctx, rc)
-	// Marshalled once, for the record and for the answer: the record is
-	// the receipt's fields, the signature and the event (acceptance),
-	// spelled out. The verification report and the detached signature
-	// are kept in it, not objects of their own (docs/PERFORMANCE.md).
-	raw, err := marshalPlain(rc)
-	if err != nil {
-		return nil, false, err
+	// Marshalled once, for the signature, the record and the answer: the
+	// record is the receipt's fields, the signature and the event
+	// (acceptance), spelled out. The verification report and the detached
+	// signature are kept in it, not objects of their own
+	// (docs/PERFORMANCE.md).
+	raw := answerJSON(content, rc)
+	if raw == nil {
+		if raw, err = marshalPlain(rc); err != nil {
+			return nil, false, err
+		}
 	}
 	rec := record(raw, s.Signature, event)
 	st.done("receipt")
@@ -583,42 +587,69 @@ func (c fallbackContent) Digest(h crypto.Hash) ([]byte, error) {
 	return c.read.Digest(h)
 }
 
-// sign puts the hub's CMS over the receipt's JSON into rc.Receipt.
-func (h *Hub) sign(rc *Receipt) error {
+// sign puts the hub's CMS over the receipt's JSON into rc.Receipt and
+// returns that JSON (nil without a receipt key).
+func (h *Hub) sign(rc *Receipt) ([]byte, error) {
 	if h.o.ReceiptKey == nil {
-		return nil
+		return nil, nil
 	}
-	return SignReceipt(rc, h.o.ReceiptCert, h.o.ReceiptKey, h.o.ReceiptChain)
+	return signReceipt(rc, h.o.ReceiptCert, h.o.ReceiptKey, h.o.ReceiptChain)
 }
 
 // SignReceipt puts a CMS SignedData by key over rc's JSON (without its
 // receipt fields) into rc.Receipt: SHA-256, the signer's certificate and
 // chain. The chain is not checked here (the hub checks it once at start).
 func SignReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain []*x509.Certificate) error {
+	_, err := signReceipt(rc, cert, key, chain)
+	return err
+}
+
+// signedTail ends the content of a signed receipt: its receipt field,
+// empty, last (Receipt's field order).
+const signedTail = `"receipt":""}`
+
+// answerJSON is rc as marshalPlain writes it, spliced from content, the
+// JSON signReceipt signed, when that is the same bytes but for the
+// receipt fields: when json.Marshal escaped no <, > or & in it (nor held
+// any \u00 escape, to be sure). nil otherwise: marshal it.
+func answerJSON(content []byte, rc *Receipt) []byte {
+	if !bytes.HasSuffix(content, []byte(signedTail)) || bytes.Contains(content, []byte(`\u00`)) {
+		return nil
+	}
+	head := content[:len(content)-len(signedTail)]
+	b := make([]byte, 0, len(head)+len(rc.ReceiptTimestamp)+len(rc.Receipt)+40)
+	b = append(b, head...)
+	if rc.ReceiptTimestamp != "" {
+		b = append(append(append(b, `"receiptTimestamp":"`...), rc.ReceiptTimestamp...), `",`...)
+	}
+	return append(append(append(b, `"receipt":"`...), rc.Receipt...), `"}`...)
+}
+
+func signReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
 	rc.Receipt, rc.ReceiptTimestamp = "", ""
 	content, err := json.Marshal(rc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sd, err := pkcs7.NewSignedData(content)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
 	// Not AddSignerChain: it checks the chain's signatures on every call,
 	// half the cost of a receipt.
 	if err := sd.AddSigner(cert, key, pkcs7.SignerInfoConfig{}); err != nil {
-		return fmt.Errorf("sign receipt: %w", err)
+		return nil, fmt.Errorf("sign receipt: %w", err)
 	}
 	for _, c := range chain {
 		sd.AddCertificate(c)
 	}
 	der, err := sd.Finish()
 	if err != nil {
-		return fmt.Errorf("sign receipt: %w", err)
+		return nil, fmt.Errorf("sign receipt: %w", err)
 	}
 	rc.Receipt = base64.StdEncoding.EncodeToString(der)
-	return nil
+	return content, nil
 }
 
 // stampReceipt adds a TSA's time-stamp to a signed receipt, when
