@@ -52,6 +52,7 @@ func TestCreatePair(t *testing.T) {
 			t.Cleanup(func() { _ = s.Close() })
 			return s, nil
 		},
+		"s3": func(t *testing.T) (blob.Store, *blob.Log) { return newS3(t, s3Config(t)), nil },
 	}
 	big := bytes.Repeat([]byte("p"), 2<<20) // a file on the log store
 	tests := []struct {
