@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/lienthong/lienthong/internal/api"
@@ -25,7 +26,8 @@ func (s *readSizes) Read(p []byte) (int, error) {
 }
 
 // A multipart body is read in large reads, not multipart's 4 KiB ones: a
-// letter was a dozen reads of the connection, each a system call.
+// letter was a dozen reads of the connection, each a system call. The
+// receipt is answered with its length.
 func TestMultipartBodyReadInLargeReads(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	g22 := h.Agencies["000.00.00.G22"]
@@ -50,6 +52,10 @@ func TestMultipartBodyReadInLargeReads(t *testing.T) {
 	srv.Handler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("submit: %d %s", rec.Code, rec.Body)
+	}
+	// The receipt goes with its length, not chunked.
+	if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+		t.Errorf("Content-Length %q, body %d bytes", cl, rec.Body.Len())
 	}
 	for _, n := range rs.sizes {
 		if n < 32<<10 {
