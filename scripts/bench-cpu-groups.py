@@ -52,7 +52,7 @@ RULES = [
     ("PDF check (pdfium)", lambda l, f: any_(f, r"verifyPDFs|pdfsig\.\(\*Engine\)\.VerifyPacket|pdfsig\.\(\*Checker\)")),
     ("CMS verification", lambda l, f: any_(f, r"hub\.\(\*Hub\)\.verify( \(inline\))?$|Verifier\)\.VerifyCMS")),
     ("edxml parse", lambda l, f: any_(f, r"edxml\.Parse( \(inline\))?$")),
-    ("blob create (hub: packet + signature objects)", lambda l, f: any_(f, r"blob\.\(\*FS\)\.Create|blob\.\(\*metricsStore\)\.Create|blob\.\(\*S3\)\.Create")),
+    ("blob create (hub: packet + record of acceptance)", lambda l, f: any_(f, r"blob\.\(\*FS\)\.Create|blob\.\(\*metricsStore\)\.Create|blob\.\(\*S3\)\.Create|blob\.CreatePair")),
     ("spool (copy + SHA-256)", lambda l, f: any_(f, r"hub\.CopyToSpool|hub\.\(\*spools\)|hub\.\(\*Hub\)\.SpoolFile") or under(f, r"^io\.Copy|os\.\(\*File\)\.(Truncate|Seek)|bench\.\(\*necessary\)\.one\.func", r"bench\.\(\*necessary\)\.one")),
     ("produce (kafka-go client, in the request)", lambda l, f: any_(f, r"hub\.\(\*Hub\)\.publish|bus\.\(\*Producer\)\.Produce")),
     ("view write (track.Accepted in the request)", lambda l, f: any_(f, r"track\.\(\*Store\)\.Accepted( \(inline\))?$")),

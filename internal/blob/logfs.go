@@ -83,6 +83,8 @@ type Log struct {
 	iqueue []*logBatch
 
 	compactMu sync.Mutex
+
+	batches atomic.Int64 // of records written, for tests
 }
 
 var _ Store = (*Log)(nil)
@@ -389,13 +391,25 @@ func (s *Log) create(ctx context.Context, key string, r io.Reader, size int64, m
 
 // createRecord reads the object into a record and appends it to the log.
 func (s *Log) createRecord(ctx context.Context, key string, r io.Reader, size int64, meta Meta) (Info, error) {
+	req, err := s.record(ctx, key, r, size, meta)
+	if err != nil {
+		return Info{}, err
+	}
+	if err := s.commit(req); err != nil {
+		return Info{}, err
+	}
+	return req.ent.info(key), nil
+}
+
+// record reads the object into a record, ready to commit.
+func (s *Log) record(ctx context.Context, key string, r io.Reader, size int64, meta Meta) (*logReq, error) {
 	hdrLen := 8 + 8 + 32 + 2 + len(key) + 1 + len(meta.ContentType)
 	dataRel := int64(logPrefixLen + hdrLen)
 	rec := make([]byte, dataRel+size+4)
 	data := rec[dataRel : dataRel+size]
 	pl := newPayloadFor(ctx, r, size, meta)
 	if _, err := io.ReadFull(pl, data); err != nil {
-		return Info{}, err
+		return nil, err
 	}
 	var one [1]byte
 	// Only io.EOF itself ends the stream (payload wraps a reader's failure).
@@ -403,10 +417,10 @@ func (s *Log) createRecord(ctx context.Context, key string, r io.Reader, size in
 		if err == nil {
 			err = fmt.Errorf("%w: reader goes on after the declared %d bytes", ErrSizeMismatch, size)
 		}
-		return Info{}, err
+		return nil, err
 	}
 	if err := pl.check(meta.SHA256); err != nil {
-		return Info{}, err
+		return nil, err
 	}
 	e := logEntry{size: size, crc: crc32.Checksum(data, castagnoli), created: time.Now().UTC().UnixNano(), ct: meta.ContentType}
 	pl.h.Sum(e.sha[:0])
@@ -424,13 +438,9 @@ func (s *Log) createRecord(ctx context.Context, key string, r io.Reader, size in
 	binary.BigEndian.PutUint32(rec[8:], crc32.Checksum(h, castagnoli))
 	binary.BigEndian.PutUint32(rec[dataRel+size:], e.crc)
 	if err := ctx.Err(); err != nil {
-		return Info{}, err
+		return nil, err
 	}
-	req := &logReq{key: key, rec: rec, dataRel: dataRel, ent: e}
-	if err := s.commit(req); err != nil {
-		return Info{}, err
-	}
-	return e.info(key), nil
+	return &logReq{key: key, rec: rec, dataRel: dataRel, ent: e}, nil
 }
 
 // createFile writes an object of unknown or large size to a file of its own
@@ -490,6 +500,7 @@ type logReq struct {
 	ent     logEntry
 	move    []byte // compaction: commit only if the entry is still this
 	moved   bool
+	after   *logReq // committed only if this earlier one of its batch was (CreatePair)
 	err     error
 	done    chan bool // true: lead the next commit; false: finished
 }
@@ -502,10 +513,18 @@ type logReq struct {
 // and queues its batch for the index. There one leader commits the entries
 // of every batch queued, in their order, in one bbolt transaction. So the
 // next batch's write and fdatasync overlap this one's index commit.
-func (s *Log) commit(r *logReq) error {
+//
+// More requests (CreatePair's) go into the same batch, in their order;
+// commit then waits for them too.
+func (s *Log) commit(r *logReq, more ...*logReq) error {
+	for _, m := range more {
+		m.done = make(chan bool, 1)
+		defer func() { <-m.done }()
+	}
 	r.done = make(chan bool, 1)
 	s.gmu.Lock()
 	s.queue = append(s.queue, r)
+	s.queue = append(s.queue, more...)
 	if s.busy {
 		s.gmu.Unlock()
 		if lead := <-r.done; !lead {
@@ -667,6 +686,7 @@ func (s *Log) writeRecords(batch []*logReq) (int, []byte, error) {
 	// Past here an index entry may be committed even if the commit
 	// reports an error: never write over these bytes.
 	s.end = off
+	s.batches.Add(1)
 	tail := make([]byte, 12)
 	binary.BigEndian.PutUint32(tail, s.segID.Load())
 	binary.BigEndian.PutUint64(tail[4:], uint64(s.end))
@@ -681,6 +701,10 @@ func (s *Log) indexRecords(batch []*logReq, n int, tail []byte) error {
 		for _, r := range batch {
 			r.err = nil
 			if r.key == "" { // a barrier
+				continue
+			}
+			if r.after != nil && r.after.err != nil {
+				r.err = r.after.err
 				continue
 			}
 			k := []byte(r.key)

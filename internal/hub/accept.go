@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +28,42 @@ import (
 // theirs was produced.
 type acceptance struct {
 	Receipt
-	Event json.RawMessage `json:"acceptedEvent,omitempty"`
+	// Signature is the detached CMS the packet was accepted with, base64,
+	// "" when none. Records made before it was kept here have no field
+	// (nil): theirs is the object blob.SignatureKey.
+	Signature *[]byte         `json:"signature,omitempty"`
+	Event     json.RawMessage `json:"acceptedEvent,omitempty"`
+}
+
+// record is the bytes of a record of acceptance, as acceptance has them:
+// the receipt as answered (receipt, one JSON object), the signature and
+// the event, without marshalling any of them again.
+func record(receipt, sig, event []byte) []byte {
+	rec := make([]byte, 0, len(receipt)+base64.StdEncoding.EncodedLen(len(sig))+len(event)+34)
+	rec = append(rec, receipt[:len(receipt)-1]...)
+	rec = append(rec, `,"signature":"`...)
+	rec = base64.StdEncoding.AppendEncode(rec, sig)
+	rec = append(rec, `","acceptedEvent":`...)
+	rec = append(rec, event...)
+	return append(rec, '}')
+}
+
+// signature is the detached signature a packet was accepted with, nil
+// when none: from its record of acceptance (acc, nil when there is none),
+// or for records made before the record held it, the object beside the
+// bytes.
+func (h *Hub) signature(ctx context.Context, id string, acc *acceptance) ([]byte, error) {
+	if acc != nil && acc.Signature != nil {
+		if len(*acc.Signature) == 0 {
+			return nil, nil
+		}
+		return *acc.Signature, nil
+	}
+	sig, err := h.read(ctx, blob.SignatureKey(id))
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, nil
+	}
+	return sig, err
 }
 
 // acceptance reads a packet's record of acceptance.
@@ -92,11 +128,8 @@ func (h *Hub) recorded(ctx context.Context, id, sha256 string, sig []byte, refus
 	case !ok || acc.SHA256 != sha256:
 		return nil, false, refusal
 	}
-	stored, err := h.read(ctx, blob.SignatureKey(id))
-	switch {
-	case errors.Is(err, blob.ErrNotFound):
-		stored = nil
-	case err != nil:
+	stored, err := h.signature(ctx, id, acc)
+	if err != nil {
 		return nil, false, unavailable("storage", err)
 	}
 	if !bytes.Equal(stored, sig) {
@@ -152,8 +185,10 @@ func (h *Hub) rebuildReceipt(ctx context.Context, p track.Packet) (*Receipt, err
 	if err != nil {
 		return nil, fmt.Errorf("stored packet %s: %w", p.ID, err)
 	}
-	sig, err := h.read(ctx, blob.SignatureKey(p.ID))
-	if err != nil && !errors.Is(err, blob.ErrNotFound) {
+	// A packet the log has without a record was accepted by a version
+	// that kept its signature beside the bytes.
+	sig, err := h.signature(ctx, p.ID, nil)
+	if err != nil {
 		return nil, unavailable("storage", err)
 	}
 	report, _ := h.verify(ctx, pk, f.ReaderAt(), f.Size(), digests, sig, p.AcceptedAt, PolicyUnsignedOK)
@@ -162,7 +197,7 @@ func (h *Hub) rebuildReceipt(ctx context.Context, p track.Packet) (*Receipt, err
 	if rc.To == nil {
 		rc.To = []string{}
 	}
-	if err := h.sign(rc); err != nil {
+	if _, err := h.sign(rc); err != nil {
 		return nil, err
 	}
 	if err := h.putJSON(ctx, blob.ReceiptKey(p.ID), acceptance{Receipt: *rc}); err != nil {

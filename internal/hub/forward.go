@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -113,8 +112,12 @@ func (h *Hub) forward(ctx context.Context, m bus.Message) error {
 	if err != nil {
 		return fmt.Errorf("forward %s to %s: %w", it.ID, peer.Name, err)
 	}
-	sig, err := h.read(ctx, blob.SignatureKey(it.ID))
-	if err != nil && !errors.Is(err, blob.ErrNotFound) {
+	acc, _, err := h.acceptance(ctx, it.ID)
+	if err != nil {
+		return err
+	}
+	sig, err := h.signature(ctx, it.ID, acc)
+	if err != nil {
 		return err
 	}
 	packet, _, err := h.o.Store.Get(ctx, blob.PacketKey(it.ID), 0, -1)

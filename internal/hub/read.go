@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,14 +121,19 @@ func (h *Hub) Signature(ctx context.Context, caller, id string) (io.ReadCloser, 
 	if _, err := h.known(caller, id); err != nil {
 		return nil, blob.Info{}, err
 	}
-	r, info, err := h.o.Store.Get(ctx, blob.SignatureKey(id), 0, -1)
-	switch {
-	case errors.Is(err, blob.ErrNotFound):
-		return nil, info, refuse(http.StatusNotFound, "packet.not_found", "packet %s came without a detached signature", id)
-	case err != nil:
-		return nil, info, unavailable("storage", err)
+	acc, _, err := h.acceptance(ctx, id)
+	if err != nil {
+		return nil, blob.Info{}, unavailable("storage", err)
 	}
-	return r, info, nil
+	sig, err := h.signature(ctx, id, acc)
+	switch {
+	case err != nil:
+		return nil, blob.Info{}, unavailable("storage", err)
+	case sig == nil:
+		return nil, blob.Info{}, refuse(http.StatusNotFound, "packet.not_found", "packet %s came without a detached signature", id)
+	}
+	info := blob.Info{Key: blob.SignatureKey(id), Size: int64(len(sig)), ContentType: "application/pkcs7-signature"}
+	return io.NopCloser(bytes.NewReader(sig)), info, nil
 }
 
 // Inbox lists the caller's pending items.

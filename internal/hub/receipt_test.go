@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/lienthong/lienthong/internal/pki"
+	"github.com/lienthong/lienthong/internal/trust"
 )
 
 func TestCheckReceiptSigner(t *testing.T) {
@@ -77,6 +79,58 @@ func TestAcceptanceKeepsEventBytes(t *testing.T) {
 			}
 			if !bytes.Equal(got.Event, event) {
 				t.Errorf("event\n%s\ncame back as\n%s", event, got.Event)
+			}
+		})
+	}
+}
+
+// The answer spliced from the signed JSON is the receipt as marshalPlain
+// writes it, byte for byte, or nil where the two encodings differ.
+func TestAnswerJSONIsTheReceiptsJSON(t *testing.T) {
+	iss, err := pki.Init(filepath.Join(t.TempDir(), "ca"), pki.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCert, err := iss.Issue("000.00.00.G01", "hub", pki.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 7, 9, 30, 0, 5, time.UTC)
+	report := func(msg string) *trust.Report {
+		return &trust.Report{Valid: true, Signatures: []trust.Signature{}, Errors: []trust.Problem{},
+			Warnings: []trust.Problem{{Code: trust.CodeUnsigned, Message: msg}}}
+	}
+	tests := []struct {
+		name       string
+		give       Receipt
+		stamp      string
+		wantSplice bool
+	}{
+		{"plain", Receipt{ID: "a", Kind: "edoc", From: "G22", To: []string{"H29"}, AcceptedAt: at, Verification: report("accepted unsigned by policy")}, "", true},
+		{"with a leaf and a time-stamp", Receipt{ID: "a", To: []string{}, AcceptedAt: at, LogLeaf: "bGVhZg==", Verification: report("ok")}, "dG9rZW4=", true},
+		{"quotes, backslashes, Vietnamese", Receipt{ID: "a", To: []string{}, AcceptedAt: at, Verification: report(`"Cơ quan" \ 1`)}, "", true},
+		{"line separators", Receipt{ID: "a", To: []string{}, AcceptedAt: at, Verification: report("a\u2028b")}, "", true},
+		{"markup characters", Receipt{ID: "a", To: []string{}, AcceptedAt: at, Verification: report("A & B <c>")}, "dG9r", false},
+		{"a control character", Receipt{ID: "a", To: []string{"x\x01"}, AcceptedAt: at, Verification: report("ok")}, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := tt.give
+			content, err := signReceipt(&rc, hubCert.Cert, hubCert.Key, hubCert.Chain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc.ReceiptTimestamp = tt.stamp
+			want, err := marshalPlain(&rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := answerJSON(content, &rc)
+			switch {
+			case !tt.wantSplice && got != nil:
+				t.Errorf("spliced where the encodings differ:\n%s\nwant nil (marshal: %s)", got, want)
+			case tt.wantSplice && !bytes.Equal(got, want):
+				t.Errorf("spliced\n%s\nwant\n%s", got, want)
 			}
 		})
 	}

@@ -20,7 +20,8 @@ import (
 // between the event and the receipt, as the hub ordered them before the
 // acceptance record) is never 404: Report rebuilds its receipt from the
 // log, and a resubmission gets that receipt, dated at the acceptance the
-// log holds, without a second accepted event. With the bytes gone too,
+// log holds, without a second accepted event; the signature is the one
+// those versions stored beside the bytes. With the bytes gone too,
 // Report is 503, pending.
 func TestReceiptRebuiltFromLog(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
@@ -41,7 +42,12 @@ func TestReceiptRebuiltFromLog(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("submit: %v %v", created, err)
 	}
+	// As the versions of that order stored it: the signature beside the
+	// bytes, not in the record.
 	if err := h.Store.Delete(ctx, blob.ReceiptKey(rc.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Store.Create(ctx, blob.SignatureKey(rc.ID), bytes.NewReader(sig), int64(len(sig)), blob.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := h.Hub.Report(ctx, "000.00.00.H29", rc.ID)

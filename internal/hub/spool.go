@@ -171,11 +171,55 @@ func (s *Spool) Release() {
 // 503 hub.unavailable, to be retried. A failure to read r is returned as
 // it is, for the caller to blame on the request.
 func CopyToSpool(w io.Writer, r io.Reader) (int64, error) {
-	n, err := io.Copy(spoolWriter{w}, r)
+	var n int64
+	var err error
+	if s, ok := w.(*Spool); ok {
+		n, err = s.readFrom(r)
+	} else {
+		n, err = io.Copy(spoolWriter{w}, r)
+	}
 	if we, ok := errors.AsType[*spoolWriteError](err); ok {
 		return n, unavailable("the spool", we.err)
 	}
 	return n, err
+}
+
+// readFrom reads r to its end into the spool: straight into its memory
+// while the packet fits, without io.Copy's buffer and its copy, else on
+// into the file. Its own failures are *spoolWriteError.
+func (s *Spool) readFrom(r io.Reader) (int64, error) {
+	start := s.size
+	for s.f == nil {
+		if len(s.mem) == cap(s.mem) && !s.grow(1) {
+			// No room left in memory: spill only if there is more.
+			var one [1]byte
+			n, err := io.ReadFull(r, one[:])
+			if n == 0 {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				return s.size - start, err
+			}
+			if err := s.spill(); err != nil {
+				return s.size - start, &spoolWriteError{err}
+			}
+			if _, err := s.Write(one[:]); err != nil {
+				return s.size - start, &spoolWriteError{err}
+			}
+			break
+		}
+		n, err := r.Read(s.mem[len(s.mem):cap(s.mem)])
+		s.mem = s.mem[:len(s.mem)+n]
+		s.size += int64(n)
+		if errors.Is(err, io.EOF) {
+			return s.size - start, nil
+		}
+		if err != nil {
+			return s.size - start, err
+		}
+	}
+	_, err := io.Copy(spoolWriter{s}, r)
+	return s.size - start, err
 }
 
 // spoolWriter marks the errors of the spool's own writes.

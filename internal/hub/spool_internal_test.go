@@ -68,6 +68,7 @@ func TestSpoolMemory(t *testing.T) {
 		wantFile bool
 	}{
 		{"letter", letter, DefaultSpoolMemory, 0, false},
+		{"exactly the memory", big[:DefaultSpoolMemory], DefaultSpoolMemory, 0, false},
 		{"large", big, DefaultSpoolMemory, 0, true},
 		{"no memory", letter, 0, 0, true},
 		{"budget spent", letter, DefaultSpoolMemory, spoolMemBudget, true},
@@ -96,5 +97,25 @@ func TestSpoolMemory(t *testing.T) {
 				t.Errorf("the spilled file was not given back to the pool (%d kept)", len(p.free))
 			}
 		})
+	}
+}
+
+// A letter read from a stream (a multipart part: no WriteTo) goes straight
+// into the spool's memory: one allocation, that memory, not io.Copy's
+// buffer besides.
+func TestSpoolReadsStraightIn(t *testing.T) {
+	letter := bytes.Repeat([]byte("a"), 50_000)
+	p := &spools{dir: t.TempDir()}
+	var r bytes.Reader
+	allocs := testing.AllocsPerRun(20, func() {
+		r.Reset(letter)
+		s := &Spool{p: p, max: DefaultSpoolMemory}
+		if _, err := CopyToSpool(s, struct{ io.Reader }{&r}); err != nil || s.Size() != int64(len(letter)) {
+			t.Fatalf("spooled %d bytes: %v", s.Size(), err)
+		}
+		s.Release()
+	})
+	if allocs > 3 {
+		t.Errorf("%v allocations per letter, want at most 3 (the spool, its memory, the reader boxed)", allocs)
 	}
 }

@@ -181,10 +181,55 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	a.BlobKey = blob.PacketKey(a.ID)
 	a.AcceptedAt = now.UTC()
 
-	// Store the exact bytes, conditionally: the key is the packet id.
-	_, err = h.o.Store.Create(ctx, a.BlobKey, packet(), a.Size, blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: ownHash})
+	// The receipt is made before anything is stored: the bytes and the
+	// record of acceptance go in one create where the store can (CreatePair).
+	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
+		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
+	if rc.To == nil {
+		rc.To = []string{}
+	}
+	event, err := json.Marshal(a)
+	if err != nil {
+		return nil, false, err
+	}
+	if h.o.LogLeaves {
+		// The leaf the feeder will make from these very bytes, from
+		// the fields they were made of.
+		lf, err := a.leaf()
+		if err != nil {
+			return nil, false, err
+		}
+		rc.LogLeaf = base64.StdEncoding.EncodeToString(evidence.LeafHash(lf.Marshal()))
+	}
+	content, err := h.sign(rc)
+	if err != nil {
+		return nil, false, err
+	}
+	h.stampReceipt(ctx, rc)
+	// Marshalled once, for the signature, the record and the answer: the
+	// record is the receipt's fields, the signature and the event
+	// (acceptance), spelled out. The verification report and the detached
+	// signature are kept in it, not objects of their own
+	// (docs/PERFORMANCE.md).
+	raw := answerJSON(content, rc)
+	if raw == nil {
+		if raw, err = marshalPlain(rc); err != nil {
+			return nil, false, err
+		}
+	}
+	rec := record(raw, s.Signature, event)
+	st.done("receipt")
+
+	// Store the exact bytes, conditionally (the key is the packet id), and
+	// with them the record of acceptance: the first acceptance is fixed
+	// here, before it is produced, and a retry after a crash or an outage
+	// finds it and produces the same bytes. The record is created only
+	// with the bytes; on the log store both in one write.
+	errP, errR := blob.CreatePair(ctx, h.o.Store,
+		blob.Object{Key: a.BlobKey, R: packet(), Size: a.Size, Meta: blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: ownHash}},
+		blob.Object{Key: blob.ReceiptKey(a.ID), R: bytes.NewReader(rec), Size: int64(len(rec)), Meta: blob.Meta{ContentType: "application/json"}})
 	switch {
-	case errors.Is(err, blob.ErrExists):
+	case errors.Is(errP, blob.ErrExists):
 		info, serr := h.o.Store.Stat(ctx, a.BlobKey)
 		if serr != nil {
 			return nil, false, unavailable("storage", serr)
@@ -196,62 +241,20 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 			return rc, created, err
 		}
 		// The bytes were stored but no acceptance was recorded: accept now.
-	case err != nil:
-		return nil, false, unavailable("storage", err)
+		errR = h.putRaw(ctx, blob.ReceiptKey(a.ID), rec)
+	case errP != nil:
+		return nil, false, unavailable("storage", errP)
 	}
-	// The verification report is kept in the receipt, one object fewer
-	// per packet (docs/PERFORMANCE.md).
-	// The detached signature is kept beside the bytes, so it stays
-	// verifiable (and can be forwarded) after the fact.
-	if s.Signature != nil {
-		_, err := h.o.Store.Create(ctx, blob.SignatureKey(a.ID), bytes.NewReader(s.Signature), int64(len(s.Signature)), blob.Meta{ContentType: "application/pkcs7-signature"})
-		if err != nil && !errors.Is(err, blob.ErrExists) {
-			return nil, false, unavailable("storage", err)
-		}
-	}
-	st.done("store")
-	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
-		Size: a.Size, AcceptedAt: a.AcceptedAt, Verification: report}
-	if rc.To == nil {
-		rc.To = []string{}
-	}
-	event, err := json.Marshal(a)
-	if err != nil {
-		return nil, false, err
-	}
-	if h.o.LogLeaves {
-		// The leaf the feeder will make from these very bytes.
-		lf, err := evidence.FromAccepted(event)
-		if err != nil {
-			return nil, false, err
-		}
-		rc.LogLeaf = base64.StdEncoding.EncodeToString(evidence.LeafHash(lf.Marshal()))
-	}
-	if err := h.sign(rc); err != nil {
-		return nil, false, err
-	}
-	h.stampReceipt(ctx, rc)
-	// The first acceptance is fixed here, before it is produced: a retry
-	// after a crash or an outage finds it and produces the same bytes.
-	// Marshalled once, for the record and for the answer: the record is
-	// the receipt's fields and the event (acceptance), spelled out.
-	raw, err := marshalPlain(rc)
-	if err != nil {
-		return nil, false, err
-	}
-	rec := make([]byte, 0, len(raw)+len(event)+20)
-	rec = append(append(append(rec, raw[:len(raw)-1]...), `,"acceptedEvent":`...), event...)
-	rec = append(rec, '}')
-	if err := h.putRaw(ctx, blob.ReceiptKey(a.ID), rec); err != nil {
-		if errors.Is(err, blob.ErrExists) { // a concurrent twin recorded first
+	if errR != nil {
+		if errors.Is(errR, blob.ErrExists) { // a concurrent twin recorded first
 			if acc, ok, lerr := h.acceptance(ctx, a.ID); lerr == nil && ok {
 				return h.complete(ctx, acc)
 			}
 		}
-		return nil, false, unavailable("storage", err)
+		return nil, false, unavailable("storage", errR)
 	}
 	rc.raw = raw
-	st.done("receipt")
+	st.done("store")
 	// The commit point: once the accepted event is acknowledged by all
 	// in-sync replicas, the packet will be delivered.
 	if err := h.publish(ctx, bus.Message{Topic: h.o.Topics.accepted(), Key: []byte(a.ID), Value: event}); err != nil {
@@ -267,6 +270,17 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	st.done("view")
 	st.observe(h.o.Metrics)
 	return rc, true, nil
+}
+
+// leaf is the verifiable log's leaf of a, the one evidence.FromAccepted
+// makes of a's JSON, without that JSON parsed again.
+func (a *accepted) leaf() (evidence.Leaf, error) {
+	e := evidence.Accepted{ID: a.ID, Kind: a.Kind, From: a.From, DocumentID: a.DocumentID, StatusCode: string(a.StatusCode),
+		SHA256: a.SHA256, Size: a.Size, AcceptedAt: a.AcceptedAt, Endpoints: make([]string, 0, len(a.Deliveries))}
+	for _, d := range a.Deliveries {
+		e.Endpoints = append(e.Endpoints, d.Endpoint)
+	}
+	return evidence.AcceptedLeaf(e)
 }
 
 // checkReceiptSigner checks once what sign relies on: with a key there is
@@ -573,22 +587,49 @@ func (c fallbackContent) Digest(h crypto.Hash) ([]byte, error) {
 	return c.read.Digest(h)
 }
 
-// sign puts the hub's CMS over the receipt's JSON into rc.Receipt.
-func (h *Hub) sign(rc *Receipt) error {
+// sign puts the hub's CMS over the receipt's JSON into rc.Receipt and
+// returns that JSON (nil without a receipt key).
+func (h *Hub) sign(rc *Receipt) ([]byte, error) {
 	if h.o.ReceiptKey == nil {
-		return nil
+		return nil, nil
 	}
-	return SignReceipt(rc, h.o.ReceiptCert, h.o.ReceiptKey, h.o.ReceiptChain)
+	return signReceipt(rc, h.o.ReceiptCert, h.o.ReceiptKey, h.o.ReceiptChain)
 }
 
 // SignReceipt puts a CMS SignedData by key over rc's JSON (without its
 // receipt fields) into rc.Receipt: SHA-256, the signer's certificate and
 // chain. The chain is not checked here (the hub checks it once at start).
 func SignReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain []*x509.Certificate) error {
+	_, err := signReceipt(rc, cert, key, chain)
+	return err
+}
+
+// signedTail ends the content of a signed receipt: its receipt field,
+// empty, last (Receipt's field order).
+const signedTail = `"receipt":""}`
+
+// answerJSON is rc as marshalPlain writes it, spliced from content, the
+// JSON signReceipt signed, when that is the same bytes but for the
+// receipt fields: when json.Marshal escaped no <, > or & in it (nor held
+// any \u00 escape, to be sure). nil otherwise: marshal it.
+func answerJSON(content []byte, rc *Receipt) []byte {
+	if !bytes.HasSuffix(content, []byte(signedTail)) || bytes.Contains(content, []byte(`\u00`)) {
+		return nil
+	}
+	head := content[:len(content)-len(signedTail)]
+	b := make([]byte, 0, len(head)+len(rc.ReceiptTimestamp)+len(rc.Receipt)+40)
+	b = append(b, head...)
+	if rc.ReceiptTimestamp != "" {
+		b = append(append(append(b, `"receiptTimestamp":"`...), rc.ReceiptTimestamp...), `",`...)
+	}
+	return append(append(append(b, `"receipt":"`...), rc.Receipt...), `"}`...)
+}
+
+func signReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
 	rc.Receipt, rc.ReceiptTimestamp = "", ""
 	content, err := json.Marshal(rc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// ECDSA and RSA keys: the same bytes, built directly (receiptsig.go).
 	if der, ok, err := signAttached(content, cert, key, chain, time.Now()); ok {
@@ -600,23 +641,23 @@ func SignReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain [
 	}
 	sd, err := pkcs7.NewSignedData(content)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
 	// Not AddSignerChain: it checks the chain's signatures on every call,
 	// half the cost of a receipt.
 	if err := sd.AddSigner(cert, key, pkcs7.SignerInfoConfig{}); err != nil {
-		return fmt.Errorf("sign receipt: %w", err)
+		return nil, fmt.Errorf("sign receipt: %w", err)
 	}
 	for _, c := range chain {
 		sd.AddCertificate(c)
 	}
 	der, err := sd.Finish()
 	if err != nil {
-		return fmt.Errorf("sign receipt: %w", err)
+		return nil, fmt.Errorf("sign receipt: %w", err)
 	}
 	rc.Receipt = base64.StdEncoding.EncodeToString(der)
-	return nil
+	return content, nil
 }
 
 // stampReceipt adds a TSA's time-stamp to a signed receipt, when

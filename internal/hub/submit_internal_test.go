@@ -107,17 +107,23 @@ func (a *countingAdmin) Lags(_ context.Context, _ string, topics []string) (map[
 // publisher and admin, and the unsigned-ok policy (no PKI needed).
 func memHub(t *testing.T) (*Hub, *memPublisher, *countingAdmin) {
 	t.Helper()
+	store, err := blob.NewFS(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return memHubStore(t, store)
+}
+
+// memHubStore is memHub with the given store.
+func memHubStore(t *testing.T, store blob.Store) (*Hub, *memPublisher, *countingAdmin) {
+	t.Helper()
 	dir := t.TempDir()
 	v, err := track.Open(filepath.Join(dir, "view.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = v.Close() })
-	store, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
 	d, err := organ.NewDirectory([]organ.Agency{{ID: g22, Name: "G22"}, {ID: h29, Name: "H29"}})
 	if err != nil {
 		t.Fatal(err)
