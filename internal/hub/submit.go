@@ -634,10 +634,10 @@ func signReceipt(rc *Receipt, cert *x509.Certificate, key crypto.Signer, chain [
 	// ECDSA and RSA keys: the same bytes, built directly (receiptsig.go).
 	if der, ok, err := signAttached(content, cert, key, chain, time.Now()); ok {
 		if err != nil {
-			return fmt.Errorf("sign receipt: %w", err)
+			return nil, fmt.Errorf("sign receipt: %w", err)
 		}
 		rc.Receipt = base64.StdEncoding.EncodeToString(der)
-		return nil
+		return content, nil
 	}
 	sd, err := pkcs7.NewSignedData(content)
 	if err != nil {
