@@ -190,7 +190,9 @@ func (h *Hub) applyBatch(ctx context.Context, msgs []bus.Message) error {
 				if err := json.Unmarshal(m.Value, &a); err != nil {
 					return bus.Permanent(err)
 				}
-				if err := w.AcceptedRouted(a.packet(), a.deliveries(), m.Time); err != nil {
+				// Routed at AcceptedAt, not the message's time, as the
+				// request records it: a rebuilt view is the live one.
+				if err := w.AcceptedRouted(a.packet(), a.deliveries(), a.AcceptedAt); err != nil {
 					return err
 				}
 				continue

@@ -264,7 +264,9 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	// Read your own write: this process's view knows the packet at once
 	// (the view consumer applies the same event again, idempotently), so a
 	// timeline or an access check right after the 2xx does not race it.
-	if err := h.o.View.Accepted(a.packet()); err != nil {
+	// Routed too, as the consumer records it (at AcceptedAt): its replay
+	// then finds every row there and writes nothing.
+	if err := h.o.View.AcceptedRouted(a.packet(), a.deliveries(), a.AcceptedAt); err != nil {
 		h.o.Log.Warn("view: record accepted packet", "id", a.ID, "err", err)
 	}
 	st.done("view")
