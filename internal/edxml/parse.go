@@ -46,6 +46,14 @@ type parser struct {
 	bufs    *buffers
 	quad    []byte // base64 characters not yet decoded
 	out     []byte // decoded bytes
+
+	// The header tokenizer (tokenize.go).
+	slow       bool       // every token from the decoder: the reference path
+	decPending bool       // the decoder holds part of the next token
+	needClose  bool       // a self-closing tag read here owes its end
+	toClose    xml.Name   // its name
+	attrs1     []xml.Attr // the last start tag's attributes
+	scratch    []byte     // text the tokenizer had to rewrite
 }
 
 // Parse reads one packet from r. The returned error is either an *Error
@@ -53,7 +61,14 @@ type parser struct {
 // from r or from the attachment sink. Any other problem is listed in the
 // Packet's Errors and Warnings.
 func Parse(r io.Reader, opts Options) (*Packet, error) {
+	return parse(r, opts, false)
+}
+
+// parse with slow set reads every token through encoding/xml: the reference
+// the header tokenizer is checked against (FuzzTokenizer).
+func parse(r io.Reader, opts Options, slow bool) (*Packet, error) {
 	ps := &parser{
+		slow:   slow,
 		opts:   opts,
 		lim:    opts.Limits.withDefaults(),
 		doc:    etree.NewDocument(),
@@ -121,7 +136,7 @@ func (ps *parser) readError(err error) error {
 func (ps *parser) run() error {
 	sawRoot := false
 	for {
-		tok, err := ps.dec.RawToken()
+		tok, err := ps.nextToken()
 		if errors.Is(err, io.EOF) {
 			if ps.in.Err != nil {
 				return fmt.Errorf("read packet: %w", ps.in.Err)
