@@ -19,9 +19,9 @@ type frame struct {
 	raw   xml.Name // as written: Space is the prefix
 	uri   string
 	ns    map[string]string // declarations on this element
-	text  []byte
+	text  int // bytes of text directly inside
 	index int // 1-based position among same-named siblings
-	seen  map[string]int
+	seen  siblings
 
 	att       *attachmentState // set on the Attachment element that owns it
 	cte       bool             // this is att's streamed ContentTransferEncoded
@@ -37,7 +37,8 @@ type parser struct {
 	stack   []*frame
 	rootEnd bool
 	count   int
-	counts  map[string]int
+	counts  [3]int // To, Reference, Attachment elements
+	frames  []frame // allocated a slab at a time
 	p       *Packet
 	atts    []*attachmentState // by Attachment element, in order
 	attrs   int                // attributes in all
@@ -72,8 +73,7 @@ func parse(r io.Reader, opts Options, slow bool) (*Packet, error) {
 		opts:   opts,
 		lim:    opts.Limits.withDefaults(),
 		doc:    etree.NewDocument(),
-		counts: map[string]int{},
-		uris:   map[*etree.Element]string{},
+		uris:   make(map[*etree.Element]string, 64),
 		p:      &Packet{traceAt: -1},
 	}
 	ps.bufs = bufferPool.Get().(*buffers)
@@ -217,7 +217,7 @@ func (ps *parser) start(t xml.StartElement) error {
 	if ps.attrs += len(t.Attr); ps.attrs > ps.lim.MaxTotalAttrs {
 		return fatal(CodeTooLarge, ps.path(), "more than %d attributes in all", ps.lim.MaxTotalAttrs)
 	}
-	f := &frame{raw: t.Name}
+	f := ps.newFrame(t.Name)
 	for _, a := range t.Attr {
 		switch {
 		case a.Name.Space == "xmlns":
@@ -259,11 +259,7 @@ func (ps *parser) start(t xml.StartElement) error {
 		}
 		f.el = ps.doc.CreateElement(qualified(t.Name))
 	} else {
-		if parent.seen == nil {
-			parent.seen = map[string]int{}
-		}
-		parent.seen[t.Name.Local]++
-		f.index = parent.seen[t.Name.Local]
+		f.index = parent.seen.add(t.Name.Local)
 		f.el = parent.el.CreateElement(qualified(t.Name))
 	}
 	for _, a := range t.Attr {
@@ -273,14 +269,13 @@ func (ps *parser) start(t xml.StartElement) error {
 	if uri != Namespace {
 		return nil
 	}
-	switch t.Name.Local {
-	case "To", "Reference", "Attachment":
-		ps.counts[t.Name.Local]++
+	if k := counted(t.Name.Local); k >= 0 {
+		ps.counts[k]++
 		limit := ps.lim.MaxAttachments
-		if t.Name.Local == "To" {
+		if k == 0 {
 			limit = ps.lim.MaxRecipients
 		}
-		if ps.counts[t.Name.Local] > limit {
+		if ps.counts[k] > limit {
 			return fatal(CodeTooLarge, ps.path(), "more than %d <%s> elements", limit, t.Name.Local)
 		}
 	}
@@ -360,10 +355,72 @@ func (ps *parser) chars(t xml.CharData) error {
 		return nil
 	}
 	f := ps.stack[n-1]
-	if len(f.text)+len(t) > ps.lim.MaxFieldBytes {
+	if f.text+len(t) > ps.lim.MaxFieldBytes {
 		return fatal(CodeTooLarge, ps.path(), "text longer than %d bytes", ps.lim.MaxFieldBytes)
 	}
-	f.text = append(f.text, t...)
+	f.text += len(t)
 	f.el.CreateText(string(t))
 	return nil
+}
+
+// counted gives the index in parser.counts of an element whose number is
+// limited, or -1.
+func counted(local string) int {
+	switch local {
+	case "To":
+		return 0
+	case "Reference":
+		return 1
+	case "Attachment":
+		return 2
+	}
+	return -1
+}
+
+// newFrame takes a frame from the slab; frames are many and small.
+func (ps *parser) newFrame(raw xml.Name) *frame {
+	if len(ps.frames) == cap(ps.frames) {
+		ps.frames = make([]frame, 0, 32)
+	}
+	ps.frames = append(ps.frames, frame{raw: raw})
+	return &ps.frames[len(ps.frames)-1]
+}
+
+// siblings counts an element's children by name, for their paths' [n].
+// A few names are searched in a slice; a map takes over past that, so a
+// hostile element with many distinct children stays linear.
+type siblings struct {
+	few  []sibling
+	many map[string]int
+}
+
+type sibling struct {
+	name string
+	n    int
+}
+
+const fewSiblings = 16
+
+func (s *siblings) add(name string) int {
+	if s.many != nil {
+		s.many[name]++
+		return s.many[name]
+	}
+	for i := range s.few {
+		if s.few[i].name == name {
+			s.few[i].n++
+			return s.few[i].n
+		}
+	}
+	if len(s.few) < fewSiblings {
+		s.few = append(s.few, sibling{name, 1})
+		return 1
+	}
+	s.many = make(map[string]int, 2*fewSiblings)
+	for _, x := range s.few {
+		s.many[x.name] = x.n
+	}
+	s.few = nil
+	s.many[name] = 1
+	return 1
 }
