@@ -19,8 +19,8 @@ type frame struct {
 	raw   xml.Name // as written: Space is the prefix
 	uri   string
 	ns    map[string]string // declarations on this element
-	text  int // bytes of text directly inside
-	index int // 1-based position among same-named siblings
+	text  int               // bytes of text directly inside
+	index int               // 1-based position among same-named siblings
 	seen  siblings
 
 	att       *attachmentState // set on the Attachment element that owns it
@@ -37,7 +37,7 @@ type parser struct {
 	stack   []*frame
 	rootEnd bool
 	count   int
-	counts  [3]int // To, Reference, Attachment elements
+	counts  [3]int  // To, Reference, Attachment elements
 	frames  []frame // allocated a slab at a time
 	p       *Packet
 	atts    []*attachmentState // by Attachment element, in order
@@ -69,12 +69,12 @@ func Parse(r io.Reader, opts Options) (*Packet, error) {
 // the header tokenizer is checked against (FuzzTokenizer).
 func parse(r io.Reader, opts Options, slow bool) (*Packet, error) {
 	ps := &parser{
-		slow:   slow,
-		opts:   opts,
-		lim:    opts.Limits.withDefaults(),
-		doc:    etree.NewDocument(),
-		uris:   make(map[*etree.Element]string, 64),
-		p:      &Packet{traceAt: -1},
+		slow: slow,
+		opts: opts,
+		lim:  opts.Limits.withDefaults(),
+		doc:  etree.NewDocument(),
+		uris: make(map[*etree.Element]string, 64),
+		p:    &Packet{traceAt: -1},
 	}
 	ps.bufs = bufferPool.Get().(*buffers)
 	ps.bufs.br.Reset(r)
