@@ -36,6 +36,7 @@ type parser struct {
 	doc     *etree.Document
 	stack   []*frame
 	rootEnd bool
+	sawRoot bool
 	count   int
 	counts  [3]int  // To, Reference, Attachment elements
 	frames  []frame // allocated a slab at a time
@@ -53,7 +54,9 @@ type parser struct {
 	decPending bool       // the decoder holds part of the next token
 	needClose  bool       // a self-closing tag read here owes its end
 	toClose    xml.Name   // its name
-	attrs1     []xml.Attr // the last start tag's attributes
+	tokName    xml.Name   // the token lexed: its name,
+	attrs1     []xml.Attr // its attributes,
+	tokText    []byte     // or its text
 	scratch    []byte     // text the tokenizer had to rewrite
 }
 
@@ -134,55 +137,54 @@ func (ps *parser) readError(err error) error {
 }
 
 func (ps *parser) run() error {
-	sawRoot := false
 	for {
-		tok, err := ps.nextToken()
-		if errors.Is(err, io.EOF) {
-			if ps.in.Err != nil {
-				return fmt.Errorf("read packet: %w", ps.in.Err)
-			}
-			break
-		}
+		done, err := ps.step()
 		if err != nil {
-			return ps.readError(err)
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if ps.rootEnd {
-				return fatal(CodeMalformed, "/", "element <%s> after the root element", t.Name.Local)
-			}
-			sawRoot = true
-			if err := ps.start(t); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			if err := ps.end(t); err != nil {
-				return err
-			}
-		case xml.CharData:
-			if err := ps.chars(t); err != nil {
-				return err
-			}
-		case xml.Directive:
-			return fatal(CodeDTDForbidden, ps.path(), "DOCTYPE and entity declarations are not allowed")
-		case xml.Comment:
-			// Kept in the DOM, which must be the tree a signature covers.
-			if n := len(ps.stack); n > 0 {
-				ps.stack[n-1].el.CreateComment(string(t))
-			}
-		case xml.ProcInst:
-			if n := len(ps.stack); n > 0 {
-				ps.stack[n-1].el.CreateProcInst(t.Target, string(t.Inst))
-			}
+		if done {
+			break
 		}
 	}
 	if len(ps.stack) > 0 {
 		return fatal(CodeMalformed, ps.path(), "unexpected end of packet inside <%s>", ps.stack[len(ps.stack)-1].raw.Local)
 	}
-	if !sawRoot {
+	if !ps.sawRoot {
 		return fatal(CodeMalformed, "/", "no root element")
 	}
 	return nil
+}
+
+// token handles a token from the decoder.
+func (ps *parser) token(tok xml.Token) error {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		return ps.startTag(t)
+	case xml.EndElement:
+		return ps.end(t)
+	case xml.CharData:
+		return ps.chars(t)
+	case xml.Directive:
+		return fatal(CodeDTDForbidden, ps.path(), "DOCTYPE and entity declarations are not allowed")
+	case xml.Comment:
+		// Kept in the DOM, which must be the tree a signature covers.
+		if n := len(ps.stack); n > 0 {
+			ps.stack[n-1].el.CreateComment(string(t))
+		}
+	case xml.ProcInst:
+		if n := len(ps.stack); n > 0 {
+			ps.stack[n-1].el.CreateProcInst(t.Target, string(t.Inst))
+		}
+	}
+	return nil
+}
+
+func (ps *parser) startTag(t xml.StartElement) error {
+	if ps.rootEnd {
+		return fatal(CodeMalformed, "/", "element <%s> after the root element", t.Name.Local)
+	}
+	ps.sawRoot = true
+	return ps.start(t)
 }
 
 func (ps *parser) lookupNS(prefix string) (string, bool) {

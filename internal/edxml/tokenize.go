@@ -3,13 +3,14 @@ package edxml
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"unicode/utf8"
 )
 
 // The header tokenizer. encoding/xml reads the markup one byte at a time
 // through an io.ByteReader (so that attachment content can bypass it), and
-// that costs more than the rest of a 50 KB packet's parse. nextToken reads
+// that costs more than the rest of a 50 KB packet's parse. step reads
 // the plain forms a header is made of straight from the read buffer: start
 // and end tags with ASCII names and quoted attributes, and text, with the
 // five predefined entities and CR/LF normalisation. It takes a token only
@@ -28,15 +29,32 @@ const (
 	lexNo                   // not a form the fast path takes: the decoder's
 )
 
-// nextToken returns the next markup token, from the buffer when it can.
-func (ps *parser) nextToken() (xml.Token, error) {
+// tokKind is the kind of a token lexed here. Its parts are in the parser
+// (tokName, attrs1, tokText), not boxed in an xml.Token: boxing cost an
+// allocation per token.
+type tokKind int
+
+const (
+	tokStart tokKind = iota
+	tokEnd
+	tokText
+)
+
+// step reads and handles one token; done is true at the end of the input.
+func (ps *parser) step() (done bool, err error) {
 	if ps.needClose {
 		ps.needClose = false
-		return xml.EndElement{Name: ps.toClose}, nil
+		return false, ps.end(xml.EndElement{Name: ps.toClose})
 	}
 	if !ps.slow && !ps.decPending {
-		if tok, ok := ps.fastToken(); ok {
-			return tok, nil
+		if kind, ok := ps.fastToken(); ok {
+			switch kind {
+			case tokStart:
+				return false, ps.startTag(xml.StartElement{Name: ps.tokName, Attr: ps.attrs1})
+			case tokEnd:
+				return false, ps.end(xml.EndElement{Name: ps.tokName})
+			}
+			return false, ps.chars(ps.tokText)
 		}
 	}
 	tok, err := ps.dec.RawToken()
@@ -49,33 +67,42 @@ func (ps *parser) nextToken() (xml.Token, error) {
 	case xml.StartElement:
 		ps.decPending = ps.in.Prev == '/' && ps.in.Last == '>'
 	}
-	return tok, err
+	if errors.Is(err, io.EOF) {
+		if ps.in.Err != nil {
+			return true, fmt.Errorf("read packet: %w", ps.in.Err)
+		}
+		return true, nil
+	}
+	if err != nil {
+		return true, ps.readError(err)
+	}
+	return false, ps.token(tok)
 }
 
 // fastToken lexes one token from the buffer, reading more as needed, and
 // consumes it; ok is false, nothing consumed, when the decoder must take it.
-func (ps *parser) fastToken() (xml.Token, bool) {
+func (ps *parser) fastToken() (tokKind, bool) {
 	in := ps.in
 	buf, _ := in.Br.Peek(in.Br.Buffered())
 	eof := false
 	for {
-		tok, n, st := ps.lex(buf)
+		kind, n, st := ps.lex(buf)
 		switch st {
 		case lexNo:
-			return nil, false
+			return 0, false
 		case lexDone:
 			// The decoder would stop at the limit inside this token: let it.
 			if in.Markup+int64(n) > in.MaxMarkup {
-				return nil, false
+				return 0, false
 			}
 			in.TakeMarkup(n)
-			return tok, true
+			return kind, true
 		}
 		// Longer than the buffer, the input or the markup left: the
 		// decoder's. The buffered bytes at least double each time, so a
 		// long token is lexed O(1) times over, however small the reads.
 		if eof || len(buf) >= in.Br.Size() || in.Markup+int64(len(buf)) >= in.MaxMarkup {
-			return nil, false
+			return 0, false
 		}
 		var err error
 		buf, err = in.Br.Peek(min(in.Br.Size(), max(2*len(buf), 512)))
@@ -84,84 +111,89 @@ func (ps *parser) fastToken() (xml.Token, bool) {
 			eof = true
 		case err != nil:
 			in.Err = err
-			return nil, false
+			return 0, false
 		}
 	}
 }
 
-// lex reads one token at the start of buf; n is its length in bytes. A
-// CharData may point into buf or into ps.scratch: it is good until the next
-// token.
-func (ps *parser) lex(buf []byte) (tok xml.Token, n int, st lexState) {
+// lex reads one token at the start of buf; n is its length in bytes. Text
+// may point into buf or into ps.scratch: it is good until the next token,
+// as are the attributes.
+func (ps *parser) lex(buf []byte) (kind tokKind, n int, st lexState) {
 	if len(buf) == 0 {
-		return nil, 0, lexMore
+		return 0, 0, lexMore
 	}
 	if buf[0] != '<' {
 		data, n, st := ps.lexText(buf, 0, -1)
 		if st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
-		return xml.CharData(data), n, lexDone
+		ps.tokText = data
+		return tokText, n, lexDone
 	}
 	if len(buf) < 2 {
-		return nil, 0, lexMore
+		return 0, 0, lexMore
 	}
 	if buf[1] == '/' {
-		name, i, st := lexName(buf, 2)
+		name, i, st := ps.lexEndName(buf)
 		if st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
 		i, st = skipSpace(buf, i)
 		if st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
 		if buf[i] != '>' {
-			return nil, 0, lexNo
+			return 0, 0, lexNo
 		}
-		return xml.EndElement{Name: name}, i + 1, lexDone
+		ps.tokName = name
+		return tokEnd, i + 1, lexDone
 	}
 	name, i, st := lexName(buf, 1)
 	if st != lexDone {
-		return nil, 0, st
+		return 0, 0, st
 	}
 	ps.attrs1 = ps.attrs1[:0]
 	for {
 		if i, st = skipSpace(buf, i); st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
 		switch buf[i] {
 		case '>':
-			return ps.startToken(name, false), i + 1, lexDone
+			ps.tokName = name
+			return tokStart, i + 1, lexDone
 		case '/':
 			if i+1 >= len(buf) {
-				return nil, 0, lexMore
+				return 0, 0, lexMore
 			}
 			if buf[i+1] != '>' {
-				return nil, 0, lexNo
+				return 0, 0, lexNo
 			}
-			return ps.startToken(name, true), i + 2, lexDone
+			// A self-closing tag owes its end.
+			ps.tokName, ps.needClose, ps.toClose = name, true, name
+			return tokStart, i + 2, lexDone
 		}
 		var a xml.Attr
 		if a.Name, i, st = lexName(buf, i); st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
 		if i, st = skipSpace(buf, i); st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
 		if buf[i] != '=' {
-			return nil, 0, lexNo
+			return 0, 0, lexNo
 		}
 		if i, st = skipSpace(buf, i+1); st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
 		q := buf[i]
 		if q != '"' && q != '\'' {
-			return nil, 0, lexNo
+			return 0, 0, lexNo
 		}
 		var val []byte
 		var m int
 		if val, m, st = ps.lexText(buf, i+1, int(q)); st != lexDone {
-			return nil, 0, st
+			return 0, 0, st
 		}
 		a.Value = intern(val)
 		i = m
@@ -169,13 +201,32 @@ func (ps *parser) lex(buf []byte) (tok xml.Token, n int, st lexState) {
 	}
 }
 
-// startToken makes the StartElement; a self-closing one owes its end. Its
-// attributes are reused by the next tag: start keeps none of them.
-func (ps *parser) startToken(name xml.Name, empty bool) xml.StartElement {
-	if empty {
-		ps.needClose, ps.toClose = true, name
+// lexEndName reads the name of an end tag, which is nearly always the open
+// element's: then its name is reused rather than looked up.
+func (ps *parser) lexEndName(buf []byte) (xml.Name, int, lexState) {
+	if n := len(ps.stack); n > 0 {
+		raw := ps.stack[n-1].raw
+		i := 2
+		if raw.Space != "" {
+			i += len(raw.Space) + 1
+		}
+		i += len(raw.Local)
+		// The name must end there: a name byte next would lengthen it.
+		if i < len(buf) && !isNameByte(buf[i]) && buf[i] < utf8.RuneSelf && raw.Local != "" {
+			b := buf[2:i]
+			if raw.Space == "" && string(b) == raw.Local ||
+				raw.Space != "" && len(b) > len(raw.Space) && b[len(raw.Space)] == ':' &&
+					string(b[:len(raw.Space)]) == raw.Space && string(b[len(raw.Space)+1:]) == raw.Local {
+				return raw, i, lexDone
+			}
+		}
 	}
-	return xml.StartElement{Name: name, Attr: ps.attrs1}
+	return lexName(buf, 2)
+}
+
+func isNameByte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '_' || c == ':' || c == '.' || c == '-'
 }
 
 // skipSpace skips XML white space from buf[i]; lexMore if buf ends first.
