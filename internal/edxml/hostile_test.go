@@ -348,3 +348,30 @@ func TestFailingSinkIsClosed(t *testing.T) {
 		t.Errorf("err %v closed %v", err, sink.closed)
 	}
 }
+
+// A zip's read errors do not tell the sender where the hub spools files.
+func TestZipErrorHidesSpoolPath(t *testing.T) {
+	b, err := os.ReadFile("testdata/fuzz/FuzzTokenizer/649e44579959e1dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(b), "\n", 2)
+	q := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(lines[1]), "[]byte("), ")")
+	data, err := strconv.Unquote(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := edxml.Parse(strings.NewReader(data), edxml.Options{TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Errors) == 0 {
+		t.Fatal("no errors: the input no longer breaks the zip")
+	}
+	for _, e := range p.Errors {
+		if strings.Contains(e.Message, dir) {
+			t.Errorf("message names the spool: %s", e.Message)
+		}
+	}
+}
