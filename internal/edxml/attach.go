@@ -75,6 +75,16 @@ var b64class = func() (t [256]byte) {
 	return t
 }()
 
+// b64alpha is 1 for the base64 alphabet, 0 for any other byte.
+var b64alpha = func() (t [256]byte) {
+	for c, cls := range b64class {
+		if cls == clsAlpha {
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
 // strictBase64 refuses non-zero padding bits too: FORMAT.md §5 asks for
 // strict decoding, and no real encoder writes them.
 var strictBase64 = base64.StdEncoding.Strict()
@@ -163,6 +173,15 @@ func (ps *parser) scan(a *attachmentState, buf []byte, cdata bool) (int, error) 
 			n, j := 0, i
 			for j < len(buf) && n < len(q) {
 				k, end := j, min(len(buf), j+len(q)-n)
+				// Eight at a time first: one branch for eight lookups.
+				for k+8 <= end {
+					w := buf[k : k+8 : k+8]
+					if b64alpha[w[0]]&b64alpha[w[1]]&b64alpha[w[2]]&b64alpha[w[3]]&
+						b64alpha[w[4]]&b64alpha[w[5]]&b64alpha[w[6]]&b64alpha[w[7]] == 0 {
+						break
+					}
+					k += 8
+				}
 				for k < end && b64class[buf[k]] == clsAlpha {
 					k++
 				}

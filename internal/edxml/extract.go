@@ -11,9 +11,18 @@ import (
 // group holds the edXML children of one element by name, so that fields are
 // found in any order and a repeated single-valued field is caught.
 type group struct {
-	ps   *parser
-	path string
-	m    map[string][]*etree.Element
+	ps    *parser
+	path  string
+	known []string
+	m     [][]*etree.Element // by index in known: a map per group cost more
+}
+
+// list returns the children named name.
+func (g group) list(name string) []*etree.Element {
+	if i := index(g.known, name); i >= 0 && g.m != nil {
+		return g.m[i]
+	}
+	return nil
 }
 
 // canonicalName folds the Business* spelling into the standard's Bussiness*.
@@ -27,19 +36,17 @@ func canonicalName(local string) string {
 // group collects e's children. Children outside the edXML namespace, and
 // edXML children not in known, are ignored with a warning.
 func (ps *parser) group(e *etree.Element, path string, known ...string) group {
-	g := group{ps: ps, path: path, m: map[string][]*etree.Element{}}
+	g := group{ps: ps, path: path, known: known}
 	if e == nil {
 		return g
 	}
+	g.m = make([][]*etree.Element, len(known))
 	for _, c := range e.ChildElements() {
 		name := canonicalName(c.Tag)
 		uri := ps.uris[c]
-		if uri == Namespace && contains(known, name) {
-			g.m[name] = append(g.m[name], c)
-			continue
-		}
-		if name == "Signature" && (uri == DSigNamespace || uri == Namespace) && contains(known, name) {
-			g.m[name] = append(g.m[name], c)
+		i := index(known, name)
+		if i >= 0 && (uri == Namespace || name == "Signature" && uri == DSigNamespace) {
+			g.m[i] = append(g.m[i], c)
 			continue
 		}
 		ps.warn(CodeUnknownElement, path+"/"+c.Tag, "unknown element {%s}%s ignored", uri, c.Tag)
@@ -47,18 +54,18 @@ func (ps *parser) group(e *etree.Element, path string, known ...string) group {
 	return g
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
+func index(list []string, s string) int {
+	for i, v := range list {
 		if v == s {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // one returns the single child named name, or nil.
 func (g group) one(name string) *etree.Element {
-	list := g.m[name]
+	list := g.list(name)
 	if len(list) > 1 {
 		g.ps.problem(CodeDuplicateElement, g.path+"/"+name+"[2]", "%s may appear once, found %d", name, len(list))
 	}
@@ -68,7 +75,7 @@ func (g group) one(name string) *etree.Element {
 	return list[0]
 }
 
-func (g group) has(name string) bool { return len(g.m[name]) > 0 }
+func (g group) has(name string) bool { return len(g.list(name)) > 0 }
 
 // text returns the trimmed NFC text of the single child named name.
 func (g group) text(name string) string {
@@ -84,6 +91,11 @@ func cleanText(e *etree.Element) string {
 
 // elementText joins the element's own text nodes; a comment may split them.
 func elementText(e *etree.Element) string {
+	if len(e.Child) == 1 { // the usual case, without a copy
+		if cd, ok := e.Child[0].(*etree.CharData); ok {
+			return cd.Data
+		}
+	}
 	var b strings.Builder
 	for _, t := range e.Child {
 		if cd, ok := t.(*etree.CharData); ok {
@@ -100,7 +112,7 @@ func (g group) sub(name string, known ...string) group {
 
 // each groups every child named name.
 func (g group) each(name string, known ...string) []group {
-	list := g.m[name]
+	list := g.list(name)
 	out := make([]group, len(list))
 	for i, e := range list {
 		out[i] = g.ps.group(e, g.path+"/"+name+"["+strconv.Itoa(i+1)+"]", known...)
@@ -111,7 +123,7 @@ func (g group) each(name string, known ...string) []group {
 // texts returns the text of every child named name.
 func (g group) texts(name string) []string {
 	var out []string
-	for _, e := range g.m[name] {
+	for _, e := range g.list(name) {
 		out = append(out, cleanText(e))
 	}
 	return out
@@ -216,7 +228,7 @@ func (ps *parser) extract() {
 	}
 	// Several signatures are for the verifier to refuse; validate never
 	// fails for a signature.
-	if sigs := hdr.m["Signature"]; len(sigs) > 0 {
+	if sigs := hdr.list("Signature"); len(sigs) > 0 {
 		if len(sigs) > 1 {
 			ps.warn(CodeDuplicateElement, pathHeader+"/Signature[2]", "%d Signature elements; only the first is kept", len(sigs))
 		}

@@ -87,7 +87,40 @@ func makeZip(t testing.TB, entries map[string][]byte, method uint16) []byte {
 	return buf.Bytes()
 }
 
+// hostileCase is a broken or tricky packet and the codes it must get.
+type hostileCase struct {
+	name string
+	give string
+	opts edxml.Options
+	want []string // error codes, in order
+	warn string   // a warning code that must be there
+}
+
 func TestHostile(t *testing.T) {
+	for _, tt := range hostileCases(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := edxml.Parse(strings.NewReader(tt.give), tt.opts)
+			got := codes(p, err)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("codes = %v, want %v (err %v)", got, tt.want, err)
+			}
+			// The header tokenizer reads each case as encoding/xml does.
+			sameAsReference(t, []byte(tt.give), tt.opts)
+			if tt.warn == "" {
+				return
+			}
+			for _, w := range p.Warnings {
+				if w.Code == tt.warn {
+					return
+				}
+			}
+			t.Errorf("no %s warning in %v", tt.warn, p.Warnings)
+		})
+	}
+}
+
+func hostileCases(t testing.TB) []hostileCase {
+	t.Helper()
 	pdf := pdfBase64(t)
 	deflated := makeZip(t, map[string][]byte{"a.pdf": []byte("%PDF-1.4 hello"), "inner.zip": makeZip(t, map[string][]byte{"x": bytes.Repeat([]byte{0}, 1<<20)}, zip.Deflate)}, zip.Deflate)
 	manyEntries := map[string][]byte{}
@@ -110,13 +143,7 @@ func TestHostile(t *testing.T) {
 	}
 	b64 := base64.StdEncoding.EncodeToString
 
-	tests := []struct {
-		name string
-		give string
-		opts edxml.Options
-		want []string // error codes, in order
-		warn string   // a warning code that must be there
-	}{
+	return []hostileCase{
 		{name: "byte order mark", give: "\uFEFF" + base(t)},
 		{name: "latin-1 declared", give: replace(t, base(t), `encoding="UTF-8"`, `encoding="ISO-8859-1"`), want: []string{edxml.CodeMalformed}},
 		{name: "invalid utf-8 in header", give: replace(t, base(t), "Hà Nội", "H\xe0 N\xff"), want: []string{edxml.CodeMalformed}},
@@ -191,24 +218,6 @@ func TestHostile(t *testing.T) {
 		{name: "zip with unknown method", give: withContent(t, b64(method99)), want: []string{edxml.CodeAttachmentEncoding}},
 		{name: "truncated zip", give: withContent(t, b64(deflated[:len(deflated)-30])), want: []string{edxml.CodeAttachmentEncoding}},
 		{name: "zip check can be skipped", give: withContent(t, b64(encrypted)), opts: edxml.Options{NoZipCheck: true}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := edxml.Parse(strings.NewReader(tt.give), tt.opts)
-			got := codes(p, err)
-			if !slices.Equal(got, tt.want) {
-				t.Fatalf("codes = %v, want %v (err %v)", got, tt.want, err)
-			}
-			if tt.warn == "" {
-				return
-			}
-			for _, w := range p.Warnings {
-				if w.Code == tt.warn {
-					return
-				}
-			}
-			t.Errorf("no %s warning in %v", tt.warn, p.Warnings)
-		})
 	}
 }
 
@@ -337,5 +346,32 @@ func TestFailingSinkIsClosed(t *testing.T) {
 	_, err := edxml.Parse(strings.NewReader(base(t)), edxml.Options{Attachment: func(int) (io.Writer, error) { return sink, nil }})
 	if err == nil || !sink.closed {
 		t.Errorf("err %v closed %v", err, sink.closed)
+	}
+}
+
+// A zip's read errors do not tell the sender where the hub spools files.
+func TestZipErrorHidesSpoolPath(t *testing.T) {
+	b, err := os.ReadFile("testdata/fuzz/FuzzTokenizer/649e44579959e1dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(b), "\n", 2)
+	q := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(lines[1]), "[]byte("), ")")
+	data, err := strconv.Unquote(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := edxml.Parse(strings.NewReader(data), edxml.Options{TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Errors) == 0 {
+		t.Fatal("no errors: the input no longer breaks the zip")
+	}
+	for _, e := range p.Errors {
+		if strings.Contains(e.Message, dir) {
+			t.Errorf("message names the spool: %s", e.Message)
+		}
 	}
 }

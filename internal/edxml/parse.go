@@ -19,9 +19,9 @@ type frame struct {
 	raw   xml.Name // as written: Space is the prefix
 	uri   string
 	ns    map[string]string // declarations on this element
-	text  []byte
-	index int // 1-based position among same-named siblings
-	seen  map[string]int
+	text  int               // bytes of text directly inside
+	index int               // 1-based position among same-named siblings
+	seen  siblings
 
 	att       *attachmentState // set on the Attachment element that owns it
 	cte       bool             // this is att's streamed ContentTransferEncoded
@@ -36,8 +36,10 @@ type parser struct {
 	doc     *etree.Document
 	stack   []*frame
 	rootEnd bool
+	sawRoot bool
 	count   int
-	counts  map[string]int
+	counts  [3]int  // To, Reference, Attachment elements
+	frames  []frame // allocated a slab at a time
 	p       *Packet
 	atts    []*attachmentState // by Attachment element, in order
 	attrs   int                // attributes in all
@@ -46,6 +48,16 @@ type parser struct {
 	bufs    *buffers
 	quad    []byte // base64 characters not yet decoded
 	out     []byte // decoded bytes
+
+	// The header tokenizer (tokenize.go).
+	slow       bool       // every token from the decoder: the reference path
+	decPending bool       // the decoder holds part of the next token
+	needClose  bool       // a self-closing tag read here owes its end
+	toClose    xml.Name   // its name
+	tokName    xml.Name   // the token lexed: its name,
+	attrs1     []xml.Attr // its attributes,
+	tokText    []byte     // or its text
+	scratch    []byte     // text the tokenizer had to rewrite
 }
 
 // Parse reads one packet from r. The returned error is either an *Error
@@ -53,13 +65,19 @@ type parser struct {
 // from r or from the attachment sink. Any other problem is listed in the
 // Packet's Errors and Warnings.
 func Parse(r io.Reader, opts Options) (*Packet, error) {
+	return parse(r, opts, false)
+}
+
+// parse with slow set reads every token through encoding/xml: the reference
+// the header tokenizer is checked against (FuzzTokenizer).
+func parse(r io.Reader, opts Options, slow bool) (*Packet, error) {
 	ps := &parser{
-		opts:   opts,
-		lim:    opts.Limits.withDefaults(),
-		doc:    etree.NewDocument(),
-		counts: map[string]int{},
-		uris:   map[*etree.Element]string{},
-		p:      &Packet{traceAt: -1},
+		slow: slow,
+		opts: opts,
+		lim:  opts.Limits.withDefaults(),
+		doc:  etree.NewDocument(),
+		uris: make(map[*etree.Element]string, 64),
+		p:    &Packet{traceAt: -1},
 	}
 	ps.bufs = bufferPool.Get().(*buffers)
 	ps.bufs.br.Reset(r)
@@ -119,55 +137,54 @@ func (ps *parser) readError(err error) error {
 }
 
 func (ps *parser) run() error {
-	sawRoot := false
 	for {
-		tok, err := ps.dec.RawToken()
-		if errors.Is(err, io.EOF) {
-			if ps.in.Err != nil {
-				return fmt.Errorf("read packet: %w", ps.in.Err)
-			}
-			break
-		}
+		done, err := ps.step()
 		if err != nil {
-			return ps.readError(err)
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if ps.rootEnd {
-				return fatal(CodeMalformed, "/", "element <%s> after the root element", t.Name.Local)
-			}
-			sawRoot = true
-			if err := ps.start(t); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			if err := ps.end(t); err != nil {
-				return err
-			}
-		case xml.CharData:
-			if err := ps.chars(t); err != nil {
-				return err
-			}
-		case xml.Directive:
-			return fatal(CodeDTDForbidden, ps.path(), "DOCTYPE and entity declarations are not allowed")
-		case xml.Comment:
-			// Kept in the DOM, which must be the tree a signature covers.
-			if n := len(ps.stack); n > 0 {
-				ps.stack[n-1].el.CreateComment(string(t))
-			}
-		case xml.ProcInst:
-			if n := len(ps.stack); n > 0 {
-				ps.stack[n-1].el.CreateProcInst(t.Target, string(t.Inst))
-			}
+		if done {
+			break
 		}
 	}
 	if len(ps.stack) > 0 {
 		return fatal(CodeMalformed, ps.path(), "unexpected end of packet inside <%s>", ps.stack[len(ps.stack)-1].raw.Local)
 	}
-	if !sawRoot {
+	if !ps.sawRoot {
 		return fatal(CodeMalformed, "/", "no root element")
 	}
 	return nil
+}
+
+// token handles a token from the decoder.
+func (ps *parser) token(tok xml.Token) error {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		return ps.startTag(t)
+	case xml.EndElement:
+		return ps.end(t)
+	case xml.CharData:
+		return ps.chars(t)
+	case xml.Directive:
+		return fatal(CodeDTDForbidden, ps.path(), "DOCTYPE and entity declarations are not allowed")
+	case xml.Comment:
+		// Kept in the DOM, which must be the tree a signature covers.
+		if n := len(ps.stack); n > 0 {
+			ps.stack[n-1].el.CreateComment(string(t))
+		}
+	case xml.ProcInst:
+		if n := len(ps.stack); n > 0 {
+			ps.stack[n-1].el.CreateProcInst(t.Target, string(t.Inst))
+		}
+	}
+	return nil
+}
+
+func (ps *parser) startTag(t xml.StartElement) error {
+	if ps.rootEnd {
+		return fatal(CodeMalformed, "/", "element <%s> after the root element", t.Name.Local)
+	}
+	ps.sawRoot = true
+	return ps.start(t)
 }
 
 func (ps *parser) lookupNS(prefix string) (string, bool) {
@@ -202,7 +219,7 @@ func (ps *parser) start(t xml.StartElement) error {
 	if ps.attrs += len(t.Attr); ps.attrs > ps.lim.MaxTotalAttrs {
 		return fatal(CodeTooLarge, ps.path(), "more than %d attributes in all", ps.lim.MaxTotalAttrs)
 	}
-	f := &frame{raw: t.Name}
+	f := ps.newFrame(t.Name)
 	for _, a := range t.Attr {
 		switch {
 		case a.Name.Space == "xmlns":
@@ -244,11 +261,7 @@ func (ps *parser) start(t xml.StartElement) error {
 		}
 		f.el = ps.doc.CreateElement(qualified(t.Name))
 	} else {
-		if parent.seen == nil {
-			parent.seen = map[string]int{}
-		}
-		parent.seen[t.Name.Local]++
-		f.index = parent.seen[t.Name.Local]
+		f.index = parent.seen.add(t.Name.Local)
 		f.el = parent.el.CreateElement(qualified(t.Name))
 	}
 	for _, a := range t.Attr {
@@ -258,14 +271,13 @@ func (ps *parser) start(t xml.StartElement) error {
 	if uri != Namespace {
 		return nil
 	}
-	switch t.Name.Local {
-	case "To", "Reference", "Attachment":
-		ps.counts[t.Name.Local]++
+	if k := counted(t.Name.Local); k >= 0 {
+		ps.counts[k]++
 		limit := ps.lim.MaxAttachments
-		if t.Name.Local == "To" {
+		if k == 0 {
 			limit = ps.lim.MaxRecipients
 		}
-		if ps.counts[t.Name.Local] > limit {
+		if ps.counts[k] > limit {
 			return fatal(CodeTooLarge, ps.path(), "more than %d <%s> elements", limit, t.Name.Local)
 		}
 	}
@@ -345,10 +357,72 @@ func (ps *parser) chars(t xml.CharData) error {
 		return nil
 	}
 	f := ps.stack[n-1]
-	if len(f.text)+len(t) > ps.lim.MaxFieldBytes {
+	if f.text+len(t) > ps.lim.MaxFieldBytes {
 		return fatal(CodeTooLarge, ps.path(), "text longer than %d bytes", ps.lim.MaxFieldBytes)
 	}
-	f.text = append(f.text, t...)
+	f.text += len(t)
 	f.el.CreateText(string(t))
 	return nil
+}
+
+// counted gives the index in parser.counts of an element whose number is
+// limited, or -1.
+func counted(local string) int {
+	switch local {
+	case "To":
+		return 0
+	case "Reference":
+		return 1
+	case "Attachment":
+		return 2
+	}
+	return -1
+}
+
+// newFrame takes a frame from the slab; frames are many and small.
+func (ps *parser) newFrame(raw xml.Name) *frame {
+	if len(ps.frames) == cap(ps.frames) {
+		ps.frames = make([]frame, 0, 32)
+	}
+	ps.frames = append(ps.frames, frame{raw: raw})
+	return &ps.frames[len(ps.frames)-1]
+}
+
+// siblings counts an element's children by name, for their paths' [n].
+// A few names are searched in a slice; a map takes over past that, so a
+// hostile element with many distinct children stays linear.
+type siblings struct {
+	few  []sibling
+	many map[string]int
+}
+
+type sibling struct {
+	name string
+	n    int
+}
+
+const fewSiblings = 16
+
+func (s *siblings) add(name string) int {
+	if s.many != nil {
+		s.many[name]++
+		return s.many[name]
+	}
+	for i := range s.few {
+		if s.few[i].name == name {
+			s.few[i].n++
+			return s.few[i].n
+		}
+	}
+	if len(s.few) < fewSiblings {
+		s.few = append(s.few, sibling{name, 1})
+		return 1
+	}
+	s.many = make(map[string]int, 2*fewSiblings)
+	for _, x := range s.few {
+		s.many[x.name] = x.n
+	}
+	s.few = nil
+	s.many[name] = 1
+	return 1
 }

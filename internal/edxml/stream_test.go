@@ -245,3 +245,52 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// benchLikePacket is built as `lienthong bench` builds its packets
+// (internal/bench/packets.go): edxml.Write's shape, two recipients, a
+// TraceHeader, and a ~36 KiB PDF-like attachment on one base64 line, about
+// 50 KB in all.
+func benchLikePacket(t testing.TB) []byte {
+	t.Helper()
+	org := func(id, name string) edxml.Organization { return edxml.Organization{OrganID: id, OrganName: name} }
+	docID := "000.00.00.G22,2026/12/07,1/BENCH-0A1B2C3D"
+	h := &edxml.Header{
+		From:         org("000.00.00.G22", "Văn phòng Chính phủ"),
+		To:           []edxml.Organization{org("000.00.00.H29", "UBND tỉnh Bắc Ninh"), org("000.00.00.G12", "Bộ Tài chính")},
+		DocumentID:   docID,
+		Code:         edxml.Code{Number: "1", Notation: "BENCH-0A1B2C3D"},
+		Promulgation: edxml.Promulgation{Place: "Hà Nội", Date: "2026/12/07"},
+		DocumentType: edxml.DocumentType{Type: "1", TypeDetail: "0", TypeName: "Công văn"},
+		Subject:      "Thử tải lienthong bench 0A1B2C3D, văn bản 1/2000",
+		Content:      "Văn bản thử tải do lienthong bench sinh ra.",
+		Signer:       edxml.Signer{Position: "Chánh Văn phòng", FullName: "Nguyễn Văn A"},
+		OtherInfo:    edxml.OtherInfo{Priority: "0"},
+	}
+	pk := &edxml.Packet{Kind: edxml.KindEdoc, Header: h, Trace: &edxml.Trace{
+		Headers:  []edxml.TraceHeader{{OrganID: "000.00.00.G22", Timestamp: edxml.FormatTimestamp(time.Date(2026, 12, 7, 9, 0, 0, 0, edxml.Zone))}},
+		Business: &edxml.Business{DocumentID: docID, DocType: edxml.BusinessNew, DocReason: "Văn bản điện tử mới", Paper: "0"},
+	}}
+	pk.AddFile("a1", "CV 1.pdf", "Văn bản chính", "application/pdf")
+	content := make([]byte, 36<<10)
+	rand.NewChaCha8([32]byte{2}).Read(content)
+	copy(content, "%PDF-1.7\n")
+	var buf bytes.Buffer
+	if err := edxml.Write(&buf, pk, func(int) (io.Reader, error) { return bytes.NewReader(content), nil }); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkParseBenchPacket parses the bench's packet as the hub does
+// (NoZipCheck, no sink).
+func BenchmarkParseBenchPacket(b *testing.B) {
+	data := benchLikePacket(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := edxml.Parse(bytes.NewReader(data), edxml.Options{NoZipCheck: true})
+		if err != nil || !p.Valid() {
+			b.Fatal(err, p.Errors)
+		}
+	}
+}

@@ -267,7 +267,7 @@ func (ps *parser) contentType(a Attachment, path string) {
 		return
 	}
 	ct := strings.ToLower(strings.TrimSpace(strings.Split(a.ContentType, ";")[0]))
-	if !contains(want, ct) {
+	if index(want, ct) < 0 {
 		ps.warn(CodeContentTypeMismatch, path+"/ContentType", "ContentType %q, but the content is %s", a.ContentType, a.Format)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"errors"
 	"io"
+	"strings"
 )
 
 // ratioFloor is the output allowed before the ratio limit applies, so that
@@ -17,7 +18,7 @@ func (ps *parser) checkZip(a *attachmentState) error {
 	size := a.size
 	zr, err := zip.NewReader(a.spool, size)
 	if err != nil {
-		a.fail(CodeAttachmentEncoding, "zip attachment cannot be read: %v", err)
+		a.fail(CodeAttachmentEncoding, "zip attachment cannot be read: %s", ps.zipError(a, err))
 		return nil
 	}
 	if len(zr.File) > ps.lim.MaxZipEntries {
@@ -37,7 +38,7 @@ func (ps *parser) checkZip(a *attachmentState) error {
 		}
 		rc, err := f.Open()
 		if err != nil {
-			a.fail(CodeAttachmentEncoding, "zip entry %q: %v", f.Name, err)
+			a.fail(CodeAttachmentEncoding, "zip entry %q: %s", f.Name, ps.zipError(a, err))
 			return nil
 		}
 		n, err := io.Copy(io.Discard, io.LimitReader(rc, budget-produced+1))
@@ -51,11 +52,17 @@ func (ps *parser) checkZip(a *attachmentState) error {
 			if errors.Is(err, zip.ErrChecksum) {
 				a.fail(CodeAttachmentEncoding, "zip entry %q fails its CRC check", f.Name)
 			} else {
-				a.fail(CodeAttachmentEncoding, "zip entry %q: %v", f.Name, err)
+				a.fail(CodeAttachmentEncoding, "zip entry %q: %s", f.Name, ps.zipError(a, err))
 			}
 			return nil
 		}
 		a.entries = append(a.entries, ZipEntry{Name: f.Name, Size: n})
 	}
 	return nil
+}
+
+// zipError is err's text without the spool file's name, which archive/zip's
+// read errors quote: the message goes back to the sender.
+func (ps *parser) zipError(a *attachmentState, err error) string {
+	return strings.ReplaceAll(err.Error(), a.spool.Name(), "the spooled zip")
 }

@@ -100,3 +100,21 @@ func (in *Reader) Fill() ([]byte, error) {
 	buf, _ := in.Br.Peek(in.Br.Buffered())
 	return buf, nil
 }
+
+// TakeMarkup consumes n buffered bytes of markup that the caller tokenised
+// itself, counted as if the decoder had read them. The caller checks
+// MaxMarkup first.
+func (in *Reader) TakeMarkup(n int) {
+	b, _ := in.Br.Peek(n)
+	if n >= 2 {
+		in.Prev = b[n-2]
+	} else {
+		in.Prev = in.Last
+	}
+	in.Last = b[n-1]
+	if in.Record {
+		in.Raw = append(in.Raw, b...)
+	}
+	in.Discard(n)
+	in.Markup += int64(n)
+}

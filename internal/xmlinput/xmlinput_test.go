@@ -47,3 +47,22 @@ func TestReader(t *testing.T) {
 		t.Errorf("at the end: %v, Err %v", err, in.Err)
 	}
 }
+
+// Markup the caller tokenised itself counts as the decoder's bytes would.
+func TestTakeMarkup(t *testing.T) {
+	in := &xmlinput.Reader{Br: bufio.NewReader(strings.NewReader("<a/>text")), MaxMarkup: 10, Record: true}
+	if _, err := in.Fill(); err != nil {
+		t.Fatal(err)
+	}
+	in.TakeMarkup(4)
+	if in.Prev != '/' || in.Last != '>' || string(in.Raw) != "<a/>" || in.N != 4 || in.Markup != 4 {
+		t.Errorf("prev %q last %q raw %q N %d Markup %d", in.Prev, in.Last, in.Raw, in.N, in.Markup)
+	}
+	in.TakeMarkup(1)
+	if in.Prev != '>' || in.Last != 't' || in.Markup != 5 {
+		t.Errorf("one byte: prev %q last %q Markup %d", in.Prev, in.Last, in.Markup)
+	}
+	if b, err := in.ReadByte(); err != nil || b != 'e' {
+		t.Errorf("ReadByte = %q %v", b, err)
+	}
+}
