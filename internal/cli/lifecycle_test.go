@@ -35,6 +35,7 @@ func TestServeRunnerFails(t *testing.T) {
 	}{
 		{give: "hub"}, {give: "pusher"}, {give: "tokens"}, {give: "logouts"}, {give: "agencies"}, {give: "agency credentials"}, {give: "console"},
 		{give: "http"}, {give: "evidence log"}, {give: "evidence feed"}, {give: "evidence checkpoints"}, {give: "pdf engine"},
+		{give: "blob compaction"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
