@@ -53,7 +53,8 @@ func (th *testHub) getRaw(t *testing.T, path, token string) (int, []byte) {
 }
 
 // The detached signature is kept in the record of acceptance, not in an
-// object of its own (one create fewer per packet), and served from there;
+// object of its own (one create fewer per packet; on S3 it has one too,
+// for older hub processes), and served from there;
 // a record written before that (no signature field, the signature object
 // beside the bytes) still has its signature served and answers a
 // resubmission with its receipt.
@@ -74,7 +75,12 @@ func TestSignatureInTheRecord(t *testing.T) {
 	if err := json.Unmarshal(answer, &rc); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := th.store.Stat(ctx, blob.SignatureKey(rc.ID)); !errors.Is(err, blob.ErrNotFound) {
+	// On S3, shared with hub processes of the version before, the
+	// signature has its own object too, which they read.
+	switch _, err := th.store.Stat(ctx, blob.SignatureKey(rc.ID)); {
+	case blob.Shared(th.store) && err != nil:
+		t.Errorf("no signature object on a shared store (stat: %v), want one for older hub processes", err)
+	case !blob.Shared(th.store) && !errors.Is(err, blob.ErrNotFound):
 		t.Errorf("a signature object was created (stat: %v), want it in the record only", err)
 	}
 	path := "/v1/packets/" + rc.ID + "/signature"
@@ -101,8 +107,10 @@ func TestSignatureInTheRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := th.store.Delete(ctx, blob.ReceiptKey(rc.ID)); err != nil {
-		t.Fatal(err)
+	for _, key := range []string{blob.ReceiptKey(rc.ID), blob.SignatureKey(rc.ID)} {
+		if err := th.store.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			t.Fatal(err)
+		}
 	}
 	for key, b := range map[string][]byte{blob.ReceiptKey(rc.ID): old, blob.SignatureKey(rc.ID): sig} {
 		if _, err := th.store.Create(ctx, key, bytes.NewReader(b), int64(len(b)), blob.Meta{}); err != nil {

@@ -57,3 +57,16 @@ func OpenDir(dir, layout string) (Store, error) {
 	}
 	return nil, fmt.Errorf("blob: unknown fs layout %q (want %q or %q)", layout, LayoutLog, LayoutFiles)
 }
+
+// Shared tells whether s may be used by several hub processes at once
+// (S3), which during a rolling upgrade may be of different versions. The
+// embedded stores are locked to one process.
+func Shared(s Store) bool {
+	switch s := s.(type) {
+	case *S3:
+		return true
+	case *metricsStore:
+		return Shared(s.s)
+	}
+	return false
+}

@@ -1123,13 +1123,34 @@ func (s *Log) compact(ctx context.Context, maxLive float64) (CompactStats, error
 	return st, errors.Join(bad...)
 }
 
-// compactBatch is how many records of a segment are moved at once: their
-// writes share one fdatasync and one index commit, as concurrent Creates'
-// do.
-const compactBatch = 64
+// compactBatch and compactBytes bound the records of a segment moved at
+// once (and so held in memory): their writes share one fdatasync and one
+// index commit, as concurrent Creates' do.
+const (
+	compactBatch = 64
+	compactBytes = 8 << 20
+)
 
-// moveAll copies segment id's live records to the log's end, compactBatch
-// at a time (at most compactBatch records in memory). A damaged record
+// compactChunks splits ms into runs of at most compactBatch records and,
+// unless one record alone is larger, compactBytes.
+func compactChunks(ms []moving) [][]moving {
+	var chunks [][]moving
+	start, size := 0, int64(0)
+	for i, m := range ms {
+		if i > start && (i-start == compactBatch || size+m.e.recLen > compactBytes) {
+			chunks = append(chunks, ms[start:i])
+			start, size = i, 0
+		}
+		size += m.e.recLen
+	}
+	if start < len(ms) {
+		chunks = append(chunks, ms[start:])
+	}
+	return chunks
+}
+
+// moveAll copies segment id's live records to the log's end, a chunk at a
+// time (compactChunks). A damaged record
 // stops it and keeps the segment: the records moved before it are dead
 // copies there. It returns how many records it moved and their bytes (a
 // record deleted meanwhile is not moved: it is dead).
@@ -1139,7 +1160,7 @@ func (s *Log) moveAll(ctx context.Context, id uint32, ms []moving) (moved int, m
 		return 0, 0, err
 	}
 	defer func() { err = errors.Join(err, f.Close()) }()
-	for batch := range slices.Chunk(ms, compactBatch) {
+	for _, batch := range compactChunks(ms) {
 		reqs := make([]*logReq, len(batch))
 		for i, m := range batch {
 			if err := ctx.Err(); err != nil {

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -75,8 +76,11 @@ func (s *Log) createPair(ctx context.Context, a, b Object) (errA, errB error) {
 		return wrap(a.Key, err), nil
 	}
 	rb, err := prepare(b)
-	if err != nil { // b cannot be had: a alone, as two Creates would
+	switch {
+	case errors.Is(err, ErrExists): // b is there already: a alone, as two Creates would
 		return wrap(a.Key, s.commit(ra)), wrap(b.Key, err)
+	case err != nil: // b unread (its reader failed, ctx ended): neither
+		return wrap(a.Key, err), nil
 	}
 	rb.after = ra
 	errA = s.commit(ra, rb)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -140,5 +141,21 @@ func TestCreatePairTwins(t *testing.T) {
 	}
 	if won != 1 {
 		t.Errorf("%d twins created the first object, want 1", won)
+	}
+}
+
+// On the log store, a second object that cannot be read (its reader
+// fails, the request ends) leaves neither: committing the first alone
+// would break "both or neither" for no reason.
+func TestCreatePairUnreadSecondLeavesNeither(t *testing.T) {
+	s := newLog(t)
+	ctx := context.Background()
+	bad := blob.Object{Key: "pair/record", R: io.MultiReader(bytes.NewReader([]byte("half")), iotest.ErrReader(errors.New("connection reset"))), Size: 100}
+	errA, errB := blob.CreatePair(ctx, s, obj("pair/packet", []byte("the packet")), bad)
+	if errA == nil {
+		t.Errorf("CreatePair = %v, %v; want an error for the first", errA, errB)
+	}
+	if got := content(t, s, "pair/packet"); got != nil {
+		t.Errorf("the first object was created alone: %q", got)
 	}
 }

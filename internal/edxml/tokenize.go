@@ -91,8 +91,10 @@ func (ps *parser) fastToken() (tokKind, bool) {
 		case lexNo:
 			return 0, false
 		case lexDone:
-			// The decoder would stop at the limit inside this token: let it.
+			// The decoder would stop at the limit inside this token: let it
+			// (and owe no end for it).
 			if in.Markup+int64(n) > in.MaxMarkup {
+				ps.needClose = false
 				return 0, false
 			}
 			in.TakeMarkup(n)

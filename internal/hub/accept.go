@@ -157,7 +157,8 @@ func (h *Hub) complete(ctx context.Context, acc *acceptance) (*Receipt, bool, er
 	if err := h.publish(ctx, bus.Message{Topic: h.o.Topics.accepted(), Key: []byte(a.ID), Value: acc.Event}); err != nil {
 		return nil, false, unavailable("the broker", err)
 	}
-	if err := h.o.View.Accepted(a.packet()); err != nil {
+	// As Submit records it: accepted and routed, at AcceptedAt.
+	if err := h.o.View.AcceptedRouted(a.packet(), a.deliveries(), a.AcceptedAt); err != nil {
 		h.o.Log.Warn("view: record accepted packet", "id", a.ID, "err", err)
 	}
 	return rc, true, nil

@@ -225,6 +225,17 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	// here, before it is produced, and a retry after a crash or an outage
 	// finds it and produces the same bytes. The record is created only
 	// with the bytes; on the log store both in one write.
+	//
+	// On a shared store (S3) the signature also gets its own object, as
+	// before issue 18: hub processes of that version, running beside this
+	// one in a rolling upgrade or after a rollback, read it only there
+	// (forwarding, the signature's fetch, a retry's comparison).
+	if len(s.Signature) > 0 && blob.Shared(h.o.Store) {
+		_, err := h.o.Store.Create(ctx, blob.SignatureKey(a.ID), bytes.NewReader(s.Signature), int64(len(s.Signature)), blob.Meta{ContentType: "application/pkcs7-signature"})
+		if err != nil && !errors.Is(err, blob.ErrExists) {
+			return nil, false, unavailable("storage", err)
+		}
+	}
 	errP, errR := blob.CreatePair(ctx, h.o.Store,
 		blob.Object{Key: a.BlobKey, R: packet(), Size: a.Size, Meta: blob.Meta{ContentType: "application/xml", SHA256: a.SHA256, Hashed: ownHash}},
 		blob.Object{Key: blob.ReceiptKey(a.ID), R: bytes.NewReader(rec), Size: int64(len(rec)), Meta: blob.Meta{ContentType: "application/json"}})

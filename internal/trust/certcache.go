@@ -27,7 +27,8 @@ type certEntry struct {
 // many, the recently used ones (a two-generation LRU approximation).
 // Anyone who can submit fills it, before any check: larger certificates
 // than maxCachedCertBytes are parsed every time, so it holds at most
-// 2 × 256 × 16 KiB.
+// 2 × 256 certificates of up to 16 KiB of DER each, with their parsed
+// form and description: a few times 8 MiB at worst.
 const (
 	maxCachedCerts     = 256
 	maxCachedCertBytes = 16 << 10
