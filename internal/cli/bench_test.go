@@ -180,17 +180,7 @@ func TestBenchUsage(t *testing.T) {
 func TestBenchGeneratorOutsideHub(t *testing.T) {
 	const burn = 3 * time.Second
 	t.Setenv(envBenchBurn, burn.String())
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := Run(ctx, []string{"bench", "--packets", "60", "--size", "8KB", "--concurrency", "4", "--json"}, &stdout, &stderr)
-	if code != ExitOK {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
-	}
-	var r bench.Result
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		t.Fatalf("%v\n%s", err, stdout.String())
-	}
+	r := benchJSON(t, 90*time.Second, "--packets", "60", "--size", "8KB", "--concurrency", "4")
 	hub := time.Duration(r.HubCPUMsPerPacket * float64(r.Accepted) * float64(time.Millisecond))
 	client := time.Duration(r.ClientCPUMsPerPacket * float64(r.Accepted) * float64(time.Millisecond))
 	t.Logf("hub phase: hub %s of CPU, generator %s", hub, client)
@@ -220,17 +210,7 @@ func TestBenchGeneratorFallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			benchGenerator = func() []string { return tt.give }
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			var stdout, stderr bytes.Buffer
-			code := Run(ctx, []string{"bench", "--packets", "20", "--size", "4KB", "--concurrency", "4", "--json"}, &stdout, &stderr)
-			if code != ExitOK {
-				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
-			}
-			var r bench.Result
-			if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-				t.Fatalf("%v\n%s", err, stdout.String())
-			}
+			r := benchJSON(t, 60*time.Second, "--packets", "20", "--size", "4KB", "--concurrency", "4")
 			if r.Generator != "in-process" || r.ClientCPUMsPerPacket != 0 || r.Accepted != 20 || r.HubCPUMsPerPacket <= 0 {
 				t.Errorf("generator %q, client %v ms/packet, %d accepted, hub %v ms/packet", r.Generator, r.ClientCPUMsPerPacket, r.Accepted, r.HubCPUMsPerPacket)
 			}
@@ -239,4 +219,21 @@ func TestBenchGeneratorFallback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// benchJSON runs bench with args and --json within d, and decodes its
+// report; a failed run fails the test.
+func benchJSON(t *testing.T, d time.Duration, args ...string) bench.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	if code := Run(ctx, append(append([]string{"bench"}, args...), "--json"), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+	}
+	var r bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	return r
 }

@@ -19,20 +19,7 @@ var fuzzLimits = edxml.Limits{MaxMarkupBytes: 1 << 20, MaxZipBytes: 16 << 20, Ma
 // FuzzParse: Parse never panics, and a valid packet written back out reads
 // back to the same model with the same attachment bytes.
 func FuzzParse(f *testing.F) {
-	for _, dir := range []string{fixtures, filepath.Join(fixtures, "invalid")} {
-		names, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
-		for _, n := range names {
-			b, err := os.ReadFile(n)
-			if err != nil {
-				f.Fatal(err)
-			}
-			// Large seeds make the fuzzer's minimisation crawl; the
-			// fixture tests cover them, and small ones below stand in.
-			if len(b) <= 32<<10 {
-				f.Add(b)
-			}
-		}
-	}
+	addFixtureSeeds(f)
 	f.Add([]byte(`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"><AttachmentEncoded><Attachment><ContentTransferEncoded>QQ==</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>`))
 	f.Add([]byte("\uFEFF<?xml version=\"1.0\"?><edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"/>"))
 	f.Add([]byte(`<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">` + strings.Repeat("<a>", 80) + strings.Repeat("</a>", 80) + `</edXML>`))
@@ -84,4 +71,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("attachment bytes changed")
 		}
 	})
+}
+
+// addFixtureSeeds adds the valid and invalid fixtures as seeds. Large seeds
+// make the fuzzer's minimisation crawl; the fixture tests cover them, and
+// small ones stand in.
+func addFixtureSeeds(f *testing.F) {
+	for _, dir := range []string{fixtures, filepath.Join(fixtures, "invalid")} {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+		for _, n := range names {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				f.Fatal(err)
+			}
+			if len(b) <= 32<<10 {
+				f.Add(b)
+			}
+		}
+	}
 }

@@ -152,18 +152,7 @@ var tokenizerSeeds = []string{
 // FuzzTokenizer: for any input, Parse and the encoding/xml reference agree
 // (sameAsReference).
 func FuzzTokenizer(f *testing.F) {
-	for _, dir := range []string{fixtures, filepath.Join(fixtures, "invalid")} {
-		names, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
-		for _, n := range names {
-			b, err := os.ReadFile(n)
-			if err != nil {
-				f.Fatal(err)
-			}
-			if len(b) <= 32<<10 {
-				f.Add(b)
-			}
-		}
-	}
+	addFixtureSeeds(f)
 	for _, s := range tokenizerSeeds {
 		f.Add([]byte(s))
 	}
