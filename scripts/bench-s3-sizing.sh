@@ -48,7 +48,8 @@ for line in open(log):
     if op == "PutObject":
         size[op, obj] += int(f[13])
 cpu_ms = ticks * 1000 / hz / max(total, 1)
-print(f"{n} packets of {bench['size_bytes']} bytes, {bench['deliveries']} deliveries; hub CPU {bench['hub_cpu_ms_per_packet']} ms/packet")
+print(f"{n} packets of {bench['size_bytes']} bytes, {bench['deliveries']} deliveries, {bench['hub_per_s']:.0f} packets/s;"
+      f" hub CPU {bench['hub_cpu_ms_per_packet']} ms/packet")
 print("| request | object | per packet | bytes per packet | per 1,000 packets/s |")
 print("|---|---|---|---|---|")
 puts = byts = 0
@@ -61,5 +62,6 @@ for (op, obj), c in sorted(ops.items()):
 print(f"| **all PUTs** | | {puts:.3f} | {byts:,.0f} | {puts * 1000:,.0f}/s, {byts * 1000 / 1e6:.1f} MB/s |")
 print(f"S3 server (versitygw, posix): {ticks / hz:.2f} s of CPU for {total} requests in the run, {cpu_ms:.2f} ms per request;"
       f" at 1,000 packets/s about {puts * 1000 * cpu_ms / 1000:.1f} cores")
-print(f"hub at 1,000 packets/s: about {bench['hub_cpu_ms_per_packet']:.1f} cores (hub_cpu_ms_per_packet, embedded broker and load generator included)")
+print(f"hub at 1,000 packets/s: about {bench['hub_cpu_ms_per_packet']:.1f} cores (hub_cpu_ms_per_packet: the hub and its embedded broker;"
+      f" the load generator, {bench.get('client_cpu_ms_per_packet', 0):.2f} ms/packet, is not the hub's)")
 PY
