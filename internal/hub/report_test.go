@@ -47,7 +47,8 @@ func TestReceiptRebuiltFromLog(t *testing.T) {
 	if err := h.Store.Delete(ctx, blob.ReceiptKey(rc.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Store.Create(ctx, blob.SignatureKey(rc.ID), bytes.NewReader(sig), int64(len(sig)), blob.Meta{}); err != nil {
+	// (On S3 the hub writes that object too, for older hub processes.)
+	if _, err := h.Store.Create(ctx, blob.SignatureKey(rc.ID), bytes.NewReader(sig), int64(len(sig)), blob.Meta{}); err != nil && !errors.Is(err, blob.ErrExists) {
 		t.Fatal(err)
 	}
 	rep, err := h.Hub.Report(ctx, "000.00.00.H29", rc.ID)
