@@ -645,12 +645,7 @@ func TestOpenDir(t *testing.T) {
 // CRC keeps its segment, and Compact says so, but still compacts the
 // other segments (one bad record once stopped every later Compact).
 func TestLogCompactDamagedRecord(t *testing.T) {
-	dir := t.TempDir()
-	s, err := blob.OpenLogSegMax(dir, 64<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := smallSegments(t)
 	ctx := t.Context()
 	const n = 40
 	data := func(i int) []byte { return blobtest.Bytes(byte(i), 9000+i) }
@@ -705,12 +700,7 @@ func TestLogCompactDamagedRecord(t *testing.T) {
 // TestLogCompactEvery: the scheduled compaction gives deleted objects'
 // space back with nobody calling Compact.
 func TestLogCompactEvery(t *testing.T) {
-	dir := t.TempDir()
-	s, err := blob.OpenLogSegMax(dir, 64<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := smallSegments(t)
 	ctx := t.Context()
 	const n = 40
 	for i := range n {
@@ -740,4 +730,17 @@ func TestLogCompactEvery(t *testing.T) {
 		t.Errorf("CompactEvery = %v after its context ended, want nil", err)
 	}
 	wantWhole(t, s, fmt.Sprintf("ce/%03d", n-1), blobtest.Bytes(byte(n-1), 9000))
+}
+
+// smallSegments opens a log store in a fresh directory whose segments roll
+// at 64 KiB, so that a few objects fill several; it closes with the test.
+func smallSegments(t *testing.T) (*blob.Log, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := blob.OpenLogSegMax(dir, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, dir
 }
