@@ -14,17 +14,16 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/lienthong/lienthong/internal/pki"
 )
 
+// The algorithms pkcs7 names (pki's own signer names RSA by its key
+// type); the CMS structure's identifiers are pki's.
 var (
-	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidECDSASHA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	oidRSASHA256     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
+	oidSHA256      = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidECDSASHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidRSASHA256   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 )
 
 // signAttached writes, byte for byte, the SignedData that SignReceipt's
@@ -56,9 +55,9 @@ func signAttached(content []byte, cert *x509.Certificate, key crypto.Signer, cha
 	}
 	utc := now.UTC()
 	attrs := [][]byte{
-		attr(oidContentType, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidData) }),
-		attr(oidMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest[:]) }),
-		attr(oidSigningTime, func(b *cryptobyte.Builder) { addTime(b, utc) }),
+		attr(pki.OIDContentType, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(pki.OIDData) }),
+		attr(pki.OIDMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest[:]) }),
+		attr(pki.OIDSigningTime, func(b *cryptobyte.Builder) { addTime(b, utc) }),
 	}
 	slices.SortFunc(attrs, bytes.Compare)
 	signed := bytes.Join(attrs, nil)
@@ -78,13 +77,13 @@ func signAttached(content []byte, cert *x509.Certificate, key crypto.Signer, cha
 	}
 	b := cryptobyte.NewBuilder(make([]byte, 0, size))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidSignedData)
+		b.AddASN1ObjectIdentifier(pki.OIDSignedData)
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 				b.AddASN1Int64(1)
 				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { alg(b, oidSHA256) })
 				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(oidData)
+					b.AddASN1ObjectIdentifier(pki.OIDData)
 					b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 						b.AddASN1OctetString(content)
 					})
