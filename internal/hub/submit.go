@@ -181,6 +181,17 @@ func (h *Hub) Submit(ctx context.Context, s Submission) (rc *Receipt, created bo
 	a.BlobKey = blob.PacketKey(a.ID)
 	a.AcceptedAt = now.UTC()
 
+	// A retry of a packet this view knows as accepted with these bytes:
+	// answer its recorded receipt at once, not after signing (and asking
+	// the TSA to stamp) a new one only to drop it when the store finds the
+	// bytes there. Other bytes under its id, or a view that lags, go on
+	// to the conditional create below, which decides as before.
+	if known, err := h.o.View.Packet(a.ID); err == nil && known.SHA256 == a.SHA256 {
+		if rc, created, ok, err := h.resume(ctx, a.ID); err != nil || ok {
+			return rc, created, err
+		}
+	}
+
 	// The receipt is made before anything is stored: the bytes and the
 	// record of acceptance go in one create where the store can (CreatePair).
 	rc = &Receipt{ID: a.ID, Kind: a.Kind, DocumentID: a.DocumentID, From: a.From, To: a.To, SHA256: a.SHA256,
